@@ -1,0 +1,42 @@
+# streamctl — one binary: a Kafka-protocol broker and the CLI that drives it.
+# Every target uses the Bun that `npm ci` pins in node_modules, never a global one.
+
+BUN      := node_modules/.bin/bun
+TSC      := node_modules/.bin/tsc
+BIN      := bin/streamctl
+SOURCES  := $(shell find cmd core net -name '*.ts' -o -name '*.tsx' | grep -v '\.test\.ts')
+
+.PHONY: build test run bench soak gen typecheck clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(BIN): node_modules/.installed $(SOURCES)
+	@mkdir -p bin
+	$(BUN) build --compile --minify-syntax --sourcemap=inline cmd/streamctl.ts --outfile $(BIN)
+
+build: $(BIN)
+
+typecheck: node_modules/.installed
+	$(TSC) -p tsconfig.json
+
+# Unit tests run in-process; integration tests start $(BIN) as a child on port 0.
+test: build typecheck
+	STREAMCTL_BIN=$(CURDIR)/$(BIN) $(BUN) test --timeout 60000
+
+run: build
+	$(BIN) serve
+
+bench: build
+	$(BUN) run bench/run.ts
+
+soak: build
+	STREAMCTL_SOAK=1 STREAMCTL_BIN=$(CURDIR)/$(BIN) $(BUN) run test/soak.ts
+
+# Regenerates the Kafka protocol codec from the pinned schema JSON beside the project.
+gen: node_modules/.installed
+	$(BUN) run scripts/gen-protocol.ts ../shared/reference/kafka-messages net/protocol/messages
+
+clean:
+	rm -rf bin
