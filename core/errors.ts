@@ -1,0 +1,49 @@
+// Operating errors raised by core: each has a stable `code` that net/ maps to a Kafka error code
+// or an HTTP status in one place, and context (file, position, offset) for the message.
+// Programmer errors are not here: they are assert()s (see core/assert.ts).
+
+export type CoreErrorCode =
+  | "CORRUPT_BATCH" // bytes that are not a valid RecordBatch v2 (length, magic, CRC)
+  | "INVALID_RECORD" // a well-formed batch that breaks a rule (counts, deltas, control from client)
+  | "UNSUPPORTED_COMPRESSION" // codec bits we do not know
+  | "DECOMPRESSION_LIMIT" // a compressed payload would expand past its cap
+  | "MESSAGE_TOO_LARGE" // a batch above max.message.bytes
+  | "INVALID_TIMESTAMP"
+  | "INVALID_TOPIC" // a topic name outside Kafka's rule
+  | "TOPIC_EXISTS"
+  | "UNKNOWN_TOPIC"
+  | "INVALID_PARTITIONS"
+  | "INVALID_CONFIG"
+  | "OFFSET_OUT_OF_RANGE"
+  | "STORAGE" // the disk failed us (ENOSPC, EIO, a corrupt range in the middle of a log)
+  | "CLOSED"; // the log or registry was closed under the caller
+
+export interface CoreErrorContext {
+  file?: string;
+  position?: number;
+  offset?: number;
+  topic?: string;
+  partition?: number;
+}
+
+export class CoreError extends Error {
+  override name = "CoreError";
+  constructor(
+    readonly code: CoreErrorCode,
+    message: string,
+    readonly context: CoreErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(withContext(message, context), options);
+  }
+}
+
+function withContext(message: string, ctx: CoreErrorContext): string {
+  const parts: string[] = [];
+  if (ctx.topic !== undefined) parts.push(`topic ${ctx.topic}`);
+  if (ctx.partition !== undefined) parts.push(`partition ${ctx.partition}`);
+  if (ctx.file !== undefined) parts.push(`file ${ctx.file}`);
+  if (ctx.position !== undefined) parts.push(`position ${ctx.position}`);
+  if (ctx.offset !== undefined) parts.push(`offset ${ctx.offset}`);
+  return parts.length ? `${message} (${parts.join(", ")})` : message;
+}
