@@ -78,20 +78,35 @@ export function batchSizeAt(view: DataView, pos: number): number {
 /** Reads the 61-byte header at `pos`; the caller has checked that 61 bytes are there. */
 export function readBatchHeader(view: DataView, pos = 0): BatchHeader {
   return {
-    baseOffset: Number(view.getBigInt64(pos + OFF_BASE_OFFSET)),
+    baseOffset: getInt64(view, pos + OFF_BASE_OFFSET),
     batchLength: view.getInt32(pos + OFF_BATCH_LENGTH),
     partitionLeaderEpoch: view.getInt32(pos + OFF_LEADER_EPOCH),
     magic: view.getInt8(pos + OFF_MAGIC),
     crc: view.getUint32(pos + OFF_CRC),
     attributes: view.getInt16(pos + OFF_ATTRIBUTES),
     lastOffsetDelta: view.getInt32(pos + OFF_LAST_OFFSET_DELTA),
-    baseTimestamp: Number(view.getBigInt64(pos + OFF_BASE_TIMESTAMP)),
-    maxTimestamp: Number(view.getBigInt64(pos + OFF_MAX_TIMESTAMP)),
-    producerId: Number(view.getBigInt64(pos + OFF_PRODUCER_ID)),
+    baseTimestamp: getInt64(view, pos + OFF_BASE_TIMESTAMP),
+    maxTimestamp: getInt64(view, pos + OFF_MAX_TIMESTAMP),
+    producerId: getInt64(view, pos + OFF_PRODUCER_ID),
     producerEpoch: view.getInt16(pos + OFF_PRODUCER_EPOCH),
     baseSequence: view.getInt32(pos + OFF_BASE_SEQUENCE),
     recordCount: view.getInt32(pos + OFF_RECORD_COUNT),
   };
+}
+
+const TWO_32 = 4294967296;
+
+/** Big-endian int64 as a number, without BigInt: exact within ±2^53 (offsets, timestamps, producer
+ * ids all are); beyond that the nearest double. */
+export function getInt64(view: DataView, pos: number): number {
+  return view.getInt32(pos) * TWO_32 + view.getUint32(pos + 4);
+}
+
+/** Writes `value` (an integer within ±2^53) as a big-endian int64, without BigInt. */
+export function setInt64(view: DataView, pos: number, value: number): void {
+  const hi = Math.floor(value / TWO_32);
+  view.setInt32(pos, hi);
+  view.setUint32(pos + 4, value - hi * TWO_32);
 }
 
 export function viewOf(bytes: Uint8Array): DataView {
