@@ -1,0 +1,115 @@
+// Kafka framing over TCP: every request and response is an int32 big-endian length N followed by
+// N bytes. FrameSplitter turns a byte stream, cut anywhere by TCP, back into whole frames.
+//
+// Bounds: a declared length below 0 or above `maxBytes` (default 100 MiB, Kafka's
+// socket.request.max.bytes) is an error found from the 4 length bytes alone, before anything is
+// allocated. A frame that arrives in pieces is gathered in a buffer that grows by doubling with
+// the bytes actually received (never straight to the declared size, so a client that declares
+// 100 MiB and sends 4 bytes costs 64 KiB), so a big frame costs O(size) copying, not O(size²).
+//
+// Frames returned are the length prefix plus the body. A frame wholly inside one pushed chunk is
+// returned as a view of that chunk (no copy): the caller must not reuse chunk buffers afterwards.
+// Bun's socket `data` handler gives a fresh buffer per call, so that holds there.
+import type { Writer } from "./writer.ts";
+
+export const FRAME_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
+const GATHER_INITIAL_BYTES = 64 * 1024;
+
+export class FrameSplitter {
+  /** Why the stream is unusable (bad length); once set, push() returns nothing. */
+  error: string | null = null;
+  private readonly head = new Uint8Array(4);
+  private headLength = 0;
+  /** A frame being gathered: `gather[0, gathered)` holds its first bytes; `frameBytes` is its whole size. */
+  private gather: Uint8Array | null = null;
+  private gathered = 0;
+  private frameBytes = 0;
+
+  constructor(readonly maxBytes = FRAME_BYTES_MAX_DEFAULT) {}
+
+  /** Bytes held back, waiting for the rest of their frame. */
+  get buffered(): number {
+    return this.headLength + this.gathered;
+  }
+
+  /** Feeds the next bytes of the stream; returns every frame they complete, in order. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let pos = 0;
+    while (pos < chunk.length && this.error === null) {
+      if (this.gather !== null) {
+        pos = this.fill(chunk, pos, out);
+        continue;
+      }
+      if (this.headLength > 0 || chunk.length - pos < 4) {
+        const take = Math.min(4 - this.headLength, chunk.length - pos);
+        this.head.set(chunk.subarray(pos, pos + take), this.headLength);
+        this.headLength += take;
+        pos += take;
+        if (this.headLength < 4) break;
+        this.headLength = 0;
+        const n = this.declared(this.head, 0);
+        if (n < 0) break;
+        this.startGather(n, this.head);
+        continue;
+      }
+      const n = this.declared(chunk, pos);
+      if (n < 0) break;
+      if (chunk.length - pos >= 4 + n) {
+        out.push(chunk.subarray(pos, pos + 4 + n));
+        pos += 4 + n;
+      } else {
+        this.startGather(n, chunk.subarray(pos, pos + 4));
+        pos += 4;
+      }
+    }
+    return out;
+  }
+
+  /** The length at `at`, or -1 after recording an error. */
+  private declared(b: Uint8Array, at: number): number {
+    const n = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) | 0;
+    if (n < 0 || n > this.maxBytes) {
+      this.error = `frame length ${n} outside 0…${this.maxBytes}`;
+      return -1;
+    }
+    return n;
+  }
+
+  private startGather(n: number, prefix: Uint8Array): void {
+    this.frameBytes = 4 + n;
+    this.gather = new Uint8Array(Math.min(this.frameBytes, GATHER_INITIAL_BYTES));
+    this.gather.set(prefix);
+    this.gathered = 4;
+  }
+
+  private fill(chunk: Uint8Array, pos: number, out: Uint8Array[]): number {
+    const take = Math.min(this.frameBytes - this.gathered, chunk.length - pos);
+    let g = this.gather!;
+    if (this.gathered + take > g.length) {
+      let size = g.length * 2;
+      while (size < this.gathered + take) size *= 2;
+      const next = new Uint8Array(Math.min(size, this.frameBytes));
+      next.set(g.subarray(0, this.gathered));
+      g = this.gather = next;
+    }
+    g.set(chunk.subarray(pos, pos + take), this.gathered);
+    this.gathered += take;
+    if (this.gathered === this.frameBytes) {
+      out.push(g);
+      this.gather = null;
+      this.gathered = 0;
+    }
+    return pos + take;
+  }
+}
+
+/** Reserves a frame's length prefix at the start of a message; finish with `endFrame`. */
+export function beginFrame(w: Writer): number {
+  return w.reserveInt32();
+}
+
+/** Writes the length of everything after the prefix reserved by `beginFrame`. */
+export function endFrame(w: Writer, mark: number): void {
+  w.patchInt32(mark, w.length - mark - 4);
+}
