@@ -94,7 +94,9 @@ export function decompress(
 
 function zlibCapped(codec: Codec, run: () => Uint8Array, maxBytes: number, ctx: CoreErrorContext): Uint8Array {
   try {
-    return run();
+    const out = run();
+    // A plain Uint8Array view, so decoded keys and values are the same type for every codec.
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
     if ((e as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE") throw limit(codec, maxBytes, ctx);
     throw new CoreError("CORRUPT_BATCH", `${codecName(codec)}: ${(e as Error)?.message ?? String(e)}`, ctx, { cause: e });
