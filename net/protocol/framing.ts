@@ -50,7 +50,8 @@ export class FrameSplitter {
         this.headLength = 0;
         const n = this.declared(this.head, 0);
         if (n < 0) break;
-        this.startGather(n, this.head);
+        if (n === 0) out.push(this.head.slice());
+        else this.startGather(n, this.head);
         continue;
       }
       const n = this.declared(chunk, pos);

@@ -1,0 +1,119 @@
+// FrameSplitter: frames cut anywhere by TCP come back whole and in order; bad lengths are
+// refused from the 4 length bytes alone; a big frame is gathered without quadratic copying.
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { beginFrame, endFrame, FRAME_BYTES_MAX_DEFAULT, FrameSplitter } from "./framing.ts";
+import { Writer } from "./writer.ts";
+
+const SEED = process.env.SEED !== undefined ? { seed: Number(process.env.SEED) } : {};
+
+function frame(body: Uint8Array): Uint8Array {
+  const f = new Uint8Array(4 + body.length);
+  new DataView(f.buffer).setInt32(0, body.length);
+  f.set(body, 4);
+  return f;
+}
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+describe("FrameSplitter", () => {
+  test("any cutting of a stream of frames yields the same frames", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(400), { maxLength: 10 }),
+        (bodies, cuts) => {
+          const frames = bodies.map(frame);
+          const stream = concat(frames);
+          const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+          const s = new FrameSplitter();
+          const got: Uint8Array[] = [];
+          let prev = 0;
+          for (const p of [...points, stream.length]) {
+            got.push(...s.push(stream.slice(prev, p)));
+            prev = p;
+          }
+          expect(s.error).toBeNull();
+          expect(got).toEqual(frames);
+          expect(s.buffered).toBe(0);
+        },
+      ),
+      SEED,
+    );
+  });
+
+  test("byte by byte", () => {
+    const frames = [frame(new Uint8Array([1, 2, 3])), frame(new Uint8Array(0)), frame(new Uint8Array([4]))];
+    const stream = concat(frames);
+    const s = new FrameSplitter();
+    const got: Uint8Array[] = [];
+    for (const b of stream) got.push(...s.push(new Uint8Array([b])));
+    expect(got).toEqual(frames);
+  });
+
+  test("frames merged in one chunk come back as views of it (no copy)", () => {
+    const stream = concat([frame(new Uint8Array([1])), frame(new Uint8Array([2, 2]))]);
+    const got = new FrameSplitter().push(stream);
+    expect(got.length).toBe(2);
+    expect(got[1]!.buffer).toBe(stream.buffer);
+    expect(got[1]!.byteOffset).toBe(5);
+  });
+
+  test.each([
+    ["negative", -1, 100],
+    ["above the maximum", 101, 100],
+    ["2^31-1", 0x7fffffff, FRAME_BYTES_MAX_DEFAULT],
+  ])("a %s length is an error from the length bytes alone", (_name, n, max) => {
+    const s = new FrameSplitter(max);
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setInt32(0, n);
+    expect(s.push(head.subarray(0, 2))).toEqual([]);
+    expect(s.error).toBeNull();
+    expect(s.push(head.subarray(2))).toEqual([]);
+    expect(s.error).toMatch(/frame length/);
+    expect(s.buffered).toBe(0); // nothing gathered for it
+    expect(s.push(frame(new Uint8Array([1])))).toEqual([]); // stays failed
+  });
+
+  test("a length exactly at the maximum is accepted", () => {
+    const s = new FrameSplitter(3);
+    expect(s.push(frame(new Uint8Array([1, 2, 3])))).toEqual([frame(new Uint8Array([1, 2, 3]))]);
+  });
+
+  test("a declared big frame holds only about what arrived", () => {
+    const s = new FrameSplitter();
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setInt32(0, 50 * 1024 * 1024);
+    s.push(head);
+    expect(s.buffered).toBe(8);
+    expect(s.error).toBeNull();
+  });
+
+  test("a big frame in many small chunks is gathered whole", () => {
+    const body = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 0xff);
+    const f = frame(body);
+    const s = new FrameSplitter();
+    const got: Uint8Array[] = [];
+    for (let at = 0; at < f.length; at += 1000) got.push(...s.push(f.subarray(at, at + 1000)));
+    expect(got.length).toBe(1);
+    expect(got[0]!.length).toBe(f.length);
+    expect(got[0]).toEqual(f);
+  });
+
+  test("beginFrame/endFrame write the length of what follows", () => {
+    const w = new Writer();
+    w.int8(0x55); // something already in the writer before the frame
+    const mark = beginFrame(w);
+    w.int32(7);
+    w.int16(1);
+    endFrame(w, mark);
+    expect([...w.finish()]).toEqual([0x55, 0, 0, 0, 6, 0, 0, 0, 7, 0, 1]);
+  });
+});
