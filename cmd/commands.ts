@@ -1,3 +1,5 @@
-// Registers every working subcommand. Importing this module has the side effect of filling the
-// registry in streamctl.ts; tests that want a subset pass their own factory list to run().
-export {};
+// Registers every working subcommand, in the order `--help` lists them.
+import { registerSubcommand } from "./streamctl.ts";
+import { serveCommand } from "./serve.ts";
+
+registerSubcommand(serveCommand);

@@ -1,0 +1,125 @@
+// `streamctl serve`: opens the data dir (recovering it after an unclean stop), starts the Kafka
+// listener and the HTTP control plane, prints the one ready line, and on SIGINT/SIGTERM stops
+// accepting, finishes in-flight requests, syncs and closes cleanly, exiting 0.
+import { Command, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { type Io, UsageError } from "./io.ts";
+import { formatHostPort, parseHostPort, type HostPort } from "./listen-address.ts";
+import { startBroker, type BrokerOptions } from "../net/broker/broker.ts";
+import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
+
+export interface ServeFlags {
+  dataDir?: string;
+  kafkaListen?: string;
+  httpListen?: string;
+  config?: string;
+  fsync?: string;
+  autoCreate?: boolean;
+  defaultPartitions?: string;
+  httpToken?: string;
+  maxConnections?: string;
+  idleTimeoutMs?: string;
+}
+
+/** Keys a --config JSON file may set; flags given on the command line win over it. */
+const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs"]);
+
+export function defaultDataDir(env: Record<string, string | undefined>): string {
+  if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
+  const xdg = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
+  return join(xdg, "streamctl");
+}
+
+function readConfigFile(path: string): ServeFlags {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`--config ${path}: expected a JSON object`);
+  }
+  const out: Record<string, string | boolean> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!CONFIG_KEYS.has(k)) throw new UsageError(`--config ${path}: unknown key "${k}"`);
+    out[k] = typeof v === "boolean" ? v : String(v);
+  }
+  return out as ServeFlags;
+}
+
+function positiveInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${flag}: expected a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+export function resolveServeOptions(flags: ServeFlags, env: Record<string, string | undefined>): BrokerOptions {
+  const merged: ServeFlags = { ...(flags.config ? readConfigFile(flags.config) : {}), ...definedOnly(flags) };
+  const kafka: HostPort = parseHostPort("--kafka-listen", merged.kafkaListen ?? "127.0.0.1:9092");
+  const http: HostPort = parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
+  let fsync: FsyncPolicy;
+  try {
+    fsync = parseFsyncPolicy(merged.fsync ?? "always");
+  } catch (err) {
+    throw new UsageError(`--fsync: ${(err as Error).message}`);
+  }
+  const loopback = http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
+  if (!loopback && !merged.httpToken) {
+    throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires --http-token`);
+  }
+  return {
+    dataDir: merged.dataDir ?? defaultDataDir(env),
+    kafka,
+    http,
+    fsync,
+    autoCreateTopics: merged.autoCreate !== false,
+    defaultPartitions: positiveInt("--default-partitions", merged.defaultPartitions, 1),
+    httpToken: merged.httpToken,
+    maxConnections: positiveInt("--max-connections", merged.maxConnections, 10000),
+    idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, 600000),
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function serveCommand(io: Io): Command {
+  return new Command("serve")
+    .description("run the broker: Kafka protocol on --kafka-listen, HTTP control plane on --http-listen")
+    .option("--data-dir <dir>", "where topics live (default $STREAMCTL_DATA_DIR, else $XDG_DATA_HOME/streamctl)")
+    .option("--kafka-listen <host:port>", "Kafka protocol listener, port 0 picks a free one (default 127.0.0.1:9092)")
+    .option("--http-listen <host:port>", "HTTP control plane listener (default 127.0.0.1:8092)")
+    .option("--config <file>", "JSON file with any of these settings in camelCase; flags win")
+    .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
+    .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
+    .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
+    .option("--http-token <token>", "Bearer token every HTTP request must carry (required off loopback)")
+    .addOption(new Option("--max-connections <n>", "Kafka connections accepted at once (default 10000)"))
+    .addOption(new Option("--idle-timeout-ms <ms>", "close Kafka connections idle this long (default 600000)"))
+    .action(async (flags: ServeFlags) => {
+      const options = resolveServeOptions(flags, io.env);
+      const log = (line: string) => void io.stderr.write(`streamctl: ${line}\n`);
+      const broker = await startBroker(options, log);
+      log(`ready kafka=${formatHostPort(broker.kafka)} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
+      await waitForStopSignal();
+      log("stopping: finishing in-flight requests");
+      await broker.stop();
+      log("stopped cleanly");
+    });
+}
+
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      resolve(sig);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

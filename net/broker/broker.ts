@@ -1,0 +1,76 @@
+// Starting and stopping a whole broker: the topic store (with recovery), the Kafka listener and
+// the HTTP control plane. Stop order: refuse new connections and wake long polls → let in-flight
+// requests finish → stop HTTP → close the store (sync, clean-shutdown marker).
+import { TopicStore } from "../../core/topics/topic-store.ts";
+import type { FsyncPolicy } from "../../core/log/durability.ts";
+import { REQUEST_BYTES_MAX } from "../../core/limits.ts";
+import { startHttpServer } from "../http/server.ts";
+import { HANDLERS } from "./handlers/index.ts";
+import type { Handler } from "./handler.ts";
+import { BrokerMetrics } from "./metrics.ts";
+import { startKafkaServer } from "./server.ts";
+import type { BrokerLog, BrokerState } from "./state.ts";
+
+export interface BrokerOptions {
+  dataDir: string;
+  kafka: { host: string; port: number };
+  http: { host: string; port: number };
+  fsync: FsyncPolicy;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  httpToken?: string;
+  maxConnections: number;
+  idleTimeoutMs: number;
+}
+
+export interface RunningBroker {
+  kafka: { host: string; port: number };
+  http: { host: string; port: number };
+  state: BrokerState;
+  stop(): Promise<void>;
+}
+
+const RETENTION_CHECK_MS = 30_000;
+
+export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
+  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
+  const store = await TopicStore.open({ dataDir: options.dataDir, fsync: options.fsync, logger: log });
+  const shutdown = new AbortController();
+  const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
+  const state: BrokerState = {
+    nodeId: 0,
+    clusterId: "streamctl",
+    store,
+    options: {
+      autoCreateTopics: options.autoCreateTopics,
+      defaultPartitions: options.defaultPartitions,
+      requestBytesMax: REQUEST_BYTES_MAX,
+      maxConnections: options.maxConnections,
+      idleTimeoutMs: options.idleTimeoutMs,
+    },
+    handlers,
+    metrics: new BrokerMetrics(),
+    log,
+    listener: { host: options.kafka.host, port: options.kafka.port },
+    shutdown: shutdown.signal,
+  };
+  const kafka = startKafkaServer(options.kafka.host, options.kafka.port, state);
+  state.listener = { host: options.kafka.host, port: kafka.port };
+  const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken });
+  const retention = setInterval(() => {
+    const r = store.enforceRetention();
+    if (r.segmentsDeleted > 0) log.info(`retention deleted ${r.segmentsDeleted} segment(s), ${r.bytesDeleted} bytes`);
+  }, RETENTION_CHECK_MS);
+  return {
+    kafka: { host: options.kafka.host, port: kafka.port },
+    http: { host: options.http.host, port: http.port },
+    state,
+    async stop() {
+      clearInterval(retention);
+      shutdown.abort();
+      await kafka.stop();
+      await http.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// What a request handler is, and the registry ApiVersions is built from. A handler declares the
+// versions it accepts; the broker advertises exactly those, so the two can never disagree.
+import type { ApiDescriptor } from "../protocol/api.ts";
+import type { BrokerState } from "./state.ts";
+
+/** Returned by a handler that must not answer (Produce with acks=0). */
+export const NO_RESPONSE = Symbol("no response");
+
+/** Returned by a handler that must close the connection instead of answering (acks=0 failure). */
+export const CLOSE_CONNECTION = Symbol("close connection");
+
+export interface RequestContext {
+  apiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  broker: BrokerState;
+  /** Local address the client connected to: what Metadata advertises when listening on 0.0.0.0. */
+  localAddress: string;
+  localPort: number;
+  /** Resolves when the connection closes or the broker stops: long polls end early on it. */
+  closed: AbortSignal;
+}
+
+export type HandlerResult<Res> = Res | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+
+export interface Handler<Req = any, Res = any> {
+  api: ApiDescriptor<Req, Res>;
+  minVersion: number;
+  maxVersion: number;
+  handle(req: Req, ctx: RequestContext): HandlerResult<Res> | Promise<HandlerResult<Res>>;
+}
+
+export function defineHandler<Req, Res>(h: Handler<Req, Res>): Handler<Req, Res> {
+  if (h.minVersion < h.api.minVersion || h.maxVersion > h.api.maxVersion || h.minVersion > h.maxVersion) {
+    throw new Error(`${h.api.name}: handler versions ${h.minVersion}-${h.maxVersion} outside schema ${h.api.minVersion}-${h.api.maxVersion}`);
+  }
+  return h;
+}

@@ -1,0 +1,114 @@
+// Fetch (key 1), v4-16. v0-3 are not served: they predate RecordBatch v2 (kafka-protocol.md §1.0).
+// - Records are the log's raw batch bytes (mapped sealed segments, pread for the active one),
+//   handed to the socket as a scatter list without re-encoding.
+// - Only offsets below the high watermark are served; the high watermark is the end of durable
+//   data, and last_stable_offset equals it (no transactions), aborted_transactions is empty.
+// - An offset outside [log start, high watermark] → OFFSET_OUT_OF_RANGE (1) for that partition.
+// - max_bytes / partition_max_bytes are soft (KIP-74): the first partition with data gets at
+//   least one whole batch even if it is larger.
+// - With fewer than min_bytes available, the request waits up to max_wait_ms and is woken by
+//   any append that raises a requested partition's high watermark (or by shutdown).
+// - Fetch sessions (KIP-227) are not kept: session_id 0 in every answer means "no session", so
+//   clients send full requests. v13+ name topics by ID.
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  Fetch,
+  type FetchRequest,
+  type FetchResponse,
+  type FetchResponsePartitionData,
+  defaultFetchResponse,
+  defaultFetchResponsePartitionData,
+} from "../../protocol/messages/index.ts";
+import type { RecordsIn } from "../../protocol/api.ts";
+import type { Topic } from "../../../core/topics/topic-store.ts";
+import type { PartitionLog } from "../../../core/log/partition-log.ts";
+import { errorMessage, kafkaErrorCode } from "../errors.ts";
+import { defineHandler, type RequestContext } from "../handler.ts";
+import { topicById } from "../topic-lookup.ts";
+
+const EMPTY = new Uint8Array(0);
+
+type Res = FetchResponse<RecordsIn>;
+type PartitionRes = FetchResponsePartitionData<RecordsIn>;
+
+export const fetchHandler = defineHandler<FetchRequest, Res>({
+  api: Fetch,
+  minVersion: 4,
+  maxVersion: 16,
+  async handle(req, ctx) {
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    for (;;) {
+      const { response, bytes, errors, logs } = readOnce(req, ctx);
+      const remaining = deadline - Date.now();
+      if (bytes >= Math.max(1, req.minBytes) || errors || remaining <= 0 || ctx.closed.aborted || ctx.broker.shutdown.aborted) {
+        return response;
+      }
+      await waitForAppend(logs, remaining, ctx);
+    }
+  },
+});
+
+function resolveTopic(t: FetchRequest["topics"][number], ctx: RequestContext): Topic | undefined {
+  if (ctx.apiVersion >= 13) return topicById(ctx.broker.store, t.topicId);
+  return ctx.broker.store.topic(t.topic);
+}
+
+function readOnce(req: FetchRequest, ctx: RequestContext) {
+  let budget = req.maxBytes;
+  let bytes = 0;
+  let errors = false;
+  const logs: PartitionLog[] = [];
+  const responses = req.topics.map((t) => {
+    const topic = resolveTopic(t, ctx);
+    const partitions = t.partitions.map((p): PartitionRes => {
+      const base = { ...defaultFetchResponsePartitionData(), partitionIndex: p.partition, abortedTransactions: [], records: EMPTY as RecordsIn };
+      const log = topic?.partitions[p.partition];
+      if (!topic || !log) {
+        errors = true;
+        const unknownId = ctx.apiVersion >= 13 && !topic;
+        return { ...base, errorCode: unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n };
+      }
+      logs.push(log);
+      const hwm = log.highWatermark;
+      const offsets = { highWatermark: BigInt(hwm), lastStableOffset: BigInt(hwm), logStartOffset: BigInt(log.startOffset) };
+      const offset = Number(p.fetchOffset);
+      if (offset < log.startOffset || offset > hwm) {
+        errors = true;
+        return { ...base, ...offsets, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+      }
+      if (offset === hwm || (budget <= 0 && bytes > 0)) return { ...base, ...offsets, errorCode: 0 };
+      try {
+        const read = log.read(offset, Math.max(1, Math.min(p.partitionMaxBytes, budget)));
+        bytes += read.bytes;
+        budget -= read.bytes;
+        ctx.broker.metrics.topic(topic.name).bytesOut += read.bytes;
+        return { ...base, ...offsets, errorCode: 0, records: read.chunks };
+      } catch (err) {
+        errors = true;
+        ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
+        return { ...base, ...offsets, errorCode: kafkaErrorCode(err) };
+      }
+    });
+    return { topic: topic?.name ?? t.topic, topicId: t.topicId, partitions };
+  });
+  const response: Res = { ...defaultFetchResponse(), throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
+  return { response, bytes, errors, logs };
+}
+
+/** Resolves on the first high-watermark move of any of `logs`, on timeout, or on close/shutdown. */
+function waitForAppend(logs: PartitionLog[], timeoutMs: number, ctx: RequestContext): Promise<void> {
+  return new Promise((resolve) => {
+    const unsubscribers: Array<() => void> = [];
+    const done = () => {
+      clearTimeout(timer);
+      for (const u of unsubscribers) u();
+      ctx.closed.removeEventListener("abort", done);
+      ctx.broker.shutdown.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    for (const log of logs) unsubscribers.push(log.onHighWatermark(done));
+    ctx.closed.addEventListener("abort", done, { once: true });
+    ctx.broker.shutdown.addEventListener("abort", done, { once: true });
+  });
+}

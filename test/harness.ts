@@ -1,0 +1,129 @@
+// Test harness for integration tests: starts the compiled `streamctl` binary as a child process
+// on port 0 with a fresh data dir, waits for its one ready line (an event, not a sleep), and
+// runs real peers (kcat) as children. Everything listens on 127.0.0.1 only.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+export const REPO_ROOT = resolve(import.meta.dir, "..");
+export const STREAMCTL_BIN = process.env.STREAMCTL_BIN ?? join(REPO_ROOT, "bin", "streamctl");
+
+const READY = /^streamctl: ready kafka=(\S+) http=(\S+) data=(.+)$/m;
+
+export function tempDir(prefix = "streamctl-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface BrokerProcess {
+  kafka: string; // HOST:PORT
+  http: string; // HOST:PORT
+  dataDir: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Everything the broker wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM (or the given signal) and wait for exit; resolves to the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILL: an unclean stop, for recovery tests. */
+  kill9(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Give up waiting for the ready line after this many ms (the process is killed). */
+  readyTimeoutMs?: number;
+}
+
+export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const proc = Bun.spawn(
+    [STREAMCTL_BIN, "serve", "--data-dir", dataDir, "--kafka-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", ...(opts.args ?? [])],
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...opts.env } },
+  );
+  let err = "";
+  const decoder = new TextDecoder();
+  let onChunk: (() => void) | undefined;
+  const pump = (async () => {
+    for await (const chunk of proc.stderr) {
+      err += decoder.decode(chunk, { stream: true });
+      onChunk?.();
+    }
+  })();
+  void pump;
+  const ready = await new Promise<RegExpMatchArray>((resolveReady, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`broker not ready after ${opts.readyTimeoutMs ?? 15000} ms; stderr:\n${err}`));
+    }, opts.readyTimeoutMs ?? 15000);
+    onChunk = () => {
+      const m = err.match(READY);
+      if (m) {
+        clearTimeout(timer);
+        resolveReady(m);
+      }
+    };
+    proc.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before ready; stderr:\n${err}`));
+    });
+  });
+  return {
+    kafka: ready[1]!,
+    http: ready[2]!,
+    dataDir,
+    proc,
+    stderr: () => err,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      proc.kill(signal);
+      return await proc.exited;
+    },
+    async kill9() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+/** Runs a command to completion with optional stdin; never through a shell. */
+export async function runProcess(
+  argv: string[],
+  opts: { input?: string | Uint8Array; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const proc = Bun.spawn(argv, {
+    stdin: opts.input === undefined ? "ignore" : new Blob([opts.input]),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...opts.env },
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 60000);
+  const [stdoutBytes, stderr, code] = await Promise.all([
+    new Response(proc.stdout).bytes(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, stdout: new TextDecoder().decode(stdoutBytes), stderr, stdoutBytes };
+}
+
+/** kcat against a broker, quiet unless it fails. */
+export function kcat(broker: string, args: string[], opts: { input?: string | Uint8Array; timeoutMs?: number } = {}) {
+  return runProcess(["kcat", "-b", broker, "-q", ...args], opts);
+}
+
+/** streamctl (the compiled binary) as a child. */
+export function streamctl(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; timeoutMs?: number } = {}) {
+  return runProcess([STREAMCTL_BIN, ...args], { ...opts, env: { NO_COLOR: "1", ...opts.env } });
+}
