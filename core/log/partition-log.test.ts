@@ -1,0 +1,264 @@
+// PartitionLog against both file layers: offsets, reads, rolls, indexes, retention, the high
+// watermark, reopening. Recovery and faults are in recovery.test.ts.
+import { afterEach, describe, expect, test } from "bun:test";
+import { CoreError } from "../errors.ts";
+import { MemoryFileLayer } from "../fs.ts";
+import { batchesIn, buildBatch } from "./test-batches.ts";
+import { type Env, LAYERS, openLog } from "./test-harness.ts";
+
+const T0 = 1_700_000_000_000;
+
+describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
+  let env: Env;
+  afterEach(() => env?.cleanup());
+
+  test("assigns offsets, reads whole batches from the one holding the offset", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env);
+    expect([log.startOffset, log.endOffset, log.highWatermark]).toEqual([0, 0, 0]);
+    const r1 = await log.append(buildBatch({ records: 5 }));
+    const r2 = await log.append(buildBatch({ records: 3 }));
+    expect(r1).toEqual({ baseOffset: 0, lastOffset: 4, logAppendTime: -1 });
+    expect(r2).toEqual({ baseOffset: 5, lastOffset: 7, logAppendTime: -1 });
+    expect([log.endOffset, log.highWatermark]).toEqual([8, 8]);
+    expect(batchesIn(log.read(0, 1 << 20).chunks).map((b) => b.baseOffset)).toEqual([0, 5]);
+    expect(batchesIn(log.read(6, 1 << 20).chunks).map((b) => b.baseOffset)).toEqual([5]);
+    expect(log.read(8, 1 << 20)).toEqual({ chunks: [], bytes: 0 });
+    expect(() => log.read(9, 100)).toThrow(CoreError);
+    try {
+      log.read(9, 100);
+    } catch (e) {
+      expect((e as CoreError).code).toBe("OFFSET_OUT_OF_RANGE");
+    }
+    await log.close();
+  });
+
+  test("maxBytes smaller than one batch still returns that whole batch, and no more", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env);
+    const sizes: number[] = [];
+    for (let i = 0; i < 4; i++) sizes.push((await log.append(buildBatch({ records: 10, valueBytes: 50 }))) && 0);
+    const one = batchesIn(log.read(0, 1).chunks);
+    expect(one.length).toBe(1);
+    const size = one[0]!.size;
+    expect(batchesIn(log.read(0, size * 2 - 1).chunks).length).toBe(1);
+    expect(batchesIn(log.read(0, size * 2).chunks).length).toBe(2);
+    expect(batchesIn(log.read(15, size + 5).chunks).map((b) => b.baseOffset)).toEqual([10]);
+    await log.close();
+  });
+
+  test("rolls by segment.bytes; reads and lookups cross segments (sealed ones through the mapping)", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 2000 } });
+    const batches: Array<{ base: number; last: number }> = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await log.append(buildBatch({ records: 1 + (i % 7), valueBytes: 20 + i, timestamp: T0 + i * 1000 }));
+      batches.push({ base: r.baseOffset, last: r.lastOffset });
+    }
+    expect(log.segmentCount).toBeGreaterThan(3);
+    const infos = log.segmentInfos();
+    for (const s of infos.slice(0, -1)) expect(s.sizeBytes).toBeLessThanOrEqual(2000);
+    for (let i = 1; i < infos.length; i++) expect(infos[i]!.baseOffset).toBe(infos[i - 1]!.endOffset);
+    // every offset: the first batch returned holds it
+    for (let o = 0; o < log.endOffset; o++) {
+      const first = batchesIn(log.read(o, 1).chunks)[0]!;
+      expect(first.baseOffset <= o && o <= first.lastOffset).toBe(true);
+    }
+    // one read spans every segment
+    const all = batchesIn(log.read(0, 1 << 30).chunks);
+    expect(all.map((b) => b.baseOffset)).toEqual(batches.map((b) => b.base));
+    await log.close();
+  });
+
+  test("rolls by segment.ms on the manual clock", async () => {
+    env = makeEnv();
+    const { log, clock } = await openLog(env, { config: { segmentMs: 60_000 } });
+    clock.set(T0);
+    await log.append(buildBatch({ timestamp: T0 }));
+    clock.advance(59_999);
+    await log.append(buildBatch({ timestamp: T0 }));
+    expect(log.segmentCount).toBe(1);
+    clock.advance(1);
+    await log.append(buildBatch({ timestamp: T0 }));
+    expect(log.segmentCount).toBe(2);
+    expect(log.segmentInfos().map((s) => s.baseOffset)).toEqual([0, 2]);
+    await log.close();
+  });
+
+  test("sparse index: lookups by offset between entries and by timestamp, across segments", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 64 * 1024 } });
+    const appended: Array<{ base: number; last: number; maxTs: number }> = [];
+    for (let i = 0; i < 400; i++) {
+      const records = 1 + (i % 4);
+      const ts = T0 + i * 10;
+      const r = await log.append(buildBatch({ records, valueBytes: 100, timestamp: ts }));
+      appended.push({ base: r.baseOffset, last: r.lastOffset, maxTs: ts + records - 1 });
+    }
+    expect(log.segmentCount).toBeGreaterThan(1);
+    for (let o = 0; o < log.endOffset; o += 3) {
+      const first = batchesIn(log.read(o, 1).chunks)[0]!;
+      expect(first.baseOffset <= o && o <= first.lastOffset).toBe(true);
+    }
+    for (const probe of [T0 - 5, T0, T0 + 1, T0 + 995, T0 + 2001, T0 + 3990]) {
+      const want = appended.find((b) => b.maxTs >= probe)!;
+      expect(log.offsetForTimestamp(probe)).toEqual({ offset: want.base, timestamp: want.maxTs });
+    }
+    expect(log.offsetForTimestamp(T0 + 10_000)).toBeNull();
+    await log.close();
+    // after a clean reopen the indexes come from the files
+    const again = await openLog(env, { clean: true, config: { segmentBytes: 64 * 1024 } });
+    expect(again.log.recovery.segmentsScanned).toBe(0);
+    const want = appended.find((b) => b.maxTs >= T0 + 2001)!;
+    expect(again.log.offsetForTimestamp(T0 + 2001)).toEqual({ offset: want.base, timestamp: want.maxTs });
+    for (let o = 0; o < again.log.endOffset; o += 7) {
+      const first = batchesIn(again.log.read(o, 1).chunks)[0]!;
+      expect(first.baseOffset <= o && o <= first.lastOffset).toBe(true);
+    }
+    await again.log.close();
+  });
+
+  test("retention by time deletes whole sealed segments by their largest timestamp, never the active one", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 500, retentionMs: 10_000 } });
+    for (let i = 0; i < 10; i++) await log.append(buildBatch({ records: 2, valueBytes: 100, timestamp: T0 + i * 1000 }));
+    const before = log.segmentInfos();
+    expect(before.length).toBeGreaterThan(2);
+    const now = before[1]!.largestTimestamp + 10_001; // segments 0 and 1 expired
+    const r = log.enforceRetention(now);
+    expect(r.segmentsDeleted).toBe(2);
+    expect(log.startOffset).toBe(before[2]!.baseOffset);
+    expect(() => log.read(0, 100)).toThrow("offset outside");
+    expect(batchesIn(log.read(log.startOffset, 1).chunks)[0]!.baseOffset).toBe(before[2]!.baseOffset);
+    // far future: everything sealed goes, the active stays
+    log.enforceRetention(now + 1e9);
+    expect(log.segmentCount).toBe(1);
+    expect(log.startOffset).toBe(log.segmentInfos()[0]!.baseOffset);
+    await log.close();
+  });
+
+  test("retention by bytes deletes oldest sealed segments while the rest still exceeds retention.bytes", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 500, retentionBytes: 1200 } });
+    for (let i = 0; i < 20; i++) await log.append(buildBatch({ records: 1, valueBytes: 150 }));
+    const before = log.sizeBytes;
+    const r = log.enforceRetention();
+    expect(r.segmentsDeleted).toBeGreaterThan(0);
+    expect(log.sizeBytes).toBe(before - r.bytesDeleted);
+    // Kafka's rule: stop when deleting the oldest would take the log below the limit
+    const oldest = log.segmentInfos()[0]!;
+    expect(log.sizeBytes - oldest.sizeBytes).toBeLessThan(1200);
+    expect(log.sizeBytes).toBeGreaterThanOrEqual(1200 - 0);
+    await log.close();
+  });
+
+  test("under fsync always, readers see a batch only after its sync", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env);
+    const seen: number[] = [];
+    const unsubscribe = log.onHighWatermark((hwm) => seen.push(hwm));
+    const pending = log.append(buildBatch({ records: 4 }));
+    expect(log.endOffset).toBe(4); // written
+    expect(log.highWatermark).toBe(0); // not yet durable
+    expect(log.read(0, 1000).bytes).toBe(0);
+    await pending;
+    expect(log.highWatermark).toBe(4);
+    expect(seen).toEqual([4]);
+    unsubscribe();
+    await log.append(buildBatch());
+    expect(seen).toEqual([4]);
+    await log.close();
+  });
+
+  test("under fsync never, the high watermark follows the write", async () => {
+    env = makeEnv();
+    const { log, scheduler } = await openLog(env, { policy: { mode: "never" } });
+    const pending = log.append(buildBatch({ records: 4 }));
+    expect(log.highWatermark).toBe(4);
+    await pending;
+    await log.close();
+    scheduler.close();
+  });
+
+  test("group commit: concurrent appends share syncs", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env);
+    const results = await Promise.all(Array.from({ length: 100 }, () => log.append(buildBatch({ records: 2 }))));
+    expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
+    if (env.fs instanceof MemoryFileLayer) expect(env.fs.disk.syncCount).toBeLessThanOrEqual(3);
+    await log.close();
+  });
+
+  test("reopen after a clean close keeps everything and scans nothing", async () => {
+    env = makeEnv();
+    const first = await openLog(env, { config: { segmentBytes: 1000 } });
+    for (let i = 0; i < 30; i++) await first.log.append(buildBatch({ records: 3, valueBytes: 30 }));
+    await first.log.close();
+    const again = await openLog(env, { clean: true, config: { segmentBytes: 1000 } });
+    expect(again.log.endOffset).toBe(90);
+    expect(again.log.recovery.segmentsScanned).toBe(0);
+    expect(again.log.recovery.cuts).toEqual([]);
+    expect(batchesIn(again.log.read(0, 1 << 20).chunks).length).toBe(30);
+    const r = await again.log.append(buildBatch());
+    expect(r.baseOffset).toBe(90);
+    await again.log.close();
+  });
+
+  test("reopen after an unclean stop scans the active segment and keeps every synced batch", async () => {
+    env = makeEnv();
+    const first = await openLog(env, { config: { segmentBytes: 1000 } });
+    for (let i = 0; i < 30; i++) await first.log.append(buildBatch({ records: 3, valueBytes: 30 }));
+    // no close: the "process" stops here
+    const again = await openLog(env, { config: { segmentBytes: 1000 } });
+    expect(again.log.endOffset).toBe(90);
+    expect(again.log.recovery.segmentsScanned).toBe(1);
+    expect(again.log.recovery.cuts).toEqual([]);
+    expect(batchesIn(again.log.read(0, 1 << 20).chunks).length).toBe(30);
+    await again.log.close();
+  });
+
+  test("lost index files are rebuilt even after a clean stop", async () => {
+    env = makeEnv();
+    const first = await openLog(env, { config: { segmentBytes: 2000 } });
+    for (let i = 0; i < 60; i++) await first.log.append(buildBatch({ records: 2, valueBytes: 40 }));
+    await first.log.close();
+    const sealed = first.log.segmentInfos()[0]!;
+    env.fs.unlink(`${env.root}/t/0/${String(sealed.baseOffset).padStart(20, "0")}.index`);
+    const again = await openLog(env, { clean: true, config: { segmentBytes: 2000 } });
+    expect(again.log.recovery.segmentsScanned).toBe(1);
+    expect(again.log.recovery.indexesRebuilt[0]).toEndWith(`${String(sealed.baseOffset).padStart(20, "0")}.index`);
+    expect(again.log.endOffset).toBe(120);
+    expect(env.fs.stat(`${env.root}/t/0/${String(sealed.baseOffset).padStart(20, "0")}.index`)).not.toBeNull();
+    await again.log.close();
+  });
+
+  test("LogAppendTime stamps maxTimestamp with the clock and reports it", async () => {
+    env = makeEnv();
+    const { log, clock } = await openLog(env, { config: { timestampType: "LogAppendTime" } });
+    clock.set(T0 + 5);
+    const r = await log.append(buildBatch({ records: 2, timestamp: 1 }));
+    expect(r.logAppendTime).toBe(T0 + 5);
+    expect(batchesIn(log.read(0, 1000).chunks)[0]!.maxTimestamp).toBe(T0 + 5); // CRC re-checked by batchesIn
+    await log.close();
+  });
+
+  test("deleteRecordsBefore advances the start offset and survives reopen", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 500 } });
+    for (let i = 0; i < 10; i++) await log.append(buildBatch({ records: 2, valueBytes: 100 }));
+    expect(await log.deleteRecordsBefore(7)).toBe(7);
+    expect(() => log.read(6, 10)).toThrow("offset outside");
+    expect(batchesIn(log.read(7, 1).chunks)[0]!.baseOffset).toBe(6);
+    await log.close();
+    const again = await openLog(env, { clean: true, config: { segmentBytes: 500 } });
+    expect(again.log.startOffset).toBe(7);
+    await again.log.close();
+  });
+
+  test("close refuses later appends with CLOSED", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env);
+    await log.close();
+    expect(log.append(buildBatch())).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});

@@ -1,0 +1,551 @@
+// One partition's log: the ordered segments of `DATA/topics/<topic>/<partition>/`, offsets,
+// the high watermark, appends with group commit, zero-copy reads, rolls and retention.
+//
+// The order of async steps that must not interleave (everything else is synchronous):
+//
+// 1. append: wait while a roll runs → maybe start a roll and wait → WRITE (synchronous: assign
+//    offsets, pwrite at the end of the active segment, note indexes) → under fsync `always`,
+//    wait for the sync that covers it.
+// 2. roll: sync the active segment up to its end (joining the group commit) → write and sync its
+//    indexes → create the next segment and sync the directory → switch (the old one is sealed and
+//    read through its mapping from then on). No append writes between the first and last step.
+// 3. sync (one per log at a time, started by the shared SyncScheduler): snapshot the active
+//    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, resolve the
+//    waiters it covers. On failure under `always`: forget and truncate every unsynced batch,
+//    reject every waiter.
+// 4. close: refuse new appends → wait for a running roll → sync everything → write the active
+//    segment's indexes → release files.
+import { assert } from "../assert.ts";
+import { crc32c } from "../batch/crc32c.ts";
+import {
+  ATTR_LOG_APPEND_TIME,
+  BATCH_HEADER_BYTES,
+  CRC_START,
+  OFF_ATTRIBUTES,
+  OFF_BASE_OFFSET,
+  OFF_CRC,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_LEADER_EPOCH,
+  OFF_MAX_TIMESTAMP,
+} from "../batch/header.ts";
+import { CoreError } from "../errors.ts";
+import type { FileLayer } from "../fs.ts";
+import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
+import type { Syncable } from "./durability.ts";
+import { deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
+import { RELATIVE_MAX, Segment, batchInfoAt, newScratch } from "./segment.ts";
+import type { LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The broker time stamped on the batch under LogAppendTime, else -1 (as Kafka's ProduceResponse). */
+  logAppendTime: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, byte for byte as stored: views of the mapping for sealed segments. */
+  chunks: Uint8Array[];
+  bytes: number;
+}
+
+export interface SegmentInfo {
+  baseOffset: number;
+  /** One past the last offset held. */
+  endOffset: number;
+  sizeBytes: number;
+  largestTimestamp: number;
+  sealed: boolean;
+}
+
+export interface RetentionResult {
+  segmentsDeleted: number;
+  bytesDeleted: number;
+}
+
+interface Waiter {
+  offset: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const LOG_START_FILE = "log-start-offset";
+
+export class PartitionLog implements Syncable {
+  private segments: Segment[];
+  private start: number;
+  private hwm: number;
+  /** Offsets below this are on disk. */
+  private durableOffset: number;
+  private syncing = false;
+  private waiters: Waiter[] = [];
+  private rolling: Promise<void> | null = null;
+  private closed = false;
+  private readonly listeners = new Set<(highWatermark: number) => void>();
+  private readonly scratch = newScratch();
+
+  private constructor(
+    readonly dir: string,
+    private cfg: LogConfig,
+    private readonly deps: LogDeps,
+    segments: Segment[],
+    startOffset: number,
+    readonly recovery: PartitionRecovery,
+  ) {
+    this.segments = segments;
+    const end = this.active.nextOffset;
+    this.start = Math.min(Math.max(startOffset, segments[0]!.baseOffset), end);
+    this.hwm = end;
+    this.durableOffset = end;
+    deps.durability.register(this);
+  }
+
+  /** Opens or creates the log in `dir`, recovering it as recovery.ts describes. */
+  static async open(dir: string, config: LogConfig, deps: LogDeps): Promise<PartitionLog> {
+    const { fs } = deps;
+    try {
+      if (fs.stat(dir) === null) {
+        fs.mkdirp(dir);
+        await fs.fsyncDir(dirname(dir));
+      }
+    } catch (e) {
+      throw storageError("cannot create partition directory", e, deps, dir);
+    }
+    const persistedStart = readLogStart(fs, dir);
+    const { segments, report } = await loadSegments(dir, deps, persistedStart);
+    return new PartitionLog(dir, config, deps, segments, persistedStart, report);
+  }
+
+  get config(): LogConfig {
+    return this.cfg;
+  }
+  setConfig(config: LogConfig): void {
+    this.cfg = config;
+  }
+  get startOffset(): number {
+    return this.start;
+  }
+  /** The next offset to assign. */
+  get endOffset(): number {
+    return this.active.nextOffset;
+  }
+  /** End of what readers may see: durable data under `always`, else everything written. */
+  get highWatermark(): number {
+    return this.hwm;
+  }
+  get sizeBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  segmentInfos(): SegmentInfo[] {
+    return this.segments.map((s) => ({
+      baseOffset: s.baseOffset,
+      endOffset: s.nextOffset,
+      sizeBytes: s.size,
+      largestTimestamp: s.maxTimestamp,
+      sealed: s.sealed,
+    }));
+  }
+
+  /** Calls `listener` each time the high watermark rises; returns the unsubscribe function. */
+  onHighWatermark(listener: (highWatermark: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private ctx(extra: { file?: string; position?: number; offset?: number } = {}) {
+    return { topic: this.deps.topic, partition: this.deps.partition, ...extra };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new CoreError("CLOSED", "partition log is closed", this.ctx({ file: this.dir }));
+  }
+
+  // --- append ---------------------------------------------------------------------------------
+
+  /**
+   * Appends one validated RecordBatch v2, assigning offsets by rewriting its baseOffset (and
+   * partitionLeaderEpoch := 0; under LogAppendTime also maxTimestamp, the attribute bit and the
+   * CRC) in place. Resolves once the batch is durable under the fsync policy.
+   */
+  async append(batch: Uint8Array): Promise<AppendResult> {
+    this.checkOpen();
+    assert(batch.length >= BATCH_HEADER_BYTES, "append takes a whole, validated batch");
+    for (;;) {
+      if (this.rolling !== null) {
+        await this.rolling;
+        this.checkOpen();
+        continue;
+      }
+      if (this.shouldRoll(batch)) {
+        this.rolling = this.roll().finally(() => {
+          this.rolling = null;
+        });
+        continue;
+      }
+      break;
+    }
+    const result = this.write(batch);
+    if (this.deps.durability.syncsEachAppend) await this.waitDurable(result.lastOffset + 1);
+    return result;
+  }
+
+  private shouldRoll(batch: Uint8Array): boolean {
+    const seg = this.active;
+    if (seg.size === 0) return false;
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+    const lastRel = seg.nextOffset + view.getInt32(OFF_LAST_OFFSET_DELTA) - seg.baseOffset;
+    return (
+      seg.size + batch.length > this.cfg.segmentBytes ||
+      seg.size + batch.length > RELATIVE_MAX ||
+      lastRel > RELATIVE_MAX ||
+      this.deps.clock.now() - seg.rollBaseTimestamp >= this.cfg.segmentMs
+    );
+  }
+
+  /** The synchronous part of an append: nothing else runs between the offset and the write. */
+  private write(batch: Uint8Array): AppendResult {
+    const seg = this.active;
+    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+    const now = this.deps.clock.now();
+    const baseOffset = seg.nextOffset;
+    const lastOffset = baseOffset + view.getInt32(OFF_LAST_OFFSET_DELTA);
+    assert(lastOffset >= baseOffset, "lastOffsetDelta is not negative");
+    view.setBigInt64(OFF_BASE_OFFSET, BigInt(baseOffset));
+    view.setInt32(OFF_LEADER_EPOCH, 0);
+    let logAppendTime = -1;
+    if (this.cfg.timestampType === "LogAppendTime") {
+      if (view.getInt16(OFF_ATTRIBUTES) & ATTR_LOG_APPEND_TIME) {
+        // The caller stamped it already (and fixed the CRC): keep its time.
+        logAppendTime = Number(view.getBigInt64(OFF_MAX_TIMESTAMP));
+      } else {
+        logAppendTime = now;
+        view.setInt16(OFF_ATTRIBUTES, view.getInt16(OFF_ATTRIBUTES) | ATTR_LOG_APPEND_TIME);
+        view.setBigInt64(OFF_MAX_TIMESTAMP, BigInt(now));
+        view.setUint32(OFF_CRC, crc32c(batch, CRC_START, batch.length));
+      }
+    }
+    const position = seg.size;
+    try {
+      if (seg.needsTruncate) {
+        this.deps.fs.truncate(seg.file!, position);
+        seg.needsTruncate = false;
+      }
+      this.deps.fs.pwrite(seg.file!, batch, position);
+    } catch (e) {
+      // Part of the batch may be in the file: cut it so nothing partial stays past the end.
+      try {
+        this.deps.fs.truncate(seg.file!, position);
+      } catch {
+        seg.needsTruncate = true;
+      }
+      throw storageError("append failed", e, this.deps, seg.paths.log, position);
+    }
+    seg.noteBatch(position, batchInfoAt(view, 0), now);
+    seg.indexDirty = true;
+    if (!this.deps.durability.syncsEachAppend) this.raiseHighWatermark(seg.nextOffset);
+    return { baseOffset, lastOffset, logAppendTime };
+  }
+
+  // --- durability -----------------------------------------------------------------------------
+
+  /** Resolves when every offset below `offset` is on disk; joins the next sync of this log. */
+  private waitDurable(offset: number): Promise<void> {
+    if (this.durableOffset >= offset) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ offset, resolve, reject });
+      this.deps.durability.request(this);
+    });
+  }
+
+  /** Called by the scheduler: one fdatasync covering everything written so far. */
+  startSync(): void {
+    if (this.syncing || this.waiters.length === 0) return;
+    const seg = this.active;
+    const state = seg.snapshot();
+    this.syncing = true;
+    let sync: Promise<void>;
+    try {
+      sync = this.deps.fs.fdatasync(seg.file!);
+    } catch (e) {
+      sync = Promise.reject(e);
+    }
+    sync.then(
+      () => this.synced(seg, state),
+      (e) => this.syncFailed(seg, e),
+    );
+  }
+
+  syncInBackground(): void {
+    if (this.closed || this.durableOffset >= this.endOffset) return;
+    this.waitDurable(this.endOffset).catch((e) => this.deps.logger.error(`background sync failed: ${String(e)}`));
+  }
+
+  private synced(seg: Segment, state: ReturnType<Segment["snapshot"]>): void {
+    this.syncing = false;
+    seg.markDurable(state);
+    if (state.nextOffset > this.durableOffset) this.durableOffset = state.nextOffset;
+    if (this.deps.durability.syncsEachAppend) this.raiseHighWatermark(this.durableOffset);
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.offset <= this.durableOffset) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+    if (still.length > 0) this.deps.durability.request(this);
+  }
+
+  private syncFailed(seg: Segment, e: unknown): void {
+    this.syncing = false;
+    const error = storageError("sync failed", e, this.deps, seg.paths.log);
+    if (this.deps.durability.syncsEachAppend && seg === this.active) {
+      // Nothing unsynced was acknowledged or visible: forget it, on disk too.
+      seg.rollbackToDurable();
+      try {
+        this.deps.fs.truncate(seg.file!, seg.size);
+      } catch {
+        seg.needsTruncate = true;
+      }
+    }
+    this.deps.logger.error(error.message);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(error);
+  }
+
+  private raiseHighWatermark(offset: number): void {
+    if (offset <= this.hwm) return;
+    this.hwm = offset;
+    for (const listener of this.listeners) {
+      try {
+        listener(offset);
+      } catch (e) {
+        this.deps.logger.error(`high watermark listener threw: ${String(e)}`);
+      }
+    }
+  }
+
+  // --- roll -----------------------------------------------------------------------------------
+
+  private async roll(): Promise<void> {
+    const { fs } = this.deps;
+    const old = this.active;
+    await this.waitDurable(old.nextOffset);
+    let seg: Segment | null = null;
+    try {
+      await writeIndexes(fs, old);
+      seg = new Segment(fs, this.dir, old.nextOffset);
+      seg.file = fs.open(seg.paths.log, { create: true, truncate: true });
+      await fs.fsyncDir(this.dir);
+    } catch (e) {
+      if (seg?.file) {
+        try {
+          fs.close(seg.file);
+          fs.unlink(seg.paths.log);
+        } catch {
+          // recovery ignores an empty trailing segment's absence or presence alike
+        }
+      }
+      throw storageError("segment roll failed", e, this.deps, seg?.paths.log ?? old.paths.log);
+    }
+    seg.markDurable(seg.snapshot());
+    this.segments.push(seg);
+    old.seal();
+  }
+
+  // --- read -----------------------------------------------------------------------------------
+
+  private visibleEnd(seg: Segment): number {
+    if (seg.sealed) return seg.size;
+    return this.deps.durability.syncsEachAppend ? seg.durableSize : seg.size;
+  }
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Whole batches from the one holding `offset`, at most `maxBytes` except that the first batch
+   * is returned whole however large (KIP-74), never past the high watermark.
+   */
+  read(offset: number, maxBytes: number): ReadResult {
+    this.checkOpen();
+    if (offset < this.start || offset > this.hwm) {
+      throw new CoreError("OFFSET_OUT_OF_RANGE", `offset outside [${this.start}, ${this.hwm}]`, this.ctx({ offset }));
+    }
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    if (offset === this.hwm) return { chunks, bytes };
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const visible = this.visibleEnd(seg);
+      let position = 0;
+      let firstSize = 0;
+      if (chunks.length === 0) {
+        const found = seg.positionOf(offset, visible, this.scratch);
+        if (found === null) continue;
+        position = found.position;
+        firstSize = found.info.size;
+      }
+      if (position >= visible) break;
+      const budget = Math.max(maxBytes - bytes, firstSize);
+      const window = seg.bytes(position, Math.min(visible - position, budget));
+      const length = wholeBatchesLength(window);
+      if (length === 0) break;
+      chunks.push(length === window.length ? window : window.subarray(0, length));
+      bytes += length;
+      if (position + length < visible) break;
+    }
+    return { chunks, bytes };
+  }
+
+  /** First batch whose max timestamp ≥ `timestamp` (Kafka's ListOffsets semantics, per batch). */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    this.checkOpen();
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < timestamp || seg.nextOffset <= this.start) continue;
+      const visible = this.visibleEnd(seg);
+      const rel = seg.timeIndex.lookup(timestamp);
+      let position = rel < 0 ? 0 : seg.offsetIndex.lookup(rel);
+      while (position < visible) {
+        const info = seg.infoAt(position, this.scratch);
+        if (info.maxTimestamp >= timestamp && info.lastOffset >= this.start) {
+          return { offset: Math.max(info.baseOffset, this.start), timestamp: info.maxTimestamp };
+        }
+        position += info.size;
+      }
+    }
+    return null;
+  }
+
+  /** The batch holding the largest timestamp (ListOffsets MAX_TIMESTAMP): its last offset, per batch. */
+  maxTimestampOffset(): { offset: number; timestamp: number } | null {
+    let best: { offset: number; timestamp: number } | null = null;
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < 0 || seg.offsetOfMaxTimestamp >= this.hwm || seg.offsetOfMaxTimestamp < this.start) continue;
+      if (best === null || seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+    }
+    return best;
+  }
+
+  // --- retention ------------------------------------------------------------------------------
+
+  /** Deletes whole sealed segments past retention.ms (by largest timestamp) or retention.bytes. */
+  enforceRetention(now: number = this.deps.clock.now()): RetentionResult {
+    const result: RetentionResult = { segmentsDeleted: 0, bytesDeleted: 0 };
+    if (this.closed) return result;
+    const { retentionMs, retentionBytes } = this.cfg;
+    let excess = retentionBytes >= 0 ? this.sizeBytes - retentionBytes : -1;
+    while (this.segments.length > 1) {
+      const seg = this.segments[0]!;
+      const expired = retentionMs >= 0 && seg.maxTimestamp >= 0 && now - seg.maxTimestamp > retentionMs;
+      const oversize = excess >= 0 && excess - seg.size >= 0;
+      if (!expired && !oversize) break;
+      excess -= seg.size;
+      result.segmentsDeleted++;
+      result.bytesDeleted += seg.size;
+      this.dropOldestSegment();
+    }
+    return result;
+  }
+
+  /** Advances the start offset (DeleteRecords); `offset` ≤ high watermark. Returns the new start. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.checkOpen();
+    if (offset > this.hwm || offset < 0) {
+      throw new CoreError("OFFSET_OUT_OF_RANGE", `delete-records offset above high watermark ${this.hwm}`, this.ctx({ offset }));
+    }
+    if (offset <= this.start) return this.start;
+    this.start = offset;
+    try {
+      await writeFileAtomic(this.deps.fs, joinPath(this.dir, LOG_START_FILE), new TextEncoder().encode(`${offset}\n`));
+    } catch (e) {
+      throw storageError("cannot persist log start offset", e, this.deps, joinPath(this.dir, LOG_START_FILE));
+    }
+    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset) this.dropOldestSegment();
+    return this.start;
+  }
+
+  private dropOldestSegment(): void {
+    const seg = this.segments.shift()!;
+    assert(seg.sealed, "only sealed segments are deleted");
+    seg.release();
+    try {
+      deleteSegmentFiles(this.deps.fs, this.dir, seg.baseOffset);
+    } catch (e) {
+      // The segment is out of the log already; a leftover file is found and removed at open.
+      this.deps.logger.warn(`cannot delete ${seg.paths.log}: ${fsErrorCode(e) ?? String(e)}`);
+    }
+    if (this.start < this.segments[0]!.baseOffset) this.start = this.segments[0]!.baseOffset;
+  }
+
+  // --- close ----------------------------------------------------------------------------------
+
+  /** Syncs everything, writes the active segment's indexes and releases files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.rolling !== null) await this.rolling.catch(() => {});
+    try {
+      await this.waitDurable(this.endOffset);
+      const active = this.active;
+      if (active.indexDirty) await writeIndexes(this.deps.fs, active);
+    } catch (e) {
+      throw storageError("close failed", e, this.deps, this.active.paths.log);
+    } finally {
+      this.deps.durability.unregister(this);
+      for (const seg of this.segments) seg.release();
+      this.listeners.clear();
+    }
+  }
+}
+
+/** Length of the longest prefix of `bytes` made of whole batches. */
+function wholeBatchesLength(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  while (bytes.length - pos >= BATCH_HEADER_BYTES) {
+    const size = view.getInt32(pos + 8) + 12;
+    assert(size >= BATCH_HEADER_BYTES, "stored batches were validated");
+    if (pos + size > bytes.length) break;
+    pos += size;
+  }
+  return pos;
+}
+
+function readLogStart(fs: FileLayer, dir: string): number {
+  try {
+    const path = joinPath(dir, LOG_START_FILE);
+    if (fs.stat(path) === null) return 0;
+    const n = Number(new TextDecoder().decode(fs.readFile(path)).trim());
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function storageError(message: string, e: unknown, deps: LogDeps, file: string, position?: number): CoreError {
+  if (e instanceof CoreError) return e;
+  const code = fsErrorCode(e);
+  return new CoreError(
+    "STORAGE",
+    `${message}: ${code ?? (e instanceof Error ? e.message : String(e))}`,
+    { topic: deps.topic, partition: deps.partition, file, position },
+    { cause: e },
+  );
+}

@@ -1,0 +1,360 @@
+// Opening a partition directory: find its segments, trust or rebuild their indexes, validate what
+// may be torn, cut what is not a valid continuation of the log, and report every cut.
+//
+// Per segment, in offset order (every input matches exactly one row):
+//
+// | clean marker | segment  | .index/.timeindex | action                                              |
+// |--------------|----------|-------------------|-----------------------------------------------------|
+// | yes          | any      | valid             | load indexes; check batches after the last entry    |
+// | no           | not last | valid             | load indexes; check batches after the last entry    |
+// | no           | last     | any               | check every batch, rebuild indexes                  |
+// | any          | any      | missing/corrupt   | check every batch, rebuild indexes (and write them) |
+//
+// "Check" = length within the file, magic 2, CRC-32C, baseOffset not below the expected next
+// offset, offsets within the segment's int32 range. At the first batch that fails, the segment
+// is truncated there and every later segment is deleted (Kafka's LogLoader does the same): what
+// follows a hole cannot be served in order. Sealed segments were fdatasync'ed with their indexes
+// before the next segment was created, so only the last segment can hold unsynced bytes.
+import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA } from "../batch/header.ts";
+import { CoreError } from "../errors.ts";
+import type { FileHandle, FileLayer } from "../fs.ts";
+import { fsErrorCode } from "../fs.ts";
+import { OffsetIndex, TimeIndex } from "./indexes.ts";
+import { Segment, batchInfoAt, checkStoredBatch, int64At, parseSegmentName, segmentPaths } from "./segment.ts";
+import type { LogDeps, PartitionRecovery, RecoveryCut } from "./types.ts";
+
+const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/** Sequential reader over a file with one reusable buffer. */
+class Scanner {
+  buf = new Uint8Array(SCAN_BUFFER_BYTES);
+  view = new DataView(this.buf.buffer);
+  private start = 0;
+  private length = 0;
+  constructor(
+    private readonly fs: FileLayer,
+    private readonly file: FileHandle,
+    private readonly fileSize: number,
+  ) {}
+
+  /** Makes [pos, pos+n) resident (n ≤ fileSize − pos); returns its index in `buf`. */
+  ensure(pos: number, n: number): number {
+    if (pos >= this.start && pos + n <= this.start + this.length) return pos - this.start;
+    if (n > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
+      this.view = new DataView(this.buf.buffer);
+    }
+    const want = Math.min(this.buf.length, this.fileSize - pos);
+    this.length = this.fs.pread(this.file, this.buf.subarray(0, want), pos);
+    this.start = pos;
+    if (this.length < n) throw Object.assign(new Error(`short read at ${pos}`), { code: "EIO" });
+    return 0;
+  }
+}
+
+interface ScanStop {
+  position: number;
+  reason: string;
+  /** lastOffset of the rejected batch when its header looked like the expected next one. */
+  lastOffsetSeen: number | null;
+}
+
+/** Checks and notes batches from `from` to the end of the file; returns where it had to stop, if anywhere. */
+function scanInto(seg: Segment, scanner: Scanner, from: number, fileSize: number, expected: number, now: number): ScanStop | null {
+  let pos = from;
+  while (pos < fileSize) {
+    const remaining = fileSize - pos;
+    if (remaining < BATCH_HEADER_BYTES) return { position: pos, reason: "torn batch header", lastOffsetSeen: null };
+    let at = scanner.ensure(pos, BATCH_HEADER_BYTES);
+    const size = scanner.view.getInt32(at + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+    const plausible = int64At(scanner.view, at) === expected;
+    const lastSeen = plausible ? expected + scanner.view.getInt32(at + OFF_LAST_OFFSET_DELTA) : null;
+    if (size >= BATCH_HEADER_BYTES && size <= remaining) at = scanner.ensure(pos, size);
+    const reason = checkStoredBatch(scanner.view, scanner.buf, at, remaining, expected, seg.baseOffset);
+    if (reason !== null) return { position: pos, reason, lastOffsetSeen: lastSeen !== null && lastSeen >= expected ? lastSeen : null };
+    const info = batchInfoAt(scanner.view, at);
+    seg.noteBatch(pos, info, info.maxTimestamp >= 0 ? info.maxTimestamp : now);
+    expected = info.lastOffset + 1;
+    pos += size;
+  }
+  return null;
+}
+
+/** Walks headers only (no CRC) for the largest plausible last offset, for the report. */
+function lastOffsetByHeaders(bytes: Uint8Array, minOffset: number): number | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  let last: number | null = null;
+  let expected = minOffset;
+  while (bytes.length - pos >= BATCH_HEADER_BYTES) {
+    const info = batchInfoAt(view, pos);
+    if (info.size < BATCH_HEADER_BYTES || info.size > bytes.length - pos || info.baseOffset < expected || info.lastOffset < info.baseOffset) break;
+    last = info.lastOffset;
+    expected = info.lastOffset + 1;
+    pos += info.size;
+  }
+  return last;
+}
+
+function storageError(message: string, e: unknown, ctx: LogDeps, file: string): CoreError {
+  if (e instanceof CoreError) return e;
+  return new CoreError("STORAGE", `${message}: ${fsErrorCode(e) ?? String(e)}`, { topic: ctx.topic, partition: ctx.partition, file }, { cause: e });
+}
+
+export interface LoadedLog {
+  segments: Segment[];
+  report: PartitionRecovery;
+}
+
+/** Opens (creating if needed) the segments of the partition in `dir`. */
+export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: number): Promise<LoadedLog> {
+  const { fs } = deps;
+  const report: PartitionRecovery = { dir, topic: deps.topic, partition: deps.partition, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [] };
+  let names: string[];
+  try {
+    names = fs.readdir(dir);
+  } catch (e) {
+    throw storageError("cannot list partition directory", e, deps, dir);
+  }
+  const bases = names.map((n) => parseSegmentName(n, ".log")).filter((b): b is number => b !== null).sort((a, b) => a - b);
+  removeLeftovers(fs, dir, names, new Set(bases));
+
+  if (bases.length === 0) {
+    const seg = new Segment(fs, dir, logStartOffset);
+    try {
+      seg.file = fs.open(seg.paths.log, { create: true });
+      await fs.fsyncDir(dir);
+    } catch (e) {
+      throw storageError("cannot create segment", e, deps, seg.paths.log);
+    }
+    seg.markDurable(seg.snapshot());
+    return { segments: [seg], report };
+  }
+
+  const segments: Segment[] = [];
+  for (let i = 0; i < bases.length; i++) {
+    const base = bases[i]!;
+    const isLast = i === bases.length - 1;
+    const prev = segments.at(-1);
+    if (prev !== undefined && base < prev.nextOffset) {
+      // Overlaps the previous segment: not a continuation of the log.
+      const reason = `segment base ${base} below the previous segment's end ${prev.nextOffset}`;
+      await cut(new Segment(fs, dir, base), 0, reason, null, bases.slice(i + 1), deps, report, true);
+      break;
+    }
+    let loaded: { seg: Segment; stop: ScanStop | null };
+    try {
+      loaded = await loadOne(base, deps, dir, report, !deps.clean && isLast);
+    } catch (e) {
+      throw storageError("cannot read segment", e, deps, segmentPaths(dir, base).log);
+    }
+    segments.push(loaded.seg);
+    const { stop } = loaded;
+    if (stop !== null) {
+      await cut(loaded.seg, stop.position, stop.reason, stop.lastOffsetSeen, bases.slice(i + 1), deps, report, false);
+      break;
+    }
+  }
+  await finishLoad(segments, deps, report);
+  return { segments, report };
+}
+
+/** Loads one segment: via its indexes when allowed and valid, else by a full scan. */
+async function loadOne(base: number, deps: LogDeps, dir: string, report: PartitionRecovery, mustScan: boolean): Promise<{ seg: Segment; stop: ScanStop | null }> {
+  const { fs } = deps;
+  const now = deps.clock.now();
+  const path = segmentPaths(dir, base).log;
+  const file = fs.open(path);
+  const fileSize = fs.size(file);
+  const scanner = new Scanner(fs, file, fileSize);
+  if (!mustScan) {
+    const seg = new Segment(fs, dir, base);
+    seg.file = file;
+    const from = loadIndexes(seg, fs, fileSize, scanner, now);
+    if (from !== null) {
+      const stop = scanInto(seg, scanner, from, fileSize, seg.nextOffset, now);
+      report.bytesScanned += (stop?.position ?? fileSize) - from;
+      const timeOk = seg.timeIndex.count === 0 || seg.timeIndex.lastRelOffset() < seg.nextOffset - seg.baseOffset;
+      if (stop === null && timeOk) return { seg, stop };
+    }
+    // Lost or corrupt indexes, or a bad batch in a segment we trusted: start over with a full scan.
+  }
+  const seg = new Segment(fs, dir, base);
+  seg.file = file;
+  const stop = scanInto(seg, scanner, 0, fileSize, base, now);
+  report.segmentsScanned++;
+  report.bytesScanned += stop?.position ?? fileSize;
+  report.indexesRebuilt.push(seg.paths.index, seg.paths.timeIndex);
+  seg.indexDirty = true;
+  return { seg, stop };
+}
+
+/**
+ * Reads a segment's index files into `seg` and positions it at the last indexed batch; returns
+ * that position, or null when the indexes are missing or do not match the log.
+ */
+function loadIndexes(seg: Segment, fs: FileLayer, fileSize: number, scanner: Scanner, now: number): number | null {
+  if (fs.stat(seg.paths.index) === null || fs.stat(seg.paths.timeIndex) === null) return null;
+  const offsetIndex = OffsetIndex.decode(fs.readFile(seg.paths.index), fileSize);
+  const timeIndex = TimeIndex.decode(fs.readFile(seg.paths.timeIndex), 0x7fffffff);
+  if (offsetIndex === null || timeIndex === null) return null;
+  const from = offsetIndex.lastPosition();
+  if (offsetIndex.count > 0) {
+    // The last entry must name the batch that starts at its position.
+    if (fileSize - from < BATCH_HEADER_BYTES) return null;
+    const info = batchInfoAt(scanner.view, scanner.ensure(from, BATCH_HEADER_BYTES));
+    if (info.lastOffset !== seg.baseOffset + offsetIndex.lastRelOffset() || info.baseOffset < seg.baseOffset) return null;
+    seg.nextOffset = info.baseOffset;
+  }
+  if (fileSize >= BATCH_HEADER_BYTES) {
+    const first = batchInfoAt(scanner.view, scanner.ensure(0, BATCH_HEADER_BYTES));
+    seg.rollBaseTimestamp = first.maxTimestamp >= 0 ? first.maxTimestamp : now;
+  }
+  seg.offsetIndex = offsetIndex;
+  seg.timeIndex = timeIndex;
+  seg.size = from;
+  seg.bytesSinceIndexEntry = 0;
+  if (timeIndex.count > 0) {
+    seg.maxTimestamp = timeIndex.lastTimestamp();
+    seg.offsetOfMaxTimestamp = seg.baseOffset + timeIndex.lastRelOffset();
+  }
+  return from;
+}
+
+/** Truncates `seg` at `position` and deletes the later segments, recording the loss. */
+async function cut(
+  seg: Segment,
+  position: number,
+  reason: string,
+  lastOffsetSeen: number | null,
+  laterBases: number[],
+  deps: LogDeps,
+  report: PartitionRecovery,
+  wholeSegment: boolean,
+): Promise<void> {
+  const { fs } = deps;
+  let bytesCut = 0;
+  let lastOffsetLost = lastOffsetSeen;
+  const deleted: string[] = [];
+  const firstOffsetLost = wholeSegment ? seg.baseOffset : seg.nextOffset;
+  try {
+    if (wholeSegment) {
+      bytesCut += fs.stat(seg.paths.log)?.size ?? 0;
+      deleteSegmentFiles(fs, seg.dir, seg.baseOffset);
+      deleted.push(seg.paths.log);
+    } else {
+      const file = seg.file ?? fs.open(seg.paths.log);
+      seg.file = file;
+      bytesCut += fs.size(file) - position;
+      fs.truncate(file, position);
+      await fs.fdatasync(file);
+      seg.indexDirty = true;
+    }
+    for (const base of laterBases) {
+      const paths = segmentPaths(seg.dir, base);
+      const bytes = fs.readFile(paths.log);
+      bytesCut += bytes.length;
+      const last = lastOffsetByHeaders(bytes, base);
+      if (last !== null && (lastOffsetLost === null || last > lastOffsetLost)) lastOffsetLost = last;
+      deleteSegmentFiles(fs, seg.dir, base);
+      deleted.push(paths.log);
+    }
+    await fs.fsyncDir(seg.dir);
+  } catch (e) {
+    throw storageError("recovery could not cut the log", e, deps, seg.paths.log);
+  }
+  const entry: RecoveryCut = {
+    topic: deps.topic,
+    partition: deps.partition,
+    file: seg.paths.log,
+    position,
+    bytesCut,
+    firstOffsetLost,
+    lastOffsetLost,
+    reason,
+    segmentsDeleted: deleted,
+  };
+  report.cuts.push(entry);
+  const where = deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : seg.dir;
+  deps.logger.warn(
+    `recovery: ${where}: cut ${bytesCut} bytes at ${seg.paths.log} position ${position} (${reason}); ` +
+      `offsets from ${firstOffsetLost}${lastOffsetLost !== null ? ` to ${lastOffsetLost}` : ""} lost` +
+      (deleted.length > 0 ? `; deleted ${deleted.length} later segment(s)` : ""),
+  );
+}
+
+export function deleteSegmentFiles(fs: FileLayer, dir: string, base: number): void {
+  const paths = segmentPaths(dir, base);
+  for (const p of [paths.log, paths.index, paths.timeIndex]) {
+    try {
+      fs.unlink(p);
+    } catch (e) {
+      if (fsErrorCode(e) !== "ENOENT") throw e;
+    }
+  }
+}
+
+/** Temp files and index files whose .log is gone (a crash during deletion). */
+function removeLeftovers(fs: FileLayer, dir: string, names: string[], bases: Set<number>): void {
+  for (const name of names) {
+    const orphanIndex = [".index", ".timeindex"].some((ext) => {
+      const b = parseSegmentName(name, ext);
+      return b !== null && !bases.has(b);
+    });
+    if (orphanIndex || (name.endsWith(".tmp") && /^\d{20}\./.test(name))) {
+      try {
+        fs.unlink(`${dir}/${name}`);
+      } catch {
+        // best effort: a leftover is harmless
+      }
+    }
+  }
+}
+
+/** Sealed segments get rebuilt indexes written; the last one stays active with its file open. */
+async function finishLoad(segments: Segment[], deps: LogDeps, report: PartitionRecovery): Promise<void> {
+  const { fs } = deps;
+  const active = segments.at(-1)!;
+  for (const seg of segments) {
+    try {
+      if (seg !== active) {
+        if (seg.indexDirty) await writeIndexes(fs, seg);
+        seg.markDurable(seg.snapshot());
+        seg.seal();
+      }
+    } catch (e) {
+      throw storageError("cannot write rebuilt index", e, deps, seg.paths.index);
+    }
+  }
+  try {
+    active.file ??= fs.open(active.paths.log);
+    // What was validated may sit only in the page cache (a process crash): make it durable.
+    await fs.fdatasync(active.file);
+  } catch (e) {
+    throw storageError("cannot sync active segment", e, deps, active.paths.log);
+  }
+  active.markDurable(active.snapshot());
+  if (report.segmentsScanned > 0 || report.cuts.length > 0) {
+    deps.logger.info(
+      `recovery: ${deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : report.dir}: scanned ${report.bytesScanned} bytes in ${report.segmentsScanned} segment(s), ${report.cuts.length} cut(s)`,
+    );
+  }
+}
+
+/** Writes both index files whole and syncs them (sealing, clean close, rebuilt indexes). */
+export async function writeIndexes(fs: FileLayer, seg: Segment): Promise<void> {
+  for (const [path, bytes] of [
+    [seg.paths.index, seg.offsetIndex.encode()],
+    [seg.paths.timeIndex, seg.timeIndex.encode()],
+  ] as const) {
+    const file = fs.open(path, { create: true });
+    try {
+      fs.pwrite(file, bytes, 0);
+      fs.truncate(file, bytes.length);
+      await fs.fdatasync(file);
+    } finally {
+      fs.close(file);
+    }
+  }
+  seg.indexDirty = false;
+}

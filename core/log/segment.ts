@@ -1,0 +1,261 @@
+// One segment of a partition log: `<20-digit base offset>.log` holding RecordBatch v2 batches
+// byte for byte (broker-assigned baseOffset), plus its `.index` and `.timeindex` (see indexes.ts).
+//
+// A segment is either ACTIVE (the last one: open read-write, appended with pwrite, read with
+// pread) or SEALED (immutable: read through a read-only mapping, handed out as subarrays with no
+// copy). A sealed segment is never truncated — Bun dies (SIGBUS) touching a mapping past a
+// truncated end — it is only unlinked whole, which leaves existing mappings valid.
+import { assert } from "../assert.ts";
+import { crc32c } from "../batch/crc32c.ts";
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_PREFIX_BYTES,
+  CRC_START,
+  OFF_BATCH_LENGTH,
+  OFF_CRC,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_MAGIC,
+  OFF_MAX_TIMESTAMP,
+} from "../batch/header.ts";
+import { INDEX_INTERVAL_BYTES } from "../limits.ts";
+import type { FileHandle, FileLayer } from "../fs.ts";
+import { joinPath } from "../fs.ts";
+import { OffsetIndex, TimeIndex } from "./indexes.ts";
+
+/** Relative offsets and positions are int32 on disk. */
+export const RELATIVE_MAX = 0x7fffffff;
+
+export function segmentName(baseOffset: number): string {
+  return String(baseOffset).padStart(20, "0");
+}
+
+/** `00000000000000001234.log` → 1234; null for anything else. */
+export function parseSegmentName(file: string, ext: string): number | null {
+  if (!file.endsWith(ext)) return null;
+  const stem = file.slice(0, -ext.length);
+  if (!/^\d{20}$/.test(stem)) return null;
+  const n = Number(stem);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export function int64At(view: DataView, pos: number): number {
+  return view.getInt32(pos) * 4294967296 + view.getUint32(pos + 4);
+}
+
+/** The fields of a stored batch the log needs, read from its first 43 bytes. */
+export interface BatchInfo {
+  size: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+export function batchInfoAt(view: DataView, pos: number): BatchInfo {
+  const baseOffset = int64At(view, pos);
+  return {
+    size: view.getInt32(pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES,
+    baseOffset,
+    lastOffset: baseOffset + view.getInt32(pos + OFF_LAST_OFFSET_DELTA),
+    maxTimestamp: int64At(view, pos + OFF_MAX_TIMESTAMP),
+  };
+}
+
+/** Why a stored batch is not valid, or null. `view` holds at least `remaining` bytes at `pos`. */
+export function checkStoredBatch(
+  view: DataView,
+  bytes: Uint8Array,
+  pos: number,
+  remaining: number,
+  expectedOffset: number,
+  segmentBase: number,
+): string | null {
+  if (remaining < BATCH_HEADER_BYTES) return "torn batch header";
+  const size = view.getInt32(pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+  if (size < BATCH_HEADER_BYTES) return `batch length ${size - BATCH_LENGTH_PREFIX_BYTES} too small`;
+  if (size > remaining) return "torn batch (length past end of file)";
+  if (view.getInt8(pos + OFF_MAGIC) !== 2) return `magic ${view.getInt8(pos + OFF_MAGIC)}, not 2`;
+  if (crc32c(bytes, pos + CRC_START, pos + size) !== view.getUint32(pos + OFF_CRC)) return "CRC-32C mismatch";
+  const base = int64At(view, pos);
+  const delta = view.getInt32(pos + OFF_LAST_OFFSET_DELTA);
+  if (base < expectedOffset) return `baseOffset ${base} below expected ${expectedOffset}`;
+  if (delta < 0) return `lastOffsetDelta ${delta} negative`;
+  if (base + delta - segmentBase > RELATIVE_MAX) return "offset beyond the segment's int32 range";
+  return null;
+}
+
+export interface SegmentPaths {
+  log: string;
+  index: string;
+  timeIndex: string;
+}
+
+export function segmentPaths(dir: string, baseOffset: number): SegmentPaths {
+  const stem = joinPath(dir, segmentName(baseOffset));
+  return { log: `${stem}.log`, index: `${stem}.index`, timeIndex: `${stem}.timeindex` };
+}
+
+export interface SegmentState {
+  size: number;
+  nextOffset: number;
+  bytesSinceIndexEntry: number;
+  maxTimestamp: number;
+  offsetOfMaxTimestamp: number;
+  rollBaseTimestamp: number;
+}
+
+export class Segment {
+  readonly paths: SegmentPaths;
+  /** Open while active. */
+  file: FileHandle | null = null;
+  /** Set lazily once sealed. */
+  private mapping: Uint8Array | null = null;
+  /** Bytes of valid batches (= the file's size, except transiently during a failed write). */
+  size = 0;
+  /** Bytes known to be on disk (fdatasync done). */
+  durableSize = 0;
+  /** One past the last offset held. */
+  nextOffset: number;
+  offsetIndex = new OffsetIndex();
+  timeIndex = new TimeIndex();
+  bytesSinceIndexEntry = 0;
+  /** Largest batch maxTimestamp so far (-1: none) and the last offset of the first batch reaching it. */
+  maxTimestamp = -1;
+  offsetOfMaxTimestamp = -1;
+  /** When segment.ms counts from: the first batch's timestamp, or its append time. */
+  rollBaseTimestamp = -1;
+  sealed = false;
+  /** Bookkeeping at `durableSize`, for rollbackToDurable. */
+  private durable: SegmentState;
+  /** The in-memory indexes differ from the files (rebuilt, or the active segment's). */
+  indexDirty = false;
+  /** The .log grew past `size` after a failed write and must be cut back before the next one. */
+  needsTruncate = false;
+
+  constructor(
+    readonly fs: FileLayer,
+    readonly dir: string,
+    readonly baseOffset: number,
+  ) {
+    this.paths = segmentPaths(dir, baseOffset);
+    this.nextOffset = baseOffset;
+    this.durable = this.snapshot();
+  }
+
+  /**
+   * Records a batch stored at `position` in the indexes and counters (append and recovery alike).
+   * `rollBase`: when segment.ms starts counting if this is the segment's first batch.
+   */
+  noteBatch(position: number, info: BatchInfo, rollBase: number): void {
+    assert(position === this.size, "batches are noted in file order");
+    assert(info.baseOffset >= this.nextOffset, "offsets only rise");
+    if (info.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = info.maxTimestamp;
+      this.offsetOfMaxTimestamp = info.lastOffset;
+    }
+    if (this.bytesSinceIndexEntry > INDEX_INTERVAL_BYTES) {
+      this.offsetIndex.append(info.lastOffset - this.baseOffset, position);
+      if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += info.size;
+    if (this.size === 0) this.rollBaseTimestamp = rollBase;
+    this.size += info.size;
+    this.nextOffset = info.lastOffset + 1;
+  }
+
+  /** The bookkeeping now, taken when a sync starts; markDurable(it) when the sync is done. */
+  snapshot(): SegmentState {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      bytesSinceIndexEntry: this.bytesSinceIndexEntry,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+      rollBaseTimestamp: this.rollBaseTimestamp,
+    };
+  }
+
+  markDurable(state: SegmentState): void {
+    assert(state.size <= this.size, "the durable end is within the segment");
+    if (state.size < this.durableSize) return;
+    this.durableSize = state.size;
+    this.durable = state;
+  }
+
+  /** Forgets every batch past the durable end (a failed sync); the caller truncates the file. */
+  rollbackToDurable(): void {
+    const d = this.durable;
+    this.size = d.size;
+    this.nextOffset = d.nextOffset;
+    this.bytesSinceIndexEntry = d.bytesSinceIndexEntry;
+    this.maxTimestamp = d.maxTimestamp;
+    this.offsetOfMaxTimestamp = d.offsetOfMaxTimestamp;
+    this.rollBaseTimestamp = d.rollBaseTimestamp;
+    this.offsetIndex.truncateToPosition(this.size);
+    this.timeIndex.truncateToRelOffset(this.nextOffset - this.baseOffset);
+  }
+
+  /** Bytes [position, position+length) — a view of the mapping when sealed, a pread copy when active. */
+  bytes(position: number, length: number): Uint8Array {
+    assert(position + length <= this.size, "read within the segment");
+    if (this.sealed) return this.map().subarray(position, position + length);
+    const out = new Uint8Array(length);
+    const n = this.fs.pread(this.file!, out, position);
+    assert(n === length, "active segment shorter than its bookkeeping");
+    return out;
+  }
+
+  /** The batch fields at `position`, which is a batch start below `size`. */
+  infoAt(position: number, scratch: Uint8Array): BatchInfo {
+    if (this.sealed) {
+      const m = this.map();
+      return batchInfoAt(new DataView(m.buffer, m.byteOffset, m.byteLength), position);
+    }
+    this.fs.pread(this.file!, scratch, position);
+    return batchInfoAt(new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength), 0);
+  }
+
+  map(): Uint8Array {
+    if (this.mapping === null || this.mapping.length < this.size) this.mapping = this.fs.map(this.paths.log);
+    return this.mapping;
+  }
+
+  /** Turns the active segment immutable; the caller has synced it and written its indexes. */
+  seal(): void {
+    this.sealed = true;
+    if (this.file !== null) {
+      this.fs.close(this.file);
+      this.file = null;
+    }
+  }
+
+  /** Drops file handle and mapping (the mapping itself is unmapped when collected). */
+  release(): void {
+    if (this.file !== null) {
+      this.fs.close(this.file);
+      this.file = null;
+    }
+    this.mapping = null;
+  }
+
+  /** Position of the batch holding `offset`, found by the index then a forward walk of headers. */
+  positionOf(offset: number, limit: number, scratch: Uint8Array): { position: number; info: BatchInfo } | null {
+    let position = this.offsetIndex.lookup(offset - this.baseOffset);
+    while (position < limit) {
+      const info = this.infoAt(position, scratch);
+      if (info.lastOffset >= offset) return { position, info };
+      position += info.size;
+    }
+    return null;
+  }
+
+  /** The segment's largest timestamp, for retention.ms (Kafka: largestTimestamp). */
+  largestTimestamp(): number {
+    return this.maxTimestamp;
+  }
+}
+
+/** Header scratch for infoAt on the active segment. */
+export function newScratch(): Uint8Array {
+  return new Uint8Array(OFF_MAX_TIMESTAMP + 8);
+}

@@ -1,0 +1,69 @@
+// Test-only: the file layers every log test runs against, and a small opener.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ManualClock } from "../clock.ts";
+import { type FileLayer, MemoryFileLayer, NodeFileLayer } from "../fs.ts";
+import { type FsyncPolicy, SyncScheduler } from "./durability.ts";
+import { PartitionLog } from "./partition-log.ts";
+import { DEFAULT_LOG_CONFIG, type LogConfig, type Logger } from "./types.ts";
+
+export interface Env {
+  fs: FileLayer;
+  root: string;
+  cleanup(): void;
+}
+
+export const LAYERS: Array<[string, () => Env]> = [
+  ["memory", () => ({ fs: new MemoryFileLayer(), root: "/data", cleanup() {} })],
+  [
+    "disk",
+    () => {
+      const root = mkdtempSync(join(tmpdir(), "streamctl-log-"));
+      return { fs: new NodeFileLayer(), root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+    },
+  ],
+];
+
+export class MemoryLogger implements Logger {
+  lines: string[] = [];
+  info(m: string): void {
+    this.lines.push(`info ${m}`);
+  }
+  warn(m: string): void {
+    this.lines.push(`warn ${m}`);
+  }
+  error(m: string): void {
+    this.lines.push(`error ${m}`);
+  }
+}
+
+export interface OpenOptions {
+  config?: Partial<LogConfig>;
+  policy?: FsyncPolicy;
+  clean?: boolean;
+  clock?: ManualClock;
+  logger?: Logger;
+  fs?: FileLayer;
+}
+
+export async function openLog(env: Env, opts: OpenOptions = {}): Promise<{ log: PartitionLog; scheduler: SyncScheduler; clock: ManualClock }> {
+  const clock = opts.clock ?? new ManualClock();
+  const scheduler = new SyncScheduler(opts.policy ?? { mode: "always" });
+  const log = await PartitionLog.open(`${env.root}/t/0`, { ...DEFAULT_LOG_CONFIG, ...opts.config }, {
+    fs: opts.fs ?? env.fs,
+    clock,
+    durability: scheduler,
+    logger: opts.logger ?? new MemoryLogger(),
+    clean: opts.clean ?? false,
+    topic: "t",
+    partition: 0,
+  });
+  return { log, scheduler, clock };
+}
+
+/** SEED from the environment, else a fresh one; printed by callers on failure. */
+export function testSeed(): number {
+  const env = process.env.SEED;
+  return env !== undefined ? Number(env) : Math.floor(Math.random() * 2 ** 31);
+}

@@ -1,0 +1,81 @@
+// Shapes shared by the log, its recovery and the topic registry: the per-log config, the logger
+// seam and the structured recovery report.
+import type { Clock } from "../clock.ts";
+import type { FileLayer } from "../fs.ts";
+import type { SyncScheduler } from "./durability.ts";
+
+export type TimestampType = "CreateTime" | "LogAppendTime";
+
+/** What a partition log needs of its topic's configs (Kafka names in comments). */
+export interface LogConfig {
+  /** segment.bytes: roll when the active segment would grow past this. */
+  segmentBytes: number;
+  /** segment.ms: roll when the active segment's first batch is this old. */
+  segmentMs: number;
+  /** retention.ms: delete sealed segments whose largest timestamp is older (-1: keep). */
+  retentionMs: number;
+  /** retention.bytes: delete oldest sealed segments while the log is larger (-1: no limit). */
+  retentionBytes: number;
+  /** message.timestamp.type: LogAppendTime makes append stamp each batch with the broker's time. */
+  timestampType: TimestampType;
+}
+
+export const DEFAULT_LOG_CONFIG: LogConfig = {
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: -1,
+  timestampType: "CreateTime",
+};
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export interface LogDeps {
+  fs: FileLayer;
+  clock: Clock;
+  durability: SyncScheduler;
+  logger: Logger;
+  /** The store found the clean-shutdown marker: only lost indexes need a scan. Default false. */
+  clean?: boolean;
+  /** For messages and reports. */
+  topic?: string;
+  partition?: number;
+}
+
+/** One cut made by recovery: bytes that were not a valid continuation of the log. */
+export interface RecoveryCut {
+  topic?: string;
+  partition?: number;
+  /** The .log file cut. */
+  file: string;
+  /** Where the cut starts (the file's new size). */
+  position: number;
+  /** Bytes removed from this file plus the bytes of every later segment deleted. */
+  bytesCut: number;
+  /** The first offset no longer in the log (the log's new end offset). */
+  firstOffsetLost: number;
+  /** Best effort from the headers of what was cut; null when none was readable. */
+  lastOffsetLost: number | null;
+  /** Why the scan stopped, e.g. "CRC-32C mismatch". */
+  reason: string;
+  /** Later segments deleted whole. */
+  segmentsDeleted: string[];
+}
+
+export interface PartitionRecovery {
+  dir: string;
+  topic?: string;
+  partition?: number;
+  /** Segments whose batches were all checked (the active one after an unclean stop, lost indexes). */
+  segmentsScanned: number;
+  bytesScanned: number;
+  /** Index files rebuilt (missing, corrupt, or the active segment's after an unclean stop). */
+  indexesRebuilt: string[];
+  cuts: RecoveryCut[];
+}

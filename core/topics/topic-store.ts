@@ -1,0 +1,410 @@
+// The topic registry: which topics exist, their ids, configs and partition logs, kept under
+// `DATA/topics/<topic>/` with `topic.json` beside the partition directories:
+//
+//   DATA/.clean-shutdown                 present only between a clean close and the next open
+//   DATA/topics/<topic>/topic.json       {"version":1,"name","topicId","partitions","configs"}
+//   DATA/topics/<topic>/<partition>/     segments (core/log)
+//   DATA/topics/<topic>~deleted-<uuid>/  a deleted topic on its way out ('~' is never in a name)
+//
+// Order of steps that must not interleave:
+// - create: reserve the name (synchronously) → mkdir the topic and partition directories → open
+//   the partition logs → write topic.json (temp → fsync → rename → fsync dir) → fsync topics/ →
+//   publish. topic.json is the commit point: a directory without it is an unfinished create and
+//   is removed at open.
+// - delete: unpublish (synchronously; the name stays reserved) → close the logs → rename the
+//   directory aside → fsync topics/ → remove the renamed tree → release the name.
+// - open: note and remove the clean-shutdown marker → remove leftovers → open every topic's logs
+//   (recovering them unless the marker was there).
+// - close: refuse new work → close every log (sync, indexes) → write the marker.
+import { type Clock, systemClock } from "../clock.ts";
+import { CoreError } from "../errors.ts";
+import { type FileLayer, NodeFileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
+import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
+import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durability.ts";
+import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
+import { type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
+import { CONFIG_KEYS, type TopicConfigKey, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
+import { collisionKey, topicNameProblem, validateTopicName } from "./names.ts";
+
+export const CLEAN_SHUTDOWN_MARKER = ".clean-shutdown";
+const TOPIC_FILE = "topic.json";
+const TRASH_MARK = "~deleted-";
+
+export interface TopicStoreOptions {
+  dataDir: string;
+  fsync?: FsyncPolicy | string;
+  fs?: FileLayer;
+  clock?: Clock;
+  logger?: Logger;
+  /** Broker-wide config defaults (validated like topic configs). */
+  defaults?: Record<string, string>;
+}
+
+export interface RecoveryReport {
+  /** The clean-shutdown marker was there. */
+  clean: boolean;
+  ms: number;
+  partitions: number;
+  segmentsScanned: number;
+  bytesScanned: number;
+  indexesRebuilt: string[];
+  cuts: RecoveryCut[];
+  /** Unfinished creates and deletes cleaned up. */
+  removed: string[];
+}
+
+export class Topic {
+  constructor(
+    readonly name: string,
+    readonly topicId: Uint8Array,
+    readonly partitions: PartitionLog[],
+    /** Effective configs (defaults + overrides). Replaced whole on alter. */
+    public configs: TopicConfigs,
+    /** Only what was set on this topic, as strings. */
+    public overrides: Record<string, string>,
+  ) {}
+
+  get topicIdString(): string {
+    return uuidString(this.topicId);
+  }
+}
+
+interface TopicFile {
+  version: 1;
+  name: string;
+  topicId: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
+
+export class TopicStore {
+  private readonly byName = new Map<string, Topic>();
+  /** Names being created or deleted: not published, not free. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private closed = false;
+  /** Serializes topic.json rewrites per topic. */
+  private readonly metaWrites = new Map<string, Promise<unknown>>();
+
+  private constructor(
+    readonly dataDir: string,
+    readonly fs: FileLayer,
+    readonly clock: Clock,
+    readonly logger: Logger,
+    readonly scheduler: SyncScheduler,
+    readonly defaults: Record<string, string>,
+    public recoveryReport: RecoveryReport,
+  ) {}
+
+  get fsyncPolicy(): FsyncPolicy {
+    return this.scheduler.policy;
+  }
+
+  private get topicsDir(): string {
+    return joinPath(this.dataDir, "topics");
+  }
+
+  static async open(options: TopicStoreOptions): Promise<TopicStore> {
+    const fs = options.fs ?? new NodeFileLayer();
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger ?? silentLogger;
+    const policy = typeof options.fsync === "string" ? parseFsyncPolicy(options.fsync) : (options.fsync ?? { mode: "always" });
+    const defaults = validateConfigs(options.defaults ?? {});
+    const started = performance.now();
+    const dataDir = options.dataDir;
+    const topicsDir = joinPath(dataDir, "topics");
+    const marker = joinPath(dataDir, CLEAN_SHUTDOWN_MARKER);
+    let clean: boolean;
+    try {
+      fs.mkdirp(topicsDir);
+      await fs.fsyncDir(dataDir);
+      clean = fs.stat(marker) !== null;
+      if (clean) {
+        fs.unlink(marker);
+        await fs.fsyncDir(dataDir);
+      }
+    } catch (e) {
+      throw storageError("cannot open data directory", e, dataDir);
+    }
+    const report: RecoveryReport = { clean, ms: 0, partitions: 0, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], removed: [] };
+    const store = new TopicStore(dataDir, fs, clock, logger, new SyncScheduler(policy), defaults, report);
+    try {
+      await store.load(clean);
+    } catch (e) {
+      store.scheduler.close();
+      throw e;
+    }
+    report.ms = performance.now() - started;
+    if (!clean) {
+      logger.info(
+        `recovery after unclean stop: ${report.partitions} partition(s), scanned ${report.bytesScanned} bytes in ${report.ms.toFixed(0)} ms, ` +
+          `${report.cuts.length} cut(s)${report.cuts.length ? `: ${report.cuts.map((c) => `${c.topic}/${c.partition} ${c.bytesCut} bytes from offset ${c.firstOffsetLost}`).join("; ")}` : ""}`,
+      );
+    }
+    return store;
+  }
+
+  private async load(clean: boolean): Promise<void> {
+    const { fs } = this;
+    for (const entry of fs.readdir(this.topicsDir)) {
+      const dir = joinPath(this.topicsDir, entry);
+      if (!fs.stat(dir)?.isDirectory) continue;
+      const file = joinPath(dir, TOPIC_FILE);
+      if (entry.includes(TRASH_MARK) || topicNameProblem(entry) !== null || fs.stat(file) === null) {
+        // A delete or a create that did not finish.
+        fs.rmrf(dir);
+        this.recoveryReport.removed.push(dir);
+        this.logger.warn(`removed unfinished topic directory ${dir}`);
+        continue;
+      }
+      let meta: TopicFile;
+      try {
+        meta = parseTopicFile(fs.readFile(file), entry);
+      } catch (e) {
+        throw storageError(`cannot read ${file}`, e, file);
+      }
+      const overrides = validateConfigs(meta.configs, meta.name);
+      const configs = effectiveConfigs(this.defaults, overrides);
+      const logs: PartitionLog[] = [];
+      for (let p = 0; p < meta.partitions; p++) logs.push(await this.openLog(meta.name, p, configs, clean));
+      this.byName.set(meta.name, new Topic(meta.name, uuidBytes(meta.topicId), logs, configs, overrides));
+      this.absorb(logs.map((l) => l.recovery));
+    }
+  }
+
+  private absorb(reports: PartitionRecovery[]): void {
+    const r = this.recoveryReport;
+    for (const p of reports) {
+      r.partitions++;
+      r.segmentsScanned += p.segmentsScanned;
+      r.bytesScanned += p.bytesScanned;
+      r.indexesRebuilt.push(...p.indexesRebuilt);
+      r.cuts.push(...p.cuts);
+    }
+  }
+
+  private openLog(topic: string, partition: number, configs: TopicConfigs, clean: boolean): Promise<PartitionLog> {
+    return PartitionLog.open(joinPath(this.topicsDir, topic, String(partition)), logConfigOf(configs), {
+      fs: this.fs,
+      clock: this.clock,
+      durability: this.scheduler,
+      logger: this.logger,
+      clean,
+      topic,
+      partition,
+    });
+  }
+
+  topic(name: string): Topic | undefined {
+    return this.byName.get(name);
+  }
+
+  topics(): Topic[] {
+    return [...this.byName.values()];
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new CoreError("CLOSED", "topic store is closed");
+  }
+
+  /** Creates a topic; of concurrent creates of one name exactly one succeeds (TOPIC_EXISTS). */
+  async createTopic(name: string, partitions: number, configs?: Record<string, string>): Promise<Topic>;
+  async createTopic(name: string, partitions: number, configs: Record<string, string> | undefined, options: { validateOnly?: boolean }): Promise<Topic | undefined>;
+  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}, options: { validateOnly?: boolean } = {}): Promise<Topic | undefined> {
+    this.checkOpen();
+    validateTopicName(name);
+    if (this.byName.has(name) || this.busy.has(name)) throw new CoreError("TOPIC_EXISTS", `topic '${name}' already exists`, { topic: name });
+    const collides = [...this.byName.keys(), ...this.busy.keys()].find((t) => t !== name && collisionKey(t) === collisionKey(name));
+    if (collides !== undefined) {
+      throw new CoreError("INVALID_TOPIC", `topic '${name}' collides with existing topic '${collides}' ('.' and '_' are the same in metric names)`, { topic: name });
+    }
+    if (!Number.isInteger(partitions) || partitions <= 0 || partitions > PARTITIONS_PER_TOPIC_MAX) {
+      throw new CoreError("INVALID_PARTITIONS", `partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitions}`, { topic: name });
+    }
+    const overrides = validateConfigs(configs, name);
+    if (options.validateOnly) return undefined;
+    const work = this.doCreate(name, partitions, overrides);
+    this.busy.set(name, work);
+    try {
+      return await work;
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+
+  private async doCreate(name: string, partitions: number, overrides: Record<string, string>): Promise<Topic> {
+    const { fs } = this;
+    const dir = joinPath(this.topicsDir, name);
+    const configs = effectiveConfigs(this.defaults, overrides);
+    const topicId = newTopicId();
+    const logs: PartitionLog[] = [];
+    try {
+      for (let p = 0; p < partitions; p++) fs.mkdirp(joinPath(dir, String(p)));
+      await fs.fsyncDir(dir);
+      logs.push(...(await Promise.all(Array.from({ length: partitions }, (_, p) => this.openLog(name, p, configs, true)))));
+      const meta: TopicFile = { version: 1, name, topicId: uuidString(topicId), partitions, configs: overrides };
+      await writeFileAtomic(fs, joinPath(dir, TOPIC_FILE), encodeJson(meta));
+      await fs.fsyncDir(this.topicsDir);
+    } catch (e) {
+      await Promise.allSettled(logs.map((l) => l.close()));
+      try {
+        fs.rmrf(dir);
+      } catch {
+        // removed at the next open: no topic.json
+      }
+      throw storageError(`cannot create topic '${name}'`, e, dir, name);
+    }
+    const topic = new Topic(name, topicId, logs, configs, overrides);
+    this.byName.set(name, topic);
+    return topic;
+  }
+
+  /** Removes the topic from the registry at once, then its files. */
+  async deleteTopic(name: string): Promise<void> {
+    this.checkOpen();
+    const topic = this.byName.get(name);
+    if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
+    this.byName.delete(name);
+    const work = this.doDelete(topic);
+    this.busy.set(name, work);
+    try {
+      await work;
+    } finally {
+      this.busy.delete(name);
+    }
+  }
+
+  private async doDelete(topic: Topic): Promise<void> {
+    const { fs } = this;
+    await Promise.allSettled(topic.partitions.map((l) => l.close()));
+    const dir = joinPath(this.topicsDir, topic.name);
+    const trash = joinPath(this.topicsDir, `${topic.name}${TRASH_MARK}${crypto.randomUUID()}`);
+    try {
+      fs.rename(dir, trash);
+      await fs.fsyncDir(this.topicsDir);
+    } catch (e) {
+      throw storageError(`cannot delete topic '${topic.name}'`, e, dir, topic.name);
+    }
+    try {
+      fs.rmrf(trash);
+    } catch (e) {
+      this.logger.warn(`cannot remove ${trash} (removed at next open): ${fsErrorCode(e) ?? String(e)}`);
+    }
+  }
+
+  /**
+   * Sets (string) or resets to default (null) configs of a topic, incrementally. Validates all
+   * changes before applying any; persists topic.json; applies to the partition logs.
+   */
+  async alterConfigs(name: string, changes: Record<string, string | null>): Promise<Topic> {
+    this.checkOpen();
+    const topic = this.byName.get(name);
+    if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
+    const sets: Record<string, string> = {};
+    const next: Record<string, string> = { ...topic.overrides };
+    for (const [key, value] of Object.entries(changes)) {
+      if (!isConfigKey(key)) throw new CoreError("INVALID_CONFIG", `unknown topic config '${key}'`, { topic: name });
+      if (value === null) delete next[key];
+      else sets[key] = value;
+    }
+    Object.assign(next, validateConfigs(sets, name));
+    const configs = effectiveConfigs(this.defaults, next);
+    topic.overrides = next;
+    topic.configs = configs;
+    for (const log of topic.partitions) log.setConfig(logConfigOf(configs));
+    const meta: TopicFile = { version: 1, name, topicId: topic.topicIdString, partitions: topic.partitions.length, configs: next };
+    const prev = this.metaWrites.get(name) ?? Promise.resolve();
+    const write = prev
+      .catch(() => {})
+      .then(() => writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeJson(meta)));
+    this.metaWrites.set(name, write);
+    try {
+      await write;
+    } catch (e) {
+      throw storageError(`cannot persist configs of '${name}'`, e, joinPath(this.topicsDir, name, TOPIC_FILE), name);
+    } finally {
+      if (this.metaWrites.get(name) === write) this.metaWrites.delete(name);
+    }
+    return topic;
+  }
+
+  /** Every config of a topic with its effective value and whether it is a default. */
+  describeConfigs(name: string): Array<{ name: TopicConfigKey; value: string; isDefault: boolean }> {
+    const topic = this.byName.get(name);
+    if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
+    const values = configStrings(topic.configs);
+    return CONFIG_KEYS.map((key) => ({ name: key, value: values[key], isDefault: !Object.hasOwn(topic.overrides, key) }));
+  }
+
+  /** Retention over every partition. */
+  enforceRetention(now: number = this.clock.now()): RetentionResult {
+    const total: RetentionResult = { segmentsDeleted: 0, bytesDeleted: 0 };
+    for (const topic of this.byName.values()) {
+      for (const log of topic.partitions) {
+        const r = log.enforceRetention(now);
+        total.segmentsDeleted += r.segmentsDeleted;
+        total.bytesDeleted += r.bytesDeleted;
+      }
+    }
+    return total;
+  }
+
+  /** Clean shutdown: every log synced and closed, then the marker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.busy.values(), ...this.metaWrites.values()]);
+    const results = await Promise.allSettled(this.topics().flatMap((t) => t.partitions.map((l) => l.close())));
+    this.scheduler.close();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) {
+      // Not clean: the next open recovers.
+      throw failed.reason instanceof CoreError ? failed.reason : storageError("close failed", failed.reason, this.dataDir);
+    }
+    try {
+      await writeFileAtomic(this.fs, joinPath(this.dataDir, CLEAN_SHUTDOWN_MARKER), new TextEncoder().encode(`${new Date(this.clock.now()).toISOString()}\n`));
+    } catch (e) {
+      throw storageError("cannot write the clean-shutdown marker", e, this.dataDir);
+    }
+  }
+}
+
+function parseTopicFile(bytes: Uint8Array, dirName: string): TopicFile {
+  const meta = JSON.parse(new TextDecoder().decode(bytes)) as Partial<TopicFile>;
+  if (
+    meta.version !== 1 ||
+    meta.name !== dirName ||
+    typeof meta.topicId !== "string" ||
+    !Number.isInteger(meta.partitions) ||
+    (meta.partitions ?? 0) <= 0 ||
+    typeof meta.configs !== "object" ||
+    meta.configs === null
+  ) {
+    throw new Error("not a topic.json of version 1 for this directory");
+  }
+  return meta as TopicFile;
+}
+
+function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A random (v4) UUID; never the all-zero id Kafka reserves. */
+function newTopicId(): Uint8Array {
+  return uuidBytes(crypto.randomUUID());
+}
+
+export function uuidString(id: Uint8Array): string {
+  const hex = Buffer.from(id).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function uuidBytes(text: string): Uint8Array {
+  const hex = text.replaceAll("-", "");
+  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new Error(`bad topic id ${text}`);
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}
+
+function storageError(message: string, e: unknown, file: string, topic?: string): CoreError {
+  if (e instanceof CoreError) return e;
+  return new CoreError("STORAGE", `${message}: ${fsErrorCode(e) ?? (e instanceof Error ? e.message : String(e))}`, { file, topic }, { cause: e });
+}
