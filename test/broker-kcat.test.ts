@@ -1,7 +1,21 @@
 // kcat (librdkafka 2.0.2) against the compiled broker: the conformance suite a real client gives
 // us for free. Issue #3.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type BrokerProcess, kcat, removeDir, startBroker } from "./harness.ts";
+
+/** Codec bits of every batch in a partition's first segment: proves kcat really compressed
+ * (librdkafka silently falls back to uncompressed when a version probe fails). */
+function storedCodecs(dataDir: string, topic: string): Set<number> {
+  const bytes = readFileSync(join(dataDir, "topics", topic, "0", "00000000000000000000.log"));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const codecs = new Set<number>();
+  for (let pos = 0; pos + 61 <= bytes.length; pos += 12 + view.getInt32(pos + 8)) codecs.add(view.getInt16(pos + 21) & 7);
+  return codecs;
+}
+
+const CODEC_BITS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
 let broker: BrokerProcess;
 
@@ -28,6 +42,7 @@ describe("kcat produces and consumes through the broker", () => {
     });
     expect(produced.stderr).toBe("");
     expect(produced.code).toBe(0);
+    expect([...storedCodecs(broker.dataDir, topic)]).toEqual([CODEC_BITS[codec]]);
 
     const consumed = await kcat(broker.kafka, ["-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-f", "%o|%k|%s|%h\n"]);
     expect(consumed.code).toBe(0);

@@ -56,7 +56,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
   };
   const kafka = startKafkaServer(options.kafka.host, options.kafka.port, state);
   state.listener = { host: options.kafka.host, port: kafka.port };
-  const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken });
+  const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, state });
   const retention = setInterval(() => {
     const r = store.enforceRetention();
     if (r.segmentsDeleted > 0) log.info(`retention deleted ${r.segmentsDeleted} segment(s), ${r.bytesDeleted} bytes`);

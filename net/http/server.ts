@@ -1,5 +1,6 @@
 // The HTTP control plane listener (JSON over Bun.serve). Routes are added per resource; every
 // failure goes through errorResponse() so clients always see {"error":{code,message}}.
+import type { BrokerState } from "../broker/state.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 
 export interface HttpServerOptions {
@@ -7,6 +8,8 @@ export interface HttpServerOptions {
   port: number;
   /** Bearer token required on every request (mandatory when bound beyond loopback). */
   token?: string;
+  /** The running broker: its topic store, metrics and (later) group coordinator. */
+  state: BrokerState;
   routes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }
 

@@ -1,0 +1,43 @@
+// FindCoordinator (key 10), v0-5. This broker coordinates every consumer group (key_type 0).
+// Transactions are not supported, so a transaction coordinator (key_type 1) is answered with
+// COORDINATOR_NOT_AVAILABLE (15) and a message saying why. v4+ batch several keys.
+// librdkafka turns on group support and lz4 only when FindCoordinator∋0, so v0 must stay in.
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  FindCoordinator,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+  defaultFindCoordinatorResponse,
+} from "../../protocol/messages/index.ts";
+import { defineHandler, type RequestContext } from "../handler.ts";
+import { advertisedHost } from "./03-metadata.ts";
+
+const KEY_TYPE_GROUP = 0;
+
+export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
+  api: FindCoordinator,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx) {
+    const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
+    const coordinators = keys.map((key) => coordinatorFor(key, req.keyType, ctx));
+    const first = coordinators[0]!;
+    return {
+      ...defaultFindCoordinatorResponse(),
+      throttleTimeMs: 0,
+      errorCode: first.errorCode,
+      errorMessage: first.errorMessage,
+      nodeId: first.nodeId,
+      host: first.host,
+      port: first.port,
+      coordinators,
+    };
+  },
+});
+
+function coordinatorFor(key: string, keyType: number, ctx: RequestContext) {
+  if (keyType !== KEY_TYPE_GROUP) {
+    return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "transactions are not supported by this broker" };
+  }
+  return { key, nodeId: ctx.broker.nodeId, host: advertisedHost(ctx), port: ctx.broker.listener.port, errorCode: 0, errorMessage: null };
+}
