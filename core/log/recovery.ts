@@ -10,7 +10,7 @@
 // | no           | last     | any               | check every batch, rebuild indexes                  |
 // | any          | any      | missing/corrupt   | check every batch, rebuild indexes (and write them) |
 //
-// "Check" = length within the file, magic 2, CRC-32C, baseOffset not below the expected next
+// "Check" = length within the file, magic 2, CRC-32C, baseOffset equal to the expected next
 // offset, offsets within the segment's int32 range. At the first batch that fails, the segment
 // is truncated there and every later segment is deleted (Kafka's LogLoader does the same): what
 // follows a hole cannot be served in order. Sealed segments were fdatasync'ed with their indexes

@@ -77,7 +77,8 @@ export function checkStoredBatch(
   if (crc32c(bytes, pos + CRC_START, pos + size) !== view.getUint32(pos + OFF_CRC)) return "CRC-32C mismatch";
   const base = int64At(view, pos);
   const delta = view.getInt32(pos + OFF_LAST_OFFSET_DELTA);
-  if (base < expectedOffset) return `baseOffset ${base} below expected ${expectedOffset}`;
+  // Strict while nothing compacts: every batch starts where the previous one ended.
+  if (base !== expectedOffset) return `baseOffset ${base}, expected ${expectedOffset}`;
   if (delta < 0) return `lastOffsetDelta ${delta} negative`;
   if (base + delta - segmentBase > RELATIVE_MAX) return "offset beyond the segment's int32 range";
   return null;

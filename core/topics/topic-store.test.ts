@@ -1,0 +1,183 @@
+// TopicStore against both file layers: validation table, concurrent creates, delete, configs,
+// reload, clean-shutdown marker.
+import { afterEach, describe, expect, test } from "bun:test";
+import { ManualClock } from "../clock.ts";
+import { CoreError } from "../errors.ts";
+import { MemoryFileLayer } from "../fs.ts";
+import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
+import { batchesIn, buildBatch } from "../log/test-batches.ts";
+import { type Env, LAYERS, MemoryLogger } from "../log/test-harness.ts";
+import { TopicStore } from "./topic-store.ts";
+
+function open(env: Env, extra: Partial<Parameters<typeof TopicStore.open>[0]> = {}) {
+  return TopicStore.open({ dataDir: env.root, fsync: "always", fs: env.fs, clock: new ManualClock(), logger: new MemoryLogger(), ...extra });
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    if (!(e instanceof CoreError)) throw e;
+    return e.code;
+  }
+}
+
+describe.each(LAYERS)("TopicStore on %s", (_name, makeEnv) => {
+  let env: Env;
+  afterEach(() => env?.cleanup());
+
+  test.each([
+    ["a", 1, {}, "ok"],
+    ["with.dots_and-dashes.09", 3, {}, "ok"],
+    ["x".repeat(249), 1, {}, "ok"],
+    ["x".repeat(250), 1, {}, "INVALID_TOPIC"],
+    ["", 1, {}, "INVALID_TOPIC"],
+    [".", 1, {}, "INVALID_TOPIC"],
+    ["..", 1, {}, "INVALID_TOPIC"],
+    ["...", 1, {}, "ok"],
+    ["a/b", 1, {}, "INVALID_TOPIC"],
+    ["a b", 1, {}, "INVALID_TOPIC"],
+    ["é", 1, {}, "INVALID_TOPIC"],
+    ["ok", 0, {}, "INVALID_PARTITIONS"],
+    ["ok", -1, {}, "INVALID_PARTITIONS"],
+    ["ok", 1.5, {}, "INVALID_PARTITIONS"],
+    ["ok", PARTITIONS_PER_TOPIC_MAX + 1, {}, "INVALID_PARTITIONS"],
+    ["ok", 1, { "retention.ms": "-1" }, "ok"],
+    ["ok", 1, { "retention.ms": "-2" }, "INVALID_CONFIG"],
+    ["ok", 1, { "retention.ms": "soon" }, "INVALID_CONFIG"],
+    ["ok", 1, { "segment.bytes": "13" }, "INVALID_CONFIG"],
+    ["ok", 1, { "segment.bytes": "14" }, "ok"],
+    ["ok", 1, { "segment.bytes": "2147483648" }, "INVALID_CONFIG"],
+    ["ok", 1, { "segment.ms": "0" }, "INVALID_CONFIG"],
+    ["ok", 1, { "cleanup.policy": "compact,delete" }, "ok"],
+    ["ok", 1, { "cleanup.policy": "shred" }, "INVALID_CONFIG"],
+    ["ok", 1, { "message.timestamp.type": "LogAppendTime" }, "ok"],
+    ["ok", 1, { "message.timestamp.type": "logappendtime" }, "INVALID_CONFIG"],
+    ["ok", 1, { "max.message.bytes": "-1" }, "INVALID_CONFIG"],
+    ["ok", 1, { "no.such.key": "1" }, "INVALID_CONFIG"],
+  ] as Array<[string, number, Record<string, string>, string]>)("create %j with %p partitions and %j → %s", async (name, partitions, configs, want) => {
+    env = makeEnv();
+    const store = await open(env);
+    expect(await codeOf(store.createTopic(name, partitions, configs))).toBe(want);
+    expect(store.topic(name) !== undefined).toBe(want === "ok");
+    await store.close();
+  });
+
+  test("existing name → TOPIC_EXISTS; '.' vs '_' collision → INVALID_TOPIC", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    await store.createTopic("a.b", 1);
+    expect(await codeOf(store.createTopic("a.b", 1))).toBe("TOPIC_EXISTS");
+    expect(await codeOf(store.createTopic("a_b", 1))).toBe("INVALID_TOPIC");
+    await store.close();
+  });
+
+  test("concurrent identical creates: exactly one succeeds", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    const codes = await Promise.all(Array.from({ length: 8 }, () => codeOf(store.createTopic("race", 2))));
+    expect(codes.filter((c) => c === "ok").length).toBe(1);
+    expect(codes.filter((c) => c === "TOPIC_EXISTS").length).toBe(7);
+    await store.close();
+  });
+
+  test("metadata, ids, configs and data reload after close", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    const t = await store.createTopic("orders", 3, { "retention.ms": "1000", "cleanup.policy": "compact" });
+    expect(t.topicId.length).toBe(16);
+    expect(t.configs["retention.ms"]).toBe(1000);
+    expect(t.configs["segment.bytes"]).toBe(1073741824);
+    await t.partitions[1]!.append(buildBatch({ records: 3 }));
+    await store.alterConfigs("orders", { "retention.ms": null, "segment.ms": "5000" });
+    expect(store.describeConfigs("orders").filter((c) => !c.isDefault).map((c) => c.name).sort()).toEqual(["cleanup.policy", "segment.ms"]);
+    await store.close();
+    expect(env.fs.stat(`${env.root}/.clean-shutdown`)).not.toBeNull();
+
+    const again = await open(env);
+    expect(again.recoveryReport.clean).toBe(true);
+    expect(env.fs.stat(`${env.root}/.clean-shutdown`)).toBeNull();
+    const u = again.topic("orders")!;
+    expect(u.topicIdString).toBe(t.topicIdString);
+    expect(u.partitions.length).toBe(3);
+    expect(u.configs["retention.ms"]).toBe(604800000);
+    expect(u.configs["segment.ms"]).toBe(5000);
+    expect(u.configs["cleanup.policy"]).toBe("compact");
+    expect(u.partitions[1]!.endOffset).toBe(3);
+    expect(batchesIn(u.partitions[1]!.read(0, 1000).chunks).length).toBe(1);
+    await again.close();
+  });
+
+  test("alterConfigs validates everything before applying anything", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    await store.createTopic("t", 1);
+    expect(await codeOf(store.alterConfigs("t", { "segment.ms": "10", "retention.ms": "x" }))).toBe("INVALID_CONFIG");
+    expect(await codeOf(store.alterConfigs("t", { "bogus": null }))).toBe("INVALID_CONFIG");
+    expect(await codeOf(store.alterConfigs("nope", {}))).toBe("UNKNOWN_TOPIC");
+    expect(store.topic("t")!.configs["segment.ms"]).toBe(604800000);
+    await store.close();
+  });
+
+  test("delete removes the topic at once and its files; the name is free again", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    await store.createTopic("gone", 2);
+    const deleting = store.deleteTopic("gone");
+    expect(store.topic("gone")).toBeUndefined();
+    await deleting;
+    expect(env.fs.readdir(`${env.root}/topics`)).toEqual([]);
+    expect(await codeOf(store.deleteTopic("gone"))).toBe("UNKNOWN_TOPIC");
+    const t = await store.createTopic("gone", 1);
+    expect(t.partitions[0]!.endOffset).toBe(0);
+    await store.close();
+  });
+
+  test("unfinished creates and deletes are cleaned at open", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    await store.createTopic("keep", 1);
+    await store.close();
+    env.fs.mkdirp(`${env.root}/topics/half/0`); // no topic.json: create never committed
+    env.fs.mkdirp(`${env.root}/topics/keep~deleted-123/0`);
+    const again = await open(env);
+    expect(again.topics().map((t) => t.name)).toEqual(["keep"]);
+    expect(env.fs.readdir(`${env.root}/topics`)).toEqual(["keep"]);
+    expect(again.recoveryReport.removed.length).toBe(2);
+    await again.close();
+  });
+
+  test("unclean stop: no marker, partitions recovered, report says so", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    const t = await store.createTopic("t", 2);
+    await t.partitions[0]!.append(buildBatch({ records: 2 }));
+    // no close
+    const again = await open(env);
+    expect(again.recoveryReport.clean).toBe(false);
+    expect(again.recoveryReport.partitions).toBe(2);
+    expect(again.topic("t")!.partitions[0]!.endOffset).toBe(2);
+    await again.close();
+  });
+
+  test("enforceRetention runs over every partition", async () => {
+    env = makeEnv();
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = await open(env, { clock });
+    const t = await store.createTopic("r", 2, { "segment.bytes": "300", "retention.ms": "1000" });
+    for (const log of t.partitions) for (let i = 0; i < 6; i++) await log.append(buildBatch({ records: 1, valueBytes: 100, timestamp: clock.now() }));
+    const r = store.enforceRetention(clock.now() + 5000);
+    expect(r.segmentsDeleted).toBeGreaterThan(2);
+    for (const log of t.partitions) expect(log.segmentCount).toBe(1);
+    await store.close();
+  });
+});
+
+test("fsync policy strings are parsed; a bad one is INVALID_CONFIG", async () => {
+  const fs = new MemoryFileLayer();
+  const s = await TopicStore.open({ dataDir: "/d", fs, fsync: "interval=50" });
+  expect(s.fsyncPolicy).toEqual({ mode: "interval", ms: 50 });
+  await s.close();
+  expect(await codeOf(TopicStore.open({ dataDir: "/d", fs, fsync: "sometimes" }))).toBe("INVALID_CONFIG");
+});
