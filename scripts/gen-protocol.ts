@@ -489,7 +489,7 @@ function emitSchema(m: Message, e: Emitter): void {
       if (f.flexible !== m.flexible) o.push(`flexible: [${f.flexible.lo}, ${hi(f.flexible)}]`);
       return `{ ${o.join(", ")} }`;
     });
-    return `    ${st.ts}: [\n      ${fields.join(",\n      ")},\n    ],`;
+    return fields.length === 0 ? `    ${st.ts}: [],` : `    ${st.ts}: [\n      ${fields.join(",\n      ")},\n    ],`;
   });
   e.line(`export const ${m.name}Schema: MessageSchema = {`);
   e.line(`  name: "${m.name}", validVersions: [${m.valid.lo}, ${hi(m.valid)}], flexibleVersions: ${empty(m.flexible) ? "null" : `[${m.flexible.lo}, ${hi(m.flexible)}]`},`);

@@ -241,6 +241,15 @@ describe("writer", () => {
     expect(b[202]).toBe(199 & 0x7f);
   });
 
+  test("endSized when the region ends at the buffer's end (regression: growth while writing the length)", () => {
+    const w = new Writer(16);
+    for (let i = 0; i < 13; i++) w.int8(i);
+    const s = w.beginSized();
+    w.int16(0x366f); // the buffer is now 15 of 16 bytes full
+    w.endSized(s);
+    expect([...w.finish().subarray(13)]).toEqual([0x02, 0x36, 0x6f]);
+  });
+
   test("reset after finishChunks never overwrites bytes handed out", () => {
     const w = new Writer(64);
     w.int32(0x11111111);

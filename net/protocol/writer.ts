@@ -286,10 +286,16 @@ export class Writer {
     this.ensure(k);
     const s = this.flushed + mark - this.chunkedBytes; // ensure() may have moved the live bytes
     this.buf.copyWithin(s + k, s, this.pos);
-    const end = this.pos + k;
-    this.pos = s;
-    this.uvarint(n);
-    this.pos = end;
+    // The k bytes at s are free now: write the varint there directly (no ensure(): a growth
+    // here would keep only the bytes before the cursor).
+    let at = s;
+    let x = n;
+    while (x >= 0x80) {
+      this.buf[at++] = (x & 0x7f) | 0x80;
+      x = Math.floor(x / 128);
+    }
+    this.buf[at] = x;
+    this.pos += k;
   }
 
   /** One contiguous copy of everything written. */
