@@ -69,6 +69,9 @@ export interface EncodeBatchOptions {
   now?: number;
   /** Write this maxTimestamp instead of the records' maximum (tests: Sarama writes -1). */
   maxTimestamp?: number;
+  /** Deltas against this instead of the first record's timestamp (re-encoding another client's
+   * batch byte for byte: kafkajs picks the smallest timestamp in string order). */
+  baseTimestamp?: number;
 }
 
 /** Encodes one batch. baseTimestamp is the first record's timestamp (as the Java client does), so
@@ -85,7 +88,7 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Uint8Array {
     timestamps[i] = t;
     if (t > maxTimestamp || i === 0) maxTimestamp = t;
   }
-  const baseTimestamp = n > 0 ? timestamps[0]! : NO_TIMESTAMP;
+  const baseTimestamp = opts.baseTimestamp ?? (n > 0 ? timestamps[0]! : NO_TIMESTAMP);
   const plans = new Array<ReturnType<typeof planRecord>>(n);
   let sectionBytes = 0;
   for (let i = 0; i < n; i++) {
