@@ -9,6 +9,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { ApiDescriptor } from "./api.ts";
 import * as messages from "./messages/index.ts";
+import { decodeRequestHeader, decodeResponseHeader } from "./header.ts";
 import { apis } from "./messages/index.ts";
 import { Reader } from "./reader.ts";
 import type { MessageSchema } from "./schema.ts";
@@ -107,6 +108,18 @@ describe("fuzz every decoder", () => {
         { numRuns: 150, ...SEED },
       );
     }
+  });
+
+  test("request and response headers: random bytes never throw", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 20 }), (bytes, key, version) => {
+        const r = new Reader(bytes);
+        const h = decodeRequestHeader(r);
+        if (r.error === null) expect(h.headerVersion).toBeGreaterThanOrEqual(0);
+        decodeResponseHeader(new Reader(bytes), key, version);
+      }),
+      { numRuns: 500, ...SEED },
+    );
   });
 
   test("a version below or above the schema's range does not throw either", () => {
