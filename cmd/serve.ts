@@ -21,10 +21,11 @@ export interface ServeFlags {
   httpToken?: string;
   maxConnections?: string;
   idleTimeoutMs?: string;
+  advertise?: string;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs"]);
+const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -80,6 +81,7 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     httpToken: merged.httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, 10000),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, 600000),
+    advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
   };
 }
 
@@ -100,6 +102,7 @@ export function serveCommand(io: Io): Command {
     .option("--http-token <token>", "Bearer token every HTTP request must carry (required off loopback)")
     .addOption(new Option("--max-connections <n>", "Kafka connections accepted at once (default 10000)"))
     .addOption(new Option("--idle-timeout-ms <ms>", "close Kafka connections idle this long (default 600000)"))
+    .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
       const log = (line: string) => void io.stderr.write(`streamctl: ${line}\n`);

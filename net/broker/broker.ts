@@ -21,6 +21,8 @@ export interface BrokerOptions {
   httpToken?: string;
   maxConnections: number;
   idleTimeoutMs: number;
+  /** Address advertised in Metadata/FindCoordinator instead of the listener's. */
+  advertise?: { host: string; port: number };
 }
 
 export interface RunningBroker {
@@ -55,7 +57,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     shutdown: shutdown.signal,
   };
   const kafka = startKafkaServer(options.kafka.host, options.kafka.port, state);
-  state.listener = { host: options.kafka.host, port: kafka.port };
+  state.listener = options.advertise ?? { host: options.kafka.host, port: kafka.port };
   const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, state });
   const retention = setInterval(() => {
     const r = store.enforceRetention();
