@@ -12,7 +12,7 @@
 // Encoder rules the format imposes on every block: the last 5 bytes are literals (LASTLITERALS),
 // and no match starts within the last 12 bytes (MFLIMIT).
 import { CoreError, type CoreErrorContext } from "../errors.ts";
-import { copyWithin } from "./snappy.ts";
+import { copyBytes, copyWithin } from "./snappy.ts";
 
 const MIN_MATCH = 4;
 const LAST_LITERALS = 5;
@@ -106,7 +106,7 @@ function writeSequence(
   } else {
     token = litLen << 4;
   }
-  dst.set(src.subarray(litStart, litEnd), pos);
+  copyBytes(dst, pos, src, litStart, litLen);
   pos += litLen;
   dst[pos++] = offset & 0xff;
   dst[pos++] = offset >>> 8;
@@ -163,7 +163,7 @@ export function lz4DecompressBlock(
     }
     if (litLen > end - ip) throw corrupt("lz4: literals run past the block", ctx);
     if (litLen > outLimit - op) throw new OutputFull();
-    out.set(src.subarray(ip, ip + litLen), op);
+    copyBytes(out, op, src, ip, litLen);
     ip += litLen;
     op += litLen;
     if (ip === end) return op; // the last sequence: literals only

@@ -151,7 +151,7 @@ function emitLiteral(src: Uint8Array, start: number, end: number, dst: Uint8Arra
     dst[pos++] = (n >>> 8) & 0xff;
     dst[pos++] = n >>> 16;
   }
-  dst.set(src.subarray(start, end), pos);
+  copyBytes(dst, pos, src, start, end - start);
   return pos + (end - start);
 }
 
@@ -267,7 +267,7 @@ function decompressRawInto(
       }
       len += 1;
       if (len > end - ip || len > outEnd - op) throw corrupt("snappy: literal runs past the input or output", ctx);
-      out.set(src.subarray(ip, ip + len), op);
+      copyBytes(out, op, src, ip, len);
       ip += len;
       op += len;
       continue;
@@ -297,13 +297,25 @@ function decompressRawInto(
   if (op !== outEnd) throw corrupt(`snappy: block declares ${length} bytes, produced ${op - outStart}`, ctx);
 }
 
+/** Copies `len` bytes; short runs (most literals) by hand, as a subarray costs more than they do. */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, len: number): void {
+  if (len < 32) {
+    for (let k = 0; k < len; k++) dst[at + k] = src[from + k]!;
+  } else {
+    dst.set(src.subarray(from, from + len), at);
+  }
+}
+
 /** Repeats `len` bytes from `offset` back; overlapping copies replicate the pattern byte by byte. */
 export function copyWithin(out: Uint8Array, op: number, offset: number, len: number): void {
   const from = op - offset;
-  if (offset >= len) {
+  if (len < 32) {
+    // Short copies (the common case) byte by byte: correct for overlap too, and cheaper than a call.
+    for (let k = 0; k < len; k++) out[op + k] = out[from + k]!;
+  } else if (offset >= len) {
     out.copyWithin(op, from, from + len);
-  } else if (len > 32) {
-    // Double the copied run each step: overlap-safe and far fewer calls than byte by byte.
+  } else {
+    // Overlapping: double the copied run each step, far fewer calls than byte by byte.
     let copied = 0;
     let run = offset;
     while (copied < len) {
@@ -312,8 +324,6 @@ export function copyWithin(out: Uint8Array, op: number, offset: number, len: num
       copied += n;
       run += n;
     }
-  } else {
-    for (let k = 0; k < len; k++) out[op + k] = out[from + k]!;
   }
 }
 
