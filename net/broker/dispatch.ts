@@ -27,8 +27,12 @@ export async function dispatch(frame: Uint8Array, conn: ConnectionContext): Prom
   const broker = conn.broker;
   const r = new Reader(frame, 4);
   const header = decodeRequestHeader(r);
-  if (r.error) return { kind: "close" };
   const { apiKey, apiVersion, correlationId } = header;
+  if (r.error) {
+    // A future ApiVersions may carry a header we cannot fully parse; the first 8 bytes suffice.
+    if (apiKey === ApiVersions.key && frame.length >= 12) return { kind: "respond", chunks: unsupportedApiVersions(broker, correlationId) };
+    return { kind: "close" };
+  }
   const handler = broker.handlers.get(apiKey);
   if (!handler || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
     if (apiKey === ApiVersions.key) return { kind: "respond", chunks: unsupportedApiVersions(broker, correlationId) };
