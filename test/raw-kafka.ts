@@ -9,7 +9,8 @@ import { Reader } from "../net/protocol/reader.ts";
 import { Writer } from "../net/protocol/writer.ts";
 
 export class RawConnection {
-  private nextCorrelation = 1;
+  // Far from the small ids real clients use, so answers to replayed captured frames never collide.
+  private nextCorrelation = 0x40000000;
   private readonly waiting = new Map<number, (frame: Uint8Array) => void>();
   private readonly splitter = new FrameSplitter();
   /** Frames whose correlation id nobody waited for (answers to raw sends). */
@@ -25,9 +26,10 @@ export class RawConnection {
   }
   private onClose: () => void;
 
-  static async open(address: string): Promise<RawConnection> {
+  static async open(address: string, opts: { firstCorrelationId?: number } = {}): Promise<RawConnection> {
     const [host, port] = address.split(":") as [string, string];
     const conn = new RawConnection();
+    if (opts.firstCorrelationId !== undefined) conn.nextCorrelation = opts.firstCorrelationId;
     conn.socket = await Bun.connect({
       hostname: host,
       port: Number(port),
