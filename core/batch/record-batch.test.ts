@@ -161,11 +161,18 @@ describe("we encode, kafkajs decodes", () => {
             expect(k.timestamp).toBe(String(r.timestamp));
             sameBytes(k.key, r.key, `kafkajs key ${i}`);
             sameBytes(k.value, r.value, `kafkajs value ${i}`);
-            // kafkajs folds headers into an object; repeated keys become arrays in order.
-            const folded: Record<string, (Uint8Array | null)[]> = {};
-            for (const h of r.headers) (folded[h.key] ??= []).push(h.value);
-            expect(Object.keys(k.headers).sort()).toEqual(Object.keys(folded).sort());
-            for (const [key, values] of Object.entries(folded)) {
+            // kafkajs folds headers into an object; repeated keys become arrays in order. Its fold
+            // tests `obj[key] === undefined` on a plain {}, so a header named like an
+            // Object.prototype member ("valueOf", "__proto__") comes out mangled: a kafkajs bug,
+            // not ours, so those keys are left out of the comparison.
+            const folded = new Map<string, (Uint8Array | null)[]>();
+            for (const h of r.headers) {
+              if (h.key in Object.prototype) continue;
+              folded.set(h.key, [...(folded.get(h.key) ?? []), h.value]);
+            }
+            const theirKeys = Object.keys(k.headers).filter((key) => !(key in Object.prototype));
+            expect(theirKeys.sort()).toEqual([...folded.keys()].sort());
+            for (const [key, values] of folded) {
               const theirs = values.length === 1 ? [k.headers[key]] : k.headers[key];
               values.forEach((v, j) => sameBytes(theirs[j], v, `kafkajs header ${key}[${j}]`));
             }
