@@ -13,3 +13,9 @@ export const INDEX_INTERVAL_BYTES = 4096;
 export const TOPIC_NAME_LENGTH_MAX = 249;
 /** Partitions per topic we accept on create: above this a typo, not a plan. */
 export const PARTITIONS_PER_TOPIC_MAX = 10000;
+/** Members (and MEMBER_ID_REQUIRED ids) per consumer group (Kafka's group.max.size, which is
+ * unbounded by default): each member holds its protocol metadata in memory, so a bound keeps a
+ * misbehaving client that joins in a loop from growing one group without end. */
+export const GROUP_MEMBERS_MAX = 1000;
+/** Committed-offset metadata string, in bytes (Kafka's offset.metadata.max.bytes). */
+export const OFFSET_METADATA_BYTES_MAX = 4096;

@@ -1,0 +1,653 @@
+// The group coordinator: every consumer group of this broker as a state machine driven by
+// JoinGroup, SyncGroup, Heartbeat, LeaveGroup and OffsetCommit, and by timers (session expiry,
+// rebalance deadline, initial join delay) from an injected `Timers`, so tests drive time by hand.
+// No sockets: the broker's handlers call these methods and translate the results.
+//
+//   Empty ──join──▶ PreparingRebalance ──all known members rejoined, or the rebalance timeout──▶
+//   CompletingRebalance ──leader's SyncGroup──▶ Stable ──join / leave / session expiry──▶
+//   PreparingRebalance …; a rebalance that ends with no members ─▶ Empty; DeleteGroups ─▶ Dead.
+//
+// | state               | JoinGroup (known member)        | SyncGroup            | Heartbeat       | OffsetCommit (member)  |
+// |---------------------|---------------------------------|----------------------|-----------------|------------------------|
+// | Empty               | UNKNOWN_MEMBER_ID               | UNKNOWN_MEMBER_ID    | UNKNOWN_MEMBER  | gen -1: stored         |
+// | PreparingRebalance  | waits for the rebalance         | REBALANCE_IN_PROGRESS| REBALANCE_IN_PR | stored (KafkaApis)     |
+// | CompletingRebalance | same protocols: answered at once| waits for the leader | NONE            | REBALANCE_IN_PROGRESS  |
+// | Stable              | leader or new protocols: rebal. | its assignment       | NONE            | stored                 |
+// | Dead                | COORDINATOR_NOT_AVAILABLE       | COORD_NOT_AVAILABLE  | COORD_NOT_AVAIL | COORDINATOR_NOT_AVAIL  |
+//
+// Checks before the state: unknown member → UNKNOWN_MEMBER_ID; static member whose instance id now
+// maps to another member → FENCED_INSTANCE_ID; generation ≠ the group's → ILLEGAL_GENERATION.
+//
+// Static membership (group.instance.id, KIP-345) is kept simple: a rejoin under a known instance
+// id with a new member id fences the old member (its polls get FENCED_INSTANCE_ID) and rebalances,
+// where Kafka would hand the old assignment over without one.
+//
+// Every transition runs synchronously inside one call or timer callback, so nothing interleaves;
+// only OffsetCommit/DeleteGroups wait (for the offsets log), after their checks.
+import type { Clock } from "../clock.ts";
+import { CoreError } from "../errors.ts";
+import type { FileLayer } from "../fs.ts";
+import { GROUP_MEMBERS_MAX, OFFSET_METADATA_BYTES_MAX } from "../limits.ts";
+import type { SyncScheduler } from "../log/durability.ts";
+import { type Logger, silentLogger } from "../log/types.ts";
+import { describeForControlPlane, summarize } from "./describe.ts";
+import { EMPTY_BYTES, Group, Member } from "./group.ts";
+import { OffsetStore } from "./offset-store.ts";
+import { type Timers, systemTimers } from "./timers.ts";
+import type {
+  CommitRequest,
+  FetchOffsetsResult,
+  GroupDescription,
+  GroupErrorName,
+  GroupListing,
+  GroupSummary,
+  HeartbeatRequest,
+  JoinRequest,
+  JoinResult,
+  LeaveResult,
+  PartitionError,
+  SyncRequest,
+  SyncResult,
+  TopicView,
+} from "./types.ts";
+
+export interface GroupCoordinatorConfig {
+  /** group.min.session.timeout.ms (Kafka default 6000). */
+  minSessionTimeoutMs: number;
+  /** group.max.session.timeout.ms (Kafka default 1800000). */
+  maxSessionTimeoutMs: number;
+  /** group.initial.rebalance.delay.ms (Kafka default 3000): a new group waits this long for more members. */
+  initialRebalanceDelayMs: number;
+  /** group.max.size. */
+  maxGroupSize: number;
+}
+
+export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
+  minSessionTimeoutMs: 6000,
+  maxSessionTimeoutMs: 1_800_000,
+  initialRebalanceDelayMs: 3000,
+  maxGroupSize: GROUP_MEMBERS_MAX,
+};
+
+export interface GroupCoordinatorOptions {
+  dataDir: string;
+  fs: FileLayer;
+  clock: Clock;
+  scheduler: SyncScheduler;
+  topics: TopicView;
+  timers?: Timers;
+  logger?: Logger;
+  config?: Partial<GroupCoordinatorConfig>;
+  /** Member ids are `${prefix}-${uuid}`; tests make them predictable. */
+  newMemberId?: (prefix: string) => string;
+  /** Passed to the offsets store (tests lower it to exercise compaction). */
+  compactRecordsMin?: number;
+}
+
+type Result<T> = T | Promise<T>;
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, Group>();
+  private closed = false;
+  readonly config: GroupCoordinatorConfig;
+
+  private constructor(
+    readonly offsets: OffsetStore,
+    private readonly timers: Timers,
+    private readonly topics: TopicView,
+    private readonly logger: Logger,
+    config: GroupCoordinatorConfig,
+    private readonly newMemberId: (prefix: string) => string,
+  ) {
+    this.config = config;
+  }
+
+  static async open(opts: GroupCoordinatorOptions): Promise<GroupCoordinator> {
+    const logger = opts.logger ?? silentLogger;
+    const offsets = await OffsetStore.open({
+      dataDir: opts.dataDir,
+      fs: opts.fs,
+      clock: opts.clock,
+      scheduler: opts.scheduler,
+      logger,
+      compactRecordsMin: opts.compactRecordsMin,
+    });
+    const config = { ...DEFAULT_GROUP_CONFIG, ...opts.config };
+    const newMemberId = opts.newMemberId ?? ((prefix: string) => `${prefix}-${crypto.randomUUID()}`);
+    const c = new GroupCoordinator(offsets, opts.timers ?? systemTimers(), opts.topics, logger, config, newMemberId);
+    // Offsets of topics deleted while a tombstone was not yet durable.
+    for (const topic of offsets.topics()) if (opts.topics.partitionCount(topic) === null) await offsets.deleteTopic(topic);
+    for (const id of offsets.groups()) c.groups.set(id, new Group(id));
+    return c;
+  }
+
+  // --- JoinGroup ------------------------------------------------------------------------------
+
+  join(req: JoinRequest): Result<JoinResult> {
+    const fail = (error: GroupErrorName, memberId = req.memberId): JoinResult => joinError(error, memberId);
+    if (this.closed) return fail("NOT_COORDINATOR");
+    if (req.groupId === "") return fail("INVALID_GROUP_ID");
+    const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.config;
+    if (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max) return fail("INVALID_SESSION_TIMEOUT");
+    let group = this.groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.memberId !== "") return fail("UNKNOWN_MEMBER_ID");
+      group = new Group(req.groupId);
+      this.groups.set(req.groupId, group);
+    }
+    if (group.state === "Dead") return fail("COORDINATOR_NOT_AVAILABLE");
+    const result = req.memberId === "" ? this.joinNew(group, req) : this.joinKnown(group, req);
+    if (!(result instanceof Promise)) this.dropIfUnused(group);
+    return result;
+  }
+
+  private joinNew(group: Group, req: JoinRequest): Result<JoinResult> {
+    if (group.size >= this.config.maxGroupSize) return joinError("GROUP_MAX_SIZE_REACHED", "");
+    if (!group.supports(req.protocolType, req.protocols)) return joinError("INCONSISTENT_GROUP_PROTOCOL", "");
+    const memberId = this.newMemberId(req.groupInstanceId ?? (req.clientId || "member"));
+    if (req.groupInstanceId !== null) {
+      const old = group.instances.get(req.groupInstanceId);
+      if (old !== undefined && group.members.has(old)) this.removeMember(group, group.members.get(old)!, "FENCED_INSTANCE_ID");
+      return this.addMemberAndRebalance(group, req, memberId);
+    }
+    if (req.requireKnownMemberId) {
+      group.pending.set(
+        memberId,
+        this.timers.set(req.sessionTimeoutMs, () => this.expirePending(group, memberId)),
+      );
+      return joinError("MEMBER_ID_REQUIRED", memberId);
+    }
+    return this.addMemberAndRebalance(group, req, memberId);
+  }
+
+  private joinKnown(group: Group, req: JoinRequest): Result<JoinResult> {
+    if (group.pending.has(req.memberId)) {
+      if (!group.supports(req.protocolType, req.protocols)) return joinError("INCONSISTENT_GROUP_PROTOCOL", req.memberId);
+      return this.addMemberAndRebalance(group, req, req.memberId);
+    }
+    const check = this.checkMember(group, req.memberId, req.groupInstanceId);
+    if (check !== null) return joinError(check, req.memberId);
+    const member = group.members.get(req.memberId)!;
+    if (!group.supports(req.protocolType, req.protocols)) {
+      return joinError("INCONSISTENT_GROUP_PROTOCOL", req.memberId);
+    }
+    switch (group.state) {
+      case "PreparingRebalance":
+        return this.updateMemberAndRebalance(group, member, req);
+      case "CompletingRebalance":
+        if (member.sameProtocols(req.protocols)) return this.joinResultFor(group, member);
+        return this.updateMemberAndRebalance(group, member, req);
+      case "Stable":
+        if (member.memberId === group.leaderId || !member.sameProtocols(req.protocols)) return this.updateMemberAndRebalance(group, member, req);
+        this.touch(group, member);
+        return this.joinResultFor(group, member);
+      default:
+        return joinError("UNKNOWN_MEMBER_ID", req.memberId);
+    }
+  }
+
+  private addMemberAndRebalance(group: Group, req: JoinRequest, memberId: string): Promise<JoinResult> {
+    this.timers.clear(group.pending.get(memberId) ?? null);
+    group.pending.delete(memberId);
+    const member = new Member(memberId, req.groupInstanceId, req.clientId, req.clientHost, req.sessionTimeoutMs, req.rebalanceTimeoutMs, req.protocolType, req.protocols);
+    if (group.members.size === 0) group.protocolType = req.protocolType;
+    group.members.set(memberId, member);
+    if (req.groupInstanceId !== null) group.instances.set(req.groupInstanceId, memberId);
+    if (group.leaderId === null) group.leaderId = memberId;
+    if (group.initialDelay) group.initialDelay.newMemberAdded = true;
+    const waiting = new Promise<JoinResult>((resolve) => {
+      member.joinWaiter = resolve;
+    });
+    this.prepareOrCheck(group);
+    return waiting;
+  }
+
+  private updateMemberAndRebalance(group: Group, member: Member, req: JoinRequest): Promise<JoinResult> {
+    // A second JoinGroup while one waits: the newer one stands for the member.
+    member.joinWaiter?.(joinError("REBALANCE_IN_PROGRESS", member.memberId));
+    member.protocols = req.protocols;
+    member.sessionTimeoutMs = req.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    const waiting = new Promise<JoinResult>((resolve) => {
+      member.joinWaiter = resolve;
+    });
+    this.prepareOrCheck(group);
+    return waiting;
+  }
+
+  /** Starts a rebalance, or (already rebalancing) completes it if every member is in. */
+  private prepareOrCheck(group: Group): void {
+    if (group.state === "PreparingRebalance") this.maybeCompleteJoin(group);
+    else this.prepareRebalance(group);
+  }
+
+  private prepareRebalance(group: Group): void {
+    if (group.state === "CompletingRebalance") {
+      for (const m of group.members.values()) {
+        m.assignment = EMPTY_BYTES;
+        this.answerSync(m, { error: "REBALANCE_IN_PROGRESS", protocolType: group.protocolType, protocolName: group.protocolName, assignment: EMPTY_BYTES });
+      }
+    }
+    const wasEmpty = group.state === "Empty";
+    group.state = "PreparingRebalance";
+    this.timers.clear(group.rebalanceTimer);
+    const timeoutMs = group.rebalanceTimeoutMs();
+    const delayMs = this.config.initialRebalanceDelayMs;
+    if (wasEmpty && delayMs > 0) {
+      group.initialDelay = { remainingMs: Math.max(timeoutMs - delayMs, 0), newMemberAdded: false };
+      group.rebalanceTimer = this.timers.set(Math.min(delayMs, timeoutMs), () => this.initialDelayElapsed(group));
+      return;
+    }
+    group.rebalanceTimer = this.timers.set(timeoutMs, () => this.completeJoin(group));
+    this.maybeCompleteJoin(group);
+  }
+
+  /** Kafka's InitialDelayedJoin: keep waiting while members keep arriving, within the rebalance timeout. */
+  private initialDelayElapsed(group: Group): void {
+    const d = group.initialDelay;
+    if (d === null || group.state !== "PreparingRebalance") return;
+    if (d.newMemberAdded && d.remainingMs > 0) {
+      const delay = Math.min(this.config.initialRebalanceDelayMs, d.remainingMs);
+      group.initialDelay = { remainingMs: Math.max(d.remainingMs - delay, 0), newMemberAdded: false };
+      group.rebalanceTimer = this.timers.set(delay, () => this.initialDelayElapsed(group));
+      return;
+    }
+    this.completeJoin(group);
+  }
+
+  private maybeCompleteJoin(group: Group): void {
+    if (group.state === "PreparingRebalance" && group.initialDelay === null && group.allJoined()) this.completeJoin(group);
+  }
+
+  /** The rebalance ends: members that did not rejoin are out, the next generation begins. */
+  private completeJoin(group: Group): void {
+    if (group.state !== "PreparingRebalance") return;
+    this.timers.clear(group.rebalanceTimer);
+    group.rebalanceTimer = null;
+    group.initialDelay = null;
+    for (const m of [...group.members.values()]) if (m.joinWaiter === null) this.dropMember(group, m, "UNKNOWN_MEMBER_ID");
+    group.generationId++;
+    if (group.members.size === 0) {
+      group.state = "Empty";
+      group.protocolName = null;
+      group.protocolType = null;
+      this.dropIfUnused(group);
+      return;
+    }
+    group.protocolName = group.selectProtocol();
+    group.state = "CompletingRebalance";
+    for (const m of group.members.values()) {
+      const waiter = m.joinWaiter!;
+      m.joinWaiter = null;
+      waiter(this.joinResultFor(group, m));
+      this.touch(group, m);
+    }
+  }
+
+  private joinResultFor(group: Group, member: Member): JoinResult {
+    const leader = member.memberId === group.leaderId;
+    return {
+      error: null,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leaderId: group.leaderId ?? "",
+      memberId: member.memberId,
+      members: leader
+        ? [...group.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(group.protocolName) }))
+        : [],
+    };
+  }
+
+  // --- SyncGroup ------------------------------------------------------------------------------
+
+  sync(req: SyncRequest): Result<SyncResult> {
+    const group = this.groups.get(req.groupId);
+    const fail = (error: GroupErrorName): SyncResult => ({ error, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    if (this.closed) return fail("NOT_COORDINATOR");
+    if (group === undefined) return fail("UNKNOWN_MEMBER_ID");
+    const check = this.checkMember(group, req.memberId, req.groupInstanceId) ?? (req.generationId !== group.generationId ? "ILLEGAL_GENERATION" : null);
+    if (check !== null) return fail(check);
+    if ((req.protocolType !== null && req.protocolType !== group.protocolType) || (req.protocolName !== null && req.protocolName !== group.protocolName)) {
+      return fail("INCONSISTENT_GROUP_PROTOCOL");
+    }
+    const member = group.members.get(req.memberId)!;
+    const ok = (assignment: Uint8Array): SyncResult => ({ error: null, protocolType: group.protocolType, protocolName: group.protocolName, assignment });
+    switch (group.state) {
+      case "PreparingRebalance":
+        return fail("REBALANCE_IN_PROGRESS");
+      case "Stable":
+        this.touch(group, member);
+        return ok(member.assignment);
+      case "CompletingRebalance": {
+        this.answerSync(member, fail("REBALANCE_IN_PROGRESS"));
+        const waiting = new Promise<SyncResult>((resolve) => {
+          member.syncWaiter = resolve;
+        });
+        if (member.memberId === group.leaderId) {
+          const given = new Map(req.assignments.map((a) => [a.memberId, a.assignment]));
+          for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? EMPTY_BYTES;
+          group.state = "Stable";
+          for (const m of group.members.values()) {
+            if (m.syncWaiter !== null) {
+              this.answerSync(m, ok(m.assignment));
+              this.touch(group, m);
+            }
+          }
+        }
+        return waiting;
+      }
+      default:
+        return fail("UNKNOWN_MEMBER_ID");
+    }
+  }
+
+  private answerSync(member: Member, result: SyncResult): void {
+    const waiter = member.syncWaiter;
+    member.syncWaiter = null;
+    waiter?.(result);
+  }
+
+  // --- Heartbeat and LeaveGroup ---------------------------------------------------------------
+
+  heartbeat(req: HeartbeatRequest): GroupErrorName | null {
+    if (this.closed) return "NOT_COORDINATOR";
+    const group = this.groups.get(req.groupId);
+    if (group === undefined) return "UNKNOWN_MEMBER_ID";
+    const check = this.checkMember(group, req.memberId, req.groupInstanceId) ?? (req.generationId !== group.generationId ? "ILLEGAL_GENERATION" : null);
+    if (check !== null) return check;
+    const member = group.members.get(req.memberId)!;
+    switch (group.state) {
+      case "PreparingRebalance":
+        this.touch(group, member);
+        return "REBALANCE_IN_PROGRESS";
+      case "CompletingRebalance":
+      case "Stable":
+        this.touch(group, member);
+        return null;
+      default:
+        return "UNKNOWN_MEMBER_ID";
+    }
+  }
+
+  /** Removes members (LeaveGroup v3+ names several; by member id, or by instance id for static ones). */
+  leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): LeaveResult {
+    if (this.closed) return { error: "NOT_COORDINATOR", members: [] };
+    const group = this.groups.get(groupId);
+    if (group?.state === "Dead") return { error: "COORDINATOR_NOT_AVAILABLE", members: [] };
+    const members = leaving.map((l) => ({ ...l, error: group === undefined ? ("UNKNOWN_MEMBER_ID" as const) : this.leaveOne(group, l.memberId, l.groupInstanceId) }));
+    if (group !== undefined) this.dropIfUnused(group);
+    return { error: null, members };
+  }
+
+  private leaveOne(group: Group, memberId: string, instanceId: string | null): GroupErrorName | null {
+    if (instanceId !== null) {
+      const mapped = group.instances.get(instanceId);
+      if (mapped === undefined) return "UNKNOWN_MEMBER_ID";
+      if (memberId !== "" && memberId !== mapped) return "FENCED_INSTANCE_ID";
+      memberId = mapped;
+    }
+    if (group.pending.has(memberId)) {
+      this.expirePending(group, memberId);
+      return null;
+    }
+    const member = group.members.get(memberId);
+    if (member === undefined) return "UNKNOWN_MEMBER_ID";
+    this.removeMember(group, member, "UNKNOWN_MEMBER_ID");
+    return null;
+  }
+
+  /** null when `memberId` is a current member (and, for a static member, still its instance's). */
+  private checkMember(group: Group, memberId: string, instanceId: string | null): GroupErrorName | null {
+    if (group.state === "Dead") return "COORDINATOR_NOT_AVAILABLE";
+    if (instanceId !== null) {
+      const mapped = group.instances.get(instanceId);
+      if (mapped !== undefined && mapped !== memberId) return "FENCED_INSTANCE_ID";
+    }
+    return group.members.has(memberId) ? null : "UNKNOWN_MEMBER_ID";
+  }
+
+  // --- liveness -------------------------------------------------------------------------------
+
+  /** A sign of life: the member's session starts over. */
+  private touch(group: Group, member: Member): void {
+    this.timers.clear(member.expiry);
+    member.expiry = this.timers.set(member.sessionTimeoutMs, () => this.sessionExpired(group, member));
+  }
+
+  private sessionExpired(group: Group, member: Member): void {
+    member.expiry = null;
+    if (group.members.get(member.memberId) !== member) return;
+    // A member parked in a JoinGroup or SyncGroup long poll is alive; the rebalance bounds it.
+    if (member.joinWaiter !== null || member.syncWaiter !== null) return this.touch(group, member);
+    this.logger.info(`group ${group.groupId}: member ${member.memberId} expired after ${member.sessionTimeoutMs} ms without a heartbeat`);
+    this.removeMember(group, member, "UNKNOWN_MEMBER_ID");
+    this.dropIfUnused(group);
+  }
+
+  private expirePending(group: Group, memberId: string): void {
+    this.timers.clear(group.pending.get(memberId) ?? null);
+    if (!group.pending.delete(memberId)) return;
+    this.maybeCompleteJoin(group);
+    this.dropIfUnused(group);
+  }
+
+  /** Takes a member out and rebalances what is left (or finishes the rebalance under way). */
+  private removeMember(group: Group, member: Member, answer: GroupErrorName): void {
+    this.dropMember(group, member, answer);
+    if (group.state === "Stable" || group.state === "CompletingRebalance") this.prepareRebalance(group);
+    else if (group.state === "PreparingRebalance") this.maybeCompleteJoin(group);
+  }
+
+  private dropMember(group: Group, member: Member, answer: GroupErrorName): void {
+    this.timers.clear(member.expiry);
+    member.expiry = null;
+    const joinWaiter = member.joinWaiter;
+    member.joinWaiter = null;
+    joinWaiter?.(joinError(answer, member.memberId));
+    this.answerSync(member, { error: answer, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    group.members.delete(member.memberId);
+    if (member.groupInstanceId !== null && group.instances.get(member.groupInstanceId) === member.memberId) group.instances.delete(member.groupInstanceId);
+    if (group.leaderId === member.memberId) {
+      const next = [...group.members.values()].find((m) => m.joinWaiter !== null) ?? group.members.values().next().value;
+      group.leaderId = next?.memberId ?? null;
+    }
+  }
+
+  /** An Empty group with no members, no pending ids and no offsets is gone (Kafka's cleanup). */
+  private dropIfUnused(group: Group): void {
+    if (group.state === "Empty" && group.size === 0 && !this.offsets.hasGroup(group.groupId) && this.groups.get(group.groupId) === group) {
+      group.state = "Dead";
+      this.groups.delete(group.groupId);
+    }
+  }
+
+  // --- offsets --------------------------------------------------------------------------------
+
+  /** OffsetCommit: Kafka's validateOffsetCommit, then one durable batch for the valid partitions. */
+  async commitOffsets(req: CommitRequest): Promise<PartitionError[]> {
+    const all = (error: GroupErrorName | null) => req.offsets.map((o) => ({ topic: o.topic, partition: o.partition, error }));
+    if (this.closed) return all("NOT_COORDINATOR");
+    if (req.groupId === "") return all("INVALID_GROUP_ID");
+    let group = this.groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.generationId >= 0) return all("ILLEGAL_GENERATION");
+      group = new Group(req.groupId);
+      this.groups.set(req.groupId, group);
+    }
+    const refused = this.validateCommit(group, req);
+    if (refused !== null) return all(refused);
+    const results: PartitionError[] = [];
+    const accepted: typeof req.offsets = [];
+    for (const o of req.offsets) {
+      const count = this.topics.partitionCount(o.topic);
+      let error: GroupErrorName | null = null;
+      if (count === null || o.partition < 0 || o.partition >= count) error = "UNKNOWN_TOPIC_OR_PARTITION";
+      else if (o.metadata !== null && new TextEncoder().encode(o.metadata).length > OFFSET_METADATA_BYTES_MAX) error = "OFFSET_METADATA_TOO_LARGE";
+      else accepted.push(o);
+      results.push({ topic: o.topic, partition: o.partition, error });
+    }
+    try {
+      const now = this.timers.clock.now();
+      await this.offsets.commit(req.groupId, accepted.map((o) => ({ ...o, commitTimestamp: now })));
+    } catch (e) {
+      this.logger.error(`group ${req.groupId}: offset commit failed: ${e instanceof Error ? e.message : String(e)}`);
+      for (const r of results) if (r.error === null) r.error = e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
+    }
+    this.dropIfUnused(group);
+    return results;
+  }
+
+  private validateCommit(group: Group, req: CommitRequest): GroupErrorName | null {
+    if (group.state === "Dead") return "COORDINATOR_NOT_AVAILABLE";
+    if (req.generationId < 0 && group.state === "Empty") return null;
+    if (req.generationId >= 0 || req.memberId !== "" || req.groupInstanceId !== null) {
+      const check = this.checkMember(group, req.memberId, req.groupInstanceId);
+      if (check !== null) return check;
+      if (req.generationId !== group.generationId) return "ILLEGAL_GENERATION";
+    } else if (group.state !== "Empty") {
+      return "UNKNOWN_MEMBER_ID";
+    }
+    if (group.state === "CompletingRebalance") return "REBALANCE_IN_PROGRESS";
+    const member = group.members.get(req.memberId);
+    if (member !== undefined) this.touch(group, member);
+    return null;
+  }
+
+  /** OffsetFetch: committed offsets of the partitions asked for (or all, when `topics` is null). */
+  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null): FetchOffsetsResult {
+    if (this.closed) return { error: "NOT_COORDINATOR", topics: [] };
+    if (groupId === "" && topics === null) return { error: "INVALID_GROUP_ID", topics: [] };
+    const committed = this.offsets.groupOffsets(groupId);
+    const wanted = topics ?? [...committed].map(([topic, byPart]) => ({ topic, partitions: [...byPart.keys()].sort((a, b) => a - b) }));
+    return {
+      error: null,
+      topics: wanted.map(({ topic, partitions }) => ({
+        topic,
+        partitions: partitions.map((partition) => {
+          const c = committed.get(topic)?.get(partition);
+          return c
+            ? { partition, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata ?? "", error: null }
+            : { partition, offset: -1, leaderEpoch: -1, metadata: "", error: null };
+        }),
+      })),
+    };
+  }
+
+  /**
+   * Sets a group's committed offsets by hand (`groups reset-offsets`): only while the group has no
+   * members, as Kafka's tool requires. Unknown groups are created, as a simple commit would.
+   */
+  async resetOffsets(groupId: string, topic: string, offsets: Array<{ partition: number; offset: number }>): Promise<{ error: GroupErrorName | null; message: string }> {
+    const group = this.groups.get(groupId);
+    if (group !== undefined && group.state !== "Empty") {
+      return { error: "NON_EMPTY_GROUP", message: `group '${groupId}' is ${group.state} with ${group.members.size} member(s): stop its consumers first` };
+    }
+    const bad = offsets.find((o) => !Number.isSafeInteger(o.offset) || o.offset < 0);
+    if (bad) return { error: "INVALID_COMMIT_OFFSET_SIZE", message: `offset ${bad.offset} for partition ${bad.partition} is not a non-negative integer` };
+    const results = await this.commitOffsets({
+      groupId,
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      offsets: offsets.map((o) => ({ topic, partition: o.partition, offset: o.offset, leaderEpoch: -1, metadata: null })),
+    });
+    const failed = results.find((r) => r.error !== null);
+    if (failed) return { error: failed.error, message: `${failed.topic}/${failed.partition}: ${failed.error}` };
+    return { error: null, message: "" };
+  }
+
+  // --- listing, describing, deleting ----------------------------------------------------------
+
+  listGroups(): GroupListing[] {
+    return [...this.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state }));
+  }
+
+  /** DescribeGroups' summary; an unknown group reads as Dead (as Kafka answers). */
+  describeGroups(ids: string[]): GroupSummary[] {
+    return ids.map((id) => {
+      if (this.closed) return { groupId: id, error: "NOT_COORDINATOR", state: "Dead", protocolType: "", protocolData: "", members: [] };
+      if (id === "") return { groupId: id, error: "INVALID_GROUP_ID", state: "Dead", protocolType: "", protocolData: "", members: [] };
+      return summarize(this.groups.get(id), id);
+    });
+  }
+
+  /** The control plane's view with lag, or null when the group does not exist. */
+  describeGroup(id: string): GroupDescription | null {
+    const group = this.groups.get(id);
+    if (group === undefined) return null;
+    return describeForControlPlane(group, this.offsets.groupOffsets(id), this.topics);
+  }
+
+  /** DeleteGroups: only Empty groups; their offsets are forgotten durably before the answer. */
+  async deleteGroups(ids: string[]): Promise<Array<{ groupId: string; error: GroupErrorName | null }>> {
+    const out: Array<{ groupId: string; error: GroupErrorName | null }> = [];
+    for (const groupId of ids) out.push({ groupId, error: (await this.deleteGroup(groupId)).error });
+    return out;
+  }
+
+  async deleteGroup(groupId: string): Promise<{ error: GroupErrorName | null; message: string }> {
+    if (this.closed) return { error: "NOT_COORDINATOR", message: "the broker is stopping" };
+    if (groupId === "") return { error: "INVALID_GROUP_ID", message: "group id is empty" };
+    const group = this.groups.get(groupId);
+    if (group === undefined) return { error: "GROUP_ID_NOT_FOUND", message: `group '${groupId}' does not exist` };
+    if (group.state === "Dead") return { error: "GROUP_ID_NOT_FOUND", message: `group '${groupId}' is being deleted` };
+    if (group.state !== "Empty" || group.size > 0) {
+      return { error: "NON_EMPTY_GROUP", message: `group '${groupId}' is ${group.state} with ${group.members.size} member(s)` };
+    }
+    group.state = "Dead";
+    try {
+      if (this.offsets.hasGroup(groupId)) await this.offsets.deleteGroup(groupId);
+    } catch (e) {
+      group.state = "Empty";
+      return { error: "KAFKA_STORAGE_ERROR", message: e instanceof Error ? e.message : String(e) };
+    }
+    if (this.groups.get(groupId) === group) this.groups.delete(groupId);
+    return { error: null, message: "" };
+  }
+
+  /** A topic was deleted: every group forgets its offsets of that topic, durably. */
+  async topicDeleted(topic: string): Promise<void> {
+    if (this.closed || !this.offsets.topics().has(topic)) return;
+    await this.offsets.deleteTopic(topic);
+    for (const g of [...this.groups.values()]) this.dropIfUnused(g);
+  }
+
+  // --- shutdown -------------------------------------------------------------------------------
+
+  /**
+   * Stops answering as coordinator: every parked JoinGroup/SyncGroup gets NOT_COORDINATOR now (so
+   * the listener can drain), timers stop. Offsets stay readable until close().
+   */
+  stopServing(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const g of this.groups.values()) {
+      this.timers.clear(g.rebalanceTimer);
+      for (const t of g.pending.values()) this.timers.clear(t);
+      for (const m of g.members.values()) {
+        this.timers.clear(m.expiry);
+        const jw = m.joinWaiter;
+        m.joinWaiter = null;
+        jw?.(joinError("NOT_COORDINATOR", m.memberId));
+        this.answerSync(m, { error: "NOT_COORDINATOR", protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopServing();
+    await this.offsets.close();
+  }
+
+  /** For tests and the bench: a group's state, or undefined when it does not exist. */
+  stateOf(groupId: string): string | undefined {
+    return this.groups.get(groupId)?.state;
+  }
+}
+
+function joinError(error: GroupErrorName, memberId: string): JoinResult {
+  return { error, generationId: -1, protocolType: null, protocolName: null, leaderId: "", memberId, members: [] };
+}
