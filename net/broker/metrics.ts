@@ -7,7 +7,12 @@ export interface ApiStats {
   rejected: number;
   latencyMsTotal: number;
   latencyMsMax: number;
+  /** Requests with latency ≤ LATENCY_BUCKETS_MS[i] (cumulative, as a Prometheus histogram). */
+  latencyBuckets: number[];
 }
+
+/** Upper bounds of the request-latency histogram, in ms: sub-ms (metadata) to long polls. */
+export const LATENCY_BUCKETS_MS = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
 export interface TopicStats {
   bytesIn: number;
@@ -22,10 +27,12 @@ export class BrokerMetrics {
   connectionsOpen = 0;
   connectionsTotal = 0;
   connectionsRefused = 0;
+  /** When the broker started (ms since the epoch), for uptime. */
+  readonly startedAt = Date.now();
 
   private api(key: number): ApiStats {
     let s = this.apis.get(key);
-    if (!s) this.apis.set(key, (s = { count: 0, rejected: 0, latencyMsTotal: 0, latencyMsMax: 0 }));
+    if (!s) this.apis.set(key, (s = { count: 0, rejected: 0, latencyMsTotal: 0, latencyMsMax: 0, latencyBuckets: LATENCY_BUCKETS_MS.map(() => 0) }));
     return s;
   }
 
@@ -40,6 +47,7 @@ export class BrokerMetrics {
     s.count++;
     s.latencyMsTotal += latencyMs;
     if (latencyMs > s.latencyMsMax) s.latencyMsMax = latencyMs;
+    for (let i = LATENCY_BUCKETS_MS.length - 1; i >= 0 && latencyMs <= LATENCY_BUCKETS_MS[i]!; i--) s.latencyBuckets[i]!++;
   }
 
   requestRejected(apiKey: number, _version: number): void {

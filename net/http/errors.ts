@@ -1,5 +1,7 @@
 // The one place that turns failures into the control plane's JSON error shape:
-// {"error":{"code":"...","message":"..."}} with a 4xx/5xx status.
+// {"error":{"code":"...","message":"..."}} with a 4xx/5xx status. Core's codes keep their names;
+// the control plane's own are BAD_REQUEST, INVALID_JSON, UNKNOWN_FIELD, NOT_FOUND,
+// METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, GROUP_* .
 import { CoreError, type CoreErrorCode } from "../../core/errors.ts";
 
 export class HttpError extends Error {
@@ -18,6 +20,8 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   INVALID_CONFIG: 400,
   INVALID_RECORD: 400,
   CORRUPT_BATCH: 400,
+  UNSUPPORTED_COMPRESSION: 400,
+  DECOMPRESSION_LIMIT: 400,
   MESSAGE_TOO_LARGE: 413,
   INVALID_TIMESTAMP: 400,
   UNKNOWN_TOPIC: 404,
@@ -27,7 +31,16 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   CLOSED: 503,
 };
 
-export function errorResponse(err: unknown): Response {
+export function badRequest(message: string, code = "BAD_REQUEST"): HttpError {
+  return new HttpError(400, code, message);
+}
+
+export function notFound(message: string, code = "NOT_FOUND"): HttpError {
+  return new HttpError(404, code, message);
+}
+
+/** The status and JSON body for any failure. */
+export function errorBody(err: unknown): { status: number; body: { error: { code: string; message: string } } } {
   let status = 500;
   let code = "INTERNAL";
   let message = "internal error";
@@ -41,5 +54,10 @@ export function errorResponse(err: unknown): Response {
   } else if (err instanceof Error) {
     message = err.message;
   }
-  return Response.json({ error: { code, message } }, { status });
+  return { status, body: { error: { code, message } } };
+}
+
+export function errorResponse(err: unknown): Response {
+  const { status, body } = errorBody(err);
+  return Response.json(body, { status });
 }

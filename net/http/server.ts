@@ -1,16 +1,28 @@
-// The HTTP control plane listener (JSON over Bun.serve). Routes are added per resource; every
-// failure goes through errorResponse() so clients always see {"error":{code,message}}.
+// The HTTP control plane listener (JSON over Bun.serve). One file per resource registers its
+// routes here; every failure goes through errorResponse() so clients always see
+// {"error":{code,message}}, and nothing a client sends can make a handler throw past it.
+//
+// Order on stop: the broker's shutdown signal ends every SSE stream first (stream.ts listens to
+// it), then Bun stops accepting and waits for in-flight requests, then the stats sampler stops.
+import { timingSafeEqual } from "node:crypto";
 import type { BrokerState } from "../broker/state.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { groupRoutes } from "./groups.ts";
+import { SERVER_BODY_BYTES_MAX } from "./limits.ts";
+import { metricsRoutes } from "./metrics.ts";
+import { recordRoutes } from "./records.ts";
+import { MethodNotAllowed, type Route, Router } from "./router.ts";
+import { StatsSampler, statsRoutes } from "./stats.ts";
+import { streamRoutes } from "./stream.ts";
+import { topicRoutes } from "./topics.ts";
 
 export interface HttpServerOptions {
   host: string;
   port: number;
   /** Bearer token required on every request (mandatory when bound beyond loopback). */
   token?: string;
-  /** The running broker: its topic store, metrics and (later) group coordinator. */
+  /** The running broker: its topic store, metrics and group coordinator. */
   state: BrokerState;
-  routes?: Record<string, (req: Request) => Response | Promise<Response>>;
 }
 
 export interface HttpServer {
@@ -19,23 +31,39 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
+const healthRoutes: Route[] = [{ method: "GET", path: "/healthz", handle: () => Response.json({ status: "ok" }) }];
+
 export function startHttpServer(opts: HttpServerOptions): HttpServer {
+  const sampler = new StatsSampler(opts.state);
+  const router = new Router([
+    ...healthRoutes,
+    ...topicRoutes,
+    ...recordRoutes,
+    ...streamRoutes,
+    ...groupRoutes,
+    ...statsRoutes(sampler),
+    ...metricsRoutes(sampler),
+  ]);
+  const authorized = bearerCheck(opts.token);
   const server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
     development: false,
-    async fetch(req) {
+    maxRequestBodySize: SERVER_BODY_BYTES_MAX,
+    async fetch(req, server) {
       try {
-        if (opts.token !== undefined && req.headers.get("authorization") !== `Bearer ${opts.token}`) {
+        if (!authorized(req.headers.get("authorization"))) {
           throw new HttpError(401, "UNAUTHORIZED", "missing or wrong bearer token");
         }
-        const path = new URL(req.url).pathname;
-        if (path === "/healthz") return Response.json({ status: "ok" });
-        const route = opts.routes?.[path];
-        if (route) return await route(req);
-        throw new HttpError(404, "NOT_FOUND", `no route ${req.method} ${path}`);
+        const url = new URL(req.url);
+        const { route, params } = router.match(req.method, url.pathname);
+        return await route.handle({ req, url, params, state: opts.state, server });
       } catch (err) {
-        return errorResponse(err);
+        const res = errorResponse(err);
+        if (err instanceof MethodNotAllowed) res.headers.set("allow", err.allowed.join(", "));
+        if (err instanceof HttpError && err.status === 401) res.headers.set("www-authenticate", "Bearer");
+        if (!(err instanceof HttpError) && res.status >= 500) opts.state.log.error(`http ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+        return res;
       }
     },
     error(err) {
@@ -47,6 +75,18 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     port: server.port ?? opts.port,
     async stop() {
       await server.stop(false);
+      sampler.stop();
     },
+  };
+}
+
+/** Constant-time comparison of `Authorization: Bearer <token>`; no token configured → open. */
+function bearerCheck(token: string | undefined): (header: string | null) => boolean {
+  if (token === undefined) return () => true;
+  const want = Buffer.from(`Bearer ${token}`);
+  return (header) => {
+    if (header === null) return false;
+    const got = Buffer.from(header);
+    return got.length === want.length && timingSafeEqual(got, want);
   };
 }

@@ -1,0 +1,111 @@
+// GET /metrics: Prometheus text exposition format 0.0.4
+// (https://prometheus.io/docs/instrumenting/exposition_formats/). Counters end in _total and only
+// rise; Prometheus computes rates. Families:
+//
+//   streamctl_uptime_seconds                                  gauge
+//   streamctl_topic_{bytes,records}_{in,out}_total{topic}      counter
+//   streamctl_partition_{start,end}_offset{topic,partition}    gauge   (end = high watermark)
+//   streamctl_partition_size_bytes{topic,partition}           gauge
+//   streamctl_disk_bytes                                      gauge   (sum of segment files)
+//   streamctl_kafka_requests_total{api}                       counter
+//   streamctl_kafka_requests_rejected_total{api}              counter (unknown version, undecodable)
+//   streamctl_kafka_request_duration_seconds{api}             histogram
+//   streamctl_connections_open / _total / _refused_total      gauge / counter / counter
+//   streamctl_group_lag{group,topic,partition}                gauge
+//   streamctl_group_members{group}                            gauge
+//
+// fsync latency is not here: the partition log does not report the duration of its syncs yet.
+import { LATENCY_BUCKETS_MS } from "../broker/metrics.ts";
+import type { Route } from "./router.ts";
+import type { StatsSampler } from "./stats.ts";
+
+type Labels = Record<string, string | number>;
+
+function escapeLabel(v: string): string {
+  return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Number.POSITIVE_INFINITY) return "+Inf";
+  if (v === Number.NEGATIVE_INFINITY) return "-Inf";
+  return String(v);
+}
+
+class Exposition {
+  private out: string[] = [];
+
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string, samples: Array<[Labels, number]>): void {
+    this.out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) this.out.push(`${name}${labelText(labels)} ${num(value)}`);
+  }
+
+  histogram(name: string, help: string, series: Array<{ labels: Labels; buckets: number[]; bounds: number[]; sum: number; count: number }>): void {
+    this.out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    for (const s of series) {
+      s.bounds.forEach((le, i) => this.out.push(`${name}_bucket${labelText({ ...s.labels, le: num(le) })} ${s.buckets[i]}`));
+      this.out.push(`${name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
+      this.out.push(`${name}_sum${labelText(s.labels)} ${num(s.sum)}`);
+      this.out.push(`${name}_count${labelText(s.labels)} ${s.count}`);
+    }
+  }
+
+  text(): string {
+    return `${this.out.join("\n")}\n`;
+  }
+}
+
+export function renderMetrics(sampler: StatsSampler): string {
+  const { state } = sampler;
+  const m = state.metrics;
+  const e = new Exposition();
+  const topics = state.store.topics().sort((a, b) => a.name.localeCompare(b.name));
+  e.family("streamctl_uptime_seconds", "gauge", "Seconds since the broker started.", [[{}, (Date.now() - m.startedAt) / 1000]]);
+  const perTopic = (pick: (s: ReturnType<typeof m.topic>) => number): Array<[Labels, number]> => topics.map((t) => [{ topic: t.name }, pick(m.topic(t.name))]);
+  e.family("streamctl_topic_bytes_in_total", "counter", "Record batch bytes appended to the topic.", perTopic((s) => s.bytesIn));
+  e.family("streamctl_topic_records_in_total", "counter", "Records appended to the topic.", perTopic((s) => s.recordsIn));
+  e.family("streamctl_topic_bytes_out_total", "counter", "Record batch bytes served from the topic (Fetch, HTTP).", perTopic((s) => s.bytesOut));
+  e.family("streamctl_topic_records_out_total", "counter", "Records served from the topic over HTTP (Fetch hands out batches undecoded).", perTopic((s) => s.recordsOut));
+  const perPartition = (pick: (l: (typeof topics)[number]["partitions"][number]) => number): Array<[Labels, number]> =>
+    topics.flatMap((t) => t.partitions.map((l, p): [Labels, number] => [{ topic: t.name, partition: p }, pick(l)]));
+  e.family("streamctl_partition_start_offset", "gauge", "First offset still in the partition's log.", perPartition((l) => l.startOffset));
+  e.family("streamctl_partition_end_offset", "gauge", "High watermark: one past the last offset consumers can read.", perPartition((l) => l.highWatermark));
+  e.family("streamctl_partition_size_bytes", "gauge", "Bytes of the partition's segment files.", perPartition((l) => l.sizeBytes));
+  e.family("streamctl_disk_bytes", "gauge", "Bytes of every segment file of every topic.", [[{}, topics.reduce((n, t) => n + t.partitions.reduce((k, l) => k + l.sizeBytes, 0), 0)]]);
+  const apis = [...m.apis].sort(([a], [b]) => a - b);
+  const apiName = (key: number) => state.handlers.get(key)?.api.name ?? `api-${key}`;
+  e.family("streamctl_kafka_requests_total", "counter", "Kafka requests handled, by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.count]));
+  e.family("streamctl_kafka_requests_rejected_total", "counter", "Kafka requests refused before handling (unknown version, undecodable body), by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.rejected]));
+  e.histogram(
+    "streamctl_kafka_request_duration_seconds",
+    "Time from decoded request to encoded response, by API (a Fetch long poll counts its wait).",
+    apis.map(([k, s]) => ({ labels: { api: apiName(k) }, bounds: LATENCY_BUCKETS_MS.map((b) => b / 1000), buckets: s.latencyBuckets, sum: s.latencyMsTotal / 1000, count: s.count })),
+  );
+  e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
+  e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
+  e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections).", [[{}, m.connectionsRefused]]);
+  const groups = sampler.groups();
+  e.family(
+    "streamctl_group_lag",
+    "gauge",
+    "Records between a group's committed offset and the partition's end.",
+    groups.flatMap((g) => g.offsets.flatMap((t) => t.partitions.map((p): [Labels, number] => [{ group: g.group, topic: t.topic, partition: p.partition }, p.lag]))),
+  );
+  e.family("streamctl_group_members", "gauge", "Members of the consumer group.", groups.map((g) => [{ group: g.group }, g.members.length]));
+  return e.text();
+}
+
+export function metricsRoutes(sampler: StatsSampler): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/metrics",
+      handle: () => new Response(renderMetrics(sampler), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+    },
+  ];
+}

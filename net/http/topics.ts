@@ -1,0 +1,135 @@
+// /v1/topics: list, create, describe, delete, alter configs.
+//
+//   GET    /v1/topics                 → {"topics":[{name, partitions, records, bytes, segments}]}
+//   POST   /v1/topics                 {name, partitions?, configs?} → 201 topic
+//   GET    /v1/topics/{name}          → topic
+//   DELETE /v1/topics/{name}          → {"deleted": name}
+//   PATCH  /v1/topics/{name}/configs  {key: value | null (back to default)} → topic
+//
+// A topic reads {"name","topicId","partitions":[{"partition","start","end","bytes","segments"}],
+// "configs":{…effective},"overrides":{…set on the topic},"durability":"…"}. `end` is the high
+// watermark: what a consumer can read. Concurrent creates of one name: the store lets exactly one
+// win; the others get 409 TOPIC_EXISTS.
+import { formatFsyncPolicy, type FsyncPolicy } from "../../core/log/durability.ts";
+import { configStrings } from "../../core/topics/configs.ts";
+import { topicNameProblem } from "../../core/topics/names.ts";
+import type { Topic } from "../../core/topics/topic-store.ts";
+import type { BrokerState } from "../broker/state.ts";
+import { configMap, readJsonObject } from "./body.ts";
+import { badRequest, notFound } from "./errors.ts";
+import { JSON_BODY_BYTES_MAX } from "./limits.ts";
+import type { Route, RouteContext } from "./router.ts";
+
+export interface PartitionView {
+  partition: number;
+  start: number;
+  end: number;
+  bytes: number;
+  segments: number;
+}
+
+export function partitionViews(topic: Topic): PartitionView[] {
+  return topic.partitions.map((log, partition) => ({
+    partition,
+    start: log.startOffset,
+    end: log.highWatermark,
+    bytes: log.sizeBytes,
+    segments: log.segmentCount,
+  }));
+}
+
+/** What an acknowledged write means under the broker's fsync policy, in words. */
+export function durabilityText(policy: FsyncPolicy): string {
+  switch (policy.mode) {
+    case "always":
+      return "fsync=always: a write is acknowledged only after the fdatasync that covers it (group commit); acknowledged records survive a crash or power loss";
+    case "interval":
+      return `fsync=interval=${policy.ms}: a write is acknowledged once it is in the OS page cache and synced every ${policy.ms} ms; it survives a broker crash, but a power loss or OS crash can lose up to the last ${policy.ms} ms of acknowledged records`;
+    case "never":
+      return "fsync=never: a write is acknowledged once it is in the OS page cache and the OS decides when it reaches disk; it survives a broker crash, but a power loss or OS crash can lose acknowledged records";
+  }
+}
+
+export function topicView(topic: Topic, state: BrokerState) {
+  return {
+    name: topic.name,
+    topicId: topic.topicIdString,
+    partitions: partitionViews(topic),
+    configs: configStrings(topic.configs),
+    overrides: topic.overrides,
+    durability: durabilityText(state.store.fsyncPolicy),
+    fsync: formatFsyncPolicy(state.store.fsyncPolicy),
+  };
+}
+
+/** The topic named in the path: 400 for an illegal name, 404 for an unknown one. */
+export function pathTopic(ctx: RouteContext): Topic {
+  const name = ctx.params.name!;
+  const problem = topicNameProblem(name);
+  if (problem !== null) throw badRequest(problem, "INVALID_TOPIC");
+  const topic = ctx.state.store.topic(name);
+  if (!topic) throw notFound(`topic '${name}' does not exist`, "UNKNOWN_TOPIC");
+  return topic;
+}
+
+function listTopics(ctx: RouteContext): Response {
+  const topics = ctx.state.store
+    .topics()
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((t) => {
+      const parts = partitionViews(t);
+      return {
+        name: t.name,
+        partitions: parts.length,
+        records: parts.reduce((n, p) => n + (p.end - p.start), 0),
+        bytes: parts.reduce((n, p) => n + p.bytes, 0),
+        segments: parts.reduce((n, p) => n + p.segments, 0),
+      };
+    });
+  return Response.json({ topics });
+}
+
+async function createTopic(ctx: RouteContext): Promise<Response> {
+  const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "partitions", "configs"]);
+  if (typeof body.name !== "string") throw badRequest("name must be a string", "INVALID_TOPIC");
+  let partitions = ctx.state.options.defaultPartitions;
+  if (body.partitions !== undefined) {
+    if (typeof body.partitions !== "number" || !Number.isSafeInteger(body.partitions)) {
+      throw badRequest(`partitions must be an integer, got ${JSON.stringify(body.partitions)}`, "INVALID_PARTITIONS");
+    }
+    partitions = body.partitions;
+  }
+  const configs = body.configs === undefined ? {} : (configMap(body.configs, "configs", false) as Record<string, string>);
+  const topic = await ctx.state.store.createTopic(body.name, partitions, configs);
+  ctx.state.log.info(`created topic ${topic.name} with ${partitions} partition(s) (http)`);
+  return Response.json(topicView(topic, ctx.state), { status: 201 });
+}
+
+function describeTopic(ctx: RouteContext): Response {
+  return Response.json(topicView(pathTopic(ctx), ctx.state));
+}
+
+async function deleteTopic(ctx: RouteContext): Promise<Response> {
+  const topic = pathTopic(ctx);
+  await ctx.state.store.deleteTopic(topic.name);
+  ctx.state.metrics.topics.delete(topic.name);
+  ctx.state.log.info(`deleted topic ${topic.name} (http)`);
+  return Response.json({ deleted: topic.name });
+}
+
+async function alterConfigs(ctx: RouteContext): Promise<Response> {
+  const topic = pathTopic(ctx);
+  // Every key is a config name: unknown ones are INVALID_CONFIG from the store, before any applies.
+  const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, null);
+  const changes = configMap(body, "configs", true);
+  const altered = await ctx.state.store.alterConfigs(topic.name, changes);
+  return Response.json(topicView(altered, ctx.state));
+}
+
+export const topicRoutes: Route[] = [
+  { method: "GET", path: "/v1/topics", handle: listTopics },
+  { method: "POST", path: "/v1/topics", handle: createTopic },
+  { method: "GET", path: "/v1/topics/:name", handle: describeTopic },
+  { method: "DELETE", path: "/v1/topics/:name", handle: deleteTopic },
+  { method: "PATCH", path: "/v1/topics/:name/configs", handle: alterConfigs },
+];
