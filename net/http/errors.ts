@@ -50,11 +50,20 @@ export function errorBody(err: unknown): { status: number; body: { error: { code
   } else if (err instanceof CoreError) {
     status = STATUS_BY_CORE_CODE[err.code] ?? 500;
     code = err.code;
-    message = err.message;
+    message = withoutEcho(err);
   } else if (err instanceof Error) {
     message = err.message;
   }
   return { status, body: { error: { code, message } } };
+}
+
+/** "topic 'x' does not exist (topic x)" → "topic 'x' does not exist": the context names the
+ * topic again when the message already did. */
+function withoutEcho(err: CoreError): string {
+  const topic = err.context.topic;
+  if (topic === undefined || !err.message.includes(`'${topic}'`)) return err.message;
+  const suffix = ` (topic ${topic})`;
+  return err.message.endsWith(suffix) ? err.message.slice(0, -suffix.length) : err.message;
 }
 
 export function errorResponse(err: unknown): Response {
