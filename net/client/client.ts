@@ -1,0 +1,267 @@
+// KafkaClient: what the producer, fetcher and group member share — bootstrap, the broker list,
+// one connection per broker (opened lazily, reopened after a failure), and a metadata cache of
+// partition leaders that callers refresh when a broker says NOT_LEADER_OR_FOLLOWER or
+// UNKNOWN_TOPIC_OR_PARTITION.
+//
+// Only standard Kafka behaviour is assumed: brokers come from Metadata (the bootstrap address is
+// used only until the first Metadata answer), leaders may move, a freshly auto-created topic may
+// report LEADER_NOT_AVAILABLE for a while.
+import { ErrorCode } from "../protocol/errors.ts";
+import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messages/index.ts";
+import { Connection } from "./connection.ts";
+import { METADATA_RETRIES_MAX, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
+import { ConnectionError, KafkaClientError, isRetriableError, kafkaError } from "./errors.ts";
+
+export interface BrokerAddress {
+  host: string;
+  port: number;
+}
+
+export interface ClientOptions {
+  bootstrap: BrokerAddress[];
+  clientId?: string;
+  clientVersion?: string;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  leader: number;
+  errorCode: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  partitions: PartitionInfo[];
+}
+
+/** ListOffsets special timestamps. */
+export const LATEST = -1;
+export const EARLIEST = -2;
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function backoffMs(attempt: number): number {
+  return Math.min(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS * 2 ** attempt);
+}
+
+export class KafkaClient {
+  readonly clientId: string;
+  private readonly clientVersion: string;
+  private readonly bootstrap: BrokerAddress[];
+  private readonly brokers = new Map<number, BrokerAddress>();
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly topics = new Map<string, TopicInfo>();
+  private closed = false;
+
+  constructor(opts: ClientOptions) {
+    if (opts.bootstrap.length === 0) throw new Error("no bootstrap broker");
+    this.bootstrap = opts.bootstrap;
+    this.clientId = opts.clientId ?? "streamctl";
+    this.clientVersion = opts.clientVersion ?? "0";
+  }
+
+  /** A negotiated connection to `addr`, shared by every caller; reopened if it failed. */
+  connectionTo(addr: BrokerAddress): Promise<Connection> {
+    if (this.closed) return Promise.reject(new ConnectionError("client closed"));
+    const key = `${addr.host}:${addr.port}`;
+    const cached = this.connections.get(key);
+    if (cached) {
+      return cached.then(
+        (c) => (c.isOpen ? c : this.openConnection(key, addr)),
+        () => this.openConnection(key, addr),
+      );
+    }
+    return this.openConnection(key, addr);
+  }
+
+  private openConnection(key: string, addr: BrokerAddress): Promise<Connection> {
+    const p = Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
+    this.connections.set(key, p);
+    p.catch(() => {
+      if (this.connections.get(key) === p) this.connections.delete(key);
+    });
+    return p;
+  }
+
+  /** Connection to the broker with `nodeId` (from Metadata). */
+  async nodeConnection(nodeId: number): Promise<Connection> {
+    const addr = this.brokers.get(nodeId);
+    if (addr === undefined) {
+      await this.refreshMetadata([...this.topics.keys()], false);
+      const again = this.brokers.get(nodeId);
+      if (again === undefined) throw new ConnectionError(`broker ${nodeId} is not in the cluster metadata`);
+      return this.connectionTo(again);
+    }
+    return this.connectionTo(addr);
+  }
+
+  /** Any reachable broker: known brokers first, then the bootstrap list. */
+  async anyConnection(): Promise<Connection> {
+    let last: unknown;
+    for (const addr of [...this.brokers.values(), ...this.bootstrap]) {
+      try {
+        return await this.connectionTo(addr);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last instanceof Error ? last : new ConnectionError("no broker reachable");
+  }
+
+  /** One Metadata round trip for `topics` (auto-creating them if asked); updates the cache. */
+  async refreshMetadata(topics: string[], autoCreate: boolean): Promise<MetadataResponse> {
+    const conn = await this.anyConnection();
+    const res = await conn.request(Metadata, {
+      topics: topics.map((name) => ({ topicId: new Uint8Array(16), name })),
+      allowAutoTopicCreation: autoCreate,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    for (const b of res.brokers) this.brokers.set(b.nodeId, { host: b.host, port: b.port });
+    for (const t of res.topics) {
+      if (t.name === null) continue;
+      if (t.errorCode !== 0) {
+        this.topics.delete(t.name);
+        continue;
+      }
+      const partitions = t.partitions
+        .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, errorCode: p.errorCode }))
+        .sort((a, b) => a.partition - b.partition);
+      this.topics.set(t.name, { name: t.name, partitions });
+    }
+    return res;
+  }
+
+  /**
+   * The topic's partitions with known leaders, asking the broker (and auto-creating the topic when
+   * `autoCreate`) if the cache has none. Retries while the broker says the leader or the freshly
+   * created topic is not ready; fails with the broker's error otherwise.
+   */
+  async topic(name: string, opts: { autoCreate: boolean; refresh?: boolean }): Promise<TopicInfo> {
+    const cached = this.topics.get(name);
+    if (cached && !opts.refresh && cached.partitions.every((p) => p.leader >= 0)) return cached;
+    for (let attempt = 0; ; attempt++) {
+      let code: number;
+      try {
+        const res = await this.refreshMetadata([name], opts.autoCreate);
+        const t = res.topics.find((x) => x.name === name);
+        code = t === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : t.errorCode;
+        const info = this.topics.get(name);
+        if (code === 0 && info && info.partitions.length > 0 && info.partitions.every((p) => p.leader >= 0)) return info;
+        if (code === 0) code = ErrorCode.LEADER_NOT_AVAILABLE;
+      } catch (err) {
+        if (!isRetriableError(err) || attempt >= METADATA_RETRIES_MAX) throw err;
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      const transient = code === ErrorCode.LEADER_NOT_AVAILABLE || (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.autoCreate);
+      if (!transient || attempt >= METADATA_RETRIES_MAX) {
+        if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new KafkaClientError(code, `topic ${name} does not exist`);
+        throw kafkaError(code, `metadata for topic ${name}`);
+      }
+      await sleep(backoffMs(attempt));
+    }
+  }
+
+  /** Forgets the cached leaders of `topic` (after NOT_LEADER_OR_FOLLOWER and the like). */
+  invalidate(topic: string): void {
+    this.topics.delete(topic);
+  }
+
+  cachedTopic(topic: string): TopicInfo | undefined {
+    return this.topics.get(topic);
+  }
+
+  /** Leader's connection for a partition; refreshes metadata once if the leader is unknown. */
+  async leaderConnection(topic: string, partition: number, autoCreate = false): Promise<Connection> {
+    const info = await this.topic(topic, { autoCreate });
+    const p = info.partitions.find((x) => x.partition === partition);
+    if (p === undefined) throw new KafkaClientError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic} has no partition ${partition} (it has ${info.partitions.length})`);
+    return this.nodeConnection(p.leader);
+  }
+
+  /**
+   * ListOffsets for some partitions of one topic at one timestamp each (LATEST, EARLIEST or ms).
+   * Resolves partition → offset (-1 when no record is at or after a timestamp). Retries leader
+   * moves; throws other errors.
+   */
+  async listOffsets(topic: string, wanted: Map<number, number>): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    let todo = new Map(wanted);
+    for (let attempt = 0; todo.size > 0; attempt++) {
+      const byLeader = new Map<number, number[]>();
+      const info = await this.topic(topic, { autoCreate: false });
+      for (const partition of todo.keys()) {
+        const p = info.partitions.find((x) => x.partition === partition);
+        if (!p) throw new KafkaClientError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic} has no partition ${partition} (it has ${info.partitions.length})`);
+        byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), partition]);
+      }
+      const retry = new Map<number, number>();
+      let lastError: Error | null = null;
+      await Promise.all(
+        [...byLeader].map(async ([leader, partitions]) => {
+          try {
+            const conn = await this.nodeConnection(leader);
+            const res = await conn.request(ListOffsets, {
+              replicaId: -1,
+              isolationLevel: 1,
+              topics: [
+                {
+                  name: topic,
+                  partitions: partitions.map((p) => ({ partitionIndex: p, currentLeaderEpoch: -1, timestamp: BigInt(todo.get(p)!), maxNumOffsets: 1 })),
+                },
+              ],
+            });
+            for (const t of res.topics) {
+              for (const p of t.partitions) {
+                if (p.errorCode === 0) out.set(p.partitionIndex, Number(p.offset));
+                else if (isRetriableCode(p.errorCode)) {
+                  retry.set(p.partitionIndex, todo.get(p.partitionIndex)!);
+                  lastError = kafkaError(p.errorCode, `list offsets of ${topic}/${p.partitionIndex}`);
+                } else throw kafkaError(p.errorCode, `list offsets of ${topic}/${p.partitionIndex}`);
+              }
+            }
+          } catch (err) {
+            if (!isRetriableError(err)) throw err;
+            lastError = err as Error;
+            for (const p of partitions) retry.set(p, todo.get(p)!);
+          }
+        }),
+      );
+      if (retry.size > 0) {
+        if (attempt >= METADATA_RETRIES_MAX) throw lastError ?? new ConnectionError("list offsets: retries exhausted");
+        this.invalidate(topic);
+        await sleep(backoffMs(attempt));
+      }
+      todo = retry;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    for (const p of all) {
+      try {
+        (await p).close();
+      } catch {
+        // never opened
+      }
+    }
+  }
+}
+
+function isRetriableCode(code: number): boolean {
+  return (
+    code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
+    code === ErrorCode.LEADER_NOT_AVAILABLE ||
+    code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
+    code === ErrorCode.REQUEST_TIMED_OUT ||
+    code === ErrorCode.FENCED_LEADER_EPOCH ||
+    code === ErrorCode.UNKNOWN_LEADER_EPOCH ||
+    code === ErrorCode.OFFSET_NOT_AVAILABLE
+  );
+}

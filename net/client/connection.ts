@@ -1,0 +1,271 @@
+// One TCP connection to one broker: frames out, frames in, responses matched to requests.
+//
+// Order: Kafka answers the requests of one connection in the order they were sent, so pending
+// requests sit in a FIFO and each response must carry the correlation id at its head; anything
+// else means the stream is out of step and the connection is failed (every pending request
+// rejects with ConnectionError). A Produce with acks=0 gets no response at all (kafka-protocol.md
+// §1.3b): it is never queued and resolves once its bytes are handed to the socket.
+//
+// Writes: Bun's socket.write() writes what the kernel takes and returns that count without
+// buffering the rest, so the remainder waits in `outbox` until the `drain` callback. `request()`
+// never waits for the outbox: callers bound what they have in flight themselves (the producer
+// keeps at most one batch per partition in flight).
+//
+// Opening negotiates versions first (ApiVersions v3, then the broker's max for key 18 after
+// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on.
+import type { Socket } from "bun";
+import type { ApiDescriptor } from "../protocol/api.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { FrameSplitter } from "../protocol/framing.ts";
+import { decodeResponseHeader, encodeRequestHeader } from "../protocol/header.ts";
+import { ApiVersions, decodeApiVersionsResponse, type ApiVersionsResponse } from "../protocol/messages/index.ts";
+import { Reader } from "../protocol/reader.ts";
+import { Writer } from "../protocol/writer.ts";
+import { ConnectionError, kafkaError } from "./errors.ts";
+import { pickVersion, type VersionRange } from "./versions.ts";
+
+export const CLIENT_SOFTWARE_NAME = "streamctl";
+/** How long a connect may take before it fails (then it is retried like any connection error). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+interface Pending {
+  correlationId: number;
+  decode: (r: Reader) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  what: string;
+}
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  clientVersion: string;
+  /** Largest response frame accepted (fetch responses are bounded by our own maxBytes). */
+  maxResponseBytes?: number;
+}
+
+export class Connection {
+  readonly address: string;
+  /** API key → the broker's advertised range. */
+  readonly brokerVersions = new Map<number, VersionRange>();
+  private socket: Socket<undefined> | null = null;
+  private readonly splitter: FrameSplitter;
+  private readonly pending: Pending[] = [];
+  private pendingHead = 0;
+  private outbox: Uint8Array[] = [];
+  private nextCorrelationId = 1;
+  private failure: Error | null = null;
+  private readonly picked = new Map<number, number>();
+  private closedResolve!: () => void;
+  /** Resolves when the socket is gone, for whatever reason. */
+  readonly closed = new Promise<void>((r) => (this.closedResolve = r));
+
+  private constructor(private readonly opts: ConnectionOptions) {
+    this.address = `${opts.host}:${opts.port}`;
+    this.splitter = new FrameSplitter(opts.maxResponseBytes ?? 256 * 1024 * 1024);
+  }
+
+  /** Connects and negotiates API versions. Rejects with ConnectionError if the broker is unreachable. */
+  static async open(opts: ConnectionOptions): Promise<Connection> {
+    const conn = new Connection(opts);
+    await conn.connect();
+    await conn.negotiate();
+    return conn;
+  }
+
+  get isOpen(): boolean {
+    return this.failure === null && this.socket !== null;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** The version to use for `api` with this broker (throws UnsupportedApiError if none). */
+  version(api: ApiDescriptor<any, any, any, any>): number {
+    let v = this.picked.get(api.key);
+    if (v === undefined) {
+      v = pickVersion(api.key, api.name, this.brokerVersions);
+      this.picked.set(api.key, v);
+    }
+    return v;
+  }
+
+  supports(api: ApiDescriptor<any, any, any, any>): boolean {
+    try {
+      this.version(api);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private connect(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new ConnectionError(`connect to ${this.address}: timed out after ${CONNECT_TIMEOUT_MS} ms`));
+        this.socket?.end();
+      }, CONNECT_TIMEOUT_MS);
+      Bun.connect({
+        hostname: this.opts.host,
+        port: this.opts.port,
+        socket: {
+          open: (s) => {
+            clearTimeout(timer);
+            this.socket = s;
+            resolve();
+          },
+          data: (_s, chunk) => this.onData(chunk),
+          drain: () => this.flushOutbox(),
+          close: () => this.fail(new ConnectionError(`connection to ${this.address} closed`)),
+          error: (_s, err) => this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`)),
+          connectError: (_s, err) => {
+            clearTimeout(timer);
+            reject(new ConnectionError(`connect to ${this.address}: ${err.message}`));
+          },
+        },
+      }).catch((err: Error) => {
+        clearTimeout(timer);
+        reject(new ConnectionError(`connect to ${this.address}: ${err.message}`));
+      });
+    });
+  }
+
+  private async negotiate(): Promise<void> {
+    let version = 3;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const res = await this.send(ApiVersions, version, { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: this.opts.clientVersion }, (r) =>
+        decodeApiVersionsTolerant(r, version),
+      );
+      if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+        const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersions.key);
+        const next = theirs ? Math.min(version - 1, theirs.maxVersion) : 0;
+        if (next < 0 || next >= version) break;
+        version = next;
+        continue;
+      }
+      if (res.errorCode !== 0) throw kafkaError(res.errorCode, `ApiVersions v${version} to ${this.address}`);
+      for (const k of res.apiKeys) this.brokerVersions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
+      return;
+    }
+    throw new ConnectionError(`ApiVersions to ${this.address}: no version accepted`);
+  }
+
+  /** Sends a request and resolves with the decoded response. */
+  request<Req, Res>(api: ApiDescriptor<any, Res, Req, any>, body: Req, version = this.version(api)): Promise<Res> {
+    return this.send(api, version, body, (r) => {
+      decodeResponseHeader(r, api.key, version);
+      return api.decodeResponse(r, version);
+    });
+  }
+
+  /** Sends a request that the broker will not answer (Produce with acks=0). */
+  sendOneWay<Req>(api: ApiDescriptor<any, any, Req, any>, body: Req, version = this.version(api)): void {
+    if (this.failure) throw this.failure;
+    const correlationId = this.nextCorrelationId++;
+    this.write(this.frame(api, version, correlationId, body));
+  }
+
+  private send<Req, Res>(api: ApiDescriptor<any, any, Req, any>, version: number, body: Req, decode: (r: Reader) => Res): Promise<Res> {
+    if (this.failure) return Promise.reject(this.failure);
+    const correlationId = this.nextCorrelationId++;
+    const bytes = this.frame(api, version, correlationId, body);
+    return new Promise<Res>((resolve, reject) => {
+      this.pending.push({ correlationId, decode, resolve: resolve as (v: unknown) => void, reject, what: `${api.name} v${version}` });
+      this.write(bytes);
+    });
+  }
+
+  private frame<Req>(api: ApiDescriptor<any, any, Req, any>, version: number, correlationId: number, body: Req): Uint8Array {
+    const w = new Writer(256);
+    const mark = w.reserveInt32();
+    encodeRequestHeader(w, { apiKey: api.key, apiVersion: version, correlationId, clientId: this.opts.clientId });
+    api.encodeRequest(w, version, body);
+    w.patchInt32(mark, w.length - mark - 4);
+    return w.finish();
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (this.outbox.length > 0) {
+      this.outbox.push(bytes);
+      return;
+    }
+    const n = this.socket!.write(bytes);
+    if (n < bytes.length) this.outbox.push(bytes.subarray(Math.max(0, n)));
+  }
+
+  private flushOutbox(): void {
+    while (this.outbox.length > 0 && this.socket) {
+      const head = this.outbox[0]!;
+      const n = this.socket.write(head);
+      if (n < head.length) {
+        this.outbox[0] = head.subarray(Math.max(0, n));
+        return;
+      }
+      this.outbox.shift();
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
+    const frames = this.splitter.push(chunk);
+    if (this.splitter.error) return this.fail(new ConnectionError(`from ${this.address}: ${this.splitter.error}`));
+    for (const frame of frames) {
+      const p = this.pending[this.pendingHead];
+      if (p === undefined) return this.fail(new ConnectionError(`from ${this.address}: a response nobody asked for`));
+      this.pending[this.pendingHead++] = undefined as unknown as Pending;
+      if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+        this.pending.splice(0, this.pendingHead);
+        this.pendingHead = 0;
+      }
+      const r = new Reader(frame, 4);
+      // The correlation id leads every response header version; the request's decoder reads the
+      // whole header (and its tag section, when flexible) again.
+      const correlationId = r.int32();
+      r.pos = 4;
+      if (correlationId !== p.correlationId) {
+        p.reject(new ConnectionError(`${p.what} to ${this.address}: correlation id ${correlationId}, expected ${p.correlationId}`));
+        return this.fail(new ConnectionError(`${this.address}: responses out of step`));
+      }
+      let value: unknown;
+      try {
+        value = p.decode(r);
+      } catch (err) {
+        p.reject(err as Error);
+        continue;
+      }
+      if (r.error) {
+        p.reject(new ConnectionError(`${p.what} response from ${this.address} did not decode: ${r.error}`));
+        continue;
+      }
+      p.resolve(value);
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (let i = this.pendingHead; i < this.pending.length; i++) this.pending[i]!.reject(err);
+    this.pending.length = 0;
+    this.pendingHead = 0;
+    this.outbox = [];
+    this.socket?.end();
+    this.closedResolve();
+  }
+
+  close(): void {
+    this.fail(new ConnectionError(`connection to ${this.address} closed by the client`));
+  }
+}
+
+/** ApiVersions response decoding that copes with a broker answering in v0 layout after an
+ * unsupported version (Kafka does, kafka-protocol.md §1.2): the error code comes first in every
+ * layout, so read it, and on UNSUPPORTED_VERSION read the rest as v0. */
+function decodeApiVersionsTolerant(r: Reader, version: number): ApiVersionsResponse {
+  decodeResponseHeader(r, ApiVersions.key, version);
+  const start = r.pos;
+  const errorCode = r.int16();
+  r.pos = start;
+  return decodeApiVersionsResponse(r, errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version);
+}

@@ -1,0 +1,37 @@
+// Errors the client raises. A Kafka error code from a response stays a number on `KafkaClientError`
+// so callers branch on it (`err.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION`); connection-level
+// failures (refused, closed mid-request, a frame that does not decode) are `ConnectionError`,
+// which the client treats as retriable: reconnect, refresh metadata, try again.
+import { errorByCode, isRetriable } from "../protocol/errors.ts";
+
+export class KafkaClientError extends Error {
+  override name = "KafkaClientError";
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get retriable(): boolean {
+    return isRetriable(this.code);
+  }
+}
+
+/** `what` failed with Kafka error `code`: "produce to t/0: NOT_LEADER_OR_FOLLOWER (6)". */
+export function kafkaError(code: number, what: string, detail?: string | null): KafkaClientError {
+  const name = errorByCode(code)?.name ?? "UNKNOWN";
+  return new KafkaClientError(code, `${what}: ${name} (${code})${detail ? `: ${detail}` : ""}`);
+}
+
+export class ConnectionError extends Error {
+  override name = "ConnectionError";
+  readonly retriable = true;
+}
+
+/** Whether an error is worth retrying after a backoff (and a metadata refresh). */
+export function isRetriableError(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  if (err instanceof KafkaClientError) return err.retriable;
+  return false;
+}

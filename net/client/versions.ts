@@ -1,0 +1,75 @@
+// Which version of each API the client speaks: the intersection of what this client implements
+// (CLIENT_VERSIONS) and what the broker advertised in ApiVersions, highest first — the rule
+// librdkafka and the Java client follow. A broker that does not list an API at all, or whose range
+// does not meet ours, gets an UnsupportedApiError naming the API, so a command can say "this broker
+// has no group coordinator" instead of failing somewhere deeper.
+//
+// Our ranges and why they stop where they do:
+//
+// | API              | ours | floor because                         | ceiling because                       |
+// |------------------|------|---------------------------------------|---------------------------------------|
+// | Produce (0)      | 3-9  | v3 is the first to carry magic-2      | v10+ only add leader hints (KIP-951)  |
+// | Fetch (1)        | 4-12 | v4 is the first to return magic-2     | v13+ name topics by id (KIP-516)      |
+// | ListOffsets (2)  | 1-7  | v0 returns offset arrays              | v8 adds tiered-storage timestamps     |
+// | Metadata (3)     | 1-12 | v1 has null = all topics              | newest                                |
+// | OffsetCommit (8) | 2-8  | v2 is the first with generation       | v9 is KIP-848 member epochs           |
+// | OffsetFetch (9)  | 1-7  | v1 reads Kafka-stored offsets         | v8+ batch groups                      |
+// | FindCoordinator  | 0-4  | any                                   | v4 batches keys; v5 is transactions   |
+// | JoinGroup (11)   | 0-7  | any                                   | v8+ add a reason only                 |
+// | Heartbeat (12)   | 0-4  |                                       |                                       |
+// | LeaveGroup (13)  | 0-4  |                                       |                                       |
+// | SyncGroup (14)   | 0-5  |                                       |                                       |
+// | ApiVersions (18) | 0-3  |                                       |                                       |
+import {
+  ApiVersions,
+  Fetch,
+  FindCoordinator,
+  Heartbeat,
+  JoinGroup,
+  LeaveGroup,
+  ListOffsets,
+  Metadata,
+  OffsetCommit,
+  OffsetFetch,
+  Produce,
+  SyncGroup,
+} from "../protocol/messages/index.ts";
+
+export interface VersionRange {
+  min: number;
+  max: number;
+}
+
+export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
+  [Produce.key, { min: 3, max: 9 }],
+  [Fetch.key, { min: 4, max: 12 }],
+  [ListOffsets.key, { min: 1, max: 7 }],
+  [Metadata.key, { min: 1, max: 12 }],
+  [OffsetCommit.key, { min: 2, max: 8 }],
+  [OffsetFetch.key, { min: 1, max: 7 }],
+  [FindCoordinator.key, { min: 0, max: 4 }],
+  [JoinGroup.key, { min: 0, max: 7 }],
+  [Heartbeat.key, { min: 0, max: 4 }],
+  [LeaveGroup.key, { min: 0, max: 4 }],
+  [SyncGroup.key, { min: 0, max: 5 }],
+  [ApiVersions.key, { min: 0, max: 3 }],
+]);
+
+export class UnsupportedApiError extends Error {
+  override name = "UnsupportedApiError";
+}
+
+/** The highest version both sides support, or an UnsupportedApiError. */
+export function pickVersion(apiKey: number, apiName: string, broker: ReadonlyMap<number, VersionRange>): number {
+  const ours = CLIENT_VERSIONS.get(apiKey);
+  if (ours === undefined) throw new UnsupportedApiError(`the client does not implement ${apiName}`);
+  const theirs = broker.get(apiKey);
+  if (theirs === undefined) throw new UnsupportedApiError(`the broker does not support ${apiName} (API key ${apiKey})`);
+  const v = Math.min(ours.max, theirs.max);
+  if (v < ours.min || v < theirs.min) {
+    throw new UnsupportedApiError(
+      `no common version of ${apiName}: broker ${theirs.min}-${theirs.max}, client ${ours.min}-${ours.max}`,
+    );
+  }
+  return v;
+}
