@@ -1,107 +1,116 @@
 // /v1/groups: consumer groups with their lag.
 //
-//   GET    /v1/groups               → {"groups":[{group, state, members, lag}]}
-//   GET    /v1/groups/{id}          → {"group","state","members":[…],"offsets":[{"topic","partitions":[{"partition","committed","end","lag"}]}],"lag"}
-//   DELETE /v1/groups/{id}          → {"deleted": id}            (409 GROUP_NOT_EMPTY while it has members)
+//   GET    /v1/groups               → {"groups":[{group, state, protocolType, members, lag}]}
+//   GET    /v1/groups/{id}          → {"group","state","members":[…],"offsets":[{"topic","partitions":[{"partition","committed","end","lag"}]}],"lag",…}
+//   DELETE /v1/groups/{id}          → {"deleted": id}            (409 NON_EMPTY_GROUP while it has members)
 //   POST   /v1/groups/{id}/offsets  reset committed offsets; body, exactly one of:
 //     {"topics":[{"topic","partitions"?:[…]}] | "topic": name, "to": "earliest"|"latest"|{"offset":N}|{"timestamp":MS}, "execute"?: bool}
 //     {"offsets":[{"topic","partition","offset"}], "execute"?: bool}     (what --undo sends back)
 //   → {"group","execute","offsets":[{"topic","partition","previous","offset"}]}; without
 //     "execute": true nothing is written (a dry run). Like Kafka, only a group without members
-//     can be reset (409 GROUP_NOT_EMPTY).
+//     can be reset (409 NON_EMPTY_GROUP).
 //
-// Lag of a partition = end (high watermark) − committed; a partition with no committed offset
-// has lag end − start (a consumer with auto.offset.reset=earliest starts there).
+// Lag of a partition = end (high watermark) − committed, computed by the coordinator
+// (core/groups/describe.ts); a partition assigned but never committed has committed/lag null.
 import type { BrokerState } from "../broker/state.ts";
 import { readJsonObject } from "./body.ts";
 import { badRequest, HttpError, notFound } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
 
-/** What the control plane needs from the group coordinator (adapted in coordinatorOf()). */
+type GroupErrorName = string;
+type Outcome = { error: GroupErrorName | null; message: string };
+
+/** What the control plane uses of core/groups' GroupCoordinator (state.groups), structurally. */
 export interface GroupSource {
-  list(): Array<{ group: string; state: string; members: number }>;
-  describe(group: string): GroupDescription | undefined;
-  delete(group: string): Promise<void>;
-  commit(group: string, offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void>;
+  listGroups(): Array<{ groupId: string; protocolType: string; state: string }>;
+  describeGroup(id: string): GroupDescription | null;
+  deleteGroup(id: string): Promise<Outcome>;
+  resetOffsets(id: string, topic: string, offsets: Array<{ partition: number; offset: number }>): Promise<Outcome>;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** null: assigned to a member, nothing committed yet. */
+  committed: number | null;
+  end: number;
+  lag: number | null;
 }
 
 export interface GroupDescription {
   group: string;
   state: string;
-  members: Array<{ memberId: string; clientId: string; host: string; assignments: Array<{ topic: string; partitions: number[] }> }>;
-  committed: Array<{ topic: string; partition: number; offset: number }>;
-}
-
-export interface PartitionLag {
-  partition: number;
-  committed: number | null;
-  end: number;
-  lag: number;
-}
-
-export interface GroupView {
-  group: string;
-  state: string;
-  members: GroupDescription["members"];
+  protocolType: string;
+  protocol: string;
+  generationId: number;
+  members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; assignment: Array<{ topic: string; partitions: number[] }> }>;
   offsets: Array<{ topic: string; partitions: PartitionLag[] }>;
+}
+
+/** A group as the control plane answers it: the coordinator's description and the total lag. */
+export interface GroupView extends GroupDescription {
   lag: number;
 }
 
-/** The group coordinator, once the broker has one (state.groups). */
+/** The group coordinator, when the broker has one (state.groups). */
 export function coordinatorOf(state: BrokerState): GroupSource | undefined {
-  return (state as { groups?: GroupSource }).groups;
+  return (state as unknown as { groups?: GroupSource }).groups;
 }
 
-export function groupView(state: BrokerState, d: GroupDescription): GroupView {
-  const byTopic = new Map<string, PartitionLag[]>();
-  let total = 0;
-  for (const c of d.committed) {
-    const log = state.store.topic(c.topic)?.partitions[c.partition];
-    const end = log?.highWatermark ?? c.offset;
-    const lag = Math.max(0, end - c.offset);
-    total += lag;
-    let parts = byTopic.get(c.topic);
-    if (!parts) byTopic.set(c.topic, (parts = []));
-    parts.push({ partition: c.partition, committed: c.offset, end, lag });
-  }
-  const offsets = [...byTopic].sort(([a], [b]) => a.localeCompare(b)).map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a.partition - b.partition) }));
-  return { group: d.group, state: d.state, members: d.members, offsets, lag: total };
+export function groupView(d: GroupDescription): GroupView {
+  const lag = d.offsets.reduce((n, t) => n + t.partitions.reduce((m, p) => m + (p.lag ?? 0), 0), 0);
+  return { ...d, lag };
+}
+
+const STATUS_BY_GROUP_ERROR: Record<string, number> = {
+  GROUP_ID_NOT_FOUND: 404,
+  NON_EMPTY_GROUP: 409,
+  INVALID_GROUP_ID: 400,
+  INVALID_COMMIT_OFFSET_SIZE: 400,
+  UNKNOWN_TOPIC_OR_PARTITION: 404,
+  NOT_COORDINATOR: 503,
+  COORDINATOR_NOT_AVAILABLE: 503,
+  KAFKA_STORAGE_ERROR: 507,
+};
+
+function check(outcome: Outcome): void {
+  if (outcome.error === null) return;
+  throw new HttpError(STATUS_BY_GROUP_ERROR[outcome.error] ?? 400, outcome.error, outcome.message || outcome.error);
 }
 
 function source(ctx: RouteContext): GroupSource {
   const s = coordinatorOf(ctx.state);
-  if (!s) throw new HttpError(503, "COORDINATOR_NOT_AVAILABLE", "this broker has no group coordinator yet");
+  if (!s) throw new HttpError(503, "COORDINATOR_NOT_AVAILABLE", "this broker has no group coordinator");
   return s;
 }
 
 function describeOr404(ctx: RouteContext): GroupDescription {
   const id = ctx.params.id!;
-  const d = coordinatorOf(ctx.state)?.describe(id);
-  if (!d) throw notFound(`group '${id}' does not exist`, "GROUP_NOT_FOUND");
+  const d = coordinatorOf(ctx.state)?.describeGroup(id);
+  if (!d) throw notFound(`group '${id}' does not exist`, "GROUP_ID_NOT_FOUND");
   return d;
 }
 
 function listGroups(ctx: RouteContext): Response {
   const s = coordinatorOf(ctx.state);
-  const groups = (s?.list() ?? [])
-    .sort((a, b) => a.group.localeCompare(b.group))
+  const groups = (s?.listGroups() ?? [])
+    .sort((a, b) => a.groupId.localeCompare(b.groupId))
     .map((g) => {
-      const d = s!.describe(g.group);
-      return { ...g, lag: d ? groupView(ctx.state, d).lag : 0 };
+      const d = s!.describeGroup(g.groupId);
+      return { group: g.groupId, state: g.state, protocolType: g.protocolType, members: d?.members.length ?? 0, lag: d ? groupView(d).lag : 0 };
     });
   return Response.json({ groups });
 }
 
 function describeGroup(ctx: RouteContext): Response {
-  return Response.json(groupView(ctx.state, describeOr404(ctx)));
+  return Response.json(groupView(describeOr404(ctx)));
 }
 
 async function deleteGroup(ctx: RouteContext): Promise<Response> {
-  const d = describeOr404(ctx);
-  if (d.members.length > 0) throw new HttpError(409, "GROUP_NOT_EMPTY", `group '${d.group}' has ${d.members.length} member(s); stop its consumers first`);
-  await source(ctx).delete(d.group);
-  return Response.json({ deleted: d.group });
+  const id = ctx.params.id!;
+  check(await source(ctx).deleteGroup(id));
+  ctx.state.log.info(`deleted group ${id} (http)`);
+  return Response.json({ deleted: id });
 }
 
 type Target = { kind: "earliest" } | { kind: "latest" } | { kind: "offset"; offset: number } | { kind: "timestamp"; timestamp: number };
@@ -122,7 +131,7 @@ interface Selection {
   partitions: number[];
 }
 
-function parseSelection(ctx: RouteContext, body: Record<string, unknown>, d: GroupDescription | undefined): Selection[] {
+function parseSelection(ctx: RouteContext, body: Record<string, unknown>, d: GroupDescription | null): Selection[] {
   let wanted: Array<{ topic: string; partitions?: number[] }>;
   if (typeof body.topic === "string") wanted = [{ topic: body.topic }];
   else if (Array.isArray(body.topics)) {
@@ -133,8 +142,8 @@ function parseSelection(ctx: RouteContext, body: Record<string, unknown>, d: Gro
       if (parts !== undefined && (!Array.isArray(parts) || parts.some((p) => !Number.isSafeInteger(p) || p < 0))) throw badRequest(`topics[${i}].partitions must be a list of partition numbers`);
       return { topic: (t as { topic: string }).topic, partitions: parts as number[] | undefined };
     });
-  } else if (body.topic === undefined && body.topics === undefined && d) {
-    wanted = [...new Set(d.committed.map((c) => c.topic))].map((topic) => ({ topic }));
+  } else if (body.topic === undefined && body.topics === undefined && d && d.offsets.length > 0) {
+    wanted = d.offsets.map((t) => ({ topic: t.topic }));
   } else throw badRequest("name the topic(s) to reset: topic or topics");
   return wanted.map((w) => {
     const topic = ctx.state.store.topic(w.topic);
@@ -164,9 +173,11 @@ async function resetOffsets(ctx: RouteContext): Promise<Response> {
   const s = source(ctx);
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["topic", "topics", "to", "offsets", "execute"]);
   if (body.execute !== undefined && typeof body.execute !== "boolean") throw badRequest("execute must be true or false");
-  const d = s.describe(id);
-  if (d && d.members.length > 0) throw new HttpError(409, "GROUP_NOT_EMPTY", `group '${id}' has ${d.members.length} active member(s); offsets can only be reset while it is empty`);
-  const previous = new Map((d?.committed ?? []).map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]));
+  if (id === "") throw badRequest("group id is empty", "INVALID_GROUP_ID");
+  const d = s.describeGroup(id);
+  if (d && d.members.length > 0) throw new HttpError(409, "NON_EMPTY_GROUP", `group '${id}' is ${d.state} with ${d.members.length} member(s): offsets can only be reset while it has none; stop its consumers first`);
+  const previous = new Map<string, number | null>();
+  for (const t of d?.offsets ?? []) for (const p of t.partitions) previous.set(`${t.topic}\u0000${p.partition}`, p.committed);
   let planned: Array<{ topic: string; partition: number; offset: number }>;
   if (body.offsets !== undefined) {
     if (body.to !== undefined || body.topic !== undefined || body.topics !== undefined) throw badRequest("give either offsets, or topic(s) with to");
@@ -178,10 +189,16 @@ async function resetOffsets(ctx: RouteContext): Promise<Response> {
   }
   const execute = body.execute === true;
   if (execute) {
-    await s.commit(id, planned);
+    const byTopic = new Map<string, Array<{ partition: number; offset: number }>>();
+    for (const p of planned) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, (list = []));
+      list.push({ partition: p.partition, offset: p.offset });
+    }
+    for (const [topic, offsets] of byTopic) check(await s.resetOffsets(id, topic, offsets));
     ctx.state.log.info(`reset offsets of group ${id} on ${planned.length} partition(s) (http)`);
   }
-  const offsets = planned.map((p) => ({ ...p, previous: previous.get(`${p.topic}\u0000${p.partition}`) ?? null }));
+  const offsets = planned.map((p) => ({ topic: p.topic, partition: p.partition, previous: previous.get(`${p.topic}\u0000${p.partition}`) ?? null, offset: p.offset }));
   return Response.json({ group: id, execute, offsets });
 }
 

@@ -94,7 +94,7 @@ export function renderMetrics(sampler: StatsSampler): string {
     "streamctl_group_lag",
     "gauge",
     "Records between a group's committed offset and the partition's end.",
-    groups.flatMap((g) => g.offsets.flatMap((t) => t.partitions.map((p): [Labels, number] => [{ group: g.group, topic: t.topic, partition: p.partition }, p.lag]))),
+    groups.flatMap((g) => g.offsets.flatMap((t) => t.partitions.filter((p) => p.lag !== null).map((p): [Labels, number] => [{ group: g.group, topic: t.topic, partition: p.partition }, p.lag!]))),
   );
   e.family("streamctl_group_members", "gauge", "Members of the consumer group.", groups.map((g) => [{ group: g.group }, g.members.length]));
   return e.text();

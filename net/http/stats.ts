@@ -59,10 +59,10 @@ export class StatsSampler {
     const s = coordinatorOf(this.state);
     if (!s) return [];
     return s
-      .list()
-      .map((g) => s.describe(g.group))
-      .filter((d) => d !== undefined)
-      .map((d) => groupView(this.state, d));
+      .listGroups()
+      .map((g) => s.describeGroup(g.groupId))
+      .filter((d) => d !== null)
+      .map((d) => groupView(d));
   }
 
   take(groups: GroupView[] = this.groups()): Sample {
@@ -170,7 +170,7 @@ export class StatsSampler {
     for (const t of g.offsets) {
       const topic = this.state.store.topic(t.topic);
       for (const p of t.partitions) {
-        if (p.lag <= 0 || p.committed === null) continue;
+        if (p.lag === null || p.lag <= 0 || p.committed === null) continue;
         const ts = firstBatchTimestamp(topic?.partitions[p.partition], p.committed);
         if (ts !== null && ts < oldest) oldest = ts;
       }
