@@ -1,9 +1,7 @@
 // Registers every working subcommand, in the order `--help` lists them.
 import { registerSubcommand } from "./streamctl.ts";
 import { serveCommand } from "./serve.ts";
-import { produceCommand } from "./produce.ts";
 import { topicsCommand } from "./topics.ts";
 
 registerSubcommand(serveCommand);
-registerSubcommand(produceCommand);
 registerSubcommand(topicsCommand);
