@@ -1,7 +1,11 @@
 // Registers every working subcommand, in the order `--help` lists them.
 import { registerSubcommand } from "./streamctl.ts";
 import { serveCommand } from "./serve.ts";
+import { produceCommand } from "./produce.ts";
 import { topicsCommand } from "./topics.ts";
+import { groupsCommand } from "./groups.ts";
 
 registerSubcommand(serveCommand);
+registerSubcommand(produceCommand);
 registerSubcommand(topicsCommand);
+registerSubcommand(groupsCommand);
