@@ -22,10 +22,12 @@ export interface ServeFlags {
   maxConnections?: string;
   idleTimeoutMs?: string;
   advertise?: string;
+  groupMinSessionTimeoutMs?: string;
+  groupInitialRebalanceDelayMs?: string;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise"]);
+const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -82,7 +84,17 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     maxConnections: positiveInt("--max-connections", merged.maxConnections, 10000),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, 600000),
     advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
+    groups: {
+      minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
+      initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
+    },
   };
+}
+
+function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a non-negative integer, got "${value}"`);
+  return Number(value);
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -102,6 +114,8 @@ export function serveCommand(io: Io): Command {
     .option("--http-token <token>", "Bearer token every HTTP request must carry (required off loopback)")
     .addOption(new Option("--max-connections <n>", "Kafka connections accepted at once (default 10000)"))
     .addOption(new Option("--idle-timeout-ms <ms>", "close Kafka connections idle this long (default 600000)"))
+    .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
+    .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
     .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);

@@ -15,6 +15,8 @@ export type CoreErrorCode =
   | "INVALID_PARTITIONS"
   | "INVALID_CONFIG"
   | "OFFSET_OUT_OF_RANGE"
+  | "GROUP_NOT_EMPTY" // a consumer group with members cannot be deleted or have its offsets reset
+  | "GROUP_NOT_FOUND"
   | "STORAGE" // the disk failed us (ENOSPC, EIO, a corrupt range in the middle of a log)
   | "CLOSED"; // the log or registry was closed under the caller
 

@@ -615,6 +615,48 @@ export class GroupCoordinator {
     for (const g of [...this.groups.values()]) this.dropIfUnused(g);
   }
 
+  // --- the control plane's GroupSource (net/http/groups.ts): the same operations, throwing ------
+
+  list(): Array<{ group: string; state: string; members: number }> {
+    return [...this.groups.values()].map((g) => ({ group: g.groupId, state: g.state, members: g.members.size }));
+  }
+
+  describe(groupId: string):
+    | {
+        group: string;
+        state: string;
+        members: Array<{ memberId: string; clientId: string; host: string; assignments: Array<{ topic: string; partitions: number[] }> }>;
+        committed: Array<{ topic: string; partition: number; offset: number }>;
+      }
+    | undefined {
+    const d = this.describeGroup(groupId);
+    if (d === null) return undefined;
+    return {
+      group: d.group,
+      state: d.state,
+      members: d.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignments: m.assignment })),
+      committed: d.offsets.flatMap((t) => t.partitions.flatMap((p) => (p.committed === null ? [] : [{ topic: t.topic, partition: p.partition, offset: p.committed }]))),
+    };
+  }
+
+  async delete(groupId: string): Promise<void> {
+    const r = await this.deleteGroup(groupId);
+    if (r.error !== null) throw controlPlaneError(r.error, r.message);
+  }
+
+  async commit(groupId: string, offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number; offset: number }>>();
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic);
+      if (!list) byTopic.set(o.topic, (list = []));
+      list.push({ partition: o.partition, offset: o.offset });
+    }
+    for (const [topic, list] of byTopic) {
+      const r = await this.resetOffsets(groupId, topic, list);
+      if (r.error !== null) throw controlPlaneError(r.error, r.message);
+    }
+  }
+
   // --- shutdown -------------------------------------------------------------------------------
 
   /**
@@ -645,6 +687,24 @@ export class GroupCoordinator {
   /** For tests and the bench: a group's state, or undefined when it does not exist. */
   stateOf(groupId: string): string | undefined {
     return this.groups.get(groupId)?.state;
+  }
+}
+
+function controlPlaneError(error: GroupErrorName, message: string): CoreError {
+  switch (error) {
+    case "NON_EMPTY_GROUP":
+      return new CoreError("GROUP_NOT_EMPTY", message);
+    case "GROUP_ID_NOT_FOUND":
+      return new CoreError("GROUP_NOT_FOUND", message);
+    case "UNKNOWN_TOPIC_OR_PARTITION":
+      return new CoreError("UNKNOWN_TOPIC", message);
+    case "NOT_COORDINATOR":
+      return new CoreError("CLOSED", message);
+    case "INVALID_COMMIT_OFFSET_SIZE":
+    case "OFFSET_METADATA_TOO_LARGE":
+      return new CoreError("INVALID_CONFIG", message);
+    default:
+      return new CoreError("STORAGE", message);
   }
 }
 

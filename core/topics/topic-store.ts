@@ -84,6 +84,7 @@ export class TopicStore {
   private closed = false;
   /** Serializes topic.json rewrites per topic. */
   private readonly metaWrites = new Map<string, Promise<unknown>>();
+  private readonly deleteListeners = new Set<(name: string) => void>();
 
   private constructor(
     readonly dataDir: string,
@@ -271,6 +272,13 @@ export class TopicStore {
     } finally {
       this.busy.delete(name);
     }
+    for (const listener of this.deleteListeners) listener(name);
+  }
+
+  /** Calls `listener` after each topic delete (the group coordinator drops its offsets); returns the unsubscribe. */
+  onTopicDeleted(listener: (name: string) => void): () => void {
+    this.deleteListeners.add(listener);
+    return () => this.deleteListeners.delete(listener);
   }
 
   private async doDelete(topic: Topic): Promise<void> {

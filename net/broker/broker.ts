@@ -1,6 +1,7 @@
 // Starting and stopping a whole broker: the topic store (with recovery), the Kafka listener and
 // the HTTP control plane. Stop order: refuse new connections and wake long polls → let in-flight
 // requests finish → stop HTTP → close the store (sync, clean-shutdown marker).
+import { type GroupCoordinatorConfig, GroupCoordinator } from "../../core/groups/coordinator.ts";
 import { TopicStore } from "../../core/topics/topic-store.ts";
 import type { FsyncPolicy } from "../../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../../core/limits.ts";
@@ -23,6 +24,8 @@ export interface BrokerOptions {
   idleTimeoutMs: number;
   /** Address advertised in Metadata/FindCoordinator instead of the listener's. */
   advertise?: { host: string; port: number };
+  /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
+  groups?: Partial<GroupCoordinatorConfig>;
 }
 
 export interface RunningBroker {
@@ -37,12 +40,28 @@ const RETENTION_CHECK_MS = 30_000;
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
   const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
   const store = await TopicStore.open({ dataDir: options.dataDir, fsync: options.fsync, logger: log });
+  const groups = await GroupCoordinator.open({
+    dataDir: options.dataDir,
+    fs: store.fs,
+    clock: store.clock,
+    scheduler: store.scheduler,
+    logger: log,
+    config: options.groups,
+    topics: {
+      partitionCount: (t) => store.topic(t)?.partitions.length ?? null,
+      highWatermark: (t, p) => store.topic(t)?.partitions[p]?.highWatermark ?? null,
+    },
+  });
+  store.onTopicDeleted((topic) => {
+    groups.topicDeleted(topic).catch((e) => log.error(`cannot drop committed offsets of deleted topic ${topic}: ${String(e)}`));
+  });
   const shutdown = new AbortController();
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const state: BrokerState = {
     nodeId: 0,
     clusterId: "streamctl",
     store,
+    groups,
     options: {
       autoCreateTopics: options.autoCreateTopics,
       defaultPartitions: options.defaultPartitions,
@@ -70,8 +89,10 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     async stop() {
       clearInterval(retention);
       shutdown.abort();
+      groups.stopServing();
       await kafka.stop();
       await http.stop();
+      await groups.close();
       await store.close();
     },
   };

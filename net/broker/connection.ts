@@ -74,6 +74,7 @@ export class Connection {
       broker: this.broker,
       localAddress: this.socket.localAddress,
       localPort: this.socket.localPort,
+      remoteAddress: this.socket.remoteAddress,
       closed: this.abort.signal,
     };
     dispatch(frame, ctx).then(

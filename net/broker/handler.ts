@@ -17,6 +17,8 @@ export interface RequestContext {
   /** Local address the client connected to: what Metadata advertises when listening on 0.0.0.0. */
   localAddress: string;
   localPort: number;
+  /** The client's address (DescribeGroups' client_host). */
+  remoteAddress?: string;
   /** Resolves when the connection closes or the broker stops: long polls end early on it. */
   closed: AbortSignal;
 }

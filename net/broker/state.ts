@@ -1,5 +1,6 @@
 // Everything a handler may reach: the topic store, the broker's options, the handler registry
 // (ApiVersions is built from it), metrics, and the broker-wide shutdown signal.
+import type { GroupCoordinator } from "../../core/groups/coordinator.ts";
 import type { TopicStore } from "../../core/topics/topic-store.ts";
 import type { Handler } from "./handler.ts";
 import type { BrokerMetrics } from "./metrics.ts";
@@ -23,6 +24,8 @@ export interface BrokerState {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly store: TopicStore;
+  /** Every consumer group and its committed offsets (core/groups). */
+  readonly groups: GroupCoordinator;
   readonly options: BrokerRuntimeOptions;
   readonly handlers: Map<number, Handler>;
   readonly metrics: BrokerMetrics;

@@ -1,0 +1,44 @@
+// DescribeGroups (key 15), v0-5. State, protocol and members of each group: with metadata and
+// assignments when Stable, without (and no protocol) otherwise, as Kafka's GroupSummary. A group
+// that does not exist reads as Dead with no error (Kafka's classic coordinator).
+// - v1: throttle_time_ms. v3: authorized_operations (KIP-430): there are no ACLs here, so when
+//   asked every group operation is allowed (READ, DESCRIBE, DELETE), else INT32_MIN as Kafka.
+// - v4: group_instance_id per member (KIP-345). v5: flexible (KIP-482).
+import {
+  DescribeGroups,
+  type DescribeGroupsRequest,
+  type DescribeGroupsResponse,
+  defaultDescribeGroupsResponse,
+} from "../../protocol/messages/index.ts";
+import { groupErrorCode } from "../group-errors.ts";
+import { defineHandler } from "../handler.ts";
+
+/** AclOperation codes: READ 3, DELETE 6, DESCRIBE 8. */
+const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
+  api: DescribeGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const groups = ctx.broker.groups.describeGroups(req.groups).map((g) => ({
+      errorCode: groupErrorCode(g.error),
+      groupId: g.groupId,
+      groupState: g.state,
+      protocolType: g.protocolType,
+      protocolData: g.protocolData,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: v >= 4 ? m.groupInstanceId : null,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: m.metadata,
+        memberAssignment: m.assignment,
+      })),
+      authorizedOperations: v >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+    }));
+    return { ...defaultDescribeGroupsResponse(), throttleTimeMs: 0, groups };
+  },
+});
