@@ -14,7 +14,7 @@ node_modules/.installed: package.json package-lock.json
 
 $(BIN): node_modules/.installed $(SOURCES)
 	@mkdir -p bin
-	$(BUN) build --compile --minify-syntax --sourcemap=inline cmd/streamctl.ts --outfile $(BIN)
+	$(BUN) run scripts/build.ts $(BIN)
 
 build: $(BIN)
 

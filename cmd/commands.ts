@@ -4,8 +4,10 @@ import { serveCommand } from "./serve.ts";
 import { produceCommand } from "./produce.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
+import { topCommand } from "./top.ts";
 
 registerSubcommand(serveCommand);
 registerSubcommand(produceCommand);
 registerSubcommand(topicsCommand);
 registerSubcommand(groupsCommand);
+registerSubcommand(topCommand);

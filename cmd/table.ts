@@ -6,7 +6,7 @@ export type Cell = string | number | null | undefined;
 /** Columns separated by two spaces; a column whose cells are all numbers (or blank) aligns right. */
 export function formatTable(headers: string[], rows: Cell[][]): string {
   const text = rows.map((r) => r.map(cellText));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || r[i] === "-" || typeof r[i] === "number" || /^[\d.,]+\s?[kMGT]?i?B?(\/s)?$/.test(String(r[i]))));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || r[i] === "-" || typeof r[i] === "number" || /^[\d.,]+\s?[kKMGT]?i?B?(\/s)?$/.test(String(r[i]))));
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells

@@ -88,23 +88,26 @@ export class StatsSampler {
     return { t: performance.now(), topics, groups: groupSamples, apis };
   }
 
-  /** The oldest sample at least half a second old, to take rates against. */
-  private base(now: number): Sample | undefined {
-    return this.samples.find((s) => now - s.t >= STATS_SAMPLE_MS / 2);
+  /** The oldest sample at least half a second old that has `has` (a topic or group created since
+   * the broker started is missing from the older ones). */
+  private base(now: number, has: (s: Sample) => boolean = () => true): Sample | undefined {
+    return this.samples.find((s) => now - s.t >= STATS_SAMPLE_MS / 2 && has(s));
   }
 
   stats() {
     const groups = this.groups();
     const now = this.take(groups);
     const base = this.base(now.t);
-    const dt = base ? (now.t - base.t) / 1000 : 0;
-    const rate = (a: number, b: number | undefined) => (base && b !== undefined ? Math.max(0, (a - b) / dt) : null);
+    const rateOver = (from: Sample | undefined) => (a: number, b: number | undefined) => (from && b !== undefined ? Math.max(0, (a - b) / ((now.t - from.t) / 1000)) : null);
+    const rate = rateOver(base);
     const topics = this.state.store
       .topics()
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((t) => {
         const cur = now.topics.get(t.name)!;
-        const old = base?.topics.get(t.name);
+        const from = this.base(now.t, (s) => s.topics.has(t.name));
+        const old = from?.topics.get(t.name);
+        const rate = rateOver(from);
         const partitions = partitionViews(t).map((p) => ({
           ...p,
           recordsInPerSec: rate(p.end, old?.ends[p.partition]),
@@ -129,13 +132,14 @@ export class StatsSampler {
         };
       });
     const groupSummaries: GroupSummary[] = groups.map((g) => {
-      const old = base?.groups.get(g.group);
+      const from = this.base(now.t, (s) => s.groups.has(g.group));
+      const old = from?.groups.get(g.group);
       const cur = now.groups.get(g.group)!;
       return {
         ...g,
         lagSeconds: this.lagSeconds(g),
-        lagTrend: base && old ? (cur.lag - old.lag) / dt : null,
-        commitRate: rate(cur.committed, old?.committed),
+        lagTrend: from && old ? (cur.lag - old.lag) / ((now.t - from.t) / 1000) : null,
+        commitRate: rateOver(from)(cur.committed, old?.committed),
       };
     });
     const { state } = this;
@@ -154,7 +158,7 @@ export class StatsSampler {
     return {
       time: Date.now(),
       uptimeMs: Date.now() - m.startedAt,
-      windowMs: base ? Math.round(dt * 1000) : null,
+      windowMs: base ? Math.round(now.t - base.t) : null,
       fsync: formatFsyncPolicy(this.state.store.fsyncPolicy),
       connections: { open: m.connectionsOpen, total: m.connectionsTotal, refused: m.connectionsRefused },
       diskBytes: topics.reduce((n, t) => n + t.bytes, 0),

@@ -1,0 +1,27 @@
+// Builds bin/streamctl with `Bun.build({ compile })` — the same as `bun build --compile
+// --minify-syntax --sourcemap=inline cmd/streamctl.ts`, plus one plugin the CLI form cannot take:
+// ink imports `react-devtools-core` (an optional dev dependency it only loads when DEV=true);
+// the bundler must still resolve it, and marking it external makes the compiled binary fail at
+// start. It resolves to an empty stub here, so `DEV=true streamctl top` just runs without devtools.
+const outfile = process.argv[2] ?? "bin/streamctl";
+
+const result = await Bun.build({
+  entrypoints: ["cmd/streamctl.ts"],
+  compile: { outfile },
+  minify: { syntax: true },
+  sourcemap: "inline",
+  plugins: [
+    {
+      name: "no-react-devtools",
+      setup(build) {
+        build.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: "react-devtools-core", namespace: "stub" }));
+        build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export default { initialize() {}, connectToDevTools() {} };", loader: "js" }));
+      },
+    },
+  ],
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+console.error(`built ${outfile}`);
