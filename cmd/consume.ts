@@ -1,0 +1,196 @@
+// `streamctl consume TOPIC`: records to stdout, as values one per line (default), a --format
+// template, or --json envelopes. Without --group every partition is read (or just --partition N)
+// from --from (default beginning); with --group the group's committed offsets are the start
+// (--from only for partitions with none) and processed offsets are committed periodically and on
+// exit. --until-end stops at the end offsets seen at start; -n stops after N printed records.
+// Filters (--grep on the value, --key, --header) apply before -n counts.
+//
+// stdout carries records only. Nothing goes to stderr unless something fails (or, on a terminal,
+// the progress line), so `consume | head -1` ends with exit 0 and an empty stderr.
+import { Command, Option } from "commander";
+import type { KafkaClient } from "../net/client/client.ts";
+import { GroupMember } from "../net/client/group.ts";
+import { readHeaders, type RecordView } from "../net/client/record-walker.ts";
+import { AUTO_COMMIT_INTERVAL_MS } from "../net/client/constants.ts";
+import { brokerOption, checkTopic, collect, describeFailure, intFlag, keyValues, makeClient, onInterrupt, Progress } from "./data-common.ts";
+import { readLoop, resolvePositions } from "./data-consume.ts";
+import { jsonLine, Template } from "./data-format.ts";
+import { OutputSink } from "./data-output.ts";
+import { parsePosition, type Position } from "./data-time.ts";
+import { type Io, UsageError } from "./io.ts";
+
+interface ConsumeFlags {
+  broker?: string;
+  group?: string;
+  partition?: string;
+  from?: string;
+  count?: string;
+  grep?: string;
+  key?: string;
+  header?: string[];
+  untilEnd?: boolean;
+  format?: string;
+  json?: boolean;
+}
+
+export function consumeCommand(io: Io): Command {
+  return new Command("consume")
+    .description("print records of TOPIC to stdout")
+    .argument("<topic>", "topic to read")
+    .addOption(brokerOption())
+    .addOption(new Option("--group <group>", "consume as a member of this consumer group (committed offsets)").conflicts("partition"))
+    .option("--partition <n>", "read only this partition")
+    .option("--from <position>", "beginning | end | OFFSET | @TIME (ISO-8601, epoch ms, or relative like @-2h); default beginning")
+    .option("-n, --count <n>", "stop after printing N records")
+    .option("--grep <regex>", "only records whose value matches this regular expression")
+    .option("--key <key>", "only records with exactly this key")
+    .option("--header <k=v>", "only records carrying this header (repeatable: all must match)", collect)
+    .option("--until-end", "stop when caught up with the end offsets seen at start")
+    .option("--format <template>", "output template: %t topic %p partition %o offset %k key %s value %T timestamp %h headers (default %s\\n)")
+    .addOption(new Option("--json", "one JSON object per record: topic, partition, offset, timestamp, key, value, headers").conflicts("format"))
+    .action(async (topic: string, flags: ConsumeFlags) => {
+      await consume(io, checkTopic("TOPIC", topic), flags);
+    });
+}
+
+/** A record predicate from --grep/--key/--header, or null when nothing filters. */
+export function recordFilter(flags: { grep?: string; key?: string; header?: string[] }): ((r: RecordView) => boolean) | null {
+  const checks: ((r: RecordView) => boolean)[] = [];
+  const decoder = new TextDecoder();
+  if (flags.grep !== undefined) {
+    let re: RegExp;
+    try {
+      re = new RegExp(flags.grep);
+    } catch (err) {
+      throw new UsageError(`--grep: ${(err as Error).message}`);
+    }
+    checks.push((r) => r.valueStart >= 0 && re.test(decoder.decode(r.buf.subarray(r.valueStart, r.valueEnd))));
+  }
+  if (flags.key !== undefined) {
+    const want = Buffer.from(flags.key);
+    checks.push((r) => r.keyStart >= 0 && r.keyEnd - r.keyStart === want.length && want.equals(r.buf.subarray(r.keyStart, r.keyEnd)));
+  }
+  const headers = keyValues("--header", flags.header);
+  if (headers.length > 0) {
+    const wanted = headers.map((h) => ({ key: h.key, value: Buffer.from(h.value) }));
+    checks.push((r) => {
+      if (r.headerCount === 0) return false;
+      const have = readHeaders(r);
+      return wanted.every((w) => have.some((h) => h.key === w.key && h.value !== null && w.value.equals(h.value)));
+    });
+  }
+  if (checks.length === 0) return null;
+  return (r) => checks.every((c) => c(r));
+}
+
+/** The per-record printer for --json / --format / the default. */
+export function recordPrinter(sink: OutputSink, topic: string, flags: { json?: boolean; format?: string }): (partition: number, r: RecordView) => void {
+  if (flags.json) return (partition, r) => sink.text(jsonLine(topic, partition, r));
+  const template = Template.compile(flags.format ?? "%s\\n");
+  if (template.isValueLine) {
+    return (_partition, r) => {
+      if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
+      sink.byte(10);
+    };
+  }
+  return (partition, r) => template.render(sink, topic, partition, r);
+}
+
+async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void> {
+  const limit = intFlag("--count", flags.count, { min: 1 }) ?? Infinity;
+  const partitionFlag = intFlag("--partition", flags.partition);
+  const from = parsePosition("--from", flags.from ?? "beginning");
+  const filter = recordFilter(flags);
+  const sink = new OutputSink(io.stdout);
+  const print = recordPrinter(sink, topic, flags);
+  const client = makeClient(io, flags.broker);
+  let printed = 0;
+  let interrupted = false;
+  const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
+  const progress = new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: 0 }));
+  const onRecord = (partition: number, r: RecordView): boolean => {
+    if (filter !== null && !filter(r)) return true;
+    print(partition, r);
+    return ++printed < limit && !sink.closed;
+  };
+  const shouldStop = () => interrupted || sink.closed || printed >= limit;
+  const afterChunk = async () => {
+    sink.flush();
+    await sink.ready();
+  };
+  try {
+    const info = await client.topic(topic, { autoCreate: true }).catch((err) => {
+      throw describeFailure(err, `consume ${topic}`);
+    });
+    if (partitionFlag !== undefined && partitionFlag >= info.partitions.length) {
+      throw new UsageError(`--partition ${partitionFlag}: topic ${topic} has ${info.partitions.length} partition(s)`);
+    }
+    try {
+      if (flags.group !== undefined) {
+        await consumeInGroup(client, topic, flags.group, from, flags.untilEnd === true, { onRecord, afterChunk, shouldStop });
+      } else {
+        const partitions = partitionFlag !== undefined ? [partitionFlag] : info.partitions.map((p) => p.partition);
+        const starts = await resolvePositions(client, topic, partitions, from);
+        const stops = flags.untilEnd ? await resolvePositions(client, topic, partitions, { kind: "end" }) : undefined;
+        await readLoop({ client, topic, starts, stops, onRecord, afterChunk, shouldStop });
+      }
+    } catch (err) {
+      throw describeFailure(err, `consume ${topic}`);
+    }
+    await sink.end();
+  } finally {
+    progress.stop();
+    removeInterrupt();
+    await client.close();
+  }
+}
+
+interface LoopHooks {
+  onRecord: (partition: number, r: RecordView) => boolean;
+  afterChunk: () => Promise<void>;
+  shouldStop: () => boolean;
+}
+
+/** Group mode: join, start from committed offsets, commit as we go, rejoin on rebalance, leave. */
+async function consumeInGroup(client: KafkaClient, topic: string, groupId: string, from: Position, untilEnd: boolean, hooks: LoopHooks): Promise<void> {
+  if (groupId === "") throw new UsageError("--group: must not be empty");
+  const member = new GroupMember(client, groupId, [topic]);
+  let processed = new Map<number, number>();
+  let lastCommit = performance.now();
+  let finished = false;
+  try {
+    while (!finished && !hooks.shouldStop()) {
+      const assignment = await member.join();
+      const partitions = assignment.get(topic) ?? [];
+      const committed = partitions.length > 0 ? await member.committed(topic, partitions) : new Map<number, number>();
+      const missing = partitions.filter((p) => (committed.get(p) ?? -1) < 0);
+      const fallback = missing.length > 0 ? await resolvePositions(client, topic, missing, from) : new Map<number, number>();
+      const starts = new Map(partitions.map((p) => [p, (committed.get(p) ?? -1) >= 0 ? committed.get(p)! : fallback.get(p)!]));
+      const stops = untilEnd && partitions.length > 0 ? await resolvePositions(client, topic, partitions, { kind: "end" }) : undefined;
+      if (partitions.length === 0) {
+        // Nothing assigned (more members than partitions): wait for a rebalance or the end.
+        if (untilEnd) break;
+        while (!member.needsRejoin && !hooks.shouldStop()) await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      processed = await readLoop({
+        client,
+        topic,
+        starts,
+        stops,
+        onRecord: hooks.onRecord,
+        afterChunk: hooks.afterChunk,
+        shouldStop: () => hooks.shouldStop() || member.needsRejoin,
+        onPositions: async (positions) => {
+          if (performance.now() - lastCommit < AUTO_COMMIT_INTERVAL_MS) return;
+          lastCommit = performance.now();
+          await member.commit(topic, positions).catch(() => {});
+        },
+      });
+      await member.commit(topic, processed).catch(() => {});
+      finished = !member.needsRejoin;
+    }
+  } finally {
+    await member.leave();
+  }
+}

@@ -1,0 +1,250 @@
+// GroupMember: one consumer-group membership ("consumer" protocol, range assignor) for a CLI
+// consumer. The classic protocol, in this order (kafka-protocol.md §1.3d):
+//
+//   FindCoordinator(key=group, type 0) → connect to the coordinator
+//   JoinGroup (memberId "" first; MEMBER_ID_REQUIRED hands us an id to join again with)
+//   SyncGroup — the leader sends every member's assignment, computed here with rangeAssign over
+//               the members' subscriptions; followers send none; everyone gets its own back
+//   OffsetFetch for the assigned partitions (-1 = nothing committed)
+//   Heartbeat every HEARTBEAT_INTERVAL_MS; REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION /
+//               UNKNOWN_MEMBER_ID set `needsRejoin`, and the consumer commits, then joins again
+//   OffsetCommit of processed offsets (next offset to read), periodically and at the end
+//   LeaveGroup on exit, so the others rebalance at once instead of after the session timeout
+//
+// NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE / COORDINATOR_LOAD_IN_PROGRESS anywhere: find the
+// coordinator again and retry.
+import { ErrorCode } from "../protocol/errors.ts";
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from "../protocol/consumer-protocol.ts";
+import { FindCoordinator, Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, OffsetFetch, SyncGroup } from "../protocol/messages/index.ts";
+import { rangeAssign, type MemberSubscription } from "./assignor.ts";
+import { backoffMs, sleep, type KafkaClient } from "./client.ts";
+import type { Connection } from "./connection.ts";
+import { HEARTBEAT_INTERVAL_MS, REBALANCE_TIMEOUT_MS, RETRIES_MAX, SESSION_TIMEOUT_MS } from "./constants.ts";
+import { isRetriableError, KafkaClientError, kafkaError } from "./errors.ts";
+
+const PROTOCOL_TYPE = "consumer";
+const ASSIGNOR = "range";
+const COORDINATOR_ERRORS = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+const REJOIN_ERRORS = new Set<number>([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.FENCED_INSTANCE_ID]);
+
+export class GroupMember {
+  memberId = "";
+  generationId = -1;
+  /** Set when the coordinator says the group is rebalancing (or forgot us): join again. */
+  needsRejoin = false;
+  private coordinator: Connection | null = null;
+  private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly client: KafkaClient,
+    readonly groupId: string,
+    readonly topics: string[],
+  ) {}
+
+  private async findCoordinator(): Promise<Connection> {
+    if (this.coordinator?.isOpen) return this.coordinator;
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.client.anyConnection();
+      const v = conn.version(FindCoordinator);
+      const res = await conn.request(FindCoordinator, { key: this.groupId, keyType: 0, coordinatorKeys: [this.groupId] }, v);
+      const c = v >= 4 ? res.coordinators[0] : { errorCode: res.errorCode, nodeId: res.nodeId, host: res.host, port: res.port, errorMessage: res.errorMessage };
+      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      if (code === 0 && c) {
+        this.coordinator = await this.client.connectionTo({ host: c.host, port: c.port });
+        return this.coordinator;
+      }
+      if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `find coordinator of group ${this.groupId}`, c?.errorMessage);
+      await sleep(backoffMs(attempt));
+    }
+  }
+
+  /** Runs `fn` against the coordinator, finding it again after coordinator errors. */
+  private async withCoordinator<T>(what: string, fn: (conn: Connection) => Promise<{ code: number; value: T; message?: string | null }>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let code: number;
+      let message: string | null | undefined;
+      try {
+        const conn = await this.findCoordinator();
+        const r = await fn(conn);
+        if (r.code === 0) return r.value;
+        code = r.code;
+        message = r.message;
+      } catch (err) {
+        if (!isRetriableError(err) || attempt >= RETRIES_MAX) throw err;
+        this.coordinator = null;
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
+      this.coordinator = null;
+      await sleep(backoffMs(attempt));
+    }
+  }
+
+  /** Joins (or rejoins) the group; resolves to this member's partitions of each topic. */
+  async join(): Promise<Map<string, number[]>> {
+    this.stopHeartbeats();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const assignment = await this.joinOnce();
+        this.needsRejoin = false;
+        this.startHeartbeats();
+        return assignment;
+      } catch (err) {
+        const code = err instanceof KafkaClientError ? err.code : null;
+        if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) this.memberId = "";
+        if (code !== null && (REJOIN_ERRORS.has(code) || code === ErrorCode.MEMBER_ID_REQUIRED) && attempt < RETRIES_MAX) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async joinOnce(): Promise<Map<string, number[]>> {
+    const subscription = encodeSubscription(0, { topics: this.topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null });
+    const joined = await this.withCoordinator("join", async (conn) => {
+      const res = await conn.request(JoinGroup, {
+        groupId: this.groupId,
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+        rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        protocolType: PROTOCOL_TYPE,
+        protocols: [{ name: ASSIGNOR, metadata: subscription }],
+        reason: null,
+      });
+      if (res.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+        this.memberId = res.memberId;
+        throw new KafkaClientError(res.errorCode, "member id required");
+      }
+      return { code: res.errorCode, value: res };
+    });
+    this.memberId = joined.memberId;
+    this.generationId = joined.generationId;
+    let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+    if (joined.leader === joined.memberId) assignments = await this.assign(joined.members);
+    const synced = await this.withCoordinator("sync", async (conn) => {
+      const res = await conn.request(SyncGroup, {
+        groupId: this.groupId,
+        generationId: this.generationId,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        protocolType: PROTOCOL_TYPE,
+        protocolName: ASSIGNOR,
+        assignments,
+      });
+      return { code: res.errorCode, value: res };
+    });
+    const out = new Map<string, number[]>();
+    if (synced.assignment.length === 0) return out;
+    const decoded = decodeAssignment(synced.assignment);
+    if ("error" in decoded) throw new Error(`group ${this.groupId}: unreadable assignment: ${decoded.error}`);
+    for (const tp of decoded.message.assignedPartitions) out.set(tp.topic, [...tp.partitions].sort((a, b) => a - b));
+    return out;
+  }
+
+  /** The leader's job: read every member's subscription, assign ranges, encode. */
+  private async assign(members: { memberId: string; metadata: Uint8Array }[]): Promise<{ memberId: string; assignment: Uint8Array }[]> {
+    const subs: MemberSubscription[] = members.map((m) => {
+      const d = decodeSubscription(m.metadata);
+      return { memberId: m.memberId, topics: "error" in d ? [] : d.message.topics };
+    });
+    const counts = new Map<string, number>();
+    for (const topic of new Set(subs.flatMap((s) => s.topics))) {
+      try {
+        counts.set(topic, (await this.client.topic(topic, { autoCreate: false })).partitions.length);
+      } catch {
+        // a topic that does not exist gets nobody
+      }
+    }
+    const plan = rangeAssign(subs, counts);
+    return [...plan].map(([memberId, topics]) => ({
+      memberId,
+      assignment: encodeAssignment(0, { assignedPartitions: [...topics].map(([topic, partitions]) => ({ topic, partitions })), userData: null }),
+    }));
+  }
+
+  /** Committed offsets (-1 for none) of `partitions` of `topic`. */
+  async committed(topic: string, partitions: number[]): Promise<Map<number, number>> {
+    return this.withCoordinator("offset fetch", async (conn) => {
+      const res = await conn.request(OffsetFetch, { groupId: this.groupId, topics: [{ name: topic, partitionIndexes: partitions }], groups: [], requireStable: true });
+      const out = new Map<number, number>();
+      for (const t of res.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${topic}/${p.partitionIndex} (group ${this.groupId})`);
+          if (p.errorCode !== 0) return { code: p.errorCode, value: out };
+          out.set(p.partitionIndex, Number(p.committedOffset));
+        }
+      }
+      return { code: res.errorCode, value: out };
+    });
+  }
+
+  /** Commits next-offsets to read. A rebalance in progress marks `needsRejoin` and still commits
+   * where the coordinator accepts it (Kafka accepts commits from current members while rebalancing). */
+  async commit(topic: string, offsets: Map<number, number>): Promise<void> {
+    if (offsets.size === 0 || this.generationId < 0) return;
+    await this.withCoordinator("offset commit", async (conn) => {
+      const res = await conn.request(OffsetCommit, {
+        groupId: this.groupId,
+        generationIdOrMemberEpoch: this.generationId,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [
+          {
+            name: topic,
+            partitions: [...offsets].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+          },
+        ],
+      });
+      for (const t of res.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode === 0) continue;
+          if (REJOIN_ERRORS.has(p.errorCode)) {
+            this.needsRejoin = true;
+            throw kafkaError(p.errorCode, `commit ${topic}/${p.partitionIndex} (group ${this.groupId})`);
+          }
+          return { code: p.errorCode, value: undefined };
+        }
+      }
+      return { code: 0, value: undefined };
+    });
+  }
+
+  private startHeartbeats(): void {
+    if (this.stopped) return;
+    this.heartbeatTimer = setTimeout(() => void this.beat(), HEARTBEAT_INTERVAL_MS);
+  }
+
+  private stopHeartbeats(): void {
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private async beat(): Promise<void> {
+    this.heartbeatTimer = null;
+    try {
+      const conn = await this.findCoordinator();
+      const res = await conn.request(Heartbeat, { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
+      if (REJOIN_ERRORS.has(res.errorCode)) this.needsRejoin = true;
+      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.coordinator = null;
+    } catch {
+      this.coordinator = null;
+    }
+    if (!this.needsRejoin) this.startHeartbeats();
+  }
+
+  /** Stops heartbeats and leaves the group (best effort: the session timeout covers a failure). */
+  async leave(): Promise<void> {
+    this.stopped = true;
+    this.stopHeartbeats();
+    if (this.memberId === "") return;
+    try {
+      const conn = await this.findCoordinator();
+      await conn.request(LeaveGroup, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: null }] });
+    } catch {
+      // leaving is a courtesy
+    }
+  }
+}
