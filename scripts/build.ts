@@ -3,6 +3,8 @@
 // ink imports `react-devtools-core` (an optional dev dependency it only loads when DEV=true);
 // the bundler must still resolve it, and marking it external makes the compiled binary fail at
 // start. It resolves to an empty stub here, so `DEV=true streamctl top` just runs without devtools.
+export {};
+
 const outfile = process.argv[2] ?? "bin/streamctl";
 
 const result = await Bun.build({

@@ -52,9 +52,10 @@ export interface GroupView extends GroupDescription {
   lag: number;
 }
 
-/** The group coordinator, when the broker has one (state.groups). */
+/** The broker's group coordinator (state.groups), seen through GroupSource. */
 export function coordinatorOf(state: BrokerState): GroupSource | undefined {
-  return (state as unknown as { groups?: GroupSource }).groups;
+  const groups: GroupSource | undefined = state.groups;
+  return groups;
 }
 
 export function groupView(d: GroupDescription): GroupView {
