@@ -198,3 +198,25 @@ export function sampleValue(families: Map<string, PromFamily>, name: string, lab
   const f = families.get(family);
   return f?.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
+
+// --- committing offsets over the Kafka protocol ----------------------------------------------
+
+/** A simple OffsetCommit (generation -1, no member) as an admin tool sends for a group without
+ * members: the group comes into being with these committed offsets. Over a bare wire connection,
+ * so the test does not go through our own control plane to set up what it checks. */
+export async function commitOffsets(kafka: string, groupId: string, topic: string, offsets: Record<number, number>): Promise<void> {
+  const { RawConnection } = await import("./raw-kafka.ts");
+  const { OffsetCommit, defaultOffsetCommitRequest, defaultOffsetCommitRequestPartition } = await import("../net/protocol/messages/index.ts");
+  const conn = await RawConnection.open(kafka);
+  try {
+    const res = await conn.request(OffsetCommit, 8, {
+      ...defaultOffsetCommitRequest(),
+      groupId,
+      topics: [{ name: topic, partitions: Object.entries(offsets).map(([p, o]) => ({ ...defaultOffsetCommitRequestPartition(), partitionIndex: Number(p), committedOffset: BigInt(o) })) }],
+    });
+    const failed = res.topics.flatMap((t) => t.partitions).filter((p) => p.errorCode !== 0);
+    if (failed.length > 0) throw new Error(`OffsetCommit failed: ${JSON.stringify(failed)}`);
+  } finally {
+    conn.close();
+  }
+}
