@@ -134,9 +134,8 @@ test("three kafkajs consumers share partitions, survive a SIGKILL, and resume af
   await admin.connect();
   try {
     const committed = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
-    expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort((x, y) => x[0]! - y[0]!)).toEqual(
-      [...Array(PARTITIONS).keys()].map((p) => [p, String(2 * PER_PARTITION)]),
-    );
+    const byPartition = committed[0]!.partitions.map((p) => ({ partition: p.partition, offset: p.offset })).sort((x, y) => x.partition - y.partition);
+    expect(byPartition).toEqual([...Array(PARTITIONS).keys()].map((partition) => ({ partition, offset: String(2 * PER_PARTITION) })));
     const { groups } = await admin.describeGroups([GROUP]);
     expect(groups[0]!.state).toBe("Empty");
   } finally {

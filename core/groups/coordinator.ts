@@ -147,7 +147,8 @@ export class GroupCoordinator {
     const memberId = this.newMemberId(req.groupInstanceId ?? (req.clientId || "member"));
     if (req.groupInstanceId !== null) {
       const old = group.instances.get(req.groupInstanceId);
-      if (old !== undefined && group.members.has(old)) this.removeMember(group, group.members.get(old)!, "FENCED_INSTANCE_ID");
+      // Dropped without a rebalance of its own: the new member's join starts the one needed.
+      if (old !== undefined && group.members.has(old)) this.dropMember(group, group.members.get(old)!, "FENCED_INSTANCE_ID");
       return this.addMemberAndRebalance(group, req, memberId);
     }
     if (req.requireKnownMemberId) {

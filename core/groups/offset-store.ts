@@ -56,6 +56,8 @@ export interface OffsetStoreOptions {
   logger: Logger;
   /** Records since the last snapshot before compacting (tests lower it). */
   compactRecordsMin?: number;
+  /** Segment size of the offsets log (tests lower it). */
+  segmentBytes?: number;
 }
 
 /** Compact no more often than every this many records: a snapshot rewrites the whole table. */
@@ -103,7 +105,7 @@ export class OffsetStore {
     } catch (e) {
       throw storageError("cannot open the committed-offsets store", e, dir);
     }
-    const log = await PartitionLog.open(joinPath(dir, "log"), { ...DEFAULT_LOG_CONFIG, segmentBytes: SEGMENT_BYTES, retentionMs: -1, retentionBytes: -1 }, {
+    const log = await PartitionLog.open(joinPath(dir, "log"), { ...DEFAULT_LOG_CONFIG, segmentBytes: opts.segmentBytes ?? SEGMENT_BYTES, retentionMs: -1, retentionBytes: -1 }, {
       fs,
       clock: opts.clock,
       durability: opts.scheduler,
