@@ -30,9 +30,16 @@ export function openInput(stdin: Readable, file: string | undefined): InputSourc
     stream = createReadStream(file, { highWaterMark: FILE_CHUNK_BYTES });
   } else stream = stdin;
   let stopped = false;
+  let onStop: (() => void) | null = null;
+  const stopSignal = new Promise<null>((r) => (onStop = () => r(null)));
   async function* chunks(): AsyncIterable<Uint8Array> {
-    for await (const chunk of stream) {
-      yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : (chunk as Uint8Array);
+    const it = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+    for (;;) {
+      // Race each read against stop(): stdin from a terminal or an idle pipe may never deliver.
+      const next = await Promise.race([it.next(), stopSignal]);
+      if (next === null || next.done) break;
+      const chunk = next.value;
+      yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
       if (stopped) break;
     }
   }
@@ -41,7 +48,9 @@ export function openInput(stdin: Readable, file: string | undefined): InputSourc
     totalBytes,
     stop: () => {
       stopped = true;
+      onStop?.();
       if (file !== undefined) stream.destroy();
+      else stream.destroy();
     },
   };
 }
