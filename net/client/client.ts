@@ -9,7 +9,7 @@
 import { ErrorCode } from "../protocol/errors.ts";
 import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messages/index.ts";
 import { Connection } from "./connection.ts";
-import { METADATA_RETRIES_MAX, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
+import { BOOTSTRAP_RETRIES_MAX, METADATA_RETRIES_MAX, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
 import { ConnectionError, KafkaClientError, isRetriableError, kafkaError } from "./errors.ts";
 
 export interface BrokerAddress {
@@ -54,6 +54,8 @@ export class KafkaClient {
   private readonly connections = new Map<string, Promise<Connection>>();
   private readonly topics = new Map<string, TopicInfo>();
   private closed = false;
+  /** Whether any connection ever opened: before that, a refused bootstrap fails fast. */
+  private everConnected = false;
 
   constructor(opts: ClientOptions) {
     if (opts.bootstrap.length === 0) throw new Error("no bootstrap broker");
@@ -79,7 +81,7 @@ export class KafkaClient {
   private openConnection(key: string, addr: BrokerAddress): Promise<Connection> {
     const p = Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
     this.connections.set(key, p);
-    p.catch(() => {
+    p.then(() => (this.everConnected = true)).catch(() => {
       if (this.connections.get(key) === p) this.connections.delete(key);
     });
     return p;
@@ -152,7 +154,8 @@ export class KafkaClient {
         if (code === 0 && info && info.partitions.length > 0 && info.partitions.every((p) => p.leader >= 0)) return info;
         if (code === 0) code = ErrorCode.LEADER_NOT_AVAILABLE;
       } catch (err) {
-        if (!isRetriableError(err) || attempt >= METADATA_RETRIES_MAX) throw err;
+        const limit = this.everConnected ? METADATA_RETRIES_MAX : BOOTSTRAP_RETRIES_MAX;
+        if (!isRetriableError(err) || attempt >= limit) throw err;
         await sleep(backoffMs(attempt));
         continue;
       }

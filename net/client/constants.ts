@@ -38,3 +38,6 @@ export const AUTO_COMMIT_INTERVAL_MS = 5_000;
 
 /** Metadata for a topic that was just auto-created may say LEADER_NOT_AVAILABLE for a moment. */
 export const METADATA_RETRIES_MAX = 20;
+/** Attempts to reach the bootstrap brokers before the first connection ever succeeded: a wrong
+ * --broker should fail in about a second, not after a leader-election's worth of retries. */
+export const BOOTSTRAP_RETRIES_MAX = 3;
