@@ -1,0 +1,49 @@
+// `make bench`: runs every benchmark module in one go on this machine and writes BENCHMARKS.md.
+// A module is bench/<name>.ts exporting `run(): Promise<BenchRow[]>`; modules that do not exist
+// yet are skipped. Select some with BENCH=core,broker (by file name). Figures, never assertions.
+import { existsSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import type { BenchRow } from "./types.ts";
+
+const MODULES = ["batch", "log", "broker", "groups", "cli", "peers"];
+const only = process.env.BENCH?.split(",");
+
+const rows: BenchRow[] = [];
+const ran: string[] = [];
+for (const name of MODULES) {
+  if (only && !only.includes(name)) continue;
+  const file = join(import.meta.dir, `${name}.ts`);
+  if (!existsSync(file)) continue;
+  process.stderr.write(`bench: ${name} …\n`);
+  const started = performance.now();
+  const mod = (await import(file)) as { run(): Promise<BenchRow[]> };
+  const got = await mod.run();
+  rows.push(...got);
+  ran.push(`${name} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  for (const r of got) process.stderr.write(`  ${r.name}: ${format(r.value)} ${r.unit}\n`);
+}
+
+function format(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString("en-US");
+  return v.toPrecision(3);
+}
+
+const sections = [...new Set(rows.map((r) => r.section))];
+const out: string[] = [
+  "# streamctl benchmarks",
+  "",
+  `Written by \`make bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Bun ${Bun.version}, loopback.`,
+  `Modules run: ${ran.join(", ")}. Figures are single runs unless a row says otherwise; re-run with \`make bench\` (or \`BENCH=broker make bench\`).`,
+  "",
+];
+for (const section of sections) {
+  out.push(`## ${section}`, "", "| what | value | unit | how / notes |", "|---|---:|---|---|");
+  for (const r of rows.filter((x) => x.section === section)) {
+    out.push(`| ${r.name} | ${format(r.value)} | ${r.unit} | ${(r.note ?? "").replaceAll("|", "\\|")} |`);
+  }
+  out.push("");
+}
+writeFileSync(join(import.meta.dir, "..", "BENCHMARKS.md"), out.join("\n"));
+process.stderr.write(`bench: wrote BENCHMARKS.md (${rows.length} rows)\n`);
