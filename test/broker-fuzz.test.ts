@@ -57,7 +57,10 @@ function mutate(r: ReturnType<typeof rng>): Uint8Array {
   const base = golden[r.int(golden.length)]!.slice(4);
   if (kind === 1) {
     // flip a few bytes past the api key, keeping the header's key so the body decoder is hit
-    for (let n = 1 + r.int(4); n > 0; n--) base[2 + r.int(base.length - 2)] ^= 1 << r.int(8);
+    for (let n = 1 + r.int(4); n > 0; n--) {
+      const at = 2 + r.int(base.length - 2);
+      base[at] = base[at]! ^ (1 << r.int(8));
+    }
     return withLength(base);
   }
   if (kind === 2) return withLength(base.subarray(0, r.int(base.length))); // truncated body
