@@ -42,6 +42,9 @@ export interface ProducerHeader {
   value: Uint8Array | null;
 }
 
+/** zstd level 3: zstd's default, and what librdkafka, the Java client and core/batch/codecs.ts use. */
+const ZSTD_LEVEL = 3;
+
 /** Most bytes a record's framing adds around key, value and headers (length, attributes,
  * timestamp and offset deltas, key/value lengths, header count: 5+1+10+5+5+5+5). */
 const RECORD_OVERHEAD_MAX = 36;
@@ -55,8 +58,10 @@ export class BatchBuilder {
   private baseTimestamp = 0;
   private maxTimestamp = 0;
 
-  constructor(initialBytes: number) {
-    this.buf = new Uint8Array(BATCH_HEADER_BYTES + Math.max(256, initialBytes));
+  /** `reuse`: a buffer a sealed builder released (its contents are overwritten). */
+  constructor(initialBytes: number, reuse?: Uint8Array) {
+    const size = BATCH_HEADER_BYTES + Math.max(256, initialBytes);
+    this.buf = reuse !== undefined && reuse.length >= size ? reuse : new Uint8Array(size);
   }
 
   /** Uncompressed bytes of the records so far. */
@@ -145,13 +150,29 @@ export class BatchBuilder {
   /** The finished batch (baseOffset 0, no producer id), compressed with `codec`. The builder must
    * not be appended to afterwards. */
   seal(codec: Codec): Uint8Array {
-    let out: Uint8Array;
-    if (codec === Codec.None) out = this.buf.subarray(0, this.pos);
-    else {
-      const packed = compress(codec, this.buf.subarray(BATCH_HEADER_BYTES, this.pos));
-      out = new Uint8Array(BATCH_HEADER_BYTES + packed.length);
-      out.set(packed, BATCH_HEADER_BYTES);
-    }
+    if (codec === Codec.None) return this.finish(this.buf.subarray(0, this.pos), codec);
+    const packed = compress(codec, this.buf.subarray(BATCH_HEADER_BYTES, this.pos));
+    const out = new Uint8Array(BATCH_HEADER_BYTES + packed.length);
+    out.set(packed, BATCH_HEADER_BYTES);
+    return this.finish(out, codec);
+  }
+
+  /**
+   * `seal` with zstd compression on Bun's worker pool instead of the calling thread (the producer
+   * keeps reading and encoding meanwhile). Resolves to the batch; `release` gets the section buffer
+   * back once the compressor no longer reads it, for the next builder to reuse.
+   */
+  async sealZstdAsync(release: (buf: Uint8Array) => void): Promise<Uint8Array> {
+    const section = this.buf.subarray(BATCH_HEADER_BYTES, this.pos);
+    const packed = await Bun.zstdCompress(section, { level: ZSTD_LEVEL });
+    release(this.buf);
+    const out = new Uint8Array(BATCH_HEADER_BYTES + packed.length);
+    out.set(packed, BATCH_HEADER_BYTES);
+    return this.finish(out, Codec.Zstd);
+  }
+
+  /** Writes the header fields and the CRC into `out` (header space + records or block). */
+  private finish(out: Uint8Array, codec: Codec): Uint8Array {
     const view = viewOf(out);
     setInt64(view, 0, 0);
     view.setInt32(OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);

@@ -18,6 +18,9 @@ export const BATCH_BYTES_DEFAULT = 1_000_000;
 /** Bytes of records accepted but not yet acknowledged before `send` makes the caller wait: bounds
  * memory when the broker is slower than the input. */
 export const BUFFER_BYTES_MAX = 64 * 1024 * 1024;
+/** Batches of one partition in flight at once (Kafka's idempotent producer allows 5 too). The
+ * ordering rule that makes more than one safe without idempotence is in producer.ts. */
+export const MAX_IN_FLIGHT_PER_PARTITION = 5;
 /** How long the broker may wait for acks=all before answering (Kafka's request.timeout.ms is 30 s). */
 export const PRODUCE_TIMEOUT_MS = 30_000;
 

@@ -4,12 +4,20 @@
 //   append → open BatchBuilder ──(full, linger expired, flush)──▶ sealed queue ──▶ in flight ──▶ acked
 //                                                                     ▲                  │ retriable error
 //                                                                     └── front, backoff ┘
-// Ordering rule (no idempotence needed): a partition has at most ONE batch in flight. A batch that
-// fails with a retriable error goes back to the front of its partition's queue and is resent after
-// a backoff before anything behind it, so records of one partition are written in the order they
-// were appended, retries included. Throughput comes from elsewhere: one Produce request carries a
-// batch for every partition led by the same broker, and while a batch is in flight the next ones
-// are built and compressed. Duplicates remain possible (a request whose answer was lost is resent
+// Ordering rule (no idempotence needed): records of one partition are never written out of order.
+//   - Up to MAX_IN_FLIGHT_PER_PARTITION batches of a partition are in flight at once, all on the
+//     same leader connection, whose answers come back in the order sent.
+//   - A batch that fails with a retriable error is set aside; nothing more of its partition is
+//     sent until the partition's in-flight batches have all answered. Then the set-aside batches
+//     go back to the front of the queue and are resent, after a backoff, ONE AT A TIME, until none
+//     is left, and only then does pipelining resume.
+//   - If a batch answered after a set-aside one succeeded (a transient error on the earlier batch
+//     only), resending the earlier one would put it after the later one: instead it is failed, with
+//     "not retried: a later batch of the partition was already written", and counted as failed.
+// So each record is either written in order or reported failed (exit 1), never reordered.
+// Throughput comes from the pipelining, from one Produce request carrying a batch for every
+// partition led by the same broker, and from building and compressing the next batches while
+// earlier ones are in flight. Duplicates remain possible (a request whose answer was lost is resent
 // whole), as with any non-idempotent Kafka producer.
 //
 // Failures: a non-retriable error (MESSAGE_TOO_LARGE, INVALID_RECORD, …) or a retriable one past
@@ -19,14 +27,14 @@
 //
 // Memory: `append` never blocks; callers check `needsDrain` and `await drained()` between chunks,
 // which waits until buffered (sealed, unacknowledged) bytes fall below BUFFER_BYTES_MAX.
-import type { Codec } from "../../core/batch/header.ts";
+import { Codec } from "../../core/batch/header.ts";
 import { isRetriable } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { Produce, type ProduceResponse } from "../protocol/messages/index.ts";
 import { BatchBuilder, type ProducerHeader } from "./batch-builder.ts";
 import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection } from "./connection.ts";
-import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
+import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError, KafkaClientError } from "./errors.ts";
 import { partitionForKey } from "./partitioner.ts";
 
@@ -54,7 +62,8 @@ export interface ProduceSummary {
 }
 
 interface SealedBatch {
-  bytes: Uint8Array;
+  /** Null while the batch is being compressed off the main thread. */
+  bytes: Uint8Array | null;
   count: number;
   recordBytes: number;
   attempts: number;
@@ -63,9 +72,21 @@ interface SealedBatch {
 class PartitionQueue {
   open: BatchBuilder | null = null;
   openedAt = 0;
-  readonly sealed: SealedBatch[] = [];
-  inFlight: SealedBatch | null = null;
+  /** Sealed, not yet sent (set-aside batches come back to its front, with attempts > 0). */
+  sealed: SealedBatch[] = [];
+  /** Sent and unanswered, oldest first, all to `inFlightLeader`. */
+  readonly inFlight: SealedBatch[] = [];
+  inFlightLeader = -1;
+  /** Failed retriably, waiting for the in-flight ones to answer. */
+  setAside: SealedBatch[] = [];
   notBefore = 0;
+
+  /** How many batches may be in flight now: one while retried batches are being resent. */
+  get window(): number {
+    if ((this.sealed[0]?.attempts ?? 0) > 0) return 1;
+    for (const b of this.inFlight) if (b.attempts > 1) return 1;
+    return MAX_IN_FLIGHT_PER_PARTITION;
+  }
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -79,6 +100,9 @@ interface TopicState {
 }
 
 const MAX_ERRORS_KEPT = 5;
+/** Released section buffers kept for reuse (each ~1 MB). */
+const SPARE_BUFFERS_MAX = 8;
+const NOT_RETRIED = "not retried: a later batch of the partition was already written, resending would reorder";
 
 export class Producer {
   private readonly codec: Codec;
@@ -95,6 +119,8 @@ export class Producer {
   private requestsInFlight = 0;
   private waiters: (() => void)[] = [];
   private pumping = false;
+  /** Section buffers of sealed builders, for the next builders (no 1 MB allocation per batch). */
+  private readonly spareBuffers: Uint8Array[] = [];
 
   constructor(
     private readonly client: KafkaClient,
@@ -156,7 +182,7 @@ export class Producer {
       b = null;
     }
     if (b === null) {
-      b = q.open = new BatchBuilder(Math.min(this.batchBytes, 1 << 20));
+      b = q.open = new BatchBuilder(Math.min(this.batchBytes, 1 << 20), this.spareBuffers.pop());
       q.openedAt = performance.now();
       this.openCount++;
       this.armLinger();
@@ -168,10 +194,27 @@ export class Producer {
     const b = q.open!;
     q.open = null;
     this.openCount--;
-    const bytes = b.seal(this.codec);
-    q.sealed.push({ bytes, count: b.count, recordBytes: b.recordBytes, attempts: 0 });
+    const sealed: SealedBatch = { bytes: null, count: b.count, recordBytes: b.recordBytes, attempts: 0 };
+    q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
     if (t.queues.length > 1 && t.queues[t.sticky] === q) t.sticky = (t.sticky + 1 + Math.floor(Math.random() * (t.queues.length - 1))) % t.queues.length;
+    if (this.codec === Codec.Zstd) {
+      b.sealZstdAsync((buf) => {
+        if (this.spareBuffers.length < SPARE_BUFFERS_MAX) this.spareBuffers.push(buf);
+      }).then(
+        (bytes) => {
+          sealed.bytes = bytes;
+          this.pump();
+        },
+        (err: Error) => {
+          q.sealed.splice(q.sealed.indexOf(sealed), 1);
+          this.fail(sealed, `compress a batch for ${q.topic}/${q.partition}: ${err.message}`);
+          this.pump();
+        },
+      );
+      return;
+    }
+    sealed.bytes = b.seal(this.codec);
     this.pump();
   }
 
@@ -202,28 +245,33 @@ export class Producer {
     }
   }
 
-  /** Sends every partition's next batch that may go now, one request per leader. */
+  /** Sends what may go now: per leader, requests of one batch per sendable partition, repeated
+   * while partitions have batches and room in their window. */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     try {
       const now = performance.now();
-      const byLeader = new Map<number, PartitionQueue[]>();
       let nextRetry = Infinity;
-      for (const t of this.topics.values()) {
-        for (const q of t.queues) {
-          if (q.inFlight !== null || q.sealed.length === 0) continue;
-          if (q.notBefore > now) {
-            nextRetry = Math.min(nextRetry, q.notBefore);
-            continue;
+      for (;;) {
+        const byLeader = new Map<number, PartitionQueue[]>();
+        for (const t of this.topics.values()) {
+          for (const q of t.queues) {
+            if (q.sealed.length === 0 || q.sealed[0]!.bytes === null || q.setAside.length > 0 || q.inFlight.length >= q.window) continue;
+            if (q.notBefore > now) {
+              nextRetry = Math.min(nextRetry, q.notBefore);
+              continue;
+            }
+            const leader = t.info.partitions[q.partition]?.leader ?? -1;
+            if (q.inFlight.length > 0 && q.inFlightLeader !== leader) continue; // drain the old leader first
+            const list = byLeader.get(leader);
+            if (list) list.push(q);
+            else byLeader.set(leader, [q]);
           }
-          const leader = t.info.partitions[q.partition]?.leader ?? -1;
-          const list = byLeader.get(leader);
-          if (list) list.push(q);
-          else byLeader.set(leader, [q]);
         }
+        if (byLeader.size === 0) break;
+        for (const [leader, queues] of byLeader) this.sendTo(leader, queues);
       }
-      for (const [leader, queues] of byLeader) this.sendTo(leader, queues);
       if (nextRetry !== Infinity && this.retryTimer === null) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
@@ -239,7 +287,8 @@ export class Producer {
   private sendTo(leader: number, queues: PartitionQueue[]): void {
     const batches = queues.map((q) => {
       const b = q.sealed.shift()!;
-      q.inFlight = b;
+      q.inFlight.push(b);
+      q.inFlightLeader = leader;
       b.attempts++;
       return b;
     });
@@ -258,7 +307,7 @@ export class Producer {
       timeoutMs: PRODUCE_TIMEOUT_MS,
       topicData: topicNames.map((name) => ({
         name,
-        partitionData: queues.flatMap((q, i) => (q.topic === name ? [{ index: q.partition, records: batches[i]!.bytes }] : [])),
+        partitionData: queues.flatMap((q, i) => (q.topic === name ? [{ index: q.partition, records: batches[i]!.bytes! }] : [])),
       })),
     };
     let res: ProduceResponse;
@@ -302,7 +351,9 @@ export class Producer {
 
   private settle(q: PartitionQueue, b: SealedBatch, code: number, message: string | null): void {
     if (code === 0) {
-      q.inFlight = null;
+      this.remove(q, b);
+      for (const earlier of q.setAside) this.fail(earlier, `produce to ${q.topic}/${q.partition}: ${NOT_RETRIED}`);
+      q.setAside = [];
       this.bufferedBytes -= b.recordBytes;
       this.summary.acked += b.count;
       this.summary.ackedBytes += b.recordBytes;
@@ -312,21 +363,31 @@ export class Producer {
   }
 
   private settleError(q: PartitionQueue, b: SealedBatch, retriable: boolean, message: string): void {
-    q.inFlight = null;
-    if (retriable && b.attempts < RETRIES_MAX) {
-      q.sealed.unshift(b);
-      q.notBefore = performance.now() + backoffMs(b.attempts - 1);
-      return;
+    this.remove(q, b);
+    if (retriable && b.attempts < RETRIES_MAX) q.setAside.push(b);
+    else this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
+    if (q.inFlight.length === 0 && q.setAside.length > 0) {
+      // Everything sent before has answered: resend the set-aside batches first, in order.
+      q.sealed = [...q.setAside, ...q.sealed];
+      q.notBefore = performance.now() + backoffMs(q.setAside[0]!.attempts - 1);
+      q.setAside = [];
     }
+  }
+
+  private remove(q: PartitionQueue, b: SealedBatch): void {
+    const i = q.inFlight.indexOf(b);
+    if (i >= 0) q.inFlight.splice(i, 1);
+  }
+
+  private fail(b: SealedBatch, text: string): void {
     this.bufferedBytes -= b.recordBytes;
     this.summary.failed += b.count;
-    const text = b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message;
     if (this.summary.errors.length < MAX_ERRORS_KEPT && !this.summary.errors.includes(text)) this.summary.errors.push(text);
   }
 
   private get idle(): boolean {
     if (this.openCount > 0 || this.requestsInFlight > 0) return false;
-    for (const t of this.topics.values()) for (const q of t.queues) if (q.sealed.length > 0 || q.inFlight !== null) return false;
+    for (const t of this.topics.values()) for (const q of t.queues) if (q.sealed.length > 0 || q.inFlight.length > 0 || q.setAside.length > 0) return false;
     return true;
   }
 
