@@ -47,7 +47,7 @@ describe("records in and out", () => {
     const envelopes = ndjson(out.text);
     expect(envelopes.map((e) => e.value)).toEqual(["first", "second", "", "fourth"]);
     expect(Object.keys(envelopes[0])).toEqual(["topic", "partition", "offset", "timestamp", "key", "value", "headers"]);
-    expect(envelopes[1]).toMatchObject({ topic: "lines", partition: 0, offset: 1, key: null, headers: {} });
+    expect(envelopes[1]).toMatchObject({ topic: "lines", partition: 0, offset: 1, key: null, headers: [] });
     const k = await kcat(broker.kafka, ["-C", "-t", "lines", "-p", "0", "-o", "beginning", "-e", "-f", "%o:%s\n"]);
     expect(k.code).toBe(0);
     expect(k.stdout).toBe("0:first\n1:second\n2:\n3:fourth\n");
@@ -55,22 +55,30 @@ describe("records in and out", () => {
 
   test("NDJSON keeps key, value, headers, timestamp and partition; keys hash like Kafka's partitioner", async () => {
     const lines = [
-      { key: "k1", value: "v1", headers: { source: "test", empty: null }, timestamp: 1700000000000 },
+      { key: "k1", value: "v1", headers: [{ key: "source", value: "test" }, { key: "empty", value: null }, { key: "source", value: "again" }], timestamp: 1700000000000 },
       { key: null, value: null, partition: 3 },
-      { topic: "ignored", offset: 99, key: "k1", value: "v2" },
+      { topic: "ignored", offset: 99, key: "k1", value: "v2", headers: { h: "object form" }, timestamp: "2023-11-14T22:13:20Z" },
+      { key: "bin", value: "AP8=", valueEncoding: "base64", partition: 3 },
     ];
     const r = await post("keyed", lines.map((l) => JSON.stringify(l)).join("\n"), "application/x-ndjson");
     expect(r.status).toBe(200);
-    expect(r.json.records).toBe(3);
-    // murmur2("k1") & 0x7fffffff % 4, as the Java client and librdkafka's murmur2 partitioner place it
+    expect(r.json.records).toBe(4);
+    // (murmur2("k1") & 0x7fffffff) % 4 = 1, where the Java client puts it (vectors: net/http/partitioner.test.ts)
     const keyedPartition = r.json.offsets.find((o: { partition: number }) => o.partition !== 3).partition;
+    expect(keyedPartition).toBe(1);
     const all = (await Promise.all([0, 1, 2, 3].map((p) => api(http, `/v1/topics/keyed/records?partition=${p}`)))).flatMap((x) => ndjson(x.text));
     expect(all.filter((e) => e.key === "k1").map((e) => [e.partition, e.value])).toEqual([
       [keyedPartition, "v1"],
       [keyedPartition, "v2"],
     ]);
-    expect(all.find((e) => e.value === "v1")).toMatchObject({ timestamp: 1700000000000, headers: { source: "test", empty: null } });
-    expect(all.find((e) => e.partition === 3)).toMatchObject({ key: null, value: null });
+    expect(all.find((e) => e.value === "v1")).toMatchObject({
+      timestamp: 1700000000000,
+      headers: [{ key: "source", value: "test" }, { key: "empty", value: null }, { key: "source", value: "again" }],
+    });
+    expect(all.find((e) => e.value === "v2")).toMatchObject({ timestamp: 1700000000000, headers: [{ key: "h", value: "object form" }] });
+    expect(all.find((e) => e.partition === 3 && e.key === null)).toMatchObject({ value: null });
+    // Bytes that are not UTF-8 come back as base64, marked, exactly as consume --json prints them.
+    expect(all.find((e) => e.key === "bin")).toEqual(expect.objectContaining({ value: "AP8=", valueEncoding: "base64" }));
     const k = await kcat(broker.kafka, ["-C", "-t", "keyed", "-p", String(keyedPartition), "-o", "beginning", "-e", "-f", "%k=%s %h\n"]);
     expect(k.stdout).toContain("k1=v1 source=test");
   });
@@ -113,6 +121,9 @@ describe("records: bad input", () => {
     ["a non-string value", "lines", '{"value":7}', "application/x-ndjson", "", 400, "BAD_REQUEST"],
     ["a bad timestamp", "lines", '{"value":"a","timestamp":"noon"}', "application/x-ndjson", "", 400, "INVALID_TIMESTAMP"],
     ["a header that is not a string", "lines", '{"value":"a","headers":{"h":1}}', "application/x-ndjson", "", 400, "BAD_REQUEST"],
+    ["a header without a key", "lines", '{"value":"a","headers":[{"value":"x"}]}', "application/x-ndjson", "", 400, "BAD_REQUEST"],
+    ["a value that is not base64", "lines", '{"value":"%%%","valueEncoding":"base64"}', "application/x-ndjson", "", 400, "BAD_REQUEST"],
+    ["an unknown encoding", "lines", '{"value":"a","valueEncoding":"hex"}', "application/x-ndjson", "", 400, "BAD_REQUEST"],
     ["an envelope partition out of range", "lines", '{"value":"a","partition":5}', "application/x-ndjson", "", 404, "UNKNOWN_PARTITION"],
     ["an unsupported content type", "lines", "x", "image/png", "", 415, "UNSUPPORTED_MEDIA_TYPE"],
     ["a record over max.message.bytes", "small", "y".repeat(2000), "text/plain", "", 413, "MESSAGE_TOO_LARGE"],
