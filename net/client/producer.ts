@@ -49,6 +49,8 @@ export interface ProducerOptions {
   batchBytes?: number;
   /** Create topics on first use through Metadata (default true). */
   autoCreate?: boolean;
+  /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX). */
+  retriesMax?: number;
 }
 
 export interface ProduceSummary {
@@ -110,6 +112,7 @@ export class Producer {
   private readonly lingerMs: number;
   private readonly batchBytes: number;
   private readonly autoCreate: boolean;
+  private readonly retriesMax: number;
   private readonly topics = new Map<string, TopicState>();
   private readonly summary: ProduceSummary = { acked: 0, failed: 0, ackedBytes: 0, errors: [] };
   private bufferedBytes = 0;
@@ -131,6 +134,7 @@ export class Producer {
     this.lingerMs = opts.lingerMs ?? LINGER_MS_DEFAULT;
     this.batchBytes = opts.batchBytes ?? BATCH_BYTES_DEFAULT;
     this.autoCreate = opts.autoCreate ?? true;
+    this.retriesMax = opts.retriesMax ?? RETRIES_MAX;
   }
 
   /** Loads (and, by default, creates) the topic; required before appending to it. Resolves to
@@ -364,7 +368,7 @@ export class Producer {
 
   private settleError(q: PartitionQueue, b: SealedBatch, retriable: boolean, message: string): void {
     this.remove(q, b);
-    if (retriable && b.attempts < RETRIES_MAX) q.setAside.push(b);
+    if (retriable && b.attempts < this.retriesMax) q.setAside.push(b);
     else this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
     if (q.inFlight.length === 0 && q.setAside.length > 0) {
       // Everything sent before has answered: resend the set-aside batches first, in order.
