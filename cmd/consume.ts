@@ -105,12 +105,14 @@ async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void
   const print = recordPrinter(sink, topic, flags);
   const client = makeClient(io, flags.broker);
   let printed = 0;
+  let printedBytes = 0;
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
-  const progress = new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: 0 }));
+  const progress = new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: printedBytes }));
   const onRecord = (partition: number, r: RecordView): boolean => {
     if (filter !== null && !filter(r)) return true;
     print(partition, r);
+    if (r.valueStart >= 0) printedBytes += r.valueEnd - r.valueStart;
     return ++printed < limit && !sink.closed;
   };
   const shouldStop = () => interrupted || sink.closed || printed >= limit;

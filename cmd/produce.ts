@@ -106,6 +106,8 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
     }
     if (s.partition >= partitions) throw new UsageError(`--partition ${s.partition}: topic ${topic} has ${partitions} partition(s)`);
     const splitter = new RecordSplitter(s.delimiter);
+    // Records read in one chunk share its arrival time (one clock read per chunk, not per line).
+    const clock = { now: Date.now() };
     const onRecord = flags.json
       ? (buf: Uint8Array, start: number, end: number) => {
           read++;
@@ -120,8 +122,9 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
             firstBad ??= `line ${read}: ${(err as Error).message}`;
           }
         }
-      : recordAppender(producer, topic, s, () => read++);
+      : recordAppender(producer, topic, s, clock, () => read++);
     for await (const chunk of input.chunks) {
+      clock.now = Date.now();
       inputBytes += chunk.length;
       splitter.push(chunk, onRecord);
       if (producer.needsDrain) await producer.drained();
@@ -139,12 +142,12 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
 }
 
 /** The plain-lines path: key separator, fixed headers, one timestamp per input chunk read. */
-function recordAppender(producer: Producer, topic: string, s: Settings, count: () => void) {
+function recordAppender(producer: Producer, topic: string, s: Settings, clock: { now: number }, count: () => void) {
   const sep = s.keySeparator;
   const sepByte = sep !== null && sep.length === 1 ? sep[0]! : -1;
   return (buf: Uint8Array, start: number, end: number) => {
     count();
-    const now = Date.now();
+    const now = clock.now;
     if (sep === null) {
       producer.append(topic, s.partition, null, buf.subarray(start, end), s.headers, now);
       return;

@@ -55,6 +55,8 @@ export class BatchBuilder {
   private buf: Uint8Array;
   private pos = BATCH_HEADER_BYTES;
   count = 0;
+  /** Key and value bytes appended (what a user calls the data; framing excluded). */
+  payloadBytes = 0;
   private baseTimestamp = 0;
   private maxTimestamp = 0;
 
@@ -136,6 +138,7 @@ export class BatchBuilder {
     }
     this.pos = p;
     this.count++;
+    this.payloadBytes += (key?.length ?? 0) + (value?.length ?? 0);
   }
 
   private ensure(n: number): void {

@@ -57,7 +57,7 @@ export interface ProduceSummary {
   /** Records the broker acknowledged (for acks=0: records written to the socket). */
   acked: number;
   failed: number;
-  /** Uncompressed record bytes acknowledged. */
+  /** Key and value bytes of the acknowledged records. */
   ackedBytes: number;
   /** The first few distinct failure messages. */
   errors: string[];
@@ -68,6 +68,7 @@ interface SealedBatch {
   bytes: Uint8Array | null;
   count: number;
   recordBytes: number;
+  payloadBytes: number;
   attempts: number;
 }
 
@@ -198,7 +199,7 @@ export class Producer {
     const b = q.open!;
     q.open = null;
     this.openCount--;
-    const sealed: SealedBatch = { bytes: null, count: b.count, recordBytes: b.recordBytes, attempts: 0 };
+    const sealed: SealedBatch = { bytes: null, count: b.count, recordBytes: b.recordBytes, payloadBytes: b.payloadBytes, attempts: 0 };
     q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
     if (t.queues.length > 1 && t.queues[t.sticky] === q) t.sticky = (t.sticky + 1 + Math.floor(Math.random() * (t.queues.length - 1))) % t.queues.length;
@@ -360,7 +361,7 @@ export class Producer {
       q.setAside = [];
       this.bufferedBytes -= b.recordBytes;
       this.summary.acked += b.count;
-      this.summary.ackedBytes += b.recordBytes;
+      this.summary.ackedBytes += b.payloadBytes;
       return;
     }
     this.settleError(q, b, isRetriable(code), kafkaError(code, `produce to ${q.topic}/${q.partition}`, message).message);
