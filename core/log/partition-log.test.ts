@@ -88,29 +88,30 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
   test("sparse index: lookups by offset between entries and by timestamp, across segments", async () => {
     env = makeEnv();
     const { log } = await openLog(env, { config: { segmentBytes: 64 * 1024 } });
-    const appended: Array<{ base: number; last: number; maxTs: number }> = [];
+    // Record k of a batch stamped ts carries ts + k (test-batches.ts).
+    const recordTimes: Array<{ offset: number; timestamp: number }> = [];
     for (let i = 0; i < 400; i++) {
       const records = 1 + (i % 4);
       const ts = T0 + i * 10;
       const r = await log.append(buildBatch({ records, valueBytes: 100, timestamp: ts }));
-      appended.push({ base: r.baseOffset, last: r.lastOffset, maxTs: ts + records - 1 });
+      for (let k = 0; k < records; k++) recordTimes.push({ offset: r.baseOffset + k, timestamp: ts + k });
     }
     expect(log.segmentCount).toBeGreaterThan(1);
     for (let o = 0; o < log.endOffset; o += 3) {
       const first = batchesIn(log.read(o, 1).chunks)[0]!;
       expect(first.baseOffset <= o && o <= first.lastOffset).toBe(true);
     }
-    for (const probe of [T0 - 5, T0, T0 + 1, T0 + 995, T0 + 2001, T0 + 3990]) {
-      const want = appended.find((b) => b.maxTs >= probe)!;
-      expect(log.offsetForTimestamp(probe)).toEqual({ offset: want.base, timestamp: want.maxTs });
+    // ListOffsets answers with the first record at or after the time, not its batch's start.
+    for (const probe of [T0 - 5, T0, T0 + 1, T0 + 995, T0 + 2001, T0 + 2012, T0 + 3990]) {
+      const want = recordTimes.find((r) => r.timestamp >= probe)!;
+      expect(log.offsetForTimestamp(probe)).toEqual(want);
     }
     expect(log.offsetForTimestamp(T0 + 10_000)).toBeNull();
     await log.close();
     // after a clean reopen the indexes come from the files
     const again = await openLog(env, { clean: true, config: { segmentBytes: 64 * 1024 } });
     expect(again.log.recovery.segmentsScanned).toBe(0);
-    const want = appended.find((b) => b.maxTs >= T0 + 2001)!;
-    expect(again.log.offsetForTimestamp(T0 + 2001)).toEqual({ offset: want.base, timestamp: want.maxTs });
+    expect(again.log.offsetForTimestamp(T0 + 2001)).toEqual(recordTimes.find((r) => r.timestamp >= T0 + 2001)!);
     for (let o = 0; o < again.log.endOffset; o += 7) {
       const first = batchesIn(again.log.read(o, 1).chunks)[0]!;
       expect(first.baseOffset <= o && o <= first.lastOffset).toBe(true);

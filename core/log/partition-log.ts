@@ -27,7 +27,10 @@ import {
   OFF_LAST_OFFSET_DELTA,
   OFF_LEADER_EPOCH,
   OFF_MAX_TIMESTAMP,
+  batchSizeAt,
+  viewOf,
 } from "../batch/header.ts";
+import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
@@ -425,10 +428,33 @@ export class PartitionLog implements Syncable {
       while (position < visible) {
         const info = seg.infoAt(position, this.scratch);
         if (info.maxTimestamp >= timestamp && info.lastOffset >= this.start) {
-          return { offset: Math.max(info.baseOffset, this.start), timestamp: info.maxTimestamp };
+          return this.firstRecordAtOrAfter(info.baseOffset, timestamp) ?? { offset: Math.max(info.baseOffset, this.start), timestamp: info.maxTimestamp };
         }
         position += info.size;
       }
+    }
+    return null;
+  }
+
+  /**
+   * Inside the batch at `baseOffset` (whose maxTimestamp is ≥ `timestamp`), the first record at or
+   * after `timestamp`, as Kafka answers ListOffsets: a record, not its batch's start. Under
+   * LogAppendTime every record carries the batch's time, so the batch start is right. Null when
+   * the batch cannot be decoded here (the caller falls back to the batch start).
+   */
+  private firstRecordAtOrAfter(baseOffset: number, timestamp: number): { offset: number; timestamp: number } | null {
+    const first = this.read(Math.max(baseOffset, this.start), 1).chunks[0];
+    if (!first) return null;
+    let decoded;
+    try {
+      decoded = decodeRecordBatch(first.subarray(0, batchSizeAt(viewOf(first), 0)));
+    } catch {
+      return null;
+    }
+    const logAppendTime = (decoded.header.attributes & ATTR_LOG_APPEND_TIME) !== 0;
+    for (const r of decoded.records) {
+      const ts = logAppendTime ? decoded.header.maxTimestamp : r.timestamp;
+      if (ts >= timestamp && r.offset >= this.start) return { offset: r.offset, timestamp: ts };
     }
     return null;
   }
