@@ -134,7 +134,9 @@ async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void
         const partitions = partitionFlag !== undefined ? [partitionFlag] : info.partitions.map((p) => p.partition);
         const starts = await resolvePositions(client, topic, partitions, from);
         const stops = flags.untilEnd ? await resolvePositions(client, topic, partitions, { kind: "end" }) : undefined;
-        await readLoop({ client, topic, starts, stops, onRecord, afterChunk, shouldStop });
+        const onReset = (partition: number, from: number, to: number) =>
+          void io.stderr.write(`streamctl: ${topic}/${partition}: offset ${from} is out of range, continuing at ${to}\n`);
+        await readLoop({ client, topic, starts, stops, onRecord, afterChunk, shouldStop, onReset });
       }
     } catch (err) {
       throw describeFailure(err, `consume ${topic}`);

@@ -27,9 +27,14 @@ import { pickVersion, type VersionRange } from "./versions.ts";
 export const CLIENT_SOFTWARE_NAME = "streamctl";
 /** How long a connect may take before it fails (then it is retried like any connection error). */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** A request unanswered this long fails its connection (Kafka's request.timeout.ms is 30 s; this is
+ * longer than the produce timeout and any fetch long-poll we ask for, so only a hung broker hits it). */
+const REQUEST_TIMEOUT_MS = 45_000;
+const WATCHDOG_INTERVAL_MS = 1_000;
 
 interface Pending {
   correlationId: number;
+  sentAt: number;
   decode: (r: Reader) => unknown;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -57,6 +62,7 @@ export class Connection {
   private nextCorrelationId = 1;
   private failure: Error | null = null;
   private readonly picked = new Map<number, number>();
+  private watchdog: ReturnType<typeof setInterval> | null = null;
   private closedResolve!: () => void;
   /** Resolves when the socket is gone, for whatever reason. */
   readonly closed = new Promise<void>((r) => (this.closedResolve = r));
@@ -115,6 +121,8 @@ export class Connection {
           open: (s) => {
             clearTimeout(timer);
             this.socket = s;
+            this.watchdog = setInterval(() => this.checkTimeouts(), WATCHDOG_INTERVAL_MS);
+            this.watchdog.unref?.();
             resolve();
           },
           data: (_s, chunk) => this.onData(chunk),
@@ -173,7 +181,7 @@ export class Connection {
     const correlationId = this.nextCorrelationId++;
     const bytes = this.frame(api, version, correlationId, body);
     return new Promise<Res>((resolve, reject) => {
-      this.pending.push({ correlationId, decode, resolve: resolve as (v: unknown) => void, reject, what: `${api.name} v${version}` });
+      this.pending.push({ correlationId, sentAt: performance.now(), decode, resolve: resolve as (v: unknown) => void, reject, what: `${api.name} v${version}` });
       this.write(bytes);
     });
   }
@@ -243,9 +251,19 @@ export class Connection {
     }
   }
 
+  /** A broker that stops answering fails the connection (its requests are retried elsewhere). */
+  private checkTimeouts(): void {
+    const head = this.pending[this.pendingHead];
+    if (head !== undefined && performance.now() - head.sentAt > REQUEST_TIMEOUT_MS) {
+      this.fail(new ConnectionError(`${head.what} to ${this.address}: no answer in ${REQUEST_TIMEOUT_MS} ms`));
+    }
+  }
+
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
     for (let i = this.pendingHead; i < this.pending.length; i++) this.pending[i]!.reject(err);
     this.pending.length = 0;
     this.pendingHead = 0;
