@@ -72,6 +72,8 @@ function TopApp({ client, url, intervalMs, initialView, color, columns }: AppPro
 }
 
 export async function runTopApp(props: AppProps, streams: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<void> {
-  const app = render(<TopApp {...props} />, { ...streams, exitOnCtrlC: true, patchConsole: false });
+  // interactive: a live view whenever we got here (stdout is a terminal), even with CI set in the
+  // environment, where ink would otherwise only print the last frame at exit.
+  const app = render(<TopApp {...props} />, { ...streams, exitOnCtrlC: true, patchConsole: false, interactive: true });
   await app.waitUntilExit();
 }
