@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodeRecordBatch } from "../core/batch/record-batch.ts";
 import {
-  ApiVersions, CreateTopics, DeleteTopics, DescribeConfigs, Fetch, FindCoordinator, ListOffsets, Metadata, Produce,
+  ApiVersions, CreateTopics, DeleteTopics, DescribeConfigs, Fetch, FindCoordinator, InitProducerId, ListOffsets, Metadata, Produce,
+  defaultInitProducerIdRequest,
   defaultApiVersionsRequest, defaultCreateTopicsRequest, defaultCreateTopicsRequestCreatableTopic, defaultDeleteTopicsRequest,
   defaultDescribeConfigsRequest, defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic,
   defaultFindCoordinatorRequest, defaultListOffsetsRequest, defaultMetadataRequest, defaultProduceRequest,
@@ -44,17 +45,18 @@ function versions(range: [number, number] | undefined): number[] {
   return Array.from({ length: range[1] - range[0] + 1 }, (_, i) => range[0] + i);
 }
 
-describe("every advertised version answers in its own format", async () => {
-  const ranges = await (async () => {
-    // describe callbacks run before beforeAll; open a short-lived broker just to read the ranges.
-    const b = await startBroker();
-    const c = await RawConnection.open(b.kafka);
-    const res = await c.request(ApiVersions, 3, { ...defaultApiVersionsRequest(), clientSoftwareName: "raw", clientSoftwareVersion: "1" });
-    c.close();
-    await b.stop();
-    removeDir(b.dataDir);
-    return new Map(res.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as [number, number]]));
-  })();
+// Test cases are made before beforeAll runs: a short-lived broker tells which versions to cover.
+const ranges = await (async () => {
+  const b = await startBroker();
+  const c = await RawConnection.open(b.kafka);
+  const res = await c.request(ApiVersions, 3, { ...defaultApiVersionsRequest(), clientSoftwareName: "raw", clientSoftwareVersion: "1" });
+  c.close();
+  await b.stop();
+  removeDir(b.dataDir);
+  return new Map(res.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as [number, number]]));
+})();
+
+describe("every advertised version answers in its own format", () => {
 
   test("librdkafka's feature probes are inside the advertised ranges", async () => {
     const r = await advertised();
@@ -157,6 +159,12 @@ describe("every advertised version answers in its own format", async () => {
     const res = await conn.request(FindCoordinator, v, { ...defaultFindCoordinatorRequest(), key: "g", keyType: 0, coordinatorKeys: ["g"] });
     if (v >= 4) expect(res.coordinators[0]!.errorCode).toBe(0);
     else expect(res.errorCode).toBe(0);
+  });
+
+  test.each(versions(ranges.get(InitProducerId.key)))("InitProducerId v%d", async (v) => {
+    const res = await conn.request(InitProducerId, v, { ...defaultInitProducerIdRequest(), transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    expect(res.errorCode).toBe(0);
+    expect(res.producerId).toBeGreaterThanOrEqual(0n);
   });
 });
 

@@ -9,6 +9,7 @@ import { startHttpServer } from "../http/server.ts";
 import { HANDLERS } from "./handlers/index.ts";
 import type { Handler } from "./handler.ts";
 import { BrokerMetrics } from "./metrics.ts";
+import { Idempotence } from "./idempotence.ts";
 import { startKafkaServer } from "./server.ts";
 import type { BrokerLog, BrokerState } from "./state.ts";
 
@@ -70,6 +71,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       idleTimeoutMs: options.idleTimeoutMs,
     },
     handlers,
+    idempotence: new Idempotence(),
     metrics: new BrokerMetrics(),
     log,
     listener: { host: options.kafka.host, port: options.kafka.port },

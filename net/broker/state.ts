@@ -3,6 +3,7 @@
 import type { GroupCoordinator } from "../../core/groups/coordinator.ts";
 import type { TopicStore } from "../../core/topics/topic-store.ts";
 import type { Handler } from "./handler.ts";
+import type { Idempotence } from "./idempotence.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 
 export interface BrokerLog {
@@ -28,6 +29,8 @@ export interface BrokerState {
   readonly groups: GroupCoordinator;
   readonly options: BrokerRuntimeOptions;
   readonly handlers: Map<number, Handler>;
+  /** Producer ids and per-partition sequences of idempotent producers. */
+  readonly idempotence: Idempotence;
   readonly metrics: BrokerMetrics;
   readonly log: BrokerLog;
   /** The Kafka listener's address, advertised in Metadata (0.0.0.0 → the connection's local address). */

@@ -9,6 +9,9 @@
 // - acks=0 sends no response; if anything failed Kafka closes the connection instead, so do we.
 // - acks=1 and -1 are answered only after the batch is durable under the fsync policy: the log's
 //   append resolves after the fdatasync that covers it (group commit).
+// - Idempotent producers (producerId ≥ 0, ids from InitProducerId): a retried batch gets its first
+//   answer again instead of a second append; a sequence gap → OUT_OF_ORDER_SEQUENCE_NUMBER (45),
+//   an old epoch → INVALID_PRODUCER_EPOCH (47). Sequences are kept in memory only.
 // - Transactions are not supported: a request carrying a transactionalId is answered with
 //   TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition.
 // - LogAppendTime topics: the log stamps the broker's time on the batch (and its CRC) as it
@@ -17,7 +20,7 @@
 //
 // Ordering: partitions are appended in request order, and each append's write happens before the
 // handler's first await, so two requests on one connection land in arrival order.
-import { validateProduceBatch } from "../../../core/batch/validate-produce.ts";
+import { type ProduceBatchInfo, validateProduceBatch } from "../../../core/batch/validate-produce.ts";
 import { fixMaxTimestamp } from "../../../core/batch/rewrite.ts";
 import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -59,6 +62,17 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   },
 });
 
+function appended(index: number, baseOffset: number, logAppendTime: number, logStartOffset: number): PartitionResponse {
+  return {
+    ...defaultProduceResponsePartitionProduceResponse(),
+    index,
+    errorCode: 0,
+    baseOffset: BigInt(baseOffset),
+    logAppendTimeMs: BigInt(logAppendTime),
+    logStartOffset: BigInt(logStartOffset),
+  };
+}
+
 function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
   return { ...defaultProduceResponsePartitionProduceResponse(), index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
 }
@@ -75,8 +89,9 @@ function producePartition(topicName: string, p: ProduceRequestPartitionProduceDa
   }
   const configs = topic.configs;
   const logAppendTime = configs["message.timestamp.type"] === "LogAppendTime";
+  let info: ProduceBatchInfo;
   try {
-    const info = validateProduceBatch(records, {
+    info = validateProduceBatch(records, {
       maxMessageBytes: configs["max.message.bytes"],
       compacted: configs["cleanup.policy"].includes("compact"),
       allowZstd: apiVersion >= 7,
@@ -89,16 +104,23 @@ function producePartition(topicName: string, p: ProduceRequestPartitionProduceDa
   } catch (err) {
     return Promise.resolve(failed(p.index, kafkaErrorCode(err), errorMessage(err)));
   }
+  const idempotent = info.producerId >= 0 ? broker.idempotence.stateOf(log) : null;
+  if (idempotent) {
+    const verdict = idempotent.check(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount);
+    if (verdict.kind === "fenced") return Promise.resolve(failed(p.index, ErrorCode.INVALID_PRODUCER_EPOCH, `producer epoch ${info.producerEpoch} is older than ${verdict.currentEpoch}`));
+    if (verdict.kind === "out-of-order") {
+      return Promise.resolve(failed(p.index, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `sequence ${info.baseSequence}, expected ${verdict.expected}`));
+    }
+    if (verdict.kind === "duplicate") {
+      // A retry of a batch already appended (or still being appended): its first answer again.
+      return verdict.result.then((r) => appended(p.index, r.baseOffset, -1, log.startOffset), (err) => failed(p.index, kafkaErrorCode(err), errorMessage(err)));
+    }
+  }
   // The append's write happens now, synchronously; only its durability is awaited.
-  return log.append(records).then(
-    (r) => ({
-      ...defaultProduceResponsePartitionProduceResponse(),
-      index: p.index,
-      errorCode: 0,
-      baseOffset: BigInt(r.baseOffset),
-      logAppendTimeMs: BigInt(r.logAppendTime),
-      logStartOffset: BigInt(log.startOffset),
-    }),
+  const append = log.append(records);
+  idempotent?.record(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount, append);
+  return append.then(
+    (r) => appended(p.index, r.baseOffset, r.logAppendTime, log.startOffset),
     (err) => {
       broker.log.warn(`append to ${topicName}/${p.index} failed: ${errorMessage(err)}`);
       return failed(p.index, kafkaErrorCode(err), errorMessage(err));

@@ -13,6 +13,7 @@ import { leaveGroupHandler } from "./13-leave-group.ts";
 import { syncGroupHandler } from "./14-sync-group.ts";
 import { describeGroupsHandler } from "./15-describe-groups.ts";
 import { listGroupsHandler } from "./16-list-groups.ts";
+import { initProducerIdHandler } from "./22-init-producer-id.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
@@ -37,5 +38,6 @@ export const HANDLERS: readonly Handler[] = [
   createTopicsHandler,
   deleteTopicsHandler,
   describeConfigsHandler,
+  initProducerIdHandler,
   deleteGroupsHandler,
 ];
