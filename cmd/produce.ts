@@ -1,7 +1,8 @@
 // `streamctl produce TOPIC`: records from stdin (or --file), one per delimiter-separated piece, to
 // a topic (created on first use unless the broker refuses). Exit 0 only when every record read was
 // acknowledged; a summary line on stderr says how many were and were not. SIGINT stops reading,
-// flushes what was read, reports, and exits by the same rule.
+// flushes what was read, reports, and exits by the same rule (0 if all of it was acknowledged); a
+// second SIGINT stops waiting, reports, and exits 1.
 //
 // --json reads the envelope `consume --json` prints, keeping key, headers, timestamp and
 // partition (an explicit --partition wins); --header and --key-separator do not apply to it.
@@ -93,6 +94,12 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
   let interrupted = false;
   const progress = new Progress(io.stderr, "produced", () => ({ records: producer.stats.acked, bytes: producer.stats.ackedBytes, inputBytes, totalBytes: input.totalBytes }));
   const removeInterrupt = onInterrupt(io, () => {
+    if (interrupted) {
+      // A second interrupt: stop waiting for acknowledgements.
+      const st = producer.stats;
+      io.stderr.write(`streamctl: aborted: ${formatCount(st.acked)} records acknowledged, ${formatCount(read - st.acked)} not (failed or unconfirmed)\n`);
+      process.exit(1);
+    }
     interrupted = true;
     input.stop();
   });

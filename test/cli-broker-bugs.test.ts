@@ -1,6 +1,6 @@
-// Broker behaviour found wrong while building the data commands (issue #5), kept as failing tests
-// until the broker is fixed. Each names the Kafka behaviour it expects and checks it with kcat as
-// an independent client as well as with ours.
+// Broker behaviour found wrong while building the data commands (issue #5), written as failing
+// tests and kept as regression tests once fixed. Each names the Kafka behaviour it expects and
+// checks it with kcat as an independent client as well as with ours.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type BrokerProcess, kcat, removeDir, startBroker, streamctl } from "./harness.ts";
 
@@ -17,8 +17,8 @@ afterAll(async () => {
 
 // Kafka: ListOffsets with a timestamp answers the first offset whose record timestamp is ≥ it
 // (LogSegment.findOffsetByTimestamp scans the records of the batch the time index points at).
-// The broker answers the base offset of the first *batch* whose maxTimestamp is ≥ it
-// (core/log/partition-log.ts offsetForTimestamp), so a time inside a batch starts too early.
+// The broker used to answer the base offset of the first *batch* whose maxTimestamp is ≥ it, so a
+// time inside a batch started too early (fixed in 223ec3d).
 test("ListOffsets by timestamp finds the record inside a batch, not the batch start", async () => {
   const lines = [0, 1, 2, 3].map((i) => JSON.stringify({ value: `v${i}`, timestamp: 1_800_000_000_000 + i * 1000 }));
   const produced = await streamctl(["produce", "by-time", "--json", "--broker", broker.kafka], { input: lines.join("\n") });

@@ -209,9 +209,8 @@ describe("tail and replay", () => {
 
   test("replay by time, republished into another topic with keys, headers and timestamps", async () => {
     const lines = Array.from({ length: 10 }, (_, i) => JSON.stringify({ key: `k${i}`, value: `v${i}`, timestamp: 1_800_000_000_000 + i * 1000, headers: [{ key: "i", value: String(i) }] }));
-    // One record per batch (--batch-bytes 1): the broker resolves a time to a batch, not to the
-    // record inside it (see cli-broker-bugs.test.ts), which this test is not about.
-    expect((await sc(["produce", "replay-src", "--json", "--batch-bytes", "1"], { input: lines.join("\n") })).code).toBe(0);
+    // One batch: the times fall inside it, so ListOffsets must find the records, not the batch.
+    expect((await sc(["produce", "replay-src", "--json"], { input: lines.join("\n") })).code).toBe(0);
     const r = await sc(["replay", "replay-src", "--from", "@1800000002000", "--to", "@1800000005000", "--to-topic", "replay-dst"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
@@ -284,7 +283,11 @@ describe("kcat interoperability", () => {
     const topic = `from-kcat-${codec}`;
     const k = await runProcess(["kcat", "-b", broker.kafka, "-q", "-P", "-t", topic, "-p", "0", "-K", ":", "-z", codec, "-H", "via=kcat"], { input });
     expect(k.code).toBe(0);
-    expect(new Set(storedBatches(topic).map(([c]) => c))).toEqual(new Set([CODEC_BITS[codec]]));
+    // librdkafka sends a batch uncompressed when compressing did not make it smaller (small lz4
+    // batches under load), so "none" may appear beside the codec.
+    const stored = new Set(storedBatches(topic).map(([c]) => c));
+    expect(stored.has(CODEC_BITS[codec])).toBe(true);
+    expect([...stored].every((c) => c === 0 || c === CODEC_BITS[codec])).toBe(true);
     const r = await sc(["consume", topic, "--until-end", "--format", "%k:%s|%h\\n"]);
     expect(r.code).toBe(0);
     expect(r.stdout === lines.map((l) => `${l}|via=kcat\n`).join("")).toBe(true);
@@ -326,7 +329,10 @@ describe("signals", () => {
     proc.stdin.write("i1\ni2\ni3\n");
     await proc.stdin.flush();
     // Wait until the records are in the topic (the linger sends them), then interrupt.
+    let exitedEarly = false;
+    void proc.exited.then(() => (exitedEarly = true));
     for (;;) {
+      if (exitedEarly) throw new Error(`produce exited before SIGINT: ${await new Response(proc.stderr).text()}`);
       const r = await sc(["consume", "interrupted", "--until-end"]);
       if (r.stdout === "i1\ni2\ni3\n") break;
     }
@@ -340,7 +346,7 @@ test("--file with progress off when stderr is not a terminal", async () => {
   const file = join(scratch, "input.log");
   writeFileSync(file, Array.from({ length: 1000 }, (_, i) => `f${i}`).join("\n"));
   const r = await sc(["produce", "from-file", "--file", file]);
-  expect(r.code).toBe(0);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^streamctl: 1,000 records acknowledged/) });
   expect(r.stderr).not.toContain("\r");
   expect((await sc(["tail", "from-file", "-n", "1"])).stdout).toBe("f999\n");
   const missing = await sc(["produce", "from-file", "--file", join(scratch, "nope")]);
