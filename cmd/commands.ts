@@ -8,6 +8,7 @@ import { replayCommand } from "./replay.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
+import { benchCommand } from "./bench.ts";
 
 registerSubcommand(serveCommand);
 registerSubcommand(produceCommand);
@@ -17,3 +18,4 @@ registerSubcommand(replayCommand);
 registerSubcommand(topicsCommand);
 registerSubcommand(groupsCommand);
 registerSubcommand(topCommand);
+registerSubcommand(benchCommand);

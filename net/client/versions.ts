@@ -20,8 +20,10 @@
 // | LeaveGroup (13)  | 0-4  |                                       |                                       |
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
+// | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
 import {
   ApiVersions,
+  CreateTopics,
   Fetch,
   FindCoordinator,
   Heartbeat,
@@ -53,6 +55,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [LeaveGroup.key, { min: 0, max: 4 }],
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
+  [CreateTopics.key, { min: 2, max: 7 }],
 ]);
 
 export class UnsupportedApiError extends Error {

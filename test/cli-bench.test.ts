@@ -1,0 +1,62 @@
+// `streamctl bench produce|consume|e2e` against a live broker (issue 8): small runs that check the
+// reports add up — counts, partitions, latency samples — never how fast anything was.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type BrokerProcess, removeDir, startBroker, streamctl } from "./harness.ts";
+
+let broker: BrokerProcess;
+beforeAll(async () => {
+  broker = await startBroker();
+});
+afterAll(async () => {
+  await broker.stop();
+  removeDir(broker.dataDir);
+});
+
+const bench = async (args: string[]) => {
+  const r = await streamctl(["bench", ...args, "--broker", broker.kafka, "--json"]);
+  if (r.code !== 0) throw new Error(`bench ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+};
+
+describe("streamctl bench", () => {
+  test("produce flat out: every record acknowledged, one ack latency sample each", async () => {
+    const r = await bench(["produce", "--topic", "b-produce", "--records", "3000", "--record-size", "50"]);
+    expect(r).toMatchObject({ mode: "produce", records: 3000, failed: 0, partitions: 1, recordBytes: 50, acks: "all", compression: "none", rate: 0 });
+    expect(r.ackLatencyMs.count).toBe(3000);
+    expect(r.ackLatencyMs.p50).toBeLessThanOrEqual(r.ackLatencyMs.p99);
+    expect(r.ackLatencyMs.p99).toBeLessThanOrEqual(r.ackLatencyMs.max);
+  });
+
+  test("produce with partitions, producers, compression and a rate", async () => {
+    const r = await bench(["produce", "--topic", "b-multi", "--records", "600", "--partitions", "3", "--producers", "2", "--compression", "zstd", "--rate", "3000"]);
+    expect(r).toMatchObject({ records: 600, failed: 0, partitions: 3, producers: 2, compression: "zstd", rate: 3000 });
+    expect(r.ackLatencyMs.count).toBe(600);
+    const end = await streamctl(["consume", "b-multi", "--broker", broker.kafka, "--from", "beginning", "--until-end", "--format", "%p\n"]);
+    expect(new Set(end.stdout.trim().split("\n"))).toEqual(new Set(["0", "1", "2"]));
+  });
+
+  test("consume tops the topic up, then reads exactly N records", async () => {
+    await bench(["produce", "--topic", "b-consume", "--records", "1000"]);
+    const r = await bench(["consume", "--topic", "b-consume", "--records", "2500"]);
+    expect(r).toMatchObject({ mode: "consume", records: 2500, failed: 0 });
+    expect(r.ackLatencyMs).toBeUndefined();
+  });
+
+  test("e2e: the consumer sees every record, one produce→consume sample each", async () => {
+    const r = await bench(["e2e", "--topic", "b-e2e", "--records", "400", "--rate", "2000"]);
+    expect(r).toMatchObject({ mode: "e2e", records: 400, consumed: 400, failed: 0 });
+    expect(r.e2eLatencyMs.count).toBe(400);
+    expect(r.ackLatencyMs.count).toBe(400);
+  });
+
+  test("text report and usage errors", async () => {
+    const text = await streamctl(["bench", "produce", "--topic", "b-text", "--records", "10", "--broker", broker.kafka]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("records/s");
+    expect(text.stdout).toContain("ack latency ms");
+    const bad = await streamctl(["bench", "e2e", "--rate", "0", "--broker", broker.kafka]);
+    expect(bad.code).toBe(2);
+    const badTopic = await streamctl(["bench", "produce", "--topic", "no/slash", "--broker", broker.kafka]);
+    expect(badTopic.code).toBe(2);
+  });
+});
