@@ -50,6 +50,12 @@ export class OffsetIndex {
     return i < 0 ? 0 : this.pos[i]!;
   }
 
+  /** The last entry whose relative offset ≤ `relOffset`, or null. */
+  lookupEntry(relOffset: number): { relOffset: number; position: number } | null {
+    const i = lastAtMost(this.rel, this.count, relOffset);
+    return i < 0 ? null : { relOffset: this.rel[i]!, position: this.pos[i]! };
+  }
+
   lastRelOffset(): number {
     return this.count === 0 ? -1 : this.rel[this.count - 1]!;
   }

@@ -35,9 +35,9 @@ import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import type { Syncable } from "./durability.ts";
-import { deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
-import { RELATIVE_MAX, Segment, batchInfoAt, newScratch } from "./segment.ts";
-import type { LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
+import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
+import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch } from "./segment.ts";
+import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
 
 export interface AppendResult {
   baseOffset: number;
@@ -384,7 +384,9 @@ export class PartitionLog implements Syncable {
 
   /**
    * Whole batches from the one holding `offset`, at most `maxBytes` except that the first batch
-   * is returned whole however large (KIP-74), never past the high watermark.
+   * is returned whole however large (KIP-74), never past the high watermark, never across a
+   * damaged range (offsets in one fail with STORAGE; a read stops before one, so offsets are
+   * never skipped silently). Every batch handed out passed its CRC check in this process.
    */
   read(offset: number, maxBytes: number): ReadResult {
     this.checkOpen();
@@ -394,27 +396,135 @@ export class PartitionLog implements Syncable {
     const chunks: Uint8Array[] = [];
     let bytes = 0;
     if (offset === this.hwm) return { chunks, bytes };
+    let expected = -1;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
       const visible = this.visibleEnd(seg);
       let position = 0;
       let firstSize = 0;
       if (chunks.length === 0) {
-        const found = seg.positionOf(offset, visible, this.scratch);
+        const damaged = seg.damageAtOffset(offset);
+        if (damaged !== undefined) throw this.damagedError(damaged, offset);
+        let found = seg.positionOf(offset, visible, this.scratch);
+        // A bad header at an index entry: walk from the segment's start to learn its offsets.
+        if (found?.problem && found.expected === null) found = seg.positionOf(offset, visible, this.scratch, true);
         if (found === null) continue;
+        if (found.problem !== null) {
+          if (!this.damageFound(i, found.position, found.expected ?? seg.baseOffset, found.problem)) throw this.unreadable(seg, found.position, offset, found.problem);
+          return this.read(offset, maxBytes); // one damaged range more each time: terminates
+        }
         position = found.position;
         firstSize = found.info.size;
+        expected = found.info.baseOffset;
+      } else if (seg.baseOffset !== expected) {
+        break;
       }
-      if (position >= visible) break;
+      const end = Math.min(visible, seg.nextDamageStart(position));
+      if (position >= end) break;
       const budget = Math.max(maxBytes - bytes, firstSize);
-      const window = seg.bytes(position, Math.min(visible - position, budget));
-      const length = wholeBatchesLength(window);
-      if (length === 0) break;
-      chunks.push(length === window.length ? window : window.subarray(0, length));
-      bytes += length;
-      if (position + length < visible) break;
+      const window = seg.bytes(position, Math.min(end - position, budget));
+      const served = this.servable(i, position, window, expected, end);
+      if (served.length === 0) {
+        if (chunks.length === 0) {
+          if (served.damaged) return this.read(offset, maxBytes);
+          throw this.unreadable(seg, position, offset, "no whole batch where one should start");
+        }
+        break;
+      }
+      chunks.push(served.length === window.length ? window : window.subarray(0, served.length));
+      bytes += served.length;
+      expected = served.nextOffset;
+      if (position + served.length < visible) break;
     }
     return { chunks, bytes };
+  }
+
+  /**
+   * The longest prefix of `window` (at `position` of segment `i`) made of whole batches that
+   * continue the log from `expected` and pass their CRC check (once per batch per process).
+   * A batch that fails is recorded as damage (`damaged`).
+   */
+  private servable(i: number, position: number, window: Uint8Array, expected: number, end: number): { length: number; nextOffset: number; damaged: boolean } {
+    const seg = this.segments[i]!;
+    const view = new DataView(window.buffer, window.byteOffset, window.byteLength);
+    let pos = 0;
+    let verifiedFrom = -1;
+    let damaged = false;
+    while (window.length - pos >= BATCH_HEADER_BYTES) {
+      const at = position + pos;
+      const info = batchInfoAt(view, pos);
+      const problem = headerProblem(info, at, end, expected);
+      if (problem !== null) {
+        damaged = this.damageFound(i, at, expected, problem);
+        break;
+      }
+      if (pos + info.size > window.length) break;
+      if (!seg.verified.covers(at, at + info.size)) {
+        if (crc32c(window, pos + CRC_START, pos + info.size) !== view.getUint32(pos + OFF_CRC)) {
+          damaged = this.damageFound(i, at, expected, "CRC-32C mismatch");
+          break;
+        }
+        if (verifiedFrom < 0) verifiedFrom = at;
+      } else if (verifiedFrom >= 0) {
+        seg.verified.add(verifiedFrom, at);
+        verifiedFrom = -1;
+      }
+      expected = info.lastOffset + 1;
+      pos += info.size;
+    }
+    if (verifiedFrom >= 0) seg.verified.add(verifiedFrom, position + pos);
+    return { length: pos, nextOffset: expected, damaged };
+  }
+
+  /**
+   * Damage met by a read in segment `i` (near `position`): the segment is checked from its start
+   * to find the first bad batch exactly (a bad length met on a walk lands past it), the range up
+   * to the next valid batch is recorded and logged, and the segment's indexes are dropped so the
+   * next open checks and reports it too. Returns false when nothing new was recorded.
+   */
+  private damageFound(i: number, position: number, expected: number, reason: string): boolean {
+    const seg = this.segments[i]!;
+    const maxEnd = this.segments[i + 1]?.baseOffset ?? seg.nextOffset;
+    const all = seg.sealed ? seg.map().subarray(0, seg.size) : seg.bytes(0, seg.size);
+    const first = firstBadBatch(seg, all) ?? { position, expected, reason };
+    if (seg.damaged.some((d) => d.position === first.position && d.end > d.position)) return false;
+    const limit = Math.min(seg.size, seg.nextDamageStart(first.position + 1));
+    const next = findNextBatch(all.subarray(0, limit), first.position + 1, first.expected, maxEnd);
+    const following = seg.damaged.find((d) => d.position === limit);
+    const range: DamagedRange = {
+      topic: this.deps.topic,
+      partition: this.deps.partition,
+      file: seg.paths.log,
+      position: first.position,
+      end: next?.position ?? limit,
+      firstOffset: first.expected,
+      endOffset: next?.baseOffset ?? following?.firstOffset ?? maxEnd,
+      reason: first.reason,
+    };
+    seg.noteDamageFound(range);
+    this.deps.logger.error(damageMessage(range, this.deps, "read"));
+    seg.indexDirty = true;
+    if (seg.sealed) {
+      writeIndexes(this.deps.fs, seg).catch((e) => this.deps.logger.error(`cannot drop the indexes of ${seg.paths.log}: ${String(e)}`));
+    }
+    return true;
+  }
+
+  private unreadable(seg: Segment, position: number, offset: number, reason: string): CoreError {
+    return new CoreError("STORAGE", `unreadable batch (${reason})`, this.ctx({ file: seg.paths.log, position, offset }));
+  }
+
+  private damagedError(d: DamagedRange, offset: number): CoreError {
+    return new CoreError(
+      "STORAGE",
+      `offsets ${d.firstOffset} to ${d.endOffset - 1} are in a damaged range (${d.reason}) at bytes ${d.position}..${d.end}`,
+      this.ctx({ file: d.file, position: d.position, offset }),
+    );
+  }
+
+  /** Every damaged range known now (found by recovery or by reads). */
+  damagedRanges(): DamagedRange[] {
+    return this.segments.flatMap((s) => s.damaged);
   }
 
   /** First batch whose max timestamp ≥ `timestamp` (Kafka's ListOffsets semantics, per batch). */
@@ -426,7 +536,14 @@ export class PartitionLog implements Syncable {
       const rel = seg.timeIndex.lookup(timestamp);
       let position = rel < 0 ? 0 : seg.offsetIndex.lookup(rel);
       while (position < visible) {
+        const damaged = seg.damageStartingAt(position);
+        if (damaged !== undefined) {
+          position = damaged.end;
+          continue;
+        }
+        if (visible - position < BATCH_HEADER_BYTES) break;
         const info = seg.infoAt(position, this.scratch);
+        if (headerProblem(info, position, visible, null) !== null) break;
         if (info.maxTimestamp >= timestamp && info.lastOffset >= this.start) {
           return this.firstRecordAtOrAfter(info.baseOffset, timestamp) ?? { offset: Math.max(info.baseOffset, this.start), timestamp: info.maxTimestamp };
         }
@@ -443,10 +560,10 @@ export class PartitionLog implements Syncable {
    * the batch cannot be decoded here (the caller falls back to the batch start).
    */
   private firstRecordAtOrAfter(baseOffset: number, timestamp: number): { offset: number; timestamp: number } | null {
-    const first = this.read(Math.max(baseOffset, this.start), 1).chunks[0];
-    if (!first) return null;
     let decoded;
     try {
+      const first = this.read(Math.max(baseOffset, this.start), 1).chunks[0];
+      if (!first) return null;
       decoded = decodeRecordBatch(first.subarray(0, batchSizeAt(viewOf(first), 0)));
     } catch {
       return null;
@@ -541,17 +658,30 @@ export class PartitionLog implements Syncable {
   }
 }
 
-/** Length of the longest prefix of `bytes` made of whole batches. */
-function wholeBatchesLength(bytes: Uint8Array): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  while (bytes.length - pos >= BATCH_HEADER_BYTES) {
-    const size = view.getInt32(pos + 8) + 12;
-    assert(size >= BATCH_HEADER_BYTES, "stored batches were validated");
-    if (pos + size > bytes.length) break;
-    pos += size;
+/** The first batch of `seg` (whose bytes are `all`) that fails its checks, skipping known damage. */
+function firstBadBatch(seg: Segment, all: Uint8Array): { position: number; expected: number; reason: string } | null {
+  const view = new DataView(all.buffer, all.byteOffset, all.byteLength);
+  let position = 0;
+  let expected = seg.baseOffset;
+  while (position < all.length) {
+    const damaged = seg.damageStartingAt(position);
+    if (damaged !== undefined) {
+      position = damaged.end;
+      expected = damaged.endOffset;
+      continue;
+    }
+    if (all.length - position < BATCH_HEADER_BYTES) return { position, expected, reason: "torn batch header" };
+    const info = batchInfoAt(view, position);
+    const problem = headerProblem(info, position, all.length, expected);
+    if (problem !== null) return { position, expected, reason: problem };
+    if (!seg.verified.covers(position, position + info.size)) {
+      if (crc32c(all, position + CRC_START, position + info.size) !== view.getUint32(position + OFF_CRC)) return { position, expected, reason: "CRC-32C mismatch" };
+      seg.verified.add(position, position + info.size);
+    }
+    expected = info.lastOffset + 1;
+    position += info.size;
   }
-  return pos;
+  return null;
 }
 
 function readLogStart(fs: FileLayer, dir: string): number {

@@ -1,9 +1,9 @@
 // Opening a partition directory: find its segments, trust or rebuild their indexes, validate what
-// may be torn, cut what is not a valid continuation of the log, and report every cut.
+// may be torn, cut the torn tail, keep and report damage anywhere else (issue #7).
 //
-// Per segment, in offset order (every input matches exactly one row):
+// Loading one segment (every input matches exactly one row):
 //
-// | clean marker | segment  | .index/.timeindex | action                                              |
+// | clean marker | segment  | .index/.timeindex | how it is checked                                   |
 // |--------------|----------|-------------------|-----------------------------------------------------|
 // | yes          | any      | valid             | load indexes; check batches after the last entry    |
 // | no           | not last | valid             | load indexes; check batches after the last entry    |
@@ -11,17 +11,42 @@
 // | any          | any      | missing/corrupt   | check every batch, rebuild indexes (and write them) |
 //
 // "Check" = length within the file, magic 2, CRC-32C, baseOffset equal to the expected next
-// offset, offsets within the segment's int32 range. At the first batch that fails, the segment
-// is truncated there and every later segment is deleted (Kafka's LogLoader does the same): what
-// follows a hole cannot be served in order. Sealed segments were fdatasync'ed with their indexes
-// before the next segment was created, so only the last segment can hold unsynced bytes.
+// offset, offsets within the segment's int32 range. A check that fails after the last index
+// entry restarts as a full check of the segment. When a check stops at a bad batch at position P
+// (every stop matches exactly one row; "after P" = a valid batch at Q > P whose offsets continue
+// the log and stay below the next segment's base):
+//
+// | # | segment                 | a valid batch after P | action                                                   |
+// |---|-------------------------|-----------------------|----------------------------------------------------------|
+// | 1 | last, unclean stop      | (not looked for)      | TORN TAIL: truncate at P, report the cut                 |
+// | 2 | last, clean stop        | no                    | TORN TAIL: truncate at P, report the cut                 |
+// | 3 | last, clean stop        | yes, at Q             | DAMAGE: keep [P, Q), report it; check on from Q          |
+// | 4 | not last                | yes, at Q             | DAMAGE: keep [P, Q), report it; check on from Q          |
+// | 5 | not last                | no                    | DAMAGE: keep [P, end of file), report it; its offsets run |
+// |   |                         |                       |   up to the next segment's base                          |
+//
+// Between two segments (every pair matches exactly one row):
+//
+// | # | next segment's base vs the end of the previous | action                                          |
+// |---|------------------------------------------------|-------------------------------------------------|
+// | 6 | equal                                          | continue                                        |
+// | 7 | above (bytes or a whole segment lost)          | DAMAGE: the offsets in between, reported        |
+// | 8 | below (overlap: not a continuation)            | CUT: delete it and every later segment, report  |
+//
+// Why the tail is cut and the middle is not: only the last segment can hold unsynced bytes
+// (sealed segments were fdatasync'ed with their indexes before the next segment was created), so
+// only there can a bad batch be a torn write of something never acknowledged; Kafka's LogLoader
+// truncates there too. Anywhere else a bad batch is damage to acknowledged data: cutting it would
+// silently drop every acknowledged batch after it. A damaged range is skipped by every walk of
+// the log; reads of its offsets fail with STORAGE (KAFKA_STORAGE_ERROR); the segment's index
+// files are removed instead of written, so every open checks it again and reports it again.
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA } from "../batch/header.ts";
 import { CoreError } from "../errors.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";
 import { fsErrorCode } from "../fs.ts";
 import { OffsetIndex, TimeIndex } from "./indexes.ts";
-import { Segment, batchInfoAt, checkStoredBatch, int64At, parseSegmentName, segmentPaths } from "./segment.ts";
-import type { LogDeps, PartitionRecovery, RecoveryCut } from "./types.ts";
+import { Segment, batchInfoAt, checkStoredBatch, findNextBatch, int64At, parseSegmentName, segmentPaths } from "./segment.ts";
+import type { DamagedRange, LogDeps, PartitionRecovery, RecoveryCut } from "./types.ts";
 
 const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
 
@@ -109,7 +134,7 @@ export interface LoadedLog {
 /** Opens (creating if needed) the segments of the partition in `dir`. */
 export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: number): Promise<LoadedLog> {
   const { fs } = deps;
-  const report: PartitionRecovery = { dir, topic: deps.topic, partition: deps.partition, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [] };
+  const report: PartitionRecovery = { dir, topic: deps.topic, partition: deps.partition, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], damaged: [] };
   let names: string[];
   try {
     names = fs.readdir(dir);
@@ -137,30 +162,97 @@ export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: n
     const isLast = i === bases.length - 1;
     const prev = segments.at(-1);
     if (prev !== undefined && base < prev.nextOffset) {
-      // Overlaps the previous segment: not a continuation of the log.
+      // Row 8: overlaps the previous segment, not a continuation of the log.
       const reason = `segment base ${base} below the previous segment's end ${prev.nextOffset}`;
       await cut(new Segment(fs, dir, base), 0, reason, null, bases.slice(i + 1), deps, report, true);
       break;
     }
-    let loaded: { seg: Segment; stop: ScanStop | null };
+    if (prev !== undefined && base > prev.nextOffset) {
+      // Row 7: offsets lost between two segments.
+      noteDamage(prev, { position: prev.size, end: prev.size, firstOffset: prev.nextOffset, endOffset: base, reason: "offsets missing before the next segment" }, deps, report);
+    }
+    let loaded: { seg: Segment; stop: ScanStop | null; scanner: Scanner; fileSize: number };
     try {
       loaded = await loadOne(base, deps, dir, report, !deps.clean && isLast);
     } catch (e) {
       throw storageError("cannot read segment", e, deps, segmentPaths(dir, base).log);
     }
     segments.push(loaded.seg);
-    const { stop } = loaded;
-    if (stop !== null) {
-      await cut(loaded.seg, stop.position, stop.reason, stop.lastOffsetSeen, bases.slice(i + 1), deps, report, false);
-      break;
+    if (loaded.stop === null) continue;
+    let wasCut: boolean;
+    try {
+      wasCut = await settleStops(loaded, isLast, isLast ? Infinity : bases[i + 1]!, deps, report);
+    } catch (e) {
+      throw storageError("cannot read segment", e, deps, segmentPaths(dir, base).log);
     }
+    if (wasCut) break;
   }
   await finishLoad(segments, deps, report);
   return { segments, report };
 }
 
+/**
+ * Rows 1–5: what to do where a check stopped, until the segment is checked to its end. Returns
+ * true when the tail was cut.
+ */
+async function settleStops(
+  loaded: { seg: Segment; stop: ScanStop | null; scanner: Scanner; fileSize: number },
+  isLast: boolean,
+  nextBase: number,
+  deps: LogDeps,
+  report: PartitionRecovery,
+): Promise<boolean> {
+  const { seg, scanner, fileSize } = loaded;
+  let stop = loaded.stop;
+  let bytes: Uint8Array | null = null;
+  while (stop !== null) {
+    const expected = seg.nextOffset;
+    const mayBeTorn = isLast && !deps.clean; // row 1
+    let next: { position: number; baseOffset: number } | null = null;
+    if (!mayBeTorn) {
+      bytes ??= deps.fs.map(seg.paths.log);
+      next = findNextBatch(bytes, stop.position + 1, expected, nextBase);
+    }
+    if (mayBeTorn || (isLast && next === null)) {
+      // Rows 1 and 2. The mapping is dropped untouched: nothing reads it past the cut.
+      bytes = null;
+      await cut(seg, stop.position, stop.reason, stop.lastOffsetSeen, [], deps, report, false);
+      return true;
+    }
+    // Rows 3, 4, 5.
+    const end = next?.position ?? fileSize;
+    const endOffset = next?.baseOffset ?? Math.max(expected, nextBase);
+    noteDamage(seg, { position: stop.position, end, firstOffset: expected, endOffset, reason: stop.reason }, deps, report);
+    if (next === null) return false;
+    stop = scanInto(seg, scanner, next.position, fileSize, next.baseOffset, deps.clock.now());
+    report.bytesScanned += (stop?.position ?? fileSize) - next.position;
+  }
+  return false;
+}
+
+/** Keeps a damaged range in `seg` (skipped, never served) and reports it. */
+function noteDamage(seg: Segment, range: Omit<DamagedRange, "file" | "topic" | "partition">, deps: LogDeps, report: PartitionRecovery): void {
+  const full: DamagedRange = { topic: deps.topic, partition: deps.partition, file: seg.paths.log, ...range };
+  seg.noteDamage(full);
+  seg.indexDirty = true;
+  report.damaged.push(full);
+  deps.logger.warn(damageMessage(full, deps, "recovery"));
+}
+
+export function damageMessage(d: DamagedRange, deps: LogDeps, by: string): string {
+  const where = deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : d.file;
+  const offsets = d.endOffset > d.firstOffset ? `offsets ${d.firstOffset} to ${d.endOffset - 1} unreadable` : "no offsets in it";
+  return `${by}: ${where}: damaged range kept at ${d.file} bytes ${d.position}..${d.end} (${d.reason}); ${offsets}; later batches stay readable`;
+}
+
 /** Loads one segment: via its indexes when allowed and valid, else by a full scan. */
-async function loadOne(base: number, deps: LogDeps, dir: string, report: PartitionRecovery, mustScan: boolean): Promise<{ seg: Segment; stop: ScanStop | null }> {
+async function loadOne(
+  base: number,
+  deps: LogDeps,
+  dir: string,
+  report: PartitionRecovery,
+  mustScan: boolean,
+): Promise<{ seg: Segment; stop: ScanStop | null; scanner: Scanner; fileSize: number }> {
   const { fs } = deps;
   const now = deps.clock.now();
   const path = segmentPaths(dir, base).log;
@@ -175,7 +267,7 @@ async function loadOne(base: number, deps: LogDeps, dir: string, report: Partiti
       const stop = scanInto(seg, scanner, from, fileSize, seg.nextOffset, now);
       report.bytesScanned += (stop?.position ?? fileSize) - from;
       const timeOk = seg.timeIndex.count === 0 || seg.timeIndex.lastRelOffset() < seg.nextOffset - seg.baseOffset;
-      if (stop === null && timeOk) return { seg, stop };
+      if (stop === null && timeOk) return { seg, stop, scanner, fileSize };
     }
     // Lost or corrupt indexes, or a bad batch in a segment we trusted: start over with a full scan.
   }
@@ -186,7 +278,7 @@ async function loadOne(base: number, deps: LogDeps, dir: string, report: Partiti
   report.bytesScanned += stop?.position ?? fileSize;
   report.indexesRebuilt.push(seg.paths.index, seg.paths.timeIndex);
   seg.indexDirty = true;
-  return { seg, stop };
+  return { seg, stop, scanner, fileSize };
 }
 
 /**
@@ -334,15 +426,28 @@ async function finishLoad(segments: Segment[], deps: LogDeps, report: PartitionR
     throw storageError("cannot sync active segment", e, deps, active.paths.log);
   }
   active.markDurable(active.snapshot());
-  if (report.segmentsScanned > 0 || report.cuts.length > 0) {
+  if (report.segmentsScanned > 0 || report.cuts.length > 0 || report.damaged.length > 0) {
     deps.logger.info(
-      `recovery: ${deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : report.dir}: scanned ${report.bytesScanned} bytes in ${report.segmentsScanned} segment(s), ${report.cuts.length} cut(s)`,
+      `recovery: ${deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : report.dir}: scanned ${report.bytesScanned} bytes in ${report.segmentsScanned} segment(s), ${report.cuts.length} cut(s), ${report.damaged.length} damaged range(s) kept`,
     );
   }
 }
 
 /** Writes both index files whole and syncs them (sealing, clean close, rebuilt indexes). */
 export async function writeIndexes(fs: FileLayer, seg: Segment): Promise<void> {
+  if (seg.damaged.length > 0) {
+    // No index for a damaged segment: the next open checks it whole and reports the damage again.
+    for (const path of [seg.paths.index, seg.paths.timeIndex]) {
+      try {
+        fs.unlink(path);
+      } catch (e) {
+        if (fsErrorCode(e) !== "ENOENT") throw e;
+      }
+    }
+    await fs.fsyncDir(seg.dir);
+    seg.indexDirty = false;
+    return;
+  }
   for (const [path, bytes] of [
     [seg.paths.index, seg.offsetIndex.encode()],
     [seg.paths.timeIndex, seg.timeIndex.encode()],

@@ -5,6 +5,10 @@
 // pread) or SEALED (immutable: read through a read-only mapping, handed out as subarrays with no
 // copy). A sealed segment is never truncated — Bun dies (SIGBUS) touching a mapping past a
 // truncated end — it is only unlinked whole, which leaves existing mappings valid.
+//
+// A batch is served only once its CRC-32C was checked by this process: on append (produce
+// validation), by recovery's scan, or by the first read that touches it (`verified`). Bytes that
+// fail are a DamagedRange: skipped by every walk, refused to readers, reported (issue #7).
 import { assert } from "../assert.ts";
 import { crc32c } from "../batch/crc32c.ts";
 import {
@@ -21,6 +25,7 @@ import { INDEX_INTERVAL_BYTES } from "../limits.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";
 import { joinPath } from "../fs.ts";
 import { OffsetIndex, TimeIndex } from "./indexes.ts";
+import type { DamagedRange } from "./types.ts";
 
 /** Relative offsets and positions are int32 on disk. */
 export const RELATIVE_MAX = 0x7fffffff;
@@ -48,6 +53,7 @@ export interface BatchInfo {
   baseOffset: number;
   lastOffset: number;
   maxTimestamp: number;
+  magic: number;
 }
 
 export function batchInfoAt(view: DataView, pos: number): BatchInfo {
@@ -57,7 +63,88 @@ export function batchInfoAt(view: DataView, pos: number): BatchInfo {
     baseOffset,
     lastOffset: baseOffset + view.getInt32(pos + OFF_LAST_OFFSET_DELTA),
     maxTimestamp: int64At(view, pos + OFF_MAX_TIMESTAMP),
+    magic: view.getInt8(pos + OFF_MAGIC),
   };
+}
+
+/** Why a header met on a walk is not a batch that continues the log (null: it is), CRC aside. */
+export function headerProblem(info: BatchInfo, position: number, limit: number, expectedOffset: number | null): string | null {
+  if (info.size < BATCH_HEADER_BYTES) return `batch length ${info.size - BATCH_LENGTH_PREFIX_BYTES} too small`;
+  if (position + info.size > limit) return "batch length past the end of the segment";
+  if (info.magic !== 2) return `magic ${info.magic}, not 2`;
+  if (info.lastOffset < info.baseOffset) return "lastOffsetDelta negative";
+  if (expectedOffset !== null && info.baseOffset !== expectedOffset) return `baseOffset ${info.baseOffset}, expected ${expectedOffset}`;
+  return null;
+}
+
+/**
+ * The next position at or after `from` in `bytes` where a valid batch starts whose offsets lie in
+ * [minOffset, maxEnd) — how recovery and reads step over a damaged range to the batches after it.
+ */
+export function findNextBatch(bytes: Uint8Array, from: number, minOffset: number, maxEnd: number): { position: number; baseOffset: number } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let pos = from; pos + BATCH_HEADER_BYTES <= bytes.length; pos++) {
+    if (bytes[pos + OFF_MAGIC] !== 2) continue;
+    const info = batchInfoAt(view, pos);
+    if (info.baseOffset < minOffset || info.lastOffset >= maxEnd || headerProblem(info, pos, bytes.length, null) !== null) continue;
+    if (crc32c(bytes, pos + CRC_START, pos + info.size) !== view.getUint32(pos + OFF_CRC)) continue;
+    return { position: pos, baseOffset: info.baseOffset };
+  }
+  return null;
+}
+
+/** Sorted, merged byte ranges [start, end): what of a segment passed its CRC check. */
+export class RangeSet {
+  private starts: number[] = [];
+  private ends: number[] = [];
+
+  covers(start: number, end: number): boolean {
+    const i = this.indexAtOrBefore(start);
+    return i >= 0 && this.ends[i]! >= end;
+  }
+
+  add(start: number, end: number): void {
+    const n = this.starts.length;
+    if (n > 0 && this.ends[n - 1] === start) {
+      this.ends[n - 1] = end; // the common case: appends and sequential reads
+      return;
+    }
+    let i = this.indexAtOrBefore(start);
+    if (i >= 0 && this.ends[i]! >= start) {
+      this.ends[i] = Math.max(this.ends[i]!, end);
+    } else {
+      i++;
+      this.starts.splice(i, 0, start);
+      this.ends.splice(i, 0, end);
+    }
+    while (i + 1 < this.starts.length && this.starts[i + 1]! <= this.ends[i]!) {
+      this.ends[i] = Math.max(this.ends[i]!, this.ends[i + 1]!);
+      this.starts.splice(i + 1, 1);
+      this.ends.splice(i + 1, 1);
+    }
+  }
+
+  truncate(size: number): void {
+    while (this.starts.length > 0 && this.starts.at(-1)! >= size) {
+      this.starts.pop();
+      this.ends.pop();
+    }
+    if (this.ends.length > 0 && this.ends.at(-1)! > size) this.ends[this.ends.length - 1] = size;
+  }
+
+  private indexAtOrBefore(pos: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid]! <= pos) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
 }
 
 /** Why a stored batch is not valid, or null. `view` holds at least `remaining` bytes at `pos`. */
@@ -131,6 +218,10 @@ export class Segment {
   indexDirty = false;
   /** The .log grew past `size` after a failed write and must be cut back before the next one. */
   needsTruncate = false;
+  /** Byte ranges holding no servable batch, in position order (see DamagedRange). */
+  readonly damaged: DamagedRange[] = [];
+  /** Byte ranges whose batches passed their CRC check in this process. */
+  readonly verified = new RangeSet();
 
   constructor(
     readonly fs: FileLayer,
@@ -160,8 +251,41 @@ export class Segment {
     }
     this.bytesSinceIndexEntry += info.size;
     if (this.size === 0) this.rollBaseTimestamp = rollBase;
+    this.verified.add(position, position + info.size);
     this.size += info.size;
     this.nextOffset = info.lastOffset + 1;
+  }
+
+  /** Records a damaged range at the current end during a scan (recovery): skipped from now on. */
+  noteDamage(range: DamagedRange): void {
+    assert(range.position === this.size && range.end >= range.position, "damage is noted in file order");
+    assert(range.firstOffset === this.nextOffset && range.endOffset >= range.firstOffset, "damage continues the offsets");
+    this.damaged.push(range);
+    this.size = range.end;
+    this.nextOffset = range.endOffset;
+    // The first batch after the gap gets an index entry: lookups past it need not walk through it.
+    this.bytesSinceIndexEntry = INDEX_INTERVAL_BYTES + 1;
+  }
+
+  /** Records damage found by a read, inside what the segment already holds. */
+  noteDamageFound(range: DamagedRange): void {
+    const i = this.damaged.findIndex((d) => d.position > range.position);
+    if (i < 0) this.damaged.push(range);
+    else this.damaged.splice(i, 0, range);
+  }
+
+  damageAtOffset(offset: number): DamagedRange | undefined {
+    return this.damaged.find((d) => offset >= d.firstOffset && offset < d.endOffset);
+  }
+
+  damageStartingAt(position: number): DamagedRange | undefined {
+    return this.damaged.find((d) => d.position === position && d.end > d.position);
+  }
+
+  /** The first damaged range starting at or after `position` (its start bounds a read window). */
+  nextDamageStart(position: number): number {
+    for (const d of this.damaged) if (d.position >= position) return d.position;
+    return Infinity;
   }
 
   /** The bookkeeping now, taken when a sync starts; markDurable(it) when the sync is done. */
@@ -194,6 +318,7 @@ export class Segment {
     this.rollBaseTimestamp = d.rollBaseTimestamp;
     this.offsetIndex.truncateToPosition(this.size);
     this.timeIndex.truncateToRelOffset(this.nextOffset - this.baseOffset);
+    this.verified.truncate(this.size);
   }
 
   /** Bytes [position, position+length) — a view of the mapping when sealed, a pread copy when active. */
@@ -239,12 +364,40 @@ export class Segment {
     this.mapping = null;
   }
 
-  /** Position of the batch holding `offset`, found by the index then a forward walk of headers. */
-  positionOf(offset: number, limit: number, scratch: Uint8Array): { position: number; info: BatchInfo } | null {
-    let position = this.offsetIndex.lookup(offset - this.baseOffset);
-    while (position < limit) {
+  /**
+   * Position of the batch holding `offset`, found by the index then a forward walk of headers
+   * that steps over damaged ranges and checks every header it meets: `problem` names the first
+   * one that does not continue the log (the caller records the damage there).
+   */
+  positionOf(
+    offset: number,
+    limit: number,
+    scratch: Uint8Array,
+    fromStart = false,
+  ): { position: number; info: BatchInfo; problem: null } | { position: number; expected: number | null; problem: string } | null {
+    const entry = fromStart ? null : this.offsetIndex.lookupEntry(offset - this.baseOffset);
+    let position = entry?.position ?? 0;
+    let expected: number | null = position === 0 ? this.baseOffset : null;
+    if (entry !== null && position < limit && limit - position >= BATCH_HEADER_BYTES && this.damageStartingAt(position) === undefined) {
+      // The entry must name the batch that starts there; a damaged .index must not skip offsets.
       const info = this.infoAt(position, scratch);
-      if (info.lastOffset >= offset) return { position, info };
+      if (headerProblem(info, position, limit, null) === null && info.lastOffset !== this.baseOffset + entry.relOffset) {
+        return this.positionOf(offset, limit, scratch, true);
+      }
+    }
+    while (position < limit) {
+      const d = this.damageStartingAt(position);
+      if (d !== undefined) {
+        position = d.end;
+        expected = d.endOffset;
+        continue;
+      }
+      if (limit - position < BATCH_HEADER_BYTES) return { position, expected, problem: "torn batch header" };
+      const info = this.infoAt(position, scratch);
+      const problem = headerProblem(info, position, limit, expected);
+      if (problem !== null) return { position, expected, problem };
+      if (info.lastOffset >= offset) return { position, info, problem: null };
+      expected = info.lastOffset + 1;
       position += info.size;
     }
     return null;

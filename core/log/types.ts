@@ -68,6 +68,24 @@ export interface RecoveryCut {
   segmentsDeleted: string[];
 }
 
+/**
+ * A range of a segment holding no servable batch (bit rot, lost bytes) that is NOT the torn tail
+ * of the log: kept on disk, reported, never served (reads there fail with STORAGE), never cut —
+ * the valid batches after it stay readable. Found by recovery's scan or by a read's CRC check.
+ */
+export interface DamagedRange {
+  topic?: string;
+  partition?: number;
+  file: string;
+  /** Bytes [position, end) of the .log; end === position when the bytes are missing at its end. */
+  position: number;
+  end: number;
+  /** Offsets [firstOffset, endOffset) that were stored there (empty when none were). */
+  firstOffset: number;
+  endOffset: number;
+  reason: string;
+}
+
 export interface PartitionRecovery {
   dir: string;
   topic?: string;
@@ -78,4 +96,6 @@ export interface PartitionRecovery {
   /** Index files rebuilt (missing, corrupt, or the active segment's after an unclean stop). */
   indexesRebuilt: string[];
   cuts: RecoveryCut[];
+  /** Damage in the middle of the log: kept and reported, reads there fail. */
+  damaged: DamagedRange[];
 }

@@ -22,7 +22,7 @@ import { type FileLayer, NodeFileLayer, fsErrorCode, joinPath, writeFileAtomic }
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
 import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durability.ts";
 import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
-import { type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
+import { type DamagedRange, type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
 import { CONFIG_KEYS, type TopicConfigKey, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
 import { collisionKey, topicNameProblem, validateTopicName } from "./names.ts";
 
@@ -49,6 +49,8 @@ export interface RecoveryReport {
   bytesScanned: number;
   indexesRebuilt: string[];
   cuts: RecoveryCut[];
+  /** Damage in the middle of a log: kept, reported, unreadable (issue #7). */
+  damaged: DamagedRange[];
   /** Unfinished creates and deletes cleaned up. */
   removed: string[];
 }
@@ -126,7 +128,7 @@ export class TopicStore {
     } catch (e) {
       throw storageError("cannot open data directory", e, dataDir);
     }
-    const report: RecoveryReport = { clean, ms: 0, partitions: 0, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], removed: [] };
+    const report: RecoveryReport = { clean, ms: 0, partitions: 0, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], damaged: [], removed: [] };
     const store = new TopicStore(dataDir, fs, clock, logger, new SyncScheduler(policy), defaults, report);
     try {
       await store.load(clean);
@@ -139,6 +141,13 @@ export class TopicStore {
       logger.info(
         `recovery after unclean stop: ${report.partitions} partition(s), scanned ${report.bytesScanned} bytes in ${report.ms.toFixed(0)} ms, ` +
           `${report.cuts.length} cut(s)${report.cuts.length ? `: ${report.cuts.map((c) => `${c.topic}/${c.partition} ${c.bytesCut} bytes from offset ${c.firstOffsetLost}`).join("; ")}` : ""}`,
+      );
+    }
+    if (report.damaged.length > 0) {
+      // Damage is not a matter of an unclean stop: say it at every open until it is dealt with.
+      logger.warn(
+        `recovery: ${report.damaged.length} damaged range(s) kept, unreadable: ` +
+          report.damaged.map((d) => `${d.topic}/${d.partition} offsets ${d.firstOffset}..${d.endOffset - 1} (${d.file} bytes ${d.position}..${d.end})`).join("; "),
       );
     }
     return store;
@@ -180,6 +189,7 @@ export class TopicStore {
       r.bytesScanned += p.bytesScanned;
       r.indexesRebuilt.push(...p.indexesRebuilt);
       r.cuts.push(...p.cuts);
+      r.damaged.push(...p.damaged);
     }
   }
 
