@@ -1,7 +1,11 @@
 // `make bench`: runs every benchmark module in one go on this machine and writes BENCHMARKS.md.
 // A module is bench/<name>.ts exporting `run(): Promise<BenchRow[]>`; modules that do not exist
 // yet are skipped. Select some with BENCH=core,broker (by file name). Figures, never assertions.
-import { existsSync, writeFileSync } from "node:fs";
+// A module may also export `report(rows): string[]`, markdown placed before the per-section tables
+// (peers.ts writes the side-by-side comparison that way). Rows with `runs` were repeated: the value
+// is their median and the table shows the range. bench/what-we-changed.md, hand-written, is
+// appended as it is.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow } from "./types.ts";
@@ -11,14 +15,16 @@ const only = process.env.BENCH?.split(",");
 
 const rows: BenchRow[] = [];
 const ran: string[] = [];
+const reports: ((rows: BenchRow[]) => string[])[] = [];
 for (const name of MODULES) {
   if (only && !only.includes(name)) continue;
   const file = join(import.meta.dir, `${name}.ts`);
   if (!existsSync(file)) continue;
   process.stderr.write(`bench: ${name} …\n`);
   const started = performance.now();
-  const mod = (await import(file)) as { run(): Promise<BenchRow[]> };
+  const mod = (await import(file)) as { run(): Promise<BenchRow[]>; report?: (rows: BenchRow[]) => string[] };
   const got = await mod.run();
+  if (mod.report) reports.push(mod.report);
   rows.push(...got);
   ran.push(`${name} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   for (const r of got) process.stderr.write(`  ${r.name}: ${format(r.value)} ${r.unit}\n`);
@@ -35,15 +41,20 @@ const out: string[] = [
   "# streamctl benchmarks",
   "",
   `Written by \`make bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Bun ${Bun.version}, loopback.`,
-  `Modules run: ${ran.join(", ")}. Figures are single runs unless a row says otherwise; re-run with \`make bench\` (or \`BENCH=broker make bench\`).`,
+  `Modules run: ${ran.join(", ")}. Figures are single runs unless a row shows a range (then: median, and min–max of the runs); re-run with \`make bench\` (or \`BENCH=broker make bench\`).`,
   "",
 ];
+for (const report of reports) out.push(...report(rows));
 for (const section of sections) {
-  out.push(`## ${section}`, "", "| what | value | unit | how / notes |", "|---|---:|---|---|");
+  const repeated = rows.some((r) => r.section === section && r.runs);
+  out.push(`## ${section}`, "", `| what | value |${repeated ? " range |" : ""} unit | how / notes |`, `|---|---:|${repeated ? "---:|" : ""}---|---|`);
   for (const r of rows.filter((x) => x.section === section)) {
-    out.push(`| ${r.name} | ${format(r.value)} | ${r.unit} | ${(r.note ?? "").replaceAll("|", "\\|")} |`);
+    const range = r.runs ? `${format(Math.min(...r.runs))}–${format(Math.max(...r.runs))} (${r.runs.length} runs)` : "";
+    out.push(`| ${r.name} | ${format(r.value)} |${repeated ? ` ${range} |` : ""} ${r.unit} | ${(r.note ?? "").replaceAll("|", "\\|")} |`);
   }
   out.push("");
 }
+const changed = join(import.meta.dir, "what-we-changed.md");
+if (existsSync(changed)) out.push(readFileSync(changed, "utf8"));
 writeFileSync(join(import.meta.dir, "..", "BENCHMARKS.md"), out.join("\n"));
 process.stderr.write(`bench: wrote BENCHMARKS.md (${rows.length} rows)\n`);

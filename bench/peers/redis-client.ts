@@ -1,0 +1,46 @@
+// Redis Streams load for bench/peers.ts, run as a child with Bun's built-in Redis client:
+// `bun redis-client.ts redis://HOST:PORT STREAM RECORDS RECORD_BYTES LATENCY_RATE LATENCY_RECORDS`;
+// prints one JSON line. (Produce throughput is redis-benchmark's pipelined XADD, run by peers.ts.)
+//   consume  XRANGE STREAM (last-id + COUNT 10000 until RECORDS entries are read, each entry parsed.
+//   latency  XADD at a fixed rate (Bun's client pipelines whatever is outstanding), ack latency
+//            from each command's intended send time.
+import { Histogram } from "../../cmd/bench-histogram.ts";
+
+const [url, stream, recordsArg, bytesArg, rateArg, latArg] = process.argv.slice(2);
+const RECORDS = Number(recordsArg);
+const BYTES = Number(bytesArg);
+const RATE = Number(rateArg);
+const LAT_RECORDS = Number(latArg);
+const client = new Bun.RedisClient(url!);
+await client.connect();
+
+const t0 = performance.now();
+let seen = 0;
+let last = "-";
+while (seen < RECORDS) {
+  const page = (await client.send("XRANGE", [stream!, last, "+", "COUNT", "10000"])) as [string, string[]][];
+  if (page.length === 0) throw new Error(`stream ${stream} ended after ${seen} entries`);
+  for (const [, fields] of page) if (fields[1]!.length !== BYTES) throw new Error("short entry");
+  seen += page.length;
+  last = `(${page[page.length - 1]![0]}`;
+}
+const consumeSecs = (performance.now() - t0) / 1000;
+
+Bun.spawnSync(["sync"]); // as bench/peers.ts does before every latency phase
+const value = "x".repeat(BYTES);
+const h = new Histogram();
+const pending: Promise<void>[] = [];
+const started = performance.now();
+let sent = 0;
+while (sent < LAT_RECORDS) {
+  const due = Math.min(LAT_RECORDS, Math.floor(((performance.now() - started) / 1000) * RATE) + 1);
+  for (; sent < due; sent++) {
+    const intended = started + (sent * 1000) / RATE;
+    pending.push(client.send("XADD", ["lat", "*", "v", value]).then(() => h.record((performance.now() - intended) * 1000)));
+  }
+  await Bun.sleep(Math.max(0, started + (sent * 1000) / RATE - performance.now()));
+}
+await Promise.all(pending);
+client.close();
+const s = h.summary();
+console.log(JSON.stringify({ consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000 }));
