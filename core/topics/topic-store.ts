@@ -118,10 +118,13 @@ export class TopicStore {
     const marker = joinPath(dataDir, CLEAN_SHUTDOWN_MARKER);
     let clean: boolean;
     try {
+      // A data dir without topics/ is new: nothing to recover, so it opens as clean.
+      const fresh = fs.stat(topicsDir) === null;
       fs.mkdirp(topicsDir);
       await fs.fsyncDir(dataDir);
-      clean = fs.stat(marker) !== null;
-      if (clean) {
+      const marked = fs.stat(marker) !== null;
+      clean = fresh || marked;
+      if (marked) {
         fs.unlink(marker);
         await fs.fsyncDir(dataDir);
       }
