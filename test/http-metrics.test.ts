@@ -44,12 +44,16 @@ test("/metrics is valid Prometheus text with the families the issue lists", asyn
     streamctl_connections_open: "gauge",
     streamctl_connections_total: "counter",
     streamctl_group_lag: "gauge",
+    streamctl_fsync_duration_seconds: "histogram",
   });
   for (const f of families.values()) expect(f.help, f.name).toEqual(expect.any(String));
   expect(sampleValue(families, "streamctl_topic_records_in_total", { topic: "metered" })).toBe(5);
   expect(sampleValue(families, "streamctl_partition_end_offset", { topic: "metered", partition: "0" })).toBe(3);
   expect(sampleValue(families, "streamctl_partition_end_offset", { topic: "metered", partition: "1" })).toBe(2);
   expect(sampleValue(families, "streamctl_topic_bytes_out_total", { topic: "metered" })).toBeGreaterThan(0);
+  expect(sampleValue(families, "streamctl_topic_records_out_total", { topic: "metered" })).toBeGreaterThan(0);
+  // fsync=always: the produce above waited for at least one fdatasync.
+  expect(sampleValue(families, "streamctl_fsync_duration_seconds_count", {}, "streamctl_fsync_duration_seconds")).toBeGreaterThanOrEqual(1);
   const topicBytes = (await api(http, "/v1/topics/metered")).json.partitions.reduce((n: number, p: { bytes: number }) => n + p.bytes, 0);
   expect(sampleValue(families, "streamctl_disk_bytes")).toBe(topicBytes);
   expect(sampleValue(families, "streamctl_kafka_requests_total", { api: "Produce" })).toBeGreaterThanOrEqual(1);

@@ -10,6 +10,7 @@ import { HANDLERS } from "./handlers/index.ts";
 import type { Handler } from "./handler.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { Idempotence } from "./idempotence.ts";
+import { timedFileLayer } from "./timed-fs.ts";
 import { startKafkaServer } from "./server.ts";
 import type { BrokerLog, BrokerState } from "./state.ts";
 
@@ -40,7 +41,9 @@ const RETENTION_CHECK_MS = 30_000;
 
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
   const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
-  const store = await TopicStore.open({ dataDir: options.dataDir, fsync: options.fsync, logger: log });
+  const metrics = new BrokerMetrics();
+  const fs = timedFileLayer((ms) => metrics.fsyncDone(ms));
+  const store = await TopicStore.open({ dataDir: options.dataDir, fsync: options.fsync, logger: log, fs });
   const groups = await GroupCoordinator.open({
     dataDir: options.dataDir,
     fs: store.fs,
@@ -72,7 +75,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     },
     handlers,
     idempotence: new Idempotence(),
-    metrics: new BrokerMetrics(),
+    metrics,
     log,
     listener: { host: options.kafka.host, port: options.kafka.port },
     shutdown: shutdown.signal,

@@ -2,17 +2,30 @@
 // per API, bytes and records in/out per topic, connections. Plain numbers, no allocation per
 // request beyond the first time a key is seen.
 
-export interface ApiStats {
-  count: number;
+export interface ApiStats extends LatencyStats {
   rejected: number;
-  latencyMsTotal: number;
-  latencyMsMax: number;
-  /** Requests with latency ≤ LATENCY_BUCKETS_MS[i] (cumulative, as a Prometheus histogram). */
-  latencyBuckets: number[];
 }
 
 /** Upper bounds of the request-latency histogram, in ms: sub-ms (metadata) to long polls. */
 export const LATENCY_BUCKETS_MS = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+
+/** Upper bounds of the fdatasync-latency histogram, in ms: what an fsync=always ack waits for. */
+export const FSYNC_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000];
+
+export interface LatencyStats {
+  count: number;
+  latencyMsTotal: number;
+  latencyMsMax: number;
+  /** Observations ≤ bounds[i] (cumulative, as a Prometheus histogram). */
+  latencyBuckets: number[];
+}
+
+function observe(s: LatencyStats, bounds: readonly number[], ms: number): void {
+  s.count++;
+  s.latencyMsTotal += ms;
+  if (ms > s.latencyMsMax) s.latencyMsMax = ms;
+  for (let i = bounds.length - 1; i >= 0 && ms <= bounds[i]!; i--) s.latencyBuckets[i]!++;
+}
 
 export interface TopicStats {
   bytesIn: number;
@@ -27,6 +40,8 @@ export class BrokerMetrics {
   connectionsOpen = 0;
   connectionsTotal = 0;
   connectionsRefused = 0;
+  /** Every fdatasync of a log or index file (the file layer reports them). */
+  readonly fsync: LatencyStats = { count: 0, latencyMsTotal: 0, latencyMsMax: 0, latencyBuckets: FSYNC_BUCKETS_MS.map(() => 0) };
   /** When the broker started (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
 
@@ -43,11 +58,11 @@ export class BrokerMetrics {
   }
 
   requestHandled(apiKey: number, latencyMs: number): void {
-    const s = this.api(apiKey);
-    s.count++;
-    s.latencyMsTotal += latencyMs;
-    if (latencyMs > s.latencyMsMax) s.latencyMsMax = latencyMs;
-    for (let i = LATENCY_BUCKETS_MS.length - 1; i >= 0 && latencyMs <= LATENCY_BUCKETS_MS[i]!; i--) s.latencyBuckets[i]!++;
+    observe(this.api(apiKey), LATENCY_BUCKETS_MS, latencyMs);
+  }
+
+  fsyncDone(latencyMs: number): void {
+    observe(this.fsync, FSYNC_BUCKETS_MS, latencyMs);
   }
 
   requestRejected(apiKey: number, _version: number): void {

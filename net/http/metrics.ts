@@ -14,8 +14,8 @@
 //   streamctl_group_lag{group,topic,partition}                gauge
 //   streamctl_group_members{group}                            gauge
 //
-// fsync latency is not here: the partition log does not report the duration of its syncs yet.
-import { LATENCY_BUCKETS_MS } from "../broker/metrics.ts";
+//   streamctl_fsync_duration_seconds                          histogram
+import { FSYNC_BUCKETS_MS, LATENCY_BUCKETS_MS } from "../broker/metrics.ts";
 import type { Route } from "./router.ts";
 import type { StatsSampler } from "./stats.ts";
 
@@ -86,6 +86,9 @@ export function renderMetrics(sampler: StatsSampler): string {
     "Time from decoded request to encoded response, by API (a Fetch long poll counts its wait).",
     apis.map(([k, s]) => ({ labels: { api: apiName(k) }, bounds: LATENCY_BUCKETS_MS.map((b) => b / 1000), buckets: s.latencyBuckets, sum: s.latencyMsTotal / 1000, count: s.count })),
   );
+  e.histogram("streamctl_fsync_duration_seconds", "fdatasync of log, index and offset files: what an fsync=always acknowledgement waits for.", [
+    { labels: {}, bounds: FSYNC_BUCKETS_MS.map((b) => b / 1000), buckets: m.fsync.latencyBuckets, sum: m.fsync.latencyMsTotal / 1000, count: m.fsync.count },
+  ]);
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
   e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections).", [[{}, m.connectionsRefused]]);

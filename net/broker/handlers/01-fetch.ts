@@ -10,6 +10,7 @@
 //   any append that raises a requested partition's high watermark (or by shutdown).
 // - Fetch sessions (KIP-227) are not kept: session_id 0 in every answer means "no session", so
 //   clients send full requests. v13+ name topics by ID.
+import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt, viewOf } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   Fetch,
@@ -81,7 +82,9 @@ function readOnce(req: FetchRequest, ctx: RequestContext) {
         const read = log.read(offset, Math.max(1, Math.min(p.partitionMaxBytes, budget)));
         bytes += read.bytes;
         budget -= read.bytes;
-        ctx.broker.metrics.topic(topic.name).bytesOut += read.bytes;
+        const stats = ctx.broker.metrics.topic(topic.name);
+        stats.bytesOut += read.bytes;
+        stats.recordsOut += recordsIn(read.chunks);
         return { ...base, ...offsets, errorCode: 0, records: read.chunks };
       } catch (err) {
         errors = true;
@@ -93,6 +96,21 @@ function readOnce(req: FetchRequest, ctx: RequestContext) {
   });
   const response: Res = { ...defaultFetchResponse(), throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   return { response, bytes, errors, logs };
+}
+
+/** Records in whole batches (from their headers: no per-record work). */
+function recordsIn(chunks: Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) {
+    const view = viewOf(c);
+    for (let pos = 0; pos + BATCH_HEADER_BYTES <= c.length; ) {
+      const size = batchSizeAt(view, pos);
+      if (size < BATCH_HEADER_BYTES || pos + size > c.length) break;
+      n += view.getInt32(pos + OFF_LAST_OFFSET_DELTA) + 1;
+      pos += size;
+    }
+  }
+  return n;
 }
 
 /** Resolves on the first high-watermark move of any of `logs`, on timeout, or on close/shutdown. */
