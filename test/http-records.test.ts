@@ -1,6 +1,8 @@
 // Issue 6: records in and out over HTTP (lines and NDJSON), read back over HTTP and by kcat (an
 // independent Kafka client), the SSE stream waking on a record posted after it connected, and the
 // bad inputs of each.
+import { DeleteTopics, defaultDeleteTopicsRequest } from "../net/protocol/messages/index.ts";
+import { RawConnection } from "./raw-kafka.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type BrokerProcess, kcat, removeDir, startBroker } from "./harness.ts";
 import { api, expectClientError, postJson } from "./http-helpers.ts";
@@ -204,6 +206,24 @@ describe("SSE stream", () => {
     while (!seen.includes('"value":"two"')) seen += (await reader.read()).value ?? "";
     expect(seen).toContain('"value":"one"');
     expect((await api(http, "/v1/topics/ephemeral", { method: "DELETE" })).status).toBe(200);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    expect(seen).toEndWith('event: end\ndata: {"reason":"topic deleted"}\n\n');
+  });
+
+  test("a delete over the Kafka protocol ends the stream at once too", async () => {
+    expect((await postJson(http, "/v1/topics", { name: "ephemeral-kafka" })).status).toBe(201);
+    const res = await fetch(`http://${http}/v1/topics/ephemeral-kafka/stream`);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("event: ready")) seen += (await reader.read()).value ?? "";
+    const c = await RawConnection.open(broker.kafka);
+    const del = await c.request(DeleteTopics, 4, { ...defaultDeleteTopicsRequest(), timeoutMs: 5000, topicNames: ["ephemeral-kafka"] });
+    expect(del.responses[0]!.errorCode).toBe(0);
+    c.close();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;

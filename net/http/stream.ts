@@ -21,14 +21,6 @@ import { pathTopic } from "./topics.ts";
 /** Records per pull: bounds one SSE chunk. */
 const RECORDS_PER_PULL = 1000;
 
-/** Open streams by topic, so that a delete through the control plane ends them at once (a delete
- * over the Kafka protocol is noticed at the next heartbeat). */
-const openStreams = new Map<string, Set<(reason: string) => void>>();
-
-export function endStreamsOf(topic: string, reason: string): void {
-  for (const end of openStreams.get(topic) ?? []) end(reason);
-}
-
 function startOffset(log: PartitionLog, from: string): number {
   if (from === "end") return log.highWatermark;
   if (from === "beginning") return log.startOffset;
@@ -60,13 +52,8 @@ function stream(ctx: RouteContext): Response {
     notify();
   };
   const unsubscribe = cursors.map((c) => c.log.onHighWatermark(notify));
-  let registered = openStreams.get(topic.name);
-  if (!registered) openStreams.set(topic.name, (registered = new Set()));
-  registered.add(end);
-  unsubscribe.push(() => {
-    registered.delete(end);
-    if (registered.size === 0 && openStreams.get(topic.name) === registered) openStreams.delete(topic.name);
-  });
+  // A delete by any route (HTTP or the Kafka protocol) ends the stream at once.
+  unsubscribe.push(ctx.state.store.onTopicDeleted((name) => name === topic.name && end("topic deleted")));
   const onShutdown = () => end("broker stopping");
   const onAbort = () => end("client gone");
   ctx.state.shutdown.addEventListener("abort", onShutdown);

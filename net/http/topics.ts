@@ -19,7 +19,6 @@ import { configMap, readJsonObject } from "./body.ts";
 import { badRequest, notFound } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
-import { endStreamsOf } from "./stream.ts";
 
 export interface PartitionView {
   partition: number;
@@ -114,7 +113,6 @@ async function deleteTopic(ctx: RouteContext): Promise<Response> {
   const topic = pathTopic(ctx);
   await ctx.state.store.deleteTopic(topic.name);
   ctx.state.metrics.topics.delete(topic.name);
-  endStreamsOf(topic.name, "topic deleted");
   ctx.state.log.info(`deleted topic ${topic.name} (http)`);
   return Response.json({ deleted: topic.name });
 }
