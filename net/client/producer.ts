@@ -36,7 +36,7 @@ import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection } from "./connection.ts";
 import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError, KafkaClientError } from "./errors.ts";
-import { partitionForKey } from "./partitioner.ts";
+import { partitionForKey } from "../../core/batch/key-partition.ts";
 
 export type { ProducerHeader } from "./batch-builder.ts";
 

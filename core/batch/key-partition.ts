@@ -1,10 +1,8 @@
-// Which partition a record goes to when the caller does not say.
-// - A keyed record: murmur2(key) & 0x7fffffff modulo the partition count, exactly the Java
-//   client's default (Utils.murmur2, BuiltInPartitioner.partitionForKey), so the same key lands
-//   on the same partition whether a Java service or streamctl wrote it.
-// - A record without a key: "sticky" (KIP-480) — every keyless record goes to the current
-//   partition until a batch for it is sealed, then the next partition takes over. Whole batches
-//   instead of records spread over partitions: fewer, larger batches.
+// Which partition a keyed record goes to when the caller does not say (shared by our client's
+// producer and the HTTP records route).
+// murmur2(key) & 0x7fffffff modulo the partition count, exactly the Java client's default
+// (Utils.murmur2, BuiltInPartitioner.partitionForKey), so the same key lands on the same
+// partition whether a Java service or streamctl wrote it. Keyless records are the callers' choice.
 
 /** Kafka's murmur2 (seed 0x9747b28c), as Utils.murmur2 computes it over a byte array. */
 export function murmur2(data: Uint8Array): number {

@@ -1,7 +1,7 @@
 // murmur2 against the vectors of Kafka's UtilsTest.testMurmur2, so keyed records land where the
 // Java client would put them.
 import { expect, test } from "bun:test";
-import { murmur2, partitionForKey } from "./partitioner.ts";
+import { murmur2, partitionForKey } from "./key-partition.ts";
 
 const utf8 = new TextEncoder();
 
