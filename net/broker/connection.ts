@@ -54,6 +54,21 @@ export class Connection {
     return this.inFlight === 0 && this.outputBytes === 0;
   }
 
+  private idleWaiters: Array<() => void> = [];
+
+  /** Resolves once no request is being handled and every response has been handed to the socket. */
+  whenIdle(): Promise<void> {
+    if (this.idle || this.socket.readyState <= 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (!this.idle && !this.closing) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
   onData(chunk: Uint8Array): void {
     if (this.closing) return;
     const frames = this.splitter.push(chunk);
@@ -104,6 +119,7 @@ export class Connection {
       if (slot.chunks) for (const c of slot.chunks) this.write(c);
     }
     this.updateReading();
+    this.notifyIdle();
   }
 
   private write(chunk: Uint8Array): void {
@@ -132,9 +148,11 @@ export class Connection {
     }
     if (this.closing) {
       this.socket.end();
+      this.notifyIdle();
       return;
     }
     this.updateReading();
+    this.notifyIdle();
   }
 
   private updateReading(): void {
@@ -165,5 +183,6 @@ export class Connection {
     this.abort.abort();
     this.output.length = 0;
     this.outputBytes = 0;
+    this.notifyIdle();
   }
 }

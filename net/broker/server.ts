@@ -68,10 +68,12 @@ export function startKafkaServer(host: string, port: number, broker: BrokerState
     async stop(graceMs = 5000) {
       stopping = true;
       listener.stop(false);
-      const deadline = Date.now() + graceMs;
-      while ([...connections].some((c) => !c.idle) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      // In-flight requests finish (parked long polls were already woken by the shutdown signal),
+      // their answers are handed to the sockets, then every connection is closed.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+      await Promise.race([Promise.all([...connections].map((c) => c.whenIdle())), grace]);
+      clearTimeout(timer);
       for (const c of connections) c.closeNow();
       listener.stop(true);
     },
