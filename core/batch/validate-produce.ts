@@ -42,7 +42,10 @@ import {
   readBatchHeader,
   viewOf,
 } from "./header.ts";
-import { type BatchSource, batchError, checkCrc, decodeRecordsOf, MAGIC_V2, NO_TIMESTAMP } from "./record-batch.ts";
+import { DECOMPRESSED_BYTES_MAX } from "../limits.ts";
+import { codecName, decompress } from "./codecs.ts";
+import { type BatchSource, batchError, checkCrc, contextOf, MAGIC_V2, NO_TIMESTAMP } from "./record-batch.ts";
+import { scanRecords } from "./scan-records.ts";
 
 export type TimestampType = "CreateTime" | "LogAppendTime";
 
@@ -104,8 +107,7 @@ export function validateProduceBatch(bytes: Uint8Array, opts: ValidateProduceOpt
   const deep = (opts.deep ?? true) || opts.compacted === true || windowed || header.maxTimestamp === NO_TIMESTAMP;
   let maxTimestamp = header.maxTimestamp;
   if (deep) {
-    const records = decodeRecordsOf(bytes, header, opts, "INVALID_RECORD");
-    const found = checkRecords(records, header, opts, windowed);
+    const found = checkRecords(bytes, header, codec as Codec, opts, windowed);
     if (opts.timestampType === "CreateTime") maxTimestamp = found;
   }
   return {
@@ -161,29 +163,36 @@ function checkHeaderRules(h: BatchHeader, src: BatchSource): void {
   }
 }
 
-/** Per-record rules; returns the records' maximum timestamp. */
-function checkRecords(
-  records: { timestamp: number; key: Uint8Array | null; offset: number }[],
-  h: BatchHeader,
-  opts: ValidateProduceOptions,
-  windowed: boolean,
-): number {
-  const now = opts.now ?? Date.now();
-  const earliest = opts.timestampBeforeMaxMs === undefined ? -Infinity : now - opts.timestampBeforeMaxMs;
-  const latest = opts.timestampAfterMaxMs === undefined ? Infinity : now + opts.timestampAfterMaxMs;
-  let max = NO_TIMESTAMP;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    if (opts.compacted && r.key === null) {
-      fail("INVALID_RECORD", `record ${i} has no key; a compacted topic needs one`, opts, BATCH_HEADER_BYTES);
-    }
-    if (windowed && (r.timestamp < earliest || r.timestamp > latest)) {
-      fail("INVALID_TIMESTAMP", `record ${i} timestamp ${r.timestamp} is outside [${earliest}, ${latest}]`, opts, BATCH_HEADER_BYTES);
-    }
-    if (i === 0 || r.timestamp > max) max = r.timestamp;
+/**
+ * The record walk (scan-records.ts, no allocation; the same decisions as decodeRecordsOf + the
+ * per-record rules): well-formed records that fill the section, keys on a compacted topic, the
+ * timestamp window. Returns the records' maximum timestamp.
+ */
+function checkRecords(bytes: Uint8Array, h: BatchHeader, codec: Codec, opts: ValidateProduceOptions, windowed: boolean): number {
+  let section = bytes;
+  let start = BATCH_HEADER_BYTES;
+  if (codec !== Codec.None) {
+    section = decompress(codec, bytes.subarray(BATCH_HEADER_BYTES), opts.maxDecompressedBytes ?? DECOMPRESSED_BYTES_MAX, contextOf(opts, BATCH_HEADER_BYTES));
+    start = 0;
   }
-  if (records.length !== h.recordCount) fail("INVALID_RECORD", "record count mismatch", opts);
-  return max;
+  const now = opts.now ?? Date.now();
+  const earliest = !windowed || opts.timestampBeforeMaxMs === undefined ? -Infinity : now - opts.timestampBeforeMaxMs;
+  const latest = !windowed || opts.timestampAfterMaxMs === undefined ? Infinity : now + opts.timestampAfterMaxMs;
+  const logAppendTime = h.attributes & ATTR_LOG_APPEND_TIME ? h.maxTimestamp : -1;
+  const scan = scanRecords(section, start, section.length, h.recordCount, h.baseTimestamp, logAppendTime, earliest, latest);
+  if (!scan.ok) {
+    if (codec === Codec.None) fail("INVALID_RECORD", `bad records: ${scan.reason}`, opts, scan.pos);
+    fail("INVALID_RECORD", `bad records in the ${codecName(codec)} block at decompressed byte ${scan.pos}: ${scan.reason}`, opts, BATCH_HEADER_BYTES);
+  }
+  const keyless = opts.compacted ? scan.firstKeyless : -1;
+  const outside = scan.firstOutOfWindow;
+  if (keyless >= 0 && (outside < 0 || keyless <= outside)) {
+    fail("INVALID_RECORD", `record ${keyless} has no key; a compacted topic needs one`, opts, BATCH_HEADER_BYTES);
+  }
+  if (outside >= 0) {
+    fail("INVALID_TIMESTAMP", `record ${outside} timestamp ${scan.outOfWindowTimestamp} is outside [${earliest}, ${latest}]`, opts, BATCH_HEADER_BYTES);
+  }
+  return scan.maxTimestamp;
 }
 
 function fail(code: CoreErrorCode, message: string, src: BatchSource, relative = 0): never {
