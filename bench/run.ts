@@ -10,7 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow } from "./types.ts";
 
-const MODULES = ["batch", "log", "broker", "groups", "cli", "peers"];
+const MODULES = ["batch", "log", "broker", "groups", "cli", "peers", "startup"];
 const only = process.env.BENCH?.split(",");
 
 const rows: BenchRow[] = [];
@@ -23,7 +23,15 @@ for (const name of MODULES) {
   process.stderr.write(`bench: ${name} …\n`);
   const started = performance.now();
   const mod = (await import(file)) as { run(): Promise<BenchRow[]>; report?: (rows: BenchRow[]) => string[] };
-  const got = await mod.run();
+  let got: BenchRow[];
+  try {
+    got = await mod.run();
+  } catch (err) {
+    // One module failing must not lose the others' figures: say so in the file and go on.
+    process.stderr.write(`bench: ${name} failed: ${(err as Error)?.stack ?? err}\n`);
+    ran.push(`${name} (FAILED: ${String((err as Error)?.message ?? err).split("\n")[0]})`);
+    continue;
+  }
   if (mod.report) reports.push(mod.report);
   rows.push(...got);
   ran.push(`${name} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
