@@ -36,7 +36,7 @@ import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import type { Syncable } from "./durability.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
-import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch } from "./segment.ts";
+import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
 
 export interface AppendResult {
@@ -604,6 +604,7 @@ export class PartitionLog implements Syncable {
       result.bytesDeleted += seg.size;
       this.dropOldestSegment();
     }
+    if (result.segmentsDeleted > 0) reclaimReleasedMappings();
     return result;
   }
 
@@ -620,7 +621,12 @@ export class PartitionLog implements Syncable {
     } catch (e) {
       throw storageError("cannot persist log start offset", e, this.deps, joinPath(this.dir, LOG_START_FILE));
     }
-    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset) this.dropOldestSegment();
+    let dropped = 0;
+    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset) {
+      this.dropOldestSegment();
+      dropped++;
+    }
+    if (dropped > 0) reclaimReleasedMappings();
     return this.start;
   }
 

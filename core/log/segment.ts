@@ -409,6 +409,22 @@ export class Segment {
   }
 }
 
+/**
+ * Gives back the disk space of unlinked segments now. A sealed segment is read through a mapping,
+ * and an unlinked file's blocks stay allocated while any mapping of it lives; Bun unmaps only when
+ * the collector finalizes the buffer, which may be never on an idle broker — a topic delete or
+ * retention on a full disk freed nothing until then (issue #7). After dropping segments (their
+ * mappings released), a synchronous full collection unmaps them, and one more a second later
+ * catches views that a fetch in flight still held. Costs milliseconds; runs only when segments
+ * were deleted.
+ */
+export function reclaimReleasedMappings(): void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun === undefined) return;
+  bun.gc(true);
+  setTimeout(() => bun.gc(true), 1000).unref?.();
+}
+
 /** Header scratch for infoAt on the active segment. */
 export function newScratch(): Uint8Array {
   return new Uint8Array(OFF_MAX_TIMESTAMP + 8);

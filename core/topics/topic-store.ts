@@ -22,6 +22,7 @@ import { type FileLayer, NodeFileLayer, fsErrorCode, joinPath, writeFileAtomic }
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
 import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durability.ts";
 import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
+import { reclaimReleasedMappings } from "../log/segment.ts";
 import { type DamagedRange, type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
 import { CONFIG_KEYS, type TopicConfigKey, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
 import { collisionKey, topicNameProblem, validateTopicName } from "./names.ts";
@@ -310,6 +311,8 @@ export class TopicStore {
     } catch (e) {
       this.logger.warn(`cannot remove ${trash} (removed at next open): ${fsErrorCode(e) ?? String(e)}`);
     }
+    // The closed logs released their mappings: unmap them so the space is free now (issue #7).
+    reclaimReleasedMappings();
   }
 
   /**
