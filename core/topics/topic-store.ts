@@ -30,6 +30,8 @@ import { collisionKey, topicNameProblem, validateTopicName } from "./names.ts";
 export const CLEAN_SHUTDOWN_MARKER = ".clean-shutdown";
 const TOPIC_FILE = "topic.json";
 const TRASH_MARK = "~deleted-";
+/** Partitions created per turn of the event loop (each is a directory, a file and syncs). */
+const CREATE_CHUNK_PARTITIONS = 16;
 
 export interface TopicStoreOptions {
   dataDir: string;
@@ -253,9 +255,18 @@ export class TopicStore {
     const topicId = newTopicId();
     const logs: PartitionLog[] = [];
     try {
-      for (let p = 0; p < partitions; p++) fs.mkdirp(joinPath(dir, String(p)));
+      // In chunks, yielding between them: a create of thousands of partitions must not stall
+      // every other client for the whole of its synchronous file work (issue #7).
+      for (let from = 0; from < partitions; from += CREATE_CHUNK_PARTITIONS) {
+        const to = Math.min(partitions, from + CREATE_CHUNK_PARTITIONS);
+        for (let p = from; p < to; p++) fs.mkdirp(joinPath(dir, String(p)));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       await fs.fsyncDir(dir);
-      logs.push(...(await Promise.all(Array.from({ length: partitions }, (_, p) => this.openLog(name, p, configs, true)))));
+      for (let from = 0; from < partitions; from += CREATE_CHUNK_PARTITIONS) {
+        const to = Math.min(partitions, from + CREATE_CHUNK_PARTITIONS);
+        logs.push(...(await Promise.all(Array.from({ length: to - from }, (_, i) => this.openLog(name, from + i, configs, true)))));
+      }
       const meta: TopicFile = { version: 1, name, topicId: uuidString(topicId), partitions, configs: overrides };
       await writeFileAtomic(fs, joinPath(dir, TOPIC_FILE), encodeJson(meta));
       await fs.fsyncDir(this.topicsDir);
@@ -297,6 +308,8 @@ export class TopicStore {
 
   private async doDelete(topic: Topic): Promise<void> {
     const { fs } = this;
+    // Only sealed segments are mapped: a topic without any needs no collection to free its space.
+    const mapped = topic.partitions.some((l) => l.segmentCount > 1);
     await Promise.allSettled(topic.partitions.map((l) => l.close()));
     const dir = joinPath(this.topicsDir, topic.name);
     const trash = joinPath(this.topicsDir, `${topic.name}${TRASH_MARK}${crypto.randomUUID()}`);
@@ -312,7 +325,7 @@ export class TopicStore {
       this.logger.warn(`cannot remove ${trash} (removed at next open): ${fsErrorCode(e) ?? String(e)}`);
     }
     // The closed logs released their mappings: unmap them so the space is free now (issue #7).
-    reclaimReleasedMappings();
+    if (mapped) reclaimReleasedMappings();
   }
 
   /**
