@@ -166,7 +166,6 @@ test.skipIf(mountProblem !== null)("a full disk refuses writes with KAFKA_STORAG
 
   // Free space by deleting the big topic: writes resume without a restart.
   expect((await http("DELETE", "/v1/topics/fill")).status).toBe(200);
-  if (process.env.DEBUG_DISKFULL) console.error(Bun.spawnSync(["df", "-k", mountPoint]).stdout.toString(), broker!.stderr().slice(-1500), Bun.spawnSync(["ls", "-la", join(mountPoint, "data", "topics")]).stdout.toString(), Bun.spawnSync(["sh", "-c", `ls -l /proc/${broker!.proc.pid}/map_files | wc -l; grep -c deleted /proc/${broker!.proc.pid}/maps`]).stdout.toString());
   const again = await produce(conn, "keep", new Uint8Array(BATCH_VALUE_BYTES).fill(7));
   expect(again).toEqual({ errorCode: 0, baseOffset: 1 });
   expect((await produce(conn, "keep", new TextEncoder().encode("kept-2"))).errorCode).toBe(0);

@@ -4,13 +4,18 @@
 //   reading  — a frame's declared length is checked against the request cap before any buffer
 //              is allocated for it (the splitter does that);
 //   in flight— at most IN_FLIGHT_MAX requests per connection are being handled at once; past
-//              that, reading pauses until responses go out;
+//              that, reading pauses until responses go out. Frames already read (one chunk may
+//              hold thousands) wait in `pending` and are dispatched only within these bounds;
+//              pausing alone stops only the next read (issue #7). At most FETCH_IN_FLIGHT_MAX
+//              fetches run at once per connection: each one copies up to its max bytes before
+//              anything reaches the output queue, so 64 pipelined fetches would hold 64 of them;
 //   writing  — if the client stops reading, responses queue in userland only up to
 //              OUTPUT_BYTES_HIGH; past that, reading pauses, so a client that stops reading
 //              stops being read. `drain` resumes.
 //
 // Order of events for one request (must not interleave differently):
-//   1. frame complete → slot appended to `slots` (its place in the response order)
+//   0. frame complete → queued in `pending`; dispatched while under the in-flight and output bounds
+//   1. dispatched → slot appended to `slots` (its place in the response order)
 //   2. dispatch runs; produce handlers append to the log synchronously, in arrival order
 //   3. handler resolves → slot filled → flush() writes every filled slot at the head, in order
 import type { Socket } from "bun";
@@ -19,12 +24,17 @@ import { dispatch, type DispatchOutcome } from "./dispatch.ts";
 import type { BrokerState } from "./state.ts";
 
 const IN_FLIGHT_MAX = 64;
+/** Clients send one fetch at a time per connection (librdkafka, kafkajs); more waits its turn. */
+const FETCH_IN_FLIGHT_MAX = 1;
+const FETCH_KEY = 1;
+const EMPTY = new Uint8Array(0);
 const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
 
 interface Slot {
   done: boolean;
   chunks: Uint8Array[] | null; // null = nothing to write (acks=0)
   close: boolean;
+  fetch: boolean;
 }
 
 type PausableSocket = Socket<Connection> & { pause(): void; resume(): void };
@@ -32,9 +42,13 @@ type PausableSocket = Socket<Connection> & { pause(): void; resume(): void };
 export class Connection {
   private readonly splitter: FrameSplitter;
   private readonly slots: Slot[] = [];
+  /** Frames read but not yet dispatched, in arrival order. */
+  private pending: Uint8Array[] = [];
+  private pendingHead = 0;
   private readonly output: Uint8Array[] = [];
   private outputBytes = 0;
   private inFlight = 0;
+  private fetchesInFlight = 0;
   private paused = false;
   private closing = false;
   private readonly abort = new AbortController();
@@ -51,7 +65,7 @@ export class Connection {
   }
 
   get idle(): boolean {
-    return this.inFlight === 0 && this.outputBytes === 0;
+    return this.inFlight === 0 && this.outputBytes === 0 && this.pendingHead === this.pending.length;
   }
 
   private idleWaiters: Array<() => void> = [];
@@ -77,11 +91,29 @@ export class Connection {
       this.closeNow();
       return;
     }
-    for (const frame of frames) this.handleFrame(frame);
+    for (const frame of frames) this.pending.push(frame);
+    this.pump();
   }
 
-  private handleFrame(frame: Uint8Array): void {
-    const slot: Slot = { done: false, chunks: null, close: false };
+  /** Dispatches queued frames, in order, while under the in-flight and output bounds. */
+  private pump(): void {
+    while (this.pendingHead < this.pending.length && !this.closing && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
+      const frame = this.pending[this.pendingHead]!;
+      const isFetch = frame.length >= 6 && ((frame[4]! << 8) | frame[5]!) === FETCH_KEY;
+      if (isFetch && this.fetchesInFlight >= FETCH_IN_FLIGHT_MAX) break;
+      this.pending[this.pendingHead++] = EMPTY;
+      this.handleFrame(frame, isFetch);
+    }
+    if (this.pendingHead === this.pending.length && this.pendingHead > 0) {
+      this.pending = [];
+      this.pendingHead = 0;
+    }
+    this.updateReading();
+  }
+
+  private handleFrame(frame: Uint8Array, isFetch: boolean): void {
+    const slot: Slot = { done: false, chunks: null, close: false, fetch: isFetch };
+    if (isFetch) this.fetchesInFlight++;
     this.slots.push(slot);
     this.inFlight++;
     this.updateReading();
@@ -104,6 +136,7 @@ export class Connection {
   private complete(slot: Slot, outcome: DispatchOutcome): void {
     slot.done = true;
     this.inFlight--;
+    if (slot.fetch) this.fetchesInFlight--;
     if (outcome.kind === "respond") slot.chunks = outcome.chunks;
     else if (outcome.kind === "close") slot.close = true;
     this.flush();
@@ -118,7 +151,7 @@ export class Connection {
       }
       if (slot.chunks) for (const c of slot.chunks) this.write(c);
     }
-    this.updateReading();
+    this.pump();
     this.notifyIdle();
   }
 
@@ -151,12 +184,12 @@ export class Connection {
       this.notifyIdle();
       return;
     }
-    this.updateReading();
+    this.pump();
     this.notifyIdle();
   }
 
   private updateReading(): void {
-    const shouldPause = this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
+    const shouldPause = this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -180,6 +213,8 @@ export class Connection {
 
   onClose(): void {
     this.closing = true;
+    this.pending = [];
+    this.pendingHead = 0;
     this.abort.abort();
     this.output.length = 0;
     this.outputBytes = 0;
