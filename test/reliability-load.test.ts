@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { encodeRecordBatch } from "../core/batch/record-batch.ts";
 import {
-  Fetch, Produce, ApiVersions,
-  defaultApiVersionsRequest, defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic, defaultProduceRequest,
+  Fetch, Metadata, Produce, ApiVersions,
+  defaultApiVersionsRequest, defaultMetadataRequest, defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic, defaultProduceRequest,
 } from "../net/protocol/messages/index.ts";
 import { encodeRequestHeader } from "../net/protocol/header.ts";
 import { Writer } from "../net/protocol/writer.ts";
@@ -154,3 +154,14 @@ test("a consumer that never reads does not grow the broker's memory, and does no
   other.close();
   c.close();
 }, 120_000);
+
+test("concurrent first use of one topic from many clients: every Metadata answer is the topic, none TOPIC_ALREADY_EXISTS (issue #7 regression)", async () => {
+  // A create now yields between chunks of partitions, so the race window is wide on purpose here.
+  broker = await startBroker({ args: ["--default-partitions", "64"] });
+  const conns = await Promise.all(Array.from({ length: 20 }, () => RawConnection.open(broker!.kafka)));
+  const answers = await Promise.all(
+    conns.map((c) => c.request(Metadata, 4, { ...defaultMetadataRequest(), topics: [{ topicId: new Uint8Array(16), name: "first-use" }], allowAutoTopicCreation: true })),
+  );
+  expect(answers.map((a) => [a.topics[0]!.errorCode, a.topics[0]!.partitions.length])).toEqual(answers.map(() => [0, 64]));
+  for (const c of conns) c.close();
+});

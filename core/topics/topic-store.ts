@@ -215,6 +215,11 @@ export class TopicStore {
     return this.byName.get(name);
   }
 
+  /** Resolves once a create or delete of `name` in flight has finished (at once if none). */
+  async settled(name: string): Promise<void> {
+    await this.busy.get(name)?.catch(() => {});
+  }
+
   topics(): Topic[] {
     return [...this.byName.values()];
   }

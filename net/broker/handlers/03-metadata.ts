@@ -66,8 +66,12 @@ async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boo
     return describeTopic(created, ctx);
   } catch (err) {
     if (err instanceof CoreError && err.code === "TOPIC_EXISTS") {
+      // Another client's create of it is in flight (it takes several turns of the event loop):
+      // wait for it rather than answer a non-retriable TOPIC_ALREADY_EXISTS (issue #7).
+      await store.settled(name);
       const raced = store.topic(name);
       if (raced) return describeTopic(raced, ctx);
+      return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name };
     }
     return { ...defaultMetadataResponseTopic(), errorCode: kafkaErrorCode(err), name };
   }
