@@ -53,14 +53,35 @@ export class ScriptedBroker {
       socket: {
         open: (s) => void ((s as unknown as { splitter: FrameSplitter }).splitter = new FrameSplitter()),
         data: (s, chunk) => {
-          for (const frame of (s as unknown as { splitter: FrameSplitter }).splitter.push(chunk)) this.handle(s, frame);
+          for (const frame of (s as unknown as { splitter: FrameSplitter }).splitter.push(chunk)) this.handle(s, frame, this.reserveSlot(s));
         },
       },
     });
     return this;
   }
 
-  private handle(s: Socket<undefined>, frame: Uint8Array): void {
+  /**
+   * Answers leave in request order, as a Kafka broker's do, even though Produce answers are delayed
+   * and others are not: each request takes a slot, and a slot is written once all before it were.
+   */
+  private readonly slots = new WeakMap<object, { base: number; answers: (Uint8Array | null)[] }>();
+
+  private reserveSlot(s: Socket<undefined>): (bytes: Uint8Array) => void {
+    let q = this.slots.get(s);
+    if (q === undefined) this.slots.set(s, (q = { base: 0, answers: [] }));
+    const queue = q;
+    const index = queue.base + queue.answers.length;
+    queue.answers.push(null);
+    return (bytes) => {
+      queue.answers[index - queue.base] = bytes;
+      while (queue.answers.length > 0 && queue.answers[0] !== null) {
+        s.write(queue.answers.shift()!);
+        queue.base++;
+      }
+    };
+  }
+
+  private handle(s: Socket<undefined>, frame: Uint8Array, answer: (bytes: Uint8Array) => void): void {
     const r = new Reader(frame, 4);
     const h = decodeRequestHeader(r);
     const w = new Writer();
@@ -103,7 +124,10 @@ export class ScriptedBroker {
       }));
       this.produces.push({ n, answeredBefore: this.answered, values });
       if (code === 0) this.log.push(...values);
-      if (req.acks === 0) return;
+      if (req.acks === 0) {
+        answer(new Uint8Array(0));
+        return;
+      }
       // Answer on a later tick, so the client can have several requests in flight.
       setTimeout(() => {
         this.answered++;
@@ -112,12 +136,12 @@ export class ScriptedBroker {
         encodeResponseHeader(out, h.correlationId, h.apiKey, h.apiVersion);
         Produce.encodeResponse(out, h.apiVersion, { ...defaultProduceResponse(), responses });
         out.patchInt32(m, out.length - m - 4);
-        s.write(out.finish());
+        answer(out.finish());
       }, 1);
       return;
     }
     w.patchInt32(mark, w.length - mark - 4);
-    s.write(w.finish());
+    answer(w.finish());
   }
 
   stop(): void {
