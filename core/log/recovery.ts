@@ -52,15 +52,20 @@ const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** Sequential reader over a file with one reusable buffer. */
 class Scanner {
-  buf = new Uint8Array(SCAN_BUFFER_BYTES);
-  view = new DataView(this.buf.buffer);
+  buf: Uint8Array;
+  view: DataView;
   private start = 0;
   private length = 0;
   constructor(
     private readonly fs: FileLayer,
     private readonly file: FileHandle,
     private readonly fileSize: number,
-  ) {}
+  ) {
+    // No larger than the file: a boot makes one scanner per segment, and most segments are small
+    // (8 MiB zeroed for each of hundreds of partitions was most of a boot's time).
+    this.buf = new Uint8Array(Math.min(SCAN_BUFFER_BYTES, fileSize));
+    this.view = new DataView(this.buf.buffer);
+  }
 
   /** Makes [pos, pos+n) resident (n ≤ fileSize − pos); returns its index in `buf`. */
   ensure(pos: number, n: number): number {
