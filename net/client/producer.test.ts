@@ -16,8 +16,8 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(script: (n: number) => number, opts: { batchBytes?: number; lingerMs?: number; partitions?: number; retriesMax?: number } = {}) {
-  const broker = new ScriptedBroker("t", opts.partitions ?? 1, script).start();
+async function setup(script: (n: number) => number, opts: { batchBytes?: number; lingerMs?: number; partitions?: number; retriesMax?: number; answerDelayMs?: number } = {}) {
+  const broker = new ScriptedBroker("t", opts.partitions ?? 1, script, opts.answerDelayMs).start();
   const [host, port] = broker.address.split(":");
   const client = new KafkaClient({ bootstrap: [{ host: host!, port: Number(port) }] });
   const producer = new Producer(client, { codec: Codec.None, acks: -1, batchBytes: opts.batchBytes ?? 200, retriesMax: opts.retriesMax, lingerMs: opts.lingerMs ?? 1000 });
@@ -53,6 +53,20 @@ test("linger: a partly full batch goes out after lingerMs without flush", async 
   while (broker.produces.length === 0) await new Promise((r) => setTimeout(r, 5));
   expect(broker.produces[0]!.values).toHaveLength(3);
   expect((await producer.flush()).acked).toBe(3);
+});
+
+test("linger 0: each turn's records go at once; while the window is full, later ones gather into one batch", async () => {
+  const { broker, producer } = await setup(() => 0, { batchBytes: 1_000_000, lingerMs: 0, answerDelayMs: 200 });
+  const values = Array.from({ length: 25 }, (_, i) => `v${i}`);
+  for (const v of values) {
+    producer.append("t", 0, null, utf8.encode(v), null, 0);
+    await new Promise((r) => setImmediate(r));
+  }
+  expect(broker.produces.map((p) => p.values.length)).toEqual([1, 1, 1, 1, 1]);
+  expect((await producer.flush()).acked).toBe(25);
+  expect(broker.log).toEqual(values);
+  // The 20 appended while five batches were unanswered went as one batch, not twenty.
+  expect(broker.produces.map((p) => p.values.length)).toEqual([1, 1, 1, 1, 1, 20]);
 });
 
 test("a retriable error on every in-flight batch: all are resent in order, one at a time", async () => {

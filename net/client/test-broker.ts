@@ -40,6 +40,8 @@ export class ScriptedBroker {
     readonly partitions: number,
     /** Error code for the n-th Produce request (1-based). */
     private readonly script: (n: number) => number,
+    /** How long each Produce answer is held back. */
+    private readonly answerDelayMs = 1,
   ) {}
 
   get address(): string {
@@ -137,7 +139,7 @@ export class ScriptedBroker {
         Produce.encodeResponse(out, h.apiVersion, { ...defaultProduceResponse(), responses });
         out.patchInt32(m, out.length - m - 4);
         answer(out.finish());
-      }, 1);
+      }, this.answerDelayMs);
       return;
     }
     w.patchInt32(mark, w.length - mark - 4);
