@@ -4,6 +4,7 @@
 //
 //   DATA/groups/log/<20-digit base>.log   PartitionLog of RecordBatch v2, one batch per request
 //   DATA/groups/snapshot.json             the whole table as of log offset N (temp → fsync → rename)
+//   DATA/groups/snapshot.prev.json        the snapshot before it, kept in case the newest is damaged
 //
 // Records (key and value are JSON, UTF-8; a null value is a tombstone):
 //
@@ -14,21 +15,46 @@
 // | {"k":"g","g":G}                   | null                         | forget every offset of G   |
 // | {"k":"t","t":T}                   | null                         | forget every offset of T   |
 //
-// snapshot.json: {"version":1,"offset":N,"entries":[[G,T,P,offset,epoch,metadata,ts],…]}.
+// A snapshot: {"version":1,"offset":N,"entries":[[G,T,P,offset,epoch,metadata,ts],…],"crc32c":"…"}
+// (crc32c: core/checked-json.ts; snapshots written before issue #7 have none and are read as
+// before). A snapshot is damaged when it cannot be read, does not parse, its checksum differs, or
+// its shape (fields, entry tuples) is wrong.
 //
 // Compaction: once more records were appended since the last snapshot than COMPACT_RECORDS_MIN
-// and twice the live entries, the table is written as a snapshot covering every applied record,
-// then the log's start moves to that offset, which deletes the sealed segments below it.
+// and twice the live entries, the table is written as a snapshot covering every applied record;
+// the snapshot it replaces becomes snapshot.prev.json, and the log's start moves up to *that*
+// one's offset, deleting the sealed segments below it. So the log always reaches back to the
+// older kept snapshot, and either snapshot plus the log rebuilds the whole table: a damaged
+// newest snapshot loses nothing. The price: the log keeps one compaction interval more.
 //
 // Order of steps (must not interleave differently):
 // - write: encode one batch → PartitionLog.append (resolves once durable under the policy, in
 //   log order) → apply to the table → maybe compact. Readers see a commit only after it is durable.
-// - compact: serialize the table and the offset it covers (synchronously) → write snapshot.json
-//   atomically → deleteRecordsBefore(offset). A crash between the two replays a few extra records.
-// - open: read snapshot.json (if any) → open the log (recovering its tail) → replay records from
-//   the snapshot's offset to the end.
+// - compact: serialize the table and the offset it covers (synchronously) → if snapshot.json
+//   verifies, copy its bytes to snapshot.prev.json atomically → write the new snapshot.json
+//   atomically → deleteRecordsBefore(the offset of snapshot.prev.json). (Atomically: temp →
+//   fdatasync → rename → fsync groups/.) A snapshot.json that does not verify is not kept as the
+//   previous one: it is overwritten and the log start stays at the existing prev's offset.
+//   A copy, not a rename of snapshot.json: a crash in the middle of a rename may leave both names
+//   on one file (POSIX allows it; core/fs.ts MemoryFileLayer does it), and one file is one copy.
+//   A crash leaves snapshot.json = old or new and snapshot.prev.json = older or old, every one a
+//   file of its own at or above the log start, which moves only once both writes are durable.
+// - open: read both snapshots → open the log (recovering its tail) → take the newest snapshot
+//   that verifies and replay records from its offset to the end:
+//
+// | snapshot.json     | snapshot.prev.json | the table is rebuilt from                       |
+// |-------------------|--------------------|-------------------------------------------------|
+// | good              | any                | snapshot.json + the log after its offset        |
+// | missing / damaged | good               | snapshot.prev.json + the log after its offset   |
+// | missing / damaged | missing / damaged  | the whole log                                   |
+//
+//   Each damaged snapshot is said on stderr (one line each, at every open until a compaction
+//   replaces it). If the log starts above the offset the table was rebuilt from, the records
+//   between are lost and that is said too (only possible when both snapshots are damaged, or
+//   with files from before the previous snapshot was kept).
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "../batch/record-batch.ts";
 import type { RecordInput } from "../batch/record.ts";
+import { encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-json.ts";
 import type { Clock } from "../clock.ts";
 import { CoreError } from "../errors.ts";
 import { type FileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
@@ -66,6 +92,7 @@ const COMPACT_RECORDS_MIN = 20_000;
 const SEGMENT_BYTES = 4 * 1024 * 1024;
 const READ_BYTES = 1024 * 1024;
 const SNAPSHOT_FILE = "snapshot.json";
+const PREV_SNAPSHOT_FILE = "snapshot.prev.json";
 
 type Table = Map<string, Map<string, Map<number, CommittedOffset>>>;
 
@@ -74,6 +101,9 @@ interface Snapshot {
   offset: number;
   entries: Array<[string, string, number, number, number, string | null, number]>;
 }
+
+/** A snapshot file read: missing, good (and its bytes), or damaged (and why). */
+type SnapshotRead = { kind: "missing" } | { kind: "ok"; snapshot: Snapshot; bytes: Uint8Array } | { kind: "damaged"; reason: string };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -98,10 +128,17 @@ export class OffsetStore {
   static async open(opts: OffsetStoreOptions): Promise<OffsetStore> {
     const { fs } = opts;
     const dir = joinPath(opts.dataDir, "groups");
-    let snapshot: Snapshot | null;
+    let snapshot: Snapshot | null = null;
     try {
       fs.mkdirp(dir);
-      snapshot = readSnapshot(fs, joinPath(dir, SNAPSHOT_FILE));
+      for (const name of [SNAPSHOT_FILE, PREV_SNAPSHOT_FILE]) {
+        const read = readSnapshot(fs, joinPath(dir, name));
+        if (read.kind === "damaged") {
+          const fallback = snapshot !== null ? "not needed" : name === SNAPSHOT_FILE ? `falling back to ${PREV_SNAPSHOT_FILE} and the log` : "falling back to the log";
+          opts.logger.warn(`committed offsets: ${joinPath(dir, name)} is damaged (${read.reason}); ${fallback}`);
+        }
+        if (read.kind === "ok" && snapshot === null) snapshot = read.snapshot;
+      }
     } catch (e) {
       throw storageError("cannot open the committed-offsets store", e, dir);
     }
@@ -273,9 +310,22 @@ export class OffsetStore {
     }
     const snapshot: Snapshot = { version: 1, offset, entries };
     const recordsCovered = this.recordsSinceSnapshot;
-    await writeFileAtomic(this.opts.fs, joinPath(this.dir, SNAPSHOT_FILE), encoder.encode(JSON.stringify(snapshot)));
+    const { fs } = this.opts;
+    const path = joinPath(this.dir, SNAPSHOT_FILE);
+    const prevPath = joinPath(this.dir, PREV_SNAPSHOT_FILE);
+    // The offset the log must still reach back to: the snapshot kept as the previous one.
+    let keepFrom: number | null = null;
+    const current = readSnapshot(fs, path);
+    if (current.kind === "ok") {
+      await writeFileAtomic(fs, prevPath, current.bytes);
+      keepFrom = current.snapshot.offset;
+    } else {
+      const prev = readSnapshot(fs, prevPath);
+      if (prev.kind === "ok") keepFrom = prev.snapshot.offset;
+    }
+    await writeFileAtomic(fs, path, encodeCheckedJson({ ...snapshot }));
     this.recordsSinceSnapshot -= recordsCovered;
-    if (offset > this.log.startOffset) await this.log.deleteRecordsBefore(offset);
+    if (keepFrom !== null && keepFrom > this.log.startOffset) await this.log.deleteRecordsBefore(keepFrom);
   }
 
   async close(): Promise<void> {
@@ -290,13 +340,40 @@ function json(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
-function readSnapshot(fs: FileLayer, path: string): Snapshot | null {
-  if (fs.stat(path) === null) return null;
-  const parsed = JSON.parse(decoder.decode(fs.readFile(path))) as Partial<Snapshot>;
-  if (parsed.version !== 1 || !Number.isSafeInteger(parsed.offset) || !Array.isArray(parsed.entries)) {
-    throw new Error(`${path} is not a version 1 offsets snapshot`);
+const SNAPSHOT_FIELDS = ["version", "offset", "entries"] as const;
+
+/** A snapshot file: missing, good, or damaged; throws only when the file system fails stat. */
+function readSnapshot(fs: FileLayer, path: string): SnapshotRead {
+  if (fs.stat(path) === null) return { kind: "missing" };
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFile(path);
+  } catch (e) {
+    return { kind: "damaged", reason: `cannot read it: ${fsErrorCode(e) ?? String(e)}` };
   }
-  return parsed as Snapshot;
+  const read = readCheckedJson(bytes);
+  if (!read.ok) return { kind: "damaged", reason: read.reason };
+  const s = read.value;
+  if (!hasExactKeys(s, SNAPSHOT_FIELDS) || s.version !== 1 || !Number.isSafeInteger(s.offset) || (s.offset as number) < 0 || !Array.isArray(s.entries)) {
+    return { kind: "damaged", reason: "not a version 1 offsets snapshot" };
+  }
+  const bad = (s.entries as unknown[]).findIndex((e) => !isEntry(e));
+  if (bad >= 0) return { kind: "damaged", reason: `entry ${bad} is not [group, topic, partition, offset, epoch, metadata, timestamp]` };
+  return { kind: "ok", snapshot: s as unknown as Snapshot, bytes };
+}
+
+function isEntry(e: unknown): boolean {
+  if (!Array.isArray(e) || e.length !== 7) return false;
+  const [g, t, p, offset, epoch, metadata, ts] = e as unknown[];
+  return (
+    typeof g === "string" &&
+    typeof t === "string" &&
+    Number.isSafeInteger(p) &&
+    Number.isSafeInteger(offset) &&
+    Number.isSafeInteger(epoch) &&
+    (metadata === null || typeof metadata === "string") &&
+    typeof ts === "number"
+  );
 }
 
 function storageError(message: string, e: unknown, file: string): CoreError {

@@ -6,6 +6,34 @@
 //   DATA/topics/<topic>/<partition>/     segments (core/log)
 //   DATA/topics/<topic>~deleted-<uuid>/  a deleted topic on its way out ('~' is never in a name)
 //
+// topic.json is indented JSON with a checksum as its last field, "crc32c" (core/checked-json.ts:
+// CRC-32C of the compact JSON of the other fields). Files without it (written before issue #7)
+// are read as before. Exactly the five fields above, the name equal to the directory's, a UUID,
+// 1..PARTITIONS_PER_TOPIC_MAX partitions and valid configs, or the file is damaged.
+//
+// Opening one entry of DATA/topics/ (every entry matches exactly one row, first match wins):
+//
+// | # | entry                                              | action                                                       |
+// |---|----------------------------------------------------|--------------------------------------------------------------|
+// | 1 | not a directory                                    | ignored                                                      |
+// | 2 | '~deleted-' in its name, or not a legal topic name  | REMOVED: a delete that did not finish; reported              |
+// | 3 | no topic.json                                      | REMOVED: a create that did not finish; reported              |
+// | 4 | topic.json unreadable, empty, not JSON, checksum   | DAMAGED TOPIC: nothing opened, nothing deleted, the broker   |
+// |   |   mismatch, wrong shape or invalid configs         |   starts; warned at every open and in recoveryReport         |
+// | 5 | topic.json good (checksum matches, or none)        | OPEN: every partition log, recovering it after an unclean stop |
+//
+// Why a damaged topic.json is kept, not removed like row 3 nor fatal as before issue #7: its
+// partition directories hold acknowledged records that a rewritten topic.json makes readable
+// again, and one topic must not keep the others offline. A damaged topic's name stays taken:
+//
+// | operation on a damaged topic's name                  | answer                                                 |
+// |------------------------------------------------------|--------------------------------------------------------|
+// | topic(name), topics(), lookups by topic ID           | absent (undefined; not listed)                         |
+// | requireTopic(name): reads, writes, configs           | CoreError STORAGE (Kafka: KAFKA_STORAGE_ERROR; HTTP 507) |
+// | createTopic(name)                                    | CoreError TOPIC_EXISTS                                 |
+// | deleteTopic(name)                                    | allowed: the directory is removed (the operator's way out) |
+// | damagedTopic(name), damagedTopics()                  | the file and why it was refused                        |
+//
 // Order of steps that must not interleave:
 // - create: reserve the name (synchronously) → mkdir the topic and partition directories → open
 //   the partition logs → write topic.json (temp → fsync → rename → fsync dir) → fsync topics/ →
@@ -17,6 +45,7 @@
 //   (recovering them unless the marker was there).
 // - close: refuse new work → close every log (sync, indexes) → write the marker.
 import { type Clock, systemClock } from "../clock.ts";
+import { CHECKSUM_FIELD, encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-json.ts";
 import { CoreError } from "../errors.ts";
 import { type FileLayer, NodeFileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
@@ -56,6 +85,15 @@ export interface RecoveryReport {
   damaged: DamagedRange[];
   /** Unfinished creates and deletes cleaned up. */
   removed: string[];
+  /** Topics whose topic.json is damaged: kept unopened, their files untouched (issue #7). */
+  damagedTopics: DamagedTopic[];
+}
+
+/** A topic directory whose topic.json cannot be trusted, and why. */
+export interface DamagedTopic {
+  topic: string;
+  file: string;
+  reason: string;
 }
 
 export class Topic {
@@ -84,6 +122,8 @@ interface TopicFile {
 
 export class TopicStore {
   private readonly byName = new Map<string, Topic>();
+  /** Topics with a damaged topic.json: not published, name taken, deletable. */
+  private readonly damaged = new Map<string, DamagedTopic>();
   /** Names being created or deleted: not published, not free. */
   private readonly busy = new Map<string, Promise<unknown>>();
   private closed = false;
@@ -134,7 +174,7 @@ export class TopicStore {
     } catch (e) {
       throw storageError("cannot open data directory", e, dataDir);
     }
-    const report: RecoveryReport = { clean, ms: 0, partitions: 0, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], damaged: [], removed: [] };
+    const report: RecoveryReport = { clean, ms: 0, partitions: 0, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], damaged: [], removed: [], damagedTopics: [] };
     const store = new TopicStore(dataDir, fs, clock, logger, new SyncScheduler(policy), defaults, report);
     try {
       await store.load(clean);
@@ -156,6 +196,10 @@ export class TopicStore {
           report.damaged.map((d) => `${d.topic}/${d.partition} offsets ${d.firstOffset}..${d.endOffset - 1} (${d.file} bytes ${d.position}..${d.end})`).join("; "),
       );
     }
+    for (const d of report.damagedTopics) {
+      // Like damaged ranges: said at every open until the file is restored or the topic deleted.
+      logger.warn(`topic '${d.topic}' kept unopened: ${d.file} is damaged (${d.reason}); its data files are untouched; restore the file or delete the topic`);
+    }
     return store;
   }
 
@@ -172,13 +216,14 @@ export class TopicStore {
         this.logger.warn(`removed unfinished topic directory ${dir}`);
         continue;
       }
-      let meta: TopicFile;
-      try {
-        meta = parseTopicFile(fs.readFile(file), entry);
-      } catch (e) {
-        throw storageError(`cannot read ${file}`, e, file);
+      const read = readTopicFile(fs, file, entry);
+      if ("reason" in read) {
+        const damaged: DamagedTopic = { topic: entry, file, reason: read.reason };
+        this.damaged.set(entry, damaged);
+        this.recoveryReport.damagedTopics.push(damaged);
+        continue;
       }
-      const overrides = validateConfigs(meta.configs, meta.name);
+      const { meta, overrides } = read;
       const configs = effectiveConfigs(this.defaults, overrides);
       const logs: PartitionLog[] = [];
       for (let p = 0; p < meta.partitions; p++) logs.push(await this.openLog(meta.name, p, configs, clean));
@@ -224,6 +269,26 @@ export class TopicStore {
     return [...this.byName.values()];
   }
 
+  /** The topic, or CoreError UNKNOWN_TOPIC, or STORAGE when its topic.json is damaged. */
+  requireTopic(name: string): Topic {
+    const topic = this.byName.get(name);
+    if (topic !== undefined) return topic;
+    const damaged = this.damaged.get(name);
+    if (damaged !== undefined) {
+      throw new CoreError("STORAGE", `topic '${name}' is unavailable: its topic.json is damaged (${damaged.reason})`, { topic: name, file: damaged.file });
+    }
+    throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
+  }
+
+  /** Why `name` is a damaged topic, or undefined when it is not one. */
+  damagedTopic(name: string): DamagedTopic | undefined {
+    return this.damaged.get(name);
+  }
+
+  damagedTopics(): DamagedTopic[] {
+    return [...this.damaged.values()];
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new CoreError("CLOSED", "topic store is closed");
   }
@@ -234,8 +299,8 @@ export class TopicStore {
   async createTopic(name: string, partitions: number, configs: Record<string, string> = {}, options: { validateOnly?: boolean } = {}): Promise<Topic | undefined> {
     this.checkOpen();
     validateTopicName(name);
-    if (this.byName.has(name) || this.busy.has(name)) throw new CoreError("TOPIC_EXISTS", `topic '${name}' already exists`, { topic: name });
-    const collides = [...this.byName.keys(), ...this.busy.keys()].find((t) => t !== name && collisionKey(t) === collisionKey(name));
+    if (this.byName.has(name) || this.busy.has(name) || this.damaged.has(name)) throw new CoreError("TOPIC_EXISTS", `topic '${name}' already exists`, { topic: name });
+    const collides = [...this.byName.keys(), ...this.busy.keys(), ...this.damaged.keys()].find((t) => t !== name && collisionKey(t) === collisionKey(name));
     if (collides !== undefined) {
       throw new CoreError("INVALID_TOPIC", `topic '${name}' collides with existing topic '${collides}' ('.' and '_' are the same in metric names)`, { topic: name });
     }
@@ -273,7 +338,7 @@ export class TopicStore {
         logs.push(...(await Promise.all(Array.from({ length: to - from }, (_, i) => this.openLog(name, from + i, configs, true)))));
       }
       const meta: TopicFile = { version: 1, name, topicId: uuidString(topicId), partitions, configs: overrides };
-      await writeFileAtomic(fs, joinPath(dir, TOPIC_FILE), encodeJson(meta));
+      await writeFileAtomic(fs, joinPath(dir, TOPIC_FILE), encodeTopicFile(meta));
       await fs.fsyncDir(this.topicsDir);
     } catch (e) {
       await Promise.allSettled(logs.map((l) => l.close()));
@@ -293,9 +358,11 @@ export class TopicStore {
   async deleteTopic(name: string): Promise<void> {
     this.checkOpen();
     const topic = this.byName.get(name);
-    if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
+    const damaged = this.damaged.get(name);
+    if (topic === undefined && damaged === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
     this.byName.delete(name);
-    const work = this.doDelete(topic);
+    this.damaged.delete(name);
+    const work = topic !== undefined ? this.doDelete(topic) : this.removeTopicDir(name, false);
     this.busy.set(name, work);
     try {
       await work;
@@ -316,13 +383,19 @@ export class TopicStore {
     // Only sealed segments are mapped: a topic without any needs no collection to free its space.
     const mapped = topic.partitions.some((l) => l.segmentCount > 1);
     await Promise.allSettled(topic.partitions.map((l) => l.close()));
-    const dir = joinPath(this.topicsDir, topic.name);
-    const trash = joinPath(this.topicsDir, `${topic.name}${TRASH_MARK}${crypto.randomUUID()}`);
+    await this.removeTopicDir(topic.name, mapped);
+  }
+
+  /** Renames a topic's directory aside (the commit point of a delete), then removes it. */
+  private async removeTopicDir(name: string, mapped: boolean): Promise<void> {
+    const { fs } = this;
+    const dir = joinPath(this.topicsDir, name);
+    const trash = joinPath(this.topicsDir, `${name}${TRASH_MARK}${crypto.randomUUID()}`);
     try {
       fs.rename(dir, trash);
       await fs.fsyncDir(this.topicsDir);
     } catch (e) {
-      throw storageError(`cannot delete topic '${topic.name}'`, e, dir, topic.name);
+      throw storageError(`cannot delete topic '${name}'`, e, dir, name);
     }
     try {
       fs.rmrf(trash);
@@ -357,7 +430,7 @@ export class TopicStore {
     const prev = this.metaWrites.get(name) ?? Promise.resolve();
     const write = prev
       .catch(() => {})
-      .then(() => writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeJson(meta)));
+      .then(() => writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeTopicFile(meta)));
     this.metaWrites.set(name, write);
     try {
       await write;
@@ -410,24 +483,40 @@ export class TopicStore {
   }
 }
 
-function parseTopicFile(bytes: Uint8Array, dirName: string): TopicFile {
-  const meta = JSON.parse(new TextDecoder().decode(bytes)) as Partial<TopicFile>;
-  if (
-    meta.version !== 1 ||
-    meta.name !== dirName ||
-    typeof meta.topicId !== "string" ||
-    !Number.isInteger(meta.partitions) ||
-    (meta.partitions ?? 0) <= 0 ||
-    typeof meta.configs !== "object" ||
-    meta.configs === null
-  ) {
-    throw new Error("not a topic.json of version 1 for this directory");
+const TOPIC_FILE_FIELDS = ["version", "name", "topicId", "partitions", "configs"] as const;
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** topic.json of directory `dirName` with its validated configs, or why it cannot be trusted. */
+function readTopicFile(fs: FileLayer, file: string, dirName: string): { meta: TopicFile; overrides: Record<string, string> } | { reason: string } {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFile(file);
+  } catch (e) {
+    return { reason: `cannot read it: ${fsErrorCode(e) ?? String(e)}` };
   }
-  return meta as TopicFile;
+  const read = readCheckedJson(bytes);
+  if (!read.ok) return { reason: read.reason };
+  const m = read.value;
+  if (!hasExactKeys(m, TOPIC_FILE_FIELDS)) return { reason: `fields ${JSON.stringify(Object.keys(m))}, not ${JSON.stringify([...TOPIC_FILE_FIELDS, CHECKSUM_FIELD])}` };
+  if (m.version !== 1) return { reason: `version ${JSON.stringify(m.version)}, not 1` };
+  if (m.name !== dirName) return { reason: `it names topic ${JSON.stringify(m.name)}, not its directory's` };
+  if (typeof m.topicId !== "string" || !UUID_TEXT.test(m.topicId)) return { reason: `topicId ${JSON.stringify(m.topicId)} is not a UUID` };
+  if (!Number.isInteger(m.partitions) || (m.partitions as number) <= 0 || (m.partitions as number) > PARTITIONS_PER_TOPIC_MAX) {
+    return { reason: `partitions ${JSON.stringify(m.partitions)} out of range` };
+  }
+  const configs = m.configs;
+  if (typeof configs !== "object" || configs === null || Array.isArray(configs) || Object.values(configs).some((v) => typeof v !== "string")) {
+    return { reason: "configs is not an object of strings" };
+  }
+  try {
+    return { meta: m as unknown as TopicFile, overrides: validateConfigs(configs as Record<string, string>, dirName) };
+  } catch (e) {
+    return { reason: `invalid configs: ${e instanceof Error ? e.message : String(e)}` };
+  }
 }
 
-function encodeJson(value: unknown): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+function encodeTopicFile(meta: TopicFile): Uint8Array {
+  return encodeCheckedJson({ ...meta }, 2);
 }
 
 /** A random (v4) UUID; never the all-zero id Kafka reserves. */
