@@ -145,7 +145,13 @@ async function streamctlRun(file: string): Promise<Figures> {
     f.ownProduce = (await bench(["produce", "--topic", "own", "--records", String(RECORDS), "--record-size", String(RECORD_BYTES)])).recordsPerSec;
     f.ownConsume = (await bench(["consume", "--topic", "own", "--records", String(RECORDS)])).recordsPerSec;
     await exec(["sync"]); // the same quiet disk for every system's latency phase
+    const before = await brokerHistograms(broker.http);
     const lat = await bench(["e2e", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES)]);
+    const after = await brokerHistograms(broker.http);
+    // Where an ack's time went, from the broker's own histograms over the latency phase only.
+    f.fsyncP99 = histogramQuantile(after.fsync, before.fsync, 0.99);
+    f.fsyncOver2 = fractionAbove(after.fsync, before.fsync, 0.002);
+    f.produceP99 = histogramQuantile(after.produce, before.produce, 0.99);
     f.ackP50 = lat.ackLatencyMs.p50;
     f.ackP99 = lat.ackLatencyMs.p99;
     f.e2eP50 = lat.e2eLatencyMs.p50;
@@ -156,6 +162,35 @@ async function streamctlRun(file: string): Promise<Figures> {
     rmSync(broker.dataDir, { recursive: true, force: true });
   }
   return f;
+}
+
+type Buckets = Array<[le: number, count: number]>;
+
+/** The broker's fdatasync and Produce-request histograms (cumulative buckets, seconds). */
+async function brokerHistograms(http: string): Promise<{ fsync: Buckets; produce: Buckets }> {
+  const text = await (await fetch(`http://${http}/metrics`)).text();
+  const pick = (re: RegExp): Buckets => [...text.matchAll(re)].map((m) => [m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2])]);
+  return {
+    fsync: pick(/^streamctl_fsync_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
+    produce: pick(/^streamctl_kafka_request_duration_seconds_bucket\{api="Produce",le="([^"]+)"\} (\d+)$/gm),
+  };
+}
+
+/** The upper bound (ms) of the bucket holding quantile q of the observations between two scrapes. */
+function histogramQuantile(after: Buckets, before: Buckets, q: number): number {
+  const delta = after.map(([le, n], i) => [le, n - (before[i]?.[1] ?? 0)] as const);
+  const total = delta.at(-1)?.[1] ?? 0;
+  if (total === 0) return NaN;
+  const hit = delta.find(([, n]) => n >= q * total);
+  return hit === undefined || hit[0] === Infinity ? NaN : hit[0] * 1000;
+}
+
+/** Share of observations between two scrapes above `le` seconds (a bucket bound). */
+function fractionAbove(after: Buckets, before: Buckets, le: number): number {
+  const i = after.findIndex(([b]) => Math.abs(b - le) < 1e-12);
+  const total = (after.at(-1)?.[1] ?? 0) - (before.at(-1)?.[1] ?? 0);
+  if (i < 0 || total === 0) return NaN;
+  return 1 - (after[i]![1] - (before[i]?.[1] ?? 0)) / total;
 }
 
 async function natsRun(): Promise<Figures> {
@@ -245,6 +280,9 @@ export async function run(): Promise<BenchRow[]> {
     ...rows("streamctl: ack latency p99 at 5,000/s", sc, "ackP99", "ms", `${sync}; streamctl bench e2e, from intended send time`),
     ...rows("streamctl: produce→consume p50 at 5,000/s", sc, "e2eP50", "ms", "streamctl bench e2e"),
     ...rows("streamctl: produce→consume p99 at 5,000/s", sc, "e2eP99", "ms", "streamctl bench e2e"),
+    ...rows("streamctl: broker fdatasync p99 during the latency phase", sc, "fsyncP99", "ms", "bucket bound from the broker's /metrics histogram (0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5 ms …)"),
+    ...rows("streamctl: broker fdatasyncs over 2 ms during the latency phase", sc, "fsyncOver2", "share", "from /metrics; each such sync delays every ack waiting on it past the 2 ms goal"),
+    ...rows("streamctl: broker Produce handling p99 during the latency phase", sc, "produceP99", "ms", "bucket bound from /metrics: request read → answer queued, the sync included"),
     ...rows("streamctl: broker peak RSS", sc, "rss", "MiB", "VmHWM over the whole run"),
     ...rows("NATS JetStream: produce", nats, "produce", "records/s", "no fsync per ack (JetStream syncs every 2 min by default); async publish, 1,000 unacked"),
     ...rows("NATS JetStream: consume", nats, "consume", "records/s", "nats.js ordered pull consumer"),

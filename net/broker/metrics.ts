@@ -7,10 +7,11 @@ export interface ApiStats extends LatencyStats {
 }
 
 /** Upper bounds of the request-latency histogram, in ms: sub-ms (metadata) to long polls. */
-export const LATENCY_BUCKETS_MS = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
-/** Upper bounds of the fdatasync-latency histogram, in ms: what an fsync=always ack waits for. */
-export const FSYNC_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000];
+/** Upper bounds of the fdatasync-latency histogram, in ms: what an fsync=always ack waits for.
+ * Fine around 1–2 ms, where an ack-latency goal sits. */
+export const FSYNC_BUCKETS_MS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 25, 50, 100, 250, 1000];
 
 export interface LatencyStats {
   count: number;
