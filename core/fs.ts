@@ -65,6 +65,9 @@ export function joinPath(...parts: string[]): string {
  */
 export async function writeFileAtomic(fs: FileLayer, path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
+  // A leftover temp may be a second name of `path` itself (a crash in the middle of the rename
+  // below: POSIX allows it, MemoryFileLayer does it); truncating it would truncate `path`.
+  if (fs.stat(tmp) !== null) fs.unlink(tmp);
   const file = fs.open(tmp, { create: true, truncate: true });
   try {
     fs.pwrite(file, data, 0);
