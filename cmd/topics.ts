@@ -45,8 +45,10 @@ export function renderTopic(t: TopicDoc): string {
 
 function listCommand(io: Io): Command {
   return withHttpOptions(new Command("list").description("list topics with their partitions, records and size on disk")).action(async (flags: HttpFlags) => {
-    const doc = await admin(() => controlPlane(flags, io).get<{ topics: TopicSummary[] }>("/v1/topics"));
+    const doc = await admin(() => controlPlane(flags, io).get<{ topics: TopicSummary[]; damaged?: Array<{ name: string; file: string; reason: string }> }>("/v1/topics"));
     if (flags.json) return printJson(io, doc);
+    // Topics kept unopened because their topic.json is damaged: on stderr, not in the table.
+    for (const d of doc.damaged ?? []) io.stderr.write(`damaged topic ${d.name}: ${d.file} (${d.reason}); restore the file or delete the topic\n`);
     if (doc.topics.length === 0) {
       io.stderr.write("no topics yet; create one with: streamctl topics create NAME --partitions N\n");
       return;

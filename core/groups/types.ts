@@ -172,7 +172,7 @@ export interface GroupDescription {
 
 /** What the coordinator needs to know of topics: partition counts and high watermarks. */
 export interface TopicView {
-  /** null when the topic does not exist. */
+  /** null when the topic does not exist; 0 when it exists unusable (a damaged topic.json): its committed offsets stay. */
   partitionCount(topic: string): number | null;
   /** null when the partition does not exist. */
   highWatermark(topic: string, partition: number): number | null;

@@ -52,7 +52,9 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     logger: log,
     config: options.groups,
     topics: {
-      partitionCount: (t) => store.topic(t)?.partitions.length ?? null,
+      // A damaged topic (topic.json unreadable) exists with no usable partitions: its committed
+      // offsets are kept (null would drop them at open), commits to it are refused.
+      partitionCount: (t) => store.topic(t)?.partitions.length ?? (store.damagedTopic(t) !== undefined ? 0 : null),
       highWatermark: (t, p) => store.topic(t)?.partitions[p]?.highWatermark ?? null,
     },
   });

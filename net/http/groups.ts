@@ -147,8 +147,7 @@ function parseSelection(ctx: RouteContext, body: Record<string, unknown>, d: Gro
     wanted = d.offsets.map((t) => ({ topic: t.topic }));
   } else throw badRequest("name the topic(s) to reset: topic or topics");
   return wanted.map((w) => {
-    const topic = ctx.state.store.topic(w.topic);
-    if (!topic) throw notFound(`topic '${w.topic}' does not exist`, "UNKNOWN_TOPIC");
+    const topic = ctx.state.store.requireTopic(w.topic); // 404 UNKNOWN_TOPIC, or 507 STORAGE when damaged
     const partitions = w.partitions ?? topic.partitions.map((_, i) => i);
     for (const p of partitions) if (!topic.partitions[p]) throw new HttpError(404, "UNKNOWN_PARTITION", `topic '${w.topic}' has no partition ${p}`);
     return { topic: w.topic, partitions };

@@ -6,6 +6,7 @@
 //   converted; a magic-2 batch in them is accepted like v3.
 // - zstd below v7 → UNSUPPORTED_COMPRESSION_TYPE (76), as Kafka (Sarama's bug #1252).
 // - acks ∉ {-1, 0, 1} → INVALID_REQUIRED_ACKS (21) on every partition.
+// - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56).
 // - acks=0 sends no response; if anything failed Kafka closes the connection instead, so do we.
 // - acks=1 and -1 are answered only after the batch is durable under the fsync policy: the log's
 //   append resolves after the fdatasync that covers it (group commit).
@@ -35,6 +36,7 @@ import {
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE, type RequestContext } from "../handler.ts";
+import { missingTopicCode } from "../topic-lookup.ts";
 
 type PartitionResponse = ProduceResponsePartitionProduceResponse;
 
@@ -81,7 +83,8 @@ function producePartition(topicName: string, p: ProduceRequestPartitionProduceDa
   const { broker, apiVersion } = ctx;
   const topic = broker.store.topic(topicName);
   const log = topic?.partitions[p.index];
-  if (!topic || !log) return Promise.resolve(failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  if (!topic) return Promise.resolve(failed(p.index, missingTopicCode(broker.store, topicName)));
+  if (!log) return Promise.resolve(failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
   const records = p.records;
   if (records === null || records.length === 0) return Promise.resolve(failed(p.index, ErrorCode.INVALID_RECORD, "no records"));
   if (apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {

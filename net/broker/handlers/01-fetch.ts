@@ -10,6 +10,8 @@
 //   any append that raises a requested partition's high watermark (or by shutdown).
 // - Fetch sessions (KIP-227) are not kept: session_id 0 in every answer means "no session", so
 //   clients send full requests. v13+ name topics by ID.
+// - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56) by name,
+//   UNKNOWN_TOPIC_ID by ID (its ID is not trusted).
 import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt, viewOf } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -25,7 +27,7 @@ import type { Topic } from "../../../core/topics/topic-store.ts";
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
-import { topicById } from "../topic-lookup.ts";
+import { missingTopicCode, topicById } from "../topic-lookup.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -66,8 +68,8 @@ function readOnce(req: FetchRequest, ctx: RequestContext) {
       const log = topic?.partitions[p.partition];
       if (!topic || !log) {
         errors = true;
-        const unknownId = ctx.apiVersion >= 13 && !topic;
-        return { ...base, errorCode: unknownId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n };
+        const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : missingTopicCode(ctx.broker.store, t.topic);
+        return { ...base, errorCode, highWatermark: -1n };
       }
       logs.push(log);
       const hwm = log.highWatermark;

@@ -4,6 +4,7 @@
 //   timestamp; any other value: the first offset whose timestamp is ≥ it, through the time index,
 //   or offset -1 / timestamp -1 when none is.
 // - v0 answers in old_style_offsets (at most max_num_offsets of them).
+// - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56).
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   ListOffsets,
@@ -16,6 +17,7 @@ import {
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler } from "../handler.ts";
+import { missingTopicCode } from "../topic-lookup.ts";
 
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -31,7 +33,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
       const partitions = t.partitions.map((p): ListOffsetsResponseListOffsetsPartitionResponse => {
         const base = { ...defaultListOffsetsResponseListOffsetsPartitionResponse(), partitionIndex: p.partitionIndex };
         const log = topic?.partitions[p.partitionIndex];
-        if (!log) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        if (!log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : missingTopicCode(ctx.broker.store, t.name) };
         try {
           const { offset, timestamp } = lookup(log, p.timestamp);
           const oldStyleOffsets = ctx.apiVersion === 0 && offset >= 0 ? [BigInt(offset)].slice(0, Math.max(0, p.maxNumOffsets)) : [];

@@ -3,6 +3,10 @@
 // - An unknown topic is created when the broker allows it (auto-create, on by default as in
 //   Kafka) and the request allows it (AllowAutoTopicCreation, v4+; always on before v4).
 // - An invalid name answers INVALID_TOPIC_EXCEPTION; v10+ carries topic IDs; v12 may ask by ID.
+// - A topic kept unopened because its topic.json is damaged (core/topics/topic-store.ts): asked
+//   by name, it answers KAFKA_STORAGE_ERROR (56) with no partitions and is never auto-created
+//   over; an all-topics request leaves it out, because clients such as kafkajs fail the whole
+//   request on any topic-level error (one damaged topic must not hide every other one).
 // - The advertised host is the listener's, or the address the client connected to when the
 //   listener is a wildcard (0.0.0.0 / ::), so clients always get an address they can reach.
 import { CoreError } from "../../../core/errors.ts";
@@ -59,6 +63,7 @@ async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boo
   }
   const existing = store.topic(name);
   if (existing) return describeTopic(existing, ctx);
+  if (store.damagedTopic(name) !== undefined) return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.KAFKA_STORAGE_ERROR, name, topicId: NIL_UUID };
   if (!allowCreate) return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name };
   try {
     const created = await store.createTopic(name, ctx.broker.options.defaultPartitions);

@@ -1,5 +1,6 @@
 // DeleteTopics (key 20), v0-6. v0-5 name topics; v6 names them or gives their IDs.
-// Unknown name → UNKNOWN_TOPIC_OR_PARTITION (3); unknown ID → UNKNOWN_TOPIC_ID (100).
+// Unknown name → UNKNOWN_TOPIC_OR_PARTITION (3); unknown ID → UNKNOWN_TOPIC_ID (100). A topic kept
+// unopened because its topic.json is damaged can be deleted by name (the operator's way out).
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   DeleteTopics,
@@ -30,6 +31,15 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
 async function deleteOne(name: string | null, topicId: Uint8Array, ctx: RequestContext): Promise<Result> {
   const store = ctx.broker.store;
   const topic = name !== null ? store.topic(name) : topicById(store, topicId);
+  if (!topic && name !== null && store.damagedTopic(name) !== undefined) {
+    try {
+      await store.deleteTopic(name);
+      ctx.broker.log.info(`deleted damaged topic ${name}`);
+      return { name, topicId: NIL_UUID, errorCode: 0, errorMessage: null };
+    } catch (err) {
+      return { name, topicId: NIL_UUID, errorCode: kafkaErrorCode(err), errorMessage: errorMessage(err) };
+    }
+  }
   if (!topic) {
     const errorCode = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return { name, topicId, errorCode, errorMessage: null };

@@ -17,6 +17,7 @@ import {
 } from "../../protocol/messages/index.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { CONFIG_SOURCE_DEFAULT, describeTopicConfigs, type DescribedConfig } from "../topic-configs.ts";
+import { missingTopicCode } from "../topic-lookup.ts";
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
@@ -38,7 +39,10 @@ function describeResource(r: DescribeConfigsRequestDescribeConfigsResource, syno
   const base = { errorCode: 0, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
   if (r.resourceType === RESOURCE_TOPIC) {
     const topic = ctx.broker.store.topic(r.resourceName);
-    if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic ${r.resourceName} does not exist` };
+    if (!topic) {
+      const errorCode = missingTopicCode(ctx.broker.store, r.resourceName);
+      return { ...base, errorCode, errorMessage: errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? `topic ${r.resourceName} is unavailable: its topic.json is damaged` : `topic ${r.resourceName} does not exist` };
+    }
     return { ...base, configs: describeTopicConfigs(topic, r.configurationKeys).map((c) => entry(c, false, synonyms)) };
   }
   if (r.resourceType === RESOURCE_BROKER) {
