@@ -69,6 +69,8 @@ const crashMs = Math.round(performance.now() - crashStarted);
 const runs: TestRun[] = [];
 runs.push(await bunTest("core/log/recovery-damage.test.ts", { DAMAGE_RUNS: String(tier.damageRuns) }));
 runs.push(await bunTest("core/log/recovery.test.ts", {}));
+runs.push(await bunTest("core/topics/topic-file-damage.test.ts", { METADATA_DAMAGE_RUNS: String(tier.damageRuns) }));
+runs.push(await bunTest("core/groups/snapshot-damage.test.ts", { METADATA_DAMAGE_RUNS: String(tier.damageRuns) }));
 runs.push(await bunTest("test/reliability-ack-after-sync.test.ts", {}));
 runs.push(await bunTest("test/reliability-disk-full.test.ts", {}));
 runs.push(await bunTest("test/reliability-hostile.test.ts", { FUZZ_INPUTS: String(tier.fuzzInputs) }));
@@ -80,6 +82,9 @@ const byFile = (f: string) => runs.find((r) => r.file === f)!;
 const damage = byFile("core/log/recovery-damage.test.ts");
 // Seeded cases: each run damages one segment once; the table tests are 2 layers × their rows.
 const corruptionCases = tier.damageRuns + damage.pass - 1;
+// Metadata: each seeded test writes how many damaged files it opened; plus its table tests.
+const metadataFiles = ["core/topics/topic-file-damage.test.ts", "core/groups/snapshot-damage.test.ts"].map(byFile);
+const metadataCases = ["topic-memory", "topic-disk", "snapshot-memory", "snapshot-disk"].reduce((n, f) => n + (figures<{ cases: number }>(`metadata-${f}`)?.cases ?? 0), 0);
 const failed = failedCount(crash) > 0 || runs.some((r) => !r.ok);
 const mark = (ok: boolean) => (ok ? "ok" : "**FAILED**");
 const soakCommand = "make soak   # = STREAMCTL_SOAK=1 STREAMCTL_BIN=$PWD/bin/streamctl bun run test/soak.ts";
@@ -110,12 +115,13 @@ committing offsets; the broker SIGKILLed at seeded random moments and restarted 
 | torn tails cut by recovery / damaged ranges after a crash | ${crash.recoveryCuts} / **${crash.damagedRanges}** |
 | time | ${(crashMs / 1000).toFixed(0)} s |
 
-## Corruption — \`core/log/recovery-damage.test.ts\`, \`core/log/recovery.test.ts\`
+## Corruption — \`core/log/recovery-damage.test.ts\`, \`core/log/recovery.test.ts\`, \`core/topics/topic-file-damage.test.ts\`, \`core/groups/snapshot-damage.test.ts\`
 
 | figure | value |
 |---|---|
 | corruption cases tried (seeded truncations, bit flips, zeroed ranges in last and sealed middle segments; index files; every decision-table row on memory and disk) | ${corruptionCases} + ${byFile("core/log/recovery.test.ts").pass} recovery/power-loss properties |
-| crashes (untyped errors, failed invariants) | **${damage.fail + byFile("core/log/recovery.test.ts").fail}** |
+| metadata files damaged (seeded truncations and bit flips of topic.json and of the offsets snapshots, checksummed and older format, memory and disk; every decision-table row) | ${metadataCases} + ${metadataFiles.reduce((n, r) => n + r.pass, 0)} table tests and properties |
+| crashes (untyped errors, failed invariants) | **${damage.fail + byFile("core/log/recovery.test.ts").fail + metadataFiles.reduce((n, r) => n + r.fail, 0)}** |
 
 ## Acknowledged only after fdatasync — \`test/reliability-ack-after-sync.test.ts\`
 
