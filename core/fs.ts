@@ -187,6 +187,9 @@ class MemFile {
   data = new Uint8Array(0);
   size = 0;
   durable = new Uint8Array(0);
+  /** Syncs started and the latest one whose snapshot is `durable` (an older sync that finishes later keeps the newer). */
+  syncsStarted = 0;
+  durableSync = 0;
 }
 
 class MemDir {
@@ -235,6 +238,11 @@ export class MemoryDisk {
   capacityBytes: number | null = null;
   faults: FaultSpec[] = [];
   syncCount = 0;
+  /**
+   * Turns of the event loop each fdatasync/fsyncDir takes (default 1). A seeded function lets a
+   * test make syncs finish out of the order they were started in, as on a real disk.
+   */
+  syncTurns: (() => number) | null = null;
 
   usedBytes(node: MemNode = this.root): number {
     if (node.kind === "file") return node.size;
@@ -314,6 +322,11 @@ export class MemoryFileLayer implements FileLayer {
   durableBytes(path: string): Uint8Array | null {
     const node = this.lookup(path);
     return node?.kind === "file" ? node.durable.slice() : null;
+  }
+
+  private async syncTime(): Promise<void> {
+    const turns = this.disk.syncTurns?.() ?? 1;
+    for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private check(op: FaultSpec["op"] | "other", path: string): void {
@@ -430,10 +443,14 @@ export class MemoryFileLayer implements FileLayer {
     const f = this.handle(file).file;
     this.check("fdatasync", file.path);
     const snapshot = f.data.slice(0, f.size);
+    const sync = ++f.syncsStarted;
     // A sync takes time: later writes queue behind it (group commit is observable).
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.syncTime();
     if (this.dead) return new Promise<void>(() => {}); // the machine is off: never completes
-    f.durable = snapshot;
+    if (sync > f.durableSync) {
+      f.durable = snapshot;
+      f.durableSync = sync;
+    }
     this.disk.syncCount++;
   }
   async fsyncDir(path: string): Promise<void> {
@@ -441,7 +458,7 @@ export class MemoryFileLayer implements FileLayer {
     const dir = this.lookup(path);
     if (dir === undefined) throw fsError("ENOENT", "fsyncDir", path);
     if (dir.kind !== "dir") throw fsError("ENOTDIR", "fsyncDir", path);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.syncTime();
     if (this.dead) return new Promise<void>(() => {});
     // Commit the journal up to the last op that touched this directory (ordered journal).
     let last = -1;
