@@ -464,3 +464,25 @@ describe("group coordinator flows", () => {
     await fx.c.close();
   });
 });
+
+test("a commit in flight while its topic is deleted does not outlive the delete (issue #7)", async () => {
+  // Found by core/power-loss.test.ts: the delete wrote no tombstone because the commit was not in
+  // the table yet; the commit then landed, and a re-created topic of that name inherited it.
+  const timers = new ManualTimers();
+  let exists = true;
+  const c = await GroupCoordinator.open({
+    dataDir: "/data",
+    fs: new MemoryFileLayer(),
+    clock: timers.clock,
+    scheduler: new SyncScheduler({ mode: "always" }),
+    topics: { partitionCount: (t) => (t === "t" && exists ? 1 : null), highWatermark: () => 0 },
+    timers,
+  });
+  const commit = c.commitOffsets({ groupId: G, generationId: -1, memberId: "", groupInstanceId: null, offsets: [{ topic: "t", partition: 0, offset: 5, leaderEpoch: -1, metadata: null }] });
+  exists = false;
+  await c.topicDeleted("t");
+  expect((await commit)[0]!.error).toBeNull();
+  exists = true; // re-created
+  expect(c.fetchOffsets(G, [{ topic: "t", partitions: [0] }]).topics[0]!.partitions[0]!.offset).toBe(-1);
+  await c.close();
+});

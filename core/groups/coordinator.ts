@@ -609,9 +609,14 @@ export class GroupCoordinator {
     return { error: null, message: "" };
   }
 
-  /** A topic was deleted: every group forgets its offsets of that topic, durably. */
+  /**
+   * A topic was deleted: every group forgets its offsets of that topic, durably. The tombstone is
+   * written even when no offset of the topic is in the table yet: a commit validated before the
+   * delete may still be on its way to the log, and lands before the tombstone (issue #7: without
+   * it, that commit's offset outlived the delete and applied to a re-created topic of that name).
+   */
   async topicDeleted(topic: string): Promise<void> {
-    if (this.closed || !this.offsets.topics().has(topic)) return;
+    if (this.closed) return;
     await this.offsets.deleteTopic(topic);
     for (const g of [...this.groups.values()]) this.dropIfUnused(g);
   }
