@@ -383,6 +383,9 @@ export class TopicStore {
     // Only sealed segments are mapped: a topic without any needs no collection to free its space.
     const mapped = topic.partitions.some((l) => l.segmentCount > 1);
     await Promise.allSettled(topic.partitions.map((l) => l.close()));
+    // A config write still queued would land in whatever directory has this name by then: a topic
+    // created again after this delete would get this one's topic.json (issue #7). Let it finish.
+    await this.metaWrites.get(topic.name)?.catch(() => {});
     await this.removeTopicDir(topic.name, mapped);
   }
 
