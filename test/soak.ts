@@ -1,7 +1,7 @@
 // `make soak` (issue #7): the long tier of every reliability test, then RELIABILITY.md with the
 // figures. STREAMCTL_SOAK=1 runs the long tier (500 crash cycles, 2,000,000 fuzzed inputs, 5,000
-// seeded corruption cases); without it, the CI tier (25, 50,000, 200), to produce the figures
-// quickly. SEED=<n> fixes every seed. Exit 1 if anything failed (the file is written anyway).
+// seeded corruption cases, 5,000 power-loss seeds); without it, the CI tier (25, 50,000, 200,
+// 300), to produce the figures quickly. SEED=<n> fixes every seed. Exit 1 if anything failed (the file is written anyway).
 //
 //   STREAMCTL_SOAK=1 STREAMCTL_BIN=$PWD/bin/streamctl bun run test/soak.ts
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -11,8 +11,8 @@ import { REPO_ROOT } from "./harness.ts";
 
 const long = process.env.STREAMCTL_SOAK === "1";
 const tier = long
-  ? { name: "soak (make soak)", crashCycles: 500, fuzzInputs: 2_000_000, damageRuns: 5000 }
-  : { name: "CI", crashCycles: 25, fuzzInputs: 50_000, damageRuns: 200 };
+  ? { name: "soak (make soak)", crashCycles: 500, fuzzInputs: 2_000_000, damageRuns: 5000, powerLossSeeds: 5000 }
+  : { name: "CI", crashCycles: 25, fuzzInputs: 50_000, damageRuns: 200, powerLossSeeds: 300 };
 const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const figuresBase = join(REPO_ROOT, ".soak-figures");
 const log = (line: string) => process.stderr.write(`soak: ${line}\n`);
@@ -67,6 +67,7 @@ try {
 }
 const crashMs = Math.round(performance.now() - crashStarted);
 const runs: TestRun[] = [];
+runs.push(await bunTest("core/power-loss.test.ts", { POWER_LOSS_SEEDS: String(tier.powerLossSeeds) }));
 runs.push(await bunTest("core/log/recovery-damage.test.ts", { DAMAGE_RUNS: String(tier.damageRuns) }));
 runs.push(await bunTest("core/log/recovery.test.ts", {}));
 runs.push(await bunTest("core/topics/topic-file-damage.test.ts", { METADATA_DAMAGE_RUNS: String(tier.damageRuns) }));
@@ -78,6 +79,17 @@ runs.push(await bunTest("test/reliability-load.test.ts", {}));
 const hostile = figures<{ inputs: number; answered: number; closed: number; heldLongPolls: number; crashes: number; peakRssMiB: number; probeP99Ms: number; probes: number }>("hostile");
 const diskFull = figures<{ produceAttempts: number; acknowledged: number; refused: number; falseAcks: number }>("disk-full");
 const load = figures<{ idleConnections: number; bytesPerConnection: number; refusedAboveCap: boolean; nonReaderRssGrowthMiB: number; othersFetchP99Ms: number }>("load");
+const powerLoss = figures<{
+  seeds: number;
+  powerLosses: number;
+  doubleCrashes: number;
+  cleanRestarts: number;
+  opsIssued: number;
+  inFlightAtCrash: number;
+  acknowledged: { appends: number; records: number; creates: number; partitions: number; deletes: number; alters: number; commits: number; groupDeletes: number };
+  recordChecks: number;
+  ms: number;
+}>("power-loss");
 const byFile = (f: string) => runs.find((r) => r.file === f)!;
 const damage = byFile("core/log/recovery-damage.test.ts");
 // Seeded cases: each run damages one segment once; the table tests are 2 layers × their rows.
@@ -115,6 +127,25 @@ committing offsets; the broker SIGKILLed at seeded random moments and restarted 
 | torn tails cut by recovery / damaged ranges after a crash | ${crash.recoveryCuts} / **${crash.damagedRanges}** |
 | time | ${(crashMs / 1000).toFixed(0)} s |
 
+## Power loss (simulated) — \`core/power-loss.test.ts\`
+
+Per seed, the topic store and the group coordinator wired as the broker wires them on one simulated
+disk; a seeded workload with many requests in flight (creates of 1–40 partitions, appends, deletes
+and re-creates, config alters, group commits and deletes, segment rolls, retention, offsets
+compaction); power lost 1–3 times (unsynced bytes dropped past a torn prefix, unsynced directory
+operations undone), the broker booted again each time and checked against every acknowledgement.
+${powerLoss === null ? `Not run or failed (${mark(byFile("core/power-loss.test.ts").ok)}).\n` : `
+| figure | value |
+|---|---|
+| seeds / power losses (of which during or right after a boot) / clean restarts between | ${powerLoss.seeds} / ${powerLoss.powerLosses} (${powerLoss.doubleCrashes}) / ${powerLoss.cleanRestarts} |
+| operations issued / in flight when the power went | ${powerLoss.opsIssued} / ${powerLoss.inFlightAtCrash} |
+| acknowledged appends (records) | ${powerLoss.acknowledged.appends} (${powerLoss.acknowledged.records}) |
+| acknowledged creates (partitions) / deletes / config alters | ${powerLoss.acknowledged.creates} (${powerLoss.acknowledged.partitions}) / ${powerLoss.acknowledged.deletes} / ${powerLoss.acknowledged.alters} |
+| acknowledged group commits / group deletes | ${powerLoss.acknowledged.commits} / ${powerLoss.acknowledged.groupDeletes} |
+| acknowledged records found at their offsets, over all boots | ${powerLoss.recordChecks} |
+| lost, moved, undone, half-done or damaged | **0** |
+| time | ${(powerLoss.ms / 1000).toFixed(0)} s |
+`}
 ## Corruption — \`core/log/recovery-damage.test.ts\`, \`core/log/recovery.test.ts\`, \`core/topics/topic-file-damage.test.ts\`, \`core/groups/snapshot-damage.test.ts\`
 
 | figure | value |
