@@ -26,6 +26,7 @@ import { walkBatch } from "../net/client/record-walker.ts";
 import type { ApiDescriptor } from "../net/protocol/api.ts";
 import { CreateTopics, Metadata, type ProduceRequest, type ProduceResponse } from "../net/protocol/messages/index.ts";
 import { Histogram } from "./bench-histogram.ts";
+import { waitUntil } from "./bench-pace.ts";
 import { VERSION } from "./version.ts";
 
 export interface LoadOptions {
@@ -188,7 +189,7 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
         const due = Math.min(opts.records, Math.floor(((now - started) / 1000) * opts.rate) + 1);
         while (sent < due) send(started + (sent * 1000) / opts.rate, wall);
         const next = started + (sent * 1000) / opts.rate;
-        await Bun.sleep(Math.max(0, next - nowMs()));
+        await waitUntil(performance.now() + (next - nowMs()));
       } else {
         const chunkEnd = Math.min(opts.records, sent + 4096);
         while (sent < chunkEnd) send(now, wall);

@@ -9,6 +9,7 @@
 import { connect, createInbox } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Histogram } from "../../cmd/bench-histogram.ts";
+import { waitUntil } from "../../cmd/bench-pace.ts";
 
 const [url, recordsArg, bytesArg, rateArg, latArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
@@ -49,7 +50,7 @@ async function publishAll(subject: string, n: number, rate: number, h: Histogram
         nc.publish(subject, payload, { reply: inbox });
         sent++;
       }
-      await Bun.sleep(Math.max(0, started + (sent * 1000) / rate - performance.now()));
+      await waitUntil(started + (sent * 1000) / rate);
     } else {
       while (sent < n && sent - acked < WINDOW) {
         intended[sent] = performance.now();

@@ -5,6 +5,7 @@
 //   latency  XADD at a fixed rate (Bun's client pipelines whatever is outstanding), ack latency
 //            from each command's intended send time.
 import { Histogram } from "../../cmd/bench-histogram.ts";
+import { waitUntil } from "../../cmd/bench-pace.ts";
 
 const [url, stream, recordsArg, bytesArg, rateArg, latArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
@@ -38,7 +39,7 @@ while (sent < LAT_RECORDS) {
     const intended = started + (sent * 1000) / RATE;
     pending.push(client.send("XADD", ["lat", "*", "v", value]).then(() => h.record((performance.now() - intended) * 1000)));
   }
-  await Bun.sleep(Math.max(0, started + (sent * 1000) / RATE - performance.now()));
+  await waitUntil(started + (sent * 1000) / RATE);
 }
 await Promise.all(pending);
 client.close();
