@@ -2,7 +2,7 @@
 // unlinked while still mapped (sealed segments are read through Bun.mmap), so their blocks stayed
 // allocated until a garbage collection that an idle broker may never run: a full disk stayed
 // full after retention or a topic delete. Now the log drops its mappings and collects at once.
-import { expect, test } from "bun:test";
+import { expect, spyOn, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { batchesIn, buildBatch } from "./test-batches.ts";
 import type { PartitionLog } from "./partition-log.ts";
@@ -26,6 +26,7 @@ test("retention and DeleteRecords leave no mapping of a deleted segment (issue #
     await new Promise<void>((r) => setImmediate(r));
     const deleted = log.enforceRetention();
     expect(deleted.segmentsDeleted).toBeGreaterThan(3);
+    await Promise.resolve(); // the collection runs once per turn, after the pass
     expect(deletedMappingsUnder(env.root)).toEqual([]);
     log.setConfig({ ...log.config, retentionBytes: -1 });
     for (let i = 0; i < 30; i++) await log.append(buildBatch({ records: 4, valueBytes: 200, timestamp: 100 + i }));
@@ -41,5 +42,26 @@ test("retention and DeleteRecords leave no mapping of a deleted segment (issue #
     await log.close();
   } finally {
     env.cleanup();
+  }
+});
+
+test("a retention pass over many logs collects once, not once per log", async () => {
+  const envs = [0, 1, 2].map(() => LAYERS.find(([name]) => name === "disk")![1]());
+  const gc = spyOn(Bun, "gc");
+  try {
+    const logs = [];
+    for (const env of envs) {
+      const { log } = await openLog(env, { config: { segmentBytes: 4096, retentionBytes: 8192 } });
+      for (let i = 0; i < 30; i++) await log.append(buildBatch({ records: 4, valueBytes: 200, timestamp: i }));
+      logs.push(log);
+    }
+    gc.mockClear();
+    for (const log of logs) expect(log.enforceRetention().segmentsDeleted).toBeGreaterThan(0);
+    await Promise.resolve();
+    expect(gc).toHaveBeenCalledTimes(1);
+    for (const log of logs) await log.close();
+  } finally {
+    gc.mockRestore();
+    for (const env of envs) env.cleanup();
   }
 });

@@ -421,9 +421,26 @@ export class Segment {
 export function reclaimReleasedMappings(): void {
   const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
   if (bun === undefined) return;
-  bun.gc(true);
-  setTimeout(() => bun.gc(true), 1000).unref?.();
+  // Coalesced: a retention pass over many partitions, or a delete of a topic with many, collects
+  // once now and once later, not twice per partition (each full collection stalls the broker).
+  if (!reclaimNow) {
+    reclaimNow = true;
+    queueMicrotask(() => {
+      reclaimNow = false;
+      bun.gc(true);
+    });
+  }
+  if (reclaimLater === null) {
+    reclaimLater = setTimeout(() => {
+      reclaimLater = null;
+      bun.gc(true);
+    }, 1000);
+    reclaimLater.unref?.();
+  }
 }
+
+let reclaimNow = false;
+let reclaimLater: ReturnType<typeof setTimeout> | null = null;
 
 /** Header scratch for infoAt on the active segment. */
 export function newScratch(): Uint8Array {
