@@ -284,6 +284,29 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     await again.log.close();
   });
 
+  // The first 21 bytes of a batch (baseOffset, length, leader epoch, magic, CRC) are outside its
+  // CRC. Damage from the end of the first batch of the log into the next one's header (zeros, say)
+  // leaves that one valid by its CRC but claiming baseOffset 0: the offset of the bad batch before it.
+  test.each(["recovery", "read"] as const)("damage reaching into the next batch's baseOffset (found by %s) → never served at the bad batch's offsets", async (by) => {
+    env = makeEnv();
+    const config = by === "read" ? BIG : SEG;
+    const built = await build(env, by === "read" ? 200 : 40, true, by === "read" ? () => 10 : undefined, config);
+    const [bad, zeroed, after] = built.batches as [Stored, Stored, Stored];
+    expect([bad.base, zeroed.segment, after.segment]).toEqual([0, 0, 0]);
+    const f = env.fs.open(logPath(env, 0));
+    env.fs.pwrite(f, new Uint8Array(10).fill(0xee), bad.size - 10); // `bad` fails its CRC...
+    env.fs.pwrite(f, new Uint8Array(8), bad.size); // ...and `zeroed` passes its own, saying baseOffset 0
+    env.fs.close(f);
+    if (by === "recovery") unlinkIndexes(env, 0); // checked whole at open
+    const { log } = await openLog(env, { config, clean: true });
+    if (by === "read") expect(log.recovery.damaged).toEqual([]); // valid indexes: not checked at open
+    const outcomes = readEach(log, built.batches);
+    expectOutcomes(outcomes, (i) => (i < 2 ? "storage" : "ok"));
+    expect(log.damagedRanges()).toMatchObject([{ position: 0, end: after.position, firstOffset: 0, endOffset: after.base }]);
+    expect(consumeAll(log).refused).toEqual([0]);
+    await log.close();
+  });
+
   test.each(["flip", "truncate", "garbage"] as const)("a damaged .index/.timeindex (%s) is rebuilt or outvoted: every batch still reads back", async (kind) => {
     env = makeEnv();
     const built = await build(env, 200, true, () => 8, BIG);
@@ -373,7 +396,15 @@ async function oneDamageRun(env: Env, rand: (n: number) => number): Promise<void
       expect(o).toBe("ok"); // before the damage
     } else if (o === "gone") {
       expect(isLast).toBe(true); // only the tail is cut, and the cut is reported...
-      expect(log.recovery.cuts.length).toBe(1);
+      if (kind === 1 && at === hit.position) {
+        // ...except that a truncation exactly between two batches leaves a file that ends with a
+        // whole batch, byte for byte what a log whose later batches were never written holds (a
+        // power loss before their sync): no bad batch to cut or report. The log ends there.
+        expect([log.recovery.cuts, log.recovery.damaged]).toEqual([[], []]);
+        expect(log.endOffset).toBe(hit.base);
+      } else {
+        expect(log.recovery.cuts.length).toBe(1);
+      }
     } else if (o === "storage") {
       // ...and only batches the damage touched (or followed, within a sealed segment) are refused
       expect(kind === 0 ? b === hit : b.position >= hit.position).toBe(true);

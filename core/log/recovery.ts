@@ -13,8 +13,8 @@
 // "Check" = length within the file, magic 2, CRC-32C, baseOffset equal to the expected next
 // offset, offsets within the segment's int32 range. A check that fails after the last index
 // entry restarts as a full check of the segment. When a check stops at a bad batch at position P
-// (every stop matches exactly one row; "after P" = a valid batch at Q > P whose offsets continue
-// the log and stay below the next segment's base):
+// (every stop matches exactly one row; "after P" = a valid batch at Q > P whose offsets start above
+// the offset the bad batch was to hold (see findNextBatch) and stay below the next segment's base):
 //
 // | # | segment                 | a valid batch after P | action                                                   |
 // |---|-------------------------|-----------------------|----------------------------------------------------------|
@@ -40,6 +40,11 @@
 // silently drop every acknowledged batch after it. A damaged range is skipped by every walk of
 // the log; reads of its offsets fail with STORAGE (KAFKA_STORAGE_ERROR); the segment's index
 // files are removed instead of written, so every open checks it again and reports it again.
+//
+// What recovery cannot see it cannot report: a last segment that ends exactly between two batches
+// is whole as far as its bytes tell — the same file as one whose later batches were never written
+// (a power loss before their sync) — so bytes lost there on a batch boundary are neither cut nor
+// reported; the log ends where the file does.
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA } from "../batch/header.ts";
 import { CoreError } from "../errors.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";

@@ -79,14 +79,19 @@ export function headerProblem(info: BatchInfo, position: number, limit: number, 
 
 /**
  * The next position at or after `from` in `bytes` where a valid batch starts whose offsets lie in
- * [minOffset, maxEnd) — how recovery and reads step over a damaged range to the batches after it.
+ * (badOffset, maxEnd) — how recovery and reads step over a damaged range to the batches after it.
+ * `badOffset` is the offset the bad batch being stepped over was to start at: that batch held it,
+ * so a batch after it starts above it. A batch claiming `badOffset` itself can only be one whose
+ * baseOffset was damaged (it lies outside the CRC: zeros over the end of the first batch of a log
+ * and the next one's header make it claim 0); taking it would serve its records at the bad
+ * batch's offsets, and report the bad batch as holding none (issue #7).
  */
-export function findNextBatch(bytes: Uint8Array, from: number, minOffset: number, maxEnd: number): { position: number; baseOffset: number } | null {
+export function findNextBatch(bytes: Uint8Array, from: number, badOffset: number, maxEnd: number): { position: number; baseOffset: number } | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let pos = from; pos + BATCH_HEADER_BYTES <= bytes.length; pos++) {
     if (bytes[pos + OFF_MAGIC] !== 2) continue;
     const info = batchInfoAt(view, pos);
-    if (info.baseOffset < minOffset || info.lastOffset >= maxEnd || headerProblem(info, pos, bytes.length, null) !== null) continue;
+    if (info.baseOffset <= badOffset || info.lastOffset >= maxEnd || headerProblem(info, pos, bytes.length, null) !== null) continue;
     if (crc32c(bytes, pos + CRC_START, pos + info.size) !== view.getUint32(pos + OFF_CRC)) continue;
     return { position: pos, baseOffset: info.baseOffset };
   }
