@@ -40,7 +40,9 @@
 //   A crash leaves snapshot.json = old or new and snapshot.prev.json = older or old, every one a
 //   file of its own at or above the log start, which moves only once both writes are durable.
 // - open: read both snapshots → open the log (recovering its tail) → take the newest snapshot
-//   that verifies and replay records from its offset to the end:
+//   that verifies → if the log ends below its offset (under interval or never, a power loss took
+//   the log's unsynced tail but not the synced snapshot), continue the log from that offset (see
+//   continueFromSnapshot) → replay records from its offset to the end:
 //
 // | snapshot.json     | snapshot.prev.json | the table is rebuilt from                       |
 // |-------------------|--------------------|-------------------------------------------------|
@@ -129,6 +131,8 @@ export class OffsetStore {
     const { fs } = opts;
     const dir = joinPath(opts.dataDir, "groups");
     let snapshot: Snapshot | null = null;
+    /** snapshot.json's bytes when it is the one used. */
+    let newestBytes: Uint8Array | null = null;
     try {
       fs.mkdirp(dir);
       for (const name of [SNAPSHOT_FILE, PREV_SNAPSHOT_FILE]) {
@@ -137,7 +141,10 @@ export class OffsetStore {
           const fallback = snapshot !== null ? "not needed" : name === SNAPSHOT_FILE ? `falling back to ${PREV_SNAPSHOT_FILE} and the log` : "falling back to the log";
           opts.logger.warn(`committed offsets: ${joinPath(dir, name)} is damaged (${read.reason}); ${fallback}`);
         }
-        if (read.kind === "ok" && snapshot === null) snapshot = read.snapshot;
+        if (read.kind === "ok" && snapshot === null) {
+          snapshot = read.snapshot;
+          if (name === SNAPSHOT_FILE) newestBytes = read.bytes;
+        }
       }
     } catch (e) {
       throw storageError("cannot open the committed-offsets store", e, dir);
@@ -153,6 +160,7 @@ export class OffsetStore {
       partition: 0,
     });
     const from = snapshot?.offset ?? 0;
+    if (log.endOffset < from) await continueFromSnapshot(log, from, newestBytes, dir, opts);
     const store = new OffsetStore(dir, log, opts, from);
     if (snapshot) for (const [g, t, p, offset, leaderEpoch, metadata, commitTimestamp] of snapshot.entries) store.set(g, t, p, { offset, leaderEpoch, metadata, commitTimestamp });
     if (log.startOffset > from) {
@@ -333,6 +341,26 @@ export class OffsetStore {
     this.closed = true;
     await this.compacting;
     await this.log.close();
+  }
+}
+
+/**
+ * The log ends below the snapshot's offset: under interval or never its unsynced tail was lost in a
+ * power loss while the snapshot, written atomically, was not. Appended from its end, new records
+ * would get offsets below the snapshot's and the next open, replaying from there, would skip them.
+ * So the log continues from the snapshot's offset. What it lost is in the snapshot; snapshot.json,
+ * when it is the one used, is first copied to snapshot.prev.json so that the log, now starting at
+ * its offset, still reaches back to the previous snapshot (the open table in the file comment).
+ * A crash in between: both copies are whole files, and the next open finds the log short again.
+ */
+async function continueFromSnapshot(log: PartitionLog, from: number, newestBytes: Uint8Array | null, dir: string, opts: OffsetStoreOptions): Promise<void> {
+  opts.logger.warn(`committed offsets: the log ends at ${log.endOffset}, below the snapshot's offset ${from} (its unsynced tail was lost); it continues from ${from}`);
+  try {
+    if (newestBytes !== null) await writeFileAtomic(opts.fs, joinPath(dir, PREV_SNAPSHOT_FILE), newestBytes);
+    await log.restartAt(from);
+  } catch (e) {
+    await log.close().catch(() => {});
+    throw storageError("cannot continue the committed-offsets log from its snapshot", e, dir);
   }
 }
 

@@ -256,6 +256,24 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await again.log.close();
   });
 
+  test("restartAt empties the log and continues it above its end; it survives reopen (issue #7)", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 500 } });
+    for (let i = 0; i < 10; i++) await log.append(buildBatch({ records: 2, valueBytes: 100 }));
+    expect(log.segmentCount).toBeGreaterThan(1);
+    await log.restartAt(50);
+    expect([log.startOffset, log.endOffset, log.highWatermark, log.segmentCount]).toEqual([50, 50, 50, 1]);
+    expect(await log.append(buildBatch({ records: 3 }))).toMatchObject({ baseOffset: 50, lastOffset: 52 });
+    expect(() => log.read(49, 10)).toThrow("offset outside");
+    await log.close();
+    expect(env.fs.readdir(`${env.root}/t/0`).filter((n) => n.endsWith(".log"))).toEqual(["00000000000000000050.log"]);
+    const again = await openLog(env, { config: { segmentBytes: 500 } });
+    expect([again.log.startOffset, again.log.endOffset]).toEqual([50, 53]);
+    expect([again.log.recovery.cuts, again.log.recovery.damaged]).toEqual([[], []]);
+    expect(batchesIn(again.log.read(50, 1).chunks)[0]!.baseOffset).toBe(50);
+    await again.log.close();
+  });
+
   test("close refuses later appends with CLOSED", async () => {
     env = makeEnv();
     const { log } = await openLog(env);

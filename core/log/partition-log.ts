@@ -630,6 +630,48 @@ export class PartitionLog implements Syncable {
     return this.start;
   }
 
+  /**
+   * Empties the log and continues it from `offset`, above its end, so that the next append gets
+   * `offset`: for a log whose records below `offset` are kept elsewhere while its own unsynced tail
+   * was lost (the committed-offsets log after a power loss under interval or never: its snapshot,
+   * synced, covers offsets the log no longer holds). Runs before any append. Order, crash-safe
+   * because calling it again after a reboot redoes what is left: persist the log start offset →
+   * unlink every segment, newest first → sync the directory → create the segment at `offset` →
+   * sync the directory. A crash part-way leaves a contiguous log still ending below `offset`, or
+   * no segment at all (the next open creates one at the persisted start). On failure the log is
+   * closed.
+   */
+  async restartAt(offset: number): Promise<void> {
+    this.checkOpen();
+    assert(offset > this.endOffset, "a log restarts above its end");
+    assert(this.rolling === null && !this.syncing && this.waiters.length === 0, "a log restarts before any append");
+    const { fs } = this.deps;
+    const startPath = joinPath(this.dir, LOG_START_FILE);
+    const seg = new Segment(fs, this.dir, offset);
+    try {
+      await writeFileAtomic(fs, startPath, new TextEncoder().encode(`${offset}\n`));
+      for (const old of this.segments.toReversed()) {
+        old.release();
+        deleteSegmentFiles(fs, this.dir, old.baseOffset);
+      }
+      await fs.fsyncDir(this.dir);
+      seg.file = fs.open(seg.paths.log, { create: true, truncate: true });
+      await fs.fsyncDir(this.dir);
+    } catch (e) {
+      this.closed = true;
+      this.deps.durability.unregister(this);
+      for (const old of this.segments) old.release();
+      seg.release();
+      throw storageError("cannot restart the log", e, this.deps, seg.paths.log);
+    }
+    seg.markDurable(seg.snapshot());
+    this.segments = [seg];
+    this.start = offset;
+    this.durableOffset = offset;
+    this.raiseHighWatermark(offset);
+    reclaimReleasedMappings();
+  }
+
   private dropOldestSegment(): void {
     const seg = this.segments.shift()!;
     assert(seg.sealed, "only sealed segments are deleted");
