@@ -18,12 +18,12 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 /** Resolves at `at` (a `performance.now()` time) or soon after; I/O callbacks keep running. */
 export async function waitUntil(at: number): Promise<void> {
   for (;;) {
+    // A turn first: what the caller just did (a producer sealing its batch on the next turn, the
+    // write of a request) happens now, not after the caller has slept.
+    await nextTurn();
     const left = at - performance.now();
     if (left <= 0) break;
     if (left >= TIMER_MIN_MS) await Bun.sleep(left - 1.5);
-    else {
-      Atomics.wait(gate, 0, 0, Math.min(left, SLICE_MS));
-      await nextTurn();
-    }
+    else Atomics.wait(gate, 0, 0, Math.min(left, SLICE_MS));
   }
 }

@@ -62,8 +62,13 @@ export class BatchBuilder {
 
   /** `reuse`: a buffer a sealed builder released (its contents are overwritten). */
   constructor(initialBytes: number, reuse?: Uint8Array) {
-    const size = BATCH_HEADER_BYTES + Math.max(256, initialBytes);
+    const size = BatchBuilder.bufferBytes(initialBytes);
     this.buf = reuse !== undefined && reuse.length >= size ? reuse : new Uint8Array(size);
+  }
+
+  /** The buffer a builder made for `initialBytes` of records starts with (a reused one must be as large). */
+  static bufferBytes(initialBytes: number): number {
+    return BATCH_HEADER_BYTES + Math.max(256, initialBytes);
   }
 
   /** Uncompressed bytes of the records so far. */

@@ -75,6 +75,13 @@ interface SealedBatch {
 class PartitionQueue {
   open: BatchBuilder | null = null;
   openedAt = 0;
+  /**
+   * Buffer size for this partition's next batch: about what its last one needed. Starting every
+   * batch at the 1 MB maximum allocated 1 MB per batch — at linger 0, thousands per second — and
+   * an unanswered uncompressed batch held all of it; the client spent 14% of its time collecting
+   * garbage (961 collections in 6 s at 5,000 records/s).
+   */
+  sizeHint = BATCH_SIZE_HINT_MIN;
   /** Sealed, not yet sent (set-aside batches come back to its front, with attempts > 0). */
   sealed: SealedBatch[] = [];
   /** Sent and unanswered, oldest first, all to `inFlightLeader`. */
@@ -103,6 +110,9 @@ interface TopicState {
 }
 
 const MAX_ERRORS_KEPT = 5;
+/** Bounds of a partition's batch-buffer size hint (the builder still grows past it as needed). */
+const BATCH_SIZE_HINT_MIN = 4096;
+const BATCH_SIZE_HINT_MAX = 1 << 20;
 /** Released section buffers kept for reuse (each ~1 MB). */
 const SPARE_BUFFERS_MAX = 8;
 const NOT_RETRIED = "not retried: a later batch of the partition was already written, resending would reorder";
@@ -188,7 +198,9 @@ export class Producer {
       b = null;
     }
     if (b === null) {
-      b = q.open = new BatchBuilder(Math.min(this.batchBytes, 1 << 20), this.spareBuffers.pop());
+      const size = Math.min(this.batchBytes, q.sizeHint);
+      const spare = this.spareBuffers.at(-1);
+      b = q.open = new BatchBuilder(size, spare !== undefined && spare.length >= BatchBuilder.bufferBytes(size) ? this.spareBuffers.pop() : undefined);
       q.openedAt = performance.now();
       this.openCount++;
       this.armLinger();
@@ -200,6 +212,7 @@ export class Producer {
     const b = q.open!;
     q.open = null;
     this.openCount--;
+    q.sizeHint = Math.min(BATCH_SIZE_HINT_MAX, Math.max(BATCH_SIZE_HINT_MIN, 2 ** Math.ceil(Math.log2(b.recordBytes + 1))));
     const sealed: SealedBatch = { bytes: null, count: b.count, recordBytes: b.recordBytes, payloadBytes: b.payloadBytes, attempts: 0 };
     q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
