@@ -50,7 +50,7 @@ export async function dispatch(frame: Uint8Array, conn: ConnectionContext): Prom
   broker.metrics.requestHandled(apiKey, performance.now() - started);
   if (res === NO_RESPONSE) return { kind: "none" };
   if (res === CLOSE_CONNECTION) return { kind: "close" };
-  const w = new Writer();
+  const w = new Writer(256); // most answers are small; it grows by doubling, and record data goes out as its own chunks
   const mark = w.reserveInt32();
   encodeResponseHeader(w, correlationId, apiKey, apiVersion);
   handler.api.encodeResponse(w, apiVersion, res);

@@ -111,7 +111,7 @@ interface TopicState {
 
 const MAX_ERRORS_KEPT = 5;
 /** Bounds of a partition's batch-buffer size hint (the builder still grows past it as needed). */
-const BATCH_SIZE_HINT_MIN = 4096;
+const BATCH_SIZE_HINT_MIN = 512;
 const BATCH_SIZE_HINT_MAX = 1 << 20;
 /** Released section buffers kept for reuse (each ~1 MB). */
 const SPARE_BUFFERS_MAX = 8;
