@@ -9,6 +9,7 @@
 // cleanly each time; the time is from spawn to the ready line on stderr. Measures; asserts nothing.
 import { readFileSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CHECKSUM_FIELD, encodeCheckedJson } from "../core/checked-json.ts";
 import { removeDir, startBroker, STREAMCTL_BIN, tempDir } from "../test/harness.ts";
 import type { BenchRow } from "./types.ts";
 
@@ -53,10 +54,10 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 1; i < copies; i++) {
       await exec(["cp", "-r", join(topics, "t0"), join(topics, `t${i}`)]);
       const meta = join(topics, `t${i}`, "topic.json");
-      const j = JSON.parse(readFileSync(meta, "utf8"));
+      const { [CHECKSUM_FIELD]: _, ...j } = JSON.parse(readFileSync(meta, "utf8"));
       j.name = `t${i}`;
       j.topicId = freshTopicId(j.topicId);
-      writeFileSync(meta, JSON.stringify(j));
+      writeFileSync(meta, encodeCheckedJson(j, 2));
     }
     await exec(["sync"]);
     const bytes = duBytes(dataDir);

@@ -120,9 +120,12 @@ export function serveCommand(io: Io): Command {
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
       const log = (line: string) => void io.stderr.write(`streamctl: ${line}\n`);
+      // Listening before anything can see the ready line: a SIGTERM sent the moment it appears
+      // (or during startup) must stop the broker cleanly, not kill it with the default action.
+      const stopSignal = waitForStopSignal();
       const broker = await startBroker(options, log);
       log(`ready kafka=${formatHostPort(broker.kafka)} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
-      await waitForStopSignal();
+      await stopSignal;
       log("stopping: finishing in-flight requests");
       await broker.stop();
       log("stopped cleanly");
