@@ -1,5 +1,5 @@
 // Power loss across the whole broker state at once (issue #7, item 3): per seed, one MemoryDisk
-// holds a TopicStore and a GroupCoordinator wired as net/broker/broker.ts wires them; a seeded
+// holds a TopicStore and a GroupCoordinator opened by core/storage.ts, as the broker opens them; a seeded
 // workload keeps many operations in flight (creates of 1–8 partitions and now and then more than
 // one create chunk, appends, deletes and re-creates of a name, config alters, group commits and
 // group deletes, segment rolls, retention, offsets compaction); at a seeded moment the machine
@@ -41,11 +41,12 @@ import { Codec } from "./batch/header.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "./batch/record-batch.ts";
 import { ManualClock } from "./clock.ts";
 import { MemoryFileLayer, seededRandom } from "./fs.ts";
-import { GroupCoordinator } from "./groups/coordinator.ts";
+import type { GroupCoordinator } from "./groups/coordinator.ts";
 import { ManualTimers } from "./groups/timers.ts";
 import type { Logger } from "./log/types.ts";
 import type { Topic } from "./topics/topic-store.ts";
-import { TopicStore } from "./topics/topic-store.ts";
+import { openStorage } from "./storage.ts";
+import type { TopicStore } from "./topics/topic-store.ts";
 
 const DATA = "/data";
 const NAMES = Array.from({ length: 24 }, (_, i) => `t${i}`);
@@ -94,29 +95,12 @@ function reboot(fs: MemoryFileLayer, clock: ManualClock, compactRecordsMin: numb
 }
 
 /**
- * The store, then the coordinator on the store's file layer, clock and sync scheduler; deletes
- * drop offsets. As startBroker, except manual timers and, for half the seeds, a low compaction
- * threshold for the offsets log (the broker's 20,000 records are never reached here).
+ * What the broker opens (core/storage.ts), with manual timers and, for half the seeds, a low
+ * compaction threshold for the offsets log (the broker's 20,000 records are never reached here).
  */
 async function boot(fs: MemoryFileLayer, clock: ManualClock, compactRecordsMin: number | undefined): Promise<Broker> {
   const logger = new LinesLogger();
-  const store = await TopicStore.open({ dataDir: DATA, fsync: "always", fs, clock, logger });
-  const groups = await GroupCoordinator.open({
-    dataDir: DATA,
-    fs: store.fs,
-    clock: store.clock,
-    scheduler: store.scheduler,
-    logger,
-    timers: new ManualTimers(clock),
-    compactRecordsMin,
-    topics: {
-      partitionCount: (t) => store.topic(t)?.partitions.length ?? (store.damagedTopic(t) !== undefined ? 0 : null),
-      highWatermark: (t, p) => store.topic(t)?.partitions[p]?.highWatermark ?? null,
-    },
-  });
-  store.onTopicDeleted((topic) => {
-    groups.topicDeleted(topic).catch((e) => logger.error(`cannot drop committed offsets of deleted topic ${topic}: ${String(e)}`));
-  });
+  const { store, groups } = await openStorage({ dataDir: DATA, fsync: "always", fs, clock, logger, groups: { timers: new ManualTimers(clock), compactRecordsMin } });
   return { store, groups, logger };
 }
 

@@ -1,8 +1,8 @@
 // Starting and stopping a whole broker: the topic store (with recovery), the Kafka listener and
 // the HTTP control plane. Stop order: refuse new connections and wake long polls → let in-flight
 // requests finish → stop HTTP → close the store (sync, clean-shutdown marker).
-import { type GroupCoordinatorConfig, GroupCoordinator } from "../../core/groups/coordinator.ts";
-import { TopicStore } from "../../core/topics/topic-store.ts";
+import type { GroupCoordinatorConfig } from "../../core/groups/coordinator.ts";
+import { openStorage } from "../../core/storage.ts";
 import type { FsyncPolicy } from "../../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../../core/limits.ts";
 import { startHttpServer } from "../http/server.ts";
@@ -43,24 +43,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
   const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
   const metrics = new BrokerMetrics();
   const fs = timedFileLayer((ms) => metrics.fsyncDone(ms));
-  const store = await TopicStore.open({ dataDir: options.dataDir, fsync: options.fsync, logger: log, fs });
-  const groups = await GroupCoordinator.open({
-    dataDir: options.dataDir,
-    fs: store.fs,
-    clock: store.clock,
-    scheduler: store.scheduler,
-    logger: log,
-    config: options.groups,
-    topics: {
-      // A damaged topic (topic.json unreadable) exists with no usable partitions: its committed
-      // offsets are kept (null would drop them at open), commits to it are refused.
-      partitionCount: (t) => store.topic(t)?.partitions.length ?? (store.damagedTopic(t) !== undefined ? 0 : null),
-      highWatermark: (t, p) => store.topic(t)?.partitions[p]?.highWatermark ?? null,
-    },
-  });
-  store.onTopicDeleted((topic) => {
-    groups.topicDeleted(topic).catch((e) => log.error(`cannot drop committed offsets of deleted topic ${topic}: ${String(e)}`));
-  });
+  const { store, groups } = await openStorage({ dataDir: options.dataDir, fsync: options.fsync, logger: log, fs, groups: { config: options.groups } });
   const shutdown = new AbortController();
   const handlers = new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h]));
   const state: BrokerState = {
