@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { REPO_ROOT, startBroker, STREAMCTL_BIN } from "../test/harness.ts";
+import { parsePrometheusText } from "../test/prometheus-text.ts";
 import type { BenchRow } from "./types.ts";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -168,12 +169,12 @@ type Buckets = Array<[le: number, count: number]>;
 
 /** The broker's fdatasync and Produce-request histograms (cumulative buckets, seconds). */
 async function brokerHistograms(http: string): Promise<{ fsync: Buckets; produce: Buckets }> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
-  const pick = (re: RegExp): Buckets => [...text.matchAll(re)].map((m) => [m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2])]);
-  return {
-    fsync: pick(/^streamctl_fsync_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
-    produce: pick(/^streamctl_kafka_request_duration_seconds_bucket\{api="Produce",le="([^"]+)"\} (\d+)$/gm),
-  };
+  const families = parsePrometheusText(await (await fetch(`http://${http}/metrics`)).text());
+  const buckets = (family: string, labels: Record<string, string> = {}): Buckets =>
+    (families.get(family)?.samples ?? [])
+      .filter((s) => s.name === `${family}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .map((s) => [s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), s.value]);
+  return { fsync: buckets("streamctl_fsync_duration_seconds"), produce: buckets("streamctl_kafka_request_duration_seconds", { api: "Produce" }) };
 }
 
 /** The upper bound (ms) of the bucket holding quantile q of the observations between two scrapes. */
