@@ -17,7 +17,8 @@
 // Records: `recordBytes` of value, no key; the first 8 bytes hold the intended send time (ms since
 // the epoch, float64, microsecond precision) so the e2e consumer can measure produce→consume.
 import { codecFromName } from "../core/batch/codecs.ts";
-import { OFF_RECORD_COUNT, viewOf } from "../core/batch/header.ts";
+import { OFF_RECORD_COUNT } from "../core/batch/header.ts";
+import * as be from "../core/bytes.ts";
 import { type BrokerAddress, EARLIEST, KafkaClient, LATEST } from "../net/client/client.ts";
 import type { Connection } from "../net/client/connection.ts";
 import { Fetcher } from "../net/client/fetcher.ts";
@@ -109,7 +110,7 @@ class AckTrackingClient extends KafkaClient {
       for (const pd of t.partitionData) {
         const code = answered?.partitionResponses.find((p) => p.index === pd.index)?.errorCode ?? -1;
         if (code !== 0 || pd.records === null) continue;
-        const count = viewOf(pd.records).getInt32(OFF_RECORD_COUNT);
+        const count = be.int32(pd.records, OFF_RECORD_COUNT);
         const q = this.queue(pd.index);
         for (let i = 0; i < count; i++) this.acks.record((now - q.shift()) * 1000);
       }
@@ -167,7 +168,6 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
   });
   const value = new Uint8Array(Math.max(8, opts.recordBytes));
   for (let i = 8; i < value.length; i++) value[i] = 97 + ((i * 7) % 26);
-  const stamp = new DataView(value.buffer);
   const cursor = new Array<number>(P).fill(0);
   try {
     await Promise.all(producers.map((p) => p.prepare(opts.topic)));
@@ -177,7 +177,7 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
       const j = sent % P;
       const list = owned[j]!;
       const partition = list[cursor[j]!++ % list.length]!;
-      stamp.setFloat64(0, intended, true);
+      be.setFloat64LE(value, 0, intended);
       clients[j]!.queue(partition).push(intended);
       producers[j]!.append(opts.topic, partition, null, value, null, wallMs);
       sent++;
@@ -259,7 +259,7 @@ export async function consumeLoad(
             const n = r.valueEnd - r.valueStart;
             valueBytes += n > 0 ? n : 0;
             if (opts.stamped && n >= 8) {
-              const sentAt = new DataView(r.buf.buffer, r.buf.byteOffset + r.valueStart, 8).getFloat64(0, true);
+              const sentAt = be.float64LE(r.buf, r.valueStart);
               if (sentAt > started - 60_000 && sentAt <= now + 1) latency.record((now - sentAt) * 1000);
             }
             return count < records;

@@ -12,8 +12,12 @@ import { assert } from "../assert.ts";
 
 const POLY = 0x82f63b78;
 const SLICES = 16;
-/** Below this many bytes the Int32Array view costs more than it saves. */
-const WORDS_MIN_BYTES = 64;
+/**
+ * Below this many bytes, bytes are read one at a time. The word view needs `data.buffer`, and a
+ * small typed array asked for its buffer gets an ArrayBuffer of its own, which lengthens the next
+ * garbage collection (core/bytes.ts): not worth it for the small batches of low-rate producers.
+ */
+const WORDS_MIN_BYTES = 4096;
 
 assert(new Uint8Array(new Uint32Array([1]).buffer)[0] === 1, "crc32c word reads need a little-endian host");
 

@@ -18,7 +18,9 @@
 // |  61 |    … | records (one compressed block if codec) |
 //
 // baseOffset, batchLength and partitionLeaderEpoch are outside the CRC, which is why the broker
-// can assign offsets by rewriting baseOffset in place.
+// can assign offsets by rewriting baseOffset in place. Fields are read and written with
+// core/bytes.ts (int64 as a number: offsets, timestamps and producer ids are within ±2^53).
+import * as be from "../bytes.ts";
 
 export const BATCH_HEADER_BYTES = 61;
 /** Bytes before batchLength's coverage starts: baseOffset (8) + batchLength (4). */
@@ -71,44 +73,25 @@ export interface BatchHeader {
 }
 
 /** Total bytes of the batch starting at `pos` (batchLength + 12). Caller checks 12 bytes are there. */
-export function batchSizeAt(view: DataView, pos: number): number {
-  return view.getInt32(pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+export function batchSizeAt(bytes: Uint8Array, pos: number): number {
+  return be.int32(bytes, pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
 }
 
 /** Reads the 61-byte header at `pos`; the caller has checked that 61 bytes are there. */
-export function readBatchHeader(view: DataView, pos = 0): BatchHeader {
+export function readBatchHeader(bytes: Uint8Array, pos = 0): BatchHeader {
   return {
-    baseOffset: getInt64(view, pos + OFF_BASE_OFFSET),
-    batchLength: view.getInt32(pos + OFF_BATCH_LENGTH),
-    partitionLeaderEpoch: view.getInt32(pos + OFF_LEADER_EPOCH),
-    magic: view.getInt8(pos + OFF_MAGIC),
-    crc: view.getUint32(pos + OFF_CRC),
-    attributes: view.getInt16(pos + OFF_ATTRIBUTES),
-    lastOffsetDelta: view.getInt32(pos + OFF_LAST_OFFSET_DELTA),
-    baseTimestamp: getInt64(view, pos + OFF_BASE_TIMESTAMP),
-    maxTimestamp: getInt64(view, pos + OFF_MAX_TIMESTAMP),
-    producerId: getInt64(view, pos + OFF_PRODUCER_ID),
-    producerEpoch: view.getInt16(pos + OFF_PRODUCER_EPOCH),
-    baseSequence: view.getInt32(pos + OFF_BASE_SEQUENCE),
-    recordCount: view.getInt32(pos + OFF_RECORD_COUNT),
+    baseOffset: be.int64(bytes, pos + OFF_BASE_OFFSET),
+    batchLength: be.int32(bytes, pos + OFF_BATCH_LENGTH),
+    partitionLeaderEpoch: be.int32(bytes, pos + OFF_LEADER_EPOCH),
+    magic: be.int8(bytes, pos + OFF_MAGIC),
+    crc: be.uint32(bytes, pos + OFF_CRC),
+    attributes: be.int16(bytes, pos + OFF_ATTRIBUTES),
+    lastOffsetDelta: be.int32(bytes, pos + OFF_LAST_OFFSET_DELTA),
+    baseTimestamp: be.int64(bytes, pos + OFF_BASE_TIMESTAMP),
+    maxTimestamp: be.int64(bytes, pos + OFF_MAX_TIMESTAMP),
+    producerId: be.int64(bytes, pos + OFF_PRODUCER_ID),
+    producerEpoch: be.int16(bytes, pos + OFF_PRODUCER_EPOCH),
+    baseSequence: be.int32(bytes, pos + OFF_BASE_SEQUENCE),
+    recordCount: be.int32(bytes, pos + OFF_RECORD_COUNT),
   };
-}
-
-const TWO_32 = 4294967296;
-
-/** Big-endian int64 as a number, without BigInt: exact within ±2^53 (offsets, timestamps, producer
- * ids all are); beyond that the nearest double. */
-export function getInt64(view: DataView, pos: number): number {
-  return view.getInt32(pos) * TWO_32 + view.getUint32(pos + 4);
-}
-
-/** Writes `value` (an integer within ±2^53) as a big-endian int64, without BigInt. */
-export function setInt64(view: DataView, pos: number, value: number): void {
-  const hi = Math.floor(value / TWO_32);
-  view.setInt32(pos, hi);
-  view.setUint32(pos + 4, value - hi * TWO_32);
-}
-
-export function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

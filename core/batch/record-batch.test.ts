@@ -17,7 +17,8 @@ import { Codecs as KafkaCodecs } from "kafkajs/src/protocol/message/compression/
 import { ZstdCodec } from "zstd-codec";
 import { CoreError } from "../errors.ts";
 import { codecName } from "./codecs.ts";
-import { BATCH_HEADER_BYTES, Codec, CRC_START, OFF_BATCH_LENGTH, OFF_CRC, viewOf } from "./header.ts";
+import { BATCH_HEADER_BYTES, Codec, CRC_START, OFF_BATCH_LENGTH, OFF_CRC } from "./header.ts";
+import * as be from "../bytes.ts";
 import { crc32c } from "./crc32c.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches, scanBatches } from "./record-batch.ts";
 import type { RecordInput } from "./record.ts";
@@ -207,10 +208,9 @@ describe("zstd against zstd-codec (Emscripten build of the reference library)", 
         const bytes = new Uint8Array(BATCH_HEADER_BYTES + block.length);
         bytes.set(plain.subarray(0, BATCH_HEADER_BYTES));
         bytes.set(block, BATCH_HEADER_BYTES);
-        const view = viewOf(bytes);
-        view.setInt32(OFF_BATCH_LENGTH, bytes.length - 12);
-        view.setInt16(21, Codec.Zstd);
-        view.setUint32(OFF_CRC, crc32c(bytes, CRC_START, bytes.length));
+        be.setInt32(bytes, OFF_BATCH_LENGTH, bytes.length - 12);
+        be.setInt16(bytes, 21, Codec.Zstd);
+        be.setInt32(bytes, OFF_CRC, crc32c(bytes, CRC_START, bytes.length));
         expectRecords(decodeRecordBatch(bytes).records, recs, 0);
       }),
       { seed: SEED, numRuns: 40 },
@@ -237,9 +237,8 @@ function sample(codec: Codec): Uint8Array {
 function reframe(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
   if (out.length >= BATCH_HEADER_BYTES) {
-    const view = viewOf(out);
-    view.setInt32(OFF_BATCH_LENGTH, out.length - 12);
-    view.setUint32(OFF_CRC, crc32c(out, CRC_START, out.length));
+    be.setInt32(out, OFF_BATCH_LENGTH, out.length - 12);
+    be.setInt32(out, OFF_CRC, crc32c(out, CRC_START, out.length));
   }
   return out;
 }

@@ -39,9 +39,8 @@ import {
   OFF_PRODUCER_ID,
   OFF_RECORD_COUNT,
   readBatchHeader,
-  setInt64,
-  viewOf,
 } from "./header.ts";
+import * as be from "../bytes.ts";
 import { type DecodedRecord, planRecord, readRecords, type RecordInput, recordSize, writeRecord } from "./record.ts";
 
 export const MAGIC_V2 = 2;
@@ -111,20 +110,19 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Uint8Array {
   if (opts.logAppendTime) attributes |= ATTR_LOG_APPEND_TIME;
   if (opts.transactional) attributes |= ATTR_TRANSACTIONAL;
   if (opts.control) attributes |= ATTR_CONTROL;
-  const view = viewOf(out);
-  setInt64(view, OFF_BASE_OFFSET, opts.baseOffset ?? 0);
-  view.setInt32(OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);
-  view.setInt32(OFF_LEADER_EPOCH, opts.partitionLeaderEpoch ?? -1);
-  view.setInt8(OFF_MAGIC, MAGIC_V2);
-  view.setInt16(OFF_ATTRIBUTES, attributes);
-  view.setInt32(OFF_LAST_OFFSET_DELTA, n - 1);
-  setInt64(view, OFF_BASE_TIMESTAMP, baseTimestamp);
-  setInt64(view, OFF_MAX_TIMESTAMP, opts.maxTimestamp ?? maxTimestamp);
-  setInt64(view, OFF_PRODUCER_ID, opts.producerId ?? -1);
-  view.setInt16(OFF_PRODUCER_EPOCH, opts.producerEpoch ?? -1);
-  view.setInt32(OFF_BASE_SEQUENCE, opts.baseSequence ?? -1);
-  view.setInt32(OFF_RECORD_COUNT, n);
-  view.setUint32(OFF_CRC, crc32c(out, CRC_START, out.length));
+  be.setInt64(out, OFF_BASE_OFFSET, opts.baseOffset ?? 0);
+  be.setInt32(out, OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);
+  be.setInt32(out, OFF_LEADER_EPOCH, opts.partitionLeaderEpoch ?? -1);
+  be.setInt8(out, OFF_MAGIC, MAGIC_V2);
+  be.setInt16(out, OFF_ATTRIBUTES, attributes);
+  be.setInt32(out, OFF_LAST_OFFSET_DELTA, n - 1);
+  be.setInt64(out, OFF_BASE_TIMESTAMP, baseTimestamp);
+  be.setInt64(out, OFF_MAX_TIMESTAMP, opts.maxTimestamp ?? maxTimestamp);
+  be.setInt64(out, OFF_PRODUCER_ID, opts.producerId ?? -1);
+  be.setInt16(out, OFF_PRODUCER_EPOCH, opts.producerEpoch ?? -1);
+  be.setInt32(out, OFF_BASE_SEQUENCE, opts.baseSequence ?? -1);
+  be.setInt32(out, OFF_RECORD_COUNT, n);
+  be.setInt32(out, OFF_CRC, crc32c(out, CRC_START, out.length));
   return out;
 }
 
@@ -169,8 +167,7 @@ export function checkFraming(bytes: Uint8Array, src: BatchSource, code: CoreErro
   if (bytes.length < BATCH_HEADER_BYTES) {
     throw batchError(code, `batch of ${bytes.length} bytes is shorter than the ${BATCH_HEADER_BYTES}-byte header`, src);
   }
-  const view = viewOf(bytes);
-  const header = readBatchHeader(view, 0);
+  const header = readBatchHeader(bytes, 0);
   const size = header.batchLength + BATCH_LENGTH_PREFIX_BYTES;
   if (size !== bytes.length) {
     throw batchError(code, `batchLength ${header.batchLength} declares ${size} bytes, ${bytes.length} given`, src);
@@ -254,8 +251,7 @@ function step(bytes: Uint8Array, pos: number, verifyCrc: boolean): Step {
   const left = bytes.length - pos;
   if (left === 0) return { kind: "end" };
   if (left < BATCH_LENGTH_PREFIX_BYTES) return { kind: "partial" };
-  const view = viewOf(bytes);
-  const batchLength = view.getInt32(pos + OFF_BATCH_LENGTH);
+  const batchLength = be.int32(bytes, pos + OFF_BATCH_LENGTH);
   if (batchLength < BATCH_HEADER_BYTES - BATCH_LENGTH_PREFIX_BYTES) {
     return { kind: "corrupt", reason: `batchLength ${batchLength} is below the header size` };
   }
@@ -264,7 +260,7 @@ function step(bytes: Uint8Array, pos: number, verifyCrc: boolean): Step {
   }
   const size = batchLength + BATCH_LENGTH_PREFIX_BYTES;
   if (left < size) return { kind: "partial" };
-  if (verifyCrc && crc32c(bytes, pos + CRC_START, pos + size) !== view.getUint32(pos + OFF_CRC)) {
+  if (verifyCrc && crc32c(bytes, pos + CRC_START, pos + size) !== be.uint32(bytes, pos + OFF_CRC)) {
     return { kind: "corrupt", reason: "CRC mismatch" };
   }
   return { kind: "batch", size };

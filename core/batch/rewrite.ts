@@ -24,21 +24,20 @@ import {
   OFF_CRC,
   OFF_LEADER_EPOCH,
   OFF_MAX_TIMESTAMP,
-  setInt64,
-  viewOf,
 } from "./header.ts";
+import * as be from "../bytes.ts";
 import { decodeRecordBatch } from "./record-batch.ts";
 
 /** Sets baseOffset of the batch at `pos` (no CRC change: baseOffset is outside it). */
 export function rewriteBaseOffset(bytes: Uint8Array, pos: number, baseOffset: number): void {
   assertBatchAt(bytes, pos);
-  setInt64(viewOf(bytes), pos + OFF_BASE_OFFSET, baseOffset);
+  be.setInt64(bytes, pos + OFF_BASE_OFFSET, baseOffset);
 }
 
 /** Sets partitionLeaderEpoch of the batch at `pos` (no CRC change). */
 export function rewriteLeaderEpoch(bytes: Uint8Array, pos: number, epoch: number): void {
   assertBatchAt(bytes, pos);
-  viewOf(bytes).setInt32(pos + OFF_LEADER_EPOCH, epoch);
+  be.setInt32(bytes, pos + OFF_LEADER_EPOCH, epoch);
 }
 
 /**
@@ -55,9 +54,8 @@ export function fixMaxTimestamp(bytes: Uint8Array, pos = 0, maxTimestamp?: numbe
     value = -1;
     for (let i = 0; i < records.length; i++) if (i === 0 || records[i]!.timestamp > value) value = records[i]!.timestamp;
   }
-  const view = viewOf(batch);
-  setInt64(view, OFF_MAX_TIMESTAMP, value);
-  view.setUint32(OFF_CRC, crc32c(batch, CRC_START, size));
+  be.setInt64(batch, OFF_MAX_TIMESTAMP, value);
+  be.setInt32(batch, OFF_CRC, crc32c(batch, CRC_START, size));
   return value;
 }
 
@@ -65,16 +63,15 @@ export function fixMaxTimestamp(bytes: Uint8Array, pos = 0, maxTimestamp?: numbe
 export function stampLogAppendTime(bytes: Uint8Array, now: number, pos = 0): void {
   const size = assertBatchAt(bytes, pos);
   const batch = bytes.subarray(pos, pos + size);
-  const view = viewOf(batch);
-  view.setInt16(OFF_ATTRIBUTES, view.getInt16(OFF_ATTRIBUTES) | ATTR_LOG_APPEND_TIME);
-  setInt64(view, OFF_MAX_TIMESTAMP, now);
-  view.setUint32(OFF_CRC, crc32c(batch, CRC_START, size));
+  be.setInt16(batch, OFF_ATTRIBUTES, be.int16(batch, OFF_ATTRIBUTES) | ATTR_LOG_APPEND_TIME);
+  be.setInt64(batch, OFF_MAX_TIMESTAMP, now);
+  be.setInt32(batch, OFF_CRC, crc32c(batch, CRC_START, size));
 }
 
 /** The batch at `pos` must be whole: these run on batches the broker has validated. */
 function assertBatchAt(bytes: Uint8Array, pos: number): number {
   assert(pos >= 0 && bytes.length - pos >= BATCH_HEADER_BYTES, "rewrite needs a whole batch header");
-  const size = viewOf(bytes).getInt32(pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+  const size = be.int32(bytes, pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
   assert(size >= BATCH_HEADER_BYTES && size <= bytes.length - pos, "rewrite needs a whole batch");
   return size;
 }

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ByteReader } from "./byte-reader.ts";
-import { BATCH_HEADER_BYTES, readBatchHeader, viewOf } from "./header.ts";
+import { BATCH_HEADER_BYTES, readBatchHeader } from "./header.ts";
 import { readRecords } from "./record.ts";
 import { encodeRecordBatch } from "./record-batch.ts";
 import { scanRecords } from "./scan-records.ts";
@@ -36,7 +36,7 @@ describe("scanRecords agrees with readRecords", () => {
       fc.assert(
         fc.property(recordInputs, (inputs) => {
           const batch = encodeRecordBatch({ records: inputs, now: 1_700_000_000_000 });
-          const h = readBatchHeader(viewOf(batch), 0);
+          const h = readBatchHeader(batch, 0);
           agree(batch, BATCH_HEADER_BYTES, batch.length, h.recordCount, h.baseTimestamp);
           // wrong counts
           agree(batch, BATCH_HEADER_BYTES, batch.length, h.recordCount + 1, h.baseTimestamp);
@@ -56,7 +56,7 @@ describe("scanRecords agrees with readRecords", () => {
 
   test("timestamp window reports the first record outside it", () => {
     const batch = encodeRecordBatch({ records: [{ timestamp: 100, value: null }, { timestamp: 5, value: null }, { timestamp: 900, value: null }] });
-    const h = readBatchHeader(viewOf(batch), 0);
+    const h = readBatchHeader(batch, 0);
     const scan = scanRecords(batch, BATCH_HEADER_BYTES, batch.length, 3, h.baseTimestamp, -1, 50, 500);
     expect(scan.ok).toBe(true);
     expect(scan.firstOutOfWindow).toBe(1);

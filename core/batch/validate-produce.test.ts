@@ -5,7 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
 import { MESSAGE_BYTES_MAX_DEFAULT } from "../limits.ts";
-import { Codec, CRC_START, OFF_CRC, readBatchHeader, setInt64, viewOf } from "./header.ts";
+import { Codec, CRC_START, OFF_CRC, readBatchHeader } from "./header.ts";
+import * as be from "../bytes.ts";
 import { crc32c } from "./crc32c.ts";
 import { encodeRecordBatch, type EncodeBatchOptions } from "./record-batch.ts";
 import { fixMaxTimestamp } from "./rewrite.ts";
@@ -32,7 +33,7 @@ function batch(over: Partial<EncodeBatchOptions> = {}): Uint8Array {
 }
 
 function recrc(bytes: Uint8Array): Uint8Array {
-  viewOf(bytes).setUint32(OFF_CRC, crc32c(bytes, CRC_START, bytes.length));
+  be.setInt32(bytes, OFF_CRC, crc32c(bytes, CRC_START, bytes.length));
   return bytes;
 }
 
@@ -61,7 +62,7 @@ describe("one row of Kafka's table each", () => {
     ["client baseOffset ≠ 0", () => batch({ baseOffset: 5 }), {}, "INVALID_RECORD"],
     ["batch > max.message.bytes", () => batch(), { maxMessageBytes: 78 }, "MESSAGE_TOO_LARGE"],
     ["batch = max.message.bytes", () => batch(), { maxMessageBytes: 79 }, "ok"],
-    ["batchLength below the header", () => (() => { const b = batch().subarray(0, 60); viewOf(b).setInt32(8, 48); return b; })(), {}, "CORRUPT_BATCH"],
+    ["batchLength below the header", () => (() => { const b = batch().subarray(0, 60); be.setInt32(b, 8, 48); return b; })(), {}, "CORRUPT_BATCH"],
     ["CRC mismatch", () => Object.assign(batch(), { 70: 0x55 }), {}, "CORRUPT_BATCH"],
     ["lastOffsetDelta + 1 ≠ recordCount", () => recrc(Object.assign(batch(), { 26: 5 })), {}, "INVALID_RECORD"],
     ["recordCount 0", () => batch({ records: [] }), {}, "INVALID_RECORD"],
@@ -118,13 +119,13 @@ describe("what validation reports", () => {
     expect(info.maxTimestamp).toBe(NOW);
     expect(info.maxTimestampNeedsFix).toBe(true);
     expect(fixMaxTimestamp(bytes, 0, info.maxTimestamp)).toBe(NOW);
-    expect(readBatchHeader(viewOf(bytes)).maxTimestamp).toBe(NOW);
+    expect(readBatchHeader(bytes).maxTimestamp).toBe(NOW);
     expect(validateProduceBatch(bytes, BASE).maxTimestampNeedsFix).toBe(false);
   });
 
   test("a maxTimestamp that disagrees with the records is reported for rewrite (CreateTime)", () => {
     const bytes = batch();
-    setInt64(viewOf(bytes), 35, NOW - 99);
+    be.setInt64(bytes, 35, NOW - 99);
     recrc(bytes);
     const info = validateProduceBatch(bytes, BASE);
     expect(info.maxTimestampNeedsFix).toBe(true);

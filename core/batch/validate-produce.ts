@@ -40,8 +40,8 @@ import {
   OFF_BATCH_LENGTH,
   OFF_MAGIC,
   readBatchHeader,
-  viewOf,
 } from "./header.ts";
+import * as be from "../bytes.ts";
 import { DECOMPRESSED_BYTES_MAX } from "../limits.ts";
 import { codecName, decompress } from "./codecs.ts";
 import { type BatchSource, batchError, checkCrc, contextOf, MAGIC_V2, NO_TIMESTAMP } from "./record-batch.ts";
@@ -131,8 +131,7 @@ function checkOneBatch(bytes: Uint8Array, src: BatchSource): BatchHeader {
   if (bytes.length < BATCH_LENGTH_PREFIX_BYTES) {
     fail("INVALID_RECORD", `records of ${bytes.length} bytes hold no batch; Produce v3+ needs exactly one`, src);
   }
-  const view = viewOf(bytes);
-  const batchLength = view.getInt32(OFF_BATCH_LENGTH);
+  const batchLength = be.int32(bytes, OFF_BATCH_LENGTH);
   const size = batchLength + BATCH_LENGTH_PREFIX_BYTES;
   if (bytes.length > OFF_MAGIC && bytes[OFF_MAGIC] !== MAGIC_V2) {
     fail("INVALID_RECORD", `magic ${(bytes[OFF_MAGIC]! << 24) >> 24}; Produce v3+ takes magic 2 only`, src, OFF_MAGIC);
@@ -146,7 +145,7 @@ function checkOneBatch(bytes: Uint8Array, src: BatchSource): BatchHeader {
   if (size < bytes.length) {
     fail("INVALID_RECORD", `${bytes.length - size} bytes after the batch; Produce v3+ needs exactly one batch`, src, size);
   }
-  return readBatchHeader(view, 0);
+  return readBatchHeader(bytes, 0);
 }
 
 function checkHeaderRules(h: BatchHeader, src: BatchSource): void {

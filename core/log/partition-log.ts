@@ -28,8 +28,8 @@ import {
   OFF_LEADER_EPOCH,
   OFF_MAX_TIMESTAMP,
   batchSizeAt,
-  viewOf,
 } from "../batch/header.ts";
+import * as be from "../bytes.ts";
 import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
@@ -204,8 +204,7 @@ export class PartitionLog implements Syncable {
   private shouldRoll(batch: Uint8Array): boolean {
     const seg = this.active;
     if (seg.size === 0) return false;
-    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-    const lastRel = seg.nextOffset + view.getInt32(OFF_LAST_OFFSET_DELTA) - seg.baseOffset;
+    const lastRel = seg.nextOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA) - seg.baseOffset;
     return (
       seg.size + batch.length > this.cfg.segmentBytes ||
       seg.size + batch.length > RELATIVE_MAX ||
@@ -217,23 +216,23 @@ export class PartitionLog implements Syncable {
   /** The synchronous part of an append: nothing else runs between the offset and the write. */
   private write(batch: Uint8Array): AppendResult {
     const seg = this.active;
-    const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
     const now = this.deps.clock.now();
     const baseOffset = seg.nextOffset;
-    const lastOffset = baseOffset + view.getInt32(OFF_LAST_OFFSET_DELTA);
+    const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
     assert(lastOffset >= baseOffset, "lastOffsetDelta is not negative");
-    view.setBigInt64(OFF_BASE_OFFSET, BigInt(baseOffset));
-    view.setInt32(OFF_LEADER_EPOCH, 0);
+    be.setInt64(batch, OFF_BASE_OFFSET, baseOffset);
+    be.setInt32(batch, OFF_LEADER_EPOCH, 0);
     let logAppendTime = -1;
     if (this.cfg.timestampType === "LogAppendTime") {
-      if (view.getInt16(OFF_ATTRIBUTES) & ATTR_LOG_APPEND_TIME) {
+      const attributes = be.int16(batch, OFF_ATTRIBUTES);
+      if (attributes & ATTR_LOG_APPEND_TIME) {
         // The caller stamped it already (and fixed the CRC): keep its time.
-        logAppendTime = Number(view.getBigInt64(OFF_MAX_TIMESTAMP));
+        logAppendTime = be.int64(batch, OFF_MAX_TIMESTAMP);
       } else {
         logAppendTime = now;
-        view.setInt16(OFF_ATTRIBUTES, view.getInt16(OFF_ATTRIBUTES) | ATTR_LOG_APPEND_TIME);
-        view.setBigInt64(OFF_MAX_TIMESTAMP, BigInt(now));
-        view.setUint32(OFF_CRC, crc32c(batch, CRC_START, batch.length));
+        be.setInt16(batch, OFF_ATTRIBUTES, attributes | ATTR_LOG_APPEND_TIME);
+        be.setInt64(batch, OFF_MAX_TIMESTAMP, now);
+        be.setInt32(batch, OFF_CRC, crc32c(batch, CRC_START, batch.length));
       }
     }
     const position = seg.size;
@@ -252,7 +251,7 @@ export class PartitionLog implements Syncable {
       }
       throw storageError("append failed", e, this.deps, seg.paths.log, position);
     }
-    seg.noteBatch(position, batchInfoAt(view, 0), now);
+    seg.noteBatch(position, batchInfoAt(batch, 0), now);
     seg.indexDirty = true;
     if (!this.deps.durability.syncsEachAppend) this.raiseHighWatermark(seg.nextOffset);
     return { baseOffset, lastOffset, logAppendTime };
@@ -446,13 +445,12 @@ export class PartitionLog implements Syncable {
    */
   private servable(i: number, position: number, window: Uint8Array, expected: number, end: number): { length: number; nextOffset: number; damaged: boolean } {
     const seg = this.segments[i]!;
-    const view = new DataView(window.buffer, window.byteOffset, window.byteLength);
     let pos = 0;
     let verifiedFrom = -1;
     let damaged = false;
     while (window.length - pos >= BATCH_HEADER_BYTES) {
       const at = position + pos;
-      const info = batchInfoAt(view, pos);
+      const info = batchInfoAt(window, pos);
       const problem = headerProblem(info, at, end, expected);
       if (problem !== null) {
         damaged = this.damageFound(i, at, expected, problem);
@@ -460,7 +458,7 @@ export class PartitionLog implements Syncable {
       }
       if (pos + info.size > window.length) break;
       if (!seg.verified.covers(at, at + info.size)) {
-        if (crc32c(window, pos + CRC_START, pos + info.size) !== view.getUint32(pos + OFF_CRC)) {
+        if (crc32c(window, pos + CRC_START, pos + info.size) !== be.uint32(window, pos + OFF_CRC)) {
           damaged = this.damageFound(i, at, expected, "CRC-32C mismatch");
           break;
         }
@@ -564,7 +562,7 @@ export class PartitionLog implements Syncable {
     try {
       const first = this.read(Math.max(baseOffset, this.start), 1).chunks[0];
       if (!first) return null;
-      decoded = decodeRecordBatch(first.subarray(0, batchSizeAt(viewOf(first), 0)));
+      decoded = decodeRecordBatch(first.subarray(0, batchSizeAt(first, 0)));
     } catch {
       return null;
     }
@@ -708,7 +706,6 @@ export class PartitionLog implements Syncable {
 
 /** The first batch of `seg` (whose bytes are `all`) that fails its checks, skipping known damage. */
 function firstBadBatch(seg: Segment, all: Uint8Array): { position: number; expected: number; reason: string } | null {
-  const view = new DataView(all.buffer, all.byteOffset, all.byteLength);
   let position = 0;
   let expected = seg.baseOffset;
   while (position < all.length) {
@@ -719,11 +716,11 @@ function firstBadBatch(seg: Segment, all: Uint8Array): { position: number; expec
       continue;
     }
     if (all.length - position < BATCH_HEADER_BYTES) return { position, expected, reason: "torn batch header" };
-    const info = batchInfoAt(view, position);
+    const info = batchInfoAt(all, position);
     const problem = headerProblem(info, position, all.length, expected);
     if (problem !== null) return { position, expected, reason: problem };
     if (!seg.verified.covers(position, position + info.size)) {
-      if (crc32c(all, position + CRC_START, position + info.size) !== view.getUint32(position + OFF_CRC)) return { position, expected, reason: "CRC-32C mismatch" };
+      if (crc32c(all, position + CRC_START, position + info.size) !== be.uint32(all, position + OFF_CRC)) return { position, expected, reason: "CRC-32C mismatch" };
       seg.verified.add(position, position + info.size);
     }
     expected = info.lastOffset + 1;

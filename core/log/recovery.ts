@@ -45,12 +45,13 @@
 // is whole as far as its bytes tell — the same file as one whose later batches were never written
 // (a power loss before their sync) — so bytes lost there on a batch boundary are neither cut nor
 // reported; the log ends where the file does.
+import * as be from "../bytes.ts";
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA } from "../batch/header.ts";
 import { CoreError } from "../errors.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";
 import { fsErrorCode } from "../fs.ts";
 import { OffsetIndex, TimeIndex } from "./indexes.ts";
-import { Segment, batchInfoAt, checkStoredBatch, findNextBatch, int64At, parseSegmentName, segmentPaths } from "./segment.ts";
+import { Segment, batchInfoAt, checkStoredBatch, findNextBatch, parseSegmentName, segmentPaths } from "./segment.ts";
 import type { DamagedRange, LogDeps, PartitionRecovery, RecoveryCut } from "./types.ts";
 
 const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -58,7 +59,6 @@ const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
 /** Sequential reader over a file with one reusable buffer. */
 class Scanner {
   buf: Uint8Array;
-  view: DataView;
   private start = 0;
   private length = 0;
   constructor(
@@ -69,7 +69,6 @@ class Scanner {
     // No larger than the file: a boot makes one scanner per segment, and most segments are small
     // (8 MiB zeroed for each of hundreds of partitions was most of a boot's time).
     this.buf = new Uint8Array(Math.min(SCAN_BUFFER_BYTES, fileSize));
-    this.view = new DataView(this.buf.buffer);
   }
 
   /** Makes [pos, pos+n) resident (n ≤ fileSize − pos); returns its index in `buf`. */
@@ -77,7 +76,6 @@ class Scanner {
     if (pos >= this.start && pos + n <= this.start + this.length) return pos - this.start;
     if (n > this.buf.length) {
       this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
-      this.view = new DataView(this.buf.buffer);
     }
     const want = Math.min(this.buf.length, this.fileSize - pos);
     this.length = this.fs.pread(this.file, this.buf.subarray(0, want), pos);
@@ -101,13 +99,13 @@ function scanInto(seg: Segment, scanner: Scanner, from: number, fileSize: number
     const remaining = fileSize - pos;
     if (remaining < BATCH_HEADER_BYTES) return { position: pos, reason: "torn batch header", lastOffsetSeen: null };
     let at = scanner.ensure(pos, BATCH_HEADER_BYTES);
-    const size = scanner.view.getInt32(at + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
-    const plausible = int64At(scanner.view, at) === expected;
-    const lastSeen = plausible ? expected + scanner.view.getInt32(at + OFF_LAST_OFFSET_DELTA) : null;
+    const size = be.int32(scanner.buf, at + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+    const plausible = be.int64(scanner.buf, at) === expected;
+    const lastSeen = plausible ? expected + be.int32(scanner.buf, at + OFF_LAST_OFFSET_DELTA) : null;
     if (size >= BATCH_HEADER_BYTES && size <= remaining) at = scanner.ensure(pos, size);
-    const reason = checkStoredBatch(scanner.view, scanner.buf, at, remaining, expected, seg.baseOffset);
+    const reason = checkStoredBatch(scanner.buf, at, remaining, expected, seg.baseOffset);
     if (reason !== null) return { position: pos, reason, lastOffsetSeen: lastSeen !== null && lastSeen >= expected ? lastSeen : null };
-    const info = batchInfoAt(scanner.view, at);
+    const info = batchInfoAt(scanner.buf, at);
     seg.noteBatch(pos, info, info.maxTimestamp >= 0 ? info.maxTimestamp : now);
     expected = info.lastOffset + 1;
     pos += size;
@@ -117,12 +115,11 @@ function scanInto(seg: Segment, scanner: Scanner, from: number, fileSize: number
 
 /** Walks headers only (no CRC) for the largest plausible last offset, for the report. */
 function lastOffsetByHeaders(bytes: Uint8Array, minOffset: number): number | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   let last: number | null = null;
   let expected = minOffset;
   while (bytes.length - pos >= BATCH_HEADER_BYTES) {
-    const info = batchInfoAt(view, pos);
+    const info = batchInfoAt(bytes, pos);
     if (info.size < BATCH_HEADER_BYTES || info.size > bytes.length - pos || info.baseOffset < expected || info.lastOffset < info.baseOffset) break;
     last = info.lastOffset;
     expected = info.lastOffset + 1;
@@ -304,12 +301,12 @@ function loadIndexes(seg: Segment, fs: FileLayer, fileSize: number, scanner: Sca
   if (offsetIndex.count > 0) {
     // The last entry must name the batch that starts at its position.
     if (fileSize - from < BATCH_HEADER_BYTES) return null;
-    const info = batchInfoAt(scanner.view, scanner.ensure(from, BATCH_HEADER_BYTES));
+    const info = batchInfoAt(scanner.buf, scanner.ensure(from, BATCH_HEADER_BYTES));
     if (info.lastOffset !== seg.baseOffset + offsetIndex.lastRelOffset() || info.baseOffset < seg.baseOffset) return null;
     seg.nextOffset = info.baseOffset;
   }
   if (fileSize >= BATCH_HEADER_BYTES) {
-    const first = batchInfoAt(scanner.view, scanner.ensure(0, BATCH_HEADER_BYTES));
+    const first = batchInfoAt(scanner.buf, scanner.ensure(0, BATCH_HEADER_BYTES));
     seg.rollBaseTimestamp = first.maxTimestamp >= 0 ? first.maxTimestamp : now;
   }
   seg.offsetIndex = offsetIndex;

@@ -10,6 +10,7 @@
 // validation), by recovery's scan, or by the first read that touches it (`verified`). Bytes that
 // fail are a DamagedRange: skipped by every walk, refused to readers, reported (issue #7).
 import { assert } from "../assert.ts";
+import * as be from "../bytes.ts";
 import { crc32c } from "../batch/crc32c.ts";
 import {
   BATCH_HEADER_BYTES,
@@ -43,10 +44,6 @@ export function parseSegmentName(file: string, ext: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-export function int64At(view: DataView, pos: number): number {
-  return view.getInt32(pos) * 4294967296 + view.getUint32(pos + 4);
-}
-
 /** The fields of a stored batch the log needs, read from its first 43 bytes. */
 export interface BatchInfo {
   size: number;
@@ -56,14 +53,14 @@ export interface BatchInfo {
   magic: number;
 }
 
-export function batchInfoAt(view: DataView, pos: number): BatchInfo {
-  const baseOffset = int64At(view, pos);
+export function batchInfoAt(bytes: Uint8Array, pos: number): BatchInfo {
+  const baseOffset = be.int64(bytes, pos);
   return {
-    size: view.getInt32(pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES,
+    size: be.int32(bytes, pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES,
     baseOffset,
-    lastOffset: baseOffset + view.getInt32(pos + OFF_LAST_OFFSET_DELTA),
-    maxTimestamp: int64At(view, pos + OFF_MAX_TIMESTAMP),
-    magic: view.getInt8(pos + OFF_MAGIC),
+    lastOffset: baseOffset + be.int32(bytes, pos + OFF_LAST_OFFSET_DELTA),
+    maxTimestamp: be.int64(bytes, pos + OFF_MAX_TIMESTAMP),
+    magic: be.int8(bytes, pos + OFF_MAGIC),
   };
 }
 
@@ -87,12 +84,11 @@ export function headerProblem(info: BatchInfo, position: number, limit: number, 
  * batch's offsets, and report the bad batch as holding none (issue #7).
  */
 export function findNextBatch(bytes: Uint8Array, from: number, badOffset: number, maxEnd: number): { position: number; baseOffset: number } | null {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let pos = from; pos + BATCH_HEADER_BYTES <= bytes.length; pos++) {
     if (bytes[pos + OFF_MAGIC] !== 2) continue;
-    const info = batchInfoAt(view, pos);
+    const info = batchInfoAt(bytes, pos);
     if (info.baseOffset <= badOffset || info.lastOffset >= maxEnd || headerProblem(info, pos, bytes.length, null) !== null) continue;
-    if (crc32c(bytes, pos + CRC_START, pos + info.size) !== view.getUint32(pos + OFF_CRC)) continue;
+    if (crc32c(bytes, pos + CRC_START, pos + info.size) !== be.uint32(bytes, pos + OFF_CRC)) continue;
     return { position: pos, baseOffset: info.baseOffset };
   }
   return null;
@@ -152,9 +148,8 @@ export class RangeSet {
   }
 }
 
-/** Why a stored batch is not valid, or null. `view` holds at least `remaining` bytes at `pos`. */
+/** Why a stored batch is not valid, or null. `bytes` holds at least `remaining` bytes at `pos`. */
 export function checkStoredBatch(
-  view: DataView,
   bytes: Uint8Array,
   pos: number,
   remaining: number,
@@ -162,13 +157,13 @@ export function checkStoredBatch(
   segmentBase: number,
 ): string | null {
   if (remaining < BATCH_HEADER_BYTES) return "torn batch header";
-  const size = view.getInt32(pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
+  const size = be.int32(bytes, pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
   if (size < BATCH_HEADER_BYTES) return `batch length ${size - BATCH_LENGTH_PREFIX_BYTES} too small`;
   if (size > remaining) return "torn batch (length past end of file)";
-  if (view.getInt8(pos + OFF_MAGIC) !== 2) return `magic ${view.getInt8(pos + OFF_MAGIC)}, not 2`;
-  if (crc32c(bytes, pos + CRC_START, pos + size) !== view.getUint32(pos + OFF_CRC)) return "CRC-32C mismatch";
-  const base = int64At(view, pos);
-  const delta = view.getInt32(pos + OFF_LAST_OFFSET_DELTA);
+  if (be.int8(bytes, pos + OFF_MAGIC) !== 2) return `magic ${be.int8(bytes, pos + OFF_MAGIC)}, not 2`;
+  if (crc32c(bytes, pos + CRC_START, pos + size) !== be.uint32(bytes, pos + OFF_CRC)) return "CRC-32C mismatch";
+  const base = be.int64(bytes, pos);
+  const delta = be.int32(bytes, pos + OFF_LAST_OFFSET_DELTA);
   // Strict while nothing compacts: every batch starts where the previous one ended.
   if (base !== expectedOffset) return `baseOffset ${base}, expected ${expectedOffset}`;
   if (delta < 0) return `lastOffsetDelta ${delta} negative`;
@@ -227,6 +222,14 @@ export class Segment {
   readonly damaged: DamagedRange[] = [];
   /** Byte ranges whose batches passed their CRC check in this process. */
   readonly verified = new RangeSet();
+  /**
+   * The active segment's batches from the one holding its last index entry to its end, in file
+   * order: a read near the tail (every caught-up consumer) finds its batch here instead of
+   * walking up to INDEX_INTERVAL_BYTES of headers with a pread each. Bounded by the index
+   * interval; cleared when sealed.
+   */
+  private recentPositions: number[] = [];
+  private recentInfos: BatchInfo[] = [];
 
   constructor(
     readonly fs: FileLayer,
@@ -253,6 +256,12 @@ export class Segment {
       this.offsetIndex.append(info.lastOffset - this.baseOffset, position);
       if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
       this.bytesSinceIndexEntry = 0;
+      this.recentPositions.length = 0;
+      this.recentInfos.length = 0;
+    }
+    if (!this.sealed) {
+      this.recentPositions.push(position);
+      this.recentInfos.push(info);
     }
     this.bytesSinceIndexEntry += info.size;
     if (this.size === 0) this.rollBaseTimestamp = rollBase;
@@ -280,11 +289,13 @@ export class Segment {
   }
 
   damageAtOffset(offset: number): DamagedRange | undefined {
-    return this.damaged.find((d) => offset >= d.firstOffset && offset < d.endOffset);
+    for (const d of this.damaged) if (offset >= d.firstOffset && offset < d.endOffset) return d;
+    return undefined;
   }
 
   damageStartingAt(position: number): DamagedRange | undefined {
-    return this.damaged.find((d) => d.position === position && d.end > d.position);
+    for (const d of this.damaged) if (d.position === position && d.end > d.position) return d;
+    return undefined;
   }
 
   /** The first damaged range starting at or after `position` (its start bounds a read window). */
@@ -324,6 +335,10 @@ export class Segment {
     this.offsetIndex.truncateToPosition(this.size);
     this.timeIndex.truncateToRelOffset(this.nextOffset - this.baseOffset);
     this.verified.truncate(this.size);
+    while (this.recentPositions.length > 0 && this.recentPositions.at(-1)! >= this.size) {
+      this.recentPositions.pop();
+      this.recentInfos.pop();
+    }
   }
 
   /** Bytes [position, position+length) — a view of the mapping when sealed, a pread copy when active. */
@@ -338,12 +353,9 @@ export class Segment {
 
   /** The batch fields at `position`, which is a batch start below `size`. */
   infoAt(position: number, scratch: Uint8Array): BatchInfo {
-    if (this.sealed) {
-      const m = this.map();
-      return batchInfoAt(new DataView(m.buffer, m.byteOffset, m.byteLength), position);
-    }
+    if (this.sealed) return batchInfoAt(this.map(), position);
     this.fs.pread(this.file!, scratch, position);
-    return batchInfoAt(new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength), 0);
+    return batchInfoAt(scratch, 0);
   }
 
   map(): Uint8Array {
@@ -354,6 +366,8 @@ export class Segment {
   /** Turns the active segment immutable; the caller has synced it and written its indexes. */
   seal(): void {
     this.sealed = true;
+    this.recentPositions = [];
+    this.recentInfos = [];
     if (this.file !== null) {
       this.fs.close(this.file);
       this.file = null;
@@ -380,6 +394,10 @@ export class Segment {
     scratch: Uint8Array,
     fromStart = false,
   ): { position: number; info: BatchInfo; problem: null } | { position: number; expected: number | null; problem: string } | null {
+    if (!fromStart && this.damaged.length === 0) {
+      const recent = this.recentAt(offset, limit);
+      if (recent !== null) return recent;
+    }
     const entry = fromStart ? null : this.offsetIndex.lookupEntry(offset - this.baseOffset);
     let position = entry?.position ?? 0;
     let expected: number | null = position === 0 ? this.baseOffset : null;
@@ -406,6 +424,24 @@ export class Segment {
       position += info.size;
     }
     return null;
+  }
+
+  /** positionOf from the recent batches, when they hold `offset` whole below `limit`. */
+  private recentAt(offset: number, limit: number): { position: number; info: BatchInfo; problem: null } | null {
+    const infos = this.recentInfos;
+    const n = infos.length;
+    if (n === 0 || offset < infos[0]!.baseOffset || offset > infos[n - 1]!.lastOffset) return null;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (infos[mid]!.lastOffset >= offset) hi = mid;
+      else lo = mid + 1;
+    }
+    const info = infos[lo]!;
+    const position = this.recentPositions[lo]!;
+    if (position + info.size > limit) return null;
+    return { position, info, problem: null };
   }
 
   /** The segment's largest timestamp, for retention.ms (Kafka: largestTimestamp). */

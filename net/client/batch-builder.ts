@@ -32,9 +32,8 @@ import {
   OFF_PRODUCER_EPOCH,
   OFF_PRODUCER_ID,
   OFF_RECORD_COUNT,
-  setInt64,
-  viewOf,
 } from "../../core/batch/header.ts";
+import * as be from "../../core/bytes.ts";
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from "../../core/batch/varint.ts";
 
 export interface ProducerHeader {
@@ -181,20 +180,19 @@ export class BatchBuilder {
 
   /** Writes the header fields and the CRC into `out` (header space + records or block). */
   private finish(out: Uint8Array, codec: Codec): Uint8Array {
-    const view = viewOf(out);
-    setInt64(view, 0, 0);
-    view.setInt32(OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);
-    view.setInt32(OFF_LEADER_EPOCH, -1);
-    view.setInt8(OFF_MAGIC, 2);
-    view.setInt16(OFF_ATTRIBUTES, codec & ATTR_CODEC_MASK);
-    view.setInt32(OFF_LAST_OFFSET_DELTA, this.count - 1);
-    setInt64(view, OFF_BASE_TIMESTAMP, this.baseTimestamp);
-    setInt64(view, OFF_MAX_TIMESTAMP, this.maxTimestamp);
-    setInt64(view, OFF_PRODUCER_ID, -1);
-    view.setInt16(OFF_PRODUCER_EPOCH, -1);
-    view.setInt32(OFF_BASE_SEQUENCE, -1);
-    view.setInt32(OFF_RECORD_COUNT, this.count);
-    view.setUint32(OFF_CRC, crc32c(out, CRC_START, out.length));
+    be.setInt64(out, 0, 0);
+    be.setInt32(out, OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);
+    be.setInt32(out, OFF_LEADER_EPOCH, -1);
+    be.setInt8(out, OFF_MAGIC, 2);
+    be.setInt16(out, OFF_ATTRIBUTES, codec & ATTR_CODEC_MASK);
+    be.setInt32(out, OFF_LAST_OFFSET_DELTA, this.count - 1);
+    be.setInt64(out, OFF_BASE_TIMESTAMP, this.baseTimestamp);
+    be.setInt64(out, OFF_MAX_TIMESTAMP, this.maxTimestamp);
+    be.setInt64(out, OFF_PRODUCER_ID, -1);
+    be.setInt16(out, OFF_PRODUCER_EPOCH, -1);
+    be.setInt32(out, OFF_BASE_SEQUENCE, -1);
+    be.setInt32(out, OFF_RECORD_COUNT, this.count);
+    be.setInt32(out, OFF_CRC, crc32c(out, CRC_START, out.length));
     return out;
   }
 }

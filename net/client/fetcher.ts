@@ -12,7 +12,8 @@
 // fell below the log start (retention deleted it) and to the latest otherwise, and tells the caller
 // through `onReset`; anything else is thrown.
 import { iterateBatches } from "../../core/batch/record-batch.ts";
-import { getInt64, OFF_LAST_OFFSET_DELTA, viewOf } from "../../core/batch/header.ts";
+import { OFF_LAST_OFFSET_DELTA } from "../../core/batch/header.ts";
+import * as be from "../../core/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { Fetch, type FetchResponse } from "../protocol/messages/index.ts";
 import { backoffMs, EARLIEST, LATEST, sleep, type KafkaClient } from "./client.ts";
@@ -137,9 +138,8 @@ export class Fetcher {
         let next = sent.offset;
         if (p.records !== null && p.records.length > 0) {
           for (const span of iterateBatches(p.records)) {
-            const v = viewOf(span.bytes);
-            const baseOffset = getInt64(v, 0);
-            const last = baseOffset + v.getInt32(OFF_LAST_OFFSET_DELTA);
+            const baseOffset = be.int64(span.bytes, 0);
+            const last = baseOffset + be.int32(span.bytes, OFF_LAST_OFFSET_DELTA);
             if (last < next) continue; // wholly before the position (a compacted or repeated batch)
             batches.push({ baseOffset, bytes: span.bytes });
             next = last + 1;

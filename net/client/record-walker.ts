@@ -8,7 +8,8 @@
 // `fromOffset` inside a batch are skipped too (a fetch returns the whole batch that holds the
 // requested offset, kafka-protocol.md §1.3c).
 import { decompress } from "../../core/batch/codecs.ts";
-import { ATTR_CODEC_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, BATCH_HEADER_BYTES, Codec, getInt64, OFF_ATTRIBUTES, OFF_BASE_TIMESTAMP, OFF_MAX_TIMESTAMP, OFF_RECORD_COUNT, viewOf } from "../../core/batch/header.ts";
+import { ATTR_CODEC_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, BATCH_HEADER_BYTES, Codec, OFF_ATTRIBUTES, OFF_BASE_TIMESTAMP, OFF_MAX_TIMESTAMP, OFF_RECORD_COUNT } from "../../core/batch/header.ts";
+import * as be from "../../core/bytes.ts";
 import { CoreError } from "../../core/errors.ts";
 import { DECOMPRESSED_BYTES_MAX } from "../../core/limits.ts";
 
@@ -105,12 +106,11 @@ const view: RecordView = { offset: 0, timestamp: 0, buf: new Uint8Array(0), keyS
  * until `visit` returns false. Returns false if stopped early.
  */
 export function walkBatch(bytes: Uint8Array, baseOffset: number, fromOffset: number, visit: (r: RecordView) => boolean | void): boolean {
-  const hv = viewOf(bytes);
-  const attributes = hv.getInt16(OFF_ATTRIBUTES);
+  const attributes = be.int16(bytes, OFF_ATTRIBUTES);
   if (attributes & ATTR_CONTROL) return true;
-  const count = hv.getInt32(OFF_RECORD_COUNT);
-  const baseTimestamp = getInt64(hv, OFF_BASE_TIMESTAMP);
-  const appendTime = attributes & ATTR_LOG_APPEND_TIME ? getInt64(hv, OFF_MAX_TIMESTAMP) : -1;
+  const count = be.int32(bytes, OFF_RECORD_COUNT);
+  const baseTimestamp = be.int64(bytes, OFF_BASE_TIMESTAMP);
+  const appendTime = attributes & ATTR_LOG_APPEND_TIME ? be.int64(bytes, OFF_MAX_TIMESTAMP) : -1;
   const codec = attributes & ATTR_CODEC_MASK;
   let buf: Uint8Array;
   let start: number;

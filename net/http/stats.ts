@@ -8,7 +8,8 @@
 // group is: the age of the oldest record it has not consumed (the first batch after its
 // committed offset); `lagTrend` is records/s of lag change (negative: catching up).
 import { formatFsyncPolicy } from "../../core/log/durability.ts";
-import { BATCH_HEADER_BYTES, OFF_MAX_TIMESTAMP, getInt64, viewOf } from "../../core/batch/header.ts";
+import { BATCH_HEADER_BYTES, OFF_MAX_TIMESTAMP } from "../../core/batch/header.ts";
+import * as be from "../../core/bytes.ts";
 import type { BrokerState } from "../broker/state.ts";
 import { coordinatorOf, groupView, type GroupView } from "./groups.ts";
 import { STATS_SAMPLE_MS, STATS_WINDOW_SAMPLES } from "./limits.ts";
@@ -190,7 +191,7 @@ function firstBatchTimestamp(log: { read(offset: number, maxBytes: number): { ch
   try {
     const chunk = log.read(Math.max(offset, log.startOffset), 1).chunks[0];
     if (!chunk || chunk.length < BATCH_HEADER_BYTES) return null;
-    return getInt64(viewOf(chunk), OFF_MAX_TIMESTAMP);
+    return be.int64(chunk, OFF_MAX_TIMESTAMP);
   } catch {
     return null;
   }

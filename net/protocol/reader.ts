@@ -25,6 +25,8 @@
 //   tagged_fields              unsigned_varint count, then per field: unsigned_varint tag,
 //                              unsigned_varint size, size bytes
 
+import * as be from "../../core/bytes.ts";
+
 const utf8 = new TextDecoder("utf-8");
 const EMPTY = new Uint8Array(0);
 
@@ -37,13 +39,11 @@ export class Reader {
   maxLength = Number.MAX_SAFE_INTEGER;
   readonly bytes: Uint8Array;
   readonly end: number;
-  private readonly view: DataView;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.bytes = bytes;
     this.end = Math.max(0, Math.min(end, bytes.length));
     this.pos = Math.max(0, Math.min(start, this.end));
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Bytes between the cursor and the end. */
@@ -66,41 +66,41 @@ export class Reader {
 
   int8(): number {
     if (!this.need(1, "int8")) return 0;
-    return this.view.getInt8(this.pos++);
+    return be.int8(this.bytes, this.pos++);
   }
   int16(): number {
     if (!this.need(2, "int16")) return 0;
-    const v = this.view.getInt16(this.pos);
+    const v = be.int16(this.bytes, this.pos);
     this.pos += 2;
     return v;
   }
   uint16(): number {
     if (!this.need(2, "uint16")) return 0;
-    const v = this.view.getUint16(this.pos);
+    const v = be.uint16(this.bytes, this.pos);
     this.pos += 2;
     return v;
   }
   int32(): number {
     if (!this.need(4, "int32")) return 0;
-    const v = this.view.getInt32(this.pos);
+    const v = be.int32(this.bytes, this.pos);
     this.pos += 4;
     return v;
   }
   uint32(): number {
     if (!this.need(4, "uint32")) return 0;
-    const v = this.view.getUint32(this.pos);
+    const v = be.uint32(this.bytes, this.pos);
     this.pos += 4;
     return v;
   }
   int64(): bigint {
     if (!this.need(8, "int64")) return 0n;
-    const v = this.view.getBigInt64(this.pos);
+    const v = be.bigInt64(this.bytes, this.pos);
     this.pos += 8;
     return v;
   }
   float64(): number {
     if (!this.need(8, "float64")) return 0;
-    const v = this.view.getFloat64(this.pos);
+    const v = be.float64(this.bytes, this.pos);
     this.pos += 8;
     return v;
   }

@@ -12,6 +12,8 @@
 // Encoding is our own code path, so misuse (a 15-byte uuid, an out-of-range int16) is a
 // programmer error and throws a RangeError; decoding (reader.ts) never throws.
 
+import * as be from "../../core/bytes.ts";
+
 const utf8 = new TextEncoder();
 
 /** Raw chunks shorter than this are copied: a separate chunk costs more than the copy. */
@@ -47,7 +49,6 @@ export function uvarintLength(v: number): number {
 
 export class Writer {
   private buf: Uint8Array;
-  private view: DataView;
   /** Write position in `buf`. */
   private pos = 0;
   /** `buf[0, flushed)` already belongs to `chunks`. */
@@ -60,7 +61,6 @@ export class Writer {
 
   constructor(initialBytes = 1024) {
     this.buf = new Uint8Array(Math.max(16, initialBytes));
-    this.view = new DataView(this.buf.buffer);
   }
 
   /** Logical length written so far (raw chunks included). */
@@ -73,7 +73,6 @@ export class Writer {
     if (this.chunks.length > 0 || this.shared) {
       this.shared = false;
       this.buf = new Uint8Array(this.buf.length);
-      this.view = new DataView(this.buf.buffer);
     }
     this.pos = 0;
     this.flushed = 0;
@@ -90,43 +89,42 @@ export class Writer {
     // Bytes before `flushed` stay in the old buffer, referenced by `chunks`.
     next.set(this.buf.subarray(this.flushed, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
     this.pos = live;
     this.flushed = 0;
   }
 
   int8(v: number): void {
     this.ensure(1);
-    this.view.setInt8(this.pos++, v);
+    be.setInt8(this.buf, this.pos++, v);
   }
   int16(v: number): void {
     this.ensure(2);
-    this.view.setInt16(this.pos, v);
+    be.setInt16(this.buf, this.pos, v);
     this.pos += 2;
   }
   uint16(v: number): void {
     this.ensure(2);
-    this.view.setUint16(this.pos, v);
+    be.setInt16(this.buf, this.pos, v);
     this.pos += 2;
   }
   int32(v: number): void {
     this.ensure(4);
-    this.view.setInt32(this.pos, v);
+    be.setInt32(this.buf, this.pos, v);
     this.pos += 4;
   }
   uint32(v: number): void {
     this.ensure(4);
-    this.view.setUint32(this.pos, v);
+    be.setInt32(this.buf, this.pos, v);
     this.pos += 4;
   }
   int64(v: bigint): void {
     this.ensure(8);
-    this.view.setBigInt64(this.pos, v);
+    be.setBigInt64(this.buf, this.pos, v);
     this.pos += 8;
   }
   float64(v: number): void {
     this.ensure(8);
-    this.view.setFloat64(this.pos, v);
+    be.setFloat64(this.buf, this.pos, v);
     this.pos += 8;
   }
   boolean(v: boolean): void {
@@ -253,7 +251,7 @@ export class Writer {
   /** Writes an int32 at a mark returned by `reserveInt32`, even if raw chunks followed it. */
   patchInt32(mark: number, v: number): void {
     if (mark >= this.chunkedBytes) {
-      this.view.setInt32(this.flushed + mark - this.chunkedBytes, v);
+      be.setInt32(this.buf, this.flushed + mark - this.chunkedBytes, v);
       return;
     }
     // The slot was flushed into a chunk: find that chunk (a view of one of our own buffers).
@@ -261,7 +259,7 @@ export class Writer {
     for (const c of this.chunks) {
       if (mark < at + c.length) {
         if (mark + 4 > at + c.length) throw new RangeError("patchInt32: slot straddles chunks");
-        new DataView(c.buffer, c.byteOffset, c.byteLength).setInt32(mark - at, v);
+        be.setInt32(c, mark - at, v);
         return;
       }
       at += c.length;

@@ -12,7 +12,8 @@
 //   clients send full requests. v13+ name topics by ID.
 // - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56) by name,
 //   UNKNOWN_TOPIC_ID by ID (its ID is not trusted).
-import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt, viewOf } from "../../../core/batch/header.ts";
+import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt } from "../../../core/batch/header.ts";
+import * as be from "../../../core/bytes.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   Fetch,
@@ -104,11 +105,10 @@ function readOnce(req: FetchRequest, ctx: RequestContext) {
 function recordsIn(chunks: Uint8Array[]): number {
   let n = 0;
   for (const c of chunks) {
-    const view = viewOf(c);
     for (let pos = 0; pos + BATCH_HEADER_BYTES <= c.length; ) {
-      const size = batchSizeAt(view, pos);
+      const size = batchSizeAt(c, pos);
       if (size < BATCH_HEADER_BYTES || pos + size > c.length) break;
-      n += view.getInt32(pos + OFF_LAST_OFFSET_DELTA) + 1;
+      n += be.int32(c, pos + OFF_LAST_OFFSET_DELTA) + 1;
       pos += size;
     }
   }
