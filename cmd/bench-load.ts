@@ -27,7 +27,7 @@ import { walkBatch } from "../net/client/record-walker.ts";
 import type { ApiDescriptor } from "../net/protocol/api.ts";
 import { CreateTopics, Metadata, type ProduceRequest, type ProduceResponse } from "../net/protocol/messages/index.ts";
 import { Histogram } from "./bench-histogram.ts";
-import { waitUntil } from "./bench-pace.ts";
+import { RateTicker } from "./bench-pace.ts";
 import { VERSION } from "./version.ts";
 
 export interface LoadOptions {
@@ -169,10 +169,13 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
   const value = new Uint8Array(Math.max(8, opts.recordBytes));
   for (let i = 8; i < value.length; i++) value[i] = 97 + ((i * 7) % 26);
   const cursor = new Array<number>(P).fill(0);
+  let ticker: RateTicker | null = null;
   try {
     await Promise.all(producers.map((p) => p.prepare(opts.topic)));
-    const started = nowMs();
+    if (opts.rate > 0) ticker = await RateTicker.start(opts.rate, opts.records);
+    const started = ticker?.startMs ?? nowMs();
     let sent = 0;
+    let ticks = 0;
     const send = (intended: number, wallMs: number) => {
       const j = sent % P;
       const list = owned[j]!;
@@ -185,11 +188,10 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
     while (sent < opts.records && !stop()) {
       const now = nowMs();
       const wall = Date.now();
-      if (opts.rate > 0) {
-        const due = Math.min(opts.records, Math.floor(((now - started) / 1000) * opts.rate) + 1);
+      if (ticker !== null) {
+        const due = Math.min(opts.records, Math.max(ticks, Math.floor(((now - started) / 1000) * opts.rate) + 1));
         while (sent < due) send(started + (sent * 1000) / opts.rate, wall);
-        const next = started + (sent * 1000) / opts.rate;
-        await waitUntil(performance.now() + (next - nowMs()));
+        if (sent < opts.records) ticks = await ticker.next();
       } else {
         const chunkEnd = Math.min(opts.records, sent + 4096);
         while (sent < chunkEnd) send(now, wall);
@@ -211,6 +213,7 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
       latency,
     };
   } finally {
+    ticker?.close();
     for (const p of producers) p.close();
     await Promise.all(clients.map((c) => c.close()));
   }

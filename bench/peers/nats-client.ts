@@ -9,7 +9,7 @@
 import { connect, createInbox } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Histogram } from "../../cmd/bench-histogram.ts";
-import { waitUntil } from "../../cmd/bench-pace.ts";
+import { RateTicker } from "../../cmd/bench-pace.ts";
 
 const [url, recordsArg, bytesArg, rateArg, latArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
@@ -41,16 +41,18 @@ async function publishAll(subject: string, n: number, rate: number, h: Histogram
       },
     });
   });
-  const started = performance.now();
+  const ticker = rate > 0 ? await RateTicker.start(rate, n) : null;
+  const started = ticker !== null ? ticker.startMs - performance.timeOrigin : performance.now();
+  let ticks = 0;
   while (sent < n) {
-    if (rate > 0) {
-      const due = Math.min(n, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    if (ticker !== null) {
+      const due = Math.min(n, Math.max(ticks, Math.floor(((performance.now() - started) / 1000) * rate) + 1));
       while (sent < due) {
         intended[sent] = started + (sent * 1000) / rate;
         nc.publish(subject, payload, { reply: inbox });
         sent++;
       }
-      await waitUntil(started + (sent * 1000) / rate);
+      if (sent < n) ticks = await ticker.next();
     } else {
       while (sent < n && sent - acked < WINDOW) {
         intended[sent] = performance.now();
@@ -61,6 +63,7 @@ async function publishAll(subject: string, n: number, rate: number, h: Histogram
       wake = null;
     }
   }
+  ticker?.close();
   await done;
   if (errors > 0) throw new Error(`${errors} publishes failed`);
   return (performance.now() - started) / 1000;

@@ -5,7 +5,7 @@
 //   latency  XADD at a fixed rate (Bun's client pipelines whatever is outstanding), ack latency
 //            from each command's intended send time.
 import { Histogram } from "../../cmd/bench-histogram.ts";
-import { waitUntil } from "../../cmd/bench-pace.ts";
+import { RateTicker } from "../../cmd/bench-pace.ts";
 
 const [url, stream, recordsArg, bytesArg, rateArg, latArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
@@ -31,16 +31,19 @@ Bun.spawnSync(["sync"]); // as bench/peers.ts does before every latency phase
 const value = "x".repeat(BYTES);
 const h = new Histogram();
 const pending: Promise<void>[] = [];
-const started = performance.now();
+const ticker = await RateTicker.start(RATE, LAT_RECORDS);
+const started = ticker.startMs - performance.timeOrigin;
+let ticks = 0;
 let sent = 0;
 while (sent < LAT_RECORDS) {
-  const due = Math.min(LAT_RECORDS, Math.floor(((performance.now() - started) / 1000) * RATE) + 1);
+  const due = Math.min(LAT_RECORDS, Math.max(ticks, Math.floor(((performance.now() - started) / 1000) * RATE) + 1));
   for (; sent < due; sent++) {
     const intended = started + (sent * 1000) / RATE;
     pending.push(client.send("XADD", ["lat", "*", "v", value]).then(() => h.record((performance.now() - intended) * 1000)));
   }
-  await waitUntil(started + (sent * 1000) / RATE);
+  if (sent < LAT_RECORDS) ticks = await ticker.next();
 }
+ticker.close();
 await Promise.all(pending);
 client.close();
 const s = h.summary();
