@@ -1,12 +1,12 @@
 // The load behind `streamctl bench`: producers and a consumer on our own Kafka client
 // (net/client), speaking only standard Kafka APIs so they run against any Kafka-protocol broker.
 //
-// Ack latency without touching the producer: each bench producer gets its own KafkaClient whose
-// leader connections are wrapped; when a Produce answer comes back, the wrapper reads the record
-// count of every batch it carried (RecordBatch header, offset 57) and, for each partition the
-// broker accepted, pops that many intended send times from the partition's FIFO and records
-// `now − intended`. A producer's batches of one partition are answered in the order they were sent
-// (producer.ts), so the FIFO order is the record order.
+// Ack latency: each bench producer reports every batch the broker accepted, with its record count,
+// as it reads the Produce answer (ProducerOptions.onAcked); the bench pops that many intended send
+// times from the partition's FIFO and records `now − intended`. A producer's batches of one
+// partition are answered in the order they were sent (producer.ts), so the FIFO order is the
+// record order. (The bench used to wrap the client's connections for this; the wrapper's Promise
+// and closures per request were a good part of the client's garbage at linger 0.)
 //
 // Fixed-rate mode (`rate > 0`): record i is *intended* at start + i/rate, and every latency is
 // measured from that intended time, not from when the event loop got round to appending it. A
@@ -17,15 +17,12 @@
 // Records: `recordBytes` of value, no key; the first 8 bytes hold the intended send time (ms since
 // the epoch, float64, microsecond precision) so the e2e consumer can measure produce→consume.
 import { codecFromName } from "../core/batch/codecs.ts";
-import { OFF_RECORD_COUNT } from "../core/batch/header.ts";
 import * as be from "../core/bytes.ts";
 import { type BrokerAddress, EARLIEST, KafkaClient, LATEST } from "../net/client/client.ts";
-import type { Connection } from "../net/client/connection.ts";
 import { Fetcher } from "../net/client/fetcher.ts";
 import { type Acks, Producer } from "../net/client/producer.ts";
-import { walkBatch } from "../net/client/record-walker.ts";
-import type { ApiDescriptor } from "../net/protocol/api.ts";
-import { CreateTopics, Metadata, type ProduceRequest, type ProduceResponse } from "../net/protocol/messages/index.ts";
+import { type RecordView, walkBatch } from "../net/client/record-walker.ts";
+import { CreateTopics, Metadata } from "../net/protocol/messages/index.ts";
 import { Histogram } from "./bench-histogram.ts";
 import { RateTicker } from "./bench-pace.ts";
 import { VERSION } from "./version.ts";
@@ -68,54 +65,21 @@ class TimeQueue {
   }
 }
 
-/** A KafkaClient whose Produce answers feed an ack-latency histogram (see the file comment). */
-class AckTrackingClient extends KafkaClient {
-  readonly queues = new Map<number, TimeQueue>();
+/** One bench producer's intended send times, per partition, and its ack latencies. */
+class AckTracker {
+  private readonly queues: TimeQueue[] = [];
   readonly acks = new Histogram();
-  private readonly wrapped = new WeakMap<Connection, Connection>();
 
   queue(partition: number): TimeQueue {
-    let q = this.queues.get(partition);
-    if (q === undefined) this.queues.set(partition, (q = new TimeQueue()));
-    return q;
+    return (this.queues[partition] ??= new TimeQueue());
   }
 
-  override async nodeConnection(nodeId: number): Promise<Connection> {
-    const conn = await super.nodeConnection(nodeId);
-    let w = this.wrapped.get(conn);
-    if (w === undefined) {
-      w = {
-        request: (api: ApiDescriptor<any, any, any, any>, body: unknown) => {
-          const p = conn.request(api, body as never);
-          if (api.key !== 0) return p;
-          return p.then((res: unknown) => {
-            this.onProduced(body as ProduceRequest, res as ProduceResponse);
-            return res;
-          });
-        },
-        sendOneWay: (api: ApiDescriptor<any, any, any, any>, body: unknown) => conn.sendOneWay(api, body as never),
-        get isOpen() {
-          return conn.isOpen;
-        },
-      } as unknown as Connection;
-      this.wrapped.set(conn, w);
-    }
-    return w;
-  }
-
-  private onProduced(req: ProduceRequest, res: ProduceResponse): void {
+  /** ProducerOptions.onAcked. */
+  readonly onAcked = (_topic: string, partition: number, records: number): void => {
     const now = nowMs();
-    for (const t of req.topicData) {
-      const answered = res.responses.find((r) => r.name === t.name);
-      for (const pd of t.partitionData) {
-        const code = answered?.partitionResponses.find((p) => p.index === pd.index)?.errorCode ?? -1;
-        if (code !== 0 || pd.records === null) continue;
-        const count = be.int32(pd.records, OFF_RECORD_COUNT);
-        const q = this.queue(pd.index);
-        for (let i = 0; i < count; i++) this.acks.record((now - q.shift()) * 1000);
-      }
-    }
-  }
+    const q = this.queue(partition);
+    for (let i = 0; i < records; i++) this.acks.record((now - q.shift()) * 1000);
+  };
 }
 
 export function makeBenchClient(bootstrap: BrokerAddress[]): KafkaClient {
@@ -159,8 +123,11 @@ export interface ProduceResult {
 export async function produceLoad(opts: LoadOptions, partitions: number, stop: () => boolean = () => false): Promise<ProduceResult> {
   const codec = codecFromName(opts.compression);
   const P = opts.producers;
-  const clients = Array.from({ length: P }, () => new AckTrackingClient({ bootstrap: opts.bootstrap, clientId: "streamctl-bench", clientVersion: VERSION }));
-  const producers = clients.map((c) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false }));
+  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap));
+  const trackers = Array.from({ length: P }, () => new AckTracker());
+  const producers = clients.map(
+    (c, j) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false, onAcked: trackers[j]!.onAcked }),
+  );
   const owned = Array.from({ length: P }, (_, j) => {
     const list: number[] = [];
     for (let p = j % partitions; p < partitions; p += P) list.push(p);
@@ -175,13 +142,12 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
     if (opts.rate > 0) ticker = await RateTicker.start(opts.rate, opts.records);
     const started = ticker?.startMs ?? nowMs();
     let sent = 0;
-    let ticks = 0;
     const send = (intended: number, wallMs: number) => {
       const j = sent % P;
       const list = owned[j]!;
       const partition = list[cursor[j]!++ % list.length]!;
       be.setFloat64LE(value, 0, intended);
-      clients[j]!.queue(partition).push(intended);
+      trackers[j]!.queue(partition).push(intended);
       producers[j]!.append(opts.topic, partition, null, value, null, wallMs);
       sent++;
     };
@@ -189,9 +155,9 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
       const now = nowMs();
       const wall = Date.now();
       if (ticker !== null) {
-        const due = Math.min(opts.records, Math.max(ticks, Math.floor(((now - started) / 1000) * opts.rate) + 1));
-        while (sent < due) send(started + (sent * 1000) / opts.rate, wall);
-        if (sent < opts.records) ticks = await ticker.next();
+        const due = ticker.dueBy(now);
+        while (sent < due) send(ticker.intendedMs(sent), wall);
+        if (sent < opts.records) await ticker.next();
       } else {
         const chunkEnd = Math.min(opts.records, sent + 4096);
         while (sent < chunkEnd) send(now, wall);
@@ -202,7 +168,7 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
     const summaries = await Promise.all(producers.map((p) => p.flush()));
     const seconds = (nowMs() - started) / 1000;
     const latency = new Histogram();
-    for (const c of clients) latency.merge(c.acks);
+    for (const t of trackers) latency.merge(t.acks);
     const acked = summaries.reduce((n, s) => n + s.acked, 0);
     return {
       acked,
@@ -248,26 +214,30 @@ export async function consumeLoad(
   const latency = new Histogram();
   let count = 0;
   let valueBytes = 0;
+  let now = 0;
   const started = nowMs();
+  // One visitor for every batch (it reads `now` as set for each response).
+  const visit = (r: RecordView): boolean => {
+    count++;
+    const n = r.valueEnd - r.valueStart;
+    valueBytes += n > 0 ? n : 0;
+    if (opts.stamped && n >= 8) {
+      const sentAt = be.float64LE(r.buf, r.valueStart);
+      if (sentAt > started - 60_000 && sentAt <= now + 1) latency.record((now - sentAt) * 1000);
+    }
+    return count < records;
+  };
   opts.onStart?.();
   try {
     while (count < records && !(opts.deadline?.() ?? false)) {
       const chunks = await fetcher.poll();
       if (chunks === null) break;
-      const now = opts.stamped ? nowMs() : 0;
-      for (const chunk of chunks) {
-        for (const b of chunk.batches) {
-          walkBatch(b.bytes, b.baseOffset, chunk.fetchOffset, (r) => {
-            count++;
-            const n = r.valueEnd - r.valueStart;
-            valueBytes += n > 0 ? n : 0;
-            if (opts.stamped && n >= 8) {
-              const sentAt = be.float64LE(r.buf, r.valueStart);
-              if (sentAt > started - 60_000 && sentAt <= now + 1) latency.record((now - sentAt) * 1000);
-            }
-            return count < records;
-          });
-          if (count >= records) break;
+      now = opts.stamped ? nowMs() : 0;
+      for (let c = 0; c < chunks.length && count < records; c++) {
+        const chunk = chunks[c]!;
+        for (let i = 0; i < chunk.batches.length && count < records; i++) {
+          const b = chunk.batches[i]!;
+          walkBatch(b.bytes, b.baseOffset, chunk.fetchOffset, visit);
         }
       }
     }

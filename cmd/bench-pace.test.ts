@@ -28,6 +28,27 @@ describe("RateTicker", () => {
     }
   });
 
+  test("dueBy: each send whose intended time the clock reached, at least every tick posted, at most count", async () => {
+    const rate = 1000;
+    const count = 5;
+    const ticker = await RateTicker.start(rate, count);
+    try {
+      const at = (i: number) => ticker.intendedMs(i);
+      expect(at(0)).toBe(ticker.startMs);
+      expect(at(3) - at(1)).toBeCloseTo(2000 / rate, 9);
+      expect(ticker.dueBy(at(0) - 0.5)).toBe(0);
+      expect(ticker.dueBy(at(0))).toBe(1);
+      expect(ticker.dueBy(at(2) + 0.1)).toBe(3);
+      expect(ticker.dueBy(at(count - 1) + 60_000)).toBe(count);
+      // Ticks the worker posted count even where the caller's clock lags behind its own.
+      let due = 0;
+      while (due < 2) due = await ticker.next();
+      expect(ticker.dueBy(at(0) - 0.5)).toBeGreaterThanOrEqual(due);
+    } finally {
+      ticker.close();
+    }
+  });
+
   test("next() after the last tick or after close() resolves instead of hanging", async () => {
     const ticker = await RateTicker.start(10_000, 3);
     let due = 0;

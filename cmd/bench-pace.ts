@@ -46,14 +46,18 @@ const epochMs = (): number => performance.timeOrigin + performance.now();
  * running (a worker takes ~100 ms to start, which must not count against the first records) with
  * `startMs` a moment ahead.
  *
- * `next()` resolves at the next tick (or at once if one is waiting) with how many ticks are due:
- * the caller sends that many in all, even if its own clock, a few hundredths of a millisecond off
- * the worker's, does not show the last one due yet.
- * After the last tick it resolves at once, so a caller loops on its own count.
+ * `next()` resolves at the next tick (or at once if one is waiting) with how many ticks are due.
+ * After the last tick it resolves at once, so a caller loops on its own count:
+ *
+ *     while (sent < count) {
+ *       for (const due = ticker.dueBy(now()); sent < due; sent++) send(ticker.intendedMs(sent));
+ *       if (sent < count) await ticker.next();
+ *     }
  */
 export class RateTicker {
   private readonly state = new Int32Array(new SharedArrayBuffer(8));
-  private waiter: (() => void) | null = null;
+  /** The pending `next()`'s resolve. */
+  private waiter: ((ticks: number) => void) | null = null;
   private ready = false;
   private ended = false;
   private ticks = 0;
@@ -63,6 +67,8 @@ export class RateTicker {
   private constructor(
     private readonly worker: Worker,
     private readonly url: string,
+    readonly rate: number,
+    readonly count: number,
   ) {}
 
   static async start(rate: number, count: number): Promise<RateTicker> {
@@ -72,7 +78,7 @@ export class RateTicker {
       worker.onmessage = () => resolve();
       worker.onerror = (e) => reject(new Error(`pacing worker: ${e.message}`));
     });
-    const ticker = new RateTicker(worker, url);
+    const ticker = new RateTicker(worker, url, rate, count);
     worker.onmessage = (e: MessageEvent<number>) => ticker.onTick(e.data);
     worker.onerror = null;
     ticker.startMs = epochMs() + 1;
@@ -89,9 +95,31 @@ export class RateTicker {
       Atomics.store(this.state, 0, 0);
     }
     this.ready = true;
+    this.wake();
+  }
+
+  private wake(): void {
     const w = this.waiter;
+    if (w === null) return;
     this.waiter = null;
-    w?.();
+    this.ready = false;
+    w(this.ticks);
+  }
+
+  /**
+   * How many sends are due by `nowMs` (epoch ms, the clock of `startMs`), at most `count`: every
+   * one whose intended time the caller's clock has reached, and at least every tick the worker
+   * posted, even if the caller's clock, a few hundredths of a millisecond off the worker's, does
+   * not show the last of them due yet.
+   */
+  dueBy(nowMs: number): number {
+    const byClock = Math.floor(((nowMs - this.startMs) / 1000) * this.rate) + 1;
+    return Math.min(this.count, Math.max(this.ticks, byClock));
+  }
+
+  /** When send `i` (from 0) is intended, epoch ms. */
+  intendedMs(i: number): number {
+    return this.startMs + (i * 1000) / this.rate;
   }
 
   next(): Promise<number> {
@@ -99,12 +127,7 @@ export class RateTicker {
       this.ready = false;
       return Promise.resolve(this.ticks);
     }
-    return new Promise((resolve) => {
-      this.waiter = () => {
-        this.ready = false;
-        resolve(this.ticks);
-      };
-    });
+    return new Promise((resolve) => (this.waiter = resolve));
   }
 
   close(): void {
@@ -112,8 +135,6 @@ export class RateTicker {
     this.ended = true;
     this.worker.terminate();
     URL.revokeObjectURL(this.url);
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
+    this.wake();
   }
 }

@@ -43,16 +43,15 @@ async function publishAll(subject: string, n: number, rate: number, h: Histogram
   });
   const ticker = rate > 0 ? await RateTicker.start(rate, n) : null;
   const started = ticker !== null ? ticker.startMs - performance.timeOrigin : performance.now();
-  let ticks = 0;
   while (sent < n) {
     if (ticker !== null) {
-      const due = Math.min(n, Math.max(ticks, Math.floor(((performance.now() - started) / 1000) * rate) + 1));
+      const due = ticker.dueBy(performance.timeOrigin + performance.now());
       while (sent < due) {
-        intended[sent] = started + (sent * 1000) / rate;
+        intended[sent] = ticker.intendedMs(sent) - performance.timeOrigin;
         nc.publish(subject, payload, { reply: inbox });
         sent++;
       }
-      if (sent < n) ticks = await ticker.next();
+      if (sent < n) await ticker.next();
     } else {
       while (sent < n && sent - acked < WINDOW) {
         intended[sent] = performance.now();

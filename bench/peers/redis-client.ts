@@ -32,16 +32,13 @@ const value = "x".repeat(BYTES);
 const h = new Histogram();
 const pending: Promise<void>[] = [];
 const ticker = await RateTicker.start(RATE, LAT_RECORDS);
-const started = ticker.startMs - performance.timeOrigin;
-let ticks = 0;
 let sent = 0;
 while (sent < LAT_RECORDS) {
-  const due = Math.min(LAT_RECORDS, Math.max(ticks, Math.floor(((performance.now() - started) / 1000) * RATE) + 1));
-  for (; sent < due; sent++) {
-    const intended = started + (sent * 1000) / RATE;
+  for (const due = ticker.dueBy(performance.timeOrigin + performance.now()); sent < due; sent++) {
+    const intended = ticker.intendedMs(sent) - performance.timeOrigin;
     pending.push(client.send("XADD", ["lat", "*", "v", value]).then(() => h.record((performance.now() - intended) * 1000)));
   }
-  if (sent < LAT_RECORDS) ticks = await ticker.next();
+  if (sent < LAT_RECORDS) await ticker.next();
 }
 ticker.close();
 await Promise.all(pending);

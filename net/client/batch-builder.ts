@@ -70,6 +70,12 @@ export class BatchBuilder {
     return BATCH_HEADER_BYTES + Math.max(256, initialBytes);
   }
 
+  /** The records buffer (an uncompressed batch is a view of it), for a later builder to reuse
+   * once nothing reads this batch's bytes. */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
   /** Uncompressed bytes of the records so far. */
   get recordBytes(): number {
     return this.pos - BATCH_HEADER_BYTES;

@@ -52,6 +52,8 @@ export class KafkaClient {
   private readonly bootstrap: BrokerAddress[];
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly connections = new Map<string, Promise<Connection>>();
+  /** Node id → its connection once open, for `readyConnection` (dropped when the node's address changes). */
+  private readonly ready = new Map<number, Connection>();
   private readonly topics = new Map<string, TopicInfo>();
   private closed = false;
   /** Whether any connection ever opened: before that, a refused bootstrap fails fast. */
@@ -89,14 +91,22 @@ export class KafkaClient {
 
   /** Connection to the broker with `nodeId` (from Metadata). */
   async nodeConnection(nodeId: number): Promise<Connection> {
-    const addr = this.brokers.get(nodeId);
+    let addr = this.brokers.get(nodeId);
     if (addr === undefined) {
       await this.refreshMetadata([...this.topics.keys()], false);
-      const again = this.brokers.get(nodeId);
-      if (again === undefined) throw new ConnectionError(`broker ${nodeId} is not in the cluster metadata`);
-      return this.connectionTo(again);
+      addr = this.brokers.get(nodeId);
+      if (addr === undefined) throw new ConnectionError(`broker ${nodeId} is not in the cluster metadata`);
     }
-    return this.connectionTo(addr);
+    const conn = await this.connectionTo(addr);
+    if (this.brokers.get(nodeId) === addr) this.ready.set(nodeId, conn);
+    return conn;
+  }
+
+  /** The open connection to broker `nodeId` if `nodeConnection` already made one, without an await
+   * (per-request paths use it first); otherwise undefined. */
+  readyConnection(nodeId: number): Connection | undefined {
+    const conn = this.ready.get(nodeId);
+    return conn !== undefined && conn.isOpen ? conn : undefined;
   }
 
   /** Any reachable broker: known brokers first, then the bootstrap list. */
@@ -121,7 +131,12 @@ export class KafkaClient {
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
-    for (const b of res.brokers) this.brokers.set(b.nodeId, { host: b.host, port: b.port });
+    for (const b of res.brokers) {
+      const known = this.brokers.get(b.nodeId);
+      if (known !== undefined && known.host === b.host && known.port === b.port) continue;
+      this.ready.delete(b.nodeId);
+      this.brokers.set(b.nodeId, { host: b.host, port: b.port });
+    }
     for (const t of res.topics) {
       if (t.name === null) continue;
       if (t.errorCode !== 0) {
@@ -247,6 +262,7 @@ export class KafkaClient {
     this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
+    this.ready.clear();
     for (const p of all) {
       try {
         (await p).close();

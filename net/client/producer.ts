@@ -27,13 +27,21 @@
 //
 // Memory: `append` never blocks; callers check `needsDrain` and `await drained()` between chunks,
 // which waits until buffered (sealed, unacknowledged) bytes fall below BUFFER_BYTES_MAX.
+//
+// Garbage: at linger 0 and a fixed rate every record is its own batch and its own request, so the
+// per-request path allocates little (young collections cost a millisecond each, bench's p99 sees
+// them): a batch's buffer goes back to a small pool when the batch is settled, a request is one
+// ProduceCall answered through a ResponseHandler (no async function, Promise or closure per
+// request), a one-partition request reuses one body object, and the pump groups partitions by
+// leader in reused arrays.
 import { Codec } from "../../core/batch/header.ts";
 import { isRetriable } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { Produce, type ProduceResponse } from "../protocol/messages/index.ts";
+import type { RecordsIn } from "../protocol/api.ts";
+import { Produce, type ProduceRequest, type ProduceResponse } from "../protocol/messages/index.ts";
 import { BatchBuilder, type ProducerHeader } from "./batch-builder.ts";
 import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, ResponseHandler } from "./connection.ts";
 import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError, KafkaClientError } from "./errors.ts";
 import { partitionForKey } from "../../core/batch/key-partition.ts";
@@ -51,6 +59,9 @@ export interface ProducerOptions {
   autoCreate?: boolean;
   /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX). */
   retriesMax?: number;
+  /** Called as each batch's acknowledgement is read, with its record count (not for acks=0,
+   * which has no answer). Bench measures ack latency with it. */
+  onAcked?: (topic: string, partition: number, records: number) => void;
 }
 
 export interface ProduceSummary {
@@ -66,6 +77,9 @@ export interface ProduceSummary {
 interface SealedBatch {
   /** Null while the batch is being compressed off the main thread. */
   bytes: Uint8Array | null;
+  /** The builder's buffer that `bytes` is a view of (uncompressed batches), for the pool once the
+   * batch is settled; null when `bytes` is a copy. */
+  buffer: Uint8Array | null;
   count: number;
   recordBytes: number;
   payloadBytes: number;
@@ -94,7 +108,7 @@ class PartitionQueue {
   /** How many batches may be in flight now: one while retried batches are being resent. */
   get window(): number {
     if ((this.sealed[0]?.attempts ?? 0) > 0) return 1;
-    for (const b of this.inFlight) if (b.attempts > 1) return 1;
+    for (let i = 0; i < this.inFlight.length; i++) if (this.inFlight[i]!.attempts > 1) return 1;
     return MAX_IN_FLIGHT_PER_PARTITION;
   }
   constructor(
@@ -113,8 +127,10 @@ const MAX_ERRORS_KEPT = 5;
 /** Bounds of a partition's batch-buffer size hint (the builder still grows past it as needed). */
 const BATCH_SIZE_HINT_MIN = 512;
 const BATCH_SIZE_HINT_MAX = 1 << 20;
-/** Released section buffers kept for reuse (each ~1 MB). */
+/** Released batch buffers kept for reuse (each at most ~1 MB). */
 const SPARE_BUFFERS_MAX = 8;
+/** Marks a partition already put in a request during one pump pass (leaders are ≥ -1). */
+const TAKEN = -2;
 const NOT_RETRIED = "not retried: a later batch of the partition was already written, resending would reorder";
 
 export class Producer {
@@ -125,17 +141,36 @@ export class Producer {
   private readonly autoCreate: boolean;
   private readonly retriesMax: number;
   private readonly topics = new Map<string, TopicState>();
+  /** The same TopicStates, for loops on the per-request path (no Map iterator). */
+  private readonly topicList: TopicState[] = [];
   private readonly summary: ProduceSummary = { acked: 0, failed: 0, ackedBytes: 0, errors: [] };
   private bufferedBytes = 0;
   private openCount = 0;
-  /** Cancels the pending linger wake-up, if one is armed. */
-  private lingerTimer: (() => void) | null = null;
+  /** The pending linger wake-up, if one is armed: an immediate (linger 0) or a timeout. */
+  private lingerImmediate: ReturnType<typeof setImmediate> | null = null;
+  private lingerTimeout: ReturnType<typeof setTimeout> | null = null;
+  private readonly onLinger = (): void => {
+    this.lingerImmediate = this.lingerTimeout = null;
+    this.sealExpired(false);
+  };
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private requestsInFlight = 0;
   private waiters: (() => void)[] = [];
   private pumping = false;
-  /** Section buffers of sealed builders, for the next builders (no 1 MB allocation per batch). */
+  /** Buffers of settled or compressed batches, for the next builders (no allocation per batch). */
   private readonly spareBuffers: Uint8Array[] = [];
+  /** One pump pass's sendable partitions and their leaders (TAKEN once put in a request). */
+  private readonly sendable: PartitionQueue[] = [];
+  private readonly sendableLeaders: number[] = [];
+  /** The body of one-partition requests, refilled for each (encoding copies it at once). */
+  private readonly onePartitionBody = {
+    transactionalId: null,
+    acks: 0 as Acks,
+    timeoutMs: PRODUCE_TIMEOUT_MS,
+    topicData: [{ name: "", partitionData: [{ index: 0, records: null as Uint8Array | null }] }],
+  };
+  private readonly onAcked: ((topic: string, partition: number, records: number) => void) | null;
+  private readonly callDone = (call: ProduceCall, res: ProduceResponse | null, err: unknown): void => this.answered(call, res, err);
 
   constructor(
     private readonly client: KafkaClient,
@@ -147,6 +182,8 @@ export class Producer {
     this.batchBytes = opts.batchBytes ?? BATCH_BYTES_DEFAULT;
     this.autoCreate = opts.autoCreate ?? true;
     this.retriesMax = opts.retriesMax ?? RETRIES_MAX;
+    this.onAcked = opts.onAcked ?? null;
+    this.onePartitionBody.acks = this.acks;
   }
 
   /** Loads (and, by default, creates) the topic; required before appending to it. Resolves to
@@ -156,7 +193,9 @@ export class Producer {
     if (existing) return existing.info.partitions.length;
     const info = await this.client.topic(topic, { autoCreate: this.autoCreate });
     const queues = info.partitions.map((p) => new PartitionQueue(topic, p.partition));
-    this.topics.set(topic, { info, queues, sticky: Math.floor(Math.random() * queues.length) });
+    const state: TopicState = { info, queues, sticky: Math.floor(Math.random() * queues.length) };
+    this.topics.set(topic, state);
+    this.topicList.push(state);
     return queues.length;
   }
 
@@ -199,8 +238,7 @@ export class Producer {
     }
     if (b === null) {
       const size = Math.min(this.batchBytes, q.sizeHint);
-      const spare = this.spareBuffers.at(-1);
-      b = q.open = new BatchBuilder(size, spare !== undefined && spare.length >= BatchBuilder.bufferBytes(size) ? this.spareBuffers.pop() : undefined);
+      b = q.open = new BatchBuilder(size, this.spareBuffer(BatchBuilder.bufferBytes(size)));
       q.openedAt = performance.now();
       this.openCount++;
       this.armLinger();
@@ -208,19 +246,29 @@ export class Producer {
     b.append(key, value, headers, timestamp);
   }
 
+  /** A pooled buffer of at least `bytes`; smaller ones on top are dropped (the size hint grew). */
+  private spareBuffer(bytes: number): Uint8Array | undefined {
+    for (let spare = this.spareBuffers.pop(); spare !== undefined; spare = this.spareBuffers.pop()) {
+      if (spare.length >= bytes) return spare;
+    }
+    return undefined;
+  }
+
+  private recycle(buf: Uint8Array): void {
+    if (this.spareBuffers.length < SPARE_BUFFERS_MAX) this.spareBuffers.push(buf);
+  }
+
   private seal(t: TopicState, q: PartitionQueue): void {
     const b = q.open!;
     q.open = null;
     this.openCount--;
     q.sizeHint = Math.min(BATCH_SIZE_HINT_MAX, Math.max(BATCH_SIZE_HINT_MIN, 2 ** Math.ceil(Math.log2(b.recordBytes + 1))));
-    const sealed: SealedBatch = { bytes: null, count: b.count, recordBytes: b.recordBytes, payloadBytes: b.payloadBytes, attempts: 0 };
+    const sealed: SealedBatch = { bytes: null, buffer: null, count: b.count, recordBytes: b.recordBytes, payloadBytes: b.payloadBytes, attempts: 0 };
     q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
     if (t.queues.length > 1 && t.queues[t.sticky] === q) t.sticky = (t.sticky + 1 + Math.floor(Math.random() * (t.queues.length - 1))) % t.queues.length;
     if (this.codec === Codec.Zstd) {
-      b.sealZstdAsync((buf) => {
-        if (this.spareBuffers.length < SPARE_BUFFERS_MAX) this.spareBuffers.push(buf);
-      }).then(
+      b.sealZstdAsync((buf) => this.recycle(buf)).then(
         (bytes) => {
           sealed.bytes = bytes;
           this.pump();
@@ -234,12 +282,24 @@ export class Producer {
       return;
     }
     sealed.bytes = b.seal(this.codec);
+    if (this.codec === Codec.None) sealed.buffer = b.buffer;
+    else this.recycle(b.buffer);
     this.pump();
   }
 
+  private get lingerArmed(): boolean {
+    return this.lingerImmediate !== null || this.lingerTimeout !== null;
+  }
+
   private armLinger(): void {
-    if (this.lingerTimer !== null) return;
+    if (this.lingerArmed) return;
     this.wakeIn(this.lingerMs);
+  }
+
+  private cancelLinger(): void {
+    if (this.lingerImmediate !== null) clearImmediate(this.lingerImmediate);
+    if (this.lingerTimeout !== null) clearTimeout(this.lingerTimeout);
+    this.lingerImmediate = this.lingerTimeout = null;
   }
 
   /**
@@ -249,25 +309,18 @@ export class Producer {
    * same turn still share a batch.
    */
   private wakeIn(ms: number): void {
-    const fire = () => {
-      this.lingerTimer = null;
-      this.sealExpired(false);
-    };
-    if (ms <= 0) {
-      const h = setImmediate(fire);
-      this.lingerTimer = () => clearImmediate(h);
-    } else {
-      const h = setTimeout(fire, ms);
-      this.lingerTimer = () => clearTimeout(h);
-    }
+    if (ms <= 0) this.lingerImmediate = setImmediate(this.onLinger);
+    else this.lingerTimeout = setTimeout(this.onLinger, ms);
   }
 
   /** Seals open batches whose linger is over (or all of them). */
   private sealExpired(all: boolean): void {
     const now = performance.now();
     let oldestLeft = Infinity;
-    for (const t of this.topics.values()) {
-      for (const q of t.queues) {
+    for (let ti = 0; ti < this.topicList.length; ti++) {
+      const t = this.topicList[ti]!;
+      for (let qi = 0; qi < t.queues.length; qi++) {
+        const q = t.queues[qi]!;
         if (q.open === null) continue;
         if (all) this.seal(t, q);
         else if (now - q.openedAt < this.lingerMs) oldestLeft = Math.min(oldestLeft, q.openedAt);
@@ -275,7 +328,7 @@ export class Producer {
         // else: the batch keeps growing until an answer frees the window (pump seals it then)
       }
     }
-    if (oldestLeft !== Infinity && this.lingerTimer === null) this.wakeIn(oldestLeft + this.lingerMs - now);
+    if (oldestLeft !== Infinity && !this.lingerArmed) this.wakeIn(oldestLeft + this.lingerMs - now);
   }
 
   /** Sends what may go now: per leader, requests of one batch per sendable partition, repeated
@@ -286,10 +339,14 @@ export class Producer {
     try {
       const now = performance.now();
       let nextRetry = Infinity;
+      const sendable = this.sendable;
+      const leaders = this.sendableLeaders;
       for (;;) {
-        const byLeader = new Map<number, PartitionQueue[]>();
-        for (const t of this.topics.values()) {
-          for (const q of t.queues) {
+        sendable.length = leaders.length = 0;
+        for (let ti = 0; ti < this.topicList.length; ti++) {
+          const t = this.topicList[ti]!;
+          for (let qi = 0; qi < t.queues.length; qi++) {
+            const q = t.queues[qi]!;
             if (q.open !== null && now - q.openedAt >= this.lingerMs && this.canSendNow(q)) this.seal(t, q);
             if (q.sealed.length === 0 || q.sealed[0]!.bytes === null || q.setAside.length > 0 || q.inFlight.length >= q.window) continue;
             if (q.notBefore > now) {
@@ -298,14 +355,25 @@ export class Producer {
             }
             const leader = t.info.partitions[q.partition]?.leader ?? -1;
             if (q.inFlight.length > 0 && q.inFlightLeader !== leader) continue; // drain the old leader first
-            const list = byLeader.get(leader);
-            if (list) list.push(q);
-            else byLeader.set(leader, [q]);
+            sendable.push(q);
+            leaders.push(leader);
           }
         }
-        if (byLeader.size === 0) break;
-        for (const [leader, queues] of byLeader) this.sendTo(leader, queues);
+        if (sendable.length === 0) break;
+        // One request per leader, its partitions in the order found.
+        for (let i = 0; i < sendable.length; i++) {
+          const leader = leaders[i]!;
+          if (leader === TAKEN) continue;
+          const queues: PartitionQueue[] = [];
+          for (let j = i; j < sendable.length; j++) {
+            if (leaders[j] !== leader) continue;
+            queues.push(sendable[j]!);
+            leaders[j] = TAKEN;
+          }
+          this.sendTo(leader, queues);
+        }
       }
+      sendable.length = leaders.length = 0;
       if (nextRetry !== Infinity && this.retryTimer === null) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
@@ -328,56 +396,103 @@ export class Producer {
   }
 
   private sendTo(leader: number, queues: PartitionQueue[]): void {
-    const batches = queues.map((q) => {
+    const batches = new Array<SealedBatch>(queues.length);
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
       const b = q.sealed.shift()!;
       q.inFlight.push(b);
       q.inFlightLeader = leader;
       b.attempts++;
-      return b;
-    });
+      batches[i] = b;
+    }
     this.requestsInFlight++;
-    void this.produce(leader, queues, batches).finally(() => {
-      this.requestsInFlight--;
-      this.pump();
-    });
+    const call = new ProduceCall(this.callDone, queues, batches);
+    const conn = this.client.readyConnection(leader);
+    if (conn !== undefined) this.send(conn, call);
+    else {
+      this.client.nodeConnection(leader).then(
+        (c) => this.send(c, call),
+        (err: Error) => call.onError(err),
+      );
+    }
   }
 
-  private async produce(leader: number, queues: PartitionQueue[], batches: SealedBatch[]): Promise<void> {
-    const topicNames = [...new Set(queues.map((q) => q.topic))];
-    const body = {
-      transactionalId: null,
-      acks: this.acks,
-      timeoutMs: PRODUCE_TIMEOUT_MS,
-      topicData: topicNames.map((name) => ({
-        name,
-        partitionData: queues.flatMap((q, i) => (q.topic === name ? [{ index: q.partition, records: batches[i]!.bytes! }] : [])),
-      })),
-    };
-    let res: ProduceResponse;
+  private send(conn: Connection, call: ProduceCall): void {
     try {
-      const conn: Connection = await this.client.nodeConnection(leader);
+      const body = this.requestBody(call);
       if (this.acks === 0) {
         conn.sendOneWay(Produce, body);
-        for (let i = 0; i < queues.length; i++) this.settle(queues[i]!, batches[i]!, 0, null);
+        for (let i = 0; i < call.queues.length; i++) this.settle(call.queues[i]!, call.batches[i]!, 0, null);
+        this.callFinished();
         return;
       }
-      res = await conn.request(Produce, body);
+      conn.requestWith(Produce, body, call);
     } catch (err) {
-      const retriable = isRetriableError(err);
-      for (let i = 0; i < queues.length; i++) this.settleError(queues[i]!, batches[i]!, retriable, (err as Error).message);
-      for (const name of topicNames) this.client.invalidate(name);
-      await this.refreshLeaders(topicNames);
-      return;
+      call.onError(err as Error);
     }
-    const stale = new Set<string>();
+  }
+
+  /** The Produce body for a call: topics in the order their partitions appear. */
+  private requestBody(call: ProduceCall): ProduceRequest<RecordsIn> {
+    const { queues, batches } = call;
+    if (queues.length === 1) {
+      const body = this.onePartitionBody;
+      const t = body.topicData[0]!;
+      const pd = t.partitionData[0]!;
+      t.name = queues[0]!.topic;
+      pd.index = queues[0]!.partition;
+      pd.records = batches[0]!.bytes;
+      return body;
+    }
+    const topicData: { name: string; partitionData: { index: number; records: Uint8Array | null }[] }[] = [];
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i]!;
-      const p = res.responses.find((t) => t.name === q.topic)?.partitionResponses.find((x) => x.index === q.partition);
+      let t = topicData.find((x) => x.name === q.topic);
+      if (t === undefined) topicData.push((t = { name: q.topic, partitionData: [] }));
+      t.partitionData.push({ index: q.partition, records: batches[i]!.bytes });
+    }
+    return { transactionalId: null, acks: this.acks, timeoutMs: PRODUCE_TIMEOUT_MS, topicData };
+  }
+
+  /** A call's answer or failure (from ProduceCall). */
+  private answered(call: ProduceCall, res: ProduceResponse | null, err: unknown): void {
+    const { queues, batches } = call;
+    if (res === null) {
+      const retriable = isRetriableError(err);
+      for (let i = 0; i < queues.length; i++) this.settleError(queues[i]!, batches[i]!, retriable, (err as Error).message);
+      const topicNames = [...new Set(queues.map((q) => q.topic))];
+      for (const name of topicNames) this.client.invalidate(name);
+      void this.refreshThenFinish(topicNames);
+      return;
+    }
+    let stale: string[] | null = null;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
+      const p = partitionResponse(res, q.topic, q.partition);
       const code = p === undefined ? ErrorCode.UNKNOWN_SERVER_ERROR : p.errorCode;
-      if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || code === ErrorCode.LEADER_NOT_AVAILABLE) stale.add(q.topic);
+      if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || code === ErrorCode.LEADER_NOT_AVAILABLE) {
+        if (stale === null) stale = [q.topic];
+        else if (!stale.includes(q.topic)) stale.push(q.topic);
+      }
+      if (code === 0 && this.onAcked !== null) this.onAcked(q.topic, q.partition, batches[i]!.count);
       this.settle(q, batches[i]!, code, p?.errorMessage ?? (p === undefined ? "no answer for this partition" : null));
     }
-    if (stale.size > 0) await this.refreshLeaders([...stale]);
+    if (stale !== null) void this.refreshThenFinish(stale);
+    else this.callFinished();
+  }
+
+  /** Leaders are refreshed before the call counts as finished, so its retries go to the new ones. */
+  private async refreshThenFinish(topics: string[]): Promise<void> {
+    try {
+      await this.refreshLeaders(topics);
+    } finally {
+      this.callFinished();
+    }
+  }
+
+  private callFinished(): void {
+    this.requestsInFlight--;
+    this.pump();
   }
 
   private async refreshLeaders(topics: string[]): Promise<void> {
@@ -395,8 +510,11 @@ export class Producer {
   private settle(q: PartitionQueue, b: SealedBatch, code: number, message: string | null): void {
     if (code === 0) {
       this.remove(q, b);
-      for (const earlier of q.setAside) this.fail(earlier, `produce to ${q.topic}/${q.partition}: ${NOT_RETRIED}`);
-      q.setAside = [];
+      if (q.setAside.length > 0) {
+        for (const earlier of q.setAside) this.fail(earlier, `produce to ${q.topic}/${q.partition}: ${NOT_RETRIED}`);
+        q.setAside = [];
+      }
+      this.release(b);
       this.bufferedBytes -= b.recordBytes;
       this.summary.acked += b.count;
       this.summary.ackedBytes += b.payloadBytes;
@@ -419,10 +537,20 @@ export class Producer {
 
   private remove(q: PartitionQueue, b: SealedBatch): void {
     const i = q.inFlight.indexOf(b);
-    if (i >= 0) q.inFlight.splice(i, 1);
+    if (i === 0) q.inFlight.shift();
+    else if (i > 0) q.inFlight.splice(i, 1);
+  }
+
+  /** A settled batch's buffer goes back to the pool (nothing reads its bytes any more). */
+  private release(b: SealedBatch): void {
+    if (b.buffer === null) return;
+    this.recycle(b.buffer);
+    b.buffer = null;
+    b.bytes = null;
   }
 
   private fail(b: SealedBatch, text: string): void {
+    this.release(b);
     this.bufferedBytes -= b.recordBytes;
     this.summary.failed += b.count;
     if (this.summary.errors.length < MAX_ERRORS_KEPT && !this.summary.errors.includes(text)) this.summary.errors.push(text);
@@ -430,7 +558,7 @@ export class Producer {
 
   private get idle(): boolean {
     if (this.openCount > 0 || this.requestsInFlight > 0) return false;
-    for (const t of this.topics.values()) for (const q of t.queues) if (q.sealed.length > 0 || q.inFlight.length > 0 || q.setAside.length > 0) return false;
+    for (const t of this.topicList) for (const q of t.queues) if (q.sealed.length > 0 || q.inFlight.length > 0 || q.setAside.length > 0) return false;
     return true;
   }
 
@@ -448,8 +576,7 @@ export class Producer {
 
   /** Seals everything open and resolves when every record is acknowledged or has failed. */
   async flush(): Promise<ProduceSummary> {
-    this.lingerTimer?.();
-    this.lingerTimer = null;
+    this.cancelLinger();
     this.sealExpired(true);
     this.pump();
     while (!this.idle) await new Promise<void>((r) => this.waiters.push(r));
@@ -458,8 +585,36 @@ export class Producer {
 
   /** Stops timers; records still buffered are dropped (call flush() first to keep them). */
   close(): void {
-    this.lingerTimer?.();
+    this.cancelLinger();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.lingerTimer = this.retryTimer = null;
+    this.retryTimer = null;
   }
+}
+
+/** One Produce request in flight: its partitions and their batches, answered through the
+ * connection's ResponseHandler (see the file comment, "Garbage"). */
+class ProduceCall implements ResponseHandler<ProduceResponse> {
+  constructor(
+    private readonly done: (call: ProduceCall, res: ProduceResponse | null, err: unknown) => void,
+    readonly queues: PartitionQueue[],
+    readonly batches: SealedBatch[],
+  ) {}
+
+  onResponse(res: ProduceResponse): void {
+    this.done(this, res, null);
+  }
+
+  onError(err: Error): void {
+    this.done(this, null, err);
+  }
+}
+
+function partitionResponse(res: ProduceResponse, topic: string, partition: number): ProduceResponse["responses"][number]["partitionResponses"][number] | undefined {
+  for (let i = 0; i < res.responses.length; i++) {
+    const t = res.responses[i]!;
+    if (t.name !== topic) continue;
+    for (let j = 0; j < t.partitionResponses.length; j++) if (t.partitionResponses[j]!.index === partition) return t.partitionResponses[j];
+    return undefined;
+  }
+  return undefined;
 }
