@@ -274,6 +274,65 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await again.log.close();
   });
 
+  test("runway (fsync always): zeros ahead of the active segment; cut at roll, close and unclean reopen; none under never", async () => {
+    env = makeEnv();
+    const path = (base: number) => `${env.root}/t/0/${String(base).padStart(20, "0")}.log`;
+    const fileBytes = (base: number) => {
+      const f = env.fs.open(path(base));
+      const out = new Uint8Array(env.fs.size(f));
+      env.fs.pread(f, out, 0);
+      env.fs.close(f);
+      return out;
+    };
+    const first = await openLog(env, { runwayBytes: 4096, config: { segmentBytes: 6000 } });
+    await first.log.append(buildBatch({ records: 3, valueBytes: 30 }));
+    const afterFirst = first.log.sizeBytes;
+    for (let i = 0; i < 2; i++) await first.log.append(buildBatch({ records: 3, valueBytes: 30 }));
+    const data = first.log.sizeBytes;
+    const active = fileBytes(0);
+    expect(active.length).toBe(afterFirst + 4096); // written after the first append, once (the manual clock stands still)
+    expect(active.subarray(data).every((b) => b === 0)).toBe(true);
+    // A roll cuts the sealed segment back to its batches.
+    for (let i = 0; i < 40; i++) await first.log.append(buildBatch({ records: 3, valueBytes: 30 }));
+    const infos = first.log.segmentInfos();
+    expect(infos.length).toBeGreaterThan(1);
+    for (const s of infos.slice(0, -1)) expect(fileBytes(s.baseOffset).length).toBe(s.sizeBytes);
+    // No close: the process stops with a runway in the active segment; recovery drops it unreported.
+    const last = infos.at(-1)!;
+    expect(fileBytes(last.baseOffset).length).toBeGreaterThan(last.sizeBytes);
+    const again = await openLog(env, { runwayBytes: 4096, config: { segmentBytes: 6000 } });
+    expect(again.log.recovery.cuts).toEqual([]);
+    expect(again.log.recovery.damaged).toEqual([]);
+    expect(again.log.endOffset).toBe(first.log.endOffset);
+    expect(batchesIn(again.log.read(0, 1 << 20).chunks).length).toBe(43);
+    expect(fileBytes(last.baseOffset).length).toBe(last.sizeBytes);
+    expect((await again.log.append(buildBatch())).baseOffset).toBe(first.log.endOffset);
+    // close cuts it too.
+    await again.log.close();
+    expect(fileBytes(last.baseOffset).length).toBe(again.log.segmentInfos().at(-1)!.sizeBytes);
+    // Under never, no runway.
+    const never = await openLog(env, { policy: { mode: "never" }, clean: true, config: { segmentBytes: 6000 } });
+    await never.log.append(buildBatch());
+    expect(fileBytes(last.baseOffset).length).toBe(never.log.segmentInfos().at(-1)!.sizeBytes);
+    await never.log.close();
+  });
+
+  test("runway: a torn batch written into it is cut and reported at its start", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { runwayBytes: 4096 });
+    for (let i = 0; i < 3; i++) await log.append(buildBatch({ records: 2 }));
+    const end = log.sizeBytes;
+    const torn = buildBatch({ records: 5, valueBytes: 40 }).subarray(0, 50);
+    const f = env.fs.open(`${env.root}/t/0/00000000000000000000.log`);
+    env.fs.pwrite(f, torn, end);
+    const fileSize = env.fs.size(f);
+    env.fs.close(f);
+    const again = await openLog(env, { runwayBytes: 4096 });
+    expect(again.log.recovery.cuts).toMatchObject([{ position: end, bytesCut: fileSize - end, firstOffsetLost: 6 }]);
+    expect(again.log.endOffset).toBe(6);
+    await again.log.close();
+  });
+
   test("close refuses later appends with CLOSED", async () => {
     env = makeEnv();
     const { log } = await openLog(env);

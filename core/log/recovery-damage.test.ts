@@ -34,7 +34,7 @@ const indexPath = (env: Env, base: number, ext: "index" | "timeindex") => `${env
 
 /** Appends `count` batches (a few segments' worth) and returns where each one landed. */
 async function build(env: Env, count: number, clean: boolean, sizeOf: (i: number) => number = (i) => 1 + (i % 4), config = SEG): Promise<Built> {
-  const { log } = await openLog(env, { config });
+  const { log } = await openLog(env, { runwayBytes: 0, config });
   const appended: Array<{ base: number; last: number; fill: number }> = [];
   for (let i = 0; i < count; i++) {
     const r = await log.append(buildBatch({ records: sizeOf(i), valueBytes: 30 + (i % 7), fill: i & 0xff, timestamp: 1_700_000_000_000 + i * 10 }));
@@ -132,7 +132,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     const victim = inLast[Math.floor(inLast.length / 2)]!;
     flip(env, logPath(env, last), victim.position + 40);
     const logger = new MemoryLogger();
-    const { log } = await openLog(env, { config: SEG, logger });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG, logger });
     expect(log.recovery.damaged).toEqual([]);
     expect(log.recovery.cuts).toMatchObject([{ position: victim.position, firstOffsetLost: victim.base, segmentsDeleted: [] }]);
     expect(log.endOffset).toBe(victim.base);
@@ -146,7 +146,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     const built = await build(env, 30, true);
     const lastBatch = built.batches.at(-1)!;
     truncate(env, logPath(env, lastBatch.segment), lastBatch.position + 30);
-    const { log } = await openLog(env, { config: SEG, clean: true });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG, clean: true });
     expect(log.recovery.damaged).toEqual([]);
     expect(log.recovery.cuts).toMatchObject([{ position: lastBatch.position, firstOffsetLost: lastBatch.base }]);
     expectOutcomes(readEach(log, built.batches), (i) => (i === built.batches.length - 1 ? "gone" : "ok"));
@@ -164,7 +164,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     flip(env, logPath(env, last), victim.position + 61);
     unlinkIndexes(env, last); // so recovery checks it whole
     const logger = new MemoryLogger();
-    const { log } = await openLog(env, { config: SEG, clean: true, logger });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG, clean: true, logger });
     expect(log.recovery.cuts).toEqual([]);
     expect(log.recovery.damaged).toMatchObject([{ position: victim.position, end: victim.position + victim.size, firstOffset: victim.base, endOffset: victim.last + 1 }]);
     expect(logger.lines.some((l) => l.includes("damaged range kept") && l.includes(`offsets ${victim.base} to ${victim.last}`))).toBe(true);
@@ -173,7 +173,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     expect((await log.append(buildBatch())).baseOffset).toBe(built.end);
     await log.close();
     // Reported again at the next open: the damaged segment keeps no index files.
-    const again = await openLog(env, { config: SEG, clean: true });
+    const again = await openLog(env, { runwayBytes: 0, config: SEG, clean: true });
     expect(again.log.recovery.damaged).toMatchObject([{ firstOffset: victim.base, endOffset: victim.last + 1 }]);
     await again.log.close();
   });
@@ -188,7 +188,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     flip(env, logPath(env, mid), victim.position + 8); // the batch length field
     unlinkIndexes(env, mid);
     const logger = new MemoryLogger();
-    const { log } = await openLog(env, { config: SEG, logger });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG, logger });
     expect(log.recovery.cuts).toEqual([]);
     expect(log.recovery.damaged).toMatchObject([{ position: victim.position, end: victim.position + victim.size, firstOffset: victim.base, endOffset: victim.last + 1 }]);
     expect(log.endOffset).toBe(built.end);
@@ -207,7 +207,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     const inMid = built.batches.filter((b) => b.segment === mid);
     const victim = inMid[inMid.length - 2]!;
     truncate(env, logPath(env, mid), victim.position + 20);
-    const { log } = await openLog(env, { config: SEG });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG });
     expect(log.recovery.cuts).toEqual([]);
     expect(log.recovery.damaged).toMatchObject([{ position: victim.position, end: victim.position + 20, firstOffset: victim.base, endOffset: next }]);
     expectOutcomes(readEach(log, built.batches), (i) => {
@@ -221,11 +221,11 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
   test("row 6: segments that continue each other, clean or not → nothing reported", async () => {
     env = makeEnv();
     const built = await build(env, 40, false);
-    const { log } = await openLog(env, { config: SEG });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG });
     expect([log.recovery.cuts, log.recovery.damaged]).toEqual([[], []]);
     expectOutcomes(readEach(log, built.batches), () => "ok");
     await log.close();
-    const again = await openLog(env, { config: SEG, clean: true });
+    const again = await openLog(env, { runwayBytes: 0, config: SEG, clean: true });
     expect([again.log.recovery.cuts, again.log.recovery.damaged, again.log.recovery.indexesRebuilt]).toEqual([[], [], []]);
     await again.log.close();
   });
@@ -236,7 +236,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     const [first, mid, next] = built.segments as [number, number, number];
     env.fs.unlink(logPath(env, mid));
     unlinkIndexes(env, mid);
-    const { log } = await openLog(env, { config: SEG, clean: true });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG, clean: true });
     expect(log.recovery.cuts).toEqual([]);
     expect(log.recovery.damaged).toMatchObject([{ firstOffset: mid, endOffset: next, file: logPath(env, first) }]);
     expectOutcomes(readEach(log, built.batches), (i) => (built.batches[i]!.segment === mid ? "storage" : "ok"));
@@ -255,7 +255,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     const f = env.fs.open(logPath(env, 1), { create: true });
     env.fs.pwrite(f, bytes, 0);
     env.fs.close(f);
-    const { log } = await openLog(env, { config: SEG, clean: true });
+    const { log } = await openLog(env, { runwayBytes: 0, config: SEG, clean: true });
     expect(log.recovery.damaged).toEqual([]);
     expect(log.recovery.cuts).toMatchObject([{ firstOffsetLost: 1, position: 0 }]);
     expect(log.recovery.cuts[0]!.segmentsDeleted.length).toBe(built.segments.length); // the stray one + every later one
@@ -271,7 +271,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     expect(env.fs.stat(indexPath(env, mid, "index"))!.size).toBeGreaterThan(0);
     flip(env, logPath(env, mid), victim.position + 70, 0x01);
     const logger = new MemoryLogger();
-    const { log } = await openLog(env, { config: BIG, clean: true, logger });
+    const { log } = await openLog(env, { runwayBytes: 0, config: BIG, clean: true, logger });
     expect(log.recovery.damaged).toEqual([]); // clean stop, valid indexes: not checked at open
     expectOutcomes(readEach(log, built.batches), (i) => (built.batches[i] === victim ? "storage" : "ok"));
     expect(log.damagedRanges()).toMatchObject([{ position: victim.position, firstOffset: victim.base, endOffset: victim.last + 1 }]);
@@ -279,7 +279,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     await log.close();
     await new Promise<void>((r) => setImmediate(r));
     expect(env.fs.stat(indexPath(env, mid, "index"))).toBeNull();
-    const again = await openLog(env, { config: BIG, clean: true });
+    const again = await openLog(env, { runwayBytes: 0, config: BIG, clean: true });
     expect(again.log.recovery.damaged).toMatchObject([{ firstOffset: victim.base, endOffset: victim.last + 1 }]);
     await again.log.close();
   });
@@ -298,7 +298,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
     env.fs.pwrite(f, new Uint8Array(8), bad.size); // ...and `zeroed` passes its own, saying baseOffset 0
     env.fs.close(f);
     if (by === "recovery") unlinkIndexes(env, 0); // checked whole at open
-    const { log } = await openLog(env, { config, clean: true });
+    const { log } = await openLog(env, { runwayBytes: 0, config, clean: true });
     if (by === "read") expect(log.recovery.damaged).toEqual([]); // valid indexes: not checked at open
     const outcomes = readEach(log, built.batches);
     expectOutcomes(outcomes, (i) => (i < 2 ? "storage" : "ok"));
@@ -324,7 +324,7 @@ describe.each(LAYERS)("recovery decision table on %s (issue #7)", (_name, makeEn
         }
       }
     }
-    const { log } = await openLog(env, { config: BIG, clean: true });
+    const { log } = await openLog(env, { runwayBytes: 0, config: BIG, clean: true });
     expect([log.recovery.cuts, log.recovery.damaged]).toEqual([[], []]);
     expectOutcomes(readEach(log, built.batches), () => "ok");
     for (const b of built.batches) for (const o of [b.base, b.last]) expect(batchesIn(log.read(o, 1).chunks)[0]!.baseOffset).toBe(b.base);
@@ -379,7 +379,7 @@ async function oneDamageRun(env: Env, rand: (n: number) => number): Promise<void
   const logger = new MemoryLogger();
   let opened;
   try {
-    opened = await openLog(env, { config: SEG, clean, logger });
+    opened = await openLog(env, { runwayBytes: 0, config: SEG, clean, logger });
   } catch (e) {
     expect(e).toBeInstanceOf(CoreError);
     throw e;

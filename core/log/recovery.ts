@@ -18,6 +18,8 @@
 //
 // | # | segment                 | a valid batch after P | action                                                   |
 // |---|-------------------------|-----------------------|----------------------------------------------------------|
+// | 0 | last, > 16 zero bytes   | (none: all zeros)     | RUNWAY (partition-log.ts): truncate at P, not reported   |
+// |   |   from P to the end     |                       |                                                          |
 // | 1 | last, unclean stop      | (not looked for)      | TORN TAIL: truncate at P, report the cut                 |
 // | 2 | last, clean stop        | no                    | TORN TAIL: truncate at P, report the cut                 |
 // | 3 | last, clean stop        | yes, at Q             | DAMAGE: keep [P, Q), report it; check on from Q          |
@@ -46,7 +48,7 @@
 // (a power loss before their sync) — so bytes lost there on a batch boundary are neither cut nor
 // reported; the log ends where the file does.
 import * as be from "../bytes.ts";
-import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA } from "../batch/header.ts";
+import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA, OFF_MAGIC } from "../batch/header.ts";
 import { CoreError } from "../errors.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";
 import { fsErrorCode } from "../fs.ts";
@@ -199,7 +201,7 @@ export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: n
 }
 
 /**
- * Rows 1–5: what to do where a check stopped, until the segment is checked to its end. Returns
+ * Rows 0–5: what to do where a check stopped, until the segment is checked to its end. Returns
  * true when the tail was cut.
  */
 async function settleStops(
@@ -213,6 +215,17 @@ async function settleStops(
   let stop = loaded.stop;
   let bytes: Uint8Array | null = null;
   while (stop !== null) {
+    if (isLast && zerosTo(deps.fs, seg.file!, stop.position, fileSize)) {
+      // The runway the log writes ahead of itself under fsync `always` (partition-log.ts): zeros
+      // to the end of the file, no batch in them, not a cut. Ends the log like a clean end.
+      try {
+        deps.fs.truncate(seg.file!, stop.position);
+        await deps.fs.fdatasync(seg.file!);
+      } catch (e) {
+        throw storageError("recovery could not cut the runway", e, deps, seg.paths.log);
+      }
+      return true;
+    }
     const expected = seg.nextOffset;
     const mayBeTorn = isLast && !deps.clean; // row 1
     let next: { position: number; baseOffset: number } | null = null;
@@ -235,6 +248,24 @@ async function settleStops(
     report.bytesScanned += (stop?.position ?? fileSize) - next.position;
   }
   return false;
+}
+
+/**
+ * Whether [from, end) of `file` is runway: only zero bytes, and more of them than a torn header
+ * could hold (a batch's first bytes are its baseOffset, length and leader epoch, which can be
+ * zeros, but byte OFF_MAGIC is 2). A batch whose bytes never reached the disk at all reads as
+ * zeros too; it was never acknowledged, and is dropped unreported like the runway.
+ */
+function zerosTo(fs: FileLayer, file: FileHandle, from: number, end: number): boolean {
+  if (end - from <= OFF_MAGIC) return false;
+  const buf = new Uint8Array(Math.min(1024 * 1024, end - from));
+  for (let pos = from; pos < end; ) {
+    const n = fs.pread(file, buf.subarray(0, Math.min(buf.length, end - pos)), pos);
+    if (n <= 0) return false;
+    for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
+    pos += n;
+  }
+  return true;
 }
 
 /** Keeps a damaged range in `seg` (skipped, never served) and reports it. */

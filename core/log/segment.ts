@@ -197,8 +197,14 @@ export class Segment {
   file: FileHandle | null = null;
   /** Set lazily once sealed. */
   private mapping: Uint8Array | null = null;
-  /** Bytes of valid batches (= the file's size, except transiently during a failed write). */
+  /**
+   * Bytes of valid batches. The file's size, except transiently during a failed write and, on
+   * the active segment, the runway: zeros written ahead of `size` (see PartitionLog.extendRunway)
+   * and cut off when the segment is sealed or closed.
+   */
   size = 0;
+  /** Where the active segment's file ends (≥ size): the end of the runway, if any. */
+  fileEnd = 0;
   /** Bytes known to be on disk (fdatasync done). */
   durableSize = 0;
   /** One past the last offset held. */

@@ -45,6 +45,8 @@ export interface OpenOptions {
   clock?: ManualClock;
   logger?: Logger;
   fs?: FileLayer;
+  /** LogDeps.runwayBytes (default: the log's own). */
+  runwayBytes?: number;
 }
 
 export async function openLog(env: Env, opts: OpenOptions = {}): Promise<{ log: PartitionLog; scheduler: SyncScheduler; clock: ManualClock }> {
@@ -56,6 +58,7 @@ export async function openLog(env: Env, opts: OpenOptions = {}): Promise<{ log: 
     durability: scheduler,
     logger: opts.logger ?? new MemoryLogger(),
     clean: opts.clean ?? false,
+    runwayBytes: opts.runwayBytes,
     topic: "t",
     partition: 0,
   });

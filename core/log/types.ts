@@ -43,6 +43,8 @@ export interface LogDeps {
   logger: Logger;
   /** The store found the clean-shutdown marker: only lost indexes need a scan. Default false. */
   clean?: boolean;
+  /** Zeros kept written ahead of the active segment under fsync `always` (partition-log.ts, RUNWAY_BYTES); 0: none. */
+  runwayBytes?: number;
   /** For messages and reports. */
   topic?: string;
   partition?: number;
