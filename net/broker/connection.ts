@@ -20,7 +20,8 @@
 //   3. handler resolves → slot filled → flush() writes every filled slot at the head, in order
 import type { Socket } from "bun";
 import { FrameSplitter } from "../protocol/framing.ts";
-import { dispatch, type DispatchOutcome } from "./dispatch.ts";
+import { type ConnectionContext, dispatch, type DispatchOutcome } from "./dispatch.ts";
+import { CLOSE_CONNECTION, EncodedResponse } from "./handler.ts";
 import type { BrokerState } from "./state.ts";
 
 const IN_FLIGHT_MAX = 64;
@@ -52,12 +53,22 @@ export class Connection {
   private paused = false;
   private closing = false;
   private readonly abort = new AbortController();
+  /** What every request on this connection shares, made once: the socket's address getters
+   * build a new string each time they are read. */
+  private readonly context: ConnectionContext;
 
   constructor(
     private readonly socket: PausableSocket,
     private readonly broker: BrokerState,
   ) {
     this.splitter = new FrameSplitter(broker.options.requestBytesMax);
+    this.context = {
+      broker,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      remoteAddress: socket.remoteAddress,
+      closed: this.abort.signal,
+    };
   }
 
   get closedSignal(): AbortSignal {
@@ -105,7 +116,7 @@ export class Connection {
       this.handleFrame(frame, isFetch);
     }
     if (this.pendingHead === this.pending.length && this.pendingHead > 0) {
-      this.pending = [];
+      this.pending.length = 0; // kept, not replaced: one array less per request
       this.pendingHead = 0;
     }
     this.updateReading();
@@ -117,18 +128,11 @@ export class Connection {
     this.slots.push(slot);
     this.inFlight++;
     this.updateReading();
-    const ctx = {
-      broker: this.broker,
-      localAddress: this.socket.localAddress,
-      localPort: this.socket.localPort,
-      remoteAddress: this.socket.remoteAddress,
-      closed: this.abort.signal,
-    };
-    dispatch(frame, ctx).then(
+    dispatch(frame, this.context).then(
       (outcome: DispatchOutcome) => this.complete(slot, outcome),
       (err: unknown) => {
         this.broker.log.error(`request handler failed: ${(err as Error)?.stack ?? err}`);
-        this.complete(slot, { kind: "close" });
+        this.complete(slot, CLOSE_CONNECTION);
       },
     );
   }
@@ -137,8 +141,8 @@ export class Connection {
     slot.done = true;
     this.inFlight--;
     if (slot.fetch) this.fetchesInFlight--;
-    if (outcome.kind === "respond") slot.chunks = outcome.chunks;
-    else if (outcome.kind === "close") slot.close = true;
+    if (outcome instanceof EncodedResponse) slot.chunks = outcome.chunks;
+    else if (outcome === CLOSE_CONNECTION) slot.close = true;
     this.flush();
   }
 

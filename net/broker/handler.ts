@@ -23,7 +23,16 @@ export interface RequestContext {
   closed: AbortSignal;
 }
 
-export type HandlerResult<Res> = Res | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+/**
+ * A whole response frame (length prefix, header, body) a handler encoded itself, as chunks for one
+ * vectored write. Produce and Fetch answer this way: their common shapes go straight into one
+ * exact-size array (net/protocol/fast-responses.ts) instead of response objects and a Writer.
+ */
+export class EncodedResponse {
+  constructor(readonly chunks: Uint8Array[]) {}
+}
+
+export type HandlerResult<Res> = Res | EncodedResponse | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
 
 export interface Handler<Req = any, Res = any> {
   api: ApiDescriptor<Req, Res>;

@@ -1,22 +1,27 @@
 // A file layer that reports how long each fdatasync takes (for /metrics), delegating everything
-// else unchanged to the layer it wraps.
+// else unchanged to the layer it wraps. Methods are bound once and kept: binding on every access
+// made a function per pwrite, on every Produce (issue #8).
 import { type FileLayer, NodeFileLayer } from "../../core/fs.ts";
 
 export function timedFileLayer(onSync: (ms: number) => void, inner: FileLayer = new NodeFileLayer()): FileLayer {
+  const fdatasync = async (...args: Parameters<FileLayer["fdatasync"]>) => {
+    const started = performance.now();
+    try {
+      return await inner.fdatasync(...args);
+    } finally {
+      onSync(performance.now() - started);
+    }
+  };
+  const bound = new Map<PropertyKey, unknown>([["fdatasync", fdatasync]]);
   return new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === "fdatasync") {
-        return async (...args: Parameters<FileLayer["fdatasync"]>) => {
-          const started = performance.now();
-          try {
-            return await target.fdatasync(...args);
-          } finally {
-            onSync(performance.now() - started);
-          }
-        };
-      }
+      const known = bound.get(prop);
+      if (known !== undefined) return known;
       const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
+      if (typeof value !== "function") return value;
+      const fn = value.bind(target);
+      bound.set(prop, fn);
+      return fn;
     },
   });
 }

@@ -57,7 +57,9 @@ export class FrameSplitter {
       const n = this.declared(chunk, pos);
       if (n < 0) break;
       if (chunk.length - pos >= 4 + n) {
-        out.push(chunk.subarray(pos, pos + 4 + n));
+        // A chunk that is exactly one frame (most requests) is returned as it is: a view of it
+        // would make JavaScriptCore give the chunk an ArrayBuffer of its own (core/bytes.ts).
+        out.push(pos === 0 && n + 4 === chunk.length ? chunk : chunk.subarray(pos, pos + 4 + n));
         pos += 4 + n;
       } else {
         this.startGather(n, chunk.subarray(pos, pos + 4));

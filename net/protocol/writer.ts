@@ -37,6 +37,25 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/** Writes `s`, whose UTF-8 encoding is `n` bytes (utf8Length), at `buf[pos]`. */
+export function putUtf8(buf: Uint8Array, pos: number, s: string, n: number): void {
+  if (n === s.length) {
+    for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
+  } else {
+    utf8.encodeInto(s, buf.subarray(pos, pos + n));
+  }
+}
+
+/** Writes an unsigned varint at `buf[pos]`; returns the position after it. */
+export function putUvarint(buf: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
 /** Bytes an unsigned varint takes. */
 export function uvarintLength(v: number): number {
   let n = 1;
@@ -185,11 +204,7 @@ export class Writer {
 
   private utf8(s: string, n: number): void {
     this.ensure(n);
-    if (n === s.length) {
-      for (let i = 0; i < n; i++) this.buf[this.pos + i] = s.charCodeAt(i);
-    } else {
-      utf8.encodeInto(s, this.buf.subarray(this.pos, this.pos + n));
-    }
+    putUtf8(this.buf, this.pos, s, n);
     this.pos += n;
   }
 

@@ -25,20 +25,40 @@ import { type ProduceBatchInfo, validateProduceBatch } from "../../../core/batch
 import { fixMaxTimestamp } from "../../../core/batch/rewrite.ts";
 import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { produceResponseFrame } from "../../protocol/fast-responses.ts";
 import {
   Produce,
   type ProduceRequest,
   type ProduceRequestPartitionProduceData,
   type ProduceResponse,
   type ProduceResponsePartitionProduceResponse,
-  defaultProduceResponsePartitionProduceResponse,
-  defaultProduceResponse,
+  defaultProduceResponseLeaderIdAndEpoch,
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
-import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE, type RequestContext } from "../handler.ts";
+import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
 import { missingTopicCode } from "../topic-lookup.ts";
+import type { PartitionLog } from "../../../core/log/partition-log.ts";
 
-type PartitionResponse = ProduceResponsePartitionProduceResponse;
+/** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
+interface PartitionResult {
+  errorCode: number;
+  baseOffset: number;
+  logAppendTime: number;
+  logStartOffset: number;
+  errorMessage: string | null;
+}
+
+/** A batch whose append (or whose first append, for a retried duplicate) is under way. */
+class Appending {
+  constructor(
+    readonly append: Promise<{ baseOffset: number; logAppendTime?: number }>,
+    readonly log: PartitionLog,
+    readonly topicName: string,
+    readonly partition: number,
+    /** A retry answered with its first append's offset (and no LogAppendTime, as before). */
+    readonly duplicate: boolean,
+  ) {}
+}
 
 export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   api: Produce,
@@ -46,13 +66,35 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   maxVersion: 11,
   async handle(req, ctx) {
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
-    const pending = req.topicData.map((t) => ({
+    const topics = req.topicData;
+    if (acksValid && req.acks !== 0 && req.transactionalId === null && topics.length === 1 && topics[0]!.partitionData.length === 1) {
+      // The common request (one batch for one partition, answered): no response objects, the
+      // answer is encoded straight into its frame.
+      const name = topics[0]!.name;
+      const p = topics[0]!.partitionData[0]!;
+      const started = startPartition(name, p, ctx);
+      let r: PartitionResult = started as PartitionResult;
+      if (started instanceof Appending) {
+        // Awaited here rather than in appendResult: one async frame less per request.
+        try {
+          r = appended(started, await started.append);
+        } catch (err) {
+          r = appendFailed(started, err, ctx);
+        }
+      }
+      const frame = produceResponseFrame(ctx.correlationId, ctx.apiVersion, name, p.index, r.errorCode, r.baseOffset, r.logAppendTime, r.logStartOffset, r.errorMessage);
+      return new EncodedResponse([frame]);
+    }
+    const pending = topics.map((t) => ({
       name: t.name,
-      partitions: t.partitionData.map((p) =>
-        acksValid && req.transactionalId === null
-          ? producePartition(t.name, p, ctx)
-          : Promise.resolve(failed(p.index, acksValid ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUIRED_ACKS)),
-      ),
+      partitions: t.partitionData.map((p) => {
+        if (!acksValid || req.transactionalId !== null) {
+          return Promise.resolve(partitionResponse(p.index, failed(acksValid ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUIRED_ACKS)));
+        }
+        const started = startPartition(t.name, p, ctx);
+        if (!(started instanceof Appending)) return Promise.resolve(partitionResponse(p.index, started));
+        return appendResult(started, ctx).then((r) => partitionResponse(p.index, r));
+      }),
     }));
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
@@ -60,35 +102,60 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       const anyFailed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== 0));
       return anyFailed ? CLOSE_CONNECTION : NO_RESPONSE;
     }
-    return { ...defaultProduceResponse(), responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
   },
 });
 
-function appended(index: number, baseOffset: number, logAppendTime: number, logStartOffset: number): PartitionResponse {
+function partitionResponse(index: number, r: PartitionResult): ProduceResponsePartitionProduceResponse {
   return {
-    ...defaultProduceResponsePartitionProduceResponse(),
     index,
-    errorCode: 0,
-    baseOffset: BigInt(baseOffset),
-    logAppendTimeMs: BigInt(logAppendTime),
-    logStartOffset: BigInt(logStartOffset),
+    errorCode: r.errorCode,
+    baseOffset: BigInt(r.baseOffset),
+    logAppendTimeMs: BigInt(r.logAppendTime),
+    logStartOffset: BigInt(r.logStartOffset),
+    recordErrors: [],
+    errorMessage: r.errorMessage,
+    currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
   };
 }
 
-function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResponse {
-  return { ...defaultProduceResponsePartitionProduceResponse(), index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+function failed(errorCode: number, errorMessage: string | null = null): PartitionResult {
+  return { errorCode, baseOffset: -1, logAppendTime: -1, logStartOffset: -1, errorMessage };
 }
 
-function producePartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext): Promise<PartitionResponse> {
+/** Waits for an append's durability (or a duplicate's first append) and gives the answer. */
+async function appendResult(a: Appending, ctx: RequestContext): Promise<PartitionResult> {
+  try {
+    return appended(a, await a.append);
+  } catch (err) {
+    return appendFailed(a, err, ctx);
+  }
+}
+
+function appended(a: Appending, r: { baseOffset: number; logAppendTime?: number }): PartitionResult {
+  const logAppendTime = a.duplicate ? -1 : r.logAppendTime!;
+  return { errorCode: 0, baseOffset: r.baseOffset, logAppendTime, logStartOffset: a.log.startOffset, errorMessage: null };
+}
+
+function appendFailed(a: Appending, err: unknown, ctx: RequestContext): PartitionResult {
+  if (!a.duplicate) ctx.broker.log.warn(`append to ${a.topicName}/${a.partition} failed: ${errorMessage(err)}`);
+  return failed(kafkaErrorCode(err), errorMessage(err));
+}
+
+/**
+ * Checks, validates and starts appending one partition's batch, synchronously: the append's
+ * write happens during this call, in request order; only its durability is awaited (appendResult).
+ */
+function startPartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext): PartitionResult | Appending {
   const { broker, apiVersion } = ctx;
   const topic = broker.store.topic(topicName);
   const log = topic?.partitions[p.index];
-  if (!topic) return Promise.resolve(failed(p.index, missingTopicCode(broker.store, topicName)));
-  if (!log) return Promise.resolve(failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+  if (!topic) return failed(missingTopicCode(broker.store, topicName));
+  if (!log) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const records = p.records;
-  if (records === null || records.length === 0) return Promise.resolve(failed(p.index, ErrorCode.INVALID_RECORD, "no records"));
+  if (records === null || records.length === 0) return failed(ErrorCode.INVALID_RECORD, "no records");
   if (apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {
-    return Promise.resolve(failed(p.index, ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2"));
+    return failed(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2");
   }
   const configs = topic.configs;
   const logAppendTime = configs["message.timestamp.type"] === "LogAppendTime";
@@ -105,28 +172,19 @@ function producePartition(topicName: string, p: ProduceRequestPartitionProduceDa
     stats.bytesIn += records.length;
     stats.recordsIn += info.recordCount;
   } catch (err) {
-    return Promise.resolve(failed(p.index, kafkaErrorCode(err), errorMessage(err)));
+    return failed(kafkaErrorCode(err), errorMessage(err));
   }
   const idempotent = info.producerId >= 0 ? broker.idempotence.stateOf(log) : null;
   if (idempotent) {
     const verdict = idempotent.check(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount);
-    if (verdict.kind === "fenced") return Promise.resolve(failed(p.index, ErrorCode.INVALID_PRODUCER_EPOCH, `producer epoch ${info.producerEpoch} is older than ${verdict.currentEpoch}`));
+    if (verdict.kind === "fenced") return failed(ErrorCode.INVALID_PRODUCER_EPOCH, `producer epoch ${info.producerEpoch} is older than ${verdict.currentEpoch}`);
     if (verdict.kind === "out-of-order") {
-      return Promise.resolve(failed(p.index, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `sequence ${info.baseSequence}, expected ${verdict.expected}`));
+      return failed(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `sequence ${info.baseSequence}, expected ${verdict.expected}`);
     }
-    if (verdict.kind === "duplicate") {
-      // A retry of a batch already appended (or still being appended): its first answer again.
-      return verdict.result.then((r) => appended(p.index, r.baseOffset, -1, log.startOffset), (err) => failed(p.index, kafkaErrorCode(err), errorMessage(err)));
-    }
+    // A retry of a batch already appended (or still being appended): its first answer again.
+    if (verdict.kind === "duplicate") return new Appending(verdict.result, log, topicName, p.index, true);
   }
-  // The append's write happens now, synchronously; only its durability is awaited.
   const append = log.append(records);
   idempotent?.record(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount, append);
-  return append.then(
-    (r) => appended(p.index, r.baseOffset, r.logAppendTime, log.startOffset),
-    (err) => {
-      broker.log.warn(`append to ${topicName}/${p.index} failed: ${errorMessage(err)}`);
-      return failed(p.index, kafkaErrorCode(err), errorMessage(err));
-    },
-  );
+  return new Appending(append, log, topicName, p.index, false);
 }
