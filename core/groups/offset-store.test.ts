@@ -62,7 +62,8 @@ test("acknowledged commits and deletes survive a crash at any point; compaction 
       fs = fs.crash(Math.floor(rand() * 2 ** 31));
       store = await open(fs);
       const got = snapshot(store);
-      got.delete("g-inflight/c/0");
+      // Survived or not, from now on it is part of what the store holds.
+      if (got.has("g-inflight/c/0")) model.set("g-inflight/c/0", inflight.offset);
       expect(got).toEqual(model);
       // Compaction ran: the log holds a few small segments, not one per 40 records.
       expect(store.stats.segments).toBeLessThanOrEqual(8);
