@@ -15,39 +15,31 @@
 import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt } from "../../../core/batch/header.ts";
 import * as be from "../../../core/bytes.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import {
-  Fetch,
-  type FetchRequest,
-  type FetchResponse,
-  type FetchResponsePartitionData,
-  defaultFetchResponse,
-  defaultFetchResponsePartitionData,
-} from "../../protocol/messages/index.ts";
+import { type FetchPartitionAnswer, fetchResponseFrame, type FetchTopicAnswer } from "../../protocol/fast-responses.ts";
+import { Fetch, type FetchRequest, type FetchResponse } from "../../protocol/messages/index.ts";
 import type { RecordsIn } from "../../protocol/api.ts";
 import type { Topic } from "../../../core/topics/topic-store.ts";
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
-import { defineHandler, type RequestContext } from "../handler.ts";
+import { defineHandler, EncodedResponse, type RequestContext } from "../handler.ts";
 import { missingTopicCode, topicById } from "../topic-lookup.ts";
 
 const EMPTY = new Uint8Array(0);
 
-type Res = FetchResponse<RecordsIn>;
-type PartitionRes = FetchResponsePartitionData<RecordsIn>;
-
-export const fetchHandler = defineHandler<FetchRequest, Res>({
+export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>>({
   api: Fetch,
   minVersion: 4,
   maxVersion: 16,
   async handle(req, ctx) {
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
-      const { response, bytes, errors, logs } = readOnce(req, ctx);
+      const round = readOnce(req, ctx);
       const remaining = deadline - Date.now();
-      if (bytes >= Math.max(1, req.minBytes) || errors || remaining <= 0 || ctx.closed.aborted || ctx.broker.shutdown.aborted) {
-        return response;
+      if (round.bytes >= Math.max(1, req.minBytes) || round.errors || remaining <= 0 || ctx.closed.aborted || ctx.broker.shutdown.aborted) {
+        // Encoded straight into the frame (net/protocol/fast-responses.ts): no response objects.
+        return new EncodedResponse(fetchResponseFrame(ctx.correlationId, ctx.apiVersion, round.topics));
       }
-      await waitForAppend(logs, remaining, ctx);
+      await waitForAppend(round.logs, remaining, ctx);
     }
   },
 });
@@ -57,48 +49,71 @@ function resolveTopic(t: FetchRequest["topics"][number], ctx: RequestContext): T
   return ctx.broker.store.topic(t.topic);
 }
 
-function readOnce(req: FetchRequest, ctx: RequestContext) {
-  let budget = req.maxBytes;
-  let bytes = 0;
-  let errors = false;
-  const logs: PartitionLog[] = [];
-  const responses = req.topics.map((t) => {
+/** One pass over the requested partitions: the answer as it stands, and whether it is enough. */
+class FetchRound {
+  readonly topics: FetchTopicAnswer[] = [];
+  /** The logs read, for waiting on their next append. */
+  readonly logs: PartitionLog[] = [];
+  bytes = 0;
+  errors = false;
+  /** What is left of the request's max_bytes. */
+  budget: number;
+
+  constructor(maxBytes: number) {
+    this.budget = maxBytes;
+  }
+}
+
+function readOnce(req: FetchRequest, ctx: RequestContext): FetchRound {
+  const round = new FetchRound(req.maxBytes);
+  for (const t of req.topics) {
     const topic = resolveTopic(t, ctx);
-    const partitions = t.partitions.map((p): PartitionRes => {
-      const base = { ...defaultFetchResponsePartitionData(), partitionIndex: p.partition, abortedTransactions: [], records: EMPTY as RecordsIn };
-      const log = topic?.partitions[p.partition];
-      if (!topic || !log) {
-        errors = true;
-        const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : missingTopicCode(ctx.broker.store, t.topic);
-        return { ...base, errorCode, highWatermark: -1n };
-      }
-      logs.push(log);
-      const hwm = log.highWatermark;
-      const offsets = { highWatermark: BigInt(hwm), lastStableOffset: BigInt(hwm), logStartOffset: BigInt(log.startOffset) };
-      const offset = Number(p.fetchOffset);
-      if (offset < log.startOffset || offset > hwm) {
-        errors = true;
-        return { ...base, ...offsets, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
-      }
-      if (offset === hwm || (budget <= 0 && bytes > 0)) return { ...base, ...offsets, errorCode: 0 };
-      try {
-        const read = log.read(offset, Math.max(1, Math.min(p.partitionMaxBytes, budget)));
-        bytes += read.bytes;
-        budget -= read.bytes;
-        const stats = ctx.broker.metrics.topic(topic.name);
-        stats.bytesOut += read.bytes;
-        stats.recordsOut += recordsIn(read.chunks);
-        return { ...base, ...offsets, errorCode: 0, records: read.chunks };
-      } catch (err) {
-        errors = true;
-        ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
-        return { ...base, ...offsets, errorCode: kafkaErrorCode(err) };
-      }
-    });
-    return { topic: topic?.name ?? t.topic, topicId: t.topicId, partitions };
-  });
-  const response: Res = { ...defaultFetchResponse(), throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
-  return { response, bytes, errors, logs };
+    const partitions: FetchPartitionAnswer[] = [];
+    for (const p of t.partitions) partitions.push(readPartition(round, topic, t.topic, p, ctx));
+    round.topics.push({ topic: topic?.name ?? t.topic, topicId: t.topicId, partitions });
+  }
+  return round;
+}
+
+function readPartition(
+  round: FetchRound,
+  topic: Topic | undefined,
+  requestedName: string,
+  p: FetchRequest["topics"][number]["partitions"][number],
+  ctx: RequestContext,
+): FetchPartitionAnswer {
+  const log = topic?.partitions[p.partition];
+  if (!topic || !log) {
+    round.errors = true;
+    const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : missingTopicCode(ctx.broker.store, requestedName);
+    return answer(p.partition, errorCode, -1, -1, EMPTY);
+  }
+  round.logs.push(log);
+  const hwm = log.highWatermark;
+  const offset = Number(p.fetchOffset);
+  if (offset < log.startOffset || offset > hwm) {
+    round.errors = true;
+    return answer(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, hwm, log.startOffset, EMPTY);
+  }
+  if (offset === hwm || (round.budget <= 0 && round.bytes > 0)) return answer(p.partition, 0, hwm, log.startOffset, EMPTY);
+  try {
+    const read = log.read(offset, Math.max(1, Math.min(p.partitionMaxBytes, round.budget)));
+    round.bytes += read.bytes;
+    round.budget -= read.bytes;
+    const stats = ctx.broker.metrics.topic(topic.name);
+    stats.bytesOut += read.bytes;
+    stats.recordsOut += recordsIn(read.chunks);
+    return answer(p.partition, 0, hwm, log.startOffset, read.chunks);
+  } catch (err) {
+    round.errors = true;
+    ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
+    return answer(p.partition, kafkaErrorCode(err), hwm, log.startOffset, EMPTY);
+  }
+}
+
+/** A partition's answer; last_stable_offset is the high watermark (no transactions). */
+function answer(partition: number, errorCode: number, highWatermark: number, logStartOffset: number, records: Uint8Array | Uint8Array[]): FetchPartitionAnswer {
+  return { partition, errorCode, highWatermark, lastStableOffset: highWatermark, logStartOffset, records };
 }
 
 /** Records in whole batches (from their headers: no per-record work). */
