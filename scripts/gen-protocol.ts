@@ -306,7 +306,8 @@ function readExpr(m: Message, f: Field, p: Range, forceFlex: boolean, rv = "r"):
   };
   if (!f.array) return one(n, rv);
   const min = f.kind === "prim" ? TYPES[f.elem]!.minBytes(c) : Math.max(1, structMinBytes(m, f.elem, p));
-  const el = `(r) => ${one("false", "r")}`;
+  // A struct decoder is passed as it is, with v: a closure here would be made per call.
+  const el = f.kind === "prim" ? `(r) => ${one("false", "r")}` : `decode${f.elem}, v`;
   return pick(n, `readNullableArray(${rv}, ${c}, ${min}, ${el})`, `readArray(${rv}, ${c}, ${min}, ${el})`);
 }
 
@@ -335,7 +336,8 @@ function writeStmt(m: Message, f: Field, p: Range, x: string, forceFlex: boolean
     return call(y);
   };
   if (!f.array) return one(n, x);
-  const el = `(w, e) => { ${one("false", "e")} }`;
+  // A struct encoder is passed as it is, with v (see readExpr).
+  const el = f.kind === "prim" ? `(w, _v, e) => { ${one("false", "e")} }` : `encode${f.elem}, v`;
   if (typeNullable && n !== "true") return `writeArray(w, ${c}, ${n === "false" ? `nn(${x}, "${f.name}")` : `${n} ? ${x} : nn(${x}, "${f.name}")`}, ${el});`;
   return `writeArray(w, ${c}, ${x}, ${el});`;
 }

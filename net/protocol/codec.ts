@@ -8,8 +8,10 @@ import type { Writer } from "./writer.ts";
 /**
  * A non-nullable array. `minBytes` is the fewest bytes one element can take: the count is checked
  * against the bytes left before anything is allocated. Null or failure decode as [].
+ * `el` gets the message version `v` passed through, so the generated code hands its struct
+ * decoders over as they are instead of making a closure per array per message (issue #8).
  */
-export function readArray<T>(r: Reader, compact: boolean, minBytes: number, el: (r: Reader) => T): T[] {
+export function readArray<T>(r: Reader, compact: boolean, minBytes: number, el: (r: Reader, v: number) => T, v = 0): T[] {
   const n = compact ? r.compactArrayLength(minBytes) : r.arrayLength(minBytes);
   if (n < 0) {
     if (r.error === null) r.fail("array: null where a non-null array is required");
@@ -17,25 +19,26 @@ export function readArray<T>(r: Reader, compact: boolean, minBytes: number, el: 
   }
   const out: T[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(el(r));
+    out.push(el(r, v));
     if (r.error !== null) return [];
   }
   return out;
 }
 
 /** A nullable array: like readArray, but null decodes as null. */
-export function readNullableArray<T>(r: Reader, compact: boolean, minBytes: number, el: (r: Reader) => T): T[] | null {
+export function readNullableArray<T>(r: Reader, compact: boolean, minBytes: number, el: (r: Reader, v: number) => T, v = 0): T[] | null {
   const n = compact ? r.compactArrayLength(minBytes) : r.arrayLength(minBytes);
   if (n < 0) return null;
   const out: T[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(el(r));
+    out.push(el(r, v));
     if (r.error !== null) return null;
   }
   return out;
 }
 
-export function writeArray<T>(w: Writer, compact: boolean, a: readonly T[] | null, el: (w: Writer, e: T) => void): void {
+/** Writes an array; `el` gets the message version `v` passed through (see readArray). */
+export function writeArray<T>(w: Writer, compact: boolean, a: readonly T[] | null, el: (w: Writer, v: number, e: T) => void, v = 0): void {
   if (a === null) {
     if (compact) w.uvarint(0);
     else w.int32(-1);
@@ -43,7 +46,7 @@ export function writeArray<T>(w: Writer, compact: boolean, a: readonly T[] | nul
   }
   if (compact) w.uvarint(a.length + 1);
   else w.int32(a.length);
-  for (const e of a) el(w, e);
+  for (const e of a) el(w, v, e);
 }
 
 /** Encode-side null check for a field that is not nullable in the version being written. */

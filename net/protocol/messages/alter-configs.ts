@@ -22,7 +22,7 @@ export function defaultAlterConfigsRequest(): AlterConfigsRequest {
 
 export function decodeAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
   const m: AlterConfigsRequest = {
-    resources: readArray(r, v >= 2, 4, (r) => decodeAlterConfigsRequestAlterConfigsResource(r, v)),
+    resources: readArray(r, v >= 2, 4, decodeAlterConfigsRequestAlterConfigsResource, v),
     validateOnly: r.boolean(),
   };
   if (v >= 2) {
@@ -37,7 +37,7 @@ export function decodeAlterConfigsRequest(r: Reader, v: number): AlterConfigsReq
 }
 
 export function encodeAlterConfigsRequest(w: Writer, v: number, m: AlterConfigsRequest): void {
-  writeArray(w, v >= 2, m.resources, (w, e) => { encodeAlterConfigsRequestAlterConfigsResource(w, v, e); });
+  writeArray(w, v >= 2, m.resources, encodeAlterConfigsRequestAlterConfigsResource, v);
   w.boolean(m.validateOnly);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
@@ -66,7 +66,7 @@ export function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, v: numb
   const m: AlterConfigsRequestAlterConfigsResource = {
     resourceType: r.int8(),
     resourceName: (v >= 2 ? r.compactString() : r.string()),
-    configs: readArray(r, v >= 2, 3, (r) => decodeAlterConfigsRequestAlterableConfig(r, v)),
+    configs: readArray(r, v >= 2, 3, decodeAlterConfigsRequestAlterableConfig, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -82,7 +82,7 @@ export function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, v: numb
 export function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, v: number, m: AlterConfigsRequestAlterConfigsResource): void {
   w.int8(m.resourceType);
   (v >= 2 ? w.compactString(m.resourceName) : w.string(m.resourceName));
-  writeArray(w, v >= 2, m.configs, (w, e) => { encodeAlterConfigsRequestAlterableConfig(w, v, e); });
+  writeArray(w, v >= 2, m.configs, encodeAlterConfigsRequestAlterableConfig, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -166,7 +166,7 @@ export function defaultAlterConfigsResponse(): AlterConfigsResponse {
 export function decodeAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse {
   const m: AlterConfigsResponse = {
     throttleTimeMs: r.int32(),
-    responses: readArray(r, v >= 2, 6, (r) => decodeAlterConfigsResponseAlterConfigsResourceResponse(r, v)),
+    responses: readArray(r, v >= 2, 6, decodeAlterConfigsResponseAlterConfigsResourceResponse, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -181,7 +181,7 @@ export function decodeAlterConfigsResponse(r: Reader, v: number): AlterConfigsRe
 
 export function encodeAlterConfigsResponse(w: Writer, v: number, m: AlterConfigsResponse): void {
   w.int32(m.throttleTimeMs);
-  writeArray(w, v >= 2, m.responses, (w, e) => { encodeAlterConfigsResponseAlterConfigsResourceResponse(w, v, e); });
+  writeArray(w, v >= 2, m.responses, encodeAlterConfigsResponseAlterConfigsResourceResponse, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

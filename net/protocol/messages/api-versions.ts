@@ -83,7 +83,7 @@ export function defaultApiVersionsResponse(): ApiVersionsResponse {
 export function decodeApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
   const m: ApiVersionsResponse = {
     errorCode: r.int16(),
-    apiKeys: readArray(r, v >= 3, 6, (r) => decodeApiVersionsResponseApiVersion(r, v)),
+    apiKeys: readArray(r, v >= 3, 6, decodeApiVersionsResponseApiVersion, v),
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
     supportedFeatures: [],
     finalizedFeaturesEpoch: -1n,
@@ -94,9 +94,9 @@ export function decodeApiVersionsResponse(r: Reader, v: number): ApiVersionsResp
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
       const tag = r.uvarint();
       const t = r.sub(r.uvarint());
-      if (tag === 0) m.supportedFeatures = readArray(t, true, 6, (r) => decodeApiVersionsResponseSupportedFeatureKey(r, v));
+      if (tag === 0) m.supportedFeatures = readArray(t, true, 6, decodeApiVersionsResponseSupportedFeatureKey, v);
       else if (tag === 1) m.finalizedFeaturesEpoch = t.int64();
-      else if (tag === 2) m.finalizedFeatures = readArray(t, true, 6, (r) => decodeApiVersionsResponseFinalizedFeatureKey(r, v));
+      else if (tag === 2) m.finalizedFeatures = readArray(t, true, 6, decodeApiVersionsResponseFinalizedFeatureKey, v);
       else if (tag === 3) m.zkMigrationReady = t.boolean();
       else m.unknownTaggedFields = unknownTag(m.unknownTaggedFields, tag, t);
       r.absorb(t);
@@ -107,7 +107,7 @@ export function decodeApiVersionsResponse(r: Reader, v: number): ApiVersionsResp
 
 export function encodeApiVersionsResponse(w: Writer, v: number, m: ApiVersionsResponse): void {
   w.int16(m.errorCode);
-  writeArray(w, v >= 3, m.apiKeys, (w, e) => { encodeApiVersionsResponseApiVersion(w, v, e); });
+  writeArray(w, v >= 3, m.apiKeys, encodeApiVersionsResponseApiVersion, v);
   if (v >= 1) { w.int32(m.throttleTimeMs); }
   if (v >= 3) {
     const u = m.unknownTaggedFields;
@@ -122,9 +122,9 @@ export function encodeApiVersionsResponse(w: Writer, v: number, m: ApiVersionsRe
     if (t3) n++;
     w.uvarint(n);
     let i = 0;
-    if (t0) { i = writeUnknownTags(w, u, i, 0); w.uvarint(0); const s = w.beginSized(); writeArray(w, true, m.supportedFeatures, (w, e) => { encodeApiVersionsResponseSupportedFeatureKey(w, v, e); }); w.endSized(s); }
+    if (t0) { i = writeUnknownTags(w, u, i, 0); w.uvarint(0); const s = w.beginSized(); writeArray(w, true, m.supportedFeatures, encodeApiVersionsResponseSupportedFeatureKey, v); w.endSized(s); }
     if (t1) { i = writeUnknownTags(w, u, i, 1); w.uvarint(1); const s = w.beginSized(); w.int64(m.finalizedFeaturesEpoch); w.endSized(s); }
-    if (t2) { i = writeUnknownTags(w, u, i, 2); w.uvarint(2); const s = w.beginSized(); writeArray(w, true, m.finalizedFeatures, (w, e) => { encodeApiVersionsResponseFinalizedFeatureKey(w, v, e); }); w.endSized(s); }
+    if (t2) { i = writeUnknownTags(w, u, i, 2); w.uvarint(2); const s = w.beginSized(); writeArray(w, true, m.finalizedFeatures, encodeApiVersionsResponseFinalizedFeatureKey, v); w.endSized(s); }
     if (t3) { i = writeUnknownTags(w, u, i, 3); w.uvarint(3); const s = w.beginSized(); w.boolean(m.zkMigrationReady); w.endSized(s); }
     writeUnknownTags(w, u, i, Infinity);
   }

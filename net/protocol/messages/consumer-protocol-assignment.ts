@@ -20,14 +20,14 @@ export function defaultConsumerProtocolAssignment(): ConsumerProtocolAssignment 
 
 export function decodeConsumerProtocolAssignment(r: Reader, v: number): ConsumerProtocolAssignment {
   const m: ConsumerProtocolAssignment = {
-    assignedPartitions: readArray(r, false, 6, (r) => decodeConsumerProtocolAssignmentTopicPartition(r, v)),
+    assignedPartitions: readArray(r, false, 6, decodeConsumerProtocolAssignmentTopicPartition, v),
     userData: r.nullableBytes(),
   };
   return m;
 }
 
 export function encodeConsumerProtocolAssignment(w: Writer, v: number, m: ConsumerProtocolAssignment): void {
-  writeArray(w, false, m.assignedPartitions, (w, e) => { encodeConsumerProtocolAssignmentTopicPartition(w, v, e); });
+  writeArray(w, false, m.assignedPartitions, encodeConsumerProtocolAssignmentTopicPartition, v);
   w.nullableBytes(m.userData);
 }
 
@@ -52,7 +52,7 @@ export function decodeConsumerProtocolAssignmentTopicPartition(r: Reader, v: num
 
 export function encodeConsumerProtocolAssignmentTopicPartition(w: Writer, v: number, m: ConsumerProtocolAssignmentTopicPartition): void {
   w.string(m.topic);
-  writeArray(w, false, m.partitions, (w, e) => { w.int32(e); });
+  writeArray(w, false, m.partitions, (w, _v, e) => { w.int32(e); });
 }
 
 export const ConsumerProtocolAssignmentSchema: MessageSchema = {

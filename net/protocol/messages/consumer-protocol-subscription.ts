@@ -28,7 +28,7 @@ export function decodeConsumerProtocolSubscription(r: Reader, v: number): Consum
   const m: ConsumerProtocolSubscription = {
     topics: readArray(r, false, 2, (r) => r.string()),
     userData: r.nullableBytes(),
-    ownedPartitions: (v >= 1 ? readArray(r, false, 6, (r) => decodeConsumerProtocolSubscriptionTopicPartition(r, v)) : []),
+    ownedPartitions: (v >= 1 ? readArray(r, false, 6, decodeConsumerProtocolSubscriptionTopicPartition, v) : []),
     generationId: (v >= 2 ? r.int32() : -1),
     rackId: (v >= 3 ? r.nullableString() : null),
   };
@@ -36,9 +36,9 @@ export function decodeConsumerProtocolSubscription(r: Reader, v: number): Consum
 }
 
 export function encodeConsumerProtocolSubscription(w: Writer, v: number, m: ConsumerProtocolSubscription): void {
-  writeArray(w, false, m.topics, (w, e) => { w.string(e); });
+  writeArray(w, false, m.topics, (w, _v, e) => { w.string(e); });
   w.nullableBytes(m.userData);
-  if (v >= 1) { writeArray(w, false, m.ownedPartitions, (w, e) => { encodeConsumerProtocolSubscriptionTopicPartition(w, v, e); }); }
+  if (v >= 1) { writeArray(w, false, m.ownedPartitions, encodeConsumerProtocolSubscriptionTopicPartition, v); }
   if (v >= 2) { w.int32(m.generationId); }
   if (v >= 3) { w.nullableString(m.rackId); }
 }
@@ -64,7 +64,7 @@ export function decodeConsumerProtocolSubscriptionTopicPartition(r: Reader, v: n
 
 export function encodeConsumerProtocolSubscriptionTopicPartition(w: Writer, v: number, m: ConsumerProtocolSubscriptionTopicPartition): void {
   w.string(m.topic);
-  writeArray(w, false, m.partitions, (w, e) => { w.int32(e); });
+  writeArray(w, false, m.partitions, (w, _v, e) => { w.int32(e); });
 }
 
 export const ConsumerProtocolSubscriptionSchema: MessageSchema = {

@@ -24,7 +24,7 @@ export function defaultCreatePartitionsRequest(): CreatePartitionsRequest {
 
 export function decodeCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequest {
   const m: CreatePartitionsRequest = {
-    topics: readArray(r, v >= 2, 7, (r) => decodeCreatePartitionsRequestCreatePartitionsTopic(r, v)),
+    topics: readArray(r, v >= 2, 7, decodeCreatePartitionsRequestCreatePartitionsTopic, v),
     timeoutMs: r.int32(),
     validateOnly: r.boolean(),
   };
@@ -40,7 +40,7 @@ export function decodeCreatePartitionsRequest(r: Reader, v: number): CreateParti
 }
 
 export function encodeCreatePartitionsRequest(w: Writer, v: number, m: CreatePartitionsRequest): void {
-  writeArray(w, v >= 2, m.topics, (w, e) => { encodeCreatePartitionsRequestCreatePartitionsTopic(w, v, e); });
+  writeArray(w, v >= 2, m.topics, encodeCreatePartitionsRequestCreatePartitionsTopic, v);
   w.int32(m.timeoutMs);
   w.boolean(m.validateOnly);
   if (v >= 2) {
@@ -70,7 +70,7 @@ export function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v:
   const m: CreatePartitionsRequestCreatePartitionsTopic = {
     name: (v >= 2 ? r.compactString() : r.string()),
     count: r.int32(),
-    assignments: readNullableArray(r, v >= 2, 2, (r) => decodeCreatePartitionsRequestCreatePartitionsAssignment(r, v)),
+    assignments: readNullableArray(r, v >= 2, 2, decodeCreatePartitionsRequestCreatePartitionsAssignment, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -86,7 +86,7 @@ export function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v:
 export function encodeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, v: number, m: CreatePartitionsRequestCreatePartitionsTopic): void {
   (v >= 2 ? w.compactString(m.name) : w.string(m.name));
   w.int32(m.count);
-  writeArray(w, v >= 2, m.assignments, (w, e) => { encodeCreatePartitionsRequestCreatePartitionsAssignment(w, v, e); });
+  writeArray(w, v >= 2, m.assignments, encodeCreatePartitionsRequestCreatePartitionsAssignment, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -122,7 +122,7 @@ export function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reade
 }
 
 export function encodeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, v: number, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
-  writeArray(w, v >= 2, m.brokerIds, (w, e) => { w.int32(e); });
+  writeArray(w, v >= 2, m.brokerIds, (w, _v, e) => { w.int32(e); });
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -166,7 +166,7 @@ export function defaultCreatePartitionsResponse(): CreatePartitionsResponse {
 export function decodeCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsResponse {
   const m: CreatePartitionsResponse = {
     throttleTimeMs: r.int32(),
-    results: readArray(r, v >= 2, 5, (r) => decodeCreatePartitionsResponseCreatePartitionsTopicResult(r, v)),
+    results: readArray(r, v >= 2, 5, decodeCreatePartitionsResponseCreatePartitionsTopicResult, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -181,7 +181,7 @@ export function decodeCreatePartitionsResponse(r: Reader, v: number): CreatePart
 
 export function encodeCreatePartitionsResponse(w: Writer, v: number, m: CreatePartitionsResponse): void {
   w.int32(m.throttleTimeMs);
-  writeArray(w, v >= 2, m.results, (w, e) => { encodeCreatePartitionsResponseCreatePartitionsTopicResult(w, v, e); });
+  writeArray(w, v >= 2, m.results, encodeCreatePartitionsResponseCreatePartitionsTopicResult, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -24,7 +24,7 @@ export function defaultCreateTopicsRequest(): CreateTopicsRequest {
 
 export function decodeCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
   const m: CreateTopicsRequest = {
-    topics: readArray(r, v >= 5, 10, (r) => decodeCreateTopicsRequestCreatableTopic(r, v)),
+    topics: readArray(r, v >= 5, 10, decodeCreateTopicsRequestCreatableTopic, v),
     timeoutMs: r.int32(),
     validateOnly: (v >= 1 ? r.boolean() : false),
   };
@@ -40,7 +40,7 @@ export function decodeCreateTopicsRequest(r: Reader, v: number): CreateTopicsReq
 }
 
 export function encodeCreateTopicsRequest(w: Writer, v: number, m: CreateTopicsRequest): void {
-  writeArray(w, v >= 5, m.topics, (w, e) => { encodeCreateTopicsRequestCreatableTopic(w, v, e); });
+  writeArray(w, v >= 5, m.topics, encodeCreateTopicsRequestCreatableTopic, v);
   w.int32(m.timeoutMs);
   if (v >= 1) { w.boolean(m.validateOnly); }
   if (v >= 5) {
@@ -75,8 +75,8 @@ export function decodeCreateTopicsRequestCreatableTopic(r: Reader, v: number): C
     name: (v >= 5 ? r.compactString() : r.string()),
     numPartitions: r.int32(),
     replicationFactor: r.int16(),
-    assignments: readArray(r, v >= 5, 6, (r) => decodeCreateTopicsRequestCreatableReplicaAssignment(r, v)),
-    configs: readArray(r, v >= 5, 3, (r) => decodeCreateTopicsRequestCreateableTopicConfig(r, v)),
+    assignments: readArray(r, v >= 5, 6, decodeCreateTopicsRequestCreatableReplicaAssignment, v),
+    configs: readArray(r, v >= 5, 3, decodeCreateTopicsRequestCreateableTopicConfig, v),
   };
   if (v >= 5) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -93,8 +93,8 @@ export function encodeCreateTopicsRequestCreatableTopic(w: Writer, v: number, m:
   (v >= 5 ? w.compactString(m.name) : w.string(m.name));
   w.int32(m.numPartitions);
   w.int16(m.replicationFactor);
-  writeArray(w, v >= 5, m.assignments, (w, e) => { encodeCreateTopicsRequestCreatableReplicaAssignment(w, v, e); });
-  writeArray(w, v >= 5, m.configs, (w, e) => { encodeCreateTopicsRequestCreateableTopicConfig(w, v, e); });
+  writeArray(w, v >= 5, m.assignments, encodeCreateTopicsRequestCreatableReplicaAssignment, v);
+  writeArray(w, v >= 5, m.configs, encodeCreateTopicsRequestCreateableTopicConfig, v);
   if (v >= 5) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -134,7 +134,7 @@ export function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v
 
 export function encodeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, v: number, m: CreateTopicsRequestCreatableReplicaAssignment): void {
   w.int32(m.partitionIndex);
-  writeArray(w, v >= 5, m.brokerIds, (w, e) => { w.int32(e); });
+  writeArray(w, v >= 5, m.brokerIds, (w, _v, e) => { w.int32(e); });
   if (v >= 5) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -225,7 +225,7 @@ export function defaultCreateTopicsResponse(): CreateTopicsResponse {
 export function decodeCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
   const m: CreateTopicsResponse = {
     throttleTimeMs: (v >= 2 ? r.int32() : 0),
-    topics: readArray(r, v >= 5, 4, (r) => decodeCreateTopicsResponseCreatableTopicResult(r, v)),
+    topics: readArray(r, v >= 5, 4, decodeCreateTopicsResponseCreatableTopicResult, v),
   };
   if (v >= 5) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -240,7 +240,7 @@ export function decodeCreateTopicsResponse(r: Reader, v: number): CreateTopicsRe
 
 export function encodeCreateTopicsResponse(w: Writer, v: number, m: CreateTopicsResponse): void {
   if (v >= 2) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 5, m.topics, (w, e) => { encodeCreateTopicsResponseCreatableTopicResult(w, v, e); });
+  writeArray(w, v >= 5, m.topics, encodeCreateTopicsResponseCreatableTopicResult, v);
   if (v >= 5) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -283,7 +283,7 @@ export function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, v: num
     topicConfigErrorCode: 0,
     numPartitions: (v >= 5 ? r.int32() : -1),
     replicationFactor: (v >= 5 ? r.int16() : -1),
-    configs: (v >= 5 ? readNullableArray(r, true, 6, (r) => decodeCreateTopicsResponseCreatableTopicConfigs(r, v)) : null),
+    configs: (v >= 5 ? readNullableArray(r, true, 6, decodeCreateTopicsResponseCreatableTopicConfigs, v) : null),
   };
   if (v >= 5) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -304,7 +304,7 @@ export function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, v: num
   if (v >= 1) { (v >= 5 ? w.compactNullableString(m.errorMessage) : w.nullableString(m.errorMessage)); }
   if (v >= 5) { w.int32(m.numPartitions); }
   if (v >= 5) { w.int16(m.replicationFactor); }
-  if (v >= 5) { writeArray(w, true, m.configs, (w, e) => { encodeCreateTopicsResponseCreatableTopicConfigs(w, v, e); }); }
+  if (v >= 5) { writeArray(w, true, m.configs, encodeCreateTopicsResponseCreatableTopicConfigs, v); }
   if (v >= 5) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -34,7 +34,7 @@ export function decodeDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsReq
 }
 
 export function encodeDeleteGroupsRequest(w: Writer, v: number, m: DeleteGroupsRequest): void {
-  writeArray(w, v >= 2, m.groupsNames, (w, e) => { (v >= 2 ? w.compactString(e) : w.string(e)); });
+  writeArray(w, v >= 2, m.groupsNames, (w, _v, e) => { (v >= 2 ? w.compactString(e) : w.string(e)); });
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -68,7 +68,7 @@ export function defaultDeleteGroupsResponse(): DeleteGroupsResponse {
 export function decodeDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
   const m: DeleteGroupsResponse = {
     throttleTimeMs: r.int32(),
-    results: readArray(r, v >= 2, 4, (r) => decodeDeleteGroupsResponseDeletableGroupResult(r, v)),
+    results: readArray(r, v >= 2, 4, decodeDeleteGroupsResponseDeletableGroupResult, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -83,7 +83,7 @@ export function decodeDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsRe
 
 export function encodeDeleteGroupsResponse(w: Writer, v: number, m: DeleteGroupsResponse): void {
   w.int32(m.throttleTimeMs);
-  writeArray(w, v >= 2, m.results, (w, e) => { encodeDeleteGroupsResponseDeletableGroupResult(w, v, e); });
+  writeArray(w, v >= 2, m.results, encodeDeleteGroupsResponseDeletableGroupResult, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

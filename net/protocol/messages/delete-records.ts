@@ -22,7 +22,7 @@ export function defaultDeleteRecordsRequest(): DeleteRecordsRequest {
 
 export function decodeDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
   const m: DeleteRecordsRequest = {
-    topics: readArray(r, v >= 2, 3, (r) => decodeDeleteRecordsRequestDeleteRecordsTopic(r, v)),
+    topics: readArray(r, v >= 2, 3, decodeDeleteRecordsRequestDeleteRecordsTopic, v),
     timeoutMs: r.int32(),
   };
   if (v >= 2) {
@@ -37,7 +37,7 @@ export function decodeDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsR
 }
 
 export function encodeDeleteRecordsRequest(w: Writer, v: number, m: DeleteRecordsRequest): void {
-  writeArray(w, v >= 2, m.topics, (w, e) => { encodeDeleteRecordsRequestDeleteRecordsTopic(w, v, e); });
+  writeArray(w, v >= 2, m.topics, encodeDeleteRecordsRequestDeleteRecordsTopic, v);
   w.int32(m.timeoutMs);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
@@ -63,7 +63,7 @@ export function defaultDeleteRecordsRequestDeleteRecordsTopic(): DeleteRecordsRe
 export function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number): DeleteRecordsRequestDeleteRecordsTopic {
   const m: DeleteRecordsRequestDeleteRecordsTopic = {
     name: (v >= 2 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 2, 12, (r) => decodeDeleteRecordsRequestDeleteRecordsPartition(r, v)),
+    partitions: readArray(r, v >= 2, 12, decodeDeleteRecordsRequestDeleteRecordsPartition, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -78,7 +78,7 @@ export function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: numbe
 
 export function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, v: number, m: DeleteRecordsRequestDeleteRecordsTopic): void {
   (v >= 2 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 2, m.partitions, (w, e) => { encodeDeleteRecordsRequestDeleteRecordsPartition(w, v, e); });
+  writeArray(w, v >= 2, m.partitions, encodeDeleteRecordsRequestDeleteRecordsPartition, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -161,7 +161,7 @@ export function defaultDeleteRecordsResponse(): DeleteRecordsResponse {
 export function decodeDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsResponse {
   const m: DeleteRecordsResponse = {
     throttleTimeMs: r.int32(),
-    topics: readArray(r, v >= 2, 3, (r) => decodeDeleteRecordsResponseDeleteRecordsTopicResult(r, v)),
+    topics: readArray(r, v >= 2, 3, decodeDeleteRecordsResponseDeleteRecordsTopicResult, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -176,7 +176,7 @@ export function decodeDeleteRecordsResponse(r: Reader, v: number): DeleteRecords
 
 export function encodeDeleteRecordsResponse(w: Writer, v: number, m: DeleteRecordsResponse): void {
   w.int32(m.throttleTimeMs);
-  writeArray(w, v >= 2, m.topics, (w, e) => { encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, v, e); });
+  writeArray(w, v >= 2, m.topics, encodeDeleteRecordsResponseDeleteRecordsTopicResult, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -201,7 +201,7 @@ export function defaultDeleteRecordsResponseDeleteRecordsTopicResult(): DeleteRe
 export function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: number): DeleteRecordsResponseDeleteRecordsTopicResult {
   const m: DeleteRecordsResponseDeleteRecordsTopicResult = {
     name: (v >= 2 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 2, 14, (r) => decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r, v)),
+    partitions: readArray(r, v >= 2, 14, decodeDeleteRecordsResponseDeleteRecordsPartitionResult, v),
   };
   if (v >= 2) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -216,7 +216,7 @@ export function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v
 
 export function encodeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, v: number, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
   (v >= 2 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 2, m.partitions, (w, e) => { encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w, v, e); });
+  writeArray(w, v >= 2, m.partitions, encodeDeleteRecordsResponseDeleteRecordsPartitionResult, v);
   if (v >= 2) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -24,7 +24,7 @@ export function defaultDeleteTopicsRequest(): DeleteTopicsRequest {
 
 export function decodeDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
   const m: DeleteTopicsRequest = {
-    topics: (v >= 6 ? readArray(r, true, 18, (r) => decodeDeleteTopicsRequestDeleteTopicState(r, v)) : []),
+    topics: (v >= 6 ? readArray(r, true, 18, decodeDeleteTopicsRequestDeleteTopicState, v) : []),
     topicNames: (v <= 5 ? readArray(r, v >= 4, 1, (r) => (v >= 4 ? r.compactString() : r.string())) : []),
     timeoutMs: r.int32(),
   };
@@ -40,8 +40,8 @@ export function decodeDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsReq
 }
 
 export function encodeDeleteTopicsRequest(w: Writer, v: number, m: DeleteTopicsRequest): void {
-  if (v >= 6) { writeArray(w, true, m.topics, (w, e) => { encodeDeleteTopicsRequestDeleteTopicState(w, v, e); }); }
-  if (v <= 5) { writeArray(w, v >= 4, m.topicNames, (w, e) => { (v >= 4 ? w.compactString(e) : w.string(e)); }); }
+  if (v >= 6) { writeArray(w, true, m.topics, encodeDeleteTopicsRequestDeleteTopicState, v); }
+  if (v <= 5) { writeArray(w, v >= 4, m.topicNames, (w, _v, e) => { (v >= 4 ? w.compactString(e) : w.string(e)); }); }
   w.int32(m.timeoutMs);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
@@ -122,7 +122,7 @@ export function defaultDeleteTopicsResponse(): DeleteTopicsResponse {
 export function decodeDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
   const m: DeleteTopicsResponse = {
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
-    responses: readArray(r, v >= 4, 4, (r) => decodeDeleteTopicsResponseDeletableTopicResult(r, v)),
+    responses: readArray(r, v >= 4, 4, decodeDeleteTopicsResponseDeletableTopicResult, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -137,7 +137,7 @@ export function decodeDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsRe
 
 export function encodeDeleteTopicsResponse(w: Writer, v: number, m: DeleteTopicsResponse): void {
   if (v >= 1) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 4, m.responses, (w, e) => { encodeDeleteTopicsResponseDeletableTopicResult(w, v, e); });
+  writeArray(w, v >= 4, m.responses, encodeDeleteTopicsResponseDeletableTopicResult, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -90,7 +90,7 @@ export function decodeDescribeClusterResponse(r: Reader, v: number): DescribeClu
     endpointType: (v >= 1 ? r.int8() : 1),
     clusterId: r.compactString(),
     controllerId: r.int32(),
-    brokers: readArray(r, true, 11, (r) => decodeDescribeClusterResponseDescribeClusterBroker(r, v)),
+    brokers: readArray(r, true, 11, decodeDescribeClusterResponseDescribeClusterBroker, v),
     clusterAuthorizedOperations: r.int32(),
   };
   if (true) {
@@ -111,7 +111,7 @@ export function encodeDescribeClusterResponse(w: Writer, v: number, m: DescribeC
   if (v >= 1) { w.int8(m.endpointType); }
   w.compactString(m.clusterId);
   w.int32(m.controllerId);
-  writeArray(w, true, m.brokers, (w, e) => { encodeDescribeClusterResponseDescribeClusterBroker(w, v, e); });
+  writeArray(w, true, m.brokers, encodeDescribeClusterResponseDescribeClusterBroker, v);
   w.int32(m.clusterAuthorizedOperations);
   if (true) {
     const u = m.unknownTaggedFields;

@@ -24,7 +24,7 @@ export function defaultDescribeConfigsRequest(): DescribeConfigsRequest {
 
 export function decodeDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequest {
   const m: DescribeConfigsRequest = {
-    resources: readArray(r, v >= 4, 4, (r) => decodeDescribeConfigsRequestDescribeConfigsResource(r, v)),
+    resources: readArray(r, v >= 4, 4, decodeDescribeConfigsRequestDescribeConfigsResource, v),
     includeSynonyms: (v >= 1 ? r.boolean() : false),
     includeDocumentation: (v >= 3 ? r.boolean() : false),
   };
@@ -40,7 +40,7 @@ export function decodeDescribeConfigsRequest(r: Reader, v: number): DescribeConf
 }
 
 export function encodeDescribeConfigsRequest(w: Writer, v: number, m: DescribeConfigsRequest): void {
-  writeArray(w, v >= 4, m.resources, (w, e) => { encodeDescribeConfigsRequestDescribeConfigsResource(w, v, e); });
+  writeArray(w, v >= 4, m.resources, encodeDescribeConfigsRequestDescribeConfigsResource, v);
   if (v >= 1) { w.boolean(m.includeSynonyms); }
   if (v >= 3) { w.boolean(m.includeDocumentation); }
   if (v >= 4) {
@@ -86,7 +86,7 @@ export function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, v
 export function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, v: number, m: DescribeConfigsRequestDescribeConfigsResource): void {
   w.int8(m.resourceType);
   (v >= 4 ? w.compactString(m.resourceName) : w.string(m.resourceName));
-  writeArray(w, v >= 4, m.configurationKeys, (w, e) => { (v >= 4 ? w.compactString(e) : w.string(e)); });
+  writeArray(w, v >= 4, m.configurationKeys, (w, _v, e) => { (v >= 4 ? w.compactString(e) : w.string(e)); });
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -127,7 +127,7 @@ export function defaultDescribeConfigsResponse(): DescribeConfigsResponse {
 export function decodeDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsResponse {
   const m: DescribeConfigsResponse = {
     throttleTimeMs: r.int32(),
-    results: readArray(r, v >= 4, 7, (r) => decodeDescribeConfigsResponseDescribeConfigsResult(r, v)),
+    results: readArray(r, v >= 4, 7, decodeDescribeConfigsResponseDescribeConfigsResult, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -142,7 +142,7 @@ export function decodeDescribeConfigsResponse(r: Reader, v: number): DescribeCon
 
 export function encodeDescribeConfigsResponse(w: Writer, v: number, m: DescribeConfigsResponse): void {
   w.int32(m.throttleTimeMs);
-  writeArray(w, v >= 4, m.results, (w, e) => { encodeDescribeConfigsResponseDescribeConfigsResult(w, v, e); });
+  writeArray(w, v >= 4, m.results, encodeDescribeConfigsResponseDescribeConfigsResult, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -176,7 +176,7 @@ export function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, v:
     errorMessage: (v >= 4 ? r.compactNullableString() : r.nullableString()),
     resourceType: r.int8(),
     resourceName: (v >= 4 ? r.compactString() : r.string()),
-    configs: readArray(r, v >= 4, 7, (r) => decodeDescribeConfigsResponseDescribeConfigsResourceResult(r, v)),
+    configs: readArray(r, v >= 4, 7, decodeDescribeConfigsResponseDescribeConfigsResourceResult, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -194,7 +194,7 @@ export function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, v:
   (v >= 4 ? w.compactNullableString(m.errorMessage) : w.nullableString(m.errorMessage));
   w.int8(m.resourceType);
   (v >= 4 ? w.compactString(m.resourceName) : w.string(m.resourceName));
-  writeArray(w, v >= 4, m.configs, (w, e) => { encodeDescribeConfigsResponseDescribeConfigsResourceResult(w, v, e); });
+  writeArray(w, v >= 4, m.configs, encodeDescribeConfigsResponseDescribeConfigsResourceResult, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -238,7 +238,7 @@ export function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Re
     isDefault: (v <= 0 ? r.boolean() : false),
     configSource: (v >= 1 ? r.int8() : -1),
     isSensitive: r.boolean(),
-    synonyms: (v >= 1 ? readArray(r, v >= 4, 4, (r) => decodeDescribeConfigsResponseDescribeConfigsSynonym(r, v)) : []),
+    synonyms: (v >= 1 ? readArray(r, v >= 4, 4, decodeDescribeConfigsResponseDescribeConfigsSynonym, v) : []),
     configType: (v >= 3 ? r.int8() : 0),
     documentation: (v >= 3 ? (v >= 4 ? r.compactNullableString() : r.nullableString()) : null),
   };
@@ -260,7 +260,7 @@ export function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Wr
   if (v <= 0) { w.boolean(m.isDefault); }
   if (v >= 1) { w.int8(m.configSource); }
   w.boolean(m.isSensitive);
-  if (v >= 1) { writeArray(w, v >= 4, m.synonyms, (w, e) => { encodeDescribeConfigsResponseDescribeConfigsSynonym(w, v, e); }); }
+  if (v >= 1) { writeArray(w, v >= 4, m.synonyms, encodeDescribeConfigsResponseDescribeConfigsSynonym, v); }
   if (v >= 3) { w.int8(m.configType); }
   if (v >= 3) { (v >= 4 ? w.compactNullableString(m.documentation) : w.nullableString(m.documentation)); }
   if (v >= 4) {

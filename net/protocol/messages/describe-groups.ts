@@ -37,7 +37,7 @@ export function decodeDescribeGroupsRequest(r: Reader, v: number): DescribeGroup
 }
 
 export function encodeDescribeGroupsRequest(w: Writer, v: number, m: DescribeGroupsRequest): void {
-  writeArray(w, v >= 5, m.groups, (w, e) => { (v >= 5 ? w.compactString(e) : w.string(e)); });
+  writeArray(w, v >= 5, m.groups, (w, _v, e) => { (v >= 5 ? w.compactString(e) : w.string(e)); });
   if (v >= 3) { w.boolean(m.includeAuthorizedOperations); }
   if (v >= 5) {
     const u = m.unknownTaggedFields;
@@ -73,7 +73,7 @@ export function defaultDescribeGroupsResponse(): DescribeGroupsResponse {
 export function decodeDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsResponse {
   const m: DescribeGroupsResponse = {
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
-    groups: readArray(r, v >= 5, 12, (r) => decodeDescribeGroupsResponseDescribedGroup(r, v)),
+    groups: readArray(r, v >= 5, 12, decodeDescribeGroupsResponseDescribedGroup, v),
   };
   if (v >= 5) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -88,7 +88,7 @@ export function decodeDescribeGroupsResponse(r: Reader, v: number): DescribeGrou
 
 export function encodeDescribeGroupsResponse(w: Writer, v: number, m: DescribeGroupsResponse): void {
   if (v >= 1) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 5, m.groups, (w, e) => { encodeDescribeGroupsResponseDescribedGroup(w, v, e); });
+  writeArray(w, v >= 5, m.groups, encodeDescribeGroupsResponseDescribedGroup, v);
   if (v >= 5) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -127,7 +127,7 @@ export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, v: number)
     groupState: (v >= 5 ? r.compactString() : r.string()),
     protocolType: (v >= 5 ? r.compactString() : r.string()),
     protocolData: (v >= 5 ? r.compactString() : r.string()),
-    members: readArray(r, v >= 5, 7, (r) => decodeDescribeGroupsResponseDescribedGroupMember(r, v)),
+    members: readArray(r, v >= 5, 7, decodeDescribeGroupsResponseDescribedGroupMember, v),
     authorizedOperations: (v >= 3 ? r.int32() : -2147483648),
   };
   if (v >= 5) {
@@ -147,7 +147,7 @@ export function encodeDescribeGroupsResponseDescribedGroup(w: Writer, v: number,
   (v >= 5 ? w.compactString(m.groupState) : w.string(m.groupState));
   (v >= 5 ? w.compactString(m.protocolType) : w.string(m.protocolType));
   (v >= 5 ? w.compactString(m.protocolData) : w.string(m.protocolData));
-  writeArray(w, v >= 5, m.members, (w, e) => { encodeDescribeGroupsResponseDescribedGroupMember(w, v, e); });
+  writeArray(w, v >= 5, m.members, encodeDescribeGroupsResponseDescribedGroupMember, v);
   if (v >= 3) { w.int32(m.authorizedOperations); }
   if (v >= 5) {
     const u = m.unknownTaggedFields;

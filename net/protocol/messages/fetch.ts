@@ -51,8 +51,8 @@ export function decodeFetchRequest(r: Reader, v: number): FetchRequest {
     isolationLevel: (v >= 4 ? r.int8() : 0),
     sessionId: (v >= 7 ? r.int32() : 0),
     sessionEpoch: (v >= 7 ? r.int32() : -1),
-    topics: readArray(r, v >= 12, 3, (r) => decodeFetchRequestFetchTopic(r, v)),
-    forgottenTopicsData: (v >= 7 ? readArray(r, v >= 12, 3, (r) => decodeFetchRequestForgottenTopic(r, v)) : []),
+    topics: readArray(r, v >= 12, 3, decodeFetchRequestFetchTopic, v),
+    forgottenTopicsData: (v >= 7 ? readArray(r, v >= 12, 3, decodeFetchRequestForgottenTopic, v) : []),
     rackId: (v >= 11 ? (v >= 12 ? r.compactString() : r.string()) : ""),
   };
   if (v >= 12) {
@@ -76,8 +76,8 @@ export function encodeFetchRequest(w: Writer, v: number, m: FetchRequest): void 
   if (v >= 4) { w.int8(m.isolationLevel); }
   if (v >= 7) { w.int32(m.sessionId); }
   if (v >= 7) { w.int32(m.sessionEpoch); }
-  writeArray(w, v >= 12, m.topics, (w, e) => { encodeFetchRequestFetchTopic(w, v, e); });
-  if (v >= 7) { writeArray(w, v >= 12, m.forgottenTopicsData, (w, e) => { encodeFetchRequestForgottenTopic(w, v, e); }); }
+  writeArray(w, v >= 12, m.topics, encodeFetchRequestFetchTopic, v);
+  if (v >= 7) { writeArray(w, v >= 12, m.forgottenTopicsData, encodeFetchRequestForgottenTopic, v); }
   if (v >= 11) { (v >= 12 ? w.compactString(m.rackId) : w.string(m.rackId)); }
   if (v >= 12) {
     const u = m.unknownTaggedFields;
@@ -153,7 +153,7 @@ export function decodeFetchRequestFetchTopic(r: Reader, v: number): FetchRequest
   const m: FetchRequestFetchTopic = {
     topic: (v <= 12 ? (v >= 12 ? r.compactString() : r.string()) : ""),
     topicId: (v >= 13 ? r.uuid() : new Uint8Array(16)),
-    partitions: readArray(r, v >= 12, 16, (r) => decodeFetchRequestFetchPartition(r, v)),
+    partitions: readArray(r, v >= 12, 16, decodeFetchRequestFetchPartition, v),
   };
   if (v >= 12) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -169,7 +169,7 @@ export function decodeFetchRequestFetchTopic(r: Reader, v: number): FetchRequest
 export function encodeFetchRequestFetchTopic(w: Writer, v: number, m: FetchRequestFetchTopic): void {
   if (v <= 12) { (v >= 12 ? w.compactString(m.topic) : w.string(m.topic)); }
   if (v >= 13) { w.uuid(m.topicId); }
-  writeArray(w, v >= 12, m.partitions, (w, e) => { encodeFetchRequestFetchPartition(w, v, e); });
+  writeArray(w, v >= 12, m.partitions, encodeFetchRequestFetchPartition, v);
   if (v >= 12) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -269,7 +269,7 @@ export function decodeFetchRequestForgottenTopic(r: Reader, v: number): FetchReq
 export function encodeFetchRequestForgottenTopic(w: Writer, v: number, m: FetchRequestForgottenTopic): void {
   if (v <= 12) { (v >= 12 ? w.compactString(m.topic) : w.string(m.topic)); }
   if (v >= 13) { w.uuid(m.topicId); }
-  writeArray(w, v >= 12, m.partitions, (w, e) => { w.int32(e); });
+  writeArray(w, v >= 12, m.partitions, (w, _v, e) => { w.int32(e); });
   if (v >= 12) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -348,14 +348,14 @@ export function decodeFetchResponse(r: Reader, v: number): FetchResponse {
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
     errorCode: (v >= 7 ? r.int16() : 0),
     sessionId: (v >= 7 ? r.int32() : 0),
-    responses: readArray(r, v >= 12, 3, (r) => decodeFetchResponseFetchableTopicResponse(r, v)),
+    responses: readArray(r, v >= 12, 3, decodeFetchResponseFetchableTopicResponse, v),
     nodeEndpoints: [],
   };
   if (v >= 12) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
       const tag = r.uvarint();
       const t = r.sub(r.uvarint());
-      if (tag === 0 && v >= 16) m.nodeEndpoints = readArray(t, true, 11, (r) => decodeFetchResponseNodeEndpoint(r, v));
+      if (tag === 0 && v >= 16) m.nodeEndpoints = readArray(t, true, 11, decodeFetchResponseNodeEndpoint, v);
       else m.unknownTaggedFields = unknownTag(m.unknownTaggedFields, tag, t);
       r.absorb(t);
     }
@@ -367,7 +367,7 @@ export function encodeFetchResponse(w: Writer, v: number, m: FetchResponse<Recor
   if (v >= 1) { w.int32(m.throttleTimeMs); }
   if (v >= 7) { w.int16(m.errorCode); }
   if (v >= 7) { w.int32(m.sessionId); }
-  writeArray(w, v >= 12, m.responses, (w, e) => { encodeFetchResponseFetchableTopicResponse(w, v, e); });
+  writeArray(w, v >= 12, m.responses, encodeFetchResponseFetchableTopicResponse, v);
   if (v >= 12) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -375,7 +375,7 @@ export function encodeFetchResponse(w: Writer, v: number, m: FetchResponse<Recor
     if (t0) n++;
     w.uvarint(n);
     let i = 0;
-    if (t0) { i = writeUnknownTags(w, u, i, 0); w.uvarint(0); const s = w.beginSized(); writeArray(w, true, m.nodeEndpoints, (w, e) => { encodeFetchResponseNodeEndpoint(w, v, e); }); w.endSized(s); }
+    if (t0) { i = writeUnknownTags(w, u, i, 0); w.uvarint(0); const s = w.beginSized(); writeArray(w, true, m.nodeEndpoints, encodeFetchResponseNodeEndpoint, v); w.endSized(s); }
     writeUnknownTags(w, u, i, Infinity);
   }
 }
@@ -399,7 +399,7 @@ export function decodeFetchResponseFetchableTopicResponse(r: Reader, v: number):
   const m: FetchResponseFetchableTopicResponse = {
     topic: (v <= 12 ? (v >= 12 ? r.compactString() : r.string()) : ""),
     topicId: (v >= 13 ? r.uuid() : new Uint8Array(16)),
-    partitions: readArray(r, v >= 12, 18, (r) => decodeFetchResponsePartitionData(r, v)),
+    partitions: readArray(r, v >= 12, 18, decodeFetchResponsePartitionData, v),
   };
   if (v >= 12) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -415,7 +415,7 @@ export function decodeFetchResponseFetchableTopicResponse(r: Reader, v: number):
 export function encodeFetchResponseFetchableTopicResponse(w: Writer, v: number, m: FetchResponseFetchableTopicResponse<RecordsIn>): void {
   if (v <= 12) { (v >= 12 ? w.compactString(m.topic) : w.string(m.topic)); }
   if (v >= 13) { w.uuid(m.topicId); }
-  writeArray(w, v >= 12, m.partitions, (w, e) => { encodeFetchResponsePartitionData(w, v, e); });
+  writeArray(w, v >= 12, m.partitions, encodeFetchResponsePartitionData, v);
   if (v >= 12) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -465,7 +465,7 @@ export function decodeFetchResponsePartitionData(r: Reader, v: number): FetchRes
     divergingEpoch: defaultFetchResponseEpochEndOffset(),
     currentLeader: defaultFetchResponseLeaderIdAndEpoch(),
     snapshotId: defaultFetchResponseSnapshotId(),
-    abortedTransactions: (v >= 4 ? readNullableArray(r, v >= 12, 16, (r) => decodeFetchResponseAbortedTransaction(r, v)) : null),
+    abortedTransactions: (v >= 4 ? readNullableArray(r, v >= 12, 16, decodeFetchResponseAbortedTransaction, v) : null),
     preferredReadReplica: (v >= 11 ? r.int32() : -1),
     records: (v >= 12 ? r.compactNullableBytes() : r.nullableBytes()),
   };
@@ -489,7 +489,7 @@ export function encodeFetchResponsePartitionData(w: Writer, v: number, m: FetchR
   w.int64(m.highWatermark);
   if (v >= 4) { w.int64(m.lastStableOffset); }
   if (v >= 5) { w.int64(m.logStartOffset); }
-  if (v >= 4) { writeArray(w, v >= 12, m.abortedTransactions, (w, e) => { encodeFetchResponseAbortedTransaction(w, v, e); }); }
+  if (v >= 4) { writeArray(w, v >= 12, m.abortedTransactions, encodeFetchResponseAbortedTransaction, v); }
   if (v >= 11) { w.int32(m.preferredReadReplica); }
   w.records(m.records, v >= 12);
   if (v >= 12) {

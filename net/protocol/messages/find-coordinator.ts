@@ -42,7 +42,7 @@ export function decodeFindCoordinatorRequest(r: Reader, v: number): FindCoordina
 export function encodeFindCoordinatorRequest(w: Writer, v: number, m: FindCoordinatorRequest): void {
   if (v <= 3) { (v >= 3 ? w.compactString(m.key) : w.string(m.key)); }
   if (v >= 1) { w.int8(m.keyType); }
-  if (v >= 4) { writeArray(w, true, m.coordinatorKeys, (w, e) => { w.compactString(e); }); }
+  if (v >= 4) { writeArray(w, true, m.coordinatorKeys, (w, _v, e) => { w.compactString(e); }); }
   if (v >= 3) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -93,7 +93,7 @@ export function decodeFindCoordinatorResponse(r: Reader, v: number): FindCoordin
     nodeId: (v <= 3 ? r.int32() : 0),
     host: (v <= 3 ? (v >= 3 ? r.compactString() : r.string()) : ""),
     port: (v <= 3 ? r.int32() : 0),
-    coordinators: (v >= 4 ? readArray(r, true, 14, (r) => decodeFindCoordinatorResponseCoordinator(r, v)) : []),
+    coordinators: (v >= 4 ? readArray(r, true, 14, decodeFindCoordinatorResponseCoordinator, v) : []),
   };
   if (v >= 3) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -113,7 +113,7 @@ export function encodeFindCoordinatorResponse(w: Writer, v: number, m: FindCoord
   if (v <= 3) { w.int32(m.nodeId); }
   if (v <= 3) { (v >= 3 ? w.compactString(m.host) : w.string(m.host)); }
   if (v <= 3) { w.int32(m.port); }
-  if (v >= 4) { writeArray(w, true, m.coordinators, (w, e) => { encodeFindCoordinatorResponseCoordinator(w, v, e); }); }
+  if (v >= 4) { writeArray(w, true, m.coordinators, encodeFindCoordinatorResponseCoordinator, v); }
   if (v >= 3) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -22,7 +22,7 @@ export function defaultIncrementalAlterConfigsRequest(): IncrementalAlterConfigs
 
 export function decodeIncrementalAlterConfigsRequest(r: Reader, v: number): IncrementalAlterConfigsRequest {
   const m: IncrementalAlterConfigsRequest = {
-    resources: readArray(r, v >= 1, 4, (r) => decodeIncrementalAlterConfigsRequestAlterConfigsResource(r, v)),
+    resources: readArray(r, v >= 1, 4, decodeIncrementalAlterConfigsRequestAlterConfigsResource, v),
     validateOnly: r.boolean(),
   };
   if (v >= 1) {
@@ -37,7 +37,7 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, v: number): Incr
 }
 
 export function encodeIncrementalAlterConfigsRequest(w: Writer, v: number, m: IncrementalAlterConfigsRequest): void {
-  writeArray(w, v >= 1, m.resources, (w, e) => { encodeIncrementalAlterConfigsRequestAlterConfigsResource(w, v, e); });
+  writeArray(w, v >= 1, m.resources, encodeIncrementalAlterConfigsRequestAlterConfigsResource, v);
   w.boolean(m.validateOnly);
   if (v >= 1) {
     const u = m.unknownTaggedFields;
@@ -66,7 +66,7 @@ export function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Read
   const m: IncrementalAlterConfigsRequestAlterConfigsResource = {
     resourceType: r.int8(),
     resourceName: (v >= 1 ? r.compactString() : r.string()),
-    configs: readArray(r, v >= 1, 4, (r) => decodeIncrementalAlterConfigsRequestAlterableConfig(r, v)),
+    configs: readArray(r, v >= 1, 4, decodeIncrementalAlterConfigsRequestAlterableConfig, v),
   };
   if (v >= 1) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -82,7 +82,7 @@ export function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Read
 export function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, v: number, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
   w.int8(m.resourceType);
   (v >= 1 ? w.compactString(m.resourceName) : w.string(m.resourceName));
-  writeArray(w, v >= 1, m.configs, (w, e) => { encodeIncrementalAlterConfigsRequestAlterableConfig(w, v, e); });
+  writeArray(w, v >= 1, m.configs, encodeIncrementalAlterConfigsRequestAlterableConfig, v);
   if (v >= 1) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -171,7 +171,7 @@ export function defaultIncrementalAlterConfigsResponse(): IncrementalAlterConfig
 export function decodeIncrementalAlterConfigsResponse(r: Reader, v: number): IncrementalAlterConfigsResponse {
   const m: IncrementalAlterConfigsResponse = {
     throttleTimeMs: r.int32(),
-    responses: readArray(r, v >= 1, 6, (r) => decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, v)),
+    responses: readArray(r, v >= 1, 6, decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse, v),
   };
   if (v >= 1) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -186,7 +186,7 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, v: number): Inc
 
 export function encodeIncrementalAlterConfigsResponse(w: Writer, v: number, m: IncrementalAlterConfigsResponse): void {
   w.int32(m.throttleTimeMs);
-  writeArray(w, v >= 1, m.responses, (w, e) => { encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, v, e); });
+  writeArray(w, v >= 1, m.responses, encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse, v);
   if (v >= 1) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -40,7 +40,7 @@ export function decodeJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
     memberId: (v >= 6 ? r.compactString() : r.string()),
     groupInstanceId: (v >= 5 ? (v >= 6 ? r.compactNullableString() : r.nullableString()) : null),
     protocolType: (v >= 6 ? r.compactString() : r.string()),
-    protocols: readArray(r, v >= 6, 3, (r) => decodeJoinGroupRequestProtocol(r, v)),
+    protocols: readArray(r, v >= 6, 3, decodeJoinGroupRequestProtocol, v),
     reason: (v >= 8 ? r.compactNullableString() : null),
   };
   if (v >= 6) {
@@ -61,7 +61,7 @@ export function encodeJoinGroupRequest(w: Writer, v: number, m: JoinGroupRequest
   (v >= 6 ? w.compactString(m.memberId) : w.string(m.memberId));
   if (v >= 5) { (v >= 6 ? w.compactNullableString(m.groupInstanceId) : w.nullableString(m.groupInstanceId)); }
   (v >= 6 ? w.compactString(m.protocolType) : w.string(m.protocolType));
-  writeArray(w, v >= 6, m.protocols, (w, e) => { encodeJoinGroupRequestProtocol(w, v, e); });
+  writeArray(w, v >= 6, m.protocols, encodeJoinGroupRequestProtocol, v);
   if (v >= 8) { w.compactNullableString(m.reason); }
   if (v >= 6) {
     const u = m.unknownTaggedFields;
@@ -168,7 +168,7 @@ export function decodeJoinGroupResponse(r: Reader, v: number): JoinGroupResponse
     leader: (v >= 6 ? r.compactString() : r.string()),
     skipAssignment: (v >= 9 ? r.boolean() : false),
     memberId: (v >= 6 ? r.compactString() : r.string()),
-    members: readArray(r, v >= 6, 4, (r) => decodeJoinGroupResponseMember(r, v)),
+    members: readArray(r, v >= 6, 4, decodeJoinGroupResponseMember, v),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -190,7 +190,7 @@ export function encodeJoinGroupResponse(w: Writer, v: number, m: JoinGroupRespon
   (v >= 6 ? w.compactString(m.leader) : w.string(m.leader));
   if (v >= 9) { w.boolean(m.skipAssignment); }
   (v >= 6 ? w.compactString(m.memberId) : w.string(m.memberId));
-  writeArray(w, v >= 6, m.members, (w, e) => { encodeJoinGroupResponseMember(w, v, e); });
+  writeArray(w, v >= 6, m.members, encodeJoinGroupResponseMember, v);
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -26,7 +26,7 @@ export function decodeLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest
   const m: LeaveGroupRequest = {
     groupId: (v >= 4 ? r.compactString() : r.string()),
     memberId: (v <= 2 ? r.string() : ""),
-    members: (v >= 3 ? readArray(r, v >= 4, 3, (r) => decodeLeaveGroupRequestMemberIdentity(r, v)) : []),
+    members: (v >= 3 ? readArray(r, v >= 4, 3, decodeLeaveGroupRequestMemberIdentity, v) : []),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -42,7 +42,7 @@ export function decodeLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest
 export function encodeLeaveGroupRequest(w: Writer, v: number, m: LeaveGroupRequest): void {
   (v >= 4 ? w.compactString(m.groupId) : w.string(m.groupId));
   if (v <= 2) { w.string(m.memberId); }
-  if (v >= 3) { writeArray(w, v >= 4, m.members, (w, e) => { encodeLeaveGroupRequestMemberIdentity(w, v, e); }); }
+  if (v >= 3) { writeArray(w, v >= 4, m.members, encodeLeaveGroupRequestMemberIdentity, v); }
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -130,7 +130,7 @@ export function decodeLeaveGroupResponse(r: Reader, v: number): LeaveGroupRespon
   const m: LeaveGroupResponse = {
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
     errorCode: r.int16(),
-    members: (v >= 3 ? readArray(r, v >= 4, 5, (r) => decodeLeaveGroupResponseMemberResponse(r, v)) : []),
+    members: (v >= 3 ? readArray(r, v >= 4, 5, decodeLeaveGroupResponseMemberResponse, v) : []),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -146,7 +146,7 @@ export function decodeLeaveGroupResponse(r: Reader, v: number): LeaveGroupRespon
 export function encodeLeaveGroupResponse(w: Writer, v: number, m: LeaveGroupResponse): void {
   if (v >= 1) { w.int32(m.throttleTimeMs); }
   w.int16(m.errorCode);
-  if (v >= 3) { writeArray(w, v >= 4, m.members, (w, e) => { encodeLeaveGroupResponseMemberResponse(w, v, e); }); }
+  if (v >= 3) { writeArray(w, v >= 4, m.members, encodeLeaveGroupResponseMemberResponse, v); }
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

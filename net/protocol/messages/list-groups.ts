@@ -37,8 +37,8 @@ export function decodeListGroupsRequest(r: Reader, v: number): ListGroupsRequest
 }
 
 export function encodeListGroupsRequest(w: Writer, v: number, m: ListGroupsRequest): void {
-  if (v >= 4) { writeArray(w, true, m.statesFilter, (w, e) => { w.compactString(e); }); }
-  if (v >= 5) { writeArray(w, true, m.typesFilter, (w, e) => { w.compactString(e); }); }
+  if (v >= 4) { writeArray(w, true, m.statesFilter, (w, _v, e) => { w.compactString(e); }); }
+  if (v >= 5) { writeArray(w, true, m.typesFilter, (w, _v, e) => { w.compactString(e); }); }
   if (v >= 3) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -76,7 +76,7 @@ export function decodeListGroupsResponse(r: Reader, v: number): ListGroupsRespon
   const m: ListGroupsResponse = {
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
     errorCode: r.int16(),
-    groups: readArray(r, v >= 3, 3, (r) => decodeListGroupsResponseListedGroup(r, v)),
+    groups: readArray(r, v >= 3, 3, decodeListGroupsResponseListedGroup, v),
   };
   if (v >= 3) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -92,7 +92,7 @@ export function decodeListGroupsResponse(r: Reader, v: number): ListGroupsRespon
 export function encodeListGroupsResponse(w: Writer, v: number, m: ListGroupsResponse): void {
   if (v >= 1) { w.int32(m.throttleTimeMs); }
   w.int16(m.errorCode);
-  writeArray(w, v >= 3, m.groups, (w, e) => { encodeListGroupsResponseListedGroup(w, v, e); });
+  writeArray(w, v >= 3, m.groups, encodeListGroupsResponseListedGroup, v);
   if (v >= 3) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

@@ -26,7 +26,7 @@ export function decodeListOffsetsRequest(r: Reader, v: number): ListOffsetsReque
   const m: ListOffsetsRequest = {
     replicaId: r.int32(),
     isolationLevel: (v >= 2 ? r.int8() : 0),
-    topics: readArray(r, v >= 6, 3, (r) => decodeListOffsetsRequestListOffsetsTopic(r, v)),
+    topics: readArray(r, v >= 6, 3, decodeListOffsetsRequestListOffsetsTopic, v),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -42,7 +42,7 @@ export function decodeListOffsetsRequest(r: Reader, v: number): ListOffsetsReque
 export function encodeListOffsetsRequest(w: Writer, v: number, m: ListOffsetsRequest): void {
   w.int32(m.replicaId);
   if (v >= 2) { w.int8(m.isolationLevel); }
-  writeArray(w, v >= 6, m.topics, (w, e) => { encodeListOffsetsRequestListOffsetsTopic(w, v, e); });
+  writeArray(w, v >= 6, m.topics, encodeListOffsetsRequestListOffsetsTopic, v);
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -67,7 +67,7 @@ export function defaultListOffsetsRequestListOffsetsTopic(): ListOffsetsRequestL
 export function decodeListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffsetsRequestListOffsetsTopic {
   const m: ListOffsetsRequestListOffsetsTopic = {
     name: (v >= 6 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 6, 12, (r) => decodeListOffsetsRequestListOffsetsPartition(r, v)),
+    partitions: readArray(r, v >= 6, 12, decodeListOffsetsRequestListOffsetsPartition, v),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -82,7 +82,7 @@ export function decodeListOffsetsRequestListOffsetsTopic(r: Reader, v: number): 
 
 export function encodeListOffsetsRequestListOffsetsTopic(w: Writer, v: number, m: ListOffsetsRequestListOffsetsTopic): void {
   (v >= 6 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 6, m.partitions, (w, e) => { encodeListOffsetsRequestListOffsetsPartition(w, v, e); });
+  writeArray(w, v >= 6, m.partitions, encodeListOffsetsRequestListOffsetsPartition, v);
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -176,7 +176,7 @@ export function defaultListOffsetsResponse(): ListOffsetsResponse {
 export function decodeListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
   const m: ListOffsetsResponse = {
     throttleTimeMs: (v >= 2 ? r.int32() : 0),
-    topics: readArray(r, v >= 6, 3, (r) => decodeListOffsetsResponseListOffsetsTopicResponse(r, v)),
+    topics: readArray(r, v >= 6, 3, decodeListOffsetsResponseListOffsetsTopicResponse, v),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -191,7 +191,7 @@ export function decodeListOffsetsResponse(r: Reader, v: number): ListOffsetsResp
 
 export function encodeListOffsetsResponse(w: Writer, v: number, m: ListOffsetsResponse): void {
   if (v >= 2) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 6, m.topics, (w, e) => { encodeListOffsetsResponseListOffsetsTopicResponse(w, v, e); });
+  writeArray(w, v >= 6, m.topics, encodeListOffsetsResponseListOffsetsTopicResponse, v);
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -216,7 +216,7 @@ export function defaultListOffsetsResponseListOffsetsTopicResponse(): ListOffset
 export function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number): ListOffsetsResponseListOffsetsTopicResponse {
   const m: ListOffsetsResponseListOffsetsTopicResponse = {
     name: (v >= 6 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 6, 10, (r) => decodeListOffsetsResponseListOffsetsPartitionResponse(r, v)),
+    partitions: readArray(r, v >= 6, 10, decodeListOffsetsResponseListOffsetsPartitionResponse, v),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -231,7 +231,7 @@ export function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: 
 
 export function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, v: number, m: ListOffsetsResponseListOffsetsTopicResponse): void {
   (v >= 6 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 6, m.partitions, (w, e) => { encodeListOffsetsResponseListOffsetsPartitionResponse(w, v, e); });
+  writeArray(w, v >= 6, m.partitions, encodeListOffsetsResponseListOffsetsPartitionResponse, v);
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -284,7 +284,7 @@ export function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader,
 export function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, v: number, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
-  if (v <= 0) { writeArray(w, false, m.oldStyleOffsets, (w, e) => { w.int64(e); }); }
+  if (v <= 0) { writeArray(w, false, m.oldStyleOffsets, (w, _v, e) => { w.int64(e); }); }
   if (v >= 1) { w.int64(m.timestamp); }
   if (v >= 1) { w.int64(m.offset); }
   if (v >= 4) { w.int32(m.leaderEpoch); }

@@ -26,7 +26,7 @@ export function defaultMetadataRequest(): MetadataRequest {
 
 export function decodeMetadataRequest(r: Reader, v: number): MetadataRequest {
   const m: MetadataRequest = {
-    topics: (v >= 1 ? readNullableArray(r, v >= 9, 2, (r) => decodeMetadataRequestTopic(r, v)) : readArray(r, v >= 9, 2, (r) => decodeMetadataRequestTopic(r, v))),
+    topics: (v >= 1 ? readNullableArray(r, v >= 9, 2, decodeMetadataRequestTopic, v) : readArray(r, v >= 9, 2, decodeMetadataRequestTopic, v)),
     allowAutoTopicCreation: (v >= 4 ? r.boolean() : true),
     includeClusterAuthorizedOperations: (v >= 8 && v <= 10 ? r.boolean() : false),
     includeTopicAuthorizedOperations: (v >= 8 ? r.boolean() : false),
@@ -43,7 +43,7 @@ export function decodeMetadataRequest(r: Reader, v: number): MetadataRequest {
 }
 
 export function encodeMetadataRequest(w: Writer, v: number, m: MetadataRequest): void {
-  writeArray(w, v >= 9, v >= 1 ? m.topics : nn(m.topics, "topics"), (w, e) => { encodeMetadataRequestTopic(w, v, e); });
+  writeArray(w, v >= 9, v >= 1 ? m.topics : nn(m.topics, "topics"), encodeMetadataRequestTopic, v);
   if (v >= 4) { w.boolean(m.allowAutoTopicCreation); }
   if (v >= 8 && v <= 10) { w.boolean(m.includeClusterAuthorizedOperations); }
   if (v >= 8) { w.boolean(m.includeTopicAuthorizedOperations); }
@@ -135,10 +135,10 @@ export function defaultMetadataResponse(): MetadataResponse {
 export function decodeMetadataResponse(r: Reader, v: number): MetadataResponse {
   const m: MetadataResponse = {
     throttleTimeMs: (v >= 3 ? r.int32() : 0),
-    brokers: readArray(r, v >= 9, 10, (r) => decodeMetadataResponseBroker(r, v)),
+    brokers: readArray(r, v >= 9, 10, decodeMetadataResponseBroker, v),
     clusterId: (v >= 2 ? (v >= 9 ? r.compactNullableString() : r.nullableString()) : null),
     controllerId: (v >= 1 ? r.int32() : -1),
-    topics: readArray(r, v >= 9, 8, (r) => decodeMetadataResponseTopic(r, v)),
+    topics: readArray(r, v >= 9, 8, decodeMetadataResponseTopic, v),
     clusterAuthorizedOperations: (v >= 8 && v <= 10 ? r.int32() : -2147483648),
   };
   if (v >= 9) {
@@ -154,10 +154,10 @@ export function decodeMetadataResponse(r: Reader, v: number): MetadataResponse {
 
 export function encodeMetadataResponse(w: Writer, v: number, m: MetadataResponse): void {
   if (v >= 3) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 9, m.brokers, (w, e) => { encodeMetadataResponseBroker(w, v, e); });
+  writeArray(w, v >= 9, m.brokers, encodeMetadataResponseBroker, v);
   if (v >= 2) { (v >= 9 ? w.compactNullableString(m.clusterId) : w.nullableString(m.clusterId)); }
   if (v >= 1) { w.int32(m.controllerId); }
-  writeArray(w, v >= 9, m.topics, (w, e) => { encodeMetadataResponseTopic(w, v, e); });
+  writeArray(w, v >= 9, m.topics, encodeMetadataResponseTopic, v);
   if (v >= 8 && v <= 10) { w.int32(m.clusterAuthorizedOperations); }
   if (v >= 9) {
     const u = m.unknownTaggedFields;
@@ -242,7 +242,7 @@ export function decodeMetadataResponseTopic(r: Reader, v: number): MetadataRespo
     name: (v >= 9 ? (v >= 12 ? r.compactNullableString() : r.compactString()) : (v >= 12 ? r.nullableString() : r.string())),
     topicId: (v >= 10 ? r.uuid() : new Uint8Array(16)),
     isInternal: (v >= 1 ? r.boolean() : false),
-    partitions: readArray(r, v >= 9, 18, (r) => decodeMetadataResponsePartition(r, v)),
+    partitions: readArray(r, v >= 9, 18, decodeMetadataResponsePartition, v),
     topicAuthorizedOperations: (v >= 8 ? r.int32() : -2147483648),
   };
   if (v >= 9) {
@@ -261,7 +261,7 @@ export function encodeMetadataResponseTopic(w: Writer, v: number, m: MetadataRes
   if (v >= 12) (v >= 9 ? w.compactNullableString(m.name) : w.nullableString(m.name)); else (v >= 9 ? w.compactString(nn(m.name, "name")) : w.string(nn(m.name, "name")));
   if (v >= 10) { w.uuid(m.topicId); }
   if (v >= 1) { w.boolean(m.isInternal); }
-  writeArray(w, v >= 9, m.partitions, (w, e) => { encodeMetadataResponsePartition(w, v, e); });
+  writeArray(w, v >= 9, m.partitions, encodeMetadataResponsePartition, v);
   if (v >= 8) { w.int32(m.topicAuthorizedOperations); }
   if (v >= 9) {
     const u = m.unknownTaggedFields;
@@ -320,9 +320,9 @@ export function encodeMetadataResponsePartition(w: Writer, v: number, m: Metadat
   w.int32(m.partitionIndex);
   w.int32(m.leaderId);
   if (v >= 7) { w.int32(m.leaderEpoch); }
-  writeArray(w, v >= 9, m.replicaNodes, (w, e) => { w.int32(e); });
-  writeArray(w, v >= 9, m.isrNodes, (w, e) => { w.int32(e); });
-  if (v >= 5) { writeArray(w, v >= 9, m.offlineReplicas, (w, e) => { w.int32(e); }); }
+  writeArray(w, v >= 9, m.replicaNodes, (w, _v, e) => { w.int32(e); });
+  writeArray(w, v >= 9, m.isrNodes, (w, _v, e) => { w.int32(e); });
+  if (v >= 5) { writeArray(w, v >= 9, m.offlineReplicas, (w, _v, e) => { w.int32(e); }); }
   if (v >= 9) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

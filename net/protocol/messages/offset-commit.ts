@@ -35,7 +35,7 @@ export function decodeOffsetCommitRequest(r: Reader, v: number): OffsetCommitReq
     memberId: (v >= 1 ? (v >= 8 ? r.compactString() : r.string()) : ""),
     groupInstanceId: (v >= 7 ? (v >= 8 ? r.compactNullableString() : r.nullableString()) : null),
     retentionTimeMs: (v >= 2 && v <= 4 ? r.int64() : -1n),
-    topics: readArray(r, v >= 8, 3, (r) => decodeOffsetCommitRequestTopic(r, v)),
+    topics: readArray(r, v >= 8, 3, decodeOffsetCommitRequestTopic, v),
   };
   if (v >= 8) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -54,7 +54,7 @@ export function encodeOffsetCommitRequest(w: Writer, v: number, m: OffsetCommitR
   if (v >= 1) { (v >= 8 ? w.compactString(m.memberId) : w.string(m.memberId)); }
   if (v >= 7) { (v >= 8 ? w.compactNullableString(m.groupInstanceId) : w.nullableString(m.groupInstanceId)); }
   if (v >= 2 && v <= 4) { w.int64(m.retentionTimeMs); }
-  writeArray(w, v >= 8, m.topics, (w, e) => { encodeOffsetCommitRequestTopic(w, v, e); });
+  writeArray(w, v >= 8, m.topics, encodeOffsetCommitRequestTopic, v);
   if (v >= 8) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -79,7 +79,7 @@ export function defaultOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
 export function decodeOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestTopic {
   const m: OffsetCommitRequestTopic = {
     name: (v >= 8 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 8, 14, (r) => decodeOffsetCommitRequestPartition(r, v)),
+    partitions: readArray(r, v >= 8, 14, decodeOffsetCommitRequestPartition, v),
   };
   if (v >= 8) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -94,7 +94,7 @@ export function decodeOffsetCommitRequestTopic(r: Reader, v: number): OffsetComm
 
 export function encodeOffsetCommitRequestTopic(w: Writer, v: number, m: OffsetCommitRequestTopic): void {
   (v >= 8 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 8, m.partitions, (w, e) => { encodeOffsetCommitRequestPartition(w, v, e); });
+  writeArray(w, v >= 8, m.partitions, encodeOffsetCommitRequestPartition, v);
   if (v >= 8) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -196,7 +196,7 @@ export function defaultOffsetCommitResponse(): OffsetCommitResponse {
 export function decodeOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   const m: OffsetCommitResponse = {
     throttleTimeMs: (v >= 3 ? r.int32() : 0),
-    topics: readArray(r, v >= 8, 3, (r) => decodeOffsetCommitResponseTopic(r, v)),
+    topics: readArray(r, v >= 8, 3, decodeOffsetCommitResponseTopic, v),
   };
   if (v >= 8) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -211,7 +211,7 @@ export function decodeOffsetCommitResponse(r: Reader, v: number): OffsetCommitRe
 
 export function encodeOffsetCommitResponse(w: Writer, v: number, m: OffsetCommitResponse): void {
   if (v >= 3) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 8, m.topics, (w, e) => { encodeOffsetCommitResponseTopic(w, v, e); });
+  writeArray(w, v >= 8, m.topics, encodeOffsetCommitResponseTopic, v);
   if (v >= 8) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -236,7 +236,7 @@ export function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
 export function decodeOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseTopic {
   const m: OffsetCommitResponseTopic = {
     name: (v >= 8 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 8, 6, (r) => decodeOffsetCommitResponsePartition(r, v)),
+    partitions: readArray(r, v >= 8, 6, decodeOffsetCommitResponsePartition, v),
   };
   if (v >= 8) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -251,7 +251,7 @@ export function decodeOffsetCommitResponseTopic(r: Reader, v: number): OffsetCom
 
 export function encodeOffsetCommitResponseTopic(w: Writer, v: number, m: OffsetCommitResponseTopic): void {
   (v >= 8 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 8, m.partitions, (w, e) => { encodeOffsetCommitResponsePartition(w, v, e); });
+  writeArray(w, v >= 8, m.partitions, encodeOffsetCommitResponsePartition, v);
   if (v >= 8) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

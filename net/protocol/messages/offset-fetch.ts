@@ -27,8 +27,8 @@ export function defaultOffsetFetchRequest(): OffsetFetchRequest {
 export function decodeOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
   const m: OffsetFetchRequest = {
     groupId: (v <= 7 ? (v >= 6 ? r.compactString() : r.string()) : ""),
-    topics: (v <= 7 ? (v >= 2 ? readNullableArray(r, v >= 6, 3, (r) => decodeOffsetFetchRequestTopic(r, v)) : readArray(r, v >= 6, 3, (r) => decodeOffsetFetchRequestTopic(r, v))) : null),
-    groups: (v >= 8 ? readArray(r, true, 3, (r) => decodeOffsetFetchRequestGroup(r, v)) : []),
+    topics: (v <= 7 ? (v >= 2 ? readNullableArray(r, v >= 6, 3, decodeOffsetFetchRequestTopic, v) : readArray(r, v >= 6, 3, decodeOffsetFetchRequestTopic, v)) : null),
+    groups: (v >= 8 ? readArray(r, true, 3, decodeOffsetFetchRequestGroup, v) : []),
     requireStable: (v >= 7 ? r.boolean() : false),
   };
   if (v >= 6) {
@@ -44,8 +44,8 @@ export function decodeOffsetFetchRequest(r: Reader, v: number): OffsetFetchReque
 
 export function encodeOffsetFetchRequest(w: Writer, v: number, m: OffsetFetchRequest): void {
   if (v <= 7) { (v >= 6 ? w.compactString(m.groupId) : w.string(m.groupId)); }
-  if (v <= 7) { writeArray(w, v >= 6, v >= 2 ? m.topics : nn(m.topics, "topics"), (w, e) => { encodeOffsetFetchRequestTopic(w, v, e); }); }
-  if (v >= 8) { writeArray(w, true, m.groups, (w, e) => { encodeOffsetFetchRequestGroup(w, v, e); }); }
+  if (v <= 7) { writeArray(w, v >= 6, v >= 2 ? m.topics : nn(m.topics, "topics"), encodeOffsetFetchRequestTopic, v); }
+  if (v >= 8) { writeArray(w, true, m.groups, encodeOffsetFetchRequestGroup, v); }
   if (v >= 7) { w.boolean(m.requireStable); }
   if (v >= 6) {
     const u = m.unknownTaggedFields;
@@ -86,7 +86,7 @@ export function decodeOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetch
 
 export function encodeOffsetFetchRequestTopic(w: Writer, v: number, m: OffsetFetchRequestTopic): void {
   (v >= 6 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 6, m.partitionIndexes, (w, e) => { w.int32(e); });
+  writeArray(w, v >= 6, m.partitionIndexes, (w, _v, e) => { w.int32(e); });
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -117,7 +117,7 @@ export function decodeOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetch
     groupId: r.compactString(),
     memberId: (v >= 9 ? r.compactNullableString() : null),
     memberEpoch: (v >= 9 ? r.int32() : -1),
-    topics: readNullableArray(r, true, 3, (r) => decodeOffsetFetchRequestTopics(r, v)),
+    topics: readNullableArray(r, true, 3, decodeOffsetFetchRequestTopics, v),
   };
   if (true) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -134,7 +134,7 @@ export function encodeOffsetFetchRequestGroup(w: Writer, v: number, m: OffsetFet
   w.compactString(m.groupId);
   if (v >= 9) { w.compactNullableString(m.memberId); }
   if (v >= 9) { w.int32(m.memberEpoch); }
-  writeArray(w, true, m.topics, (w, e) => { encodeOffsetFetchRequestTopics(w, v, e); });
+  writeArray(w, true, m.topics, encodeOffsetFetchRequestTopics, v);
   if (true) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -174,7 +174,7 @@ export function decodeOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetc
 
 export function encodeOffsetFetchRequestTopics(w: Writer, v: number, m: OffsetFetchRequestTopics): void {
   w.compactString(m.name);
-  writeArray(w, true, m.partitionIndexes, (w, e) => { w.int32(e); });
+  writeArray(w, true, m.partitionIndexes, (w, _v, e) => { w.int32(e); });
   if (true) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -229,9 +229,9 @@ export function defaultOffsetFetchResponse(): OffsetFetchResponse {
 export function decodeOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   const m: OffsetFetchResponse = {
     throttleTimeMs: (v >= 3 ? r.int32() : 0),
-    topics: (v <= 7 ? readArray(r, v >= 6, 3, (r) => decodeOffsetFetchResponseTopic(r, v)) : []),
+    topics: (v <= 7 ? readArray(r, v >= 6, 3, decodeOffsetFetchResponseTopic, v) : []),
     errorCode: (v >= 2 && v <= 7 ? r.int16() : 0),
-    groups: (v >= 8 ? readArray(r, true, 5, (r) => decodeOffsetFetchResponseGroup(r, v)) : []),
+    groups: (v >= 8 ? readArray(r, true, 5, decodeOffsetFetchResponseGroup, v) : []),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -246,9 +246,9 @@ export function decodeOffsetFetchResponse(r: Reader, v: number): OffsetFetchResp
 
 export function encodeOffsetFetchResponse(w: Writer, v: number, m: OffsetFetchResponse): void {
   if (v >= 3) { w.int32(m.throttleTimeMs); }
-  if (v <= 7) { writeArray(w, v >= 6, m.topics, (w, e) => { encodeOffsetFetchResponseTopic(w, v, e); }); }
+  if (v <= 7) { writeArray(w, v >= 6, m.topics, encodeOffsetFetchResponseTopic, v); }
   if (v >= 2 && v <= 7) { w.int16(m.errorCode); }
-  if (v >= 8) { writeArray(w, true, m.groups, (w, e) => { encodeOffsetFetchResponseGroup(w, v, e); }); }
+  if (v >= 8) { writeArray(w, true, m.groups, encodeOffsetFetchResponseGroup, v); }
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -273,7 +273,7 @@ export function defaultOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
 export function decodeOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponseTopic {
   const m: OffsetFetchResponseTopic = {
     name: (v >= 6 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 6, 16, (r) => decodeOffsetFetchResponsePartition(r, v)),
+    partitions: readArray(r, v >= 6, 16, decodeOffsetFetchResponsePartition, v),
   };
   if (v >= 6) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -288,7 +288,7 @@ export function decodeOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetc
 
 export function encodeOffsetFetchResponseTopic(w: Writer, v: number, m: OffsetFetchResponseTopic): void {
   (v >= 6 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 6, m.partitions, (w, e) => { encodeOffsetFetchResponsePartition(w, v, e); });
+  writeArray(w, v >= 6, m.partitions, encodeOffsetFetchResponsePartition, v);
   if (v >= 6) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -367,7 +367,7 @@ export function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
 export function decodeOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponseGroup {
   const m: OffsetFetchResponseGroup = {
     groupId: r.compactString(),
-    topics: readArray(r, true, 3, (r) => decodeOffsetFetchResponseTopics(r, v)),
+    topics: readArray(r, true, 3, decodeOffsetFetchResponseTopics, v),
     errorCode: r.int16(),
   };
   if (true) {
@@ -383,7 +383,7 @@ export function decodeOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetc
 
 export function encodeOffsetFetchResponseGroup(w: Writer, v: number, m: OffsetFetchResponseGroup): void {
   w.compactString(m.groupId);
-  writeArray(w, true, m.topics, (w, e) => { encodeOffsetFetchResponseTopics(w, v, e); });
+  writeArray(w, true, m.topics, encodeOffsetFetchResponseTopics, v);
   w.int16(m.errorCode);
   if (true) {
     const u = m.unknownTaggedFields;
@@ -409,7 +409,7 @@ export function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
 export function decodeOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchResponseTopics {
   const m: OffsetFetchResponseTopics = {
     name: r.compactString(),
-    partitions: readArray(r, true, 20, (r) => decodeOffsetFetchResponsePartitions(r, v)),
+    partitions: readArray(r, true, 20, decodeOffsetFetchResponsePartitions, v),
   };
   if (true) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -424,7 +424,7 @@ export function decodeOffsetFetchResponseTopics(r: Reader, v: number): OffsetFet
 
 export function encodeOffsetFetchResponseTopics(w: Writer, v: number, m: OffsetFetchResponseTopics): void {
   w.compactString(m.name);
-  writeArray(w, true, m.partitions, (w, e) => { encodeOffsetFetchResponsePartitions(w, v, e); });
+  writeArray(w, true, m.partitions, encodeOffsetFetchResponsePartitions, v);
   if (true) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

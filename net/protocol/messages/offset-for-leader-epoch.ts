@@ -23,7 +23,7 @@ export function defaultOffsetForLeaderEpochRequest(): OffsetForLeaderEpochReques
 export function decodeOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderEpochRequest {
   const m: OffsetForLeaderEpochRequest = {
     replicaId: (v >= 3 ? r.int32() : -2),
-    topics: readArray(r, v >= 4, 3, (r) => decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, v)),
+    topics: readArray(r, v >= 4, 3, decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -38,7 +38,7 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetF
 
 export function encodeOffsetForLeaderEpochRequest(w: Writer, v: number, m: OffsetForLeaderEpochRequest): void {
   if (v >= 3) { w.int32(m.replicaId); }
-  writeArray(w, v >= 4, m.topics, (w, e) => { encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w, v, e); });
+  writeArray(w, v >= 4, m.topics, encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -63,7 +63,7 @@ export function defaultOffsetForLeaderEpochRequestOffsetForLeaderTopic(): Offset
 export function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: number): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   const m: OffsetForLeaderEpochRequestOffsetForLeaderTopic = {
     topic: (v >= 4 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 4, 8, (r) => decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, v)),
+    partitions: readArray(r, v >= 4, 8, decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -78,7 +78,7 @@ export function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader,
 
 export function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, v: number, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
   (v >= 4 ? w.compactString(m.topic) : w.string(m.topic));
-  writeArray(w, v >= 4, m.partitions, (w, e) => { encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w, v, e); });
+  writeArray(w, v >= 4, m.partitions, encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -166,7 +166,7 @@ export function defaultOffsetForLeaderEpochResponse(): OffsetForLeaderEpochRespo
 export function decodeOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeaderEpochResponse {
   const m: OffsetForLeaderEpochResponse = {
     throttleTimeMs: (v >= 2 ? r.int32() : 0),
-    topics: readArray(r, v >= 4, 3, (r) => decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, v)),
+    topics: readArray(r, v >= 4, 3, decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -181,7 +181,7 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, v: number): Offset
 
 export function encodeOffsetForLeaderEpochResponse(w: Writer, v: number, m: OffsetForLeaderEpochResponse): void {
   if (v >= 2) { w.int32(m.throttleTimeMs); }
-  writeArray(w, v >= 4, m.topics, (w, e) => { encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w, v, e); });
+  writeArray(w, v >= 4, m.topics, encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -206,7 +206,7 @@ export function defaultOffsetForLeaderEpochResponseOffsetForLeaderTopicResult():
 export function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, v: number): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
   const m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult = {
     topic: (v >= 4 ? r.compactString() : r.string()),
-    partitions: readArray(r, v >= 4, 14, (r) => decodeOffsetForLeaderEpochResponseEpochEndOffset(r, v)),
+    partitions: readArray(r, v >= 4, 14, decodeOffsetForLeaderEpochResponseEpochEndOffset, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -221,7 +221,7 @@ export function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: 
 
 export function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, v: number, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
   (v >= 4 ? w.compactString(m.topic) : w.string(m.topic));
-  writeArray(w, v >= 4, m.partitions, (w, e) => { encodeOffsetForLeaderEpochResponseEpochEndOffset(w, v, e); });
+  writeArray(w, v >= 4, m.partitions, encodeOffsetForLeaderEpochResponseEpochEndOffset, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;

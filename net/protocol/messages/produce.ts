@@ -29,7 +29,7 @@ export function decodeProduceRequest(r: Reader, v: number): ProduceRequest {
     transactionalId: (v >= 3 ? (v >= 9 ? r.compactNullableString() : r.nullableString()) : null),
     acks: r.int16(),
     timeoutMs: r.int32(),
-    topicData: readArray(r, v >= 9, 3, (r) => decodeProduceRequestTopicProduceData(r, v)),
+    topicData: readArray(r, v >= 9, 3, decodeProduceRequestTopicProduceData, v),
   };
   if (v >= 9) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -46,7 +46,7 @@ export function encodeProduceRequest(w: Writer, v: number, m: ProduceRequest<Rec
   if (v >= 3) { (v >= 9 ? w.compactNullableString(m.transactionalId) : w.nullableString(m.transactionalId)); }
   w.int16(m.acks);
   w.int32(m.timeoutMs);
-  writeArray(w, v >= 9, m.topicData, (w, e) => { encodeProduceRequestTopicProduceData(w, v, e); });
+  writeArray(w, v >= 9, m.topicData, encodeProduceRequestTopicProduceData, v);
   if (v >= 9) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -71,7 +71,7 @@ export function defaultProduceRequestTopicProduceData(): ProduceRequestTopicProd
 export function decodeProduceRequestTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceData {
   const m: ProduceRequestTopicProduceData = {
     name: (v >= 9 ? r.compactString() : r.string()),
-    partitionData: readArray(r, v >= 9, 6, (r) => decodeProduceRequestPartitionProduceData(r, v)),
+    partitionData: readArray(r, v >= 9, 6, decodeProduceRequestPartitionProduceData, v),
   };
   if (v >= 9) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -86,7 +86,7 @@ export function decodeProduceRequestTopicProduceData(r: Reader, v: number): Prod
 
 export function encodeProduceRequestTopicProduceData(w: Writer, v: number, m: ProduceRequestTopicProduceData<RecordsIn>): void {
   (v >= 9 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 9, m.partitionData, (w, e) => { encodeProduceRequestPartitionProduceData(w, v, e); });
+  writeArray(w, v >= 9, m.partitionData, encodeProduceRequestPartitionProduceData, v);
   if (v >= 9) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -172,7 +172,7 @@ export function defaultProduceResponse(): ProduceResponse {
 
 export function decodeProduceResponse(r: Reader, v: number): ProduceResponse {
   const m: ProduceResponse = {
-    responses: readArray(r, v >= 9, 3, (r) => decodeProduceResponseTopicProduceResponse(r, v)),
+    responses: readArray(r, v >= 9, 3, decodeProduceResponseTopicProduceResponse, v),
     throttleTimeMs: (v >= 1 ? r.int32() : 0),
     nodeEndpoints: [],
   };
@@ -180,7 +180,7 @@ export function decodeProduceResponse(r: Reader, v: number): ProduceResponse {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
       const tag = r.uvarint();
       const t = r.sub(r.uvarint());
-      if (tag === 0 && v >= 10) m.nodeEndpoints = readArray(t, true, 11, (r) => decodeProduceResponseNodeEndpoint(r, v));
+      if (tag === 0 && v >= 10) m.nodeEndpoints = readArray(t, true, 11, decodeProduceResponseNodeEndpoint, v);
       else m.unknownTaggedFields = unknownTag(m.unknownTaggedFields, tag, t);
       r.absorb(t);
     }
@@ -189,7 +189,7 @@ export function decodeProduceResponse(r: Reader, v: number): ProduceResponse {
 }
 
 export function encodeProduceResponse(w: Writer, v: number, m: ProduceResponse): void {
-  writeArray(w, v >= 9, m.responses, (w, e) => { encodeProduceResponseTopicProduceResponse(w, v, e); });
+  writeArray(w, v >= 9, m.responses, encodeProduceResponseTopicProduceResponse, v);
   if (v >= 1) { w.int32(m.throttleTimeMs); }
   if (v >= 9) {
     const u = m.unknownTaggedFields;
@@ -198,7 +198,7 @@ export function encodeProduceResponse(w: Writer, v: number, m: ProduceResponse):
     if (t0) n++;
     w.uvarint(n);
     let i = 0;
-    if (t0) { i = writeUnknownTags(w, u, i, 0); w.uvarint(0); const s = w.beginSized(); writeArray(w, true, m.nodeEndpoints, (w, e) => { encodeProduceResponseNodeEndpoint(w, v, e); }); w.endSized(s); }
+    if (t0) { i = writeUnknownTags(w, u, i, 0); w.uvarint(0); const s = w.beginSized(); writeArray(w, true, m.nodeEndpoints, encodeProduceResponseNodeEndpoint, v); w.endSized(s); }
     writeUnknownTags(w, u, i, Infinity);
   }
 }
@@ -219,7 +219,7 @@ export function defaultProduceResponseTopicProduceResponse(): ProduceResponseTop
 export function decodeProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceResponseTopicProduceResponse {
   const m: ProduceResponseTopicProduceResponse = {
     name: (v >= 9 ? r.compactString() : r.string()),
-    partitionResponses: readArray(r, v >= 9, 14, (r) => decodeProduceResponsePartitionProduceResponse(r, v)),
+    partitionResponses: readArray(r, v >= 9, 14, decodeProduceResponsePartitionProduceResponse, v),
   };
   if (v >= 9) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -234,7 +234,7 @@ export function decodeProduceResponseTopicProduceResponse(r: Reader, v: number):
 
 export function encodeProduceResponseTopicProduceResponse(w: Writer, v: number, m: ProduceResponseTopicProduceResponse): void {
   (v >= 9 ? w.compactString(m.name) : w.string(m.name));
-  writeArray(w, v >= 9, m.partitionResponses, (w, e) => { encodeProduceResponsePartitionProduceResponse(w, v, e); });
+  writeArray(w, v >= 9, m.partitionResponses, encodeProduceResponsePartitionProduceResponse, v);
   if (v >= 9) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
@@ -275,7 +275,7 @@ export function decodeProduceResponsePartitionProduceResponse(r: Reader, v: numb
     baseOffset: r.int64(),
     logAppendTimeMs: (v >= 2 ? r.int64() : -1n),
     logStartOffset: (v >= 5 ? r.int64() : -1n),
-    recordErrors: (v >= 8 ? readArray(r, v >= 9, 6, (r) => decodeProduceResponseBatchIndexAndErrorMessage(r, v)) : []),
+    recordErrors: (v >= 8 ? readArray(r, v >= 9, 6, decodeProduceResponseBatchIndexAndErrorMessage, v) : []),
     errorMessage: (v >= 8 ? (v >= 9 ? r.compactNullableString() : r.nullableString()) : null),
     currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
   };
@@ -297,7 +297,7 @@ export function encodeProduceResponsePartitionProduceResponse(w: Writer, v: numb
   w.int64(m.baseOffset);
   if (v >= 2) { w.int64(m.logAppendTimeMs); }
   if (v >= 5) { w.int64(m.logStartOffset); }
-  if (v >= 8) { writeArray(w, v >= 9, m.recordErrors, (w, e) => { encodeProduceResponseBatchIndexAndErrorMessage(w, v, e); }); }
+  if (v >= 8) { writeArray(w, v >= 9, m.recordErrors, encodeProduceResponseBatchIndexAndErrorMessage, v); }
   if (v >= 8) { (v >= 9 ? w.compactNullableString(m.errorMessage) : w.nullableString(m.errorMessage)); }
   if (v >= 9) {
     const u = m.unknownTaggedFields;

@@ -57,7 +57,7 @@ export function decodeSaslHandshakeResponse(r: Reader, v: number): SaslHandshake
 
 export function encodeSaslHandshakeResponse(w: Writer, v: number, m: SaslHandshakeResponse): void {
   w.int16(m.errorCode);
-  writeArray(w, false, m.mechanisms, (w, e) => { w.string(e); });
+  writeArray(w, false, m.mechanisms, (w, _v, e) => { w.string(e); });
 }
 
 export const SaslHandshakeResponseSchema: MessageSchema = {

@@ -38,7 +38,7 @@ export function decodeSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
     groupInstanceId: (v >= 3 ? (v >= 4 ? r.compactNullableString() : r.nullableString()) : null),
     protocolType: (v >= 5 ? r.compactNullableString() : null),
     protocolName: (v >= 5 ? r.compactNullableString() : null),
-    assignments: readArray(r, v >= 4, 3, (r) => decodeSyncGroupRequestAssignment(r, v)),
+    assignments: readArray(r, v >= 4, 3, decodeSyncGroupRequestAssignment, v),
   };
   if (v >= 4) {
     for (let i = 0, n = r.tagCount(); i < n && r.error === null; i++) {
@@ -58,7 +58,7 @@ export function encodeSyncGroupRequest(w: Writer, v: number, m: SyncGroupRequest
   if (v >= 3) { (v >= 4 ? w.compactNullableString(m.groupInstanceId) : w.nullableString(m.groupInstanceId)); }
   if (v >= 5) { w.compactNullableString(m.protocolType); }
   if (v >= 5) { w.compactNullableString(m.protocolName); }
-  writeArray(w, v >= 4, m.assignments, (w, e) => { encodeSyncGroupRequestAssignment(w, v, e); });
+  writeArray(w, v >= 4, m.assignments, encodeSyncGroupRequestAssignment, v);
   if (v >= 4) {
     const u = m.unknownTaggedFields;
     let n = u === undefined ? 0 : u.length;
