@@ -20,7 +20,7 @@
 //   3. handler resolves → slot filled → flush() writes every filled slot at the head, in order
 import type { Socket } from "bun";
 import { FrameSplitter } from "../protocol/framing.ts";
-import { type ConnectionContext, dispatch, type DispatchOutcome } from "./dispatch.ts";
+import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse } from "./handler.ts";
 import type { BrokerState } from "./state.ts";
 
@@ -31,11 +31,20 @@ const FETCH_KEY = 1;
 const EMPTY = new Uint8Array(0);
 const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
 
-interface Slot {
-  done: boolean;
-  chunks: Uint8Array[] | null; // null = nothing to write (acks=0)
-  close: boolean;
-  fetch: boolean;
+/** A request's place in the response order; dispatch settles it when the answer is ready. */
+class Slot implements OutcomeSink {
+  done = false;
+  chunks: Uint8Array | Uint8Array[] | null = null; // null = nothing to write (acks=0)
+  close = false;
+
+  constructor(
+    private readonly connection: Connection,
+    readonly fetch: boolean,
+  ) {}
+
+  settle(outcome: DispatchOutcome): void {
+    this.connection.complete(this, outcome);
+  }
 }
 
 type PausableSocket = Socket<Connection> & { pause(): void; resume(): void };
@@ -123,21 +132,16 @@ export class Connection {
   }
 
   private handleFrame(frame: Uint8Array, isFetch: boolean): void {
-    const slot: Slot = { done: false, chunks: null, close: false, fetch: isFetch };
+    const slot = new Slot(this, isFetch);
     if (isFetch) this.fetchesInFlight++;
     this.slots.push(slot);
     this.inFlight++;
     this.updateReading();
-    dispatch(frame, this.context).then(
-      (outcome: DispatchOutcome) => this.complete(slot, outcome),
-      (err: unknown) => {
-        this.broker.log.error(`request handler failed: ${(err as Error)?.stack ?? err}`);
-        this.complete(slot, CLOSE_CONNECTION);
-      },
-    );
+    dispatch(frame, this.context, slot);
   }
 
-  private complete(slot: Slot, outcome: DispatchOutcome): void {
+  /** A request's answer is ready (Slot.settle): write every answer now at the head, in order. */
+  complete(slot: Slot, outcome: DispatchOutcome): void {
     slot.done = true;
     this.inFlight--;
     if (slot.fetch) this.fetchesInFlight--;
@@ -153,7 +157,9 @@ export class Connection {
         this.closeAfterOutput();
         return;
       }
-      if (slot.chunks) for (const c of slot.chunks) this.write(c);
+      const chunks = slot.chunks;
+      if (chunks instanceof Uint8Array) this.write(chunks);
+      else if (chunks) for (const c of chunks) this.write(c);
     }
     this.pump();
     this.notifyIdle();

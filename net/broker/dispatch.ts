@@ -15,7 +15,7 @@ import { Writer } from "../protocol/writer.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/header.ts";
 import { ApiVersions } from "../protocol/messages/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { CLOSE_CONNECTION, EncodedResponse, NO_RESPONSE, type RequestContext } from "./handler.ts";
+import { CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, NO_RESPONSE, type RequestContext } from "./handler.ts";
 import type { BrokerState } from "./state.ts";
 
 /** What to do with a request: write these chunks, write nothing, or close the connection. */
@@ -24,8 +24,47 @@ export type DispatchOutcome = EncodedResponse | typeof NO_RESPONSE | typeof CLOS
 /** The part of a request's context that is the same for every request on one connection. */
 export type ConnectionContext = Omit<RequestContext, "apiVersion" | "correlationId" | "clientId">;
 
-/** `frame` is one whole request including its 4-byte length prefix. */
-export async function dispatch(frame: Uint8Array, conn: ConnectionContext): Promise<DispatchOutcome> {
+/** Where a request's outcome goes: its place in the connection's response order. */
+export interface OutcomeSink {
+  settle(outcome: DispatchOutcome): void;
+}
+
+/**
+ * Handles `frame`, one whole request including its 4-byte length prefix, and hands the outcome to
+ * `sink`, always from a later microtask (never from inside this call: the connection dispatches
+ * the next frame from its completion, and a chunk may hold thousands of frames). Never throws; a
+ * handler that throws or rejects closes the connection. Makes no promise chain or closure of its
+ * own per request: the connection's slot is the sink (issue #8).
+ */
+export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: OutcomeSink): void {
+  let decoded: Decoded | DispatchOutcome;
+  let res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>;
+  try {
+    decoded = decode(frame, conn);
+    if (!(decoded instanceof Decoded)) {
+      void settleLater(decoded, null, sink);
+      return;
+    }
+    res = decoded.handler.handle(decoded.req, decoded.ctx);
+  } catch (err) {
+    void settleLater(failed(conn.broker, err), null, sink);
+    return;
+  }
+  void settleLater(res, decoded, sink);
+}
+
+/** A request that decoded, with the handler that takes it. */
+class Decoded {
+  readonly started = performance.now();
+  constructor(
+    readonly handler: Handler,
+    readonly req: unknown,
+    readonly ctx: RequestContext,
+  ) {}
+}
+
+/** Header and body, or what to do instead when they are unusable (the table above). */
+function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchOutcome {
   const broker = conn.broker;
   const r = new Reader(frame, 4);
   const header = decodeRequestHeader(r);
@@ -46,7 +85,6 @@ export async function dispatch(frame: Uint8Array, conn: ConnectionContext): Prom
     broker.metrics.requestRejected(apiKey, apiVersion);
     return CLOSE_CONNECTION;
   }
-  const started = performance.now();
   const ctx: RequestContext = {
     apiVersion,
     correlationId,
@@ -57,15 +95,37 @@ export async function dispatch(frame: Uint8Array, conn: ConnectionContext): Prom
     remoteAddress: conn.remoteAddress,
     closed: conn.closed,
   };
-  const res = await handler.handle(req, ctx);
-  broker.metrics.requestHandled(apiKey, performance.now() - started);
+  return new Decoded(handler, req, ctx);
+}
+
+/** Waits for the handler (a microtask at least), finishes the answer, settles the sink. */
+async function settleLater(res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>, request: Decoded | null, sink: OutcomeSink): Promise<void> {
+  let outcome: DispatchOutcome;
+  try {
+    const done = await res;
+    outcome = request === null ? (done as DispatchOutcome) : finish(done, request);
+  } catch (err) {
+    outcome = failed(request?.ctx.broker, err);
+  }
+  sink.settle(outcome);
+}
+
+/** Counts the request and encodes its answer (unless the handler did). */
+function finish(res: HandlerResult<unknown>, { handler, ctx, started }: Decoded): DispatchOutcome {
+  const apiKey = handler.api.key;
+  ctx.broker.metrics.requestHandled(apiKey, performance.now() - started);
   if (res === NO_RESPONSE || res === CLOSE_CONNECTION || res instanceof EncodedResponse) return res;
   const w = new Writer(256); // most answers are small; it grows by doubling, and record data goes out as its own chunks
   const mark = w.reserveInt32();
-  encodeResponseHeader(w, correlationId, apiKey, apiVersion);
-  handler.api.encodeResponse(w, apiVersion, res);
+  encodeResponseHeader(w, ctx.correlationId, apiKey, ctx.apiVersion);
+  handler.api.encodeResponse(w, ctx.apiVersion, res);
   w.patchInt32(mark, w.length - 4);
   return new EncodedResponse(w.finishChunks());
+}
+
+function failed(broker: BrokerState | undefined, err: unknown): DispatchOutcome {
+  broker?.log.error(`request handler failed: ${(err as Error)?.stack ?? err}`);
+  return CLOSE_CONNECTION;
 }
 
 /** Kafka answers an ApiVersions version it does not know in v0 format with error 35 and its own

@@ -29,7 +29,8 @@ export interface RequestContext {
  * exact-size array (net/protocol/fast-responses.ts) instead of response objects and a Writer.
  */
 export class EncodedResponse {
-  constructor(readonly chunks: Uint8Array[]) {}
+  /** One array (most answers) or several, written in order. */
+  constructor(readonly chunks: Uint8Array | Uint8Array[]) {}
 }
 
 export type HandlerResult<Res> = Res | EncodedResponse | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;

@@ -21,7 +21,8 @@
 //
 // Ordering: partitions are appended in request order, and each append's write happens before the
 // handler's first await, so two requests on one connection land in arrival order.
-import { type ProduceBatchInfo, validateProduceBatch } from "../../../core/batch/validate-produce.ts";
+import { type ProduceBatchInfo, type ValidateProduceOptions, validateProduceBatch } from "../../../core/batch/validate-produce.ts";
+import type { TopicConfigs } from "../../../core/topics/configs.ts";
 import { fixMaxTimestamp } from "../../../core/batch/rewrite.ts";
 import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -73,17 +74,20 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       const name = topics[0]!.name;
       const p = topics[0]!.partitionData[0]!;
       const started = startPartition(name, p, ctx);
-      let r: PartitionResult = started as PartitionResult;
-      if (started instanceof Appending) {
+      const { correlationId, apiVersion } = ctx;
+      let r: PartitionResult;
+      if (!(started instanceof Appending)) r = started;
+      else {
         // Awaited here rather than in appendResult: one async frame less per request.
         try {
-          r = appended(started, await started.append);
+          const a = await started.append;
+          const logAppendTime = started.duplicate ? -1 : a.logAppendTime!;
+          return new EncodedResponse(produceResponseFrame(correlationId, apiVersion, name, p.index, 0, a.baseOffset, logAppendTime, started.log.startOffset, null));
         } catch (err) {
           r = appendFailed(started, err, ctx);
         }
       }
-      const frame = produceResponseFrame(ctx.correlationId, ctx.apiVersion, name, p.index, r.errorCode, r.baseOffset, r.logAppendTime, r.logStartOffset, r.errorMessage);
-      return new EncodedResponse([frame]);
+      return new EncodedResponse(produceResponseFrame(correlationId, apiVersion, name, p.index, r.errorCode, r.baseOffset, r.logAppendTime, r.logStartOffset, r.errorMessage));
     }
     const pending = topics.map((t) => ({
       name: t.name,
@@ -142,6 +146,25 @@ function appendFailed(a: Appending, err: unknown, ctx: RequestContext): Partitio
   return failed(kafkaErrorCode(err), errorMessage(err));
 }
 
+/** Validation options per topic configs (replaced whole on alter) and zstd allowance: made once,
+ * not per request. */
+const validationCache = new WeakMap<TopicConfigs, [ValidateProduceOptions, ValidateProduceOptions]>();
+
+function validationOptions(configs: TopicConfigs, allowZstd: boolean): ValidateProduceOptions {
+  let pair = validationCache.get(configs);
+  if (pair === undefined) {
+    const of = (allowZstd: boolean): ValidateProduceOptions => ({
+      maxMessageBytes: configs["max.message.bytes"],
+      compacted: configs["cleanup.policy"].includes("compact"),
+      allowZstd,
+      timestampType: configs["message.timestamp.type"] === "LogAppendTime" ? "LogAppendTime" : "CreateTime",
+    });
+    pair = [of(false), of(true)];
+    validationCache.set(configs, pair);
+  }
+  return pair[allowZstd ? 1 : 0];
+}
+
 /**
  * Checks, validates and starts appending one partition's batch, synchronously: the append's
  * write happens during this call, in request order; only its durability is awaited (appendResult).
@@ -161,12 +184,7 @@ function startPartition(topicName: string, p: ProduceRequestPartitionProduceData
   const logAppendTime = configs["message.timestamp.type"] === "LogAppendTime";
   let info: ProduceBatchInfo;
   try {
-    info = validateProduceBatch(records, {
-      maxMessageBytes: configs["max.message.bytes"],
-      compacted: configs["cleanup.policy"].includes("compact"),
-      allowZstd: apiVersion >= 7,
-      timestampType: logAppendTime ? "LogAppendTime" : "CreateTime",
-    });
+    info = validateProduceBatch(records, validationOptions(configs, apiVersion >= 7));
     if (!logAppendTime && info.maxTimestampNeedsFix) fixMaxTimestamp(records, 0, info.maxTimestamp);
     const stats = broker.metrics.topic(topicName);
     stats.bytesIn += records.length;

@@ -37,7 +37,8 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>
       const remaining = deadline - Date.now();
       if (round.bytes >= Math.max(1, req.minBytes) || round.errors || remaining <= 0 || ctx.closed.aborted || ctx.broker.shutdown.aborted) {
         // Encoded straight into the frame (net/protocol/fast-responses.ts): no response objects.
-        return new EncodedResponse(fetchResponseFrame(ctx.correlationId, ctx.apiVersion, round.topics));
+        const chunks = fetchResponseFrame(ctx.correlationId, ctx.apiVersion, round.topics);
+        return new EncodedResponse(chunks.length === 1 ? chunks[0]! : chunks);
       }
       await waitForAppend(round.logs, remaining, ctx);
     }
