@@ -131,8 +131,11 @@ export interface FetchTopicAnswer {
   partitions: FetchPartitionAnswer[];
 }
 
-/** The whole Fetch response frame, as chunks for one vectored write (see the shapes above). */
-export function fetchResponseFrame(correlationId: number, version: number, topics: readonly FetchTopicAnswer[]): Uint8Array[] {
+/**
+ * The whole Fetch response frame: one array, or (when records parts are big) chunks for one
+ * vectored write (see the shapes above).
+ */
+export function fetchResponseFrame(correlationId: number, version: number, topics: readonly FetchTopicAnswer[]): Uint8Array | Uint8Array[] {
   if (version < 4) throw new RangeError(`fetch response v${version}: the broker serves v4+`);
   const flexible = version >= FETCH_FLEXIBLE_MIN;
   const byId = version >= FETCH_TOPIC_ID_MIN;
@@ -157,8 +160,8 @@ export function fetchResponseFrame(correlationId: number, version: number, topic
   if (flexible) size++;
 
   // Pass 2: write, cutting the array wherever a big part goes out as its own chunk.
-  const out = new FrameOut(size);
-  const buf = out.buf;
+  const out = outside > 0 ? new FrameOut(size) : null; // only cut around big parts
+  const buf = out?.buf ?? new Uint8Array(size);
   be.setInt32(buf, 0, size + outside - 4);
   be.setInt32(buf, 4, correlationId);
   let pos = flexible ? 9 : 8;
@@ -185,15 +188,21 @@ export function fetchResponseFrame(correlationId: number, version: number, topic
       }
       pos = putCount(buf, pos, recordsLength(p.records), flexible); // a bytes length has the count's form
       const parts = p.records;
-      if (!Array.isArray(parts)) pos = out.part(pos, parts);
-      else for (const part of parts) pos = out.part(pos, part);
+      if (!Array.isArray(parts)) pos = putRecordsPart(buf, pos, parts, out);
+      else for (const part of parts) pos = putRecordsPart(buf, pos, part, out);
       if (flexible) pos++; // partition tags
     }
     if (flexible) pos++; // topic tags
   }
   if (flexible) pos++;
   if (pos !== size) throw new RangeError(`fetch response: wrote ${pos} of ${size} bytes`);
-  return out.finish(pos);
+  return out === null ? buf : out.finish(pos);
+}
+
+function putRecordsPart(buf: Uint8Array, pos: number, part: Uint8Array, out: FrameOut | null): number {
+  if (out !== null) return out.part(pos, part);
+  buf.set(part, pos);
+  return pos + part.length;
 }
 
 /** The frame's own array, and the chunks it is cut into around big records parts. */
@@ -221,9 +230,9 @@ class FrameOut {
   }
 
   finish(end: number): Uint8Array[] {
-    if (this.chunks === null) return [this.buf];
-    if (end > this.cut) this.chunks.push(this.buf.subarray(this.cut, end));
-    return this.chunks;
+    const chunks = this.chunks ?? [];
+    if (end > this.cut) chunks.push(this.buf.subarray(this.cut, end));
+    return chunks;
   }
 }
 

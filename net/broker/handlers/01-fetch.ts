@@ -33,14 +33,18 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>
   async handle(req, ctx) {
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
+      // A consumer at the tail usually finds nothing: it waits without building an answer first.
+      if (deadline - Date.now() > 0 && !ctx.closed.aborted && !ctx.broker.shutdown.aborted && nothingNew(req, ctx)) {
+        await waitForAppend(req, deadline - Date.now(), ctx);
+        continue;
+      }
       const round = readOnce(req, ctx);
       const remaining = deadline - Date.now();
       if (round.bytes >= Math.max(1, req.minBytes) || round.errors || remaining <= 0 || ctx.closed.aborted || ctx.broker.shutdown.aborted) {
         // Encoded straight into the frame (net/protocol/fast-responses.ts): no response objects.
-        const chunks = fetchResponseFrame(ctx.correlationId, ctx.apiVersion, round.topics);
-        return new EncodedResponse(chunks.length === 1 ? chunks[0]! : chunks);
+        return new EncodedResponse(fetchResponseFrame(ctx.correlationId, ctx.apiVersion, round.topics));
       }
-      await waitForAppend(round.logs, remaining, ctx);
+      await waitForAppend(req, remaining, ctx);
     }
   },
 });
@@ -50,11 +54,23 @@ function resolveTopic(t: FetchRequest["topics"][number], ctx: RequestContext): T
   return ctx.broker.store.topic(t.topic);
 }
 
+/** Every requested partition exists and the request asks for its high watermark: readOnce would
+ * find no bytes and no error, so the answer would be to wait. */
+function nothingNew(req: FetchRequest, ctx: RequestContext): boolean {
+  for (const t of req.topics) {
+    const topic = resolveTopic(t, ctx);
+    if (!topic) return false;
+    for (const p of t.partitions) {
+      const log = topic.partitions[p.partition];
+      if (!log || Number(p.fetchOffset) !== log.highWatermark) return false;
+    }
+  }
+  return true;
+}
+
 /** One pass over the requested partitions: the answer as it stands, and whether it is enough. */
 class FetchRound {
   readonly topics: FetchTopicAnswer[] = [];
-  /** The logs read, for waiting on their next append. */
-  readonly logs: PartitionLog[] = [];
   bytes = 0;
   errors = false;
   /** What is left of the request's max_bytes. */
@@ -89,7 +105,6 @@ function readPartition(
     const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : missingTopicCode(ctx.broker.store, requestedName);
     return answer(p.partition, errorCode, -1, -1, EMPTY);
   }
-  round.logs.push(log);
   const hwm = log.highWatermark;
   const offset = Number(p.fetchOffset);
   if (offset < log.startOffset || offset > hwm) {
@@ -131,8 +146,13 @@ function recordsIn(chunks: Uint8Array[]): number {
   return n;
 }
 
-/** Resolves on the first high-watermark move of any of `logs`, on timeout, or on close/shutdown. */
-function waitForAppend(logs: PartitionLog[], timeoutMs: number, ctx: RequestContext): Promise<void> {
+const ONCE = { once: true };
+
+/**
+ * Resolves on the first high-watermark move of any requested partition, on timeout, or on
+ * close/shutdown.
+ */
+function waitForAppend(req: FetchRequest, timeoutMs: number, ctx: RequestContext): Promise<void> {
   return new Promise((resolve) => {
     const unsubscribers: Array<() => void> = [];
     const done = () => {
@@ -143,8 +163,14 @@ function waitForAppend(logs: PartitionLog[], timeoutMs: number, ctx: RequestCont
       resolve();
     };
     const timer = setTimeout(done, timeoutMs);
-    for (const log of logs) unsubscribers.push(log.onHighWatermark(done));
-    ctx.closed.addEventListener("abort", done, { once: true });
-    ctx.broker.shutdown.addEventListener("abort", done, { once: true });
+    for (const t of req.topics) {
+      const topic = resolveTopic(t, ctx);
+      for (const p of t.partitions) {
+        const log = topic?.partitions[p.partition];
+        if (log) unsubscribers.push(log.onHighWatermark(done));
+      }
+    }
+    ctx.closed.addEventListener("abort", done, ONCE);
+    ctx.broker.shutdown.addEventListener("abort", done, ONCE);
   });
 }
