@@ -105,13 +105,12 @@ export class Connection {
 
   onData(chunk: Uint8Array): void {
     if (this.closing) return;
-    const frames = this.splitter.push(chunk);
+    this.splitter.push(chunk, this.pending);
     if (this.splitter.error) {
       this.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
       this.closeNow();
       return;
     }
-    for (const frame of frames) this.pending.push(frame);
     this.pump();
   }
 

@@ -32,9 +32,9 @@ export class FrameSplitter {
     return this.headLength + this.gathered;
   }
 
-  /** Feeds the next bytes of the stream; returns every frame they complete, in order. */
-  push(chunk: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /** Feeds the next bytes of the stream; appends every frame they complete to `out`, in order, and
+   * returns it (a caller with a queue of its own passes it: no array per chunk). */
+  push(chunk: Uint8Array, out: Uint8Array[] = []): Uint8Array[] {
     let pos = 0;
     while (pos < chunk.length && this.error === null) {
       if (this.gather !== null) {
