@@ -11,7 +11,8 @@ function storedCodecs(dataDir: string, topic: string): Set<number> {
   const bytes = readFileSync(join(dataDir, "topics", topic, "0", "00000000000000000000.log"));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const codecs = new Set<number>();
-  for (let pos = 0; pos + 61 <= bytes.length; pos += 12 + view.getInt32(pos + 8)) codecs.add(view.getInt16(pos + 21) & 7);
+  // A live active segment ends in the runway's zeros (core/log/partition-log.ts): no batch has length 0.
+  for (let pos = 0; pos + 61 <= bytes.length && view.getInt32(pos + 8) > 0; pos += 12 + view.getInt32(pos + 8)) codecs.add(view.getInt16(pos + 21) & 7);
   return codecs;
 }
 

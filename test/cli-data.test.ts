@@ -33,7 +33,8 @@ function storedBatches(topic: string, partition = 0): [number, number][] {
   const bytes = readFileSync(join(dir, log));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: [number, number][] = [];
-  for (let pos = 0; pos + 61 <= bytes.length; pos += 12 + view.getInt32(pos + 8)) out.push([view.getInt16(pos + 21) & 7, view.getInt32(pos + 57)]);
+  // A live active segment ends in the runway's zeros (core/log/partition-log.ts): no batch has length 0.
+  for (let pos = 0; pos + 61 <= bytes.length && view.getInt32(pos + 8) > 0; pos += 12 + view.getInt32(pos + 8)) out.push([view.getInt16(pos + 21) & 7, view.getInt32(pos + 57)]);
   return out;
 }
 
