@@ -27,6 +27,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RECORD_BYTES = 100;
 const LATENCY_RATE = 5000;
 const LATENCY_RECORDS = LATENCY_RATE * Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
+/** Seconds of the latency load each system gets first, unmeasured (JIT in Bun processes: ours, the peers' clients). */
+const LATENCY_WARMUP_SECONDS = Number(process.env.BENCH_LATENCY_WARMUP_SECONDS ?? 3);
+const LATENCY_WARMUP_RECORDS = Math.round(LATENCY_RATE * LATENCY_WARMUP_SECONDS);
 const STEP_TIMEOUT_MS = 180_000;
 const BUN = process.execPath;
 
@@ -147,9 +150,9 @@ async function streamctlRun(file: string): Promise<Figures> {
     f.ownConsume = (await bench(["consume", "--topic", "own", "--records", String(RECORDS)])).recordsPerSec;
     await exec(["sync"]); // the same quiet disk for every system's latency phase
     const before = await brokerHistograms(broker.http);
-    const lat = await bench(["e2e", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES)]);
+    const lat = await bench(["e2e", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)]);
     const after = await brokerHistograms(broker.http);
-    // Where an ack's time went, from the broker's own histograms over the latency phase only.
+    // Where an ack's time went, from the broker's own histograms over the latency phase (its warm-up included).
     f.fsyncP99 = histogramQuantile(after.fsync, before.fsync, 0.99);
     f.fsyncOver2 = fractionAbove(after.fsync, before.fsync, 0.002);
     f.produceP99 = histogramQuantile(after.produce, before.produce, 0.99);
@@ -197,7 +200,7 @@ function fractionAbove(after: Buckets, before: Buckets, le: number): number {
 async function natsRun(): Promise<Figures> {
   const s = await startServer("nats", (port, dir) => ["nats-server", "-js", "-a", "127.0.0.1", "-p", String(port), "--store_dir", dir]);
   try {
-    const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "nats-client.ts"), `127.0.0.1:${s.port}`, String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS)])).out);
+    const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "nats-client.ts"), `127.0.0.1:${s.port}`, String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS), String(LATENCY_WARMUP_RECORDS)])).out);
     return { produce: r.produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, rss: peakRssMiB(s.proc.pid) };
   } finally {
     await stopServer(s);
@@ -210,7 +213,7 @@ async function redisRun(): Promise<Figures> {
     const value = "x".repeat(RECORD_BYTES);
     const out = (await exec(["redis-benchmark", "-h", "127.0.0.1", "-p", String(s.port), "-n", String(RECORDS), "-c", "10", "-P", "100", "--csv", "XADD", "bench", "*", "v", value])).out;
     const produce = Number(out.trim().split("\n").at(-1)!.split(",")[1]!.replaceAll('"', ""));
-    const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "redis-client.ts"), `redis://127.0.0.1:${s.port}`, "bench", String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS)])).out);
+    const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "redis-client.ts"), `redis://127.0.0.1:${s.port}`, "bench", String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS), String(LATENCY_WARMUP_RECORDS)])).out);
     return { produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, rss: peakRssMiB(s.proc.pid) };
   } finally {
     await stopServer(s);
@@ -352,7 +355,7 @@ export function report(all: BenchRow[]): string[] {
   const out = [
     `## Side by side (medians of ${n} runs, range in brackets)`,
     "",
-    `${RECORD_BYTES}-byte records, ${RECORDS.toLocaleString("en-US")} per run, every server on 127.0.0.1 on this machine, started fresh for each run. Latency: ${LATENCY_RATE.toLocaleString("en-US")} records/s fixed rate, from each record's intended send time.`,
+    `${RECORD_BYTES}-byte records, ${RECORDS.toLocaleString("en-US")} per run, every server on 127.0.0.1 on this machine, started fresh for each run. Latency: ${LATENCY_RATE.toLocaleString("en-US")} records/s fixed rate for ${LATENCY_RECORDS / LATENCY_RATE} s, after ${LATENCY_WARMUP_SECONDS} s of the same load unmeasured (every system), from each record's intended send time.`,
     "",
     "| system (load) | durability | produce records/s | produce MB/s | consume records/s | ack p50 ms | ack p99 ms | peak RSS MiB |",
     "|---|---|---:|---:|---:|---:|---:|---:|",

@@ -36,6 +36,7 @@ interface BenchFlags {
   compression: string;
   lingerMs?: string;
   batchBytes?: string;
+  warmup?: string;
   json?: boolean;
 }
 
@@ -64,6 +65,7 @@ export function benchCommand(io: Io): Command {
       .addOption(new Option("--compression <codec>", "batch compression").choices(["none", "zstd", "gzip", "lz4", "snappy"]).default("none"))
       .option("--linger-ms <ms>", `producer linger (default 0 with a rate, ${LINGER_MS_DEFAULT} flat out)`)
       .option("--batch-bytes <n>", `largest batch, uncompressed bytes (default ${BATCH_BYTES_DEFAULT})`)
+      .option("--warmup <seconds>", "with a rate: run the same load this long first, not measured (JIT compilation, connections, the broker's first segment writes)")
       .option("--json", "print one JSON object instead of the text report")
       .action(async (flags: BenchFlags) => {
         await bench(io, mode, flags);
@@ -95,6 +97,8 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
 
 export interface BenchReport {
   mode: Mode;
+  /** Seconds of the same load run first and not measured (--warmup). */
+  warmupSeconds: number;
   topic: string;
   partitions: number;
   producers: number;
@@ -117,6 +121,9 @@ export interface BenchReport {
 
 async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
   const o = loadOptions(io, mode, flags);
+  const warmup = flags.warmup === undefined ? 0 : Number(flags.warmup);
+  if (!Number.isFinite(warmup) || warmup < 0) throw new UsageError(`--warmup: expected seconds ≥ 0, got '${flags.warmup}'`);
+  if (warmup > 0 && o.rate === 0) throw new UsageError("--warmup: needs --rate (a warm-up is the same fixed-rate load, unmeasured)");
   const partitionsWanted = intFlag("--partitions", flags.partitions, { min: 1 })!;
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
@@ -132,9 +139,16 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
     if (partitions !== partitionsWanted) io.stderr.write(`streamctl: topic ${o.topic} already has ${partitions} partition(s); using them\n`);
     let report: BenchReport;
     try {
+      if (warmup > 0) {
+        // The same load, fewer records, thrown away: later sends meet compiled code on both sides.
+        const w = { ...o, records: Math.max(1, Math.round(o.rate * warmup)) };
+        if (mode === "produce") await produceLoad(w, partitions, stop);
+        else await e2eMode(client, w, partitions, stop);
+      }
       if (mode === "produce") report = fromProduce(o, partitions, await produceLoad(o, partitions, stop));
       else if (mode === "consume") report = await consumeMode(io, client, o, partitions, stop);
       else report = await e2eMode(client, o, partitions, stop);
+      report.warmupSeconds = warmup;
     } catch (err) {
       throw describeFailure(err, `bench ${mode}`);
     }
@@ -147,7 +161,7 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
 }
 
 function base(o: LoadOptions, mode: Mode, partitions: number): Omit<BenchReport, "records" | "failed" | "seconds" | "recordsPerSec" | "mbPerSec" | "errors"> {
-  return { mode, topic: o.topic, partitions, producers: o.producers, recordBytes: o.recordBytes, acks: o.acks === -1 ? "all" : String(o.acks), compression: o.compression, rate: o.rate };
+  return { mode, warmupSeconds: 0, topic: o.topic, partitions, producers: o.producers, recordBytes: o.recordBytes, acks: o.acks === -1 ? "all" : String(o.acks), compression: o.compression, rate: o.rate };
 }
 
 function fromProduce(o: LoadOptions, partitions: number, r: ProduceResult): BenchReport {
@@ -214,7 +228,7 @@ function toMs(s: HistogramSummary): HistogramSummary {
 
 export function formatReport(r: BenchReport): string {
   const lines = [
-    `bench ${r.mode}: ${formatCount(r.records)} records of ${r.recordBytes} B to ${r.topic} (${r.partitions} partition(s), ${r.producers} producer(s), acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"})`,
+    `bench ${r.mode}: ${formatCount(r.records)} records of ${r.recordBytes} B to ${r.topic} (${r.partitions} partition(s), ${r.producers} producer(s), acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`,
     `  throughput  ${formatCount(Math.round(r.recordsPerSec))} records/s, ${r.mbPerSec.toFixed(1)} MB/s, ${r.seconds.toFixed(2)} s`,
   ];
   const lat = (name: string, s: HistogramSummary) =>

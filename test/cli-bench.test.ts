@@ -49,6 +49,21 @@ describe("streamctl bench", () => {
     expect(r.ackLatencyMs.count).toBe(400);
   });
 
+  test("--warmup runs the same load first and leaves it out of the figures", async () => {
+    const r = await bench(["e2e", "--topic", "b-warm", "--records", "300", "--rate", "3000", "--warmup", "0.1"]);
+    expect(r).toMatchObject({ mode: "e2e", records: 300, consumed: 300, failed: 0, warmupSeconds: 0.1 });
+    expect([r.ackLatencyMs.count, r.e2eLatencyMs.count]).toEqual([300, 300]);
+    // The warm-up's 300 records (0.1 s at 3,000/s) are in the topic too: 600 in all.
+    const end = await streamctl(["consume", "b-warm", "--broker", broker.kafka, "--from", "beginning", "--until-end", "--format", "%o\n"]);
+    expect(end.stdout.trim().split("\n").length).toBe(600);
+    const p = await bench(["produce", "--topic", "b-warm-p", "--records", "200", "--rate", "4000", "--warmup", "0.05"]);
+    expect(p).toMatchObject({ records: 200, warmupSeconds: 0.05 });
+    expect(p.ackLatencyMs.count).toBe(200);
+    const flatOut = await streamctl(["bench", "produce", "--warmup", "1", "--broker", broker.kafka]);
+    expect(flatOut.code).toBe(2);
+    expect(flatOut.stderr).toContain("--warmup");
+  });
+
   test("text report and usage errors", async () => {
     const text = await streamctl(["bench", "produce", "--topic", "b-text", "--records", "10", "--broker", broker.kafka]);
     expect(text.code).toBe(0);

@@ -1,21 +1,23 @@
 // NATS JetStream load for bench/peers.ts, run as a child: `bun nats-client.ts HOST:PORT RECORDS
-// RECORD_BYTES LATENCY_RATE LATENCY_RECORDS`; prints one JSON line on stdout.
+// RECORD_BYTES LATENCY_RATE LATENCY_RECORDS [WARMUP_RECORDS]`; prints one JSON line on stdout.
 //   produce  core-NATS publishes with a reply inbox, up to WINDOW unacknowledged, each counted when
 //            JetStream's PubAck arrives: the async-publish pattern of the Go client's PublishAsync.
 //            (nats.js's `js.publish()` awaits each ack through a request with its own timer and is
 //            client-bound at ~50,000/s here; this measures the server, as kcat does for streamctl.)
 //   consume  an ordered pull consumer (`consume()`), every message read once, from the start.
-//   latency  publishes at a fixed rate, ack latency from each message's intended send time.
+//   latency  publishes at a fixed rate, ack latency from each message's intended send time, after
+//            WARMUP_RECORDS at the same rate not measured (as `streamctl bench --warmup`).
 import { connect, createInbox } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Histogram } from "../../cmd/bench-histogram.ts";
 import { RateTicker } from "../../cmd/bench-pace.ts";
 
-const [url, recordsArg, bytesArg, rateArg, latArg] = process.argv.slice(2);
+const [url, recordsArg, bytesArg, rateArg, latArg, warmupArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
 const BYTES = Number(bytesArg);
 const RATE = Number(rateArg);
 const LAT_RECORDS = Number(latArg);
+const WARMUP_RECORDS = Number(warmupArg ?? 0);
 const WINDOW = 1000;
 
 const nc = await connect({ servers: url!, maxPingOut: 100 });
@@ -82,6 +84,7 @@ for await (const m of messages) {
 const consumeSecs = (performance.now() - t0) / 1000;
 Bun.spawnSync(["sync"]); // as bench/peers.ts does before every latency phase
 await jsm.streams.add({ name: "LAT", subjects: ["lat"] });
+if (WARMUP_RECORDS > 0) await publishAll("lat", WARMUP_RECORDS, RATE, null);
 const h = new Histogram();
 await publishAll("lat", LAT_RECORDS, RATE, h);
 await nc.close();
