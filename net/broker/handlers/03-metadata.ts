@@ -54,6 +54,9 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   },
 });
 
+/** How long a Metadata auto-create waits for another client's create of the same topic. */
+const CREATE_IN_FLIGHT_WAIT_MS = 1000;
+
 async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boolean, ctx: RequestContext): Promise<MetadataResponseTopic> {
   const store = ctx.broker.store;
   if (name === null) {
@@ -72,8 +75,12 @@ async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boo
   } catch (err) {
     if (err instanceof CoreError && err.code === "TOPIC_EXISTS") {
       // Another client's create of it is in flight (it takes several turns of the event loop):
-      // wait for it rather than answer a non-retriable TOPIC_ALREADY_EXISTS (issue #7).
-      await store.settled(name);
+      // wait for it rather than answer a non-retriable TOPIC_ALREADY_EXISTS (issue #7) — for a
+      // while: a create of thousands of partitions takes seconds, and the retriable
+      // LEADER_NOT_AVAILABLE below is what Kafka answers for a topic still being created.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([store.settled(name), new Promise<void>((resolve) => (timer = setTimeout(resolve, CREATE_IN_FLIGHT_WAIT_MS)))]);
+      clearTimeout(timer);
       const raced = store.topic(name);
       if (raced) return describeTopic(raced, ctx);
       return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name };
