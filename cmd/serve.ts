@@ -119,7 +119,13 @@ export function serveCommand(io: Io): Command {
     .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
-      const log = (line: string) => void io.stderr.write(`streamctl: ${line}\n`);
+      // The broker outlives whoever reads its log: once stderr's reader is gone (`serve 2>&1 |
+      // head`), lines are dropped instead of an EPIPE error ending the process.
+      let logLost = false;
+      io.stderr.on("error", () => void (logLost = true));
+      const log = (line: string) => {
+        if (!logLost) io.stderr.write(`streamctl: ${line}\n`);
+      };
       // Listening before anything can see the ready line: a SIGTERM sent the moment it appears
       // (or during startup) must stop the broker cleanly, not kill it with the default action.
       const stopSignal = waitForStopSignal();
