@@ -115,8 +115,6 @@ export class PartitionLog implements Syncable {
     this.start = Math.min(Math.max(startOffset, segments[0]!.baseOffset), end);
     this.hwm = end;
     this.durableOffset = end;
-    const active = this.active;
-    active.fileEnd = active.file !== null ? Math.max(active.size, deps.fs.size(active.file)) : active.size;
     deps.durability.register(this);
   }
 
@@ -257,14 +255,14 @@ export class PartitionLog implements Syncable {
       if (seg.needsTruncate) {
         this.deps.fs.truncate(seg.file!, position);
         seg.needsTruncate = false;
-        seg.fileEnd = position;
+        seg.runwayEnd = 0;
       }
       this.deps.fs.pwrite(seg.file!, batch, position);
     } catch (e) {
       // Part of the batch may be in the file: cut it so nothing partial stays past the end.
       try {
         this.deps.fs.truncate(seg.file!, position);
-        seg.fileEnd = position;
+        seg.runwayEnd = 0;
       } catch {
         seg.needsTruncate = true;
       }
@@ -272,7 +270,6 @@ export class PartitionLog implements Syncable {
     }
     seg.noteBatch(position, batchInfoAt(batch, 0), now);
     seg.indexDirty = true;
-    if (seg.size > seg.fileEnd) seg.fileEnd = seg.size;
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else this.raiseHighWatermark(seg.nextOffset);
     return { baseOffset, lastOffset, logAppendTime };
@@ -288,7 +285,7 @@ export class PartitionLog implements Syncable {
     this.runwayExtendedAt = now;
     if (runwayZeros === null || runwayZeros.length < length) runwayZeros = new Uint8Array(Math.max(length, RUNWAY_BYTES));
     // Whatever part of it reached the file (even on ENOSPC) is zeros past `size`: cut at seal.
-    seg.fileEnd = from + length;
+    seg.runwayEnd = from + length;
     try {
       this.deps.fs.pwrite(seg.file!, runwayZeros.subarray(0, length), from);
     } catch (e) {
@@ -298,9 +295,9 @@ export class PartitionLog implements Syncable {
 
   /** Cuts the runway off the active segment's file and syncs the new size (before seal and close). */
   private async cutRunway(seg: Segment): Promise<void> {
-    if (seg.fileEnd <= seg.size) return;
+    if (seg.runwayEnd <= seg.size) return;
     this.deps.fs.truncate(seg.file!, seg.size);
-    seg.fileEnd = seg.size;
+    seg.runwayEnd = 0;
     await this.deps.fs.fdatasync(seg.file!);
   }
 
@@ -360,7 +357,7 @@ export class PartitionLog implements Syncable {
       seg.rollbackToDurable();
       try {
         this.deps.fs.truncate(seg.file!, seg.size);
-        seg.fileEnd = seg.size;
+        seg.runwayEnd = 0;
       } catch {
         seg.needsTruncate = true;
       }

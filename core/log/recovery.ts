@@ -215,7 +215,7 @@ async function settleStops(
   let stop = loaded.stop;
   let bytes: Uint8Array | null = null;
   while (stop !== null) {
-    if (isLast && zerosTo(deps.fs, seg.file!, stop.position, fileSize)) {
+    if (isLast && zerosTo(scanner, stop.position, fileSize)) {
       // The runway the log writes ahead of itself under fsync `always` (partition-log.ts): zeros
       // to the end of the file, no batch in them, not a cut. Ends the log like a clean end.
       try {
@@ -254,15 +254,15 @@ async function settleStops(
  * Whether [from, end) of `file` is runway: only zero bytes, and more of them than a torn header
  * could hold (a batch's first bytes are its baseOffset, length and leader epoch, which can be
  * zeros, but byte OFF_MAGIC is 2). A batch whose bytes never reached the disk at all reads as
- * zeros too; it was never acknowledged, and is dropped unreported like the runway.
+ * zeros too; it was never acknowledged, and is dropped unreported like the runway. Read through
+ * the segment's scanner (its buffer, no second one).
  */
-function zerosTo(fs: FileLayer, file: FileHandle, from: number, end: number): boolean {
+function zerosTo(scanner: Scanner, from: number, end: number): boolean {
   if (end - from <= OFF_MAGIC) return false;
-  const buf = new Uint8Array(Math.min(1024 * 1024, end - from));
   for (let pos = from; pos < end; ) {
-    const n = fs.pread(file, buf.subarray(0, Math.min(buf.length, end - pos)), pos);
-    if (n <= 0) return false;
-    for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
+    const n = Math.min(scanner.buf.length, end - pos);
+    const at = scanner.ensure(pos, n);
+    for (let i = at; i < at + n; i++) if (scanner.buf[i] !== 0) return false;
     pos += n;
   }
   return true;

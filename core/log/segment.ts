@@ -203,8 +203,8 @@ export class Segment {
    * and cut off when the segment is sealed or closed.
    */
   size = 0;
-  /** Where the active segment's file ends (≥ size): the end of the runway, if any. */
-  fileEnd = 0;
+  /** End of the runway written ahead of `size` (0, or anything ≤ size: none). */
+  runwayEnd = 0;
   /** Bytes known to be on disk (fdatasync done). */
   durableSize = 0;
   /** One past the last offset held. */
@@ -345,6 +345,11 @@ export class Segment {
       this.recentPositions.pop();
       this.recentInfos.pop();
     }
+  }
+
+  /** Where the active segment's file ends: its batches, then the runway if any. */
+  get fileEnd(): number {
+    return Math.max(this.size, this.runwayEnd);
   }
 
   /** Bytes [position, position+length) — a view of the mapping when sealed, a pread copy when active. */
