@@ -16,7 +16,7 @@
 // So one Writer per connection encodes every request (reset, not reallocated); the request header
 // is encoded once per API and version and copied, with only the correlation id patched in (header.ts:
 // key, version and id are the first 8 bytes in every header version); a response that arrives
-// alone in one read is decoded in place, without FrameSplitter's array and view; a pending request
+// alone in one read is decoded in place (FrameSplitter passes such a chunk on whole); a pending request
 // is one small object holding its API and version instead of closures and a description string;
 // and hot callers (producer, fetcher) pass a `ResponseHandler` instead of taking a Promise.
 //
@@ -26,7 +26,6 @@ import type { Socket } from "bun";
 import type { ApiDescriptor } from "../protocol/api.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
-import * as be from "../../core/bytes.ts";
 import { decodeResponseHeader, encodeRequestHeader } from "../protocol/header.ts";
 import { ApiVersions, decodeApiVersionsResponse, type ApiVersionsResponse } from "../protocol/messages/index.ts";
 import { Reader } from "../protocol/reader.ts";
@@ -88,6 +87,8 @@ export class Connection {
   private socket: Socket<undefined> | null = null;
   private readonly splitter: FrameSplitter;
   private readonly pending: Pending[] = [];
+  /** Frames of the chunk being read (refilled per chunk). */
+  private readonly frames: Uint8Array[] = [];
   private pendingHead = 0;
   private outbox: Uint8Array[] = [];
   /** Encodes every request of this connection (reset between them). */
@@ -277,20 +278,15 @@ export class Connection {
   }
 
   private onData(chunk: Uint8Array): void {
-    if (this.splitter.buffered === 0 && this.isWholeFrame(chunk)) {
-      this.onFrame(chunk);
-      return;
+    // The splitter hands a chunk that is one whole frame (most responses) over as it is, and fills
+    // the connection's own queue: no array or view per response.
+    const frames = this.splitter.push(chunk, this.frames);
+    try {
+      if (this.splitter.error) return this.fail(new ConnectionError(`from ${this.address}: ${this.splitter.error}`));
+      for (let i = 0; i < frames.length; i++) if (!this.onFrame(frames[i]!)) return;
+    } finally {
+      frames.length = 0;
     }
-    const frames = this.splitter.push(chunk);
-    if (this.splitter.error) return this.fail(new ConnectionError(`from ${this.address}: ${this.splitter.error}`));
-    for (let i = 0; i < frames.length; i++) if (!this.onFrame(frames[i]!)) return;
-  }
-
-  /** True when `chunk` is exactly one frame of an allowed size (bad lengths are left to the splitter). */
-  private isWholeFrame(chunk: Uint8Array): boolean {
-    if (chunk.length < 4) return false;
-    const n = be.int32(chunk, 0);
-    return n >= 0 && n <= this.splitter.maxBytes && 4 + n === chunk.length;
   }
 
   /** Matches one response frame to its request and hands it over; false once the connection failed. */
