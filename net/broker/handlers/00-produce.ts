@@ -78,11 +78,9 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       let r: PartitionResult;
       if (!(started instanceof Appending)) r = started;
       else {
-        // Awaited here rather than in appendResult: one async frame less per request.
+        // appendResult's body, awaited here: one async frame less per request.
         try {
-          const a = await started.append;
-          const logAppendTime = started.duplicate ? -1 : a.logAppendTime!;
-          return new EncodedResponse(produceResponseFrame(correlationId, apiVersion, name, p.index, 0, a.baseOffset, logAppendTime, started.log.startOffset, null));
+          r = appended(started, await started.append);
         } catch (err) {
           r = appendFailed(started, err, ctx);
         }
