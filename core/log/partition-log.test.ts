@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../fs.ts";
 import { batchesIn, buildBatch } from "./test-batches.ts";
-import { type Env, LAYERS, openLog } from "./test-harness.ts";
+import { type Env, LAYERS, MemoryLogger, openLog } from "./test-harness.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -331,6 +331,31 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     expect(again.log.recovery.cuts).toMatchObject([{ position: end, bytesCut: fileSize - end, firstOffsetLost: 6 }]);
     expect(again.log.endOffset).toBe(6);
     await again.log.close();
+  });
+
+  test("runway: a crash that kept only the first few bytes of a runway write is no loss; without a runway the same tail is a torn header", async () => {
+    for (const tail of [1, 2, 16]) {
+      for (const runwayBytes of [4096, 0]) {
+        env = makeEnv();
+        const { log } = await openLog(env, { runwayBytes: 0 }); // the file ends at its last batch
+        for (let i = 0; i < 3; i++) await log.append(buildBatch({ records: 2 }));
+        const end = log.sizeBytes;
+        const f = env.fs.open(`${env.root}/t/0/00000000000000000000.log`);
+        env.fs.pwrite(f, new Uint8Array(tail), end);
+        env.fs.close(f);
+        const logger = new MemoryLogger();
+        const again = await openLog(env, { runwayBytes, logger });
+        if (runwayBytes > 0) {
+          expect(again.log.recovery.cuts).toEqual([]);
+          expect(logger.lines.some((l) => l.includes("lost"))).toBe(false);
+        } else {
+          expect(again.log.recovery.cuts).toMatchObject([{ position: end, bytesCut: tail, firstOffsetLost: 6 }]);
+        }
+        expect(again.log.endOffset).toBe(6);
+        expect(again.log.sizeBytes).toBe(end);
+        await again.log.close();
+      }
+    }
   });
 
   test("close refuses later appends with CLOSED", async () => {

@@ -19,7 +19,8 @@
 // | # | segment                 | a valid batch after P | action                                                   |
 // |---|-------------------------|-----------------------|----------------------------------------------------------|
 // | 0 | last, > 16 zero bytes   | (none: all zeros)     | RUNWAY (partition-log.ts): truncate at P, not reported   |
-// |   |   from P to the end     |                       |                                                          |
+// |   |   from P to the end (any|                       |                                                          |
+// |   |   number under `always`)|                       |                                                          |
 // | 1 | last, unclean stop      | (not looked for)      | TORN TAIL: truncate at P, report the cut                 |
 // | 2 | last, clean stop        | no                    | TORN TAIL: truncate at P, report the cut                 |
 // | 3 | last, clean stop        | yes, at Q             | DAMAGE: keep [P, Q), report it; check on from Q          |
@@ -215,7 +216,7 @@ async function settleStops(
   let stop = loaded.stop;
   let bytes: Uint8Array | null = null;
   while (stop !== null) {
-    if (isLast && zerosTo(scanner, stop.position, fileSize)) {
+    if (isLast && zerosTo(scanner, stop.position, fileSize, keepsRunway(deps))) {
       // The runway the log writes ahead of itself under fsync `always` (partition-log.ts): zeros
       // to the end of the file, no batch in them, not a cut. Ends the log like a clean end.
       try {
@@ -256,9 +257,13 @@ async function settleStops(
  * zeros, but byte OFF_MAGIC is 2). A batch whose bytes never reached the disk at all reads as
  * zeros too; it was never acknowledged, and is dropped unreported like the runway. Read through
  * the segment's scanner (its buffer, no second one).
+ *
+ * `anyLength`: the log keeps a runway, so a crash can leave any prefix of a runway write, even a
+ * few bytes. Fewer zeros than a header are then either that or a torn header of a batch that was
+ * never acknowledged (every ack waits for its batch's sync); neither is a loss to report.
  */
-function zerosTo(scanner: Scanner, from: number, end: number): boolean {
-  if (end - from <= OFF_MAGIC) return false;
+function zerosTo(scanner: Scanner, from: number, end: number, anyLength: boolean): boolean {
+  if (end <= from || (!anyLength && end - from <= OFF_MAGIC)) return false;
   for (let pos = from; pos < end; ) {
     const n = Math.min(scanner.buf.length, end - pos);
     const at = scanner.ensure(pos, n);
@@ -266,6 +271,11 @@ function zerosTo(scanner: Scanner, from: number, end: number): boolean {
     pos += n;
   }
   return true;
+}
+
+/** Whether this log writes a runway (partition-log.ts: fsync `always`, runwayBytes not 0). */
+function keepsRunway(deps: LogDeps): boolean {
+  return deps.durability.syncsEachAppend && deps.runwayBytes !== 0;
 }
 
 /** Keeps a damaged range in `seg` (skipped, never served) and reports it. */
