@@ -203,7 +203,9 @@ test(`${SLOW_CONNECTIONS} slow connections, a byte at a time: each is answered, 
   }
   expect(conns.filter((c) => c.unsolicited.length === 1).length).toBe(SLOW_CONNECTIONS);
   for (const c of conns) c.close();
-  expect(n).toBeGreaterThan(20);
+  // The last byte makes 1,000 requests complete at once: the one probe behind them waits out the
+  // burst (30–50 ms on this 2-core VM). A p99 needs 100 samples or more not to be that one.
+  expect(n).toBeGreaterThanOrEqual(100);
   expect(p99).toBeLessThan(P99_MS);
   expect(peakRssMiB).toBeLessThan(RSS_BOUND_MIB);
 }, 120_000);
