@@ -205,6 +205,85 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await again.log.close();
   });
 
+  test("a clean reopen reads headers, not the segments: large batches past the last index entry are walked, their CRCs left to the first read", async () => {
+    env = makeEnv();
+    const config = { segmentBytes: 3_000_000 };
+    const first = await openLog(env, { runwayBytes: 0, config });
+    // 1 MB batches: every one past the first gets an index entry, and the last one is past it.
+    for (let i = 0; i < 5; i++) await first.log.append(buildBatch({ records: 10, valueBytes: 100_000, fill: i }));
+    await first.log.close();
+    const segs = first.log.segmentInfos();
+    expect(segs.length).toBe(3);
+    // A bit flip inside the last batch's records (under its CRC, not in a header field).
+    const last = segs.at(-1)!;
+    const path = `${env.root}/t/0/${String(last.baseOffset).padStart(20, "0")}.log`;
+    const f = env.fs.open(path);
+    const byte = new Uint8Array(1);
+    env.fs.pread(f, byte, last.sizeBytes - 10);
+    byte[0]! ^= 0x10;
+    env.fs.pwrite(f, byte, last.sizeBytes - 10);
+    env.fs.close(f);
+    let bytesRead = 0;
+    const counting = new Proxy(env.fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop === "pread") return (file: never, buf: Uint8Array, pos: number) => {
+          const n = v.call(target, file, buf, pos) as number;
+          bytesRead += n;
+          return n;
+        };
+        if (prop === "readFile") return (p: string) => {
+          const out = v.call(target, p) as Uint8Array;
+          bytesRead += out.length;
+          return out;
+        };
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const logger = new MemoryLogger();
+    const again = await openLog(env, { fs: counting, runwayBytes: 0, clean: true, config, logger });
+    expect(bytesRead).toBeLessThan(1_000_000); // 5 MB of batches; a few headers and the indexes read
+    expect(again.log.endOffset).toBe(50);
+    expect([again.log.recovery.segmentsScanned, again.log.recovery.cuts, again.log.recovery.damaged]).toEqual([0, [], []]);
+    // The first read checks it: refused as damage, never served.
+    expect(() => again.log.read(40, 1 << 30)).toThrow(CoreError);
+    expect(batchesIn(again.log.read(30, 1 << 30).chunks).map((b) => b.baseOffset)).toEqual([30]);
+    await again.log.close();
+  });
+
+  test("a clean reopen checks a sealed segment whole when its header walk does not reach the next segment's base", async () => {
+    env = makeEnv();
+    const config = { segmentBytes: 1000 };
+    const first = await openLog(env, { runwayBytes: 0, config });
+    for (let i = 0; i < 30; i++) await first.log.append(buildBatch({ records: 3, valueBytes: 30 }));
+    await first.log.close();
+    const [s0, s1] = first.log.segmentInfos();
+    // The sealed first segment's last batch claims one record more (lastOffsetDelta and
+    // recordCount both, so its header is consistent; its CRC is not).
+    const path = `${env.root}/t/0/${String(s0!.baseOffset).padStart(20, "0")}.log`;
+    const bytes = env.fs.readFile(path);
+    let pos = 0;
+    let lastPos = 0;
+    for (const b of batchesIn([bytes])) {
+      lastPos = pos;
+      pos += b.size;
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setInt32(lastPos + 23, view.getInt32(lastPos + 23) + 1);
+    view.setInt32(lastPos + 57, view.getInt32(lastPos + 57) + 1);
+    const f = env.fs.open(path);
+    env.fs.pwrite(f, bytes.subarray(lastPos, lastPos + 61), lastPos);
+    env.fs.close(f);
+    const again = await openLog(env, { runwayBytes: 0, clean: true, config });
+    // Checked whole: the bad batch is damage kept in place; the next segment is not cut.
+    expect(again.log.recovery.segmentsScanned).toBe(1);
+    expect(again.log.recovery.cuts).toEqual([]);
+    expect(again.log.recovery.damaged).toMatchObject([{ position: lastPos }]);
+    expect(again.log.endOffset).toBe(90);
+    expect(batchesIn(again.log.read(s1!.baseOffset, 1 << 20).chunks)[0]!.baseOffset).toBe(s1!.baseOffset);
+    await again.log.close();
+  });
+
   test("reopen after an unclean stop scans the active segment and keeps every synced batch", async () => {
     env = makeEnv();
     const first = await openLog(env, { config: { segmentBytes: 1000 } });

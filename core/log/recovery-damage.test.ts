@@ -376,6 +376,10 @@ async function oneDamageRun(env: Env, rand: (n: number) => number): Promise<void
     env.fs.pwrite(f, new Uint8Array(1 + rand(100)), at); // zeros over a range
     env.fs.close(f);
   }
+  // Zeros from the damaged batch's start to the end of the last segment (its first bytes, the high
+  // bytes of a small baseOffset, were zeros already) read as a runway or a batch that never reached
+  // the disk (recovery.ts row 0): the log ends there, nothing to report.
+  const zeroTail = isLast && kind === 2 && env.fs.readFile(path).subarray(hit.position).every((x) => x === 0);
   const logger = new MemoryLogger();
   let opened;
   try {
@@ -396,7 +400,7 @@ async function oneDamageRun(env: Env, rand: (n: number) => number): Promise<void
       expect(o).toBe("ok"); // before the damage
     } else if (o === "gone") {
       expect(isLast).toBe(true); // only the tail is cut, and the cut is reported...
-      if (kind === 1 && at === hit.position) {
+      if ((kind === 1 && at === hit.position) || zeroTail) {
         // ...except that a truncation exactly between two batches leaves a file that ends with a
         // whole batch, byte for byte what a log whose later batches were never written holds (a
         // power loss before their sync): no bad batch to cut or report. The log ends there.

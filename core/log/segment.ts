@@ -250,8 +250,9 @@ export class Segment {
   /**
    * Records a batch stored at `position` in the indexes and counters (append and recovery alike).
    * `rollBase`: when segment.ms starts counting if this is the segment's first batch.
+   * `checked`: its CRC was checked (else the first read checks it, see `verified`).
    */
-  noteBatch(position: number, info: BatchInfo, rollBase: number): void {
+  noteBatch(position: number, info: BatchInfo, rollBase: number, checked = true): void {
     assert(position === this.size, "batches are noted in file order");
     assert(info.baseOffset >= this.nextOffset, "offsets only rise");
     if (info.maxTimestamp > this.maxTimestamp) {
@@ -271,7 +272,7 @@ export class Segment {
     }
     this.bytesSinceIndexEntry += info.size;
     if (this.size === 0) this.rollBaseTimestamp = rollBase;
-    this.verified.add(position, position + info.size);
+    if (checked) this.verified.add(position, position + info.size);
     this.size += info.size;
     this.nextOffset = info.lastOffset + 1;
   }
