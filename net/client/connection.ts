@@ -40,6 +40,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * longer than the produce timeout and any fetch long-poll we ask for, so only a hung broker hits it). */
 const REQUEST_TIMEOUT_MS = 45_000;
 const WATCHDOG_INTERVAL_MS = 1_000;
+/** Answers up to this size are gathered in one buffer of their declared size (framing.ts). */
+const RESPONSE_WHOLE_BYTES = 64 * 1024 * 1024;
 /** Where the correlation id sits in a framed request: after the length, the API key and version. */
 const CORRELATION_ID_AT = 4 + 2 + 2;
 
@@ -105,7 +107,7 @@ export class Connection {
 
   private constructor(private readonly opts: ConnectionOptions) {
     this.address = `${opts.host}:${opts.port}`;
-    this.splitter = new FrameSplitter(opts.maxResponseBytes ?? 256 * 1024 * 1024);
+    this.splitter = new FrameSplitter(opts.maxResponseBytes ?? 256 * 1024 * 1024, RESPONSE_WHOLE_BYTES);
   }
 
   /** Connects and negotiates API versions. Rejects with ConnectionError if the broker is unreachable. */

@@ -96,6 +96,21 @@ describe("FrameSplitter", () => {
     expect(s.error).toBeNull();
   });
 
+  test("with wholeBytes, a frame up to it is gathered into one buffer of its declared size; a bigger one still grows with what arrived", () => {
+    const s = new FrameSplitter(FRAME_BYTES_MAX_DEFAULT, 1024 * 1024);
+    const body = new Uint8Array(1024 * 1024 - 4).map((_, i) => (i * 7) & 0xff);
+    const f = frame(body);
+    const got: Uint8Array[] = [];
+    for (let at = 0; at < f.length; at += 100_000) got.push(...s.push(f.subarray(at, at + 100_000)));
+    expect(got).toEqual([f]);
+    expect(got[0]!.buffer.byteLength).toBe(f.length); // the one buffer, exactly the frame
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setInt32(0, 50 * 1024 * 1024);
+    s.push(head);
+    expect(s.buffered).toBe(8);
+    expect((s as unknown as { gather: Uint8Array }).gather.length).toBeLessThanOrEqual(64 * 1024);
+  });
+
   test("a big frame in many small chunks is gathered whole", () => {
     const body = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 0xff);
     const f = frame(body);

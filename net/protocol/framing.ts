@@ -6,6 +6,9 @@
 // allocated. A frame that arrives in pieces is gathered in a buffer that grows by doubling with
 // the bytes actually received (never straight to the declared size, so a client that declares
 // 100 MiB and sends 4 bytes costs 64 KiB), so a big frame costs O(size) copying, not O(size²).
+// A client, whose peer is the broker it chose and answers only what it asked for, may instead
+// take frames up to `wholeBytes` in one buffer of the declared size: no copies while gathering,
+// and fresh memory touched once (page faults were most of a consumer's time, issue #8).
 //
 // Frames returned are the length prefix plus the body. A frame wholly inside one pushed chunk is
 // returned as a view of that chunk (no copy): the caller must not reuse chunk buffers afterwards.
@@ -25,7 +28,14 @@ export class FrameSplitter {
   private gathered = 0;
   private frameBytes = 0;
 
-  constructor(readonly maxBytes = FRAME_BYTES_MAX_DEFAULT) {}
+  /**
+   * `wholeBytes`: frames up to this size are gathered in one buffer of their declared size from
+   * the start (default 0: always grow with what arrived).
+   */
+  constructor(
+    readonly maxBytes = FRAME_BYTES_MAX_DEFAULT,
+    private readonly wholeBytes = 0,
+  ) {}
 
   /** Bytes held back, waiting for the rest of their frame. */
   get buffered(): number {
@@ -81,7 +91,7 @@ export class FrameSplitter {
 
   private startGather(n: number, prefix: Uint8Array): void {
     this.frameBytes = 4 + n;
-    this.gather = new Uint8Array(Math.min(this.frameBytes, GATHER_INITIAL_BYTES));
+    this.gather = new Uint8Array(this.frameBytes <= this.wholeBytes ? this.frameBytes : Math.min(this.frameBytes, GATHER_INITIAL_BYTES));
     this.gather.set(prefix);
     this.gathered = 4;
   }
