@@ -31,7 +31,7 @@ export interface FetchedChunk {
   partition: number;
   /** The offset this chunk was fetched from: records below it (in its first batch) are old. */
   fetchOffset: number;
-  /** Whole batches, each a view into the response. */
+  /** Whole batches, each a view into the response: valid until the next poll() (see handedOut). */
   batches: { baseOffset: number; bytes: Uint8Array }[];
   highWatermark: number;
 }
@@ -50,6 +50,8 @@ class Outstanding implements ResponseHandler<FetchResponse> {
   settled = false;
   res: FetchResponse | null = null;
   error: unknown = null;
+  /** Where it was sent (its answer's buffer goes back there, Connection.recycle). */
+  conn: Connection | null = null;
 
   constructor(
     private readonly done: (o: Outstanding) => void,
@@ -152,9 +154,10 @@ export class Fetcher {
 
   /**
    * The next chunks of data (possibly none, after an empty long-poll or a retried error), or
-   * null when every partition is done.
+   * null when every partition is done. The previous poll's chunks are invalid from this call on.
    */
   async poll(): Promise<FetchedChunk[] | null> {
+    this.recycleHandedOut();
     if (this.done) return null;
     const launching = this.launchAll();
     if (launching !== null) await launching;
@@ -176,11 +179,33 @@ export class Fetcher {
     }
     const res = first.res!;
     const chunks = clean(res, first) ? this.absorbClean(first, res) : await this.absorb(first, res);
+    this.noteHandedOut(first.conn, res);
     if (epoch === this.epoch && !this.closed) {
       const relaunching = this.launchAll();
       if (relaunching !== null) await relaunching;
     }
     return chunks;
+  }
+
+  /**
+   * The chunks a poll() returns are views into the answer's buffer, which the connection may
+   * reuse for a later answer once it is handed back: at the next poll(). So a caller is done with
+   * a poll's records when it polls again (data-consume.ts copies what it prints; RecordView is
+   * reused per record anyway). One view of the answer's buffer is kept to find it by.
+   */
+  private handedOut: { conn: Connection; view: Uint8Array } | null = null;
+
+  private noteHandedOut(conn: Connection | null, res: FetchResponse): void {
+    let view: Uint8Array | null = null;
+    for (const t of res.responses) for (const p of t.partitions) if (p.records !== null && (view === null || p.records.length > view.length)) view = p.records;
+    this.handedOut = conn !== null && view !== null && view.length > 0 ? { conn, view } : null;
+  }
+
+  private recycleHandedOut(): void {
+    const h = this.handedOut;
+    if (h === null) return;
+    this.handedOut = null;
+    h.conn.recycle(h.view);
   }
 
   /** The oldest answer of a request still outstanding (answers to forgotten requests are dropped). */
@@ -327,6 +352,7 @@ export class Fetcher {
 
   private sendOn(conn: Connection, o: Outstanding): void {
     if (this.outstanding.get(o.leader) !== o) return; // assign() or close() forgot it meanwhile
+    o.conn = conn;
     try {
       conn.requestWith(Fetch, this.requestBody(o), o);
     } catch (err) {

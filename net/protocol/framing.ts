@@ -7,8 +7,9 @@
 // the bytes actually received (never straight to the declared size, so a client that declares
 // 100 MiB and sends 4 bytes costs 64 KiB), so a big frame costs O(size) copying, not O(size²).
 // A client, whose peer is the broker it chose and answers only what it asked for, may instead
-// take frames up to `wholeBytes` in one buffer of the declared size: no copies while gathering,
-// and fresh memory touched once (page faults were most of a consumer's time, issue #8).
+// take frames up to `wholeBytes` in one buffer of the declared size from `take` (its own pool of
+// recycled buffers, net/client/connection.ts): no copies while gathering, and no fresh memory to
+// fault in for every answer (page faults were most of a consumer's time, issue #8).
 //
 // Frames returned are the length prefix plus the body. A frame wholly inside one pushed chunk is
 // returned as a view of that chunk (no copy): the caller must not reuse chunk buffers afterwards.
@@ -30,11 +31,13 @@ export class FrameSplitter {
 
   /**
    * `wholeBytes`: frames up to this size are gathered in one buffer of their declared size from
-   * the start (default 0: always grow with what arrived).
+   * the start (default 0: always grow with what arrived), which `take(n)` provides: exactly n
+   * bytes long.
    */
   constructor(
     readonly maxBytes = FRAME_BYTES_MAX_DEFAULT,
     private readonly wholeBytes = 0,
+    private readonly take: (n: number) => Uint8Array = (n) => new Uint8Array(n),
   ) {}
 
   /** Bytes held back, waiting for the rest of their frame. */
@@ -91,7 +94,7 @@ export class FrameSplitter {
 
   private startGather(n: number, prefix: Uint8Array): void {
     this.frameBytes = 4 + n;
-    this.gather = new Uint8Array(this.frameBytes <= this.wholeBytes ? this.frameBytes : Math.min(this.frameBytes, GATHER_INITIAL_BYTES));
+    this.gather = this.frameBytes <= this.wholeBytes ? this.take(this.frameBytes) : new Uint8Array(Math.min(this.frameBytes, GATHER_INITIAL_BYTES));
     this.gather.set(prefix);
     this.gathered = 4;
   }
