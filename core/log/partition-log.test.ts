@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../fs.ts";
+import { segmentPaths } from "./segment.ts";
 import { batchesIn, buildBatch } from "./test-batches.ts";
 import { type Env, LAYERS, MemoryLogger, openLog } from "./test-harness.ts";
 
@@ -216,7 +217,7 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     expect(segs.length).toBe(3);
     // A bit flip inside the last batch's records (under its CRC, not in a header field).
     const last = segs.at(-1)!;
-    const path = `${env.root}/t/0/${String(last.baseOffset).padStart(20, "0")}.log`;
+    const path = segmentPaths(`${env.root}/t/0`, last.baseOffset).log;
     const f = env.fs.open(path);
     const byte = new Uint8Array(1);
     env.fs.pread(f, byte, last.sizeBytes - 10);
@@ -260,7 +261,7 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     const [s0, s1] = first.log.segmentInfos();
     // The sealed first segment's last batch claims one record more (lastOffsetDelta and
     // recordCount both, so its header is consistent; its CRC is not).
-    const path = `${env.root}/t/0/${String(s0!.baseOffset).padStart(20, "0")}.log`;
+    const path = segmentPaths(`${env.root}/t/0`, s0!.baseOffset).log;
     const bytes = env.fs.readFile(path);
     let pos = 0;
     let lastPos = 0;

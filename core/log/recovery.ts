@@ -53,12 +53,12 @@
 // (a power loss before their sync) — so bytes lost there on a batch boundary are neither cut nor
 // reported; the log ends where the file does.
 import * as be from "../bytes.ts";
-import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA, OFF_MAGIC, OFF_RECORD_COUNT } from "../batch/header.ts";
+import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, OFF_BATCH_LENGTH, OFF_LAST_OFFSET_DELTA, OFF_MAGIC } from "../batch/header.ts";
 import { CoreError } from "../errors.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";
 import { fsErrorCode } from "../fs.ts";
 import { OffsetIndex, TimeIndex } from "./indexes.ts";
-import { RELATIVE_MAX, Segment, batchInfoAt, checkStoredBatch, findNextBatch, headerProblem, parseSegmentName, segmentPaths } from "./segment.ts";
+import { Segment, batchInfoAt, checkStoredBatch, findNextBatch, parseSegmentName, segmentPaths } from "./segment.ts";
 import type { DamagedRange, LogDeps, PartitionRecovery, RecoveryCut } from "./types.ts";
 
 const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -105,8 +105,9 @@ interface ScanStop {
 /**
  * Checks and notes batches from `from` to the end of the file; returns where it had to stop, if
  * anywhere. `headersOnly`: the segment is trusted (opened from its indexes), so the batches past
- * its last index entry are walked by their headers like the rest of it; their CRCs are checked by
- * the first read, as for every batch before them (segment.ts, `verified`).
+ * its last index entry are walked by their headers like the rest of it (checkStoredBatch without
+ * its CRC); their CRCs are checked by the first read, as for every batch before them (segment.ts,
+ * `verified`).
  */
 function scanInto(seg: Segment, scanner: Scanner, from: number, fileSize: number, expected: number, now: number, headersOnly = false): ScanStop | null {
   let pos = from;
@@ -114,28 +115,14 @@ function scanInto(seg: Segment, scanner: Scanner, from: number, fileSize: number
     const remaining = fileSize - pos;
     if (remaining < BATCH_HEADER_BYTES) return { position: pos, reason: "torn batch header", lastOffsetSeen: null };
     let at = scanner.ensure(pos, BATCH_HEADER_BYTES);
-    if (headersOnly) {
-      // Cross-checks stand in for the CRC over the fields a walk trusts: produce validation
-      // (validate-produce.ts) stores no batch whose recordCount is not lastOffsetDelta + 1.
-      const info = batchInfoAt(scanner.buf, at);
-      const reason =
-        headerProblem(info, pos, fileSize, expected) ??
-        (be.int32(scanner.buf, at + OFF_RECORD_COUNT) !== info.lastOffset - info.baseOffset + 1 ? "recordCount does not match lastOffsetDelta" : null) ??
-        (info.lastOffset - seg.baseOffset > RELATIVE_MAX ? "offset beyond the segment's int32 range" : null);
-      if (reason !== null) return { position: pos, reason, lastOffsetSeen: null };
-      seg.noteBatch(pos, info, info.maxTimestamp >= 0 ? info.maxTimestamp : now, false);
-      expected = info.lastOffset + 1;
-      pos += info.size;
-      continue;
-    }
     const size = be.int32(scanner.buf, at + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
     const plausible = be.int64(scanner.buf, at) === expected;
     const lastSeen = plausible ? expected + be.int32(scanner.buf, at + OFF_LAST_OFFSET_DELTA) : null;
-    if (size >= BATCH_HEADER_BYTES && size <= remaining) at = scanner.ensure(pos, size);
-    const reason = checkStoredBatch(scanner.buf, at, remaining, expected, seg.baseOffset);
+    if (!headersOnly && size >= BATCH_HEADER_BYTES && size <= remaining) at = scanner.ensure(pos, size);
+    const reason = checkStoredBatch(scanner.buf, at, remaining, expected, seg.baseOffset, !headersOnly);
     if (reason !== null) return { position: pos, reason, lastOffsetSeen: lastSeen !== null && lastSeen >= expected ? lastSeen : null };
     const info = batchInfoAt(scanner.buf, at);
-    seg.noteBatch(pos, info, info.maxTimestamp >= 0 ? info.maxTimestamp : now);
+    seg.noteBatch(pos, info, info.maxTimestamp >= 0 ? info.maxTimestamp : now, !headersOnly);
     expected = info.lastOffset + 1;
     pos += size;
   }
