@@ -1,19 +1,12 @@
 // kcat (librdkafka 2.0.2) against the compiled broker: the conformance suite a real client gives
 // us for free. Issue #3.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { type BrokerProcess, kcat, removeDir, startBroker } from "./harness.ts";
+import { type BrokerProcess, kcat, removeDir, startBroker, storedBatches } from "./harness.ts";
 
 /** Codec bits of every batch in a partition's first segment: proves kcat really compressed
  * (librdkafka silently falls back to uncompressed when a version probe fails). */
 function storedCodecs(dataDir: string, topic: string): Set<number> {
-  const bytes = readFileSync(join(dataDir, "topics", topic, "0", "00000000000000000000.log"));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const codecs = new Set<number>();
-  // A live active segment ends in the runway's zeros (core/log/partition-log.ts): no batch has length 0.
-  for (let pos = 0; pos + 61 <= bytes.length && view.getInt32(pos + 8) > 0; pos += 12 + view.getInt32(pos + 8)) codecs.add(view.getInt16(pos + 21) & 7);
-  return codecs;
+  return new Set(storedBatches(dataDir, topic).map(([codec]) => codec));
 }
 
 const CODEC_BITS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;

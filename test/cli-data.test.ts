@@ -1,9 +1,9 @@
 // The data commands (produce, consume, tail, replay) as users run them: the compiled binary as a
 // child against the compiled broker, through real pipes. Issue #5.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BrokerProcess, removeDir, runProcess, startBroker, STREAMCTL_BIN, streamctl, tempDir } from "./harness.ts";
+import { type BrokerProcess, removeDir, runProcess, startBroker, storedBatches as storedOnDisk, STREAMCTL_BIN, streamctl, tempDir } from "./harness.ts";
 
 let broker: BrokerProcess;
 let scratch: string;
@@ -27,16 +27,7 @@ async function createTopic(name: string, partitions: number): Promise<void> {
 }
 
 /** Batches of a partition's first segment: [codec, record count] each. */
-function storedBatches(topic: string, partition = 0): [number, number][] {
-  const dir = join(broker.dataDir, "topics", topic, String(partition));
-  const log = readdirSync(dir).find((f) => f.endsWith(".log"))!;
-  const bytes = readFileSync(join(dir, log));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: [number, number][] = [];
-  // A live active segment ends in the runway's zeros (core/log/partition-log.ts): no batch has length 0.
-  for (let pos = 0; pos + 61 <= bytes.length && view.getInt32(pos + 8) > 0; pos += 12 + view.getInt32(pos + 8)) out.push([view.getInt16(pos + 21) & 7, view.getInt32(pos + 57)]);
-  return out;
-}
+const storedBatches = (topic: string, partition = 0) => storedOnDisk(broker.dataDir, topic, partition);
 
 describe("produce and consume", () => {
   test("100,000 lines round trip through produce and consume --until-end", async () => {

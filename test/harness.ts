@@ -1,7 +1,7 @@
 // Test harness for integration tests: starts the compiled `streamctl` binary as a child process
 // on port 0 with a fresh data dir, waits for its one ready line (an event, not a sleep), and
 // runs real peers (kcat) as children. Everything listens on 127.0.0.1 only.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -126,4 +126,19 @@ export function kcat(broker: string, args: string[], opts: { input?: string | Ui
 /** streamctl (the compiled binary) as a child. */
 export function streamctl(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; timeoutMs?: number } = {}) {
   return runProcess([STREAMCTL_BIN, ...args], { ...opts, env: { NO_COLOR: "1", ...opts.env } });
+}
+
+/**
+ * [codec, record count] of every batch in a partition's first segment, read straight off the disk:
+ * what the broker stored, whatever a client says. A live active segment ends in the runway's
+ * zeros (core/log/partition-log.ts): no batch has length 0, so the walk stops there.
+ */
+export function storedBatches(dataDir: string, topic: string, partition = 0): [number, number][] {
+  const dir = join(dataDir, "topics", topic, String(partition));
+  const log = readdirSync(dir).filter((f) => f.endsWith(".log")).sort()[0]!; // the first segment
+  const bytes = readFileSync(join(dir, log));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: [number, number][] = [];
+  for (let pos = 0; pos + 61 <= bytes.length && view.getInt32(pos + 8) > 0; pos += 12 + view.getInt32(pos + 8)) out.push([view.getInt16(pos + 21) & 7, view.getInt32(pos + 57)]);
+  return out;
 }
