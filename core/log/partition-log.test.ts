@@ -191,6 +191,37 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await log.close();
   });
 
+  test("a read at the tail while later appends wait for their sync takes one pread, no header walk", async () => {
+    env = makeEnv();
+    const preads: number[] = [];
+    const counting = new Proxy(env.fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop === "pread") return (file: never, buf: Uint8Array, pos: number) => {
+          preads.push(buf.length);
+          return v.call(target, file, buf, pos) as number;
+        };
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const { log } = await openLog(env, { fs: counting });
+    await log.append(buildBatch({ records: 1, valueBytes: 100 }));
+    const pending: Promise<unknown>[] = [];
+    const walks: number[][] = [];
+    // ~40 index entries go by (one per 4 KiB); up to three appends are written but not yet synced.
+    for (let i = 0; i < 1000; i++) {
+      pending.push(log.append(buildBatch({ records: 1 + (i % 7), valueBytes: 100 })));
+      if (pending.length > 3) await pending.shift();
+      preads.length = 0;
+      const read = log.read(log.highWatermark - 1, 1 << 20);
+      expect(read.chunks.length).toBe(1);
+      if (preads.length !== 1) walks.push([...preads]);
+    }
+    await Promise.all(pending);
+    expect(walks).toEqual([]);
+    await log.close();
+  });
+
   test("reopen after a clean close keeps everything and scans nothing", async () => {
     env = makeEnv();
     const first = await openLog(env, { config: { segmentBytes: 1000 } });

@@ -237,13 +237,16 @@ export class Segment {
   /** Byte ranges whose batches passed their CRC check in this process. */
   readonly verified = new RangeSet();
   /**
-   * The active segment's batches from the one holding its last index entry to its end, in file
-   * order: a read near the tail (every caught-up consumer) finds its batch here instead of
-   * walking up to INDEX_INTERVAL_BYTES of headers with a pread each. Bounded by the index
-   * interval; cleared when sealed.
+   * The active segment's batches from the one holding its second-to-last index entry to its
+   * end, in file order: a read near the tail (every caught-up consumer) finds its batch here
+   * instead of walking up to INDEX_INTERVAL_BYTES of headers with a pread each. Two intervals,
+   * not one: under fsync `always` the durable end lags the written one, so a consumer's next
+   * batch is often just before the newest entry. Cleared when sealed.
    */
   private recentPositions: number[] = [];
   private recentInfos: BatchInfo[] = [];
+  /** Where the batch holding the newest index entry sits in the recent arrays. */
+  private recentNewestEntry = 0;
 
   constructor(
     readonly fs: FileLayer,
@@ -271,8 +274,10 @@ export class Segment {
       this.offsetIndex.append(info.lastOffset - this.baseOffset, position);
       if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
       this.bytesSinceIndexEntry = 0;
-      this.recentPositions.length = 0;
-      this.recentInfos.length = 0;
+      const older = Math.min(this.recentNewestEntry, this.recentPositions.length);
+      this.recentPositions.splice(0, older);
+      this.recentInfos.splice(0, older);
+      this.recentNewestEntry = this.recentPositions.length;
     }
     if (!this.sealed) {
       this.recentPositions.push(position);
@@ -354,6 +359,7 @@ export class Segment {
       this.recentPositions.pop();
       this.recentInfos.pop();
     }
+    this.recentNewestEntry = Math.min(this.recentNewestEntry, this.recentPositions.length);
   }
 
   /** Where the active segment's file ends: its batches, then the runway if any. */
@@ -388,6 +394,7 @@ export class Segment {
     this.sealed = true;
     this.recentPositions = [];
     this.recentInfos = [];
+    this.recentNewestEntry = 0;
     if (this.file !== null) {
       this.fs.close(this.file);
       this.file = null;

@@ -135,7 +135,8 @@ export class Connection {
     if (isFetch) this.fetchesInFlight++;
     this.slots.push(slot);
     this.inFlight++;
-    this.updateReading();
+    // No updateReading here: pump() calls it once after its loop. Pausing per frame of a chunk
+    // holding several (a pipelining producer) cost two epoll_ctl calls per read for nothing.
     dispatch(frame, this.context, slot);
   }
 
