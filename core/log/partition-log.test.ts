@@ -222,6 +222,43 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await log.close();
   });
 
+  test("large reads of the active segment are views of a mapping, mapped again as the file grows, still whole after the runway is cut", async () => {
+    env = makeEnv();
+    let preadBytes = 0;
+    const counting = new Proxy(env.fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop === "pread") return (file: never, buf: Uint8Array, pos: number) => {
+          preadBytes += buf.length;
+          return v.call(target, file, buf, pos) as number;
+        };
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const { log } = await openLog(env, { fs: counting, runwayBytes: 64 * 1024 });
+    const appendMany = async (n: number, fill: number) => {
+      for (let i = 0; i < n; i++) await log.append(buildBatch({ records: 10, valueBytes: 1000, fill: fill + (i % 50) }));
+    };
+    await appendMany(100, 0); // ~1 MB, past the runway many times over
+    preadBytes = 0;
+    const first = log.read(0, 4 << 20);
+    expect(preadBytes).toBeLessThan(1024); // headers at most, no copy of the data
+    const firstCopy = Uint8Array.from(Buffer.concat(first.chunks));
+    expect(batchesIn(first.chunks).map((b) => b.baseOffset)).toEqual(Array.from({ length: 100 }, (_, i) => i * 10));
+    await appendMany(100, 100); // past the first mapping's end
+    const second = log.read(1000, 4 << 20);
+    expect(batchesIn(second.chunks).map((b) => b.baseOffset)).toEqual(Array.from({ length: 100 }, (_, i) => 1000 + i * 10));
+    // Equal to what a fresh pread of the file holds there.
+    const f = env.fs.open(segmentPaths(`${env.root}/t/0`, 0).log);
+    const onDisk = new Uint8Array(second.bytes);
+    env.fs.pread(f, onDisk, firstCopy.length);
+    env.fs.close(f);
+    expect(Buffer.compare(Buffer.concat(second.chunks), onDisk)).toBe(0);
+    await log.close(); // cuts the runway: the file ends at the last batch
+    expect(Buffer.compare(Buffer.concat(first.chunks), firstCopy)).toBe(0);
+    expect(Buffer.compare(Buffer.concat(second.chunks), onDisk)).toBe(0);
+  });
+
   test("reopen after a clean close keeps everything and scans nothing", async () => {
     env = makeEnv();
     const first = await openLog(env, { config: { segmentBytes: 1000 } });
