@@ -2,12 +2,9 @@
 // byte for byte (broker-assigned baseOffset), plus its `.index` and `.timeindex` (see indexes.ts).
 //
 // A segment is either ACTIVE (the last one: open read-write, appended with pwrite, read with
-// pread, or through a mapping for reads of MAPPED_READ_MIN_BYTES or more) or SEALED (immutable:
-// read through a read-only mapping, handed out as subarrays with no copy). Bun dies (SIGBUS)
-// touching a mapping past a truncated end, so a sealed segment is never truncated, only unlinked
-// whole (which leaves existing mappings valid), and an active one is truncated only at or above
-// what readers were given: its size before a failed write, its durable end after a failed sync,
-// the runway's start at seal.
+// pread, large reads into recycled buffers: read-buffers.ts) or SEALED (immutable: read through a read-only mapping, handed out as subarrays with no
+// copy). A sealed segment is never truncated — Bun dies (SIGBUS) touching a mapping past a
+// truncated end — it is only unlinked whole, which leaves existing mappings valid.
 //
 // A batch is served only once its CRC-32C was checked by this process: on append (produce
 // validation), by recovery's scan, or by the first read that touches it (`verified`). Bytes that
@@ -15,6 +12,7 @@
 import { assert } from "../assert.ts";
 import * as be from "../bytes.ts";
 import { crc32c } from "../batch/crc32c.ts";
+import { RECYCLE_MIN_BYTES, takeReadBuffer } from "./read-buffers.ts";
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
@@ -202,19 +200,11 @@ export interface SegmentState {
   rollBaseTimestamp: number;
 }
 
-/**
- * Reads of the active segment this large are views of a mapping instead of a pread copy (a
- * consumer catching up fetches up to 8 MiB at a time): no fresh buffer to fault in and zero, one
- * copy fewer. Smaller reads (a consumer at the tail) keep the one pread, which needs no mapping of
- * a file still growing.
- */
-const MAPPED_READ_MIN_BYTES = 256 * 1024;
-
 export class Segment {
   readonly paths: SegmentPaths;
   /** Open while active. */
   file: FileHandle | null = null;
-  /** Set lazily: once sealed, or by a large read of the active segment (then it may be shorter than the file). */
+  /** Set lazily once sealed. */
   private mapping: Uint8Array | null = null;
   /**
    * Bytes of valid batches. The file's size, except transiently during a failed write and, on
@@ -379,13 +369,13 @@ export class Segment {
   }
 
   /**
-   * Bytes [position, position+length): a view of the mapping when sealed or when the read is
-   * large (MAPPED_READ_MIN_BYTES), else a pread copy.
+   * Bytes [position, position+length) — a view of the mapping when sealed, a pread copy when
+   * active (into a lent buffer when large: see read-buffers.ts).
    */
   bytes(position: number, length: number): Uint8Array {
     assert(position + length <= this.size, "read within the segment");
-    if (this.sealed || length >= MAPPED_READ_MIN_BYTES) return this.map(position + length).subarray(position, position + length);
-    const out = new Uint8Array(length);
+    if (this.sealed) return this.map().subarray(position, position + length);
+    const out = length >= RECYCLE_MIN_BYTES ? takeReadBuffer(length) : new Uint8Array(length);
     const n = this.fs.pread(this.file!, out, position);
     assert(n === length, "active segment shorter than its bookkeeping");
     return out;
@@ -398,9 +388,8 @@ export class Segment {
     return batchInfoAt(scratch, 0);
   }
 
-  /** A mapping of the file holding at least its first `end` bytes (the active segment's grows: mapped again when short). */
-  map(end = this.size): Uint8Array {
-    if (this.mapping === null || this.mapping.length < end) this.mapping = this.fs.map(this.paths.log);
+  map(): Uint8Array {
+    if (this.mapping === null || this.mapping.length < this.size) this.mapping = this.fs.map(this.paths.log);
     return this.mapping;
   }
 

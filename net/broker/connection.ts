@@ -18,7 +18,10 @@
 //   1. dispatched → slot appended to `slots` (its place in the response order)
 //   2. dispatch runs; produce handlers append to the log synchronously, in arrival order
 //   3. handler resolves → slot filled → flush() writes every filled slot at the head, in order
+//   4. a chunk handed to the socket whole goes back to the log's read buffers (a large read of
+//      the active segment was lent one; core/log/read-buffers.ts)
 import type { Socket } from "bun";
+import { giveBack } from "../../core/log/read-buffers.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse } from "./handler.ts";
@@ -169,7 +172,10 @@ export class Connection {
     if (this.closing && this.socket.readyState <= 0) return;
     if (this.output.length === 0) {
       const n = this.socket.write(chunk);
-      if (n === chunk.byteLength) return;
+      if (n === chunk.byteLength) {
+        giveBack(chunk);
+        return;
+      }
       if (n < 0) return this.closeNow();
       chunk = chunk.subarray(n);
     }
@@ -188,6 +194,7 @@ export class Connection {
         return;
       }
       this.output.shift();
+      giveBack(head);
     }
     if (this.closing) {
       this.socket.end();
