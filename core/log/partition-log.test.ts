@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../fs.ts";
 import { segmentPaths } from "./segment.ts";
-import { giveBack, RECYCLE_MIN_BYTES } from "./read-buffers.ts";
+import { giveBack, RECYCLE_MIN_BYTES } from "../lent-buffers.ts";
 import { batchesIn, buildBatch } from "./test-batches.ts";
 import { type Env, LAYERS, MemoryLogger, openLog } from "./test-harness.ts";
 

@@ -2,9 +2,10 @@
 // byte for byte (broker-assigned baseOffset), plus its `.index` and `.timeindex` (see indexes.ts).
 //
 // A segment is either ACTIVE (the last one: open read-write, appended with pwrite, read with
-// pread, large reads into recycled buffers: read-buffers.ts) or SEALED (immutable: read through a read-only mapping, handed out as subarrays with no
-// copy). A sealed segment is never truncated — Bun dies (SIGBUS) touching a mapping past a
-// truncated end — it is only unlinked whole, which leaves existing mappings valid.
+// pread, large reads into recycled buffers: core/lent-buffers.ts) or SEALED (immutable: read
+// through a read-only mapping, handed out as subarrays with no copy). A sealed segment is never
+// truncated — Bun dies (SIGBUS) touching a mapping past a truncated end — it is only unlinked
+// whole, which leaves existing mappings valid.
 //
 // A batch is served only once its CRC-32C was checked by this process: on append (produce
 // validation), by recovery's scan, or by the first read that touches it (`verified`). Bytes that
@@ -12,7 +13,7 @@
 import { assert } from "../assert.ts";
 import * as be from "../bytes.ts";
 import { crc32c } from "../batch/crc32c.ts";
-import { RECYCLE_MIN_BYTES, takeReadBuffer } from "./read-buffers.ts";
+import { RECYCLE_MIN_BYTES, lendBuffer } from "../lent-buffers.ts";
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
@@ -370,12 +371,12 @@ export class Segment {
 
   /**
    * Bytes [position, position+length) — a view of the mapping when sealed, a pread copy when
-   * active (into a lent buffer when large: see read-buffers.ts).
+   * active (into a lent buffer when large: see lent-buffers.ts).
    */
   bytes(position: number, length: number): Uint8Array {
     assert(position + length <= this.size, "read within the segment");
     if (this.sealed) return this.map().subarray(position, position + length);
-    const out = length >= RECYCLE_MIN_BYTES ? takeReadBuffer(length) : new Uint8Array(length);
+    const out = length >= RECYCLE_MIN_BYTES ? lendBuffer(length) : new Uint8Array(length);
     const n = this.fs.pread(this.file!, out, position);
     assert(n === length, "active segment shorter than its bookkeeping");
     return out;

@@ -18,10 +18,11 @@
 //   1. dispatched → slot appended to `slots` (its place in the response order)
 //   2. dispatch runs; produce handlers append to the log synchronously, in arrival order
 //   3. handler resolves → slot filled → flush() writes every filled slot at the head, in order
-//   4. a chunk handed to the socket whole goes back to the log's read buffers (a large read of
-//      the active segment was lent one; core/log/read-buffers.ts)
+//   4. lent buffers go back (core/lent-buffers.ts): a response chunk once handed to the socket
+//      whole (a large read of the active segment), a large Produce request once answered (its
+//      batches are in the log's file by then; nothing keeps a view of the request)
 import type { Socket } from "bun";
-import { giveBack } from "../../core/log/read-buffers.ts";
+import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse } from "./handler.ts";
@@ -31,6 +32,7 @@ const IN_FLIGHT_MAX = 64;
 /** Clients send one fetch at a time per connection (librdkafka, kafkajs); more waits its turn. */
 const FETCH_IN_FLIGHT_MAX = 1;
 const FETCH_KEY = 1;
+const PRODUCE_KEY = 0;
 const EMPTY = new Uint8Array(0);
 const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
 
@@ -43,6 +45,8 @@ class Slot implements OutcomeSink {
   constructor(
     private readonly connection: Connection,
     readonly fetch: boolean,
+    /** A large Produce request, given back once answered (it may be a lent buffer). */
+    readonly produceFrame: Uint8Array | null,
   ) {}
 
   settle(outcome: DispatchOutcome): void {
@@ -73,7 +77,7 @@ export class Connection {
     private readonly socket: PausableSocket,
     private readonly broker: BrokerState,
   ) {
-    this.splitter = new FrameSplitter(broker.options.requestBytesMax);
+    this.splitter = new FrameSplitter(broker.options.requestBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer });
     this.context = {
       broker,
       localAddress: socket.localAddress,
@@ -134,7 +138,8 @@ export class Connection {
   }
 
   private handleFrame(frame: Uint8Array, isFetch: boolean): void {
-    const slot = new Slot(this, isFetch);
+    const produce = frame.length >= RECYCLE_MIN_BYTES && ((frame[4]! << 8) | frame[5]!) === PRODUCE_KEY;
+    const slot = new Slot(this, isFetch, produce ? frame : null);
     if (isFetch) this.fetchesInFlight++;
     this.slots.push(slot);
     this.inFlight++;
@@ -150,6 +155,9 @@ export class Connection {
     if (slot.fetch) this.fetchesInFlight--;
     if (outcome instanceof EncodedResponse) slot.chunks = outcome.chunks;
     else if (outcome === CLOSE_CONNECTION) slot.close = true;
+    // Answered (or acks=0 and done): every append of it was written. Not after a failure, which
+    // may leave an append waiting for a roll with a view of the request.
+    if (slot.produceFrame !== null && !slot.close) giveBack(slot.produceFrame);
     this.flush();
   }
 

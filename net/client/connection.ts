@@ -113,7 +113,7 @@ export class Connection {
 
   private constructor(private readonly opts: ConnectionOptions) {
     this.address = `${opts.host}:${opts.port}`;
-    this.splitter = new FrameSplitter(opts.maxResponseBytes ?? 256 * 1024 * 1024, RESPONSE_WHOLE_BYTES, (n) => this.takeBuffer(n));
+    this.splitter = new FrameSplitter(opts.maxResponseBytes ?? 256 * 1024 * 1024, { wholeBytes: RESPONSE_WHOLE_BYTES, take: (n) => this.takeBuffer(n) });
   }
 
   /** Connects and negotiates API versions. Rejects with ConnectionError if the broker is unreachable. */

@@ -97,7 +97,7 @@ describe("FrameSplitter", () => {
   });
 
   test("with wholeBytes, a frame up to it is gathered into one buffer of its declared size; a bigger one still grows with what arrived", () => {
-    const s = new FrameSplitter(FRAME_BYTES_MAX_DEFAULT, 1024 * 1024);
+    const s = new FrameSplitter(FRAME_BYTES_MAX_DEFAULT, { wholeBytes: 1024 * 1024 });
     const body = new Uint8Array(1024 * 1024 - 4).map((_, i) => (i * 7) & 0xff);
     const f = frame(body);
     const got: Uint8Array[] = [];
@@ -108,6 +108,44 @@ describe("FrameSplitter", () => {
     new DataView(head.buffer).setInt32(0, 50 * 1024 * 1024);
     s.push(head);
     expect(s.buffered).toBe(8);
+    expect((s as unknown as { gather: Uint8Array }).gather.length).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  test("with lendMinBytes, a big frame goes into a spare that fits, else grows with what arrived and takes only its last buffer from lend", () => {
+    const calls: string[] = [];
+    let spare: Uint8Array | null = new Uint8Array(2 * 1024 * 1024);
+    const s = new FrameSplitter(FRAME_BYTES_MAX_DEFAULT, {
+      lendMinBytes: 256 * 1024,
+      spare: (n) => {
+        calls.push(`spare ${n}`);
+        const v = spare?.subarray(0, n) ?? null;
+        spare = null;
+        return v;
+      },
+      lend: (n) => {
+        calls.push(`lend ${n}`);
+        return new Uint8Array(n);
+      },
+    });
+    const gathered = (body: Uint8Array) => {
+      const f = frame(body);
+      const got: Uint8Array[] = [];
+      for (let at = 0; at < f.length; at += 100_000) got.push(...s.push(f.subarray(at, at + 100_000)));
+      expect(got).toEqual([f]);
+      return got[0]!;
+    };
+    const body = new Uint8Array(1_000_000).map((_, i) => (i * 13) & 0xff);
+    const first = gathered(body);
+    expect(first.buffer.byteLength).toBe(2 * 1024 * 1024); // the spare, no copy while gathering
+    const second = gathered(body.map((b) => b ^ 0xff)); // no spare left: grown, last step lent
+    expect(second.buffer.byteLength).toBe(1_000_004);
+    expect(calls).toEqual(["spare 1000004", "spare 1000004", "lend 1000004"]);
+    // Small frames never ask; a declared 50 MiB with 8 bytes sent gets no lent buffer yet.
+    gathered(new Uint8Array(100_000));
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setInt32(0, 50 * 1024 * 1024);
+    s.push(head);
+    expect(calls.slice(3)).toEqual([`spare ${50 * 1024 * 1024 + 4}`]);
     expect((s as unknown as { gather: Uint8Array }).gather.length).toBeLessThanOrEqual(64 * 1024);
   });
 

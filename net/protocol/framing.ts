@@ -9,7 +9,10 @@
 // A client, whose peer is the broker it chose and answers only what it asked for, may instead
 // take frames up to `wholeBytes` in one buffer of the declared size from `take` (its own pool of
 // recycled buffers, net/client/connection.ts): no copies while gathering, and no fresh memory to
-// fault in for every answer (page faults were most of a consumer's time, issue #8).
+// fault in for every answer (page faults were most of a consumer's time, issue #8). The broker
+// may not trust a declared size, but gives a frame of `lendMinBytes` or more a buffer that already
+// exists if one fits (`spare`), else grows it as above and takes its last, whole-size buffer from
+// `lend`: buffers it gives back once the request is answered (core/lent-buffers.ts).
 //
 // Frames returned are the length prefix plus the body. A frame wholly inside one pushed chunk is
 // returned as a view of that chunk (no copy): the caller must not reuse chunk buffers afterwards.
@@ -18,6 +21,22 @@ import type { Writer } from "./writer.ts";
 
 export const FRAME_BYTES_MAX_DEFAULT = 100 * 1024 * 1024;
 const GATHER_INITIAL_BYTES = 64 * 1024;
+
+/** Where gathered frames' buffers come from (default: a new one each time). */
+export interface GatherBuffers {
+  /** Frames up to this size are gathered in one buffer of their declared size from `take` (default 0). */
+  wholeBytes?: number;
+  /** Exactly n bytes long. */
+  take?: (n: number) => Uint8Array;
+  /** Frames of this size or more (and over `wholeBytes`) use `spare` and `lend` (default: none do). */
+  lendMinBytes?: number;
+  /** An existing buffer of exactly n bytes, or null: no new memory for a size not yet received. */
+  spare?: (n: number) => Uint8Array | null;
+  /** A buffer of exactly n bytes, for the last step of growing (n is the frame's size). */
+  lend?: (n: number) => Uint8Array;
+}
+
+const newBuffer = (n: number): Uint8Array => new Uint8Array(n);
 
 export class FrameSplitter {
   /** Why the stream is unusable (bad length); once set, push() returns nothing. */
@@ -29,16 +48,24 @@ export class FrameSplitter {
   private gathered = 0;
   private frameBytes = 0;
 
-  /**
-   * `wholeBytes`: frames up to this size are gathered in one buffer of their declared size from
-   * the start (default 0: always grow with what arrived), which `take(n)` provides: exactly n
-   * bytes long.
-   */
+  private readonly wholeBytes: number;
+  private readonly take: (n: number) => Uint8Array;
+  private readonly lendMinBytes: number;
+  private readonly spare: (n: number) => Uint8Array | null;
+  private readonly lend: (n: number) => Uint8Array;
+  /** The frame being gathered is at least lendMinBytes: its last buffer comes from `lend`. */
+  private lending = false;
+
   constructor(
     readonly maxBytes = FRAME_BYTES_MAX_DEFAULT,
-    private readonly wholeBytes = 0,
-    private readonly take: (n: number) => Uint8Array = (n) => new Uint8Array(n),
-  ) {}
+    buffers: GatherBuffers = {},
+  ) {
+    this.wholeBytes = buffers.wholeBytes ?? 0;
+    this.take = buffers.take ?? newBuffer;
+    this.lendMinBytes = buffers.lendMinBytes ?? Infinity;
+    this.spare = buffers.spare ?? (() => null);
+    this.lend = buffers.lend ?? newBuffer;
+  }
 
   /** Bytes held back, waiting for the rest of their frame. */
   get buffered(): number {
@@ -93,8 +120,10 @@ export class FrameSplitter {
   }
 
   private startGather(n: number, prefix: Uint8Array): void {
-    this.frameBytes = 4 + n;
-    this.gather = this.frameBytes <= this.wholeBytes ? this.take(this.frameBytes) : new Uint8Array(Math.min(this.frameBytes, GATHER_INITIAL_BYTES));
+    const bytes = (this.frameBytes = 4 + n);
+    this.lending = bytes > this.wholeBytes && bytes >= this.lendMinBytes;
+    if (bytes <= this.wholeBytes) this.gather = this.take(bytes);
+    else this.gather = (this.lending ? this.spare(bytes) : null) ?? new Uint8Array(Math.min(bytes, GATHER_INITIAL_BYTES));
     this.gather.set(prefix);
     this.gathered = 4;
   }
@@ -105,7 +134,7 @@ export class FrameSplitter {
     if (this.gathered + take > g.length) {
       let size = g.length * 2;
       while (size < this.gathered + take) size *= 2;
-      const next = new Uint8Array(Math.min(size, this.frameBytes));
+      const next = this.lending && size >= this.frameBytes ? this.lend(this.frameBytes) : new Uint8Array(Math.min(size, this.frameBytes));
       next.set(g.subarray(0, this.gathered));
       g = this.gather = next;
     }

@@ -1,17 +1,17 @@
 import { describe, expect, test } from "bun:test";
-import { giveBack, RECYCLE_MIN_BYTES, spareCapacities, takeReadBuffer } from "./read-buffers.ts";
+import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES, spareCapacities } from "./lent-buffers.ts";
 
-describe("read buffers", () => {
+describe("lent buffers", () => {
   test("a buffer given back is lent again to a read that fits it, once; views never lent are refused", () => {
     // Sizes no other test in the process uses (spares are shared by every log of a process).
-    const a = takeReadBuffer(37 * 1024 * 1024 + 5);
+    const a = lendBuffer(37 * 1024 * 1024 + 5);
     expect(a.length).toBe(37 * 1024 * 1024 + 5);
     expect(a.buffer.byteLength).toBe(38 * 1024 * 1024); // capacity in 1 MiB steps
     a.fill(7);
     expect(giveBack(a.subarray(100, 200_000))).toBe(true); // any view of it will do
     expect(giveBack(a)).toBe(false); // once
     expect(spareCapacities()).toContain(38 * 1024 * 1024);
-    const b = takeReadBuffer(37 * 1024 * 1024 + 900_000);
+    const b = lendBuffer(37 * 1024 * 1024 + 900_000);
     expect(b.buffer).toBe(a.buffer);
     expect(b.length).toBe(37 * 1024 * 1024 + 900_000);
     expect(spareCapacities()).not.toContain(38 * 1024 * 1024);
@@ -20,13 +20,20 @@ describe("read buffers", () => {
     expect(giveBack(b)).toBe(true);
   });
 
-  test("at most four spares wait; a larger buffer given back replaces the smallest", () => {
-    const lent = [41, 42, 43, 44, 45].map((mib) => takeReadBuffer(mib * 1024 * 1024));
-    const before = spareCapacities().length;
+  test("at most six spares wait; a larger buffer given back replaces the smallest", () => {
+    const lent = [41, 42, 43, 44, 45, 46, 47].map((mib) => lendBuffer(mib * 1024 * 1024));
     for (const v of lent) expect(giveBack(v)).toBe(true);
-    const after = spareCapacities();
-    expect(after.length).toBeLessThanOrEqual(4);
-    expect(after.length).toBeGreaterThanOrEqual(Math.min(4, before));
-    expect(after.slice(0, 4)).toEqual([45, 44, 43, 42].map((mib) => mib * 1024 * 1024));
+    expect(spareCapacities()).toEqual([47, 46, 45, 44, 43, 42].map((mib) => mib * 1024 * 1024));
+  });
+
+  test("lendSpare lends only what waits: null when no spare is large enough", () => {
+    const big = spareCapacities()[0]!;
+    expect(lendSpare(big + 1)).toBeNull();
+    const v = lendSpare(big - 10)!;
+    expect(v.length).toBe(big - 10);
+    expect(v.buffer.byteLength).toBe(big);
+    expect(spareCapacities()).not.toContain(big);
+    expect(giveBack(v)).toBe(true);
+    expect(spareCapacities()[0]).toBe(big);
   });
 });
