@@ -499,6 +499,7 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
         expect(again.log.endOffset).toBe(6);
         expect(again.log.sizeBytes).toBe(end);
         await again.log.close();
+        env.cleanup(); // six directories in one test: afterEach removes only the last
       }
     }
   });
