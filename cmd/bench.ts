@@ -227,8 +227,13 @@ function toMs(s: HistogramSummary): HistogramSummary {
 }
 
 export function formatReport(r: BenchReport): string {
+  // A consume reads what is there (topped up first if short): the producer settings say nothing about it.
+  const header =
+    r.mode === "consume"
+      ? `bench consume: ${formatCount(r.records)} records of ${r.recordBytes} B from ${r.topic} (${r.partitions} partition(s))`
+      : `bench ${r.mode}: ${formatCount(r.records)} records of ${r.recordBytes} B to ${r.topic} (${r.partitions} partition(s), ${r.producers} producer(s), acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`;
   const lines = [
-    `bench ${r.mode}: ${formatCount(r.records)} records of ${r.recordBytes} B to ${r.topic} (${r.partitions} partition(s), ${r.producers} producer(s), acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`,
+    header,
     `  throughput  ${formatCount(Math.round(r.recordsPerSec))} records/s, ${r.mbPerSec.toFixed(1)} MB/s, ${r.seconds.toFixed(2)} s`,
   ];
   const lat = (name: string, s: HistogramSummary) =>
