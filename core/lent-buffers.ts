@@ -11,9 +11,11 @@
 // (`giveBack`). Buffers never given back (in-process readers, a connection that closed) are
 // collected as any other.
 //
-// A sealed segment is read through its mapping instead, but an active one keeps growing and is
-// truncated after a failed write or sync, which a mapping cannot follow safely (SIGBUS past the
-// end); a mapping also counts every page read in the broker's resident memory.
+// Not a mapping: every page read through one counts in the broker's resident memory until the
+// mapping is collected (a catch-up read of 550 MB of sealed segments: 114 → 604 MiB), and the
+// active segment keeps growing and is truncated after a failed write or sync, which a mapping
+// cannot follow safely (SIGBUS past the end). Small reads of sealed segments and header walks
+// still use the mapping.
 //
 // Bounded: at most SPARES_MAX buffers wait here; a give-back beyond that drops the smallest.
 // Capacities go in CAPACITY_STEP steps, so requests and reads of similar sizes share buffers.

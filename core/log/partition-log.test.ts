@@ -256,6 +256,40 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await log.close();
   });
 
+  test("large reads of a sealed segment are a pread into a lent buffer, not its mapping; small ones still use the mapping", async () => {
+    env = makeEnv();
+    const calls: string[] = [];
+    const counting = new Proxy(env.fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop === "map" || prop === "pread") return (...args: unknown[]) => {
+          calls.push(String(prop));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const { log } = await openLog(env, { fs: counting, config: { segmentBytes: 1_500_000 } });
+    for (let i = 0; i < 200; i++) await log.append(buildBatch({ records: 10, valueBytes: 1000, fill: i % 50 }));
+    const sealed = log.segmentInfos()[0]!;
+    expect(sealed.sealed).toBe(true);
+    calls.length = 0;
+    const big = log.read(0, 1 << 20);
+    expect(calls.filter((c) => c === "pread")).toEqual(["pread"]); // the data; its header walk may map
+    const onDisk = new Uint8Array(big.bytes);
+    const f = env.fs.open(segmentPaths(`${env.root}/t/0`, 0).log);
+    env.fs.pread(f, onDisk, 0);
+    env.fs.close(f);
+    expect(Buffer.compare(Buffer.concat(big.chunks), onDisk)).toBe(0);
+    expect(giveBack(big.chunks[0]!)).toBe(true);
+    calls.length = 0;
+    const small = log.read(500, 20_000);
+    expect(calls).not.toContain("pread");
+    expect(batchesIn(small.chunks)[0]!.baseOffset).toBe(500);
+    expect(giveBack(small.chunks[0]!)).toBe(false); // a view of the mapping
+    await log.close();
+  });
+
   test("reopen after a clean close keeps everything and scans nothing", async () => {
     env = makeEnv();
     const first = await openLog(env, { config: { segmentBytes: 1000 } });
