@@ -19,6 +19,7 @@ import type { RecordInput } from "../../core/batch/record.ts";
 import { fixMaxTimestamp } from "../../core/batch/rewrite.ts";
 import { validateProduceBatch } from "../../core/batch/validate-produce.ts";
 import { CoreError } from "../../core/errors.ts";
+import { giveBack } from "../../core/lent-buffers.ts";
 import type { PartitionLog } from "../../core/log/partition-log.ts";
 import type { Topic } from "../../core/topics/topic-store.ts";
 import { readBody } from "./body.ts";
@@ -196,6 +197,8 @@ export function readRecords(topic: Topic, partition: number, log: PartitionLog, 
       }
       if (envelopes.length >= limit) break;
     }
+    // Envelopes hold strings, not views: a read's lent buffers can go back (core/lent-buffers.ts).
+    for (const chunk of read.chunks) giveBack(chunk);
     if (next === before) break; // nothing past `offset` in what the log returned
   }
   return { envelopes, nextOffset: next, bytes };
