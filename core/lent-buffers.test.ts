@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES, spareCapacities } from "./lent-buffers.ts";
+import { giveBack, lendBuffer, LentBuffers, lendSpare, RECYCLE_MIN_BYTES, spareCapacities } from "./lent-buffers.ts";
 
 describe("lent buffers", () => {
   test("a buffer given back is lent again to a read that fits it, once; views never lent are refused", () => {
@@ -35,5 +35,16 @@ describe("lent buffers", () => {
     expect(spareCapacities()).not.toContain(big);
     expect(giveBack(v)).toBe(true);
     expect(spareCapacities()[0]).toBe(big);
+  });
+
+  test("a pool of its own (a client connection's): two spares, and views under its floor are not looked at", () => {
+    const pool = new LentBuffers(2, 64 * 1024);
+    const a = pool.lend(3 * 1024 * 1024);
+    expect(pool.giveBack(a.subarray(0, 60 * 1024))).toBe(false); // under the floor: ignored
+    expect(pool.giveBack(a)).toBe(true);
+    const views = [1, 2, 4].map((mib) => pool.lend(mib * 1024 * 1024)); // the first fits in a's buffer
+    expect(views[0]!.buffer).toBe(a.buffer);
+    for (const v of views) expect(pool.giveBack(v)).toBe(true); // 3, 2, then 4 replaces 2
+    expect(pool.spareCapacities()).toEqual([4, 3].map((mib) => mib * 1024 * 1024));
   });
 });

@@ -23,6 +23,7 @@
 // Opening negotiates versions first (ApiVersions v3, then the broker's max for key 18 after
 // UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on.
 import type { Socket } from "bun";
+import { LentBuffers, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
@@ -42,10 +43,6 @@ const REQUEST_TIMEOUT_MS = 45_000;
 const WATCHDOG_INTERVAL_MS = 1_000;
 /** Answers up to this size are gathered in one buffer of their declared size (framing.ts). */
 const RESPONSE_WHOLE_BYTES = 64 * 1024 * 1024;
-/** Answers at least this big are gathered into recyclable buffers (see `recycle`). */
-const RECYCLE_MIN_BYTES = 256 * 1024;
-/** Recyclable buffers are sized in these steps, so that answers of about one size share them. */
-const RECYCLE_STEP_BYTES = 1024 * 1024;
 /** Spare buffers kept: one is read by the caller while the next answer fills another. */
 const SPARES_MAX = 2;
 /** Where the correlation id sits in a framed request: after the length, the API key and version. */
@@ -285,25 +282,16 @@ export class Connection {
     }
   }
 
-  /** Buffers handed back by `recycle`, for the next big answers. */
-  private readonly spares: ArrayBuffer[] = [];
-  /** Buffers lent to answers and not yet handed back (weakly: an answer dropped is collected). */
-  private readonly lent = new WeakSet<ArrayBuffer>();
+  /**
+   * Buffers for big answers (core/lent-buffers.ts). Views under 64 KiB are not looked at: asking
+   * a view of a small answer (a view of Bun's chunk) for its buffer would give that chunk an
+   * ArrayBuffer of its own (core/bytes.ts), at every poll.
+   */
+  private readonly buffers = new LentBuffers(SPARES_MAX, RECYCLE_MIN_BYTES / 4);
 
-  /** A buffer of exactly `n` bytes to gather an answer in: a spare if one is big enough. */
+  /** A buffer of exactly `n` bytes to gather an answer in: a lent one if the answer is big. */
   private takeBuffer(n: number): Uint8Array {
-    if (n < RECYCLE_MIN_BYTES) return new Uint8Array(n);
-    let buf: ArrayBuffer | undefined;
-    for (let i = 0; i < this.spares.length; i++) {
-      if (this.spares[i]!.byteLength >= n) {
-        buf = this.spares[i]!;
-        this.spares.splice(i, 1);
-        break;
-      }
-    }
-    buf ??= new ArrayBuffer(Math.ceil(n / RECYCLE_STEP_BYTES) * RECYCLE_STEP_BYTES);
-    this.lent.add(buf);
-    return new Uint8Array(buf, 0, n);
+    return n < RECYCLE_MIN_BYTES ? new Uint8Array(n) : this.buffers.lend(n);
   }
 
   /**
@@ -313,13 +301,7 @@ export class Connection {
    * answer at each poll(); its callers keep no record past that (data-consume.ts).
    */
   recycle(view: Uint8Array): void {
-    // Small views are not looked at: asking a view of a small answer (a view of Bun's chunk) for
-    // its buffer would give that chunk an ArrayBuffer of its own (core/bytes.ts), at every poll.
-    if (view.byteLength < RECYCLE_MIN_BYTES / 4) return;
-    const buf = view.buffer as ArrayBuffer;
-    if (!this.lent.has(buf)) return;
-    this.lent.delete(buf);
-    if (this.spares.length < SPARES_MAX) this.spares.push(buf);
+    this.buffers.giveBack(view);
   }
 
   private onData(chunk: Uint8Array): void {
