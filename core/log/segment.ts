@@ -378,16 +378,11 @@ export class Segment {
    */
   bytes(position: number, length: number): Uint8Array {
     assert(position + length <= this.size, "read within the segment");
-    if (length >= RECYCLE_MIN_BYTES) {
-      const out = lendBuffer(length);
-      const n = this.preadAt(out, position);
-      assert(n === length, "segment shorter than its bookkeeping");
-      return out;
-    }
-    if (this.sealed) return this.map().subarray(position, position + length);
-    const out = new Uint8Array(length);
-    const n = this.fs.pread(this.file!, out, position);
-    assert(n === length, "active segment shorter than its bookkeeping");
+    const large = length >= RECYCLE_MIN_BYTES;
+    if (this.sealed && !large) return this.map().subarray(position, position + length);
+    const out = large ? lendBuffer(length) : new Uint8Array(length);
+    const n = this.preadAt(out, position);
+    assert(n === length, "segment shorter than its bookkeeping");
     return out;
   }
 
