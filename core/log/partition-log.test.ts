@@ -6,7 +6,7 @@ import { MemoryFileLayer } from "../fs.ts";
 import { segmentPaths } from "./segment.ts";
 import { giveBack, RECYCLE_MIN_BYTES } from "../lent-buffers.ts";
 import { batchesIn, buildBatch } from "./test-batches.ts";
-import { type Env, LAYERS, MemoryLogger, openLog } from "./test-harness.ts";
+import { type Env, LAYERS, MemoryLogger, openLog, watchedFs } from "./test-harness.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -195,16 +195,7 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
   test("a read at the tail while later appends wait for their sync takes one pread, no header walk", async () => {
     env = makeEnv();
     const preads: number[] = [];
-    const counting = new Proxy(env.fs, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (prop === "pread") return (file: never, buf: Uint8Array, pos: number) => {
-          preads.push(buf.length);
-          return v.call(target, file, buf, pos) as number;
-        };
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const counting = watchedFs(env.fs, ["pread"], (_, args) => preads.push((args[1] as Uint8Array).length));
     const { log } = await openLog(env, { fs: counting });
     await log.append(buildBatch({ records: 1, valueBytes: 100 }));
     const pending: Promise<unknown>[] = [];
@@ -259,16 +250,7 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
   test("large reads of a sealed segment are a pread into a lent buffer, not its mapping; small ones still use the mapping", async () => {
     env = makeEnv();
     const calls: string[] = [];
-    const counting = new Proxy(env.fs, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (prop === "map" || prop === "pread") return (...args: unknown[]) => {
-          calls.push(String(prop));
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
-        };
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+    const counting = watchedFs(env.fs, ["map", "pread"], (name) => calls.push(name));
     const { log } = await openLog(env, { fs: counting, config: { segmentBytes: 1_500_000 } });
     for (let i = 0; i < 200; i++) await log.append(buildBatch({ records: 10, valueBytes: 1000, fill: i % 50 }));
     const sealed = log.segmentInfos()[0]!;
@@ -324,21 +306,8 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     env.fs.pwrite(f, byte, last.sizeBytes - 10);
     env.fs.close(f);
     let bytesRead = 0;
-    const counting = new Proxy(env.fs, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver);
-        if (prop === "pread") return (file: never, buf: Uint8Array, pos: number) => {
-          const n = v.call(target, file, buf, pos) as number;
-          bytesRead += n;
-          return n;
-        };
-        if (prop === "readFile") return (p: string) => {
-          const out = v.call(target, p) as Uint8Array;
-          bytesRead += out.length;
-          return out;
-        };
-        return typeof v === "function" ? v.bind(target) : v;
-      },
+    const counting = watchedFs(env.fs, ["pread", "readFile"], (name, _, result) => {
+      bytesRead += name === "pread" ? (result as number) : (result as Uint8Array).length;
     });
     const logger = new MemoryLogger();
     const again = await openLog(env, { fs: counting, runwayBytes: 0, clean: true, config, logger });

@@ -38,6 +38,22 @@ export class MemoryLogger implements Logger {
   }
 }
 
+/** `fs` as it is, except that every call of a method named in `names` is reported to `seen` (after it ran). */
+export function watchedFs(fs: FileLayer, names: Array<keyof FileLayer>, seen: (name: keyof FileLayer, args: unknown[], result: unknown) => void): FileLayer {
+  return new Proxy(fs, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      if (!names.includes(prop as keyof FileLayer)) return v.bind(target);
+      return (...args: unknown[]) => {
+        const result = v.apply(target, args);
+        seen(prop as keyof FileLayer, args, result);
+        return result;
+      };
+    },
+  });
+}
+
 export interface OpenOptions {
   config?: Partial<LogConfig>;
   policy?: FsyncPolicy;
