@@ -125,10 +125,10 @@ export class Connection {
   private pump(): void {
     while (this.pendingHead < this.pending.length && !this.closing && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
       const frame = this.pending[this.pendingHead]!;
-      const isFetch = frame.length >= 6 && ((frame[4]! << 8) | frame[5]!) === FETCH_KEY;
-      if (isFetch && this.fetchesInFlight >= FETCH_IN_FLIGHT_MAX) break;
+      const apiKey = frame.length >= 6 ? (frame[4]! << 8) | frame[5]! : -1;
+      if (apiKey === FETCH_KEY && this.fetchesInFlight >= FETCH_IN_FLIGHT_MAX) break;
       this.pending[this.pendingHead++] = EMPTY;
-      this.handleFrame(frame, isFetch);
+      this.handleFrame(frame, apiKey);
     }
     if (this.pendingHead === this.pending.length && this.pendingHead > 0) {
       this.pending.length = 0; // kept, not replaced: one array less per request
@@ -137,9 +137,9 @@ export class Connection {
     this.updateReading();
   }
 
-  private handleFrame(frame: Uint8Array, isFetch: boolean): void {
-    const produce = frame.length >= RECYCLE_MIN_BYTES && ((frame[4]! << 8) | frame[5]!) === PRODUCE_KEY;
-    const slot = new Slot(this, isFetch, produce ? frame : null);
+  private handleFrame(frame: Uint8Array, apiKey: number): void {
+    const isFetch = apiKey === FETCH_KEY;
+    const slot = new Slot(this, isFetch, apiKey === PRODUCE_KEY && frame.length >= RECYCLE_MIN_BYTES ? frame : null);
     if (isFetch) this.fetchesInFlight++;
     this.slots.push(slot);
     this.inFlight++;
