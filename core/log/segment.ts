@@ -250,8 +250,6 @@ export class Segment {
    */
   private recentPositions: number[] = [];
   private recentInfos: BatchInfo[] = [];
-  /** Where the batch holding the newest index entry sits in the recent arrays. */
-  private recentNewestEntry = 0;
 
   constructor(
     readonly fs: FileLayer,
@@ -276,13 +274,15 @@ export class Segment {
       this.offsetOfMaxTimestamp = info.lastOffset;
     }
     if (this.bytesSinceIndexEntry > INDEX_INTERVAL_BYTES) {
+      // The recent batches keep from the entry before this one on (-1: none there, keep all).
+      const older = this.recentPositions.indexOf(this.offsetIndex.lastPosition());
       this.offsetIndex.append(info.lastOffset - this.baseOffset, position);
       if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
       this.bytesSinceIndexEntry = 0;
-      const older = Math.min(this.recentNewestEntry, this.recentPositions.length);
-      this.recentPositions.splice(0, older);
-      this.recentInfos.splice(0, older);
-      this.recentNewestEntry = this.recentPositions.length;
+      if (older > 0) {
+        this.recentPositions.splice(0, older);
+        this.recentInfos.splice(0, older);
+      }
     }
     if (!this.sealed) {
       this.recentPositions.push(position);
@@ -364,7 +364,6 @@ export class Segment {
       this.recentPositions.pop();
       this.recentInfos.pop();
     }
-    this.recentNewestEntry = Math.min(this.recentNewestEntry, this.recentPositions.length);
   }
 
   /** Where the active segment's file ends: its batches, then the runway if any. */
@@ -414,7 +413,6 @@ export class Segment {
     this.sealed = true;
     this.recentPositions = [];
     this.recentInfos = [];
-    this.recentNewestEntry = 0;
     if (this.file !== null) {
       this.fs.close(this.file);
       this.file = null;
