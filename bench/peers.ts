@@ -20,6 +20,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { REPO_ROOT, startBroker, STREAMCTL_BIN } from "../test/harness.ts";
 import { parsePrometheusText } from "../test/prometheus-text.ts";
+import { type PauseStats, startPauseMeter } from "./pause-meter.ts";
 import type { BenchRow } from "./types.ts";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -150,7 +151,10 @@ async function streamctlRun(file: string): Promise<Figures> {
     f.ownConsume = (await bench(["consume", "--topic", "own", "--records", String(RECORDS)])).recordsPerSec;
     await exec(["sync"]); // the same quiet disk for every system's latency phase
     const before = await brokerHistograms(broker.http);
+    // The meter starts once the warm-up is over (give or take the client's start-up, ~0.2 s).
+    const meter = await startPauseMeter(LATENCY_WARMUP_SECONDS * 1000 + 200);
     const lat = await bench(["e2e", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)]);
+    Object.assign(f, pauseFigures(await meter.stop()));
     const after = await brokerHistograms(broker.http);
     // Where an ack's time went, from the broker's own histograms over the latency phase (its warm-up included).
     f.fsyncP99 = histogramQuantile(after.fsync, before.fsync, 0.99);
@@ -166,6 +170,10 @@ async function streamctlRun(file: string): Promise<Figures> {
     rmSync(broker.dataDir, { recursive: true, force: true });
   }
   return f;
+}
+
+function pauseFigures(p: PauseStats): Figures {
+  return { pausedMsPerSec: p.pausedMsPerSec, pausesPerSec: p.pausesPerSec, pauseLocked: p.lockedShare };
 }
 
 type Buckets = Array<[le: number, count: number]>;
@@ -201,7 +209,7 @@ async function natsRun(): Promise<Figures> {
   const s = await startServer("nats", (port, dir) => ["nats-server", "-js", "-a", "127.0.0.1", "-p", String(port), "--store_dir", dir]);
   try {
     const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "nats-client.ts"), `127.0.0.1:${s.port}`, String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS), String(LATENCY_WARMUP_RECORDS)])).out);
-    return { produce: r.produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, rss: peakRssMiB(s.proc.pid) };
+    return { produce: r.produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, ...pauseFigures(r.pauses), rss: peakRssMiB(s.proc.pid) };
   } finally {
     await stopServer(s);
   }
@@ -214,7 +222,7 @@ async function redisRun(): Promise<Figures> {
     const out = (await exec(["redis-benchmark", "-h", "127.0.0.1", "-p", String(s.port), "-n", String(RECORDS), "-c", "10", "-P", "100", "--csv", "XADD", "bench", "*", "v", value])).out;
     const produce = Number(out.trim().split("\n").at(-1)!.split(",")[1]!.replaceAll('"', ""));
     const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "redis-client.ts"), `redis://127.0.0.1:${s.port}`, "bench", String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS), String(LATENCY_WARMUP_RECORDS)])).out);
-    return { produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, rss: peakRssMiB(s.proc.pid) };
+    return { produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, ...pauseFigures(r.pauses), rss: peakRssMiB(s.proc.pid) };
   } finally {
     await stopServer(s);
   }
@@ -266,6 +274,14 @@ function rows(name: string, runs: Figures[], key: string, unit: string, note: st
   return [{ section: SECTION, name, value: median, unit, runs: values, note }];
 }
 
+/** What bench/pause-meter.ts saw during a system's measured latency phase. */
+function pauseRows(system: string, runs: Figures[]): BenchRow[] {
+  return [
+    ...rows(`${system}: machine paused during the latency phase`, runs, "pausedMsPerSec", "ms per s", "bench/pause-meter.ts: a sleeping thread's wake-ups 2 ms or more late, lateness summed"),
+    ...rows(`${system}: late wake-ups at one phase of 100 ms`, runs, "pauseLocked", "share", "share within the busiest 10 ms of a 100 ms period: ~0.1 when spread out (scheduling), near 1 when a host CPU quota throttles the VM"),
+  ];
+}
+
 export async function run(): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "streamctl-bench-peers-"));
   const ok = {
@@ -306,15 +322,18 @@ export async function run(): Promise<BenchRow[]> {
     ...rows("streamctl: broker fdatasyncs over 2 ms during the latency phase", sc, "fsyncOver2", "share", "from /metrics; each such sync delays every ack waiting on it past the 2 ms goal"),
     ...rows("streamctl: broker Produce handling p99 during the latency phase", sc, "produceP99", "ms", "bucket bound from /metrics: request read → answer queued, the sync included"),
     ...rows("streamctl: broker peak RSS", sc, "rss", "MiB", "VmHWM over the whole run"),
+    ...pauseRows("streamctl", sc),
     ...rows("NATS JetStream: produce", nats, "produce", "records/s", "no fsync per ack (JetStream syncs every 2 min by default); async publish, 1,000 unacked"),
     ...rows("NATS JetStream: consume", nats, "consume", "records/s", "nats.js ordered pull consumer"),
     ...rows("NATS JetStream: ack latency p50 at 5,000/s", nats, "ackP50", "ms", "from intended send time"),
     ...rows("NATS JetStream: ack latency p99 at 5,000/s", nats, "ackP99", "ms", "from intended send time"),
+    ...pauseRows("NATS JetStream", nats),
     ...rows("NATS JetStream: server peak RSS", nats, "rss", "MiB", "VmHWM"),
     ...rows("Redis Streams: produce", redis, "produce", "records/s", "fsync before every reply (appendfsync always); redis-benchmark XADD -c 10 -P 100"),
     ...rows("Redis Streams: consume", redis, "consume", "records/s", "XRANGE COUNT 10000, Bun.RedisClient"),
     ...rows("Redis Streams: ack latency p50 at 5,000/s", redis, "ackP50", "ms", "XADD from intended send time, Bun.RedisClient"),
     ...rows("Redis Streams: ack latency p99 at 5,000/s", redis, "ackP99", "ms", "XADD from intended send time, Bun.RedisClient"),
+    ...pauseRows("Redis Streams", redis),
     ...rows("Redis Streams: server peak RSS", redis, "rss", "MiB", "VmHWM"),
     ...rows("disk: sequential write, 1 MiB + fdatasync each", disk, "mbps", "MB/s", ok.fio ? "fio --rw=write --bs=1M --fdatasync=1" : "dd bs=1M oflag=dsync"),
     ...rows("disk: fdatasync p50 (4 KiB writes)", disk, "syncP50", "ms", "fio --bs=4k --fdatasync=1"),
@@ -357,21 +376,21 @@ export function report(all: BenchRow[]): string[] {
     "",
     `${RECORD_BYTES}-byte records, ${RECORDS.toLocaleString("en-US")} per run, every server on 127.0.0.1 on this machine, started fresh for each run. Latency: ${LATENCY_RATE.toLocaleString("en-US")} records/s fixed rate for ${LATENCY_RECORDS / LATENCY_RATE} s, after ${LATENCY_WARMUP_SECONDS} s of the same load unmeasured (every system), from each record's intended send time.`,
     "",
-    "| system (load) | durability | produce records/s | produce MB/s | consume records/s | ack p50 ms | ack p99 ms | peak RSS MiB |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    "| system (load) | durability | produce records/s | produce MB/s | consume records/s | ack p50 ms | ack p99 ms | machine paused, ms per s (share at one phase) | peak RSS MiB |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [label, prefix, latPrefix, durability] of systems) {
     if (!get(`${prefix}: produce`)) continue;
     out.push(
-      `| ${label} | ${durability} | ${cell(`${prefix}: produce`, fmtRate)} | ${(mb(v(`${prefix}: produce`))).toFixed(0)} | ${cell(`${prefix}: consume`, fmtRate)} | ${cell(`${latPrefix}: ack latency p50 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: ack latency p99 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix === "streamctl" ? "streamctl: broker" : `${latPrefix}: server`} peak RSS`, (x) => x.toFixed(0))} |`,
+      `| ${label} | ${durability} | ${cell(`${prefix}: produce`, fmtRate)} | ${(mb(v(`${prefix}: produce`))).toFixed(0)} | ${cell(`${prefix}: consume`, fmtRate)} | ${cell(`${latPrefix}: ack latency p50 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: ack latency p99 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: machine paused during the latency phase`, (x) => x.toFixed(1))} (${cell(`${latPrefix}: late wake-ups at one phase of 100 ms`, (x) => x.toFixed(2))}) | ${cell(`${latPrefix === "streamctl" ? "streamctl: broker" : `${latPrefix}: server`} peak RSS`, (x) => x.toFixed(0))} |`,
     );
   }
   out.push(
-    `| disk (fio) | fdatasync after each 1 MiB write | | ${cell("disk: sequential write, 1 MiB + fdatasync each", (x) => x.toFixed(0))} | | fdatasync ${cell("disk: fdatasync p50 (4 KiB writes)", (x) => x.toFixed(3))} | fdatasync ${cell("disk: fdatasync p99 (4 KiB writes)", (x) => x.toFixed(3))} | |`,
+    `| disk (fio) | fdatasync after each 1 MiB write | | ${cell("disk: sequential write, 1 MiB + fdatasync each", (x) => x.toFixed(0))} | | fdatasync ${cell("disk: fdatasync p50 (4 KiB writes)", (x) => x.toFixed(3))} | fdatasync ${cell("disk: fdatasync p99 (4 KiB writes)", (x) => x.toFixed(3))} | | |`,
   );
   if (get("disk: fdatasync p99 at 2,500/s (200-byte overwrites)")) {
     out.push(
-      `| disk (fio) at ${PACED_SYNCS.toLocaleString("en-US")} syncs/s | fdatasync after each 200-byte overwrite | | | | fdatasync ${cell("disk: fdatasync p50 at 2,500/s (200-byte overwrites)", (x) => x.toFixed(3))} | fdatasync ${cell("disk: fdatasync p99 at 2,500/s (200-byte overwrites)", (x) => x.toFixed(3))}; p99.9 ${cell("disk: fdatasync p99.9 at 2,500/s (200-byte overwrites)", (x) => x.toFixed(2))} | |`,
+      `| disk (fio) at ${PACED_SYNCS.toLocaleString("en-US")} syncs/s | fdatasync after each 200-byte overwrite | | | | fdatasync ${cell("disk: fdatasync p50 at 2,500/s (200-byte overwrites)", (x) => x.toFixed(3))} | fdatasync ${cell("disk: fdatasync p99 at 2,500/s (200-byte overwrites)", (x) => x.toFixed(3))}; p99.9 ${cell("disk: fdatasync p99.9 at 2,500/s (200-byte overwrites)", (x) => x.toFixed(2))} | | |`,
     );
   }
   out.push(
@@ -394,6 +413,8 @@ export function report(all: BenchRow[]): string[] {
   out.push(
     "",
     "MB/s counts record values only (100 B each); the broker writes ~8% more (record framing, batch headers). The disk row is the drive's own ceiling for synced sequential writes; streamctl's group commit syncs larger chunks than 1 MiB under load, so it can come close to or pass that row.",
+    "",
+    "Machine paused: during each system's measured latency phase, a thread that sleeps 1 ms at a time (bench/pause-meter.ts) sums how late its wake-ups came, counting those 2 ms or more late. In brackets, the share of them that ended within one 10 ms window of a 100 ms period: about 0.1 when the delays are the scheduler's, near 1 when the hypervisor pauses the VM at a fixed point of each period (a host CPU quota). Every ack waiting during such a pause waits it out.",
     "",
   );
   return out;

@@ -11,6 +11,7 @@ import { connect, createInbox } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Histogram } from "../../cmd/bench-histogram.ts";
 import { RateTicker } from "../../cmd/bench-pace.ts";
+import { startPauseMeter } from "../pause-meter.ts";
 
 const [url, recordsArg, bytesArg, rateArg, latArg, warmupArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
@@ -86,7 +87,9 @@ Bun.spawnSync(["sync"]); // as bench/peers.ts does before every latency phase
 await jsm.streams.add({ name: "LAT", subjects: ["lat"] });
 if (WARMUP_RECORDS > 0) await publishAll("lat", WARMUP_RECORDS, RATE, null);
 const h = new Histogram();
+const meter = await startPauseMeter();
 await publishAll("lat", LAT_RECORDS, RATE, h);
+const pauses = await meter.stop();
 await nc.close();
 const s = h.summary();
-console.log(JSON.stringify({ produce: RECORDS / produceSecs, consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000 }));
+console.log(JSON.stringify({ produce: RECORDS / produceSecs, consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000, pauses }));

@@ -7,6 +7,7 @@
 //            measured (as `streamctl bench --warmup`).
 import { Histogram } from "../../cmd/bench-histogram.ts";
 import { RateTicker } from "../../cmd/bench-pace.ts";
+import { startPauseMeter } from "../pause-meter.ts";
 
 const [url, stream, recordsArg, bytesArg, rateArg, latArg, warmupArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
@@ -50,7 +51,9 @@ async function paced(n: number, h: Histogram | null): Promise<void> {
 
 if (WARMUP_RECORDS > 0) await paced(WARMUP_RECORDS, null);
 const h = new Histogram();
+const meter = await startPauseMeter();
 await paced(LAT_RECORDS, h);
+const pauses = await meter.stop();
 client.close();
 const s = h.summary();
-console.log(JSON.stringify({ consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000 }));
+console.log(JSON.stringify({ consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000, pauses }));

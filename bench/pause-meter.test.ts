@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { pauseStats, startPauseMeter } from "./pause-meter.ts";
+
+describe("pauseStats", () => {
+  test("pauses at one phase of a 100 ms period are all counted as locked", () => {
+    // Ten pauses of 6 ms, each ending 57 ms into a period, one period in every ten.
+    const ends = Array.from({ length: 10 }, (_, i) => 1_700_000_000_057 + i * 1000);
+    const stats = pauseStats(10, ends, new Array(10).fill(6));
+    expect(stats.pausesPerSec).toBe(1);
+    expect(stats.pausedMsPerSec).toBe(6);
+    expect(stats.worstMs).toBe(6);
+    expect(stats.lockedShare).toBe(1);
+  });
+
+  test("pauses spread over the period give a share near a tenth", () => {
+    const ends = Array.from({ length: 100 }, (_, i) => 1_700_000_000_000 + i * 1001 + 0.5);
+    const lates = Array.from({ length: 100 }, (_, i) => 2 + (i % 3));
+    const stats = pauseStats(100, ends, lates);
+    expect(stats.lockedShare).toBeCloseTo(0.1, 5);
+    expect(stats.worstMs).toBe(4);
+    expect(stats.pausedMsPerSec).toBeCloseTo(lates.reduce((a, b) => a + b, 0) / 100, 9);
+  });
+
+  test("no pauses: zeros, not NaN", () => {
+    expect(pauseStats(5, [], [])).toEqual({ seconds: 5, pausesPerSec: 0, pausedMsPerSec: 0, worstMs: 0, lockedShare: 0 });
+  });
+});
+
+test("the meter runs on its own thread while the caller is busy, until stop()", async () => {
+  const meter = await startPauseMeter();
+  const until = performance.now() + 50;
+  while (performance.now() < until) {
+    // Spinning: the event loop cannot turn, so only a thread of its own can be measuring.
+  }
+  const stats = await meter.stop();
+  expect(stats.seconds).toBeGreaterThanOrEqual(0.045);
+  expect(Number.isFinite(stats.pausedMsPerSec)).toBe(true);
+});
