@@ -376,13 +376,13 @@ export function report(all: BenchRow[]): string[] {
     "",
     `${RECORD_BYTES}-byte records, ${RECORDS.toLocaleString("en-US")} per run, every server on 127.0.0.1 on this machine, started fresh for each run. Latency: ${LATENCY_RATE.toLocaleString("en-US")} records/s fixed rate for ${LATENCY_RECORDS / LATENCY_RATE} s, after ${LATENCY_WARMUP_SECONDS} s of the same load unmeasured (every system), from each record's intended send time.`,
     "",
-    "| system (load) | durability | produce records/s | produce MB/s | consume records/s | ack p50 ms | ack p99 ms | machine paused, ms per s (share at one phase) | peak RSS MiB |",
+    "| system (load) | durability | produce records/s | produce MB/s | consume records/s | ack p50 ms | ack p99 ms | machine paused, ms per s (share at one phase), medians | peak RSS MiB |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [label, prefix, latPrefix, durability] of systems) {
     if (!get(`${prefix}: produce`)) continue;
     out.push(
-      `| ${label} | ${durability} | ${cell(`${prefix}: produce`, fmtRate)} | ${(mb(v(`${prefix}: produce`))).toFixed(0)} | ${cell(`${prefix}: consume`, fmtRate)} | ${cell(`${latPrefix}: ack latency p50 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: ack latency p99 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: machine paused during the latency phase`, (x) => x.toFixed(1))} (${cell(`${latPrefix}: late wake-ups at one phase of 100 ms`, (x) => x.toFixed(2))}) | ${cell(`${latPrefix === "streamctl" ? "streamctl: broker" : `${latPrefix}: server`} peak RSS`, (x) => x.toFixed(0))} |`,
+      `| ${label} | ${durability} | ${cell(`${prefix}: produce`, fmtRate)} | ${(mb(v(`${prefix}: produce`))).toFixed(0)} | ${cell(`${prefix}: consume`, fmtRate)} | ${cell(`${latPrefix}: ack latency p50 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: ack latency p99 at 5,000/s`, fmtMs)} | ${v(`${latPrefix}: machine paused during the latency phase`).toFixed(1)} (${v(`${latPrefix}: late wake-ups at one phase of 100 ms`).toFixed(2)}) | ${cell(`${latPrefix === "streamctl" ? "streamctl: broker" : `${latPrefix}: server`} peak RSS`, (x) => x.toFixed(0))} |`,
     );
   }
   out.push(
