@@ -8,6 +8,7 @@ import { type FileLayer, MemoryFileLayer } from "../fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";
 import { MemoryLogger } from "../log/test-harness.ts";
 import { silentLogger } from "../log/types.ts";
+import { giveBack, lendSpare, spareCapacities } from "../lent-buffers.ts";
 import { OffsetStore } from "./offset-store.ts";
 
 function open(fs: FileLayer) {
@@ -177,4 +178,26 @@ test("--fsync never: a power loss at any step of moving the short log up to its 
     }
   }
   expect(cases).toBeGreaterThan(10);
+});
+
+test("replaying a large offsets log at open gives its read buffers back to the broker's pool", async () => {
+  const fs = new MemoryFileLayer();
+  const openBig = () =>
+    OffsetStore.open({ dataDir: "/data", fs, clock: new ManualClock(), scheduler: new SyncScheduler({ mode: "always" }), logger: silentLogger, compactRecordsMin: 1e9, segmentBytes: 8 * 1024 * 1024 });
+  const store = await openBig();
+  // ~4,000 commits of ~100 bytes each: the replay reads them in one read of over 256 KiB, lent.
+  for (let i = 0; i < 40; i++) {
+    await store.commit("g", Array.from({ length: 100 }, (_, p) => ({ topic: `topic-${i}`, partition: p, offset: i * 1000 + p, leaderEpoch: 0, metadata: null, commitTimestamp: 1 })));
+  }
+  await store.close();
+  expect(logBytes(fs)).toBeGreaterThan(256 * 1024);
+  // Empty the pool (other tests in this process may have left spares), then reopen.
+  const held: Uint8Array[] = [];
+  for (let b = lendSpare(0); b !== null; b = lendSpare(0)) held.push(b);
+  const again = await openBig();
+  expect(spareCapacities().length).toBeGreaterThan(0);
+  expect(again.get("g", "topic-39", 99)?.offset).toBe(39 * 1000 + 99);
+  expect(again.get("g", "topic-0", 0)?.offset).toBe(0);
+  await again.close();
+  for (const b of held) giveBack(b);
 });

@@ -60,6 +60,7 @@ import { encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-jso
 import type { Clock } from "../clock.ts";
 import { CoreError } from "../errors.ts";
 import { type FileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
+import { giveBack } from "../lent-buffers.ts";
 import type { SyncScheduler } from "../log/durability.ts";
 import { PartitionLog } from "../log/partition-log.ts";
 import { DEFAULT_LOG_CONFIG, type Logger } from "../log/types.ts";
@@ -184,6 +185,8 @@ export class OffsetStore {
           off = header.baseOffset + header.lastOffsetDelta + 1;
           this.recordsSinceSnapshot += records.length;
         }
+        // applyRecord keeps strings and numbers, no views: a large read's buffer can be lent again.
+        giveBack(chunk);
       }
     }
     this.appliedOffset = Math.max(this.appliedOffset, off);
