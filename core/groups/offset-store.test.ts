@@ -199,5 +199,5 @@ test("replaying a large offsets log at open gives its read buffers back to the b
   expect(again.get("g", "topic-39", 99)?.offset).toBe(39 * 1000 + 99);
   expect(again.get("g", "topic-0", 0)?.offset).toBe(0);
   await again.close();
-  for (const b of held) giveBack(b);
+  for (const b of held) giveBack(new Uint8Array(b.buffer));
 });
