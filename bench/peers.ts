@@ -20,7 +20,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { REPO_ROOT, startBroker, STREAMCTL_BIN } from "../test/harness.ts";
 import { parsePrometheusText } from "../test/prometheus-text.ts";
-import { type PauseStats, startPauseMeter } from "./pause-meter.ts";
+import type { PauseStats } from "../cmd/bench-pauses.ts";
 import type { BenchRow } from "./types.ts";
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -151,10 +151,8 @@ async function streamctlRun(file: string): Promise<Figures> {
     f.ownConsume = (await bench(["consume", "--topic", "own", "--records", String(RECORDS)])).recordsPerSec;
     await exec(["sync"]); // the same quiet disk for every system's latency phase
     const before = await brokerHistograms(broker.http);
-    // The meter starts once the warm-up is over (give or take the client's start-up, ~0.2 s).
-    const meter = await startPauseMeter(LATENCY_WARMUP_SECONDS * 1000 + 200);
     const lat = await bench(["e2e", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)]);
-    Object.assign(f, pauseFigures(await meter.stop()));
+    Object.assign(f, pauseFigures(lat.machinePauses));
     const after = await brokerHistograms(broker.http);
     // Where an ack's time went, from the broker's own histograms over the latency phase (its warm-up included).
     f.fsyncP99 = histogramQuantile(after.fsync, before.fsync, 0.99);
@@ -274,10 +272,10 @@ function rows(name: string, runs: Figures[], key: string, unit: string, note: st
   return [{ section: SECTION, name, value: median, unit, runs: values, note }];
 }
 
-/** What bench/pause-meter.ts saw during a system's measured latency phase. */
+/** What cmd/bench-pauses.ts saw during a system's measured latency phase. */
 function pauseRows(system: string, runs: Figures[]): BenchRow[] {
   return [
-    ...rows(`${system}: machine paused during the latency phase`, runs, "pausedMsPerSec", "ms per s", "bench/pause-meter.ts: a sleeping thread's wake-ups 2 ms or more late, lateness summed"),
+    ...rows(`${system}: machine paused during the latency phase`, runs, "pausedMsPerSec", "ms per s", "cmd/bench-pauses.ts: a sleeping thread's wake-ups 2 ms or more late, lateness summed"),
     ...rows(`${system}: late wake-ups at one phase of 100 ms`, runs, "pauseLocked", "share", "share within the busiest 10 ms of a 100 ms period: ~0.1 when spread out (scheduling), near 1 when a host CPU quota throttles the VM"),
   ];
 }
@@ -414,7 +412,7 @@ export function report(all: BenchRow[]): string[] {
     "",
     "MB/s counts record values only (100 B each); the broker writes ~8% more (record framing, batch headers). The disk row is the drive's own ceiling for synced sequential writes; streamctl's group commit syncs larger chunks than 1 MiB under load, so it can come close to or pass that row.",
     "",
-    "Machine paused: during each system's measured latency phase, a thread that sleeps 1 ms at a time (bench/pause-meter.ts) sums how late its wake-ups came, counting those 2 ms or more late. In brackets, the share of them that ended within one 10 ms window of a 100 ms period: about 0.1 when the delays are the scheduler's, near 1 when the hypervisor pauses the VM at a fixed point of each period (a host CPU quota). Every ack waiting during such a pause waits it out.",
+    "Machine paused: during each system's measured latency phase, a thread in its load generator that sleeps 1 ms at a time (cmd/bench-pauses.ts; `streamctl bench` prints the same) sums how late its wake-ups came, counting those 2 ms or more late. In brackets, the share of them that ended within one 10 ms window of a 100 ms period: about 0.1 when the delays are the scheduler's, near 1 when the hypervisor pauses the VM at a fixed point of each period (a host CPU quota). Every ack waiting during such a pause waits it out.",
     "",
   );
   return out;

@@ -15,6 +15,7 @@ import { Command, Option } from "commander";
 import { BATCH_BYTES_DEFAULT, LINGER_MS_DEFAULT } from "../net/client/constants.ts";
 import type { Acks } from "../net/client/producer.ts";
 import type { HistogramSummary } from "./bench-histogram.ts";
+import { type PauseStats, startPauseMeter } from "./bench-pauses.ts";
 import { consumeLoad, type ConsumeResult, ensureTopic, type LoadOptions, makeBenchClient, nowMs, offsetsAt, produceLoad, type ProduceResult } from "./bench-load.ts";
 import { EARLIEST, LATEST } from "../net/client/client.ts";
 import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, onInterrupt } from "./data-common.ts";
@@ -116,6 +117,9 @@ export interface BenchReport {
   /** Produce → consume, ms (e2e only). */
   e2eLatencyMs?: HistogramSummary;
   consumed?: number;
+  /** With a rate: how late a sleeping thread's wake-ups came while the measured load ran
+   * (cmd/bench-pauses.ts). The machine's own stalls, which every latency above includes. */
+  machinePauses?: PauseStats;
   errors: string[];
 }
 
@@ -145,10 +149,12 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
         if (mode === "produce") await produceLoad(w, partitions, stop);
         else await e2eMode(client, w, partitions, stop);
       }
+      const meter = o.rate > 0 && mode !== "consume" ? await startPauseMeter() : null;
       if (mode === "produce") report = fromProduce(o, partitions, await produceLoad(o, partitions, stop));
       else if (mode === "consume") report = await consumeMode(io, client, o, partitions, stop);
       else report = await e2eMode(client, o, partitions, stop);
       report.warmupSeconds = warmup;
+      if (meter !== null) report.machinePauses = await meter.stop();
     } catch (err) {
       throw describeFailure(err, `bench ${mode}`);
     }
@@ -240,6 +246,12 @@ export function formatReport(r: BenchReport): string {
     `  ${name} ms  p50 ${s.p50.toFixed(3)}  p90 ${s.p90.toFixed(3)}  p99 ${s.p99.toFixed(3)}  p99.9 ${s.p999.toFixed(3)}  max ${s.max.toFixed(3)}  (${formatCount(s.count)} samples${r.rate > 0 ? ", from intended send time" : ", from append"})`;
   if (r.ackLatencyMs) lines.push(lat("ack latency", r.ackLatencyMs));
   if (r.e2eLatencyMs) lines.push(lat("produce→consume", r.e2eLatencyMs));
+  if (r.machinePauses) {
+    const p = r.machinePauses;
+    lines.push(
+      `  machine paused  ${p.pausedMsPerSec.toFixed(1)} ms per s (${p.pausesPerSec.toFixed(1)} wake-ups/s of a sleeping thread 2 ms or more late, worst ${p.worstMs.toFixed(1)} ms${p.pausesPerSec > 0 ? `; ${Math.round(p.lockedShare * 100)}% of them at one point of a 100 ms period` : ""})`,
+    );
+  }
   if (r.consumed !== undefined && r.consumed < r.records) lines.push(`  consumer saw ${formatCount(r.consumed)} of ${formatCount(r.records)} records`);
   return `${lines.join("\n")}\n`;
 }

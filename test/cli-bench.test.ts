@@ -47,6 +47,10 @@ describe("streamctl bench", () => {
     expect(r).toMatchObject({ mode: "e2e", records: 400, consumed: 400, failed: 0 });
     expect(r.e2eLatencyMs.count).toBe(400);
     expect(r.ackLatencyMs.count).toBe(400);
+    // The machine's own stalls over the measured load (0.2 s at 2,000/s): a thread slept all along.
+    expect(r.machinePauses.seconds).toBeGreaterThan(0.1);
+    expect(r.machinePauses.pausedMsPerSec).toBeGreaterThanOrEqual(0);
+    expect(r.machinePauses.lockedShare).toBeLessThanOrEqual(1);
   });
 
   test("--warmup runs the same load first and leaves it out of the figures", async () => {
@@ -70,6 +74,10 @@ describe("streamctl bench", () => {
     expect(text.stdout).toContain("records/s");
     expect(text.stdout).toContain("ack latency ms");
     expect(text.stdout).toMatch(/^bench produce: 10 records of 100 B to b-text \(1 partition\(s\), 1 producer\(s\), acks=all, compression=none, flat out\)\n/);
+    expect(text.stdout).not.toContain("machine paused");
+    const paced = await streamctl(["bench", "produce", "--topic", "b-text", "--records", "200", "--rate", "2000", "--broker", broker.kafka]);
+    expect(paced.code).toBe(0);
+    expect(paced.stdout).toMatch(/\n  machine paused  \d+\.\d ms per s \(\d+\.\d wake-ups\/s of a sleeping thread 2 ms or more late, worst \d+\.\d ms/);
     const read = await streamctl(["bench", "consume", "--topic", "b-text", "--records", "10", "--broker", broker.kafka]);
     expect(read.code).toBe(0);
     expect(read.stdout).toMatch(/^bench consume: 10 records of 100 B from b-text \(1 partition\(s\)\)\n  throughput  [\d,]+ records\/s/);

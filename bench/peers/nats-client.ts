@@ -11,7 +11,7 @@ import { connect, createInbox } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Histogram } from "../../cmd/bench-histogram.ts";
 import { RateTicker } from "../../cmd/bench-pace.ts";
-import { startPauseMeter } from "../pause-meter.ts";
+import { startPauseMeter } from "../../cmd/bench-pauses.ts";
 
 const [url, recordsArg, bytesArg, rateArg, latArg, warmupArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);

@@ -7,7 +7,7 @@
 //            measured (as `streamctl bench --warmup`).
 import { Histogram } from "../../cmd/bench-histogram.ts";
 import { RateTicker } from "../../cmd/bench-pace.ts";
-import { startPauseMeter } from "../pause-meter.ts";
+import { startPauseMeter } from "../../cmd/bench-pauses.ts";
 
 const [url, stream, recordsArg, bytesArg, rateArg, latArg, warmupArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);

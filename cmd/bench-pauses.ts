@@ -1,11 +1,13 @@
-// Did the machine itself stop while a latency phase ran? A thread that only sleeps, 1 ms at a
+// Did the machine itself stop while a fixed-rate bench ran? A thread that only sleeps, 1 ms at a
 // time, notes every wake-up that came 2 ms or more late: its CPU was taken from it, by the
 // scheduler or by the hypervisor (a virtual machine paused whole). In the spirit of jHiccup.
+// `streamctl bench produce|e2e --rate` report it beside their latencies, and `make bench` runs
+// it beside every system's latency phase (the peers' clients import it too).
 //
-// Why `make bench` carries it (issue 8): on the 2-vCPU VM these figures were taken on, with an
-// fdatasync before every ack and both vCPUs busy, the VM is paused for 4–10 ms once in every
-// 100 ms, at the same point of that period each time. A host CPU quota with a 100 ms period
-// behaves so. Every ack waiting then waits the pause out, and p99 at 5,000/s is set by it.
+// Why (issue 8): on the 2-vCPU VM these figures were first taken on, with an fdatasync before
+// every ack and both vCPUs busy, the VM is paused for 4–10 ms once in every 100 ms, at the same
+// point of that period each time. A host CPU quota with a 100 ms period behaves so. Every ack
+// waiting then waits the pause out, and p99 at 5,000/s is set by it, whatever the broker does.
 // Scheduler delays fall anywhere in the period; a quota's pauses fall at one phase of it. So
 // beside the paused time the meter gives `lockedShare`: the share of late wake-ups that ended
 // within the busiest 10 ms window of the 100 ms period (about 0.1 when they are spread out, near
@@ -14,11 +16,9 @@
 const WORKER_SOURCE = `
 const nowMs = () => performance.timeOrigin + performance.now();
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+postMessage(null);
 self.onmessage = (e) => {
-  const { state, afterMs } = e.data;
-  const stop = new Int32Array(state);
-  const startAt = nowMs() + afterMs;
-  for (let left = startAt - nowMs(); left > 0 && Atomics.load(stop, 0) === 0; left = startAt - nowMs()) Atomics.wait(sleeper, 0, 0, Math.min(left, 50));
+  const stop = new Int32Array(e.data);
   const ends = [];
   const lates = [];
   const started = nowMs();
@@ -45,16 +45,23 @@ export interface PauseStats {
   lockedShare: number;
 }
 
-/** Starts measuring `afterMs` from now (to skip a warm-up); `stop()` ends it and gives the figures. */
-export async function startPauseMeter(afterMs = 0): Promise<{ stop(): Promise<PauseStats> }> {
+/**
+ * Starts measuring once the meter's thread runs (a worker takes ~0.1 s to start, which must not
+ * fall inside the measured load); `stop()` ends it and gives the figures.
+ */
+export async function startPauseMeter(): Promise<{ stop(): Promise<PauseStats> }> {
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
   const worker = new Worker(url);
+  await new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
+  });
   const state = new Int32Array(new SharedArrayBuffer(4));
   const result = new Promise<{ seconds: number; ends: number[]; lates: number[] }>((resolve, reject) => {
     worker.onmessage = (e) => resolve(e.data);
     worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
   });
-  worker.postMessage({ state: state.buffer, afterMs });
+  worker.postMessage(state.buffer);
   return {
     async stop() {
       Atomics.store(state, 0, 1);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { pauseStats, startPauseMeter } from "./pause-meter.ts";
+import { pauseStats, startPauseMeter } from "./bench-pauses.ts";
 
 describe("pauseStats", () => {
   test("pauses at one phase of a 100 ms period are all counted as locked", () => {
