@@ -1,6 +1,8 @@
 // NATS JetStream load for bench/peers.ts, run as a child: `bun nats-client.ts HOST:PORT RECORDS
-// RECORD_BYTES LATENCY_RATE LATENCY_RECORDS [WARMUP_RECORDS]`; prints one JSON line on stdout.
-//   produce  core-NATS publishes with a reply inbox, up to WINDOW unacknowledged, each counted when
+// RECORD_BYTES LATENCY_RATE LATENCY_RECORDS [WARMUP_RECORDS [PRODUCE_WARMUP_RECORDS]]`; prints one
+// JSON line on stdout.
+//   produce  after PRODUCE_WARMUP_RECORDS the same way to a stream of their own, unmeasured:
+//            core-NATS publishes with a reply inbox, up to WINDOW unacknowledged, each counted when
 //            JetStream's PubAck arrives: the async-publish pattern of the Go client's PublishAsync.
 //            (nats.js's `js.publish()` awaits each ack through a request with its own timer and is
 //            client-bound at ~50,000/s here; this measures the server, as kcat does for streamctl.)
@@ -13,12 +15,13 @@ import { Histogram } from "../../cmd/bench-histogram.ts";
 import { RateTicker } from "../../cmd/bench-pace.ts";
 import { startPauseMeter } from "../../cmd/bench-pauses.ts";
 
-const [url, recordsArg, bytesArg, rateArg, latArg, warmupArg] = process.argv.slice(2);
+const [url, recordsArg, bytesArg, rateArg, latArg, warmupArg, produceWarmupArg] = process.argv.slice(2);
 const RECORDS = Number(recordsArg);
 const BYTES = Number(bytesArg);
 const RATE = Number(rateArg);
 const LAT_RECORDS = Number(latArg);
 const WARMUP_RECORDS = Number(warmupArg ?? 0);
+const PRODUCE_WARMUP_RECORDS = Number(produceWarmupArg ?? 0);
 const WINDOW = 1000;
 
 const nc = await connect({ servers: url!, maxPingOut: 100 });
@@ -71,6 +74,10 @@ async function publishAll(subject: string, n: number, rate: number, h: Histogram
   return (performance.now() - started) / 1000;
 }
 
+if (PRODUCE_WARMUP_RECORDS > 0) {
+  await jsm.streams.add({ name: "WARM", subjects: ["warm"] });
+  await publishAll("warm", PRODUCE_WARMUP_RECORDS, 0, null);
+}
 await jsm.streams.add({ name: "BENCH", subjects: ["bench"] });
 const produceSecs = await publishAll("bench", RECORDS, 0, null);
 const js = jetstream(nc);
