@@ -181,7 +181,7 @@ async function streamctlRun(file: string, warmFile: string): Promise<Figures> {
 }
 
 function pauseFigures(p: PauseStats): Figures {
-  return { pausedMsPerSec: p.pausedMsPerSec, pausesPerSec: p.pausesPerSec, pauseLocked: p.lockedShare };
+  return { pausedMsPerSec: p.pausedMsPerSec, pausesPerSec: p.pausesPerSec, pauseLocked: p.lockedShare ?? NaN };
 }
 
 type Buckets = Array<[le: number, count: number]>;
@@ -288,7 +288,7 @@ function rows(name: string, runs: Figures[], key: string, unit: string, note: st
 function pauseRows(system: string, runs: Figures[]): BenchRow[] {
   return [
     ...rows(`${system}: machine paused during the latency phase`, runs, "pausedMsPerSec", "ms per s", "cmd/bench-pauses.ts: a sleeping thread's wake-ups 2 ms or more late, lateness summed"),
-    ...rows(`${system}: late wake-ups at one phase of 100 ms`, runs, "pauseLocked", "share", "share within the busiest 10 ms of a 100 ms period: ~0.1 when spread out (scheduling), near 1 when a host CPU quota throttles the VM"),
+    ...rows(`${system}: late wake-ups at one phase of 100 ms`, runs, "pauseLocked", "share", "share within the busiest 10 ms of a 100 ms period: ~0.1 when spread out (scheduling), near 1 when a host CPU quota throttles the VM; runs with fewer than 10 late wake-ups give none"),
   ];
 }
 
@@ -359,6 +359,8 @@ export async function run(): Promise<BenchRow[]> {
 
 const fmtRate = (v: number) => Math.round(v).toLocaleString("en-US");
 const fmtMs = (v: number) => v.toFixed(2);
+/** A share that runs did not give (too few late wake-ups in every run) shows as "–". */
+const fmtShare = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "–");
 
 /** The one table of issue 8: medians, ranges, durability and every ratio. */
 export function report(all: BenchRow[]): string[] {
@@ -393,7 +395,7 @@ export function report(all: BenchRow[]): string[] {
   for (const [label, prefix, latPrefix, durability] of systems) {
     if (!get(`${prefix}: produce`)) continue;
     out.push(
-      `| ${label} | ${durability} | ${cell(`${prefix}: produce`, fmtRate)} | ${(mb(v(`${prefix}: produce`))).toFixed(0)} | ${cell(`${prefix}: consume`, fmtRate)} | ${cell(`${latPrefix}: ack latency p50 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: ack latency p99 at 5,000/s`, fmtMs)} | ${v(`${latPrefix}: machine paused during the latency phase`).toFixed(1)} (${v(`${latPrefix}: late wake-ups at one phase of 100 ms`).toFixed(2)}) | ${cell(`${latPrefix === "streamctl" ? "streamctl: broker" : `${latPrefix}: server`} peak RSS`, (x) => x.toFixed(0))} |`,
+      `| ${label} | ${durability} | ${cell(`${prefix}: produce`, fmtRate)} | ${(mb(v(`${prefix}: produce`))).toFixed(0)} | ${cell(`${prefix}: consume`, fmtRate)} | ${cell(`${latPrefix}: ack latency p50 at 5,000/s`, fmtMs)} | ${cell(`${latPrefix}: ack latency p99 at 5,000/s`, fmtMs)} | ${v(`${latPrefix}: machine paused during the latency phase`).toFixed(1)} (${fmtShare(v(`${latPrefix}: late wake-ups at one phase of 100 ms`))}) | ${cell(`${latPrefix === "streamctl" ? "streamctl: broker" : `${latPrefix}: server`} peak RSS`, (x) => x.toFixed(0))} |`,
     );
   }
   out.push(

@@ -21,8 +21,16 @@ describe("pauseStats", () => {
     expect(stats.pausedMsPerSec).toBeCloseTo(lates.reduce((a, b) => a + b, 0) / 100, 9);
   });
 
-  test("no pauses: zeros, not NaN", () => {
-    expect(pauseStats(5, [], [])).toEqual({ seconds: 5, pausesPerSec: 0, pausedMsPerSec: 0, worstMs: 0, lockedShare: 0 });
+  test("no pauses: zeros, not NaN, and no share", () => {
+    expect(pauseStats(5, [], [])).toEqual({ seconds: 5, pausesPerSec: 0, pausedMsPerSec: 0, worstMs: 0, lockedShare: null });
+  });
+
+  test("a share needs ten late wake-ups: nine at one phase give none", () => {
+    const ends = Array.from({ length: 9 }, (_, i) => 1_700_000_000_057 + i * 100);
+    const nine = pauseStats(1, ends, new Array(9).fill(3));
+    expect(nine.lockedShare).toBeNull();
+    expect(nine.pausesPerSec).toBe(9);
+    expect(pauseStats(1, [...ends, 1_700_000_001_057], new Array(10).fill(3)).lockedShare).toBe(1);
   });
 });
 

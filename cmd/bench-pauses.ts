@@ -41,9 +41,14 @@ export interface PauseStats {
   /** Their lateness summed, ms per second of the run. */
   pausedMsPerSec: number;
   worstMs: number;
-  /** Share of them ending within the busiest 10 ms window of a 100 ms period (see above). */
-  lockedShare: number;
+  /**
+   * Share of them ending within the busiest 10 ms window of a 100 ms period (see above); null
+   * under LOCKED_SHARE_MIN_PAUSES of them, where a share says nothing (one pause is "100%").
+   */
+  lockedShare: number | null;
 }
+
+export const LOCKED_SHARE_MIN_PAUSES = 10;
 
 /**
  * Starts measuring once the meter's thread runs (a worker takes ~0.1 s to start, which must not
@@ -89,6 +94,6 @@ export function pauseStats(seconds: number, ends: number[], lates: number[]): Pa
     pausesPerSec: seconds > 0 ? lates.length / seconds : 0,
     pausedMsPerSec: seconds > 0 ? total / seconds : 0,
     worstMs: lates.length > 0 ? Math.max(...lates) : 0,
-    lockedShare: lates.length > 0 ? best / lates.length : 0,
+    lockedShare: lates.length >= LOCKED_SHARE_MIN_PAUSES ? best / lates.length : null,
   };
 }

@@ -249,7 +249,7 @@ export function formatReport(r: BenchReport): string {
   if (r.machinePauses) {
     const p = r.machinePauses;
     lines.push(
-      `  machine paused  ${p.pausedMsPerSec.toFixed(1)} ms per s (${p.pausesPerSec.toFixed(1)} wake-ups/s of a sleeping thread 2 ms or more late, worst ${p.worstMs.toFixed(1)} ms${p.pausesPerSec > 0 ? `; ${Math.round(p.lockedShare * 100)}% of them at one point of a 100 ms period` : ""})`,
+      `  machine paused  ${p.pausedMsPerSec.toFixed(1)} ms per s (${p.pausesPerSec.toFixed(1)} wake-ups/s of a sleeping thread 2 ms or more late, worst ${p.worstMs.toFixed(1)} ms${p.lockedShare !== null ? `; ${Math.round(p.lockedShare * 100)}% of them at one point of a 100 ms period` : ""})`,
     );
   }
   if (r.consumed !== undefined && r.consumed < r.records) lines.push(`  consumer saw ${formatCount(r.consumed)} of ${formatCount(r.records)} records`);

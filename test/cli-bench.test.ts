@@ -50,7 +50,7 @@ describe("streamctl bench", () => {
     // The machine's own stalls over the measured load (0.2 s at 2,000/s): a thread slept all along.
     expect(r.machinePauses.seconds).toBeGreaterThan(0.1);
     expect(r.machinePauses.pausedMsPerSec).toBeGreaterThanOrEqual(0);
-    expect(r.machinePauses.lockedShare).toBeLessThanOrEqual(1);
+    expect(r.machinePauses.lockedShare === null || r.machinePauses.lockedShare <= 1).toBe(true);
   });
 
   test("--warmup runs the same load first and leaves it out of the figures", async () => {
