@@ -17,6 +17,8 @@
 // with --fsync never: ack p50 0.30 ms with `Atomics.wait` slices on the I/O thread, 0.15–0.19 ms
 // with the ticker (the same client in C, blocking threads: 0.15 ms).
 
+import { type InlineWorker, startInlineWorker } from "./inline-worker.ts";
+
 // The worker's source, inline so that it needs no file beside a compiled binary. Its clock is
 // epoch ms as performance.timeOrigin + performance.now(), which agrees with the calling thread's
 // to within ~0.05 ms (measured); process.hrtime and Bun.nanoseconds do not: each thread counts
@@ -65,24 +67,17 @@ export class RateTicker {
   startMs = 0;
 
   private constructor(
-    private readonly worker: Worker,
-    private readonly url: string,
+    private readonly thread: InlineWorker,
     readonly rate: number,
     readonly count: number,
   ) {}
 
   static async start(rate: number, count: number): Promise<RateTicker> {
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-    const worker = new Worker(url);
-    await new Promise<void>((resolve, reject) => {
-      worker.onmessage = () => resolve();
-      worker.onerror = (e) => reject(new Error(`pacing worker: ${e.message}`));
-    });
-    const ticker = new RateTicker(worker, url, rate, count);
-    worker.onmessage = (e: MessageEvent<number>) => ticker.onTick(e.data);
-    worker.onerror = null;
+    const thread = await startInlineWorker(WORKER_SOURCE, "pacing worker");
+    const ticker = new RateTicker(thread, rate, count);
+    thread.worker.onmessage = (e: MessageEvent<number>) => ticker.onTick(e.data);
     ticker.startMs = epochMs() + 1;
-    worker.postMessage({ startMs: ticker.startMs, intervalMs: 1000 / rate, count, state: ticker.state.buffer });
+    thread.worker.postMessage({ startMs: ticker.startMs, intervalMs: 1000 / rate, count, state: ticker.state.buffer });
     return ticker;
   }
 
@@ -133,8 +128,7 @@ export class RateTicker {
   close(): void {
     Atomics.store(this.state, 1, 1);
     this.ended = true;
-    this.worker.terminate();
-    URL.revokeObjectURL(this.url);
+    this.thread.close();
     this.wake();
   }
 }

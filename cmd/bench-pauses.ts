@@ -13,6 +13,8 @@
 // within the busiest 10 ms window of the 100 ms period (about 0.1 when they are spread out, near
 // 1 when a quota is throttling).
 
+import { startInlineWorker } from "./inline-worker.ts";
+
 const WORKER_SOURCE = `
 const nowMs = () => performance.timeOrigin + performance.now();
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -50,29 +52,20 @@ export interface PauseStats {
 
 export const LOCKED_SHARE_MIN_PAUSES = 10;
 
-/**
- * Starts measuring once the meter's thread runs (a worker takes ~0.1 s to start, which must not
- * fall inside the measured load); `stop()` ends it and gives the figures.
- */
+/** Starts measuring once the meter's thread runs (not during its start-up); `stop()` ends it and gives the figures. */
 export async function startPauseMeter(): Promise<{ stop(): Promise<PauseStats> }> {
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-  const worker = new Worker(url);
-  await new Promise<void>((resolve, reject) => {
-    worker.onmessage = () => resolve();
-    worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
-  });
+  const thread = await startInlineWorker(WORKER_SOURCE, "pause meter");
   const state = new Int32Array(new SharedArrayBuffer(4));
   const result = new Promise<{ seconds: number; ends: number[]; lates: number[] }>((resolve, reject) => {
-    worker.onmessage = (e) => resolve(e.data);
-    worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
+    thread.worker.onmessage = (e) => resolve(e.data);
+    thread.worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
   });
-  worker.postMessage(state.buffer);
+  thread.worker.postMessage(state.buffer);
   return {
     async stop() {
       Atomics.store(state, 0, 1);
       const r = await result;
-      worker.terminate();
-      URL.revokeObjectURL(url);
+      thread.close();
       return pauseStats(r.seconds, r.ends, r.lates);
     },
   };
