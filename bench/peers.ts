@@ -181,7 +181,7 @@ async function streamctlRun(file: string, warmFile: string): Promise<Figures> {
 }
 
 function pauseFigures(p: PauseStats): Figures {
-  return { pausedMsPerSec: p.pausedMsPerSec, pausesPerSec: p.pausesPerSec, pauseLocked: p.lockedShare ?? NaN };
+  return { pausedMsPerSec: p.pausedMsPerSec, pauseLocked: p.lockedShare ?? NaN };
 }
 
 type Buckets = Array<[le: number, count: number]>;

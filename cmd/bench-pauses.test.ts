@@ -25,6 +25,15 @@ describe("pauseStats", () => {
     expect(pauseStats(5, [], [])).toEqual({ seconds: 5, pausesPerSec: 0, pausedMsPerSec: 0, worstMs: 0, lockedShare: null });
   });
 
+  test("more late wake-ups than a call takes arguments: still a worst and a sum", () => {
+    const n = 2_000_000;
+    const lates = new Array<number>(n).fill(2);
+    lates[n - 1] = 9;
+    const stats = pauseStats(n / 1000, new Array<number>(n).fill(1_700_000_000_057), lates);
+    expect(stats.worstMs).toBe(9);
+    expect(stats.pausedMsPerSec).toBeCloseTo(((n - 1) * 2 + 9) / (n / 1000), 6);
+  });
+
   test("a share needs ten late wake-ups: nine at one phase give none", () => {
     const ends = Array.from({ length: 9 }, (_, i) => 1_700_000_000_057 + i * 100);
     const nine = pauseStats(1, ends, new Array(9).fill(3));

@@ -81,12 +81,18 @@ export function pauseStats(seconds: number, ends: number[], lates: number[]): Pa
     for (let k = 0; k < 10; k++) n += perMs[(start + k) % 100]!;
     best = Math.max(best, n);
   }
-  const total = lates.reduce((a, b) => a + b, 0);
+  // One pass, no Math.max(...lates): a long run under pauses has more of them than a call takes arguments.
+  let total = 0;
+  let worst = 0;
+  for (const late of lates) {
+    total += late;
+    if (late > worst) worst = late;
+  }
   return {
     seconds,
     pausesPerSec: seconds > 0 ? lates.length / seconds : 0,
     pausedMsPerSec: seconds > 0 ? total / seconds : 0,
-    worstMs: lates.length > 0 ? Math.max(...lates) : 0,
+    worstMs: worst,
     lockedShare: lates.length >= LOCKED_SHARE_MIN_PAUSES ? best / lates.length : null,
   };
 }
