@@ -9,6 +9,7 @@ import { type Io, UsageError } from "./io.ts";
 import { formatHostPort, parseHostPort, type HostPort } from "./listen-address.ts";
 import { startBroker, type BrokerOptions } from "../net/broker/broker.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
+import { CoreError } from "../core/errors.ts";
 
 export interface ServeFlags {
   dataDir?: string;
@@ -129,7 +130,11 @@ export function serveCommand(io: Io): Command {
       // Listening before anything can see the ready line: a SIGTERM sent the moment it appears
       // (or during startup) must stop the broker cleanly, not kill it with the default action.
       const stopSignal = waitForStopSignal();
-      const broker = await startBroker(options, log);
+      const broker = await startBroker(options, log).catch((err: unknown) => {
+        // Another broker on this dir is a mistake in how serve was called, like a bad flag.
+        if (err instanceof CoreError && err.code === "DATA_DIR_LOCKED") throw new UsageError(err.message);
+        throw err;
+      });
       log(`ready kafka=${formatHostPort(broker.kafka)} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
       await stopSignal;
       log("stopping: finishing in-flight requests");

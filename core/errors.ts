@@ -17,6 +17,7 @@ export type CoreErrorCode =
   | "OFFSET_OUT_OF_RANGE"
   | "GROUP_NOT_EMPTY" // a consumer group with members cannot be deleted or have its offsets reset
   | "GROUP_NOT_FOUND"
+  | "DATA_DIR_LOCKED" // another broker holds the data dir
   | "STORAGE" // the disk failed us (ENOSPC, EIO, a corrupt range in the middle of a log)
   | "CLOSED"; // the log or registry was closed under the caller
 

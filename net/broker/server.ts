@@ -2,6 +2,7 @@
 // closes connections idle too long, and on stop() refuses new connections, lets in-flight
 // requests finish, then closes what is left.
 import type { Socket, TCPSocketListener } from "bun";
+import { listenOrExplain } from "../listen.ts";
 import { Connection } from "./connection.ts";
 import type { BrokerState } from "./state.ts";
 
@@ -17,7 +18,7 @@ type ConnSocket = Socket<Connection> & { pause(): void; resume(): void };
 export function startKafkaServer(host: string, port: number, broker: BrokerState): KafkaServer {
   const connections = new Set<Connection>();
   const idleSeconds = Math.max(1, Math.ceil(broker.options.idleTimeoutMs / 1000));
-  const listener: TCPSocketListener<Connection> = Bun.listen<Connection>({
+  const listener: TCPSocketListener<Connection> = listenOrExplain("kafka", host, port, () => Bun.listen<Connection>({
     hostname: host,
     port,
     socket: {
@@ -60,7 +61,7 @@ export function startKafkaServer(host: string, port: number, broker: BrokerState
         socket.data?.closeNow();
       },
     },
-  });
+  }));
   let stopping = false;
   return {
     host,

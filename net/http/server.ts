@@ -6,6 +6,7 @@
 // it), then Bun stops accepting and waits for in-flight requests, then the stats sampler stops.
 import { timingSafeEqual } from "node:crypto";
 import type { BrokerState } from "../broker/state.ts";
+import { listenOrExplain } from "../listen.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { groupRoutes } from "./groups.ts";
 import { SERVER_BODY_BYTES_MAX } from "./limits.ts";
@@ -45,10 +46,13 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     ...metricsRoutes(sampler),
   ]);
   const authorized = bearerCheck(opts.token);
-  const server = Bun.serve({
+  const server = listenOrExplain("http", opts.host, opts.port, () => Bun.serve({
     hostname: opts.host,
     port: opts.port,
     development: false,
+    // Bun's default lets a second process bind the same port (SO_REUSEPORT), after which the
+    // kernel spreads requests over both brokers. One port, one broker.
+    reusePort: false,
     maxRequestBodySize: SERVER_BODY_BYTES_MAX,
     async fetch(req, server) {
       try {
@@ -69,7 +73,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     error(err) {
       return errorResponse(err);
     },
-  });
+  }));
   return {
     host: opts.host,
     port: server.port ?? opts.port,
