@@ -1,15 +1,86 @@
-// `streamctl serve`: opens the data dir (recovering it after an unclean stop), starts the Kafka
-// listener and the HTTP control plane, prints the one ready line, and on SIGINT/SIGTERM stops
-// accepting, finishes in-flight requests, syncs and closes cleanly, exiting 0.
+// `streamctl serve`, the composition root: opens the broker core (the data-dir lock, recovery),
+// starts its two doors (the Kafka listener, the HTTP control plane), prints the one ready line,
+// and on SIGINT/SIGTERM stops accepting, finishes in-flight requests, syncs and closes cleanly,
+// exiting 0.
+//
+// Stop order: the core's shutdown signal (long polls and streams answer at once) → each door
+// refuses new connections and lets in-flight requests finish → the core closes (sync,
+// clean-shutdown marker, the lock).
 import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Io, UsageError } from "./io.ts";
 import { formatHostPort, parseHostPort, type HostPort } from "./listen-address.ts";
-import { startBroker, type BrokerOptions } from "../net/broker/broker.ts";
-import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
+import { Broker, type BrokerLog } from "../core/broker/broker.ts";
 import { CoreError } from "../core/errors.ts";
+import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
+import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
+import { REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { startHttpServer } from "../net/http/server.ts";
+import { startKafkaServer } from "../net/kafka/server.ts";
+
+export interface BrokerOptions {
+  dataDir: string;
+  kafka: HostPort;
+  http: HostPort;
+  fsync: FsyncPolicy;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  httpToken?: string;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** Address advertised in Metadata/FindCoordinator instead of the listener's. */
+  advertise?: HostPort;
+  /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
+  groups?: Partial<GroupCoordinatorConfig>;
+}
+
+export interface RunningBroker {
+  kafka: HostPort;
+  http: HostPort;
+  broker: Broker;
+  stop(): Promise<void>;
+}
+
+/** Opens the core and starts both doors; a failure part way undoes what was started. */
+export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
+  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
+  const broker = await Broker.open(
+    { dataDir: options.dataDir, fsync: options.fsync, autoCreateTopics: options.autoCreateTopics, defaultPartitions: options.defaultPartitions, groups: options.groups },
+    log,
+  );
+  let kafka: ReturnType<typeof startKafkaServer> | undefined;
+  try {
+    kafka = startKafkaServer({
+      host: options.kafka.host,
+      port: options.kafka.port,
+      broker,
+      requestBytesMax: REQUEST_BYTES_MAX,
+      maxConnections: options.maxConnections,
+      idleTimeoutMs: options.idleTimeoutMs,
+      advertise: options.advertise,
+    });
+    const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
+    const kafkaDoor = kafka;
+    return {
+      kafka: { host: options.kafka.host, port: kafka.port },
+      http: { host: options.http.host, port: http.port },
+      broker,
+      async stop() {
+        broker.beginShutdown();
+        await kafkaDoor.stop();
+        await http.stop();
+        await broker.close();
+      },
+    };
+  } catch (err) {
+    broker.beginShutdown();
+    await kafka?.stop(0);
+    await broker.close();
+    throw err;
+  }
+}
 
 export interface ServeFlags {
   dataDir?: string;

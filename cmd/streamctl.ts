@@ -4,17 +4,32 @@
 import { Command, CommanderError } from "commander";
 import { type Io, processIo, UsageError, RuntimeError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
 import { VERSION } from "./version.ts";
+import { serveCommand } from "./serve.ts";
+import { produceCommand } from "./produce.ts";
+import { consumeCommand } from "./consume.ts";
+import { tailCommand } from "./tail.ts";
+import { replayCommand } from "./replay.ts";
+import { topicsCommand } from "./topics.ts";
+import { groupsCommand } from "./groups.ts";
+import { topCommand } from "./top.ts";
+import { benchCommand } from "./bench.ts";
 
 export type CommandFactory = (io: Io) => Command;
 
 /** Subcommands, in the order `--help` lists them. A command is listed only once it works. */
-const subcommands: CommandFactory[] = [];
+const subcommands: readonly CommandFactory[] = [
+  serveCommand,
+  produceCommand,
+  consumeCommand,
+  tailCommand,
+  replayCommand,
+  topicsCommand,
+  groupsCommand,
+  topCommand,
+  benchCommand,
+];
 
-export function registerSubcommand(factory: CommandFactory): void {
-  subcommands.push(factory);
-}
-
-export function buildProgram(io: Io, factories: CommandFactory[] = subcommands): Command {
+export function buildProgram(io: Io, factories: readonly CommandFactory[] = subcommands): Command {
   const program = new Command("streamctl")
     .description("A Kafka-compatible event-streaming broker and the command line to drive it")
     .version(VERSION, "-V, --version")
@@ -38,7 +53,7 @@ export function buildProgram(io: Io, factories: CommandFactory[] = subcommands):
 }
 
 /** Runs the CLI and resolves to the exit code; never calls process.exit itself. */
-export async function run(argv: string[], io: Io, factories?: CommandFactory[]): Promise<number> {
+export async function run(argv: string[], io: Io, factories?: readonly CommandFactory[]): Promise<number> {
   const program = buildProgram(io, factories);
   if (argv.length === 0) {
     program.outputHelp();
@@ -74,7 +89,6 @@ function reportError(err: unknown, io: Io): number {
 }
 
 if (import.meta.main) {
-  await import("./commands.ts");
   const code = await run(process.argv.slice(2), processIo());
   process.exitCode = code;
 }

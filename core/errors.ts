@@ -12,6 +12,9 @@ export type CoreErrorCode =
   | "INVALID_TOPIC" // a topic name outside Kafka's rule
   | "TOPIC_EXISTS"
   | "UNKNOWN_TOPIC"
+  | "UNKNOWN_PARTITION" // the topic exists, the partition index does not
+  | "PRODUCER_FENCED" // an idempotent producer's epoch is older than one already seen
+  | "OUT_OF_ORDER_SEQUENCE" // an idempotent producer's batch does not follow its last sequence
   | "INVALID_PARTITIONS"
   | "INVALID_CONFIG"
   | "OFFSET_OUT_OF_RANGE"

@@ -45,7 +45,7 @@ import type { GroupCoordinator } from "./groups/coordinator.ts";
 import { ManualTimers } from "./groups/timers.ts";
 import type { Logger } from "./log/types.ts";
 import type { Topic } from "./topics/topic-store.ts";
-import { openStorage } from "./storage.ts";
+import { openStorage } from "./broker/storage.ts";
 import type { TopicStore } from "./topics/topic-store.ts";
 
 const DATA = "/data";

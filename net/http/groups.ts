@@ -12,7 +12,7 @@
 //
 // Lag of a partition = end (high watermark) − committed, computed by the coordinator
 // (core/groups/describe.ts); a partition assigned but never committed has committed/lag null.
-import type { BrokerState } from "../broker/state.ts";
+import type { Broker } from "../../core/broker/broker.ts";
 import { readJsonObject } from "./body.ts";
 import { badRequest, HttpError, notFound } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
@@ -21,7 +21,7 @@ import type { Route, RouteContext } from "./router.ts";
 type GroupErrorName = string;
 type Outcome = { error: GroupErrorName | null; message: string };
 
-/** What the control plane uses of core/groups' GroupCoordinator (state.groups), structurally. */
+/** What the control plane uses of core/groups' GroupCoordinator (broker.groups), structurally. */
 export interface GroupSource {
   listGroups(): Array<{ groupId: string; protocolType: string; state: string }>;
   describeGroup(id: string): GroupDescription | null;
@@ -52,9 +52,9 @@ export interface GroupView extends GroupDescription {
   lag: number;
 }
 
-/** The broker's group coordinator (state.groups), seen through GroupSource. */
-export function coordinatorOf(state: BrokerState): GroupSource | undefined {
-  const groups: GroupSource | undefined = state.groups;
+/** The broker's group coordinator (broker.groups), seen through GroupSource. */
+export function coordinatorOf(broker: Broker): GroupSource | undefined {
+  const groups: GroupSource | undefined = broker.groups;
   return groups;
 }
 
@@ -80,20 +80,20 @@ function check(outcome: Outcome): void {
 }
 
 function source(ctx: RouteContext): GroupSource {
-  const s = coordinatorOf(ctx.state);
+  const s = coordinatorOf(ctx.broker);
   if (!s) throw new HttpError(503, "COORDINATOR_NOT_AVAILABLE", "this broker has no group coordinator");
   return s;
 }
 
 function describeOr404(ctx: RouteContext): GroupDescription {
   const id = ctx.params.id!;
-  const d = coordinatorOf(ctx.state)?.describeGroup(id);
+  const d = coordinatorOf(ctx.broker)?.describeGroup(id);
   if (!d) throw notFound(`group '${id}' does not exist`, "GROUP_ID_NOT_FOUND");
   return d;
 }
 
 function listGroups(ctx: RouteContext): Response {
-  const s = coordinatorOf(ctx.state);
+  const s = coordinatorOf(ctx.broker);
   const groups = (s?.listGroups() ?? [])
     .sort((a, b) => a.groupId.localeCompare(b.groupId))
     .map((g) => {
@@ -110,7 +110,7 @@ function describeGroup(ctx: RouteContext): Response {
 async function deleteGroup(ctx: RouteContext): Promise<Response> {
   const id = ctx.params.id!;
   check(await source(ctx).deleteGroup(id));
-  ctx.state.log.info(`deleted group ${id} (http)`);
+  ctx.broker.log.info(`deleted group ${id} (http)`);
   return Response.json({ deleted: id });
 }
 
@@ -147,15 +147,15 @@ function parseSelection(ctx: RouteContext, body: Record<string, unknown>, d: Gro
     wanted = d.offsets.map((t) => ({ topic: t.topic }));
   } else throw badRequest("name the topic(s) to reset: topic or topics");
   return wanted.map((w) => {
-    const topic = ctx.state.store.requireTopic(w.topic); // 404 UNKNOWN_TOPIC, or 507 STORAGE when damaged
+    const topic = ctx.broker.requireTopic(w.topic); // 404 UNKNOWN_TOPIC, or 507 STORAGE when damaged
     const partitions = w.partitions ?? topic.partitions.map((_, i) => i);
     for (const p of partitions) if (!topic.partitions[p]) throw new HttpError(404, "UNKNOWN_PARTITION", `topic '${w.topic}' has no partition ${p}`);
     return { topic: w.topic, partitions };
   });
 }
 
-function resolveTarget(state: BrokerState, topic: string, partition: number, target: Target): number {
-  const log = state.store.topic(topic)!.partitions[partition]!;
+function resolveTarget(broker: Broker, topic: string, partition: number, target: Target): number {
+  const log = broker.topic(topic)!.partitions[partition]!;
   switch (target.kind) {
     case "earliest":
       return log.startOffset;
@@ -185,7 +185,7 @@ async function resetOffsets(ctx: RouteContext): Promise<Response> {
   } else {
     if (body.to === undefined) throw badRequest("to is required: earliest, latest, {offset} or {timestamp}");
     const target = parseTarget(body.to);
-    planned = parseSelection(ctx, body, d).flatMap((sel) => sel.partitions.map((partition) => ({ topic: sel.topic, partition, offset: resolveTarget(ctx.state, sel.topic, partition, target) })));
+    planned = parseSelection(ctx, body, d).flatMap((sel) => sel.partitions.map((partition) => ({ topic: sel.topic, partition, offset: resolveTarget(ctx.broker, sel.topic, partition, target) })));
   }
   const execute = body.execute === true;
   if (execute) {
@@ -196,7 +196,7 @@ async function resetOffsets(ctx: RouteContext): Promise<Response> {
       list.push({ partition: p.partition, offset: p.offset });
     }
     for (const [topic, offsets] of byTopic) check(await s.resetOffsets(id, topic, offsets));
-    ctx.state.log.info(`reset offsets of group ${id} on ${planned.length} partition(s) (http)`);
+    ctx.broker.log.info(`reset offsets of group ${id} on ${planned.length} partition(s) (http)`);
   }
   const offsets = planned.map((p) => ({ topic: p.topic, partition: p.partition, previous: previous.get(`${p.topic}\u0000${p.partition}`) ?? null, offset: p.offset }));
   return Response.json({ group: id, execute, offsets });
@@ -209,7 +209,7 @@ function explicitOffsets(ctx: RouteContext, value: unknown): Array<{ topic: stri
     if (typeof topic !== "string" || !Number.isSafeInteger(partition) || !Number.isSafeInteger(offset) || (offset as number) < 0) {
       throw badRequest(`offsets[${i}] must be {"topic": name, "partition": N, "offset": N ≥ 0}`);
     }
-    const log = ctx.state.store.topic(topic)?.partitions[partition as number];
+    const log = ctx.broker.topic(topic)?.partitions[partition as number];
     if (!log) throw notFound(`offsets[${i}]: topic '${topic}' partition ${partition} does not exist`, "UNKNOWN_TOPIC");
     return { topic, partition: partition as number, offset: offset as number };
   });

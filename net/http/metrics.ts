@@ -15,7 +15,8 @@
 //   streamctl_group_members{group}                            gauge
 //
 //   streamctl_fsync_duration_seconds                          histogram
-import { FSYNC_BUCKETS_MS, LATENCY_BUCKETS_MS } from "../broker/metrics.ts";
+import { FSYNC_BUCKETS_MS, LATENCY_BUCKETS_MS } from "../../core/broker/metrics.ts";
+import { apiByKey } from "../protocol/messages/index.ts";
 import type { Route } from "./router.ts";
 import type { StatsSampler } from "./stats.ts";
 
@@ -61,10 +62,10 @@ class Exposition {
 }
 
 export function renderMetrics(sampler: StatsSampler): string {
-  const { state } = sampler;
-  const m = state.metrics;
+  const { broker } = sampler;
+  const m = broker.metrics;
   const e = new Exposition();
-  const topics = state.store.topics().sort((a, b) => a.name.localeCompare(b.name));
+  const topics = broker.topics().sort((a, b) => a.name.localeCompare(b.name));
   e.family("streamctl_uptime_seconds", "gauge", "Seconds since the broker started.", [[{}, (Date.now() - m.startedAt) / 1000]]);
   const perTopic = (pick: (s: ReturnType<typeof m.topic>) => number): Array<[Labels, number]> => topics.map((t) => [{ topic: t.name }, pick(m.topic(t.name))]);
   e.family("streamctl_topic_bytes_in_total", "counter", "Record batch bytes appended to the topic.", perTopic((s) => s.bytesIn));
@@ -78,7 +79,7 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.family("streamctl_partition_size_bytes", "gauge", "Bytes of the partition's segment files.", perPartition((l) => l.sizeBytes));
   e.family("streamctl_disk_bytes", "gauge", "Bytes of every segment file of every topic.", [[{}, topics.reduce((n, t) => n + t.partitions.reduce((k, l) => k + l.sizeBytes, 0), 0)]]);
   const apis = [...m.apis].sort(([a], [b]) => a - b);
-  const apiName = (key: number) => state.handlers.get(key)?.api.name ?? `api-${key}`;
+  const apiName = (key: number) => apiByKey.get(key)?.name ?? `api-${key}`;
   e.family("streamctl_kafka_requests_total", "counter", "Kafka requests handled, by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.count]));
   e.family("streamctl_kafka_requests_rejected_total", "counter", "Kafka requests refused before handling (unknown version, undecodable body), by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.rejected]));
   e.histogram(

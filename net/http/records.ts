@@ -16,9 +16,7 @@
 import { ATTR_CONTROL } from "../../core/batch/header.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "../../core/batch/record-batch.ts";
 import type { RecordInput } from "../../core/batch/record.ts";
-import { fixMaxTimestamp } from "../../core/batch/rewrite.ts";
-import { validateProduceBatch } from "../../core/batch/validate-produce.ts";
-import { CoreError } from "../../core/errors.ts";
+import { type AppendOptions, type Broker, partitionOf } from "../../core/broker/broker.ts";
 import { giveBack } from "../../core/lent-buffers.ts";
 import type { PartitionLog } from "../../core/log/partition-log.ts";
 import type { Topic } from "../../core/topics/topic-store.ts";
@@ -44,12 +42,6 @@ export function intParam(url: URL, name: string, fallback: number | undefined, m
     throw badRequest(`query parameter ${name} must be an integer ≥ ${min}, got '${raw}'`);
   }
   return Number(raw);
-}
-
-export function partitionLog(topic: Topic, partition: number): PartitionLog {
-  const log = topic.partitions[partition];
-  if (!log) throw new HttpError(404, "UNKNOWN_PARTITION", `topic '${topic.name}' has partitions 0..${topic.partitions.length - 1}, not ${partition}`);
-  return log;
 }
 
 // --- in -------------------------------------------------------------------------------------
@@ -122,40 +114,26 @@ function planBatches(topic: Topic, parsed: Array<{ record: RecordInput; partitio
 async function postRecords(ctx: RouteContext): Promise<Response> {
   const topic = pathTopic(ctx);
   const forced = intParam(ctx.url, "partition", undefined);
-  if (forced !== undefined) partitionLog(topic, forced);
+  if (forced !== undefined) partitionOf(topic, forced);
   const bytes = await readBody(ctx.req, RECORDS_BODY_BYTES_MAX);
   const parsed = parseBody(bytes, ctx.req.headers.get("content-type") ?? "");
   if (parsed.length === 0) throw badRequest("no records in the request body", "INVALID_RECORD");
   const plan = planBatches(topic, parsed, forced);
-  const configs = topic.configs;
-  const logAppendTime = configs["message.timestamp.type"] === "LogAppendTime";
-  const ready: Array<{ partition: number; batch: Uint8Array; records: number }> = [];
-  for (const [partition, batches] of plan) {
-    for (const records of batches) {
-      const batch = encodeRecordBatch({ records });
-      // The same checks a Produce request gets (max.message.bytes, keys on compacted topics, …).
-      const info = validateProduceBatch(batch, {
-        maxMessageBytes: configs["max.message.bytes"],
-        compacted: configs["cleanup.policy"].includes("compact"),
-        allowZstd: true,
-        timestampType: logAppendTime ? "LogAppendTime" : "CreateTime",
-      });
-      if (!logAppendTime && info.maxTimestampNeedsFix) fixMaxTimestamp(batch, 0, info.maxTimestamp);
-      ready.push({ partition, batch, records: info.recordCount });
-    }
-  }
-  const stats = ctx.state.metrics.topic(topic.name);
-  // Appends start in order, synchronously (each write happens before append's first await).
-  const appends = ready.map(({ partition, batch, records }) => {
-    stats.bytesIn += batch.length;
-    stats.recordsIn += records;
-    return partitionLog(topic, partition)
-      .append(batch)
-      .then((r) => ({ partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset }));
-  });
-  const offsets = await Promise.all(appends);
+  const batches: Array<{ partition: number; batch: Uint8Array }> = [];
+  for (const [partition, records] of plan) for (const r of records) batches.push({ partition, batch: encodeRecordBatch({ records: r }) });
+  // The same path as a Produce request (validation, timestamps, counting, durability): every batch
+  // is checked before any is appended, and the answer comes once all are durable.
+  const appends = ctx.broker.appendAll(topic.name, batches, ANY_CODEC);
+  const offsets = await Promise.all(
+    appends.map(async (a, i) => {
+      const r = await a.result;
+      return { partition: batches[i]!.partition, baseOffset: r.baseOffset, lastOffset: r.lastOffset };
+    }),
+  );
   return Response.json({ topic: topic.name, records: parsed.length, offsets });
 }
+
+const ANY_CODEC: AppendOptions = { allowZstd: true };
 
 // --- out ------------------------------------------------------------------------------------
 
@@ -169,12 +147,13 @@ export interface ReadRecordsResult {
  * Records of one partition from `offset`, at most `limit` and about `maxBytes` of batches, never
  * past the high watermark. Skips control batches and records below `offset`.
  */
-export function readRecords(topic: Topic, partition: number, log: PartitionLog, offset: number, limit: number, maxBytes = READ_BYTES_STEP): ReadRecordsResult {
+export function readRecords(broker: Broker, topic: Topic, partition: number, log: PartitionLog, offset: number, limit: number, maxBytes = READ_BYTES_STEP): ReadRecordsResult {
   const envelopes: Envelope[] = [];
   let next = offset;
   let bytes = 0;
-  while (envelopes.length < limit && next < log.highWatermark && bytes < maxBytes) {
-    const read = log.read(next, READ_BYTES_STEP);
+  while (envelopes.length < limit && bytes < maxBytes) {
+    // The broker core checks the offset against the partition's range and counts what it serves.
+    const read = broker.read(topic, log, next, READ_BYTES_STEP);
     if (read.chunks.length === 0) break;
     const before = next;
     for (const chunk of read.chunks) {
@@ -207,17 +186,11 @@ export function readRecords(topic: Topic, partition: number, log: PartitionLog, 
 function getRecords(ctx: RouteContext): Response {
   const topic = pathTopic(ctx);
   const partition = intParam(ctx.url, "partition", 0)!;
-  const log = partitionLog(topic, partition);
+  const log = partitionOf(topic, partition);
   const offset = intParam(ctx.url, "offset", log.startOffset)!;
   const limit = intParam(ctx.url, "limit", RECORDS_LIMIT_DEFAULT, 1)!;
   if (limit > RECORDS_LIMIT_MAX) throw badRequest(`limit must be at most ${RECORDS_LIMIT_MAX}, got ${limit}`);
-  if (offset < log.startOffset || offset > log.highWatermark) {
-    throw new CoreError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside [${log.startOffset}, ${log.highWatermark}]`, { topic: topic.name, partition });
-  }
-  const { envelopes, nextOffset, bytes } = readRecords(topic, partition, log, offset, limit, Number.POSITIVE_INFINITY);
-  const stats = ctx.state.metrics.topic(topic.name);
-  stats.bytesOut += bytes;
-  stats.recordsOut += envelopes.length;
+  const { envelopes, nextOffset } = readRecords(ctx.broker, topic, partition, log, offset, limit, Number.POSITIVE_INFINITY);
   const body = envelopes.map((e) => `${JSON.stringify(e)}\n`).join("");
   return new Response(body, {
     headers: {

@@ -1,15 +1,15 @@
 // Route table: METHOD + a path pattern whose `:name` segments match one URL segment each
 // (percent-decoded). A path that matches with another method answers 405 with `Allow`.
 import type { Server } from "bun";
-import type { BrokerState } from "../broker/state.ts";
+import type { Broker } from "../../core/broker/broker.ts";
 import { badRequest, HttpError } from "./errors.ts";
 
 export interface RouteContext {
   req: Request;
   url: URL;
   params: Record<string, string>;
-  state: BrokerState;
-  server: Server<unknown>;
+  broker: Broker;
+  server: Pick<Server<unknown>, "timeout">;
 }
 
 export interface Route {

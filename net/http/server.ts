@@ -5,7 +5,8 @@
 // Order on stop: the broker's shutdown signal ends every SSE stream first (stream.ts listens to
 // it), then Bun stops accepting and waits for in-flight requests, then the stats sampler stops.
 import { timingSafeEqual } from "node:crypto";
-import type { BrokerState } from "../broker/state.ts";
+import type { Server } from "bun";
+import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { groupRoutes } from "./groups.ts";
@@ -22,8 +23,8 @@ export interface HttpServerOptions {
   port: number;
   /** Bearer token required on every request (mandatory when bound beyond loopback). */
   token?: string;
-  /** The running broker: its topic store, metrics and group coordinator. */
-  state: BrokerState;
+  /** The broker core: topics, records, groups, metrics. */
+  broker: Broker;
 }
 
 export interface HttpServer {
@@ -34,8 +35,15 @@ export interface HttpServer {
 
 const healthRoutes: Route[] = [{ method: "GET", path: "/healthz", handle: () => Response.json({ status: "ok" }) }];
 
-export function startHttpServer(opts: HttpServerOptions): HttpServer {
-  const sampler = new StatsSampler(opts.state);
+/** What answers one request (a route or a JSON error); exported so tests drive the door in-process. */
+export interface HttpDoor {
+  fetch(req: Request, server: Pick<Server<unknown>, "timeout">): Promise<Response>;
+  /** Stops the stats sampler. */
+  close(): void;
+}
+
+export function httpDoor(broker: Broker, token?: string): HttpDoor {
+  const sampler = new StatsSampler(broker);
   const router = new Router([
     ...healthRoutes,
     ...topicRoutes,
@@ -45,7 +53,32 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     ...statsRoutes(sampler),
     ...metricsRoutes(sampler),
   ]);
-  const authorized = bearerCheck(opts.token);
+  const authorized = bearerCheck(token);
+  return {
+    async fetch(req, server) {
+      try {
+        if (!authorized(req.headers.get("authorization"))) {
+          throw new HttpError(401, "UNAUTHORIZED", "missing or wrong bearer token");
+        }
+        const url = new URL(req.url);
+        const { route, params } = router.match(req.method, url.pathname);
+        return await route.handle({ req, url, params, broker, server });
+      } catch (err) {
+        const res = errorResponse(err);
+        if (err instanceof MethodNotAllowed) res.headers.set("allow", err.allowed.join(", "));
+        if (err instanceof HttpError && err.status === 401) res.headers.set("www-authenticate", "Bearer");
+        if (!(err instanceof HttpError) && res.status >= 500) broker.log.error(`http ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+        return res;
+      }
+    },
+    close() {
+      sampler.stop();
+    },
+  };
+}
+
+export function startHttpServer(opts: HttpServerOptions): HttpServer {
+  const door = httpDoor(opts.broker, opts.token);
   const server = listenOrExplain("http", opts.host, opts.port, () => Bun.serve({
     hostname: opts.host,
     port: opts.port,
@@ -54,22 +87,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     // kernel spreads requests over both brokers. One port, one broker.
     reusePort: false,
     maxRequestBodySize: SERVER_BODY_BYTES_MAX,
-    async fetch(req, server) {
-      try {
-        if (!authorized(req.headers.get("authorization"))) {
-          throw new HttpError(401, "UNAUTHORIZED", "missing or wrong bearer token");
-        }
-        const url = new URL(req.url);
-        const { route, params } = router.match(req.method, url.pathname);
-        return await route.handle({ req, url, params, state: opts.state, server });
-      } catch (err) {
-        const res = errorResponse(err);
-        if (err instanceof MethodNotAllowed) res.headers.set("allow", err.allowed.join(", "));
-        if (err instanceof HttpError && err.status === 401) res.headers.set("www-authenticate", "Bearer");
-        if (!(err instanceof HttpError) && res.status >= 500) opts.state.log.error(`http ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
-        return res;
-      }
-    },
+    fetch: (req, server) => door.fetch(req, server),
     error(err) {
       return errorResponse(err);
     },
@@ -79,7 +97,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     port: server.port ?? opts.port,
     async stop() {
       await server.stop(false);
-      sampler.stop();
+      door.close();
     },
   };
 }

@@ -10,7 +10,8 @@
 import { formatFsyncPolicy } from "../../core/log/durability.ts";
 import { BATCH_HEADER_BYTES, OFF_MAX_TIMESTAMP } from "../../core/batch/header.ts";
 import * as be from "../../core/bytes.ts";
-import type { BrokerState } from "../broker/state.ts";
+import type { Broker } from "../../core/broker/broker.ts";
+import { apiByKey } from "../protocol/messages/index.ts";
 import { coordinatorOf, groupView, type GroupView } from "./groups.ts";
 import { STATS_SAMPLE_MS, STATS_WINDOW_SAMPLES } from "./limits.ts";
 import type { Route } from "./router.ts";
@@ -42,7 +43,7 @@ export class StatsSampler {
   private readonly samples: Sample[] = [];
   private readonly timer: ReturnType<typeof setInterval>;
 
-  constructor(readonly state: BrokerState) {
+  constructor(readonly broker: Broker) {
     this.samples.push(this.take());
     this.timer = setInterval(() => {
       this.samples.push(this.take());
@@ -57,7 +58,7 @@ export class StatsSampler {
 
   /** Every group described, with lag; [] while the broker has no coordinator. */
   groups(): GroupView[] {
-    const s = coordinatorOf(this.state);
+    const s = coordinatorOf(this.broker);
     if (!s) return [];
     return s
       .listGroups()
@@ -68,8 +69,8 @@ export class StatsSampler {
 
   take(groups: GroupView[] = this.groups()): Sample {
     const topics = new Map<string, TopicSample>();
-    for (const t of this.state.store.topics()) {
-      const m = this.state.metrics.topic(t.name);
+    for (const t of this.broker.topics()) {
+      const m = this.broker.metrics.topic(t.name);
       topics.set(t.name, {
         bytesIn: m.bytesIn,
         recordsIn: m.recordsIn,
@@ -85,7 +86,7 @@ export class StatsSampler {
       groupSamples.set(g.group, { lag: g.lag, committed });
     }
     const apis = new Map<number, number>();
-    for (const [key, s] of this.state.metrics.apis) apis.set(key, s.count);
+    for (const [key, s] of this.broker.metrics.apis) apis.set(key, s.count);
     return { t: performance.now(), topics, groups: groupSamples, apis };
   }
 
@@ -101,7 +102,7 @@ export class StatsSampler {
     const base = this.base(now.t);
     const rateOver = (from: Sample | undefined) => (a: number, b: number | undefined) => (from && b !== undefined ? Math.max(0, (a - b) / ((now.t - from.t) / 1000)) : null);
     const rate = rateOver(base);
-    const topics = this.state.store
+    const topics = this.broker.store
       .topics()
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((t) => {
@@ -143,12 +144,11 @@ export class StatsSampler {
         commitRate: rateOver(from)(cur.committed, old?.committed),
       };
     });
-    const { state } = this;
-    const m = state.metrics;
+    const m = this.broker.metrics;
     const apis = [...m.apis]
       .sort(([a], [b]) => a - b)
       .map(([key, s]) => ({
-        api: state.handlers.get(key)?.api.name ?? `api-${key}`,
+        api: apiByKey.get(key)?.name ?? `api-${key}`,
         key,
         requests: s.count,
         rejected: s.rejected,
@@ -160,7 +160,7 @@ export class StatsSampler {
       time: Date.now(),
       uptimeMs: Date.now() - m.startedAt,
       windowMs: base ? Math.round(now.t - base.t) : null,
-      fsync: formatFsyncPolicy(this.state.store.fsyncPolicy),
+      fsync: formatFsyncPolicy(this.broker.fsyncPolicy),
       connections: { open: m.connectionsOpen, total: m.connectionsTotal, refused: m.connectionsRefused },
       diskBytes: topics.reduce((n, t) => n + t.bytes, 0),
       topics,
@@ -173,7 +173,7 @@ export class StatsSampler {
   private lagSeconds(g: GroupView): number | null {
     let oldest = Number.POSITIVE_INFINITY;
     for (const t of g.offsets) {
-      const topic = this.state.store.topic(t.topic);
+      const topic = this.broker.topic(t.topic);
       for (const p of t.partitions) {
         if (p.lag === null || p.lag <= 0 || p.committed === null) continue;
         const ts = firstBatchTimestamp(topic?.partitions[p.partition], p.committed);

@@ -8,13 +8,14 @@
 // Records are unnamed events so a browser's EventSource.onmessage gets them. `from` defaults to
 // `end` (only new records); OFFSET applies to every partition streamed and is clamped to each
 // partition's [start, high watermark]. The stream sleeps until a partition's high watermark rises
-// (PartitionLog.onHighWatermark): no polling. Backpressure: the next read happens only when the
+// (Broker.waitForData): no polling. Backpressure: the next read happens only when the
 // client has taken the previous chunk (ReadableStream pull).
+import { partitionOf } from "../../core/broker/broker.ts";
 import { CoreError } from "../../core/errors.ts";
 import type { PartitionLog } from "../../core/log/partition-log.ts";
 import { badRequest } from "./errors.ts";
 import { READ_BYTES_STEP, SSE_HEARTBEAT_MS } from "./limits.ts";
-import { intParam, partitionLog, readRecords } from "./records.ts";
+import { intParam, readRecords } from "./records.ts";
 import type { Route, RouteContext } from "./router.ts";
 import { pathTopic } from "./topics.ts";
 
@@ -29,42 +30,41 @@ function startOffset(log: PartitionLog, from: string): number {
 }
 
 function stream(ctx: RouteContext): Response {
+  const { broker } = ctx;
   const topic = pathTopic(ctx);
   const only = intParam(ctx.url, "partition", undefined);
   const indexes = only === undefined ? topic.partitions.map((_, i) => i) : [only];
   const from = ctx.url.searchParams.get("from") ?? "end";
   const cursors = indexes.map((p) => {
-    const log = partitionLog(topic, p);
+    const log = partitionOf(topic, p);
     return { partition: p, log, offset: startOffset(log, from) };
   });
+  const logs = cursors.map((c) => c.log);
   ctx.server.timeout(ctx.req, 0); // a stream is idle by nature; heartbeats keep it honest
   const encoder = new TextEncoder();
-  const stats = ctx.state.metrics.topic(topic.name);
-  let wake: (() => void) | null = null;
-  let ended: string | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const end = (reason: string) => {
-    ended ??= reason;
-    notify();
-  };
-  const unsubscribe = cursors.map((c) => c.log.onHighWatermark(notify));
-  // A delete by any route (HTTP or the Kafka protocol) ends the stream at once.
-  unsubscribe.push(ctx.state.store.onTopicDeleted((name) => name === topic.name && end("topic deleted")));
-  const onShutdown = () => end("broker stopping");
-  const onAbort = () => end("client gone");
-  ctx.state.shutdown.addEventListener("abort", onShutdown);
+  // Ends the wait for data when the client goes or the topic is deleted (by any door); the
+  // broker's own shutdown ends it too (waitForData listens to it).
+  const ending = new AbortController();
+  let topicDeleted = false;
+  const onAbort = () => ending.abort();
   ctx.req.signal.addEventListener("abort", onAbort);
+  const unsubscribe = broker.onTopicDeleted((name) => {
+    if (name !== topic.name) return;
+    topicDeleted = true;
+    ending.abort();
+  });
   const cleanup = () => {
-    for (const u of unsubscribe) u();
-    ctx.state.shutdown.removeEventListener("abort", onShutdown);
+    unsubscribe();
     ctx.req.signal.removeEventListener("abort", onAbort);
-    notify();
+    ending.abort();
   };
-  if (ctx.state.shutdown.aborted) end("broker stopping");
+  /** Why the stream ends, or null while it goes on. */
+  const endReason = (): string | null => {
+    if (topicDeleted || broker.topic(topic.name) !== topic) return "topic deleted";
+    if (broker.shutdown.aborted) return "broker stopping";
+    if (ending.signal.aborted) return "client gone";
+    return null;
+  };
 
   const readAvailable = (): string => {
     let out = "";
@@ -73,11 +73,9 @@ function stream(ctx: RouteContext): Response {
       if (budget <= 0) break;
       if (c.offset < c.log.startOffset) c.offset = c.log.startOffset; // retention moved past us
       if (c.offset >= c.log.highWatermark) continue;
-      const r = readRecords(topic, c.partition, c.log, c.offset, budget, READ_BYTES_STEP);
+      const r = readRecords(broker, topic, c.partition, c.log, c.offset, budget, READ_BYTES_STEP);
       c.offset = r.nextOffset;
       budget -= r.envelopes.length;
-      stats.bytesOut += r.bytes;
-      stats.recordsOut += r.envelopes.length;
       for (const e of r.envelopes) out += `id: ${e.partition}:${e.offset}\ndata: ${JSON.stringify(e)}\n\n`;
     }
     return out;
@@ -90,44 +88,33 @@ function stream(ctx: RouteContext): Response {
     },
     async pull(controller) {
       for (;;) {
-        if (ended === null && ctx.state.store.topic(topic.name) !== topic) end("topic deleted");
+        let ended = endReason();
+        let text = "";
+        if (ended === null) {
+          try {
+            text = readAvailable();
+          } catch (err) {
+            // The topic was deleted under us (its logs are closed), or the disk failed.
+            ended = err instanceof CoreError && err.code === "CLOSED" ? "topic deleted" : `read failed: ${(err as Error).message}`;
+          }
+        }
         if (ended !== null) {
           if (ended !== "client gone") controller.enqueue(encoder.encode(`event: end\ndata: ${JSON.stringify({ reason: ended })}\n\n`));
           cleanup();
           controller.close();
           return;
         }
-        let text: string;
-        try {
-          text = readAvailable();
-        } catch (err) {
-          // The topic was deleted under us (its logs are closed), or the disk failed.
-          end(err instanceof CoreError && err.code === "CLOSED" ? "topic deleted" : `read failed: ${(err as Error).message}`);
-          continue;
-        }
         if (text !== "") {
           controller.enqueue(encoder.encode(text));
           return;
         }
-        const heartbeat = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => {
-            wake = null;
-            resolve(true);
-          }, SSE_HEARTBEAT_MS);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(false);
-          };
-          if (ended !== null) notify();
-        });
-        if (heartbeat) {
+        if ((await broker.waitForData(logs, SSE_HEARTBEAT_MS, ending.signal)) === "timeout") {
           controller.enqueue(encoder.encode(": keep-alive\n\n"));
           return;
         }
       }
     },
     cancel() {
-      end("client gone");
       cleanup();
     },
   });

@@ -19,7 +19,7 @@ import { formatFsyncPolicy, type FsyncPolicy } from "../../core/log/durability.t
 import { configStrings } from "../../core/topics/configs.ts";
 import { topicNameProblem } from "../../core/topics/names.ts";
 import type { Topic } from "../../core/topics/topic-store.ts";
-import type { BrokerState } from "../broker/state.ts";
+import type { Broker } from "../../core/broker/broker.ts";
 import { configMap, readJsonObject } from "./body.ts";
 import { badRequest } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
@@ -55,21 +55,21 @@ export function durabilityText(policy: FsyncPolicy): string {
   }
 }
 
-export function topicView(topic: Topic, state: BrokerState) {
+export function topicView(topic: Topic, broker: Broker) {
   return {
     name: topic.name,
     topicId: topic.topicIdString,
     partitions: partitionViews(topic),
     configs: configStrings(topic.configs),
     overrides: topic.overrides,
-    durability: durabilityText(state.store.fsyncPolicy),
-    fsync: formatFsyncPolicy(state.store.fsyncPolicy),
+    durability: durabilityText(broker.fsyncPolicy),
+    fsync: formatFsyncPolicy(broker.fsyncPolicy),
   };
 }
 
 /** The topic named in the path: 400 for an illegal name, 404 for an unknown one, 507 for a damaged one. */
 export function pathTopic(ctx: RouteContext): Topic {
-  return ctx.state.store.requireTopic(pathTopicName(ctx));
+  return ctx.broker.requireTopic(pathTopicName(ctx));
 }
 
 function pathTopicName(ctx: RouteContext): string {
@@ -80,7 +80,7 @@ function pathTopicName(ctx: RouteContext): string {
 }
 
 function listTopics(ctx: RouteContext): Response {
-  const topics = ctx.state.store
+  const topics = ctx.broker
     .topics()
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((t) => {
@@ -93,7 +93,7 @@ function listTopics(ctx: RouteContext): Response {
         segments: parts.reduce((n, p) => n + p.segments, 0),
       };
     });
-  const damaged = ctx.state.store
+  const damaged = ctx.broker
     .damagedTopics()
     .sort((a, b) => a.topic.localeCompare(b.topic))
     .map((d) => ({ name: d.topic, file: d.file, reason: d.reason }));
@@ -103,7 +103,7 @@ function listTopics(ctx: RouteContext): Response {
 async function createTopic(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "partitions", "configs"]);
   if (typeof body.name !== "string") throw badRequest("name must be a string", "INVALID_TOPIC");
-  let partitions = ctx.state.options.defaultPartitions;
+  let partitions: number | null = null;
   if (body.partitions !== undefined) {
     if (typeof body.partitions !== "number" || !Number.isSafeInteger(body.partitions)) {
       throw badRequest(`partitions must be an integer, got ${JSON.stringify(body.partitions)}`, "INVALID_PARTITIONS");
@@ -111,21 +111,18 @@ async function createTopic(ctx: RouteContext): Promise<Response> {
     partitions = body.partitions;
   }
   const configs = body.configs === undefined ? {} : (configMap(body.configs, "configs", false) as Record<string, string>);
-  const topic = await ctx.state.store.createTopic(body.name, partitions, configs);
-  ctx.state.log.info(`created topic ${topic.name} with ${partitions} partition(s) (http)`);
-  return Response.json(topicView(topic, ctx.state), { status: 201 });
+  const topic = (await ctx.broker.createTopic(body.name, partitions, configs, { via: "http" }))!;
+  return Response.json(topicView(topic, ctx.broker), { status: 201 });
 }
 
 function describeTopic(ctx: RouteContext): Response {
-  return Response.json(topicView(pathTopic(ctx), ctx.state));
+  return Response.json(topicView(pathTopic(ctx), ctx.broker));
 }
 
 async function deleteTopic(ctx: RouteContext): Promise<Response> {
   // By name, not through pathTopic: a damaged topic can be deleted too.
   const name = pathTopicName(ctx);
-  await ctx.state.store.deleteTopic(name);
-  ctx.state.metrics.topics.delete(name);
-  ctx.state.log.info(`deleted topic ${name} (http)`);
+  await ctx.broker.deleteTopic(name, "http");
   return Response.json({ deleted: name });
 }
 
@@ -134,8 +131,8 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
   // Every key is a config name: unknown ones are INVALID_CONFIG from the store, before any applies.
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, null);
   const changes = configMap(body, "configs", true);
-  const altered = await ctx.state.store.alterConfigs(topic.name, changes);
-  return Response.json(topicView(altered, ctx.state));
+  const altered = await ctx.broker.alterConfigs(topic.name, changes);
+  return Response.json(topicView(altered, ctx.broker));
 }
 
 export const topicRoutes: Route[] = [

@@ -17,10 +17,9 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
     if (req.transactionalId !== null) {
       return { ...base, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
     }
-    const ids = ctx.broker.idempotence;
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < EPOCH_MAX - 1) {
       return { ...base, errorCode: 0, producerId: req.producerId, producerEpoch: req.producerEpoch + 1 };
     }
-    return { ...base, errorCode: 0, producerId: BigInt(ids.nextProducerId()), producerEpoch: 0 };
+    return { ...base, errorCode: 0, producerId: BigInt(ctx.broker.nextProducerId()), producerEpoch: 0 };
   },
 });

@@ -9,7 +9,7 @@ export const apiVersionsHandler = defineHandler<ApiVersionsRequest, ApiVersionsR
   minVersion: 0,
   maxVersion: 3,
   handle(_req, ctx) {
-    const apiKeys = [...ctx.broker.handlers.values()]
+    const apiKeys = [...ctx.door.handlers.values()]
       .sort((a, b) => a.api.key - b.api.key)
       .map((h) => ({ apiKey: h.api.key, minVersion: h.minVersion, maxVersion: h.maxVersion }));
     return { ...defaultApiVersionsResponse(), errorCode: 0, apiKeys, throttleTimeMs: 0 };

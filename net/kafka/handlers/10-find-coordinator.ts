@@ -39,5 +39,5 @@ function coordinatorFor(key: string, keyType: number, ctx: RequestContext) {
   if (keyType !== KEY_TYPE_GROUP) {
     return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "transactions are not supported by this broker" };
   }
-  return { key, nodeId: ctx.broker.nodeId, host: advertisedHost(ctx), port: ctx.broker.listener.port, errorCode: 0, errorMessage: null };
+  return { key, nodeId: ctx.broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, errorCode: 0, errorMessage: null };
 }

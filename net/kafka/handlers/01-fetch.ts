@@ -12,8 +12,6 @@
 //   clients send full requests. v13+ name topics by ID.
 // - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56) by name,
 //   UNKNOWN_TOPIC_ID by ID (its ID is not trusted).
-import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt } from "../../../core/batch/header.ts";
-import * as be from "../../../core/bytes.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { type FetchPartitionAnswer, fetchResponseFrame, type FetchTopicAnswer } from "../../protocol/fast-responses.ts";
 import { Fetch, type FetchRequest, type FetchResponse } from "../../protocol/messages/index.ts";
@@ -22,7 +20,6 @@ import type { Topic } from "../../../core/topics/topic-store.ts";
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { defineHandler, EncodedResponse, type RequestContext } from "../handler.ts";
-import { missingTopicCode, topicById } from "../topic-lookup.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -50,8 +47,8 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>
 });
 
 function resolveTopic(t: FetchRequest["topics"][number], ctx: RequestContext): Topic | undefined {
-  if (ctx.apiVersion >= 13) return topicById(ctx.broker.store, t.topicId);
-  return ctx.broker.store.topic(t.topic);
+  if (ctx.apiVersion >= 13) return ctx.broker.topicById(t.topicId);
+  return ctx.broker.topic(t.topic);
 }
 
 /** Every requested partition exists and the request asks for its high watermark: readOnce would
@@ -102,28 +99,23 @@ function readPartition(
   const log = topic?.partitions[p.partition];
   if (!topic || !log) {
     round.errors = true;
-    const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : missingTopicCode(ctx.broker.store, requestedName);
+    const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : kafkaErrorCode(ctx.broker.missingTopic(requestedName));
     return answer(p.partition, errorCode, -1, -1, EMPTY);
   }
-  const hwm = log.highWatermark;
   const offset = Number(p.fetchOffset);
-  if (offset < log.startOffset || offset > hwm) {
-    round.errors = true;
-    return answer(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, hwm, log.startOffset, EMPTY);
+  if (round.budget <= 0 && round.bytes > 0 && offset >= log.startOffset && offset <= log.highWatermark) {
+    return answer(p.partition, 0, log.highWatermark, log.startOffset, EMPTY);
   }
-  if (offset === hwm || (round.budget <= 0 && round.bytes > 0)) return answer(p.partition, 0, hwm, log.startOffset, EMPTY);
   try {
-    const read = log.read(offset, Math.max(1, Math.min(p.partitionMaxBytes, round.budget)));
+    const read = ctx.broker.read(topic, log, offset, Math.min(p.partitionMaxBytes, round.budget));
     round.bytes += read.bytes;
     round.budget -= read.bytes;
-    const stats = ctx.broker.metrics.topic(topic.name);
-    stats.bytesOut += read.bytes;
-    stats.recordsOut += recordsIn(read.chunks);
-    return answer(p.partition, 0, hwm, log.startOffset, read.chunks);
+    return answer(p.partition, 0, read.highWatermark, read.startOffset, read.chunks);
   } catch (err) {
     round.errors = true;
-    ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
-    return answer(p.partition, kafkaErrorCode(err), hwm, log.startOffset, EMPTY);
+    const errorCode = kafkaErrorCode(err);
+    if (errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
+    return answer(p.partition, errorCode, log.highWatermark, log.startOffset, EMPTY);
   }
 }
 
@@ -132,45 +124,16 @@ function answer(partition: number, errorCode: number, highWatermark: number, log
   return { partition, errorCode, highWatermark, lastStableOffset: highWatermark, logStartOffset, records };
 }
 
-/** Records in whole batches (from their headers: no per-record work). */
-function recordsIn(chunks: Uint8Array[]): number {
-  let n = 0;
-  for (const c of chunks) {
-    for (let pos = 0; pos + BATCH_HEADER_BYTES <= c.length; ) {
-      const size = batchSizeAt(c, pos);
-      if (size < BATCH_HEADER_BYTES || pos + size > c.length) break;
-      n += be.int32(c, pos + OFF_LAST_OFFSET_DELTA) + 1;
-      pos += size;
+/** Resolves on the first high-watermark move of any requested partition, on timeout, or on
+ * close/shutdown. */
+function waitForAppend(req: FetchRequest, timeoutMs: number, ctx: RequestContext): Promise<unknown> {
+  const logs: PartitionLog[] = [];
+  for (const t of req.topics) {
+    const topic = resolveTopic(t, ctx);
+    for (const p of t.partitions) {
+      const log = topic?.partitions[p.partition];
+      if (log) logs.push(log);
     }
   }
-  return n;
-}
-
-const ONCE = { once: true };
-
-/**
- * Resolves on the first high-watermark move of any requested partition, on timeout, or on
- * close/shutdown.
- */
-function waitForAppend(req: FetchRequest, timeoutMs: number, ctx: RequestContext): Promise<void> {
-  return new Promise((resolve) => {
-    const unsubscribers: Array<() => void> = [];
-    const done = () => {
-      clearTimeout(timer);
-      for (const u of unsubscribers) u();
-      ctx.closed.removeEventListener("abort", done);
-      ctx.broker.shutdown.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    for (const t of req.topics) {
-      const topic = resolveTopic(t, ctx);
-      for (const p of t.partitions) {
-        const log = topic?.partitions[p.partition];
-        if (log) unsubscribers.push(log.onHighWatermark(done));
-      }
-    }
-    ctx.closed.addEventListener("abort", done, ONCE);
-    ctx.broker.shutdown.addEventListener("abort", done, ONCE);
-  });
+  return ctx.broker.waitForData(logs, timeoutMs, ctx.closed);
 }

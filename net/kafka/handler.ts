@@ -1,7 +1,25 @@
-// What a request handler is, and the registry ApiVersions is built from. A handler declares the
-// versions it accepts; the broker advertises exactly those, so the two can never disagree.
+// What a request handler is and what it may reach: the broker core (core/broker) and the Kafka
+// door's own state (its handler registry, which ApiVersions is built from, its options and the
+// address it advertises). A handler declares the versions it accepts; the broker advertises
+// exactly those, so the two can never disagree.
+import type { Broker } from "../../core/broker/broker.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
-import type { BrokerState } from "./state.ts";
+
+export interface KafkaDoorOptions {
+  /** Largest request frame accepted (Kafka's socket.request.max.bytes). */
+  requestBytesMax: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+}
+
+/** The Kafka door: one per listener. */
+export interface KafkaDoor {
+  readonly broker: Broker;
+  readonly options: KafkaDoorOptions;
+  readonly handlers: ReadonlyMap<number, Handler>;
+  /** The address Metadata and FindCoordinator advertise (0.0.0.0 → the connection's local address). */
+  advertised: { host: string; port: number };
+}
 
 /** Returned by a handler that must not answer (Produce with acks=0). */
 export const NO_RESPONSE = Symbol("no response");
@@ -13,7 +31,8 @@ export interface RequestContext {
   apiVersion: number;
   correlationId: number;
   clientId: string | null;
-  broker: BrokerState;
+  broker: Broker;
+  door: KafkaDoor;
   /** Local address the client connected to: what Metadata advertises when listening on 0.0.0.0. */
   localAddress: string;
   localPort: number;

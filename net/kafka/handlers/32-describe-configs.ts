@@ -17,7 +17,7 @@ import {
 } from "../../protocol/messages/index.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 import { CONFIG_SOURCE_DEFAULT, describeTopicConfigs, type DescribedConfig } from "../topic-configs.ts";
-import { missingTopicCode } from "../topic-lookup.ts";
+import { errorMessage, kafkaErrorCode } from "../errors.ts";
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
@@ -38,10 +38,10 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
 function describeResource(r: DescribeConfigsRequestDescribeConfigsResource, synonyms: boolean, ctx: RequestContext): Result {
   const base = { errorCode: 0, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
   if (r.resourceType === RESOURCE_TOPIC) {
-    const topic = ctx.broker.store.topic(r.resourceName);
+    const topic = ctx.broker.topic(r.resourceName);
     if (!topic) {
-      const errorCode = missingTopicCode(ctx.broker.store, r.resourceName);
-      return { ...base, errorCode, errorMessage: errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? `topic ${r.resourceName} is unavailable: its topic.json is damaged` : `topic ${r.resourceName} does not exist` };
+      const missing = ctx.broker.missingTopic(r.resourceName);
+      return { ...base, errorCode: kafkaErrorCode(missing), errorMessage: errorMessage(missing) };
     }
     return { ...base, configs: describeTopicConfigs(topic, r.configurationKeys).map((c) => entry(c, false, synonyms)) };
   }
@@ -70,13 +70,13 @@ function entry(c: DescribedConfig, readOnly: boolean, synonyms: boolean) {
 }
 
 function brokerConfigs(ctx: RequestContext): DescribedConfig[] {
-  const o = ctx.broker.options;
+  const o = ctx.broker.config;
   const s = CONFIG_SOURCE_STATIC_BROKER;
   return [
     { name: "broker.id", value: String(ctx.broker.nodeId), source: s },
     { name: "auto.create.topics.enable", value: String(o.autoCreateTopics), source: s },
     { name: "num.partitions", value: String(o.defaultPartitions), source: s },
-    { name: "socket.request.max.bytes", value: String(o.requestBytesMax), source: s },
-    { name: "log.flush.policy", value: ctx.broker.store.fsyncPolicy.mode, source: s },
+    { name: "socket.request.max.bytes", value: String(ctx.door.options.requestBytesMax), source: s },
+    { name: "log.flush.policy", value: ctx.broker.fsyncPolicy.mode, source: s },
   ];
 }

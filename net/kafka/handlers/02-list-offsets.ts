@@ -17,7 +17,6 @@ import {
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler } from "../handler.ts";
-import { missingTopicCode } from "../topic-lookup.ts";
 
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -29,11 +28,11 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
   maxVersion: 8,
   handle(req, ctx) {
     const topics = req.topics.map((t) => {
-      const topic = ctx.broker.store.topic(t.name);
+      const topic = ctx.broker.topic(t.name);
       const partitions = t.partitions.map((p): ListOffsetsResponseListOffsetsPartitionResponse => {
         const base = { ...defaultListOffsetsResponseListOffsetsPartitionResponse(), partitionIndex: p.partitionIndex };
         const log = topic?.partitions[p.partitionIndex];
-        if (!log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : missingTopicCode(ctx.broker.store, t.name) };
+        if (!log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : kafkaErrorCode(ctx.broker.missingTopic(t.name)) };
         try {
           const { offset, timestamp } = lookup(log, p.timestamp);
           const oldStyleOffsets = ctx.apiVersion === 0 && offset >= 0 ? [BigInt(offset)].slice(0, Math.max(0, p.maxNumOffsets)) : [];

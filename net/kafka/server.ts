@@ -1,10 +1,20 @@
-// The Kafka protocol listener: accepts connections (up to a cap), hands bytes to Connection,
+// The Kafka door: a listener that accepts connections (up to a cap), hands bytes to Connection,
 // closes connections idle too long, and on stop() refuses new connections, lets in-flight
-// requests finish, then closes what is left.
+// requests finish, then closes what is left. It reaches storage only through the broker core.
 import type { Socket, TCPSocketListener } from "bun";
+import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
 import { Connection } from "./connection.ts";
-import type { BrokerState } from "./state.ts";
+import type { Handler, KafkaDoor, KafkaDoorOptions } from "./handler.ts";
+import { HANDLERS } from "./handlers/index.ts";
+
+export interface KafkaServerOptions extends KafkaDoorOptions {
+  host: string;
+  port: number;
+  broker: Broker;
+  /** Address advertised in Metadata/FindCoordinator instead of the listener's. */
+  advertise?: { host: string; port: number };
+}
 
 export interface KafkaServer {
   host: string;
@@ -15,22 +25,33 @@ export interface KafkaServer {
 
 type ConnSocket = Socket<Connection> & { pause(): void; resume(): void };
 
-export function startKafkaServer(host: string, port: number, broker: BrokerState): KafkaServer {
+/** The door's state for one listener: every handler, the options, the advertised address. */
+export function kafkaDoor(broker: Broker, options: KafkaDoorOptions, advertised: { host: string; port: number }): KafkaDoor {
+  return { broker, options, handlers: new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h])), advertised };
+}
+
+export function startKafkaServer(opts: KafkaServerOptions): KafkaServer {
+  const { host, port, broker } = opts;
+  const door = kafkaDoor(
+    broker,
+    { requestBytesMax: opts.requestBytesMax, maxConnections: opts.maxConnections, idleTimeoutMs: opts.idleTimeoutMs },
+    opts.advertise ?? { host, port },
+  );
   const connections = new Set<Connection>();
-  const idleSeconds = Math.max(1, Math.ceil(broker.options.idleTimeoutMs / 1000));
+  const idleSeconds = Math.max(1, Math.ceil(door.options.idleTimeoutMs / 1000));
   const listener: TCPSocketListener<Connection> = listenOrExplain("kafka", host, port, () => Bun.listen<Connection>({
     hostname: host,
     port,
     socket: {
       open(socket) {
         const s = socket as ConnSocket;
-        if (connections.size >= broker.options.maxConnections || stopping) {
+        if (connections.size >= door.options.maxConnections || stopping) {
           broker.metrics.connectionsRefused++;
           socket.terminate();
           return;
         }
         (s as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-        const conn = new Connection(s, broker);
+        const conn = new Connection(s, door);
         socket.data = conn;
         connections.add(conn);
         broker.metrics.connectionsOpen++;
@@ -63,6 +84,7 @@ export function startKafkaServer(host: string, port: number, broker: BrokerState
     },
   }));
   let stopping = false;
+  if (opts.advertise === undefined) door.advertised = { host, port: listener.port };
   return {
     host,
     port: listener.port,

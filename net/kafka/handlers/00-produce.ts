@@ -1,6 +1,7 @@
 // Produce (key 0), v0-11.
-// - v3+ carry exactly one magic-2 RecordBatch per partition; every check of kafka-protocol.md §2
-//   runs in core/batch/validate-produce.ts and comes back as a per-partition error code.
+// - v3+ carry exactly one magic-2 RecordBatch per partition; the broker core appends it
+//   (core/broker/append.ts: every check of kafka-protocol.md §2, timestamps, idempotence) and a
+//   refusal comes back as a per-partition error code (net/kafka/errors.ts).
 // - v0-2 are advertised only because librdkafka enables gzip/snappy/lz4 when Produce∋0. Their old
 //   message formats (magic 0/1) are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT (43), never
 //   converted; a magic-2 batch in them is accepted like v3.
@@ -17,13 +18,11 @@
 //   TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition.
 // - LogAppendTime topics: the log stamps the broker's time on the batch (and its CRC) as it
 //   appends; CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1)
-//   get it fixed here first.
+//   get it fixed first.
 //
 // Ordering: partitions are appended in request order, and each append's write happens before the
 // handler's first await, so two requests on one connection land in arrival order.
-import { type ProduceBatchInfo, type ValidateProduceOptions, validateProduceBatch } from "../../../core/batch/validate-produce.ts";
-import type { TopicConfigs } from "../../../core/topics/configs.ts";
-import { fixMaxTimestamp } from "../../../core/batch/rewrite.ts";
+import { Appending, type AppendOptions } from "../../../core/broker/append.ts";
 import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { produceResponseFrame } from "../../protocol/fast-responses.ts";
@@ -37,8 +36,6 @@ import {
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
-import { missingTopicCode } from "../topic-lookup.ts";
-import type { PartitionLog } from "../../../core/log/partition-log.ts";
 
 /** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
 interface PartitionResult {
@@ -47,18 +44,6 @@ interface PartitionResult {
   logAppendTime: number;
   logStartOffset: number;
   errorMessage: string | null;
-}
-
-/** A batch whose append (or whose first append, for a retried duplicate) is under way. */
-class Appending {
-  constructor(
-    readonly append: Promise<{ baseOffset: number; logAppendTime?: number }>,
-    readonly log: PartitionLog,
-    readonly topicName: string,
-    readonly partition: number,
-    /** A retry answered with its first append's offset (and no LogAppendTime, as before). */
-    readonly duplicate: boolean,
-  ) {}
 }
 
 export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
@@ -80,9 +65,9 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       else {
         // appendResult's body, awaited here: one async frame less per request.
         try {
-          r = appended(started, await started.append);
+          r = appended(started, await started.result);
         } catch (err) {
-          r = appendFailed(started, err, ctx);
+          r = appendFailed(started, err, ctx, name, p.index);
         }
       }
       return new EncodedResponse(produceResponseFrame(correlationId, apiVersion, name, p.index, r.errorCode, r.baseOffset, r.logAppendTime, r.logStartOffset, r.errorMessage));
@@ -95,7 +80,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         }
         const started = startPartition(t.name, p, ctx);
         if (!(started instanceof Appending)) return Promise.resolve(partitionResponse(p.index, started));
-        return appendResult(started, ctx).then((r) => partitionResponse(p.index, r));
+        return appendResult(started, ctx, t.name, p.index).then((r) => partitionResponse(p.index, r));
       }),
     }));
     const responses = [];
@@ -126,11 +111,11 @@ function failed(errorCode: number, errorMessage: string | null = null): Partitio
 }
 
 /** Waits for an append's durability (or a duplicate's first append) and gives the answer. */
-async function appendResult(a: Appending, ctx: RequestContext): Promise<PartitionResult> {
+async function appendResult(a: Appending, ctx: RequestContext, topicName: string, partition: number): Promise<PartitionResult> {
   try {
-    return appended(a, await a.append);
+    return appended(a, await a.result);
   } catch (err) {
-    return appendFailed(a, err, ctx);
+    return appendFailed(a, err, ctx, topicName, partition);
   }
 }
 
@@ -139,68 +124,28 @@ function appended(a: Appending, r: { baseOffset: number; logAppendTime?: number 
   return { errorCode: 0, baseOffset: r.baseOffset, logAppendTime, logStartOffset: a.log.startOffset, errorMessage: null };
 }
 
-function appendFailed(a: Appending, err: unknown, ctx: RequestContext): PartitionResult {
-  if (!a.duplicate) ctx.broker.log.warn(`append to ${a.topicName}/${a.partition} failed: ${errorMessage(err)}`);
+function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName: string, partition: number): PartitionResult {
+  if (!a.duplicate) ctx.broker.log.warn(`append to ${topicName}/${partition} failed: ${errorMessage(err)}`);
   return failed(kafkaErrorCode(err), errorMessage(err));
 }
 
-/** Validation options per topic configs (replaced whole on alter) and zstd allowance: made once,
- * not per request. */
-const validationCache = new WeakMap<TopicConfigs, [ValidateProduceOptions, ValidateProduceOptions]>();
-
-function validationOptions(configs: TopicConfigs, allowZstd: boolean): ValidateProduceOptions {
-  let pair = validationCache.get(configs);
-  if (pair === undefined) {
-    const of = (allowZstd: boolean): ValidateProduceOptions => ({
-      maxMessageBytes: configs["max.message.bytes"],
-      compacted: configs["cleanup.policy"].includes("compact"),
-      allowZstd,
-      timestampType: configs["message.timestamp.type"] === "LogAppendTime" ? "LogAppendTime" : "CreateTime",
-    });
-    pair = [of(false), of(true)];
-    validationCache.set(configs, pair);
-  }
-  return pair[allowZstd ? 1 : 0];
-}
-
 /**
- * Checks, validates and starts appending one partition's batch, synchronously: the append's
- * write happens during this call, in request order; only its durability is awaited (appendResult).
+ * Checks and starts appending one partition's batch, synchronously: the append's write happens
+ * during this call, in request order; only its durability is awaited (appendResult).
  */
 function startPartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext): PartitionResult | Appending {
-  const { broker, apiVersion } = ctx;
-  const topic = broker.store.topic(topicName);
-  const log = topic?.partitions[p.index];
-  if (!topic) return failed(missingTopicCode(broker.store, topicName));
-  if (!log) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const records = p.records;
-  if (records === null || records.length === 0) return failed(ErrorCode.INVALID_RECORD, "no records");
-  if (apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {
-    return failed(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2");
-  }
-  const configs = topic.configs;
-  const logAppendTime = configs["message.timestamp.type"] === "LogAppendTime";
-  let info: ProduceBatchInfo;
+  const records = p.records ?? NO_RECORDS;
   try {
-    info = validateProduceBatch(records, validationOptions(configs, apiVersion >= 7));
-    if (!logAppendTime && info.maxTimestampNeedsFix) fixMaxTimestamp(records, 0, info.maxTimestamp);
-    const stats = broker.metrics.topic(topicName);
-    stats.bytesIn += records.length;
-    stats.recordsIn += info.recordCount;
+    if (ctx.apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {
+      ctx.broker.partition(topicName, p.index); // an unknown partition is the first thing to say
+      return failed(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2");
+    }
+    return ctx.broker.append(topicName, p.index, records, ctx.apiVersion >= 7 ? ZSTD_ALLOWED : ZSTD_REFUSED);
   } catch (err) {
     return failed(kafkaErrorCode(err), errorMessage(err));
   }
-  const idempotent = info.producerId >= 0 ? broker.idempotence.stateOf(log) : null;
-  if (idempotent) {
-    const verdict = idempotent.check(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount);
-    if (verdict.kind === "fenced") return failed(ErrorCode.INVALID_PRODUCER_EPOCH, `producer epoch ${info.producerEpoch} is older than ${verdict.currentEpoch}`);
-    if (verdict.kind === "out-of-order") {
-      return failed(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, `sequence ${info.baseSequence}, expected ${verdict.expected}`);
-    }
-    // A retry of a batch already appended (or still being appended): its first answer again.
-    if (verdict.kind === "duplicate") return new Appending(verdict.result, log, topicName, p.index, true);
-  }
-  const append = log.append(records);
-  idempotent?.record(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount, append);
-  return new Appending(append, log, topicName, p.index, false);
 }
+
+const NO_RECORDS = new Uint8Array(0);
+const ZSTD_ALLOWED: AppendOptions = { allowZstd: true };
+const ZSTD_REFUSED: AppendOptions = { allowZstd: false };

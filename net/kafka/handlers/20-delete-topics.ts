@@ -11,7 +11,6 @@ import {
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
-import { topicById } from "../topic-lookup.ts";
 
 type Result = DeleteTopicsResponseDeletableTopicResult;
 const NIL_UUID = new Uint8Array(16);
@@ -29,26 +28,19 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
 });
 
 async function deleteOne(name: string | null, topicId: Uint8Array, ctx: RequestContext): Promise<Result> {
-  const store = ctx.broker.store;
-  const topic = name !== null ? store.topic(name) : topicById(store, topicId);
-  if (!topic && name !== null && store.damagedTopic(name) !== undefined) {
-    try {
-      await store.deleteTopic(name);
-      ctx.broker.log.info(`deleted damaged topic ${name}`);
-      return { name, topicId: NIL_UUID, errorCode: 0, errorMessage: null };
-    } catch (err) {
-      return { name, topicId: NIL_UUID, errorCode: kafkaErrorCode(err), errorMessage: errorMessage(err) };
-    }
-  }
-  if (!topic) {
+  const broker = ctx.broker;
+  const topic = name !== null ? broker.topic(name) : broker.topicById(topicId);
+  // By name, a topic kept unopened because its topic.json is damaged can be deleted too.
+  const target = topic?.name ?? (name !== null && broker.store.damagedTopic(name) !== undefined ? name : null);
+  if (target === null) {
     const errorCode = name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return { name, topicId, errorCode, errorMessage: null };
   }
+  const id = topic?.topicId ?? NIL_UUID;
   try {
-    await store.deleteTopic(topic.name);
-    ctx.broker.log.info(`deleted topic ${topic.name}`);
-    return { name: topic.name, topicId: topic.topicId, errorCode: 0, errorMessage: null };
+    await broker.deleteTopic(target);
+    return { name: target, topicId: id, errorCode: 0, errorMessage: null };
   } catch (err) {
-    return { name: topic.name, topicId: topic.topicId, errorCode: kafkaErrorCode(err), errorMessage: errorMessage(err) };
+    return { name: target, topicId: id, errorCode: kafkaErrorCode(err), errorMessage: errorMessage(err) };
   }
 }

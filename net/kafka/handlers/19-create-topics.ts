@@ -49,7 +49,7 @@ async function createOne(t: CreateTopicsRequestCreatableTopic, validateOnly: boo
   if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments.length === 0) {
     return failed(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the 1 available broker`);
   }
-  let partitions = t.numPartitions === -1 ? ctx.broker.options.defaultPartitions : t.numPartitions;
+  let partitions: number | null = t.numPartitions === -1 ? null : t.numPartitions;
   if (t.assignments.length > 0) {
     if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
       return failed(t.name, ErrorCode.INVALID_REQUEST, "both numPartitions or replicationFactor and manual partition assignment were set");
@@ -67,9 +67,8 @@ async function createOne(t: CreateTopicsRequestCreatableTopic, validateOnly: boo
     configs[c.name] = c.value;
   }
   try {
-    const topic = await ctx.broker.store.createTopic(t.name, partitions, configs, { validateOnly });
-    if (!validateOnly) ctx.broker.log.info(`created topic ${t.name} with ${partitions} partition(s)`);
-    return describe(t.name, topic, partitions, ctx);
+    const topic = await ctx.broker.createTopic(t.name, partitions, configs, { validateOnly });
+    return describe(t.name, topic, partitions ?? ctx.broker.config.defaultPartitions, ctx);
   } catch (err) {
     if (!(err instanceof CoreError)) throw err;
     return failed(t.name, kafkaErrorCode(err), errorMessage(err));

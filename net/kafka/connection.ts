@@ -25,8 +25,7 @@ import type { Socket } from "bun";
 import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
-import { CLOSE_CONNECTION, EncodedResponse } from "./handler.ts";
-import type { BrokerState } from "./state.ts";
+import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
 
 const IN_FLIGHT_MAX = 64;
 /** Clients send one fetch at a time per connection (librdkafka, kafkajs); more waits its turn. */
@@ -75,11 +74,12 @@ export class Connection {
 
   constructor(
     private readonly socket: PausableSocket,
-    private readonly broker: BrokerState,
+    private readonly door: KafkaDoor,
   ) {
-    this.splitter = new FrameSplitter(broker.options.requestBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer });
+    this.splitter = new FrameSplitter(door.options.requestBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer });
     this.context = {
-      broker,
+      broker: door.broker,
+      door,
       localAddress: socket.localAddress,
       localPort: socket.localPort,
       remoteAddress: socket.remoteAddress,
@@ -114,7 +114,7 @@ export class Connection {
     if (this.closing) return;
     this.splitter.push(chunk, this.pending);
     if (this.splitter.error) {
-      this.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
+      this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
       this.closeNow();
       return;
     }

@@ -2,9 +2,9 @@
 // store's file layer, clock and sync scheduler (so commits share the topics' group commit), with
 // topic deletes dropping their committed offsets. net/broker/broker.ts serves this;
 // core/power-loss.test.ts boots exactly this after every simulated power loss.
-import { type GroupCoordinatorOptions, GroupCoordinator } from "./groups/coordinator.ts";
-import type { Logger } from "./log/types.ts";
-import { type TopicStoreOptions, TopicStore } from "./topics/topic-store.ts";
+import { type GroupCoordinatorOptions, GroupCoordinator } from "../groups/coordinator.ts";
+import type { Logger } from "../log/types.ts";
+import { type TopicStoreOptions, TopicStore } from "../topics/topic-store.ts";
 
 export interface StorageOptions extends TopicStoreOptions {
   logger: Logger;

@@ -15,8 +15,7 @@ import { Writer } from "../protocol/writer.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/header.ts";
 import { ApiVersions } from "../protocol/messages/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, NO_RESPONSE, type RequestContext } from "./handler.ts";
-import type { BrokerState } from "./state.ts";
+import { CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
 
 /** What to do with a request: write these chunks, write nothing, or close the connection. */
 export type DispatchOutcome = EncodedResponse | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
@@ -47,7 +46,7 @@ export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: Outco
     }
     res = decoded.handler.handle(decoded.req, decoded.ctx);
   } catch (err) {
-    void settleLater(failed(conn.broker, err), null, sink);
+    void settleLater(failed(conn.door, err), null, sink);
     return;
   }
   void settleLater(res, decoded, sink);
@@ -65,31 +64,32 @@ class Decoded {
 
 /** Header and body, or what to do instead when they are unusable (the table above). */
 function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchOutcome {
-  const broker = conn.broker;
+  const door = conn.door;
   const r = new Reader(frame, 4);
   const header = decodeRequestHeader(r);
   const { apiKey, apiVersion, correlationId } = header;
   if (r.error) {
     // A future ApiVersions may carry a header we cannot fully parse; the first 8 bytes suffice.
-    if (apiKey === ApiVersions.key && frame.length >= 12) return unsupportedApiVersions(broker, correlationId);
+    if (apiKey === ApiVersions.key && frame.length >= 12) return unsupportedApiVersions(door, correlationId);
     return CLOSE_CONNECTION;
   }
-  const handler = broker.handlers.get(apiKey);
+  const handler = door.handlers.get(apiKey);
   if (!handler || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-    if (apiKey === ApiVersions.key) return unsupportedApiVersions(broker, correlationId);
-    broker.metrics.requestRejected(apiKey, apiVersion);
+    if (apiKey === ApiVersions.key) return unsupportedApiVersions(door, correlationId);
+    door.broker.metrics.requestRejected(apiKey, apiVersion);
     return CLOSE_CONNECTION;
   }
   const req = handler.api.decodeRequest(r, apiVersion);
   if (r.error) {
-    broker.metrics.requestRejected(apiKey, apiVersion);
+    door.broker.metrics.requestRejected(apiKey, apiVersion);
     return CLOSE_CONNECTION;
   }
   const ctx: RequestContext = {
     apiVersion,
     correlationId,
     clientId: header.clientId,
-    broker,
+    broker: door.broker,
+    door,
     localAddress: conn.localAddress,
     localPort: conn.localPort,
     remoteAddress: conn.remoteAddress,
@@ -105,7 +105,7 @@ async function settleLater(res: HandlerResult<unknown> | Promise<HandlerResult<u
     const done = await res;
     outcome = request === null ? (done as DispatchOutcome) : finish(done, request);
   } catch (err) {
-    outcome = failed(request?.ctx.broker, err);
+    outcome = failed(request?.ctx.door, err);
   }
   sink.settle(outcome);
 }
@@ -123,15 +123,15 @@ function finish(res: HandlerResult<unknown>, { handler, ctx, started }: Decoded)
   return new EncodedResponse(w.finishChunks());
 }
 
-function failed(broker: BrokerState | undefined, err: unknown): DispatchOutcome {
-  broker?.log.error(`request handler failed: ${(err as Error)?.stack ?? err}`);
+function failed(door: KafkaDoor | undefined, err: unknown): DispatchOutcome {
+  door?.broker.log.error(`request handler failed: ${(err as Error)?.stack ?? err}`);
   return CLOSE_CONNECTION;
 }
 
 /** Kafka answers an ApiVersions version it does not know in v0 format with error 35 and its own
  * ApiVersions range, so the client can retry at a version both speak (KIP-511). */
-function unsupportedApiVersions(broker: BrokerState, correlationId: number): EncodedResponse {
-  const own = broker.handlers.get(ApiVersions.key)!;
+function unsupportedApiVersions(door: KafkaDoor, correlationId: number): EncodedResponse {
+  const own = door.handlers.get(ApiVersions.key)!;
   const w = new Writer(64);
   const mark = w.reserveInt32();
   encodeResponseHeader(w, correlationId, ApiVersions.key, 0);

@@ -9,7 +9,6 @@
 //   request on any topic-level error (one damaged topic must not hide every other one).
 // - The advertised host is the listener's, or the address the client connected to when the
 //   listener is a wildcard (0.0.0.0 / ::), so clients always get an address they can reach.
-import { CoreError } from "../../../core/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   Metadata,
@@ -23,7 +22,6 @@ import {
 import type { Topic } from "../../../core/topics/topic-store.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
-import { topicById } from "../topic-lookup.ts";
 
 const NIL_UUID = new Uint8Array(16);
 
@@ -34,10 +32,10 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   async handle(req, ctx) {
     const { broker } = ctx;
     const wantsAll = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
-    const allowCreate = broker.options.autoCreateTopics && (ctx.apiVersion < 4 || req.allowAutoTopicCreation);
+    const allowCreate = ctx.apiVersion < 4 || req.allowAutoTopicCreation;
     const topics: MetadataResponseTopic[] = [];
     if (wantsAll) {
-      for (const t of broker.store.topics()) topics.push(describeTopic(t, ctx));
+      for (const t of broker.topics()) topics.push(describeTopic(t, ctx));
     } else {
       for (const wanted of req.topics ?? []) {
         topics.push(await lookup(wanted.name, wanted.topicId, allowCreate, ctx));
@@ -46,7 +44,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     return {
       ...defaultMetadataResponse(),
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: advertisedHost(ctx), port: broker.listener.port, rack: null }],
+      brokers: [{ nodeId: broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, rack: null }],
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,
@@ -54,37 +52,21 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   },
 });
 
-/** How long a Metadata auto-create waits for another client's create of the same topic. */
-const CREATE_IN_FLIGHT_WAIT_MS = 1000;
-
 async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boolean, ctx: RequestContext): Promise<MetadataResponseTopic> {
-  const store = ctx.broker.store;
+  const broker = ctx.broker;
   if (name === null) {
-    const t = topicById(store, topicId);
+    const t = broker.topicById(topicId);
     if (t) return describeTopic(t, ctx);
     return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId };
   }
-  const existing = store.topic(name);
-  if (existing) return describeTopic(existing, ctx);
-  if (store.damagedTopic(name) !== undefined) return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.KAFKA_STORAGE_ERROR, name, topicId: NIL_UUID };
-  if (!allowCreate) return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name };
   try {
-    const created = await store.createTopic(name, ctx.broker.options.defaultPartitions);
-    ctx.broker.log.info(`created topic ${name} with ${created.partitions.length} partition(s) on first use`);
-    return describeTopic(created, ctx);
+    const topic = await broker.topicOrCreate(name, allowCreate);
+    if (topic) return describeTopic(topic, ctx);
+    // Absent and not to be created, or still being created by another client (Kafka answers the
+    // retriable LEADER_NOT_AVAILABLE for a topic it is creating).
+    const creating = allowCreate && broker.config.autoCreateTopics;
+    return { ...defaultMetadataResponseTopic(), errorCode: creating ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name };
   } catch (err) {
-    if (err instanceof CoreError && err.code === "TOPIC_EXISTS") {
-      // Another client's create of it is in flight (it takes several turns of the event loop):
-      // wait for it rather than answer a non-retriable TOPIC_ALREADY_EXISTS (issue #7) — for a
-      // while: a create of thousands of partitions takes seconds, and the retriable
-      // LEADER_NOT_AVAILABLE below is what Kafka answers for a topic still being created.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([store.settled(name), new Promise<void>((resolve) => (timer = setTimeout(resolve, CREATE_IN_FLIGHT_WAIT_MS)))]);
-      clearTimeout(timer);
-      const raced = store.topic(name);
-      if (raced) return describeTopic(raced, ctx);
-      return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name };
-    }
     return { ...defaultMetadataResponseTopic(), errorCode: kafkaErrorCode(err), name };
   }
 }
@@ -111,7 +93,7 @@ function describeTopic(t: Topic, ctx: RequestContext): MetadataResponseTopic {
 }
 
 export function advertisedHost(ctx: RequestContext): string {
-  const host = ctx.broker.listener.host;
+  const host = ctx.door.advertised.host;
   if (host === "0.0.0.0" || host === "::" || host === "") return ctx.localAddress.replace(/^::ffff:/, "");
   return host;
 }

@@ -1,7 +1,7 @@
 // A file layer that reports how long each fdatasync takes (for /metrics), delegating everything
 // else unchanged to the layer it wraps. Methods are bound once and kept: binding on every access
 // made a function per pwrite, on every Produce (issue #8).
-import { type FileLayer, NodeFileLayer } from "../../core/fs.ts";
+import { type FileLayer, NodeFileLayer } from "../fs.ts";
 
 export function timedFileLayer(onSync: (ms: number) => void, inner: FileLayer = new NodeFileLayer()): FileLayer {
   const fdatasync = async (...args: Parameters<FileLayer["fdatasync"]>) => {

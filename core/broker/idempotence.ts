@@ -2,8 +2,8 @@
 // partition's recent sequences (core/log/producer-state.ts) so retried batches are not appended
 // twice. Transactions are not supported; idempotence is, because Java clients since 3.0 enable it
 // by default and fail without InitProducerId.
-import type { PartitionLog } from "../../core/log/partition-log.ts";
-import { ProducerState } from "../../core/log/producer-state.ts";
+import type { PartitionLog } from "../log/partition-log.ts";
+import { ProducerState } from "../log/producer-state.ts";
 
 /** Ids are (seconds since the epoch) × 2^20 + a counter: unique across restarts without a file,
  * as long as the clock does not go back, and far below 2^53. */

@@ -1,0 +1,79 @@
+// Reading, whichever door asks (a Kafka Fetch, an HTTP page or stream, a follower later):
+//
+//   read         an offset outside [log start, high watermark] → OFFSET_OUT_OF_RANGE; at the high
+//                watermark, nothing; else the log's raw batch bytes from the batch holding the
+//                offset (at least one whole batch, about maxBytes), counted as bytes and records
+//                out. Only offsets below the high watermark are served: the high watermark is the
+//                end of durable data.
+//   waitForData  sleeps until any of the given partitions' high watermark moves, a timeout, the
+//                caller's signal or the broker's shutdown: no polling.
+import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt } from "../batch/header.ts";
+import * as be from "../bytes.ts";
+import { CoreError } from "../errors.ts";
+import type { PartitionLog } from "../log/partition-log.ts";
+import type { Topic } from "../topics/topic-store.ts";
+import type { BrokerMetrics } from "./metrics.ts";
+
+const NO_CHUNKS: Uint8Array[] = [];
+
+export interface PartitionRead {
+  /** Whole batches as they are on disk (lent buffers or views: see core/lent-buffers.ts). */
+  chunks: Uint8Array[];
+  bytes: number;
+  /** The high watermark and log start when the read was made. */
+  highWatermark: number;
+  startOffset: number;
+}
+
+export function readPartition(metrics: BrokerMetrics, topic: Topic, log: PartitionLog, offset: number, maxBytes: number): PartitionRead {
+  const highWatermark = log.highWatermark;
+  const startOffset = log.startOffset;
+  if (offset < startOffset || offset > highWatermark) {
+    throw new CoreError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside [${startOffset}, ${highWatermark}]`, { topic: topic.name, partition: topic.partitions.indexOf(log) });
+  }
+  if (offset === highWatermark) return { chunks: NO_CHUNKS, bytes: 0, highWatermark, startOffset };
+  const read = log.read(offset, Math.max(1, maxBytes));
+  const stats = metrics.topic(topic.name);
+  stats.bytesOut += read.bytes;
+  stats.recordsOut += recordsIn(read.chunks);
+  return { chunks: read.chunks, bytes: read.bytes, highWatermark, startOffset };
+}
+
+/** Records in whole batches (from their headers: no per-record work). */
+function recordsIn(chunks: Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) {
+    for (let pos = 0; pos + BATCH_HEADER_BYTES <= c.length; ) {
+      const size = batchSizeAt(c, pos);
+      if (size < BATCH_HEADER_BYTES || pos + size > c.length) break;
+      n += be.int32(c, pos + OFF_LAST_OFFSET_DELTA) + 1;
+      pos += size;
+    }
+  }
+  return n;
+}
+
+/** Why waitForData resolved. */
+export type WaitOutcome = "data" | "timeout" | "stopped";
+
+const ONCE = { once: true };
+
+export function waitForData(logs: readonly PartitionLog[], timeoutMs: number, shutdown: AbortSignal, signal?: AbortSignal): Promise<WaitOutcome> {
+  if (shutdown.aborted || signal?.aborted) return Promise.resolve("stopped");
+  return new Promise((resolve) => {
+    const unsubscribers: Array<() => void> = [];
+    const finish = (outcome: WaitOutcome) => {
+      clearTimeout(timer);
+      for (const u of unsubscribers) u();
+      signal?.removeEventListener("abort", stopped);
+      shutdown.removeEventListener("abort", stopped);
+      resolve(outcome);
+    };
+    const stopped = () => finish("stopped");
+    const timer = setTimeout(() => finish("timeout"), Math.max(0, timeoutMs));
+    const moved = () => finish("data");
+    for (const log of logs) unsubscribers.push(log.onHighWatermark(moved));
+    signal?.addEventListener("abort", stopped, ONCE);
+    shutdown.addEventListener("abort", stopped, ONCE);
+  });
+}
