@@ -4,7 +4,7 @@
 // which writes them, after a crash that cut a rename in the middle.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { SEED } from "./batch/test-seed.ts";
+import { SEED } from "./testing/seed.ts";
 import { encodeCheckedJson, readCheckedJson } from "./checked-json.ts";
 import { MemoryFileLayer, writeFileAtomic } from "./fs.ts";
 

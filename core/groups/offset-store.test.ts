@@ -2,7 +2,7 @@
 // after a crash at any point (seeded; replay with SEED=), compaction keeps the log bounded, and
 // deletes of groups and topics are as durable as commits.
 import { expect, test } from "bun:test";
-import { prng, withSeedAsync } from "../batch/test-seed.ts";
+import { prng, withSeedAsync } from "../testing/seed.ts";
 import { ManualClock } from "../clock.ts";
 import { type FileLayer, MemoryFileLayer } from "../fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";

@@ -1,7 +1,7 @@
-// Seeds for the randomised tests of core/batch: one seed per test run, from SEED when set (to
+// Seeds for randomised tests: one seed per test run, from SEED when set (to
 // replay a failure), else random; every failure message carries it. Also a small deterministic
 // PRNG for tests that draw their own positions (bit flips), so they replay from the same seed.
-// Not a test file itself; imported by *.test.ts only.
+// A test double, not a test: imported by tests only (core/testing/, never by production code).
 
 export const SEED: number = process.env.SEED !== undefined ? Number(process.env.SEED) : (Math.random() * 2 ** 31) | 0;
 
