@@ -9,7 +9,7 @@ import { readRecords } from "./record.ts";
 import { encodeRecordBatch } from "./record-batch.ts";
 import { scanRecords } from "./scan-records.ts";
 import { prng, SEED, withSeed } from "../testing/seed.ts";
-import { records as recordInputs } from "./test-records.ts";
+import { records as recordInputs } from "../testing/record-arbitraries.ts";
 
 function agree(buf: Uint8Array, start: number, end: number, count: number, baseTimestamp: number): void {
   const reader = new ByteReader(buf, start, end);
