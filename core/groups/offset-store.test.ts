@@ -4,7 +4,8 @@
 import { expect, test } from "bun:test";
 import { prng, withSeedAsync } from "../testing/seed.ts";
 import { ManualClock } from "../clock.ts";
-import { type FileLayer, MemoryFileLayer } from "../fs.ts";
+import type { FileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";
 import { MemoryLogger } from "../log/test-harness.ts";
 import { silentLogger } from "../log/types.ts";

@@ -7,7 +7,9 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { ManualClock } from "../clock.ts";
-import { type FileLayer, MemoryFileLayer, seededRandom } from "../fs.ts";
+import type { FileLayer } from "../fs.ts";
+import { seededRandom } from "../testing/seed.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { SyncScheduler } from "../log/durability.ts";
 import { LAYERS, MemoryLogger, testSeed } from "../log/test-harness.ts";
 import { OffsetStore } from "./offset-store.ts";

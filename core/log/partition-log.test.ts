@@ -2,7 +2,7 @@
 // watermark, reopening. Recovery and faults are in recovery.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
-import { MemoryFileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { segmentPaths } from "./segment.ts";
 import { giveBack, RECYCLE_MIN_BYTES } from "../lent-buffers.ts";
 import { batchesIn, buildBatch } from "./test-batches.ts";

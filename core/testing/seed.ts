@@ -36,3 +36,9 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The prng stream as integers in [0, n): crash decisions, damage positions. */
+export function seededRandom(seed: number): (n: number) => number {
+  const next = prng(seed);
+  return (n: number) => Math.floor(next() * n);
+}

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ManualClock } from "../clock.ts";
 import { CoreError } from "../errors.ts";
-import { MemoryFileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
 import { batchesIn, buildBatch } from "../log/test-batches.ts";
 import { type Env, LAYERS, MemoryLogger } from "../log/test-harness.ts";
