@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { SyncScheduler } from "../log/durability.ts";
 import { GroupCoordinator } from "./coordinator.ts";
-import { ManualTimers } from "./timers.ts";
+import { ManualTimers } from "../testing/manual-time.ts";
 import type { GroupErrorName, JoinRequest, JoinResult, SyncResult, TopicView } from "./types.ts";
 
 const G = "g";

@@ -3,7 +3,7 @@
 // deletes of groups and topics are as durable as commits.
 import { expect, test } from "bun:test";
 import { prng, withSeedAsync } from "../testing/seed.ts";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import type { FileLayer } from "../fs.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";

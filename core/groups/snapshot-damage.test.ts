@@ -6,7 +6,7 @@
 // METADATA_DAMAGE_RUNS sets how many damaged files per kind (test/soak.ts raises it).
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import type { FileLayer } from "../fs.ts";
 import { seededRandom } from "../testing/seed.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import { type FileLayer, NodeFileLayer } from "../fs.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "./durability.ts";

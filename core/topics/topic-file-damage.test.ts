@@ -6,7 +6,7 @@
 // sets how many bit flips per format (test/soak.ts raises it).
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import { CoreError } from "../errors.ts";
 import { type FileLayer, joinPath } from "../fs.ts";
 import { seededRandom } from "../testing/seed.ts";

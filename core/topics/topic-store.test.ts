@@ -1,7 +1,7 @@
 // TopicStore against both file layers: validation table, concurrent creates, delete, configs,
 // reload, clean-shutdown marker.
 import { afterEach, describe, expect, test } from "bun:test";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
