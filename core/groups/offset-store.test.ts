@@ -7,7 +7,7 @@ import { ManualClock } from "../testing/manual-time.ts";
 import type { FileLayer } from "../fs.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";
-import { MemoryLogger } from "../log/test-harness.ts";
+import { MemoryLogger } from "../testing/log-harness.ts";
 import { silentLogger } from "../log/types.ts";
 import { giveBack, lendSpare, spareCapacities } from "../lent-buffers.ts";
 import { OffsetStore } from "./offset-store.ts";

@@ -11,7 +11,7 @@ import type { FileLayer } from "../fs.ts";
 import { seededRandom } from "../testing/seed.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { SyncScheduler } from "../log/durability.ts";
-import { LAYERS, MemoryLogger, testSeed } from "../log/test-harness.ts";
+import { LAYERS, MemoryLogger, testSeed } from "../testing/log-harness.ts";
 import { OffsetStore } from "./offset-store.ts";
 
 const RUNS = Number(process.env.METADATA_DAMAGE_RUNS ?? 200);

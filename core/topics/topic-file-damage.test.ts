@@ -10,8 +10,8 @@ import { ManualClock } from "../testing/manual-time.ts";
 import { CoreError } from "../errors.ts";
 import { type FileLayer, joinPath } from "../fs.ts";
 import { seededRandom } from "../testing/seed.ts";
-import { buildBatch } from "../log/test-batches.ts";
-import { type Env, LAYERS, MemoryLogger, testSeed } from "../log/test-harness.ts";
+import { buildBatch } from "../testing/batch-bytes.ts";
+import { type Env, LAYERS, MemoryLogger, testSeed } from "../testing/log-harness.ts";
 import { type Topic, TopicStore } from "./topic-store.ts";
 
 const RUNS = Number(process.env.METADATA_DAMAGE_RUNS ?? 200);
