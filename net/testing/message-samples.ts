@@ -1,11 +1,12 @@
-// Test support: builds messages from the generated schema tables (messages/*Schema) so that
-// every API and version can be round-tripped without hand-written fixtures. Not used at runtime.
+// Test support: builds messages from the generated schema tables (net/protocol/messages/*Schema)
+// so that every API and version can be round-tripped without hand-written fixtures. Not used at
+// runtime: production code never imports it (test/no-testing-imports.test.ts checks).
 //
 // `populated` mode gives every field present in the version a value different from its default
 // (tagged fields included, plus unknown tagged fields in flexible versions); random mode mixes in
 // nulls, empty arrays and defaults. Absent fields keep the default from the generated
 // `default<Struct>()` constructor, which is what a decoder produces for them.
-import type { FieldSchema, MessageSchema } from "./schema.ts";
+import type { FieldSchema, MessageSchema } from "../protocol/schema.ts";
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same message. */
 export function rng(seed: number): () => number {
