@@ -4,7 +4,7 @@
 BUN      := node_modules/.bin/bun
 TSC      := node_modules/.bin/tsc
 BIN      := bin/streamctl
-SOURCES  := $(shell find cmd core net -name '*.ts' -o -name '*.tsx' | grep -v '\.test\.ts')
+SOURCES  := $(shell find cmd core net -name '*.ts' -o -name '*.tsx' | grep -v -e '\.test\.ts' -e '/testing/')
 
 .PHONY: build test run bench soak gen typecheck clean
 

@@ -10,7 +10,7 @@ import { giveBack } from "../core/lent-buffers.ts";
 import { NodeFileLayer } from "../core/fs.ts";
 import { SyncScheduler } from "../core/log/durability.ts";
 import { PartitionLog } from "../core/log/partition-log.ts";
-import { buildBatch } from "../core/log/test-batches.ts";
+import { buildBatch } from "../core/testing/batch-bytes.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig, silentLogger } from "../core/log/types.ts";
 import type { BenchRow } from "./types.ts";
 

@@ -4,9 +4,10 @@
 // which writes them, after a crash that cut a rename in the middle.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { SEED } from "./batch/test-seed.ts";
+import { SEED } from "./testing/seed.ts";
 import { encodeCheckedJson, readCheckedJson } from "./checked-json.ts";
-import { MemoryFileLayer, writeFileAtomic } from "./fs.ts";
+import { writeFileAtomic } from "./fs.ts";
+import { MemoryFileLayer } from "./testing/memory-fs.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const VALUE = { version: 1, name: "orders", n: 3, configs: { "retention.ms": "1000" } };

@@ -25,7 +25,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { seededRandom } from "../core/fs.ts";
+import { seededRandom } from "../core/testing/seed.ts";
 import { OffsetCommit, OffsetFetch, defaultOffsetCommitRequest, defaultOffsetFetchRequest } from "../net/protocol/messages/index.ts";
 import { type BrokerProcess, REPO_ROOT, kcat, removeDir, startBroker, tempDir } from "./harness.ts";
 import { RawConnection } from "./raw-kafka.ts";

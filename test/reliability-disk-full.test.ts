@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { decodeRecordBatch, encodeRecordBatch } from "../core/batch/record-batch.ts";
-import { seededRandom } from "../core/fs.ts";
+import { seededRandom } from "../core/testing/seed.ts";
 import {
   Fetch, OffsetCommit, OffsetFetch, Produce,
   defaultFetchRequest, defaultFetchRequestFetchPartition, defaultFetchRequestFetchTopic,

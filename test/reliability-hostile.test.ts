@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32c } from "../core/batch/crc32c.ts";
-import { seededRandom } from "../core/fs.ts";
+import { seededRandom } from "../core/testing/seed.ts";
 import { ApiVersions, Produce, defaultApiVersionsRequest, defaultProduceRequest } from "../net/protocol/messages/index.ts";
 import { type BrokerProcess, REPO_ROOT, removeDir, startBroker } from "./harness.ts";
 import { RawConnection } from "./raw-kafka.ts";

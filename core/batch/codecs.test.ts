@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { CoreError } from "../errors.ts";
 import { codecFromName, codecName, compress, decompress } from "./codecs.ts";
 import { Codec } from "./header.ts";
-import { prng, SEED, withSeed } from "./test-seed.ts";
+import { prng, SEED, withSeed } from "../testing/seed.ts";
 
 const CODECS = [Codec.None, Codec.Gzip, Codec.Snappy, Codec.Lz4, Codec.Zstd] as const;
 const COMPRESSED = [Codec.Gzip, Codec.Snappy, Codec.Lz4, Codec.Zstd] as const;

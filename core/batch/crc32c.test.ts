@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { crc32c } from "./crc32c.ts";
-import { prng, withSeed } from "./test-seed.ts";
+import { prng, withSeed } from "../testing/seed.ts";
 
 /** Bit-at-a-time reference: slow, obviously right. */
 function crc32cBitwise(data: Uint8Array, start = 0, end = data.length): number {

@@ -10,7 +10,7 @@ import { codecFromName } from "./codecs.ts";
 import { ATTR_CODEC_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL, Codec, type BatchHeader } from "./header.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "./record-batch.ts";
 import type { DecodedRecord } from "./record.ts";
-import { sameBytes } from "./test-records.ts";
+import { sameBytes } from "../testing/record-arbitraries.ts";
 
 const DIR = join(import.meta.dir, "../../testdata/batches");
 

@@ -4,10 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CoreError } from "../errors.ts";
-import { lz4FixtureInput } from "./lz4-fixture-input.ts";
+import { lz4FixtureInput } from "../testing/lz4-fixture-input.ts";
 import { lz4CompressFrame, lz4DecompressFrame } from "./lz4-frame.ts";
 import { xxhash32 } from "./xxhash32.ts";
-import { prng, withSeed } from "./test-seed.ts";
+import { prng, withSeed } from "../testing/seed.ts";
 
 const FRAMES_DIR = join(import.meta.dir, "../../testdata/batches/lz4-frames");
 const MiB = 1024 * 1024;

@@ -22,8 +22,8 @@ import * as be from "../bytes.ts";
 import { crc32c } from "./crc32c.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches, scanBatches } from "./record-batch.ts";
 import type { RecordInput } from "./record.ts";
-import { ALL_CODECS, batchOptions, expectRecords, recordInput, records, sameBytes } from "./test-records.ts";
-import { prng, SEED, withSeed, withSeedAsync } from "./test-seed.ts";
+import { ALL_CODECS, batchOptions, expectRecords, recordInput, records, sameBytes } from "../testing/record-arbitraries.ts";
+import { prng, SEED, withSeed, withSeedAsync } from "../testing/seed.ts";
 
 const te = new TextEncoder();
 

@@ -8,8 +8,8 @@ import { BATCH_HEADER_BYTES, readBatchHeader } from "./header.ts";
 import { readRecords } from "./record.ts";
 import { encodeRecordBatch } from "./record-batch.ts";
 import { scanRecords } from "./scan-records.ts";
-import { prng, SEED, withSeed } from "./test-seed.ts";
-import { records as recordInputs } from "./test-records.ts";
+import { prng, SEED, withSeed } from "../testing/seed.ts";
+import { records as recordInputs } from "../testing/record-arbitraries.ts";
 
 function agree(buf: Uint8Array, start: number, end: number, count: number, baseTimestamp: number): void {
   const reader = new ByteReader(buf, start, end);

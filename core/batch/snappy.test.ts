@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { CoreError } from "../errors.ts";
 import { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from "./snappy.ts";
-import { SEED } from "./test-seed.ts";
+import { SEED } from "../testing/seed.ts";
 
 const MiB = 1024 * 1024;
 const te = new TextEncoder();

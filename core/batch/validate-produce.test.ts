@@ -10,7 +10,7 @@ import * as be from "../bytes.ts";
 import { crc32c } from "./crc32c.ts";
 import { encodeRecordBatch, type EncodeBatchOptions } from "./record-batch.ts";
 import { fixMaxTimestamp } from "./rewrite.ts";
-import { prng, withSeed } from "./test-seed.ts";
+import { prng, withSeed } from "../testing/seed.ts";
 import { validateProduceBatch, type ValidateProduceOptions } from "./validate-produce.ts";
 
 const te = new TextEncoder();

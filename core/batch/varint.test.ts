@@ -6,7 +6,7 @@ import KafkaEncoder from "kafkajs/src/protocol/encoder.js";
 // @ts-expect-error kafkajs internals have no types
 import KafkaDecoder from "kafkajs/src/protocol/decoder.js";
 import { ByteReader } from "./byte-reader.ts";
-import { SEED } from "./test-seed.ts";
+import { SEED } from "../testing/seed.ts";
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from "./varint.ts";
 
 const RUNS = 2000;

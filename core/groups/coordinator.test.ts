@@ -3,10 +3,10 @@
 // sleeping), on the in-memory file layer. Then the flows the table cannot show in one step:
 // MEMBER_ID_REQUIRED, the initial join delay, protocol choice, static members, session expiry.
 import { describe, expect, test } from "bun:test";
-import { MemoryFileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { SyncScheduler } from "../log/durability.ts";
 import { GroupCoordinator } from "./coordinator.ts";
-import { ManualTimers } from "./timers.ts";
+import { ManualTimers } from "../testing/manual-time.ts";
 import type { GroupErrorName, JoinRequest, JoinResult, SyncResult, TopicView } from "./types.ts";
 
 const G = "g";

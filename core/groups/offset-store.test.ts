@@ -2,11 +2,12 @@
 // after a crash at any point (seeded; replay with SEED=), compaction keeps the log bounded, and
 // deletes of groups and topics are as durable as commits.
 import { expect, test } from "bun:test";
-import { prng, withSeedAsync } from "../batch/test-seed.ts";
-import { ManualClock } from "../clock.ts";
-import { type FileLayer, MemoryFileLayer } from "../fs.ts";
+import { prng, withSeedAsync } from "../testing/seed.ts";
+import { ManualClock } from "../testing/manual-time.ts";
+import type { FileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";
-import { MemoryLogger } from "../log/test-harness.ts";
+import { MemoryLogger } from "../testing/log-harness.ts";
 import { silentLogger } from "../log/types.ts";
 import { giveBack, lendSpare, spareCapacities } from "../lent-buffers.ts";
 import { OffsetStore } from "./offset-store.ts";

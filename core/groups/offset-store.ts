@@ -36,7 +36,7 @@
 //   fdatasync → rename → fsync groups/.) A snapshot.json that does not verify is not kept as the
 //   previous one: it is overwritten and the log start stays at the existing prev's offset.
 //   A copy, not a rename of snapshot.json: a crash in the middle of a rename may leave both names
-//   on one file (POSIX allows it; core/fs.ts MemoryFileLayer does it), and one file is one copy.
+//   on one file (POSIX allows it; core/testing/memory-fs.ts does it), and one file is one copy.
 //   A crash leaves snapshot.json = old or new and snapshot.prev.json = older or old, every one a
 //   file of its own at or above the log start, which moves only once both writes are durable.
 // - open: read both snapshots → open the log (recovering its tail) → take the newest snapshot

@@ -6,10 +6,12 @@
 // METADATA_DAMAGE_RUNS sets how many damaged files per kind (test/soak.ts raises it).
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { ManualClock } from "../clock.ts";
-import { type FileLayer, MemoryFileLayer, seededRandom } from "../fs.ts";
+import { ManualClock } from "../testing/manual-time.ts";
+import type { FileLayer } from "../fs.ts";
+import { seededRandom } from "../testing/seed.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { SyncScheduler } from "../log/durability.ts";
-import { LAYERS, MemoryLogger, testSeed } from "../log/test-harness.ts";
+import { LAYERS, MemoryLogger, testSeed } from "../testing/log-harness.ts";
 import { OffsetStore } from "./offset-store.ts";
 
 const RUNS = Number(process.env.METADATA_DAMAGE_RUNS ?? 200);

@@ -1,7 +1,7 @@
 // Timers behind a seam, beside core/clock.ts: the group coordinator schedules session expiries,
 // rebalance deadlines and the initial join delay through `Timers`, so unit tests move time by
-// hand (`ManualTimers.advance`) and never sleep.
-import { type Clock, ManualClock, systemClock } from "../clock.ts";
+// hand (`ManualTimers.advance`, core/testing/manual-time.ts) and never sleep.
+import { type Clock, systemClock } from "../clock.ts";
 
 export interface TimerHandle {
   readonly id: number;
@@ -37,52 +37,4 @@ export function systemTimers(): Timers {
       live.delete(handle.id);
     },
   };
-}
-
-interface Pending {
-  id: number;
-  at: number;
-  fn: () => void;
-}
-
-/** Time that moves only on `advance`: due timers fire in deadline order (ties in creation order). */
-export class ManualTimers implements Timers {
-  readonly clock: ManualClock;
-  private next = 1;
-  private pending: Pending[] = [];
-
-  constructor(clock = new ManualClock()) {
-    this.clock = clock;
-  }
-
-  set(ms: number, fn: () => void): TimerHandle {
-    const t = { id: this.next++, at: this.clock.now() + Math.max(0, ms), fn };
-    this.pending.push(t);
-    return { id: t.id };
-  }
-
-  clear(handle: TimerHandle | null): void {
-    if (handle === null) return;
-    this.pending = this.pending.filter((t) => t.id !== handle.id);
-  }
-
-  get count(): number {
-    return this.pending.length;
-  }
-
-  /** Moves time forward by `ms`, firing every timer that falls due on the way (and any they set). */
-  advance(ms: number): void {
-    const target = this.clock.now() + ms;
-    for (;;) {
-      let due: Pending | null = null;
-      for (const t of this.pending) {
-        if (t.at <= target && (due === null || t.at < due.at || (t.at === due.at && t.id < due.id))) due = t;
-      }
-      if (due === null) break;
-      this.pending = this.pending.filter((t) => t !== due);
-      if (due.at > this.clock.now()) this.clock.set(due.at);
-      due.fn();
-    }
-    this.clock.set(target);
-  }
 }

@@ -2,11 +2,11 @@
 // watermark, reopening. Recovery and faults are in recovery.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
-import { MemoryFileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { segmentPaths } from "./segment.ts";
 import { giveBack, RECYCLE_MIN_BYTES } from "../lent-buffers.ts";
-import { batchesIn, buildBatch } from "./test-batches.ts";
-import { type Env, LAYERS, MemoryLogger, openLog, watchedFs } from "./test-harness.ts";
+import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
+import { type Env, LAYERS, MemoryLogger, openLog, watchedFs } from "../testing/log-harness.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -90,7 +90,7 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
   test("sparse index: lookups by offset between entries and by timestamp, across segments", async () => {
     env = makeEnv();
     const { log } = await openLog(env, { config: { segmentBytes: 64 * 1024 } });
-    // Record k of a batch stamped ts carries ts + k (test-batches.ts).
+    // Record k of a batch stamped ts carries ts + k (core/testing/batch-bytes.ts).
     const recordTimes: Array<{ offset: number; timestamp: number }> = [];
     for (let i = 0; i < 400; i++) {
       const records = 1 + (i % 4);

@@ -4,9 +4,9 @@
 // full after retention or a topic delete. Now the log drops its mappings and collects at once.
 import { expect, spyOn, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { batchesIn, buildBatch } from "./test-batches.ts";
+import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
 import type { PartitionLog } from "./partition-log.ts";
-import { LAYERS, openLog } from "./test-harness.ts";
+import { LAYERS, openLog } from "../testing/log-harness.ts";
 
 function deletedMappingsUnder(dir: string): string[] {
   return readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.includes(dir) && l.includes("(deleted)"));

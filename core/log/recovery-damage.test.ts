@@ -4,10 +4,10 @@
 // indexes. Seeded: the seed is printed on failure, replay with SEED=<n>.
 import { afterEach, describe, expect, test } from "bun:test";
 import { CoreError } from "../errors.ts";
-import { seededRandom } from "../fs.ts";
+import { seededRandom } from "../testing/seed.ts";
 import type { PartitionLog } from "./partition-log.ts";
-import { batchesIn, buildBatch } from "./test-batches.ts";
-import { type Env, LAYERS, MemoryLogger, openLog, testSeed } from "./test-harness.ts";
+import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
+import { type Env, LAYERS, MemoryLogger, openLog, testSeed } from "../testing/log-harness.ts";
 
 const SEG = { segmentBytes: 1200 };
 /** Segments with index entries (one per INDEX_INTERVAL_BYTES = 4096 appended). */

@@ -5,9 +5,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { OFF_MAGIC } from "../batch/header.ts";
 import { CoreError } from "../errors.ts";
-import { MemoryFileLayer } from "../fs.ts";
-import { batchesIn, buildBatch } from "./test-batches.ts";
-import { type Env, LAYERS, MemoryLogger, openLog, testSeed } from "./test-harness.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
+import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
+import { type Env, LAYERS, MemoryLogger, openLog, testSeed } from "../testing/log-harness.ts";
 
 const SEG = { segmentBytes: 3000 };
 

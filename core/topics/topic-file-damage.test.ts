@@ -6,11 +6,12 @@
 // sets how many bit flips per format (test/soak.ts raises it).
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import { CoreError } from "../errors.ts";
-import { type FileLayer, joinPath, seededRandom } from "../fs.ts";
-import { buildBatch } from "../log/test-batches.ts";
-import { type Env, LAYERS, MemoryLogger, testSeed } from "../log/test-harness.ts";
+import { type FileLayer, joinPath } from "../fs.ts";
+import { seededRandom } from "../testing/seed.ts";
+import { buildBatch } from "../testing/batch-bytes.ts";
+import { type Env, LAYERS, MemoryLogger, testSeed } from "../testing/log-harness.ts";
 import { type Topic, TopicStore } from "./topic-store.ts";
 
 const RUNS = Number(process.env.METADATA_DAMAGE_RUNS ?? 200);

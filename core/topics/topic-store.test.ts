@@ -1,12 +1,12 @@
 // TopicStore against both file layers: validation table, concurrent creates, delete, configs,
 // reload, clean-shutdown marker.
 import { afterEach, describe, expect, test } from "bun:test";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../testing/manual-time.ts";
 import { CoreError } from "../errors.ts";
-import { MemoryFileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
-import { batchesIn, buildBatch } from "../log/test-batches.ts";
-import { type Env, LAYERS, MemoryLogger } from "../log/test-harness.ts";
+import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
+import { type Env, LAYERS, MemoryLogger } from "../testing/log-harness.ts";
 import { TopicStore } from "./topic-store.ts";
 
 function open(env: Env, extra: Partial<Parameters<typeof TopicStore.open>[0]> = {}) {

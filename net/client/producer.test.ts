@@ -4,7 +4,7 @@ import { afterEach, expect, test } from "bun:test";
 import { Codec } from "../../core/batch/header.ts";
 import { KafkaClient } from "./client.ts";
 import { Producer } from "./producer.ts";
-import { ScriptedBroker } from "./test-broker.ts";
+import { ScriptedBroker } from "../testing/scripted-broker.ts";
 
 const utf8 = new TextEncoder();
 const NOT_LEADER = 6;

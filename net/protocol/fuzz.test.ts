@@ -13,7 +13,7 @@ import { decodeRequestHeader, decodeResponseHeader } from "./header.ts";
 import { apis } from "./messages/index.ts";
 import { Reader } from "./reader.ts";
 import type { MessageSchema } from "./schema.ts";
-import { rng, Sampler } from "./test-samples.ts";
+import { rng, Sampler } from "../testing/message-samples.ts";
 import { Writer } from "./writer.ts";
 
 const SEED = process.env.SEED !== undefined ? { seed: Number(process.env.SEED) } : {};

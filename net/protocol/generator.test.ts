@@ -12,7 +12,7 @@ import { APIS, buildMessage, generate, stripComments } from "../../scripts/gen-p
 import type { ApiDescriptor } from "./api.ts";
 import { Reader } from "./reader.ts";
 import type { MessageSchema } from "./schema.ts";
-import { rng, Sampler } from "./test-samples.ts";
+import { rng, Sampler } from "../testing/message-samples.ts";
 import { Writer } from "./writer.ts";
 
 const SCHEMAS = join(import.meta.dir, "../../../shared/reference/kafka-messages");

@@ -10,7 +10,7 @@ import * as messages from "./messages/index.ts";
 import { apiByKey, apis, ConsumerProtocolAssignment, ConsumerProtocolSubscription, Fetch, Produce } from "./messages/index.ts";
 import { Reader } from "./reader.ts";
 import type { MessageSchema } from "./schema.ts";
-import { rng, Sampler } from "./test-samples.ts";
+import { rng, Sampler } from "../testing/message-samples.ts";
 import { RAW_CHUNK_MIN_BYTES, Writer } from "./writer.ts";
 
 const SEED = process.env.SEED !== undefined ? Number(process.env.SEED) : undefined;

@@ -1,23 +1,15 @@
-// Test support: builds messages from the generated schema tables (messages/*Schema) so that
-// every API and version can be round-tripped without hand-written fixtures. Not used at runtime.
+// Test support: builds messages from the generated schema tables (net/protocol/messages/*Schema)
+// so that every API and version can be round-tripped without hand-written fixtures. Not used at
+// runtime: production code never imports it (test/no-testing-imports.test.ts checks).
 //
 // `populated` mode gives every field present in the version a value different from its default
 // (tagged fields included, plus unknown tagged fields in flexible versions); random mode mixes in
 // nulls, empty arrays and defaults. Absent fields keep the default from the generated
 // `default<Struct>()` constructor, which is what a decoder produces for them.
-import type { FieldSchema, MessageSchema } from "./schema.ts";
+import type { FieldSchema, MessageSchema } from "../protocol/schema.ts";
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same message. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32, core/testing/seed.ts's prng): the same seed gives the same message. */
+export { prng as rng } from "../../core/testing/seed.ts";
 
 const inRange = (v: number, r: readonly [number, number] | undefined): boolean => r !== undefined && v >= r[0] && v <= r[1];
 

@@ -1,7 +1,7 @@
-// Seeds for the randomised tests of core/batch: one seed per test run, from SEED when set (to
+// Seeds for randomised tests: one seed per test run, from SEED when set (to
 // replay a failure), else random; every failure message carries it. Also a small deterministic
 // PRNG for tests that draw their own positions (bit flips), so they replay from the same seed.
-// Not a test file itself; imported by *.test.ts only.
+// A test double, not a test: imported by tests only (core/testing/, never by production code).
 
 export const SEED: number = process.env.SEED !== undefined ? Number(process.env.SEED) : (Math.random() * 2 ** 31) | 0;
 
@@ -35,4 +35,10 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The prng stream as integers in [0, n): crash decisions, damage positions. */
+export function seededRandom(seed: number): (n: number) => number {
+  const next = prng(seed);
+  return (n: number) => Math.floor(next() * n);
 }

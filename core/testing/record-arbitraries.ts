@@ -2,8 +2,8 @@
 // field-by-field comparison. Imported by *.test.ts only.
 import { expect } from "bun:test";
 import fc from "fast-check";
-import { Codec } from "./header.ts";
-import type { DecodedRecord, RecordInput } from "./record.ts";
+import { Codec } from "../batch/header.ts";
+import type { DecodedRecord, RecordInput } from "../batch/record.ts";
 
 const te = new TextEncoder();
 

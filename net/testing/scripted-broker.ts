@@ -1,7 +1,11 @@
 // A scripted Kafka broker for client unit tests: one node, one topic, answers ApiVersions,
 // Metadata and Produce through the generated codec, and lets a test decide each Produce answer
 // (error codes per request) to drive the producer's retry and ordering rules deterministically.
-// Not a broker: no storage, no validation beyond decoding. Test helper only.
+// Not a broker: no storage, no validation beyond decoding. A test double: production code never
+// imports it (test/no-testing-imports.test.ts checks).
+//
+// Why net/testing/ and not core/testing/ with the other doubles: it speaks the wire protocol
+// (net/protocol's framing, headers and generated messages), and core imports nothing from net.
 import type { Socket, TCPSocketListener } from "bun";
 import { decodeRecordBatch } from "../../core/batch/record-batch.ts";
 import { FrameSplitter } from "../protocol/framing.ts";

@@ -2,11 +2,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManualClock } from "../clock.ts";
-import { type FileLayer, MemoryFileLayer, NodeFileLayer } from "../fs.ts";
-import { type FsyncPolicy, SyncScheduler } from "./durability.ts";
-import { PartitionLog } from "./partition-log.ts";
-import { DEFAULT_LOG_CONFIG, type LogConfig, type Logger } from "./types.ts";
+import { ManualClock } from "./manual-time.ts";
+import { type FileLayer, NodeFileLayer } from "../fs.ts";
+import { MemoryFileLayer } from "./memory-fs.ts";
+import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";
+import { PartitionLog } from "../log/partition-log.ts";
+import { DEFAULT_LOG_CONFIG, type LogConfig, type Logger } from "../log/types.ts";
 
 export interface Env {
   fs: FileLayer;
