@@ -1,6 +1,7 @@
 // Timers behind a seam, beside core/clock.ts: the group coordinator schedules session expiries,
 // rebalance deadlines and the initial join delay through `Timers`, so unit tests move time by
 // hand (`ManualTimers.advance`) and never sleep.
+import { assert } from "../assert.ts";
 import { type Clock, ManualClock, systemClock } from "../clock.ts";
 
 export interface TimerHandle {
@@ -72,6 +73,7 @@ export class ManualTimers implements Timers {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way (and any they set). */
   advance(ms: number): void {
+    assert(ms >= 0, "manual time only moves forward");
     const target = this.clock.now() + ms;
     for (;;) {
       let due: Pending | null = null;
