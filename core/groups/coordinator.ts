@@ -26,7 +26,7 @@
 // only OffsetCommit/DeleteGroups wait (for the offsets log), after their checks. Transitions go
 // through Group.transitionTo, which asserts them against Kafka's table (group.ts); what a client
 // sends is answered with an error before it reaches one, so only a bug here can fail them.
-import { assert } from "../assert.ts";
+import { AssertionError, assert } from "../assert.ts";
 import type { Clock } from "../clock.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
@@ -509,6 +509,7 @@ export class GroupCoordinator {
       const now = this.timers.clock.now();
       await this.offsets.commit(req.groupId, accepted.map((o) => ({ ...o, commitTimestamp: now })));
     } catch (e) {
+      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
       this.logger.error(`group ${req.groupId}: offset commit failed: ${e instanceof Error ? e.message : String(e)}`);
       for (const r of results) if (r.error === null) r.error = e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
     }
@@ -618,6 +619,7 @@ export class GroupCoordinator {
     try {
       if (this.offsets.hasGroup(groupId)) await this.offsets.deleteGroup(groupId);
     } catch (e) {
+      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
       group.undoDelete();
       return { error: "KAFKA_STORAGE_ERROR", message: e instanceof Error ? e.message : String(e) };
     }
