@@ -575,6 +575,10 @@ function readTopicFile(fs: FileLayer, file: string, dirName: string): { meta: To
 }
 
 function encodeTopicFile(meta: TopicFile): Uint8Array {
+  // The pair of readTopicFile's checks: what is written reads back as a good topic.json.
+  assert(topicNameProblem(meta.name) === null && UUID_TEXT.test(meta.topicId), `topic.json of '${meta.name}': name and id ${meta.topicId} read back`);
+  assert(Number.isInteger(meta.partitions) && meta.partitions >= 1 && meta.partitions <= PARTITIONS_PER_TOPIC_MAX, `topic.json of '${meta.name}': ${meta.partitions} partitions`);
+  assert(Object.values(meta.configs).every((v) => typeof v === "string"), `topic.json of '${meta.name}': configs are strings`);
   return encodeCheckedJson({ ...meta }, 2);
 }
 
