@@ -58,8 +58,9 @@
 // Asserted (programmer errors, issue #17; a client may commit any offset, lower ones included, so
 // the committed values themselves are never asserted): the table applies records in log order
 // (replay positions and appliedOffset only rise, and never pass the log's end); snapshots only
-// move forward (each one's offset ≥ the one the table was loaded from or last written), which
-// also means compactions do not overlap; a snapshot is written from a table without empty maps.
+// move forward (each one's offset ≥ the one the table was loaded from or last written, so an
+// older compaction cannot finish over a newer one); a snapshot is written from a table without
+// empty maps, at an offset readSnapshot accepts.
 import { assert } from "../assert.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "../batch/record-batch.ts";
 import type { RecordInput } from "../batch/record.ts";

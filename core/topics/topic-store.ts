@@ -387,7 +387,7 @@ export class TopicStore {
     }
     const topic = new Topic(name, topicId, logs, configs, overrides);
     assert(this.busy.has(name), `topic '${name}' is published by the create that reserved it`);
-    for (const other of this.byName.values()) assert(!bytesEqual(other.topicId, topicId), `topic '${name}': a new id equal to topic '${other.name}''s`);
+    for (const other of this.byName.values()) assert(!bytesEqual(other.topicId, topicId), `topic '${name}': a new id already held by topic '${other.name}'`);
     this.publish(topic);
     return topic;
   }
