@@ -3,8 +3,8 @@
 // happens is coordinator.ts's decision (it owns the timers); the transition itself is
 // Group.transitionTo, the one writer of `state`, which asserts that the step is in Kafka's table
 // below and that the group holds what its new state promises. The generation and the members'
-// assignments likewise change only through nextGeneration and assign, each asserting the state it
-// is legal in. A failed assertion is a bug in the coordinator, never a client's doing: every
+// assignments likewise change only through nextGeneration, assign and clearAssignments, each
+// asserting the state it is legal in. A failed assertion is a bug in the coordinator, never a client's doing: every
 // request is checked (and answered with a Kafka error) before it changes anything here.
 import { assert } from "../assert.ts";
 import type { TimerHandle } from "./timers.ts";
@@ -22,8 +22,8 @@ import type { GroupState, JoinResult, ProtocolMetadata, SyncResult } from "./typ
  * | Stable              |       |                    | yes                 |        |      |
  * | Dead                | yes   | yes                | yes                 | yes    | yes  |
  *
- * Kafka reaches Dead from any state (a coordinator moving away); this one only from an Empty group
- * with nothing in it, which transitionTo asserts on top of the table. The one step outside the
+ * Kafka reaches Dead from any state (a coordinator moving away); this coordinator only from an
+ * Empty group with nothing in it, and transitionTo asserts the "nothing in it" on top of the table. The one step outside the
  * table, Dead → Empty when DeleteGroups cannot make its tombstone durable, is undoDelete.
  */
 export const VALID_PREVIOUS_STATES: Readonly<Record<GroupState, readonly GroupState[]>> = {
