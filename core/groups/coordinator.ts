@@ -23,7 +23,10 @@
 // where Kafka would hand the old assignment over without one.
 //
 // Every transition runs synchronously inside one call or timer callback, so nothing interleaves;
-// only OffsetCommit/DeleteGroups wait (for the offsets log), after their checks.
+// only OffsetCommit/DeleteGroups wait (for the offsets log), after their checks. Transitions go
+// through Group.transitionTo, which asserts them against Kafka's table (group.ts); what a client
+// sends is answered with an error before it reaches one, so only a bug here can fail them.
+import { AssertionError, assert } from "../assert.ts";
 import type { Clock } from "../clock.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
@@ -113,6 +116,10 @@ export class GroupCoordinator {
       compactRecordsMin: opts.compactRecordsMin,
     });
     const config = { ...DEFAULT_GROUP_CONFIG, ...opts.config };
+    assert(
+      Number.isSafeInteger(config.maxGroupSize) && config.maxGroupSize >= 1 && config.maxGroupSize <= GROUP_MEMBERS_MAX,
+      `group.max.size ${config.maxGroupSize} is within 1..${GROUP_MEMBERS_MAX}`,
+    );
     const newMemberId = opts.newMemberId ?? ((prefix: string) => `${prefix}-${crypto.randomUUID()}`);
     const c = new GroupCoordinator(offsets, opts.timers ?? systemTimers(), opts.topics, logger, config, newMemberId);
     // Offsets of topics deleted while a tombstone was not yet durable.
@@ -145,6 +152,7 @@ export class GroupCoordinator {
     if (group.size >= this.config.maxGroupSize) return joinError("GROUP_MAX_SIZE_REACHED", "");
     if (!group.supports(req.protocolType, req.protocols)) return joinError("INCONSISTENT_GROUP_PROTOCOL", "");
     const memberId = this.newMemberId(req.groupInstanceId ?? (req.clientId || "member"));
+    assert(!group.members.has(memberId) && !group.pending.has(memberId), `member id ${memberId} is new to group '${group.groupId}'`);
     if (req.groupInstanceId !== null) {
       const old = group.instances.get(req.groupInstanceId);
       // Dropped without a rebalance of its own: the new member's join starts the one needed.
@@ -156,6 +164,7 @@ export class GroupCoordinator {
         memberId,
         this.timers.set(req.sessionTimeoutMs, () => this.expirePending(group, memberId)),
       );
+      assert(group.size <= this.config.maxGroupSize, `group '${group.groupId}': ${group.size} members and pending ids, above group.max.size`);
       return joinError("MEMBER_ID_REQUIRED", memberId);
     }
     return this.addMemberAndRebalance(group, req, memberId);
@@ -188,6 +197,7 @@ export class GroupCoordinator {
   }
 
   private addMemberAndRebalance(group: Group, req: JoinRequest, memberId: string): Promise<JoinResult> {
+    assert(group.state !== "Dead", `group '${group.groupId}': a member joins a Dead group`);
     this.timers.clear(group.pending.get(memberId) ?? null);
     group.pending.delete(memberId);
     const member = new Member(memberId, req.groupInstanceId, req.clientId, req.clientHost, req.sessionTimeoutMs, req.rebalanceTimeoutMs, req.protocolType, req.protocols);
@@ -196,6 +206,7 @@ export class GroupCoordinator {
     if (req.groupInstanceId !== null) group.instances.set(req.groupInstanceId, memberId);
     if (group.leaderId === null) group.leaderId = memberId;
     if (group.initialDelay) group.initialDelay.newMemberAdded = true;
+    assert(group.size <= this.config.maxGroupSize, `group '${group.groupId}': ${group.size} members and pending ids, above group.max.size`);
     const waiting = new Promise<JoinResult>((resolve) => {
       member.joinWaiter = resolve;
     });
@@ -226,13 +237,13 @@ export class GroupCoordinator {
 
   private prepareRebalance(group: Group): void {
     if (group.state === "CompletingRebalance") {
+      group.clearAssignments();
       for (const m of group.members.values()) {
-        m.assignment = EMPTY_BYTES;
         this.answerSync(m, { error: "REBALANCE_IN_PROGRESS", protocolType: group.protocolType, protocolName: group.protocolName, assignment: EMPTY_BYTES });
       }
     }
     const wasEmpty = group.state === "Empty";
-    group.state = "PreparingRebalance";
+    group.transitionTo("PreparingRebalance");
     this.timers.clear(group.rebalanceTimer);
     const timeoutMs = group.rebalanceTimeoutMs();
     const delayMs = this.config.initialRebalanceDelayMs;
@@ -269,25 +280,31 @@ export class GroupCoordinator {
     group.rebalanceTimer = null;
     group.initialDelay = null;
     for (const m of [...group.members.values()]) if (m.joinWaiter === null) this.dropMember(group, m, "UNKNOWN_MEMBER_ID");
-    group.generationId++;
+    group.nextGeneration();
     if (group.members.size === 0) {
-      group.state = "Empty";
       group.protocolName = null;
       group.protocolType = null;
+      group.transitionTo("Empty");
       this.dropIfUnused(group);
       return;
     }
     group.protocolName = group.selectProtocol();
-    group.state = "CompletingRebalance";
+    // Each answer settles a promise (its reader runs later, after the transition below), so the
+    // JoinGroups are answered first: CompletingRebalance begins with none parked.
     for (const m of group.members.values()) {
-      const waiter = m.joinWaiter!;
+      const waiter = m.joinWaiter;
+      assert(waiter !== null, `group '${group.groupId}': member ${m.memberId} is in the new generation without a JoinGroup`);
       m.joinWaiter = null;
       waiter(this.joinResultFor(group, m));
       this.touch(group, m);
     }
+    group.transitionTo("CompletingRebalance");
   }
 
   private joinResultFor(group: Group, member: Member): JoinResult {
+    assert(group.members.get(member.memberId) === member, `group '${group.groupId}': a JoinGroup answer for ${member.memberId}, not a member`);
+    assert(group.leaderId !== null && group.members.has(group.leaderId), `group '${group.groupId}': leader ${group.leaderId} is not a member`);
+    assert(group.protocolName !== null && group.generationId > 0, `group '${group.groupId}': a JoinGroup answered before a protocol and generation were chosen`);
     const leader = member.memberId === group.leaderId;
     return {
       error: null,
@@ -328,9 +345,7 @@ export class GroupCoordinator {
           member.syncWaiter = resolve;
         });
         if (member.memberId === group.leaderId) {
-          const given = new Map(req.assignments.map((a) => [a.memberId, a.assignment]));
-          for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? EMPTY_BYTES;
-          group.state = "Stable";
+          group.assign(new Map(req.assignments.map((a) => [a.memberId, a.assignment])));
           for (const m of group.members.values()) {
             if (m.syncWaiter !== null) {
               this.answerSync(m, ok(m.assignment));
@@ -460,7 +475,7 @@ export class GroupCoordinator {
   /** An Empty group with no members, no pending ids and no offsets is gone (Kafka's cleanup). */
   private dropIfUnused(group: Group): void {
     if (group.state === "Empty" && group.size === 0 && !this.offsets.hasGroup(group.groupId) && this.groups.get(group.groupId) === group) {
-      group.state = "Dead";
+      group.transitionTo("Dead");
       this.groups.delete(group.groupId);
     }
   }
@@ -494,9 +509,11 @@ export class GroupCoordinator {
       const now = this.timers.clock.now();
       await this.offsets.commit(req.groupId, accepted.map((o) => ({ ...o, commitTimestamp: now })));
     } catch (e) {
+      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
       this.logger.error(`group ${req.groupId}: offset commit failed: ${e instanceof Error ? e.message : String(e)}`);
       for (const r of results) if (r.error === null) r.error = e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
     }
+    assert(results.length === req.offsets.length, "an OffsetCommit answers every partition it names");
     this.dropIfUnused(group);
     return results;
   }
@@ -598,11 +615,12 @@ export class GroupCoordinator {
     if (group.state !== "Empty" || group.size > 0) {
       return { error: "NON_EMPTY_GROUP", message: `group '${groupId}' is ${group.state} with ${group.members.size} member(s)` };
     }
-    group.state = "Dead";
+    group.transitionTo("Dead");
     try {
       if (this.offsets.hasGroup(groupId)) await this.offsets.deleteGroup(groupId);
     } catch (e) {
-      group.state = "Empty";
+      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
+      group.undoDelete();
       return { error: "KAFKA_STORAGE_ERROR", message: e instanceof Error ? e.message : String(e) };
     }
     if (this.groups.get(groupId) === group) this.groups.delete(groupId);

@@ -2,6 +2,7 @@
 // after a crash at any point (seeded; replay with SEED=), compaction keeps the log bounded, and
 // deletes of groups and topics are as durable as commits.
 import { expect, test } from "bun:test";
+import { AssertionError } from "../assert.ts";
 import { prng, withSeedAsync } from "../testing/seed.ts";
 import { ManualClock } from "../testing/manual-time.ts";
 import type { FileLayer } from "../fs.ts";
@@ -201,4 +202,31 @@ test("replaying a large offsets log at open gives its read buffers back to the b
   expect(again.get("g", "topic-0", 0)?.offset).toBe(0);
   await again.close();
   for (const b of held) giveBack(new Uint8Array(b.buffer));
+});
+
+// Issue #17: the store's own invariants are asserted; what a client commits is not.
+test("a client may rewind: a lower offset is stored, not asserted", async () => {
+  const store = await open(new MemoryFileLayer());
+  await store.commit("g", [{ topic: "t", partition: 0, offset: 500, leaderEpoch: 0, metadata: null, commitTimestamp: 1 }]);
+  await store.commit("g", [{ topic: "t", partition: 0, offset: 7, leaderEpoch: 0, metadata: null, commitTimestamp: 2 }]);
+  expect(store.get("g", "t", 0)?.offset).toBe(7);
+  await store.compact();
+  await store.close();
+});
+
+test("records applied out of log order, or a snapshot older than the last, are AssertionErrors (issue #17)", async () => {
+  const fs = new MemoryFileLayer();
+  const store = await OffsetStore.open({ dataDir: "/data", fs, clock: new ManualClock(), scheduler: new SyncScheduler({ mode: "always" }), logger: silentLogger, compactRecordsMin: 1e9 });
+  const entry = { topic: "t", partition: 0, offset: 1, leaderEpoch: 0, metadata: null, commitTimestamp: 1 };
+  await store.commit("g", [entry]);
+  await store.compact();
+  // Break the store's bookkeeping as a bug would (only a test reaches these fields).
+  const inside = store as unknown as { snapshotOffset: number; appliedOffset: number };
+  inside.snapshotOffset = 1000;
+  await expect(store.compact()).rejects.toThrow(AssertionError);
+  inside.snapshotOffset = 1;
+  inside.appliedOffset = 1000;
+  await expect(store.compact()).rejects.toThrow("above the log's end");
+  await expect(store.commit("g", [entry])).rejects.toThrow("applied after 1000");
+  await store.close();
 });

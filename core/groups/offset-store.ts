@@ -54,6 +54,14 @@
 //   replaces it). If the log starts above the offset the table was rebuilt from, the records
 //   between are lost and that is said too (only possible when both snapshots are damaged, or
 //   with files from before the previous snapshot was kept).
+//
+// Asserted (programmer errors, issue #17; a client may commit any offset, lower ones included, so
+// the committed values themselves are never asserted): the table applies records in log order
+// (replay positions and appliedOffset only rise, and never pass the log's end); snapshots only
+// move forward (each one's offset ≥ the one the table was loaded from or last written, so an
+// older compaction cannot finish over a newer one); a snapshot is written from a table without
+// empty maps, at an offset readSnapshot accepts.
+import { assert } from "../assert.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "../batch/record-batch.ts";
 import type { RecordInput } from "../batch/record.ts";
 import { encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-json.ts";
@@ -115,6 +123,8 @@ export class OffsetStore {
   private readonly table: Table = new Map();
   /** One past the last record applied to the table. */
   private appliedOffset: number;
+  /** The offset of the snapshot the table was loaded from, then of each one written: only rises. */
+  private snapshotOffset: number;
   private recordsSinceSnapshot = 0;
   private compacting: Promise<void> | null = null;
   private closed = false;
@@ -126,6 +136,7 @@ export class OffsetStore {
     from: number,
   ) {
     this.appliedOffset = from;
+    this.snapshotOffset = from;
   }
 
   static async open(opts: OffsetStoreOptions): Promise<OffsetStore> {
@@ -168,6 +179,7 @@ export class OffsetStore {
       opts.logger.warn(`committed offsets: log starts at ${log.startOffset} but the snapshot covers only up to ${from}; records between are lost`);
     }
     store.replay(Math.max(from, log.startOffset));
+    assert(store.appliedOffset >= from && store.appliedOffset <= log.endOffset, `committed offsets: the table covers up to ${store.appliedOffset}, outside ${from}..${log.endOffset}`);
     return store;
   }
 
@@ -182,7 +194,10 @@ export class OffsetStore {
           for (const r of records) {
             if (r.offset >= off) this.applyRecord(r.key, r.value);
           }
-          off = header.baseOffset + header.lastOffsetDelta + 1;
+          const next = header.baseOffset + header.lastOffsetDelta + 1;
+          // A read from `off` starts with the batch holding it: each batch ends above the last.
+          assert(next > off, `committed offsets: replay from ${off} read a batch ending at ${next}`);
+          off = next;
           this.recordsSinceSnapshot += records.length;
         }
         // applyRecord keeps strings and numbers, no views: a large read's buffer can be lent again.
@@ -250,6 +265,8 @@ export class OffsetStore {
     if (this.closed) throw new CoreError("CLOSED", "committed-offsets store is closed");
     const batch = encodeRecordBatch({ records, now: this.opts.clock.now() });
     const result = await this.log.append(batch);
+    // Appends resolve in log order: the table sees records in the order a replay would.
+    assert(result.baseOffset >= this.appliedOffset, `committed offsets: batch at ${result.baseOffset} applied after ${this.appliedOffset}`);
     for (const r of records) this.applyRecord(r.key ?? null, r.value);
     this.appliedOffset = result.lastOffset + 1;
     this.recordsSinceSnapshot += records.length;
@@ -315,9 +332,20 @@ export class OffsetStore {
   /** Writes the table as of the last applied record, then drops the log below it. */
   async compact(): Promise<void> {
     const offset = this.appliedOffset;
+    assert(offset >= this.snapshotOffset, `committed offsets: a snapshot at ${offset}, below the last one at ${this.snapshotOffset}`);
+    assert(offset <= this.log.endOffset, `committed offsets: a snapshot at ${offset}, above the log's end ${this.log.endOffset}`);
+    // The pair of readSnapshot's check of the offset. Entries are not asserted: they hold what
+    // clients committed, and a client may commit an offset above 2^53, which isEntry refuses on
+    // read (the whole snapshot then reads as damaged: a known problem, not an invariant).
+    assert(Number.isSafeInteger(offset) && offset >= 0, `committed offsets: a snapshot at ${offset}`);
     const entries: Snapshot["entries"] = [];
     for (const [g, byTopic] of this.table) {
-      for (const [t, byPart] of byTopic) for (const [p, c] of byPart) entries.push([g, t, p, c.offset, c.leaderEpoch, c.metadata, c.commitTimestamp]);
+      // hasGroup (the coordinator's test for a group with offsets) relies on no empty maps.
+      assert(byTopic.size > 0, `committed offsets: group ${g} has an empty entry`);
+      for (const [t, byPart] of byTopic) {
+        assert(byPart.size > 0, `committed offsets: group ${g} topic ${t} has an empty entry`);
+        for (const [p, c] of byPart) entries.push([g, t, p, c.offset, c.leaderEpoch, c.metadata, c.commitTimestamp]);
+      }
     }
     const snapshot: Snapshot = { version: 1, offset, entries };
     const recordsCovered = this.recordsSinceSnapshot;
@@ -334,8 +362,12 @@ export class OffsetStore {
       const prev = readSnapshot(fs, prevPath);
       if (prev.kind === "ok") keepFrom = prev.snapshot.offset;
     }
+    // Checked again after the awaits: a compaction that overlapped this one may have written a newer one.
+    assert(offset >= this.snapshotOffset, `committed offsets: a snapshot at ${offset}, below the last one at ${this.snapshotOffset}`);
     await writeFileAtomic(fs, path, encodeCheckedJson({ ...snapshot }));
+    this.snapshotOffset = offset;
     this.recordsSinceSnapshot -= recordsCovered;
+    assert(this.recordsSinceSnapshot >= 0, "committed offsets: more records covered than appended");
     if (keepFrom !== null && keepFrom > this.log.startOffset) await this.log.deleteRecordsBefore(keepFrom);
   }
 

@@ -159,6 +159,10 @@ export class PartitionLog implements Syncable {
   get segmentCount(): number {
     return this.segments.length;
   }
+  /** Closed (or failed to restart): no more appends, reads or syncs. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
   segmentInfos(): SegmentInfo[] {
     return this.segments.map((s) => ({
       baseOffset: s.baseOffset,

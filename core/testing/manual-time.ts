@@ -1,6 +1,7 @@
 // Time that moves only when a test says so: `ManualClock` for the `Clock` seam (core/clock.ts) and
 // `ManualTimers` for the `Timers` seam (core/groups/timers.ts), whose clock it advances as due
 // timers fire. Test doubles: production code never imports them.
+import { assert } from "../assert.ts";
 import type { Clock } from "../clock.ts";
 import type { TimerHandle, Timers } from "../groups/timers.ts";
 
@@ -51,6 +52,7 @@ export class ManualTimers implements Timers {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way (and any they set). */
   advance(ms: number): void {
+    assert(ms >= 0, "manual time only moves forward");
     const target = this.clock.now() + ms;
     for (;;) {
       let due: Pending | null = null;

@@ -1,13 +1,14 @@
 // TopicStore against both file layers: validation table, concurrent creates, delete, configs,
 // reload, clean-shutdown marker.
 import { afterEach, describe, expect, test } from "bun:test";
+import { AssertionError } from "../assert.ts";
 import { ManualClock } from "../testing/manual-time.ts";
 import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
 import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
 import { type Env, LAYERS, MemoryLogger } from "../testing/log-harness.ts";
-import { TopicStore } from "./topic-store.ts";
+import { Topic, TopicStore } from "./topic-store.ts";
 
 function open(env: Env, extra: Partial<Parameters<typeof TopicStore.open>[0]> = {}) {
   return TopicStore.open({ dataDir: env.root, fsync: "always", fs: env.fs, clock: new ManualClock(), logger: new MemoryLogger(), ...extra });
@@ -202,4 +203,60 @@ test("a config write queued when its topic is deleted does not land in the topic
   const t = reopened.topic("t")!;
   expect([t.topicIdString, t.partitions.length, t.overrides]).toEqual([again.topicIdString, 1, {}]);
   await reopened.close();
+});
+
+describe("topic store assertions (issue #17): a broken invariant is an AssertionError, never a CoreError", () => {
+  const openMemory = () => TopicStore.open({ dataDir: "/d", fs: new MemoryFileLayer(), fsync: "always" });
+  /** The store's bookkeeping of a topic, as a bug would leave it (only a test reaches it). */
+  const bookOf = (store: TopicStore, topic: Topic) =>
+    (store as unknown as { books: WeakMap<Topic, { partitions: number; metaQueued: number; metaSettled: number }> }).books.get(topic)!;
+
+  test("a topic has a legal name, a 16-byte id and 1..max partitions", async () => {
+    const store = await openMemory();
+    const t = await store.createTopic("t", 2);
+    expect(() => new Topic("a/b", t.topicId, t.partitions, t.configs, {})).toThrow(AssertionError);
+    expect(() => new Topic("t2", new Uint8Array(15), t.partitions, t.configs, {})).toThrow(AssertionError);
+    expect(() => new Topic("t2", t.topicId, [], t.configs, {})).toThrow(AssertionError);
+    await store.close();
+  });
+
+  test("a name is published once", async () => {
+    const store = await openMemory();
+    const t = await store.createTopic("t", 1);
+    expect(() => (store as unknown as { publish(t: Topic): void }).publish(t)).toThrow("published once");
+    await store.close();
+  });
+
+  test("topic.json never shrinks a topic, and its rewrites run in queue order", async () => {
+    const store = await openMemory();
+    const t = await store.createTopic("t", 3);
+    bookOf(store, t).partitions = 4;
+    await expect(store.alterConfigs("t", { "retention.ms": "1000" })).rejects.toThrow("shrink from 4 to 3 partitions");
+    bookOf(store, t).partitions = 3;
+    bookOf(store, t).metaSettled = 7;
+    await expect(store.alterConfigs("t", { "retention.ms": "1000" })).rejects.toThrow(AssertionError);
+    await store.close();
+  });
+
+  test("a deleted topic's logs are closed before its directory goes", async () => {
+    const store = await openMemory();
+    const t = await store.createTopic("t", 2);
+    t.partitions[1]!.close = async () => {}; // a close that forgets to close
+    await expect(store.deleteTopic("t")).rejects.toThrow("is open while the topic is deleted");
+    await store.close();
+  });
+
+  test("bad names, counts and configs from a client stay CoreErrors", async () => {
+    const store = await openMemory();
+    for (const [name, partitions, configs] of [
+      ["a/b", 1, {}],
+      ["ok", 0, {}],
+      ["ok", 1, { "segment.ms": "0" }],
+    ] as Array<[string, number, Record<string, string>]>) {
+      await expect(store.createTopic(name, partitions, configs)).rejects.toBeInstanceOf(CoreError);
+    }
+    await expect(store.alterConfigs("missing", {})).rejects.toBeInstanceOf(CoreError);
+    await expect(store.deleteTopic("missing")).rejects.toBeInstanceOf(CoreError);
+    await store.close();
+  });
 });

@@ -44,6 +44,14 @@
 // - open: note and remove the clean-shutdown marker → remove leftovers → open every topic's logs
 //   (recovering them unless the marker was there).
 // - close: refuse new work → close every log (sync, indexes) → write the marker.
+//
+// Asserted (programmer errors, issue #17; names, partition counts and configs from clients and
+// from topic.json are checked before they get here): a published topic has a legal name, a 16-byte
+// id (new ids unique), 1..PARTITIONS_PER_TOPIC_MAX partitions with log i in <topic>/<i>; a name is
+// published once and never while damaged, and reserved (busy) once; a partition count never
+// shrinks; topic.json rewrites of a topic run in the order they were queued; a deleted topic's
+// logs are all closed and its rewrites all settled before its directory goes.
+import { AssertionError, assert } from "../assert.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { CHECKSUM_FIELD, encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-json.ts";
 import { CoreError } from "../errors.ts";
@@ -105,11 +113,24 @@ export class Topic {
     public configs: TopicConfigs,
     /** Only what was set on this topic, as strings. */
     public overrides: Record<string, string>,
-  ) {}
+  ) {
+    assert(topicNameProblem(name) === null, `topic '${name}': a topic has a legal name`);
+    assert(topicId.length === 16, `topic '${name}': a topic id is 16 bytes, not ${topicId.length}`);
+    assert(partitions.length >= 1 && partitions.length <= PARTITIONS_PER_TOPIC_MAX, `topic '${name}': ${partitions.length} partitions`);
+  }
 
   get topicIdString(): string {
     return uuidString(this.topicId);
   }
+}
+
+/** The store's bookkeeping of one published topic. */
+interface TopicBook {
+  /** The partition count in its topic.json as last written or read: only grows. */
+  partitions: number;
+  /** topic.json rewrites queued (alterConfigs) and settled, each numbered in queue order. */
+  metaQueued: number;
+  metaSettled: number;
 }
 
 interface TopicFile {
@@ -130,6 +151,7 @@ export class TopicStore {
   /** Serializes topic.json rewrites per topic. */
   private readonly metaWrites = new Map<string, Promise<unknown>>();
   private readonly deleteListeners = new Set<(name: string) => void>();
+  private readonly books = new WeakMap<Topic, TopicBook>();
 
   private constructor(
     readonly dataDir: string,
@@ -227,9 +249,22 @@ export class TopicStore {
       const configs = effectiveConfigs(this.defaults, overrides);
       const logs: PartitionLog[] = [];
       for (let p = 0; p < meta.partitions; p++) logs.push(await this.openLog(meta.name, p, configs, clean));
-      this.byName.set(meta.name, new Topic(meta.name, uuidBytes(meta.topicId), logs, configs, overrides));
+      const topic = new Topic(meta.name, uuidBytes(meta.topicId), logs, configs, overrides);
+      assert(topic.topicIdString === meta.topicId.toLowerCase(), `topic '${meta.name}': id ${meta.topicId} reads back as ${topic.topicIdString}`);
+      this.publish(topic);
       this.absorb(logs.map((l) => l.recovery));
     }
+  }
+
+  /** Makes a topic visible: the one writer of byName's entries (load and create). */
+  private publish(topic: Topic): void {
+    const { name } = topic;
+    assert(!this.byName.has(name) && !this.damaged.has(name), `topic '${name}' is published once, and not while damaged`);
+    for (const [p, log] of topic.partitions.entries()) {
+      assert(log.dir === joinPath(this.topicsDir, name, String(p)), `topic '${name}': partition ${p}'s log is ${log.dir}`);
+    }
+    this.books.set(topic, { partitions: topic.partitions.length, metaQueued: 0, metaSettled: 0 });
+    this.byName.set(name, topic);
   }
 
   private absorb(reports: PartitionRecovery[]): void {
@@ -309,6 +344,7 @@ export class TopicStore {
     }
     const overrides = validateConfigs(configs, name);
     if (options.validateOnly) return undefined;
+    assert(!this.busy.has(name), `topic '${name}' is reserved once`);
     const work = this.doCreate(name, partitions, overrides);
     this.busy.set(name, work);
     try {
@@ -350,7 +386,9 @@ export class TopicStore {
       throw storageError(`cannot create topic '${name}'`, e, dir, name);
     }
     const topic = new Topic(name, topicId, logs, configs, overrides);
-    this.byName.set(name, topic);
+    assert(this.busy.has(name), `topic '${name}' is published by the create that reserved it`);
+    for (const other of this.byName.values()) assert(!bytesEqual(other.topicId, topicId), `topic '${name}': a new id already held by topic '${other.name}'`);
+    this.publish(topic);
     return topic;
   }
 
@@ -362,6 +400,7 @@ export class TopicStore {
     if (topic === undefined && damaged === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
     this.byName.delete(name);
     this.damaged.delete(name);
+    assert(!this.busy.has(name), `topic '${name}' is reserved once`);
     const work = topic !== undefined ? this.doDelete(topic) : this.removeTopicDir(name, false);
     this.busy.set(name, work);
     try {
@@ -369,6 +408,7 @@ export class TopicStore {
     } finally {
       this.busy.delete(name);
     }
+    assert(!this.byName.has(name), `topic '${name}' was published again while it was being deleted`);
     for (const listener of this.deleteListeners) listener(name);
   }
 
@@ -383,9 +423,13 @@ export class TopicStore {
     // Only sealed segments are mapped: a topic without any needs no collection to free its space.
     const mapped = topic.partitions.some((l) => l.segmentCount > 1);
     await Promise.allSettled(topic.partitions.map((l) => l.close()));
+    // Closed even when close failed (it marks the log closed first): nothing writes into the tree.
+    for (const log of topic.partitions) assert(log.isClosed, `topic '${topic.name}': ${log.dir} is open while the topic is deleted`);
     // A config write still queued would land in whatever directory has this name by then: a topic
     // created again after this delete would get this one's topic.json (issue #7). Let it finish.
     await this.metaWrites.get(topic.name)?.catch(() => {});
+    const book = this.books.get(topic)!;
+    assert(book.metaSettled === book.metaQueued, `topic '${topic.name}': ${book.metaQueued - book.metaSettled} topic.json write(s) left when its directory goes`);
     await this.removeTopicDir(topic.name, mapped);
   }
 
@@ -430,14 +474,26 @@ export class TopicStore {
     topic.configs = configs;
     for (const log of topic.partitions) log.setConfig(logConfigOf(configs));
     const meta: TopicFile = { version: 1, name, topicId: topic.topicIdString, partitions: topic.partitions.length, configs: next };
+    const book = this.books.get(topic)!;
+    assert(meta.partitions >= book.partitions, `topic '${name}': topic.json would shrink from ${book.partitions} to ${meta.partitions} partitions`);
+    book.partitions = meta.partitions;
+    const seq = ++book.metaQueued;
     const prev = this.metaWrites.get(name) ?? Promise.resolve();
     const write = prev
       .catch(() => {})
-      .then(() => writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeTopicFile(meta)));
+      .then(async () => {
+        assert(book.metaSettled === seq - 1, `topic '${name}': topic.json write ${seq} runs after ${book.metaSettled} settled`);
+        try {
+          await writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeTopicFile(meta));
+        } finally {
+          book.metaSettled = seq;
+        }
+      });
     this.metaWrites.set(name, write);
     try {
       await write;
     } catch (e) {
+      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
       throw storageError(`cannot persist configs of '${name}'`, e, joinPath(this.topicsDir, name, TOPIC_FILE), name);
     } finally {
       if (this.metaWrites.get(name) === write) this.metaWrites.delete(name);
@@ -519,7 +575,15 @@ function readTopicFile(fs: FileLayer, file: string, dirName: string): { meta: To
 }
 
 function encodeTopicFile(meta: TopicFile): Uint8Array {
+  // The pair of readTopicFile's checks: what is written reads back as a good topic.json.
+  assert(topicNameProblem(meta.name) === null && UUID_TEXT.test(meta.topicId), `topic.json of '${meta.name}': name and id ${meta.topicId} read back`);
+  assert(Number.isInteger(meta.partitions) && meta.partitions >= 1 && meta.partitions <= PARTITIONS_PER_TOPIC_MAX, `topic.json of '${meta.name}': ${meta.partitions} partitions`);
+  assert(Object.values(meta.configs).every((v) => typeof v === "string"), `topic.json of '${meta.name}': configs are strings`);
   return encodeCheckedJson({ ...meta }, 2);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** A random (v4) UUID; never the all-zero id Kafka reserves. */
