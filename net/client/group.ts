@@ -1,5 +1,6 @@
-// GroupMember: one consumer-group membership ("consumer" protocol, range assignor) for a CLI
-// consumer. The classic protocol, in this order (kafka-protocol.md §1.3d):
+// GroupMember: one consumer-group membership ("consumer" protocol, range assignor), driven by the
+// Consumer (consumer.ts), which decides when to commit and rejoin. The classic protocol, in this
+// order (kafka-protocol.md §1.3d):
 //
 //   FindCoordinator(key=group, type 0) → connect to the coordinator
 //   JoinGroup (memberId "" first; MEMBER_ID_REQUIRED hands us an id to join again with)
@@ -164,26 +165,37 @@ export class GroupMember {
     }));
   }
 
-  /** Committed offsets (-1 for none) of `partitions` of `topic`. */
-  async committed(topic: string, partitions: number[]): Promise<Map<number, number>> {
+  /** Committed offsets (-1 for none) of the given partitions, topic → partition → offset. */
+  async committed(partitions: ReadonlyMap<string, readonly number[]>): Promise<Map<string, Map<number, number>>> {
+    const topics = [...partitions].filter(([, list]) => list.length > 0).map(([name, list]) => ({ name, partitionIndexes: [...list] }));
+    if (topics.length === 0) return new Map();
     return this.withCoordinator("offset fetch", async (conn) => {
-      const res = await conn.request(OffsetFetch, { groupId: this.groupId, topics: [{ name: topic, partitionIndexes: partitions }], groups: [], requireStable: true });
-      const out = new Map<number, number>();
+      const res = await conn.request(OffsetFetch, { groupId: this.groupId, topics, groups: [], requireStable: true });
+      const out = new Map<string, Map<number, number>>();
       for (const t of res.topics) {
+        const offsets = new Map<number, number>();
+        out.set(t.name, offsets);
         for (const p of t.partitions) {
-          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${topic}/${p.partitionIndex} (group ${this.groupId})`);
+          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
           if (p.errorCode !== 0) return { code: p.errorCode, value: out };
-          out.set(p.partitionIndex, Number(p.committedOffset));
+          offsets.set(p.partitionIndex, Number(p.committedOffset));
         }
       }
       return { code: res.errorCode, value: out };
     });
   }
 
-  /** Commits next-offsets to read. A rebalance in progress marks `needsRejoin` and still commits
-   * where the coordinator accepts it (Kafka accepts commits from current members while rebalancing). */
-  async commit(topic: string, offsets: Map<number, number>): Promise<void> {
-    if (offsets.size === 0 || this.generationId < 0) return;
+  /** Commits next-offsets to read, topic → partition → offset. A rebalance in progress marks
+   * `needsRejoin` and still commits where the coordinator accepts it (Kafka accepts commits from
+   * current members while rebalancing). */
+  async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
+    const topics = [...offsets]
+      .filter(([, byPartition]) => byPartition.size > 0)
+      .map(([name, byPartition]) => ({
+        name,
+        partitions: [...byPartition].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+      }));
+    if (topics.length === 0 || this.generationId < 0) return;
     await this.withCoordinator("offset commit", async (conn) => {
       const res = await conn.request(OffsetCommit, {
         groupId: this.groupId,
@@ -191,19 +203,14 @@ export class GroupMember {
         memberId: this.memberId,
         groupInstanceId: null,
         retentionTimeMs: -1n,
-        topics: [
-          {
-            name: topic,
-            partitions: [...offsets].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
-          },
-        ],
+        topics,
       });
       for (const t of res.topics) {
         for (const p of t.partitions) {
           if (p.errorCode === 0) continue;
           if (REJOIN_ERRORS.has(p.errorCode)) {
             this.needsRejoin = true;
-            throw kafkaError(p.errorCode, `commit ${topic}/${p.partitionIndex} (group ${this.groupId})`);
+            throw kafkaError(p.errorCode, `commit ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
           }
           return { code: p.errorCode, value: undefined };
         }
