@@ -2,7 +2,8 @@
 // Consumer (consumer.ts), which decides when to commit and rejoin. The classic protocol, in this
 // order (kafka-protocol.md §1.3d):
 //
-//   FindCoordinator(key=group, type 0) → connect to the coordinator
+//   FindCoordinator(key=group, type 0) → connect to the coordinator (a connection of the member's
+//               own, KafkaClient.ownConnection: a JoinGroup waiting there holds up no one else)
 //   JoinGroup (memberId "" first; MEMBER_ID_REQUIRED hands us an id to join again with)
 //   SyncGroup — the leader sends every member's assignment, computed here with rangeAssign over
 //               the members' subscriptions; followers send none; everyone gets its own back
@@ -45,6 +46,7 @@ export class GroupMember {
 
   private async findCoordinator(): Promise<Connection> {
     if (this.coordinator?.isOpen) return this.coordinator;
+    this.dropCoordinator();
     for (let attempt = 0; ; attempt++) {
       const conn = await this.client.anyConnection();
       const v = conn.version(FindCoordinator);
@@ -52,12 +54,18 @@ export class GroupMember {
       const c = v >= 4 ? res.coordinators[0] : { errorCode: res.errorCode, nodeId: res.nodeId, host: res.host, port: res.port, errorMessage: res.errorMessage };
       const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
       if (code === 0 && c) {
-        this.coordinator = await this.client.connectionTo({ host: c.host, port: c.port });
+        this.coordinator = await this.client.ownConnection({ host: c.host, port: c.port });
         return this.coordinator;
       }
       if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `find coordinator of group ${this.groupId}`, c?.errorMessage);
       await sleep(backoffMs(attempt));
     }
+  }
+
+  /** Closes the coordinator connection (this member's own: KafkaClient.ownConnection) to find it again. */
+  private dropCoordinator(): void {
+    if (this.coordinator !== null) this.client.releaseConnection(this.coordinator);
+    this.coordinator = null;
   }
 
   /** Runs `fn` against the coordinator, finding it again after coordinator errors. */
@@ -73,12 +81,12 @@ export class GroupMember {
         message = r.message;
       } catch (err) {
         if (!isRetriableError(err) || attempt >= RETRIES_MAX) throw err;
-        this.coordinator = null;
+        this.dropCoordinator();
         await sleep(backoffMs(attempt));
         continue;
       }
       if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
-      this.coordinator = null;
+      this.dropCoordinator();
       await sleep(backoffMs(attempt));
     }
   }
@@ -235,9 +243,9 @@ export class GroupMember {
       const conn = await this.findCoordinator();
       const res = await conn.request(Heartbeat, { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
       if (REJOIN_ERRORS.has(res.errorCode)) this.needsRejoin = true;
-      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.coordinator = null;
+      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.dropCoordinator();
     } catch {
-      this.coordinator = null;
+      this.dropCoordinator();
     }
     if (!this.needsRejoin) this.startHeartbeats();
   }
@@ -246,12 +254,14 @@ export class GroupMember {
   async leave(): Promise<void> {
     this.stopped = true;
     this.stopHeartbeats();
-    if (this.memberId === "") return;
-    try {
-      const conn = await this.findCoordinator();
-      await conn.request(LeaveGroup, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: null }] });
-    } catch {
-      // leaving is a courtesy
+    if (this.memberId !== "") {
+      try {
+        const conn = await this.findCoordinator();
+        await conn.request(LeaveGroup, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: null }] });
+      } catch {
+        // leaving is a courtesy
+      }
     }
+    this.dropCoordinator();
   }
 }
