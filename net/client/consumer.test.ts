@@ -196,6 +196,19 @@ describe("groups", () => {
     expect(other.values).toEqual(["r8", "r9"]);
   });
 
+  test("after a visitor throws, poll() throws it again and close commits nothing, but still leaves", async () => {
+    const consumer = new Consumer(client, { topics: ["ten"], group: { id: "thrown" }, stopAtEnd: true });
+    const boom = new Error("boom");
+    let n = 0;
+    await expect(consumer.run(() => {
+      if (++n === 3) throw boom;
+    })).rejects.toBe(boom);
+    await expect(consumer.poll()).rejects.toBe(boom);
+    await consumer.close();
+    // Left, with nothing committed: an empty group with no offsets is forgotten at once.
+    expect(await group("thrown")).toMatchObject({ error: { code: "GROUP_ID_NOT_FOUND" } });
+  });
+
   test("autoCommit false: only commit() commits", async () => {
     const consumer = new Consumer(client, { topics: ["ten"], group: { id: "manual", autoCommit: false }, stopAtEnd: true });
     await consumer.run(() => {});

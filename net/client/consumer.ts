@@ -24,8 +24,9 @@
 //   2. a heartbeat that saw a rebalance: onRevoked, commit positions, join again (step 1)
 //   3. otherwise, positions are committed every autoCommitIntervalMs
 //   4. the next answer is fetched (the one after it is already on its way)
-// close(): onRevoked, a final commit, LeaveGroup — the commit is skipped after a failed poll
-// (as before: a broken connection would only make it retry), the leave is best effort.
+// close(): onRevoked, a final commit, LeaveGroup. After a failure (a poll or walk threw; poll()
+// throws it again) close commits nothing — the chunk being walked is not done, and a broken
+// connection would only make the commit retry — and only leaves, best effort.
 import { AUTO_COMMIT_INTERVAL_MS, FETCH_MAX_WAIT_MS } from "./constants.ts";
 import { sleep, type KafkaClient } from "./client.ts";
 import { Fetcher, FetchPartition, type FetchedChunk } from "./fetcher.ts";
@@ -113,7 +114,8 @@ export class Consumer {
   private started = false;
   /** Every partition reached its stop, or a visitor said stop: poll() returns null. */
   private ended = false;
-  private failed = false;
+  /** What a poll or walk threw: poll() throws it again, close() commits nothing. */
+  private failure: { error: unknown } | null = null;
   private closed = false;
   private lastCommit = performance.now();
   private readonly view: TopicRecordView = {
@@ -150,11 +152,12 @@ export class Consumer {
    * stop, or close(). What the previous poll returned is invalid from this call on.
    */
   async poll(): Promise<FetchedPartition[] | null> {
+    if (this.failure !== null) throw this.failure.error;
     this.settleHanded();
     try {
       return await this.next();
     } catch (err) {
-      this.failed = true;
+      this.failure = { error: err };
       throw err;
     }
   }
@@ -198,14 +201,20 @@ export class Consumer {
     const bounded = c.nextOffset > stop;
     const fn: RecordVisitor = bounded ? (r) => r.offset < stop && visit(r) !== false : visit;
     let from = c.fetchOffset;
-    for (let i = 0; i < c.batches.length; i++) {
-      const b = c.batches[i]!;
-      if (!walkBatch(b.bytes, b.baseOffset, from, fn, view)) {
-        if (bounded && view.offset >= stop) break;
-        this.stopAfter(c, view.offset);
-        return false;
+    try {
+      for (let i = 0; i < c.batches.length; i++) {
+        const b = c.batches[i]!;
+        if (!walkBatch(b.bytes, b.baseOffset, from, fn, view)) {
+          if (bounded && view.offset >= stop) break;
+          this.stopAfter(c, view.offset);
+          return false;
+        }
+        from = 0;
       }
-      from = 0;
+    } catch (err) {
+      // A corrupt batch, or the visitor threw: nothing of this chunk counts as done.
+      this.failure = { error: err };
+      throw err;
     }
     markProcessed(c);
     return true;
@@ -246,7 +255,7 @@ export class Consumer {
       }
       complete = true;
     } finally {
-      if (!complete && !this.failed) {
+      if (!complete && this.failure === null) {
         if (current !== null && last >= current.fetchOffset) this.stopAfter(current, last);
         else this.stopAfter(null, -1);
       }
@@ -258,6 +267,15 @@ export class Consumer {
   }
 
   private copies(c: FetchedChunk): ConsumerRecord[] {
+    try {
+      return this.copy(c);
+    } catch (err) {
+      this.failure = { error: err };
+      throw err;
+    }
+  }
+
+  private copy(c: FetchedChunk): ConsumerRecord[] {
     const out: ConsumerRecord[] = [];
     const view = this.view;
     let from = c.fetchOffset;
@@ -310,17 +328,17 @@ export class Consumer {
   }
 
   /**
-   * Stops reading; in a group: onRevoked, a final commit (unless a poll failed), LeaveGroup. The
+   * Stops reading; in a group: onRevoked, a final commit (unless something failed), LeaveGroup. The
    * client stays open (it is the caller's).
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.settleHanded();
+    if (this.failure === null) this.settleHanded();
     this.closed = true;
     this.fetcher.close();
     if (this.member === null) return;
     try {
-      if (this.started && !this.failed && this.member.generationId >= 0) await this.revoke();
+      if (this.started && this.failure === null && this.member.generationId >= 0) await this.revoke();
     } finally {
       await this.member.leave();
     }
