@@ -2,7 +2,16 @@
 // the CLI's consume, tail, replay and bench. It owns the assignment (every partition of each topic,
 // chosen partitions, or the group's share), the start and stop offset of each partition
 // (offset-spec.ts), the positions, group membership (group.ts: join, sync, heartbeats, rejoin),
-// commits, and the pipelined fetch (fetcher.ts). Callers read in one of three ways:
+// commits, and the pipelined fetch (fetcher.ts). For example:
+//
+//   const consumer = new Consumer(client, { topics: ["orders"], group: { id: "billing" } });
+//   try {
+//     for await (const r of consumer) handle(r);
+//   } finally {
+//     await consumer.close(); // a final commit, then LeaveGroup; the client stays open
+//   }
+//
+// Callers read in one of three ways:
 //
 //   for await (const r of consumer) …      ConsumerRecord copies, simplest; `break` stops
 //   await consumer.run((r) => …)            a reused TopicRecordView per record, zero-copy

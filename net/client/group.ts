@@ -35,6 +35,7 @@ export class GroupMember {
   /** Set when the coordinator says the group is rebalancing (or forgot us): join again. */
   needsRejoin = false;
   private coordinator: Connection | null = null;
+  private finding: Promise<Connection> | null = null;
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
 
@@ -44,9 +45,17 @@ export class GroupMember {
     readonly topics: string[],
   ) {}
 
-  private async findCoordinator(): Promise<Connection> {
-    if (this.coordinator?.isOpen) return this.coordinator;
-    this.dropCoordinator();
+  /** The coordinator's connection, found (once, however many callers ask meanwhile) if not open. */
+  private findCoordinator(): Promise<Connection> {
+    if (this.coordinator?.isOpen) return Promise.resolve(this.coordinator);
+    if (this.finding === null) {
+      this.dropCoordinator();
+      this.finding = this.lookUpCoordinator().finally(() => (this.finding = null));
+    }
+    return this.finding;
+  }
+
+  private async lookUpCoordinator(): Promise<Connection> {
     for (let attempt = 0; ; attempt++) {
       const conn = await this.client.anyConnection();
       const v = conn.version(FindCoordinator);
