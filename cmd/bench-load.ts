@@ -19,9 +19,9 @@
 import { codecFromName } from "../core/batch/codecs.ts";
 import * as be from "../core/bytes.ts";
 import { type BrokerAddress, EARLIEST, KafkaClient, LATEST } from "../net/client/client.ts";
-import { Fetcher } from "../net/client/fetcher.ts";
+import { Consumer } from "../net/client/consumer.ts";
 import { type Acks, Producer } from "../net/client/producer.ts";
-import { type RecordView, walkBatch } from "../net/client/record-walker.ts";
+import type { RecordView } from "../net/client/record-walker.ts";
 import { CreateTopics, Metadata } from "../net/protocol/messages/index.ts";
 import { Histogram } from "./bench-histogram.ts";
 import { RateTicker } from "./bench-pace.ts";
@@ -209,8 +209,7 @@ export async function consumeLoad(
   records: number,
   opts: { stamped: boolean; maxWaitMs: number; onStart?: () => void; deadline?: () => boolean },
 ): Promise<ConsumeResult> {
-  const fetcher = new Fetcher(client, topic, { maxWaitMs: opts.maxWaitMs });
-  fetcher.assign(positions);
+  const consumer = new Consumer(client, { topics: [topic], from: { kind: "exact", offsets: new Map([[topic, positions]]) }, maxWaitMs: opts.maxWaitMs });
   const latency = new Histogram();
   let count = 0;
   let valueBytes = 0;
@@ -230,19 +229,13 @@ export async function consumeLoad(
   opts.onStart?.();
   try {
     while (count < records && !(opts.deadline?.() ?? false)) {
-      const chunks = await fetcher.poll();
+      const chunks = await consumer.poll();
       if (chunks === null) break;
       now = opts.stamped ? nowMs() : 0;
-      for (let c = 0; c < chunks.length && count < records; c++) {
-        const chunk = chunks[c]!;
-        for (let i = 0; i < chunk.batches.length && count < records; i++) {
-          const b = chunk.batches[i]!;
-          walkBatch(b.bytes, b.baseOffset, chunk.fetchOffset, visit);
-        }
-      }
+      for (let c = 0; c < chunks.length && count < records; c++) consumer.walk(chunks[c]!, visit);
     }
   } finally {
-    fetcher.close();
+    await consumer.close();
   }
   return { records: count, valueBytes, seconds: (nowMs() - started) / 1000, latency };
 }

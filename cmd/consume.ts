@@ -8,15 +8,12 @@
 // stdout carries records only. Nothing goes to stderr unless something fails (or, on a terminal,
 // the progress line), so `consume | head -1` ends with exit 0 and an empty stderr.
 import { Command, Option } from "commander";
-import type { KafkaClient } from "../net/client/client.ts";
-import { GroupMember } from "../net/client/group.ts";
+import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
 import { readHeaders, type RecordView } from "../net/client/record-walker.ts";
-import { AUTO_COMMIT_INTERVAL_MS } from "../net/client/constants.ts";
 import { brokerOption, checkTopic, collect, describeFailure, intFlag, keyValues, makeClient, onInterrupt, Progress } from "./data-common.ts";
-import { readLoop, resolvePositions } from "./data-consume.ts";
 import { jsonLine, Template } from "./data-format.ts";
 import { OutputSink } from "./data-output.ts";
-import { parsePosition, type Position } from "./data-time.ts";
+import { offsetSpec, parsePosition } from "./data-time.ts";
 import { type Io, UsageError } from "./io.ts";
 
 interface ConsumeFlags {
@@ -84,16 +81,16 @@ export function recordFilter(flags: { grep?: string; key?: string; header?: stri
 }
 
 /** The per-record printer for --json / --format / the default. */
-export function recordPrinter(sink: OutputSink, topic: string, flags: { json?: boolean; format?: string }): (partition: number, r: RecordView) => void {
-  if (flags.json) return (partition, r) => sink.text(jsonLine(topic, partition, r));
+export function recordPrinter(sink: OutputSink, flags: { json?: boolean; format?: string }): (r: TopicRecordView) => void {
+  if (flags.json) return (r) => sink.text(jsonLine(r.topic, r.partition, r));
   const template = Template.compile(flags.format ?? "%s\\n");
   if (template.isValueLine) {
-    return (_partition, r) => {
+    return (r) => {
       if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
       sink.byte(10);
     };
   }
-  return (partition, r) => template.render(sink, topic, partition, r);
+  return (r) => template.render(sink, r.topic, r.partition, r);
 }
 
 async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void> {
@@ -102,21 +99,21 @@ async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void
   const from = parsePosition("--from", flags.from ?? "beginning");
   const filter = recordFilter(flags);
   const sink = new OutputSink(io.stdout);
-  const print = recordPrinter(sink, topic, flags);
+  const print = recordPrinter(sink, flags);
   const client = makeClient(io, flags.broker);
   let printed = 0;
   let printedBytes = 0;
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
   const progress = new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: printedBytes }));
-  const onRecord = (partition: number, r: RecordView): boolean => {
+  const onRecord = (r: TopicRecordView): boolean => {
     if (filter !== null && !filter(r)) return true;
-    print(partition, r);
+    print(r);
     if (r.valueStart >= 0) printedBytes += r.valueEnd - r.valueStart;
     return ++printed < limit && !sink.closed;
   };
-  const shouldStop = () => interrupted || sink.closed || printed >= limit;
-  const afterChunk = async () => {
+  const until = () => interrupted || sink.closed || printed >= limit;
+  const afterPoll = async () => {
     sink.flush();
     await sink.ready();
   };
@@ -127,74 +124,31 @@ async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void
     if (partitionFlag !== undefined && partitionFlag >= info.partitions.length) {
       throw new UsageError(`--partition ${partitionFlag}: topic ${topic} has ${info.partitions.length} partition(s)`);
     }
+    if (flags.group === "") throw new UsageError("--group: must not be empty");
+    // With a group, committed offsets are the start and --from only covers partitions with none;
+    // an offset out of range is reported only outside a group (as it always was).
+    const consumer = new Consumer(client, {
+      topics: [topic],
+      partitions: partitionFlag !== undefined ? new Map([[topic, [partitionFlag]]]) : undefined,
+      group: flags.group !== undefined ? { id: flags.group } : undefined,
+      from: offsetSpec(from),
+      stopAtEnd: flags.untilEnd === true,
+      onReset:
+        flags.group === undefined
+          ? (t, partition, was, now) => void io.stderr.write(`streamctl: ${t}/${partition}: offset ${was} is out of range, continuing at ${now}\n`)
+          : undefined,
+    });
     try {
-      if (flags.group !== undefined) {
-        await consumeInGroup(client, topic, flags.group, from, flags.untilEnd === true, { onRecord, afterChunk, shouldStop });
-      } else {
-        const partitions = partitionFlag !== undefined ? [partitionFlag] : info.partitions.map((p) => p.partition);
-        const starts = await resolvePositions(client, topic, partitions, from);
-        const stops = flags.untilEnd ? await resolvePositions(client, topic, partitions, { kind: "end" }) : undefined;
-        const onReset = (partition: number, from: number, to: number) =>
-          void io.stderr.write(`streamctl: ${topic}/${partition}: offset ${from} is out of range, continuing at ${to}\n`);
-        await readLoop({ client, topic, starts, stops, onRecord, afterChunk, shouldStop, onReset });
-      }
+      await consumer.run(onRecord, { afterPoll, until });
     } catch (err) {
       throw describeFailure(err, `consume ${topic}`);
+    } finally {
+      await consumer.close();
     }
     await sink.end();
   } finally {
     progress.stop();
     removeInterrupt();
     await client.close();
-  }
-}
-
-interface LoopHooks {
-  onRecord: (partition: number, r: RecordView) => boolean;
-  afterChunk: () => Promise<void>;
-  shouldStop: () => boolean;
-}
-
-/** Group mode: join, start from committed offsets, commit as we go, rejoin on rebalance, leave. */
-async function consumeInGroup(client: KafkaClient, topic: string, groupId: string, from: Position, untilEnd: boolean, hooks: LoopHooks): Promise<void> {
-  if (groupId === "") throw new UsageError("--group: must not be empty");
-  const member = new GroupMember(client, groupId, [topic]);
-  let processed = new Map<number, number>();
-  let lastCommit = performance.now();
-  let finished = false;
-  try {
-    while (!finished && !hooks.shouldStop()) {
-      const assignment = await member.join();
-      const partitions = assignment.get(topic) ?? [];
-      const committed = partitions.length > 0 ? await member.committed(topic, partitions) : new Map<number, number>();
-      const missing = partitions.filter((p) => (committed.get(p) ?? -1) < 0);
-      const fallback = missing.length > 0 ? await resolvePositions(client, topic, missing, from) : new Map<number, number>();
-      const starts = new Map(partitions.map((p) => [p, (committed.get(p) ?? -1) >= 0 ? committed.get(p)! : fallback.get(p)!]));
-      const stops = untilEnd && partitions.length > 0 ? await resolvePositions(client, topic, partitions, { kind: "end" }) : undefined;
-      if (partitions.length === 0) {
-        // Nothing assigned (more members than partitions): wait for a rebalance or the end.
-        if (untilEnd) break;
-        while (!member.needsRejoin && !hooks.shouldStop()) await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      processed = await readLoop({
-        client,
-        topic,
-        starts,
-        stops,
-        onRecord: hooks.onRecord,
-        afterChunk: hooks.afterChunk,
-        shouldStop: () => hooks.shouldStop() || member.needsRejoin,
-        onPositions: async (positions) => {
-          if (performance.now() - lastCommit < AUTO_COMMIT_INTERVAL_MS) return;
-          lastCommit = performance.now();
-          await member.commit(topic, positions).catch(() => {});
-        },
-      });
-      await member.commit(topic, processed).catch(() => {});
-      finished = !member.needsRejoin;
-    }
-  } finally {
-    await member.leave();
   }
 }

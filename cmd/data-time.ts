@@ -11,6 +11,7 @@
 //
 // Times become offsets through ListOffsets, so they mean what Kafka means by them: the broker's
 // time index over record timestamps.
+import type { OffsetSpec } from "../net/client/offset-spec.ts";
 import { UsageError } from "./io.ts";
 
 export type Position =
@@ -65,4 +66,18 @@ export function parsePosition(flag: string, text: string, opts: { allowEnds?: bo
   if (text.startsWith("@")) return { kind: "time", ms: parseTime(flag, text.slice(1), opts.now) };
   const want = allowEnds ? "beginning, end, an offset or @TIME" : "an offset or @TIME";
   throw new UsageError(`${flag}: expected ${want}, got "${text}"`);
+}
+
+/** The consumer's name for a position (net/client/offset-spec.ts). */
+export function offsetSpec(pos: Position): OffsetSpec {
+  switch (pos.kind) {
+    case "beginning":
+      return { kind: "earliest" };
+    case "end":
+      return { kind: "latest" };
+    case "offset":
+      return { kind: "offset", offset: pos.offset };
+    case "time":
+      return { kind: "timestamp", ms: pos.ms };
+  }
 }

@@ -8,10 +8,10 @@ import { Command } from "commander";
 import { Codec } from "../core/batch/header.ts";
 import { Producer } from "../net/client/producer.ts";
 import { readHeaders } from "../net/client/record-walker.ts";
-import { readLoop, resolvePositions } from "./data-consume.ts";
+import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
 import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, makeClient, onInterrupt } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
-import { parsePosition } from "./data-time.ts";
+import { offsetSpec, parsePosition } from "./data-time.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
 
 interface ReplayFlags {
@@ -54,37 +54,38 @@ async function replay(io: Io, topic: string, flags: ReplayFlags): Promise<void> 
       if (partitionFlag !== undefined && partitionFlag >= info.partitions.length) {
         throw new UsageError(`--partition ${partitionFlag}: topic ${topic} has ${info.partitions.length} partition(s)`);
       }
-      const partitions = partitionFlag !== undefined ? [partitionFlag] : info.partitions.map((p) => p.partition);
-      const starts = await resolvePositions(client, topic, partitions, from);
-      const ends = await resolvePositions(client, topic, partitions, { kind: "end" });
-      const stops = to === null ? ends : await resolvePositions(client, topic, partitions, to);
-      for (const p of partitions) stops.set(p, Math.min(stops.get(p)!, ends.get(p)!));
       const targetPartitions = target === null ? 0 : await producer!.prepare(target);
-      await readLoop({
-        client,
-        topic,
-        starts,
-        stops,
-        onRecord: (partition, r) => {
-          read++;
-          if (producer === null) {
-            if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
-            sink.byte(10);
-            return !sink.closed;
-          }
-          const headers = r.headerCount > 0 ? readHeaders(r) : null;
-          const key = r.keyStart < 0 ? null : r.buf.subarray(r.keyStart, r.keyEnd);
-          const value = r.valueStart < 0 ? null : r.buf.subarray(r.valueStart, r.valueEnd);
-          producer.append(target!, partition < targetPartitions ? partition : -1, key, value, headers, r.timestamp);
-          return true;
-        },
-        afterChunk: async () => {
-          sink.flush();
-          await sink.ready();
-          if (producer?.needsDrain) await producer.drained();
-        },
-        shouldStop: () => interrupted || sink.closed,
+      // [from, to) of each partition, and never past the end it has now.
+      const consumer = new Consumer(client, {
+        topics: [topic],
+        partitions: partitionFlag !== undefined ? new Map([[topic, [partitionFlag]]]) : undefined,
+        from: offsetSpec(from),
+        stopAt: to === null ? undefined : offsetSpec(to),
+        stopAtEnd: true,
       });
+      const visit = (r: TopicRecordView): boolean => {
+        read++;
+        if (producer === null) {
+          if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
+          sink.byte(10);
+          return !sink.closed;
+        }
+        const headers = r.headerCount > 0 ? readHeaders(r) : null;
+        const key = r.keyStart < 0 ? null : r.buf.subarray(r.keyStart, r.keyEnd);
+        const value = r.valueStart < 0 ? null : r.buf.subarray(r.valueStart, r.valueEnd);
+        producer.append(target!, r.partition < targetPartitions ? r.partition : -1, key, value, headers, r.timestamp);
+        return true;
+      };
+      const afterPoll = async () => {
+        sink.flush();
+        await sink.ready();
+        if (producer?.needsDrain) await producer.drained();
+      };
+      try {
+        await consumer.run(visit, { afterPoll, until: () => interrupted || sink.closed });
+      } finally {
+        await consumer.close();
+      }
     } catch (err) {
       throw describeFailure(err, `replay ${topic}`);
     }

@@ -5,7 +5,7 @@
 // Finding them: per partition, [max(start, end - N), end) holds that partition's last N; the last
 // N of the union of those are the topic's last N.
 import { Command } from "commander";
-import { readLoop, resolvePositions } from "./data-consume.ts";
+import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
 import { brokerOption, checkTopic, describeFailure, intFlag, makeClient, onInterrupt } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
 import type { Io } from "./io.ts";
@@ -47,28 +47,17 @@ async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
   const client = makeClient(io, flags.broker);
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
+  const until = () => interrupted || sink.closed;
   try {
     try {
-      const info = await client.topic(topic, { autoCreate: true });
-      const partitions = info.partitions.map((p) => p.partition);
-      const [earliest, ends] = await Promise.all([
-        resolvePositions(client, topic, partitions, { kind: "beginning" }),
-        resolvePositions(client, topic, partitions, { kind: "end" }),
-      ]);
-      const starts = new Map(partitions.map((p) => [p, Math.max(earliest.get(p)!, ends.get(p)! - n)]));
+      await client.topic(topic, { autoCreate: true });
+      // Each partition's last N up to its end now; the follow goes on from those ends.
+      const last = new Consumer(client, { topics: [topic], from: { kind: "last", count: n }, stopAtEnd: true });
       const kept: Kept[] = [];
-      if (n > 0) {
-        await readLoop({
-          client,
-          topic,
-          starts,
-          stops: ends,
-          onRecord: (partition, r) => {
-            kept.push({ partition, offset: r.offset, timestamp: r.timestamp, value: r.valueStart < 0 ? null : r.buf.slice(r.valueStart, r.valueEnd) });
-            return true;
-          },
-          shouldStop: () => interrupted || sink.closed,
-        });
+      try {
+        await last.run((r) => void kept.push({ partition: r.partition, offset: r.offset, timestamp: r.timestamp, value: r.valueStart < 0 ? null : r.buf.slice(r.valueStart, r.valueEnd) }), { until });
+      } finally {
+        await last.close();
       }
       for (const k of lastN(kept, n)) {
         if (k.value !== null) sink.bytes(k.value);
@@ -76,21 +65,21 @@ async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
       }
       sink.flush();
       if (flags.follow) {
-        await readLoop({
-          client,
-          topic,
-          starts: ends,
-          onRecord: (_partition, r) => {
-            if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
-            sink.byte(10);
-            return !sink.closed;
-          },
-          afterChunk: async () => {
-            sink.flush();
-            await sink.ready();
-          },
-          shouldStop: () => interrupted || sink.closed,
-        });
+        const follow = new Consumer(client, { topics: [topic], from: { kind: "exact", offsets: last.positions() } });
+        const print = (r: TopicRecordView): boolean => {
+          if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
+          sink.byte(10);
+          return !sink.closed;
+        };
+        const afterPoll = async () => {
+          sink.flush();
+          await sink.ready();
+        };
+        try {
+          await follow.run(print, { afterPoll, until });
+        } finally {
+          await follow.close();
+        }
       }
     } catch (err) {
       throw describeFailure(err, `tail ${topic}`);

@@ -55,6 +55,8 @@ export class KafkaClient {
   /** Node id → its connection once open, for `readyConnection` (dropped when the node's address changes). */
   private readonly ready = new Map<number, Connection>();
   private readonly topics = new Map<string, TopicInfo>();
+  /** Connections opened by `ownConnection` and not yet released (closed with the client). */
+  private readonly owned = new Set<Connection>();
   private closed = false;
   /** Whether any connection ever opened: before that, a refused bootstrap fails fast. */
   private everConnected = false;
@@ -87,6 +89,30 @@ export class KafkaClient {
       if (this.connections.get(key) === p) this.connections.delete(key);
     });
     return p;
+  }
+
+  /**
+   * A connection to `addr` for one caller alone. A group member talks to its coordinator on one:
+   * a JoinGroup may wait there for a whole rebalance, and a broker answers a connection's requests
+   * in order, so on the shared connection it would hold up every fetch, produce and other member's
+   * heartbeat behind it (the Java client keeps its coordinator connection apart for the same
+   * reason). The caller gives it back with `releaseConnection`.
+   */
+  async ownConnection(addr: BrokerAddress): Promise<Connection> {
+    if (this.closed) throw new ConnectionError("client closed");
+    const conn = await Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
+    this.everConnected = true;
+    if (this.closed) {
+      conn.close();
+      throw new ConnectionError("client closed");
+    }
+    this.owned.add(conn);
+    return conn;
+  }
+
+  releaseConnection(conn: Connection): void {
+    this.owned.delete(conn);
+    conn.close();
   }
 
   /** Connection to the broker with `nodeId` (from Metadata). */
@@ -263,6 +289,8 @@ export class KafkaClient {
     const all = [...this.connections.values()];
     this.connections.clear();
     this.ready.clear();
+    for (const conn of this.owned) conn.close();
+    this.owned.clear();
     for (const p of all) {
       try {
         (await p).close();

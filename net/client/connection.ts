@@ -298,7 +298,7 @@ export class Connection {
    * Hands back the buffer of the answer `view` lies in, once nothing reads that answer any more:
    * the next big answer is gathered into it instead of fresh memory. A view of anything else
    * (a small answer, one already handed back) is ignored. The Fetcher calls it for the previous
-   * answer at each poll(); its callers keep no record past that (data-consume.ts).
+   * answer at each poll(); its callers keep no record past that (consumer.ts).
    */
   recycle(view: Uint8Array): void {
     this.buffers.giveBack(view);

@@ -1,11 +1,12 @@
-// Fetcher: reads assigned partitions of one topic with Fetch long-polls, one request in flight per
-// leader, pipelined: as soon as a response arrives the next request (from the offsets after its
-// last whole batch) goes out, and only then is the response handed to the caller, so the broker
-// reads the next chunk while we decode and print this one.
+// Fetcher: reads assigned partitions, of one topic or several, with Fetch long-polls, one request
+// in flight per leader, pipelined: as soon as a response arrives the next request (from the
+// offsets after its last whole batch) goes out, and only then is the response handed to the
+// caller, so the broker reads the next chunk while we decode and print this one. The consumer
+// (consumer.ts) drives it; it knows nothing of groups or commits.
 //
-// Positions: `position(p)` is the next offset to fetch. A partition with a `stopAt` (exclusive)
-// is done once its position reaches it and is no longer fetched; `poll()` returns null when every
-// assigned partition is done (`--until-end`, `replay --to`).
+// Positions: each assigned partition is a `FetchPartition` whose `position` is the next offset to
+// fetch. One with a `stop` (exclusive) is done once its position reaches it and is no longer
+// fetched; `poll()` returns null when every assigned partition is done (`--until-end`, `replay --to`).
 //
 // Errors per partition: NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION / leader-epoch errors
 // refresh metadata and retry; OFFSET_OUT_OF_RANGE resets to the earliest offset when the position
@@ -20,20 +21,48 @@ import { iterateBatches } from "../../core/batch/record-batch.ts";
 import { OFF_LAST_OFFSET_DELTA } from "../../core/batch/header.ts";
 import * as be from "../../core/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { Fetch, type FetchRequest, type FetchRequestFetchPartition, type FetchResponse } from "../protocol/messages/index.ts";
+import { Fetch, type FetchRequest, type FetchRequestFetchPartition, type FetchRequestFetchTopic, type FetchResponse } from "../protocol/messages/index.ts";
 import { backoffMs, EARLIEST, LATEST, sleep, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection, ResponseHandler } from "./connection.ts";
 import { FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, FETCH_PARTITION_MAX_BYTES, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError } from "./errors.ts";
 
+/** One assigned partition: where fetching goes on from and where it stops. */
+export class FetchPartition {
+  /** The offset after the records its owner is done with (the consumer's; the fetcher never reads it). */
+  processed: number;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** The next offset to fetch. */
+    public position: number,
+    /** Exclusive; Infinity when the partition is followed forever. */
+    readonly stop: number = Infinity,
+  ) {
+    this.processed = position;
+  }
+
+  get active(): boolean {
+    return this.position < this.stop;
+  }
+}
+
 /** Whole batches of one partition from one response. */
 export interface FetchedChunk {
+  topic: string;
   partition: number;
   /** The offset this chunk was fetched from: records below it (in its first batch) are old. */
   fetchOffset: number;
+  /** The offset after its last whole batch: where the next fetch of the partition starts. */
+  nextOffset: number;
+  /** The partition's exclusive stop offset (Infinity when none): records at or past it are not for the caller. */
+  stop: number;
   /** Whole batches, each a view into the response: valid until the next poll() (see handedOut). */
   batches: { baseOffset: number; bytes: Uint8Array }[];
   highWatermark: number;
+  /** The assigned partition it came from. */
+  source: FetchPartition;
 }
 
 export interface FetcherOptions {
@@ -42,7 +71,7 @@ export interface FetcherOptions {
   maxBytes?: number;
   partitionMaxBytes?: number;
   /** Called when OFFSET_OUT_OF_RANGE moved a position. */
-  onReset?: (partition: number, from: number, to: number) => void;
+  onReset?: (topic: string, partition: number, from: number, to: number) => void;
 }
 
 /** One Fetch in flight to one leader: what it asked for, then its answer or failure. */
@@ -52,12 +81,14 @@ class Outstanding implements ResponseHandler<FetchResponse> {
   error: unknown = null;
   /** Where it was sent (its answer's buffer goes back there, Connection.recycle). */
   conn: Connection | null = null;
+  /** Where the last lookup found its partition: answers list partitions in the order asked. */
+  private hint = 0;
 
   constructor(
     private readonly done: (o: Outstanding) => void,
     readonly leader: number,
-    /** Partitions asked for and the offset each was fetched from (same order). */
-    readonly partitions: number[],
+    /** Partitions asked for, grouped by topic in first-seen order, and the offset each was fetched from (same order). */
+    readonly parts: FetchPartition[],
     readonly offsets: number[],
   ) {}
 
@@ -76,26 +107,37 @@ class Outstanding implements ResponseHandler<FetchResponse> {
     this.done(this);
   }
 
-  offsetOf(partition: number): number | undefined {
-    const i = this.partitions.indexOf(partition);
-    return i < 0 ? undefined : this.offsets[i];
+  /** Index of `topic`/`partition` among the partitions asked for, or -1. */
+  indexOf(topic: string, partition: number): number {
+    const n = this.parts.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.hint + k) % n;
+      const p = this.parts[i]!;
+      if (p.partition === partition && p.topic === topic) {
+        this.hint = i + 1;
+        return i;
+      }
+    }
+    return -1;
   }
 }
 
 /** A leader's Fetch body, kept between requests while its partitions stay the same. */
 interface LeaderRequest {
   body: FetchRequest;
-  partitions: number[];
-  /** The offsets now in `body` (as numbers: a BigInt is made only when one changes). */
+  parts: FetchPartition[];
+  /** `body`'s partition entries, flattened in the order of `parts`. */
+  entries: FetchRequestFetchPartition[];
+  /** The offsets now in `entries` (as numbers: a BigInt is made only when one changes). */
   offsets: number[];
 }
 
 export class Fetcher {
-  private readonly positions = new Map<number, number>();
-  private readonly stops = new Map<number, number>();
+  /** Assigned partitions, in assignment order (loops over it allocate no iterator). */
+  private parts: FetchPartition[] = [];
+  /** The assigned topics, each once. */
+  private topics: string[] = [];
   private readonly outstanding = new Map<number, Outstanding>();
-  /** Assigned partitions, in assignment order (for loops that should not allocate an iterator). */
-  private assignedList: number[] = [];
   private readonly requests = new Map<number, LeaderRequest>();
   /** Answers arrived and not yet taken by `poll()`, oldest first. */
   private arrived: Outstanding[] = [];
@@ -111,19 +153,15 @@ export class Fetcher {
 
   constructor(
     private readonly client: KafkaClient,
-    readonly topic: string,
     private readonly opts: FetcherOptions = {},
   ) {}
 
-  /** Replaces the assignment: partition → next offset, and optional exclusive stop offsets. */
-  assign(positions: Map<number, number>, stops: Map<number, number> = new Map()): void {
+  /** Replaces the assignment (the partitions' positions and stops are theirs: the fetcher moves `position`). */
+  assign(parts: FetchPartition[]): void {
     this.epoch++;
     this.outstanding.clear();
-    this.positions.clear();
-    this.stops.clear();
-    for (const [p, o] of positions) this.positions.set(p, o);
-    for (const [p, o] of stops) this.stops.set(p, o);
-    this.assignedList = [...this.positions.keys()];
+    this.parts = [...parts];
+    this.topics = [...new Set(parts.map((p) => p.topic))];
     this.requests.clear();
     this.arrived = [];
     this.wake();
@@ -133,22 +171,9 @@ export class Fetcher {
     while (this.waiters.length > 0) this.waiters.pop()!();
   }
 
-  position(partition: number): number | undefined {
-    return this.positions.get(partition);
-  }
-
-  assigned(): number[] {
-    return [...this.positions.keys()];
-  }
-
-  private active(partition: number): boolean {
-    const stop = this.stops.get(partition);
-    return stop === undefined || this.positions.get(partition)! < stop;
-  }
-
-  /** True once every assigned partition reached its stop offset. */
+  /** True once every assigned partition reached its stop offset (or none is assigned). */
   get done(): boolean {
-    for (let i = 0; i < this.assignedList.length; i++) if (this.active(this.assignedList[i]!)) return false;
+    for (let i = 0; i < this.parts.length; i++) if (this.parts[i]!.active) return false;
     return true;
   }
 
@@ -174,7 +199,7 @@ export class Fetcher {
     if (error !== null) {
       if (!isRetriableError(error) || this.failures >= RETRIES_MAX) throw error;
       await sleep(backoffMs(this.failures++));
-      this.client.invalidate(this.topic);
+      this.invalidate(first);
       return [];
     }
     const res = first.res!;
@@ -190,8 +215,8 @@ export class Fetcher {
   /**
    * The chunks a poll() returns are views into the answer's buffer, which the connection may
    * reuse for a later answer once it is handed back: at the next poll(). So a caller is done with
-   * a poll's records when it polls again (data-consume.ts copies what it prints; RecordView is
-   * reused per record anyway). One view of the answer's buffer is kept to find it by.
+   * a poll's records when it polls again (the consumer's callers copy what they keep; RecordView
+   * is reused per record anyway). One view of the answer's buffer is kept to find it by.
    */
   private handedOut: { conn: Connection; view: Uint8Array } | null = null;
 
@@ -217,123 +242,125 @@ export class Fetcher {
     return undefined;
   }
 
+  /** The partition an answer is about, if it was asked for and its position has not moved since. */
+  private askedFor(o: Outstanding, topic: string, partition: number): FetchPartition | null {
+    const i = o.indexOf(topic, partition);
+    if (i < 0) return null;
+    const part = o.parts[i]!;
+    return part.position === o.offsets[i] ? part : null;
+  }
+
   /** `absorb` for a response with no error anywhere: no await, nothing but the chunks allocated. */
   private absorbClean(o: Outstanding, res: FetchResponse): FetchedChunk[] {
     const chunks: FetchedChunk[] = [];
     for (let ti = 0; ti < res.responses.length; ti++) {
       const t = res.responses[ti]!;
-      if (t.topic !== this.topic) continue;
       for (let pi = 0; pi < t.partitions.length; pi++) {
         const p = t.partitions[pi]!;
-        const from = o.offsetOf(p.partitionIndex);
-        if (from === undefined || this.positions.get(p.partitionIndex) !== from) continue;
-        chunks.push(this.chunk(p, from));
+        const part = this.askedFor(o, t.topic, p.partitionIndex);
+        if (part !== null) chunks.push(chunk(part, p));
       }
     }
     this.failures = 0;
     return chunks;
   }
 
-  /** The whole batches of a partition's records at or after `from`; advances its position past them. */
-  private chunk(p: FetchResponse["responses"][number]["partitions"][number], from: number): FetchedChunk {
-    const batches: { baseOffset: number; bytes: Uint8Array }[] = [];
-    let next = from;
-    if (p.records !== null && p.records.length > 0) {
-      for (const span of iterateBatches(p.records)) {
-        const baseOffset = be.int64(span.bytes, 0);
-        const last = baseOffset + be.int32(span.bytes, OFF_LAST_OFFSET_DELTA);
-        if (last < next) continue; // wholly before the position (a compacted or repeated batch)
-        batches.push({ baseOffset, bytes: span.bytes });
-        next = last + 1;
-      }
-    }
-    this.positions.set(p.partitionIndex, next);
-    return { partition: p.partitionIndex, fetchOffset: from, batches, highWatermark: Number(p.highWatermark) };
-  }
-
   /** Turns a response into chunks, advancing positions past the whole batches it held. */
   private async absorb(o: Outstanding, res: FetchResponse): Promise<FetchedChunk[]> {
-    if (res.errorCode !== 0) throw kafkaError(res.errorCode, `fetch from ${this.topic}`);
+    if (res.errorCode !== 0) throw kafkaError(res.errorCode, `fetch from ${this.topics.join(", ")}`);
     const chunks: FetchedChunk[] = [];
-    let stale = false;
+    let stale: Set<string> | null = null;
     for (const t of res.responses) {
-      if (t.topic !== this.topic) continue;
       for (const p of t.partitions) {
-        const from = o.offsetOf(p.partitionIndex);
-        if (from === undefined || this.positions.get(p.partitionIndex) !== from) continue;
+        const part = this.askedFor(o, t.topic, p.partitionIndex);
+        if (part === null) continue;
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-          await this.resetOutOfRange(p.partitionIndex, from);
+          await this.resetOutOfRange(part);
           continue;
         }
         if (p.errorCode !== 0) {
           if (isRetriableFetchCode(p.errorCode)) {
-            stale = true;
+            (stale ??= new Set()).add(part.topic);
             continue;
           }
-          throw kafkaError(p.errorCode, `fetch ${this.topic}/${p.partitionIndex} at offset ${from}`);
+          throw kafkaError(p.errorCode, `fetch ${part.topic}/${part.partition} at offset ${part.position}`);
         }
-        chunks.push(this.chunk(p, from));
+        chunks.push(chunk(part, p));
       }
     }
     this.failures = 0;
-    if (stale) {
-      this.client.invalidate(this.topic);
+    if (stale !== null) {
+      for (const topic of stale) this.client.invalidate(topic);
       await sleep(backoffMs(0));
     }
     return chunks;
   }
 
-  private async resetOutOfRange(partition: number, from: number): Promise<void> {
-    const [earliest, latest] = await Promise.all([
-      this.client.listOffsets(this.topic, new Map([[partition, EARLIEST]])),
-      this.client.listOffsets(this.topic, new Map([[partition, LATEST]])),
-    ]);
-    const lo = earliest.get(partition) ?? 0;
-    const hi = latest.get(partition) ?? 0;
+  private async resetOutOfRange(part: FetchPartition): Promise<void> {
+    const wanted = (at: number) => new Map([[part.partition, at]]);
+    const [earliest, latest] = await Promise.all([this.client.listOffsets(part.topic, wanted(EARLIEST)), this.client.listOffsets(part.topic, wanted(LATEST))]);
+    const lo = earliest.get(part.partition) ?? 0;
+    const hi = latest.get(part.partition) ?? 0;
+    const from = part.position;
     const to = from < lo ? lo : hi;
-    this.positions.set(partition, to);
-    this.opts.onReset?.(partition, from, to);
+    part.position = to;
+    this.opts.onReset?.(part.topic, part.partition, from, to);
+  }
+
+  /** Forgets the leaders of every topic a failed request asked for. */
+  private invalidate(o: Outstanding): void {
+    let last = "";
+    for (let i = 0; i < o.parts.length; i++) {
+      const topic = o.parts[i]!.topic;
+      if (topic !== last) this.client.invalidate((last = topic));
+    }
   }
 
   /**
    * Sends a fetch to every leader that has active partitions and nothing outstanding. Null when
-   * that is done; a Promise when the topic's leaders had to be looked up first.
+   * that is done; a Promise when some topic's leaders had to be looked up first.
    */
   private launchAll(): Promise<void> | null {
-    const cached = this.client.cachedTopic(this.topic);
-    if (cached !== undefined && allLed(cached)) {
-      this.launchWith(cached);
+    let missing: string[] | null = null;
+    for (let i = 0; i < this.topics.length; i++) {
+      const cached = this.client.cachedTopic(this.topics[i]!);
+      if (cached === undefined || !allLed(cached)) (missing ??= []).push(this.topics[i]!);
+    }
+    if (missing === null) {
+      this.launch();
       return null;
     }
-    return this.client.topic(this.topic, { autoCreate: false }).then((info) => this.launchWith(info));
+    return Promise.all(missing.map((t) => this.client.topic(t, { autoCreate: false }))).then(() => this.launch());
   }
 
-  private launchWith(info: TopicInfo): void {
+  private launch(): void {
     let leaders: number[] | null = null;
-    let byLeader: number[][] | null = null;
-    for (let i = 0; i < this.assignedList.length; i++) {
-      const partition = this.assignedList[i]!;
-      if (!this.active(partition)) continue;
-      const leader = leaderOf(info, partition);
+    let byLeader: FetchPartition[][] | null = null;
+    let info: TopicInfo | undefined;
+    for (let i = 0; i < this.parts.length; i++) {
+      const part = this.parts[i]!;
+      if (!part.active) continue;
+      if (info?.name !== part.topic) info = this.client.cachedTopic(part.topic);
+      const leader = info === undefined ? -1 : leaderOf(info, part.partition);
       if (this.outstanding.has(leader)) continue;
       if (leaders === null || byLeader === null) {
         leaders = [leader];
-        byLeader = [[partition]];
+        byLeader = [[part]];
         continue;
       }
       const k = leaders.indexOf(leader);
-      if (k >= 0) byLeader[k]!.push(partition);
+      if (k >= 0) byLeader[k]!.push(part);
       else {
         leaders.push(leader);
-        byLeader.push([partition]);
+        byLeader.push([part]);
       }
     }
     if (leaders === null || byLeader === null) return;
     for (let k = 0; k < leaders.length; k++) {
-      const partitions = byLeader[k]!;
-      const offsets = new Array<number>(partitions.length);
-      for (let i = 0; i < partitions.length; i++) offsets[i] = this.positions.get(partitions[i]!)!;
-      const o = new Outstanding(this.settled, leaders[k]!, partitions, offsets);
+      const parts = byTopic(byLeader[k]!);
+      const offsets = new Array<number>(parts.length);
+      for (let i = 0; i < parts.length; i++) offsets[i] = parts[i]!.position;
+      const o = new Outstanding(this.settled, leaders[k]!, parts, offsets);
       this.outstanding.set(o.leader, o);
       this.send(o);
     }
@@ -364,11 +391,13 @@ export class Fetcher {
    * encoding copies it before the next request changes it). */
   private requestBody(o: Outstanding): FetchRequest {
     let req = this.requests.get(o.leader);
-    if (req === undefined || !sameNumbers(req.partitions, o.partitions)) {
-      req = { body: this.newRequestBody(o.partitions), partitions: o.partitions, offsets: o.partitions.map(() => NaN) };
+    if (req === undefined || !sameParts(req.parts, o.parts)) {
+      const body = this.newRequestBody(o.parts);
+      const entries = body.topics.flatMap((t) => t.partitions);
+      req = { body, parts: o.parts, entries, offsets: o.parts.map(() => NaN) };
       this.requests.set(o.leader, req);
     }
-    const entries = req.body.topics[0]!.partitions;
+    const entries = req.entries;
     for (let i = 0; i < entries.length; i++) {
       const offset = o.offsets[i]!;
       if (req.offsets[i] === offset) continue;
@@ -378,7 +407,21 @@ export class Fetcher {
     return req.body;
   }
 
-  private newRequestBody(partitions: number[]): FetchRequest {
+  /** A Fetch body for `parts` (grouped by topic, as byTopic leaves them). */
+  private newRequestBody(parts: FetchPartition[]): FetchRequest {
+    const topics: FetchRequestFetchTopic[] = [];
+    for (const part of parts) {
+      let t = topics[topics.length - 1];
+      if (t === undefined || t.topic !== part.topic) topics.push((t = { topic: part.topic, topicId: new Uint8Array(16), partitions: [] }));
+      t.partitions.push({
+        partition: part.partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: -1n,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes: this.opts.partitionMaxBytes ?? FETCH_PARTITION_MAX_BYTES,
+      });
+    }
     return {
       clusterId: null,
       replicaId: -1,
@@ -389,22 +432,7 @@ export class Fetcher {
       isolationLevel: 1,
       sessionId: 0,
       sessionEpoch: -1,
-      topics: [
-        {
-          topic: this.topic,
-          topicId: new Uint8Array(16),
-          partitions: partitions.map(
-            (partition): FetchRequestFetchPartition => ({
-              partition,
-              currentLeaderEpoch: -1,
-              fetchOffset: -1n,
-              lastFetchedEpoch: -1,
-              logStartOffset: -1n,
-              partitionMaxBytes: this.opts.partitionMaxBytes ?? FETCH_PARTITION_MAX_BYTES,
-            }),
-          ),
-        },
-      ],
+      topics,
       forgottenTopicsData: [],
       rackId: "",
     };
@@ -419,17 +447,48 @@ export class Fetcher {
   }
 }
 
+/** The whole batches of a partition's records at or after its position; advances the position past them. */
+function chunk(part: FetchPartition, p: FetchResponse["responses"][number]["partitions"][number]): FetchedChunk {
+  const from = part.position;
+  const batches: { baseOffset: number; bytes: Uint8Array }[] = [];
+  let next = from;
+  if (p.records !== null && p.records.length > 0) {
+    for (const span of iterateBatches(p.records)) {
+      const baseOffset = be.int64(span.bytes, 0);
+      const last = baseOffset + be.int32(span.bytes, OFF_LAST_OFFSET_DELTA);
+      if (last < next) continue; // wholly before the position (a compacted or repeated batch)
+      batches.push({ baseOffset, bytes: span.bytes });
+      next = last + 1;
+    }
+  }
+  part.position = next;
+  return { topic: part.topic, partition: part.partition, fetchOffset: from, nextOffset: next, stop: part.stop, batches, highWatermark: Number(p.highWatermark), source: part };
+}
+
 /** True when no partition's answer carries an error (nor the response's own code). */
 function clean(res: FetchResponse, o: Outstanding): boolean {
   if (res.errorCode !== 0) return false;
   for (let ti = 0; ti < res.responses.length; ti++) {
-    const partitions = res.responses[ti]!.partitions;
-    for (let pi = 0; pi < partitions.length; pi++) {
-      const p = partitions[pi]!;
-      if (p.errorCode !== 0 && o.offsetOf(p.partitionIndex) !== undefined) return false;
+    const t = res.responses[ti]!;
+    for (let pi = 0; pi < t.partitions.length; pi++) {
+      const p = t.partitions[pi]!;
+      if (p.errorCode !== 0 && o.indexOf(t.topic, p.partitionIndex) >= 0) return false;
     }
   }
   return true;
+}
+
+/** `parts` with each topic's partitions together, topics in first-seen order (the array itself when already so). */
+function byTopic(parts: FetchPartition[]): FetchPartition[] {
+  let grouped = true;
+  for (let i = 2; i < parts.length && grouped; i++) {
+    const topic = parts[i]!.topic;
+    if (topic === parts[i - 1]!.topic) continue;
+    for (let j = 0; j < i - 1; j++) if (parts[j]!.topic === topic) grouped = false;
+  }
+  if (grouped) return parts;
+  const topics = [...new Set(parts.map((p) => p.topic))];
+  return topics.flatMap((t) => parts.filter((p) => p.topic === t));
 }
 
 function allLed(info: TopicInfo): boolean {
@@ -442,7 +501,7 @@ function leaderOf(info: TopicInfo, partition: number): number {
   return -1;
 }
 
-function sameNumbers(a: number[], b: number[]): boolean {
+function sameParts(a: FetchPartition[], b: FetchPartition[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -460,5 +519,3 @@ function isRetriableFetchCode(code: number): boolean {
     code === ErrorCode.KAFKA_STORAGE_ERROR
   );
 }
-
-export { LATEST, EARLIEST };

@@ -1,7 +1,9 @@
-// GroupMember: one consumer-group membership ("consumer" protocol, range assignor) for a CLI
-// consumer. The classic protocol, in this order (kafka-protocol.md §1.3d):
+// GroupMember: one consumer-group membership ("consumer" protocol, range assignor), driven by the
+// Consumer (consumer.ts), which decides when to commit and rejoin. The classic protocol, in this
+// order (kafka-protocol.md §1.3d):
 //
-//   FindCoordinator(key=group, type 0) → connect to the coordinator
+//   FindCoordinator(key=group, type 0) → connect to the coordinator (a connection of the member's
+//               own, KafkaClient.ownConnection: a JoinGroup waiting there holds up no one else)
 //   JoinGroup (memberId "" first; MEMBER_ID_REQUIRED hands us an id to join again with)
 //   SyncGroup — the leader sends every member's assignment, computed here with rangeAssign over
 //               the members' subscriptions; followers send none; everyone gets its own back
@@ -33,6 +35,7 @@ export class GroupMember {
   /** Set when the coordinator says the group is rebalancing (or forgot us): join again. */
   needsRejoin = false;
   private coordinator: Connection | null = null;
+  private finding: Promise<Connection> | null = null;
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
 
@@ -42,8 +45,17 @@ export class GroupMember {
     readonly topics: string[],
   ) {}
 
-  private async findCoordinator(): Promise<Connection> {
-    if (this.coordinator?.isOpen) return this.coordinator;
+  /** The coordinator's connection, found (once, however many callers ask meanwhile) if not open. */
+  private findCoordinator(): Promise<Connection> {
+    if (this.coordinator?.isOpen) return Promise.resolve(this.coordinator);
+    if (this.finding === null) {
+      this.dropCoordinator();
+      this.finding = this.lookUpCoordinator().finally(() => (this.finding = null));
+    }
+    return this.finding;
+  }
+
+  private async lookUpCoordinator(): Promise<Connection> {
     for (let attempt = 0; ; attempt++) {
       const conn = await this.client.anyConnection();
       const v = conn.version(FindCoordinator);
@@ -51,12 +63,18 @@ export class GroupMember {
       const c = v >= 4 ? res.coordinators[0] : { errorCode: res.errorCode, nodeId: res.nodeId, host: res.host, port: res.port, errorMessage: res.errorMessage };
       const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
       if (code === 0 && c) {
-        this.coordinator = await this.client.connectionTo({ host: c.host, port: c.port });
+        this.coordinator = await this.client.ownConnection({ host: c.host, port: c.port });
         return this.coordinator;
       }
       if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `find coordinator of group ${this.groupId}`, c?.errorMessage);
       await sleep(backoffMs(attempt));
     }
+  }
+
+  /** Closes the coordinator connection (this member's own: KafkaClient.ownConnection) to find it again. */
+  private dropCoordinator(): void {
+    if (this.coordinator !== null) this.client.releaseConnection(this.coordinator);
+    this.coordinator = null;
   }
 
   /** Runs `fn` against the coordinator, finding it again after coordinator errors. */
@@ -72,12 +90,12 @@ export class GroupMember {
         message = r.message;
       } catch (err) {
         if (!isRetriableError(err) || attempt >= RETRIES_MAX) throw err;
-        this.coordinator = null;
+        this.dropCoordinator();
         await sleep(backoffMs(attempt));
         continue;
       }
       if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
-      this.coordinator = null;
+      this.dropCoordinator();
       await sleep(backoffMs(attempt));
     }
   }
@@ -164,26 +182,37 @@ export class GroupMember {
     }));
   }
 
-  /** Committed offsets (-1 for none) of `partitions` of `topic`. */
-  async committed(topic: string, partitions: number[]): Promise<Map<number, number>> {
+  /** Committed offsets (-1 for none) of the given partitions, topic → partition → offset. */
+  async committed(partitions: ReadonlyMap<string, readonly number[]>): Promise<Map<string, Map<number, number>>> {
+    const topics = [...partitions].filter(([, list]) => list.length > 0).map(([name, list]) => ({ name, partitionIndexes: [...list] }));
+    if (topics.length === 0) return new Map();
     return this.withCoordinator("offset fetch", async (conn) => {
-      const res = await conn.request(OffsetFetch, { groupId: this.groupId, topics: [{ name: topic, partitionIndexes: partitions }], groups: [], requireStable: true });
-      const out = new Map<number, number>();
+      const res = await conn.request(OffsetFetch, { groupId: this.groupId, topics, groups: [], requireStable: true });
+      const out = new Map<string, Map<number, number>>();
       for (const t of res.topics) {
+        const offsets = new Map<number, number>();
+        out.set(t.name, offsets);
         for (const p of t.partitions) {
-          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${topic}/${p.partitionIndex} (group ${this.groupId})`);
+          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
           if (p.errorCode !== 0) return { code: p.errorCode, value: out };
-          out.set(p.partitionIndex, Number(p.committedOffset));
+          offsets.set(p.partitionIndex, Number(p.committedOffset));
         }
       }
       return { code: res.errorCode, value: out };
     });
   }
 
-  /** Commits next-offsets to read. A rebalance in progress marks `needsRejoin` and still commits
-   * where the coordinator accepts it (Kafka accepts commits from current members while rebalancing). */
-  async commit(topic: string, offsets: Map<number, number>): Promise<void> {
-    if (offsets.size === 0 || this.generationId < 0) return;
+  /** Commits next-offsets to read, topic → partition → offset. A rebalance in progress marks
+   * `needsRejoin` and still commits where the coordinator accepts it (Kafka accepts commits from
+   * current members while rebalancing). */
+  async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
+    const topics = [...offsets]
+      .filter(([, byPartition]) => byPartition.size > 0)
+      .map(([name, byPartition]) => ({
+        name,
+        partitions: [...byPartition].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+      }));
+    if (topics.length === 0 || this.generationId < 0) return;
     await this.withCoordinator("offset commit", async (conn) => {
       const res = await conn.request(OffsetCommit, {
         groupId: this.groupId,
@@ -191,19 +220,14 @@ export class GroupMember {
         memberId: this.memberId,
         groupInstanceId: null,
         retentionTimeMs: -1n,
-        topics: [
-          {
-            name: topic,
-            partitions: [...offsets].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
-          },
-        ],
+        topics,
       });
       for (const t of res.topics) {
         for (const p of t.partitions) {
           if (p.errorCode === 0) continue;
           if (REJOIN_ERRORS.has(p.errorCode)) {
             this.needsRejoin = true;
-            throw kafkaError(p.errorCode, `commit ${topic}/${p.partitionIndex} (group ${this.groupId})`);
+            throw kafkaError(p.errorCode, `commit ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
           }
           return { code: p.errorCode, value: undefined };
         }
@@ -228,9 +252,9 @@ export class GroupMember {
       const conn = await this.findCoordinator();
       const res = await conn.request(Heartbeat, { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
       if (REJOIN_ERRORS.has(res.errorCode)) this.needsRejoin = true;
-      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.coordinator = null;
+      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.dropCoordinator();
     } catch {
-      this.coordinator = null;
+      this.dropCoordinator();
     }
     if (!this.needsRejoin) this.startHeartbeats();
   }
@@ -239,12 +263,14 @@ export class GroupMember {
   async leave(): Promise<void> {
     this.stopped = true;
     this.stopHeartbeats();
-    if (this.memberId === "") return;
-    try {
-      const conn = await this.findCoordinator();
-      await conn.request(LeaveGroup, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: null }] });
-    } catch {
-      // leaving is a courtesy
+    if (this.memberId !== "") {
+      try {
+        const conn = await this.findCoordinator();
+        await conn.request(LeaveGroup, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: null }] });
+      } catch {
+        // leaving is a courtesy
+      }
     }
+    this.dropCoordinator();
   }
 }

@@ -99,13 +99,22 @@ function corrupt(message: string): CoreError {
   return new CoreError("CORRUPT_BATCH", message);
 }
 
-const view: RecordView = { offset: 0, timestamp: 0, buf: new Uint8Array(0), keyStart: -1, keyEnd: -1, valueStart: -1, valueEnd: -1, headerCount: 0, headersStart: 0 };
+const sharedView: RecordView = { offset: 0, timestamp: 0, buf: new Uint8Array(0), keyStart: -1, keyEnd: -1, valueStart: -1, valueEnd: -1, headerCount: 0, headersStart: 0 };
 
 /**
  * Calls `visit` for each record of the whole batch `bytes` (baseOffset given) at offset ≥ fromOffset,
- * until `visit` returns false. Returns false if stopped early.
+ * until `visit` returns false. Returns false if stopped early (then `into.offset` is the record
+ * that said so). Each record is written into `into` (a view of the module's own unless given: the
+ * consumer passes one that also carries the topic and partition).
  */
-export function walkBatch(bytes: Uint8Array, baseOffset: number, fromOffset: number, visit: (r: RecordView) => boolean | void): boolean {
+export function walkBatch<V extends RecordView = RecordView>(
+  bytes: Uint8Array,
+  baseOffset: number,
+  fromOffset: number,
+  visit: (r: V) => boolean | void,
+  into: V = sharedView as V,
+): boolean {
+  const view = into;
   const attributes = be.int16(bytes, OFF_ATTRIBUTES);
   if (attributes & ATTR_CONTROL) return true;
   const count = be.int32(bytes, OFF_RECORD_COUNT);

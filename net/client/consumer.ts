@@ -1,0 +1,452 @@
+// Consumer: reads topics, alone or as a member of a consumer group, for any library user and for
+// the CLI's consume, tail, replay and bench. It owns the assignment (every partition of each topic,
+// chosen partitions, or the group's share), the start and stop offset of each partition
+// (offset-spec.ts), the positions, group membership (group.ts: join, sync, heartbeats, rejoin),
+// commits, and the pipelined fetch (fetcher.ts). For example:
+//
+//   const consumer = new Consumer(client, { topics: ["orders"], group: { id: "billing" } });
+//   try {
+//     for await (const r of consumer) handle(r);
+//   } finally {
+//     await consumer.close(); // a final commit, then LeaveGroup; the client stays open
+//   }
+//
+// Callers read in one of three ways:
+//
+//   for await (const r of consumer) …      ConsumerRecord copies, simplest; `break` stops
+//   await consumer.run((r) => …)            a reused TopicRecordView per record, zero-copy
+//   consumer.poll() + consumer.walk(c, fn)  the same, one fetch answer at a time, for callers
+//                                           that work between answers (flush, clocks)
+//
+// A visitor that returns false stops the consumer after that record: poll() returns null from
+// then on. A view (and a chunk's bytes) are valid only until the next poll(): copy what you keep.
+//
+// Positions: `positions()` is, per partition, the offset after the records the caller is done
+// with — where the group's next member goes on from once committed. A chunk counts as done when
+// walked to its end, or when poll() or close() is next called (as in Kafka: what a poll returned
+// is consumed by the next one); when a visitor stops the consumer, exactly the records visited.
+// Records past a partition's stop offset are never shown and never counted.
+//
+// Group order, per poll() (nothing else interleaves):
+//   1. the first poll joins: JoinGroup/SyncGroup, committed offsets (OffsetFetch) as starts,
+//      `from` for partitions with none, stops if asked; then onAssigned
+//   2. a heartbeat that saw a rebalance: onRevoked, commit positions, join again (step 1)
+//   3. otherwise, positions are committed every autoCommitIntervalMs
+//   4. the next answer is fetched (the one after it is already on its way)
+// close(): onRevoked, a final commit, LeaveGroup. After a failure (a poll or walk threw; poll()
+// throws it again) close commits nothing — the chunk being walked is not done, and a broken
+// connection would only make the commit retry — and only leaves, best effort.
+import { AUTO_COMMIT_INTERVAL_MS, FETCH_MAX_WAIT_MS } from "./constants.ts";
+import { sleep, type KafkaClient } from "./client.ts";
+import { Fetcher, FetchPartition, type FetchedChunk } from "./fetcher.ts";
+import { GroupMember } from "./group.ts";
+import { EARLIEST_OFFSET, LATEST_OFFSET, resolveOffsets, type OffsetSpec, type TopicOffsets } from "./offset-spec.ts";
+import { readHeaders, walkBatch, type DecodedHeader, type RecordView } from "./record-walker.ts";
+
+export type { OffsetSpec, TopicOffsets } from "./offset-spec.ts";
+
+/** A record as `run` and `walk` show it: a view valid during the visit only. */
+export interface TopicRecordView extends RecordView {
+  topic: string;
+  partition: number;
+}
+
+/** Called per record; false stops the consumer after this record. */
+export type RecordVisitor = (r: TopicRecordView) => boolean | void;
+
+/** A record of its own (what iterating a Consumer yields). */
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: DecodedHeader[];
+}
+
+/** One partition's whole batches from one fetch answer (fetcher.ts): walk them with `walk`. */
+export type FetchedPartition = Omit<FetchedChunk, "source">;
+
+/** topic → partitions. */
+export type Assignment = Map<string, number[]>;
+
+export interface ConsumerGroupOptions {
+  id: string;
+  /** Commit positions() at close, before a rejoin and every autoCommitIntervalMs (default true);
+   * false: only commit() commits. */
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+}
+
+export interface ConsumerOptions {
+  /** Topics to read: every partition of each, or the group's share of them. */
+  topics: readonly string[];
+  /** Without a group: only these partitions of a topic (topics it does not name are read whole). */
+  partitions?: ReadonlyMap<string, readonly number[]>;
+  group?: ConsumerGroupOptions;
+  /** Where each partition starts (default earliest); in a group, only partitions with no committed offset. */
+  from?: OffsetSpec;
+  /** Stop each partition at the end offset it had when assigned. */
+  stopAtEnd?: boolean;
+  /** Stop each partition here (exclusive); with stopAtEnd, at whichever comes first. */
+  stopAt?: OffsetSpec;
+  /** Fetch long-poll and sizes (constants.ts has the defaults). */
+  maxWaitMs?: number;
+  minBytes?: number;
+  maxBytes?: number;
+  partitionMaxBytes?: number;
+  /** A fetch's OFFSET_OUT_OF_RANGE moved a partition (retention deleted what it pointed at, or it pointed past the end). */
+  onReset?: (topic: string, partition: number, from: number, to: number) => void;
+  /** Group only: after each join, once the new partitions' starts are known. */
+  onAssigned?: (assigned: Assignment) => void | Promise<void>;
+  /** Group only: before a rejoin's or close's commit gives the partitions up. */
+  onRevoked?: (revoked: Assignment) => void | Promise<void>;
+  /** A periodic, rejoin or final commit failed (they do not throw; commit() does). */
+  onCommitError?: (err: unknown) => void;
+}
+
+/** How often a member with nothing assigned looks for a rebalance. */
+const IDLE_CHECK_MS = 100;
+const NONE: readonly FetchedChunk[] = [];
+
+export class Consumer {
+  private readonly fetcher: Fetcher;
+  private readonly member: GroupMember | null;
+  private readonly from: OffsetSpec;
+  private readonly autoCommit: boolean;
+  private readonly autoCommitIntervalMs: number;
+  private parts: FetchPartition[] = [];
+  private assigned: Assignment = new Map();
+  /** What the last poll() returned, until it counts as processed. */
+  private handed: readonly FetchedChunk[] = NONE;
+  private started = false;
+  /** Every partition reached its stop, or a visitor said stop: poll() returns null. */
+  private ended = false;
+  /** What a poll or walk threw: poll() throws it again, close() commits nothing. */
+  private failure: { error: unknown } | null = null;
+  private closed = false;
+  private lastCommit = performance.now();
+  private readonly view: TopicRecordView = {
+    topic: "",
+    partition: 0,
+    offset: 0,
+    timestamp: 0,
+    buf: new Uint8Array(0),
+    keyStart: -1,
+    keyEnd: -1,
+    valueStart: -1,
+    valueEnd: -1,
+    headerCount: 0,
+    headersStart: 0,
+  };
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly opts: ConsumerOptions,
+  ) {
+    if (opts.topics.length === 0) throw new Error("consumer: no topic to read");
+    if (opts.group !== undefined && opts.partitions !== undefined) throw new Error("consumer: a group member reads the partitions the group assigns, not chosen ones");
+    if (opts.group !== undefined && opts.group.id === "") throw new Error("consumer: the group id must not be empty");
+    this.from = opts.from ?? EARLIEST_OFFSET;
+    this.member = opts.group === undefined ? null : new GroupMember(client, opts.group.id, [...opts.topics]);
+    this.autoCommit = opts.group?.autoCommit ?? true;
+    this.autoCommitIntervalMs = opts.group?.autoCommitIntervalMs ?? AUTO_COMMIT_INTERVAL_MS;
+    this.fetcher = new Fetcher(client, { maxWaitMs: opts.maxWaitMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, partitionMaxBytes: opts.partitionMaxBytes, onReset: opts.onReset });
+  }
+
+  /**
+   * The next fetched partitions (possibly none: an empty long-poll, a retried error, a member
+   * waiting for partitions), or null once done: every partition at its stop, a visitor said
+   * stop, or close(). What the previous poll returned is invalid from this call on.
+   */
+  async poll(): Promise<FetchedPartition[] | null> {
+    if (this.failure !== null) throw this.failure.error;
+    this.settleHanded();
+    try {
+      return await this.next();
+    } catch (err) {
+      this.failure = { error: err };
+      throw err;
+    }
+  }
+
+  private async next(): Promise<FetchedChunk[] | null> {
+    for (;;) {
+      if (this.ended || this.closed) return null;
+      if (!this.started) await this.start();
+      else if (this.member?.needsRejoin) await this.rebalance();
+      else if (this.autoCommitDue()) await this.commitQuietly();
+      if (this.closed) return null;
+      if (this.fetcher.done) {
+        // Nothing left to read — unless this member has nothing yet and nothing bounds it.
+        const waiting = this.member !== null && this.parts.length === 0 && !this.opts.stopAtEnd && this.opts.stopAt === undefined;
+        if (!waiting) {
+          this.ended = true;
+          return null;
+        }
+        await this.idle();
+        return [];
+      }
+      const chunks = await this.fetcher.poll();
+      if (this.closed) return null;
+      if (chunks === null) continue; // the last partition reached its stop
+      this.handed = chunks;
+      return chunks;
+    }
+  }
+
+  /**
+   * Calls `visit` for each record of `chunk` (from the last poll) below its stop, until `visit`
+   * returns false (then the consumer stops after that record). True when walked to the end.
+   */
+  walk(chunk: FetchedPartition, visit: RecordVisitor): boolean {
+    const c = chunk as FetchedChunk;
+    const view = this.view;
+    view.topic = c.topic;
+    view.partition = c.partition;
+    const stop = c.stop;
+    // Only a chunk that runs past its stop needs each offset checked (once per bounded partition).
+    const bounded = c.nextOffset > stop;
+    const fn: RecordVisitor = bounded ? (r) => r.offset < stop && visit(r) !== false : visit;
+    let from = c.fetchOffset;
+    try {
+      for (let i = 0; i < c.batches.length; i++) {
+        const b = c.batches[i]!;
+        if (!walkBatch(b.bytes, b.baseOffset, from, fn, view)) {
+          if (bounded && view.offset >= stop) break;
+          this.stopAfter(c, view.offset);
+          return false;
+        }
+        from = 0;
+      }
+    } catch (err) {
+      // A corrupt batch, or the visitor threw: nothing of this chunk counts as done.
+      this.failure = { error: err };
+      throw err;
+    }
+    markProcessed(c);
+    return true;
+  }
+
+  /**
+   * Reads until done, calling `visit` per record; `afterPoll` runs after each poll's records
+   * (flush output there), `until` is asked before each poll.
+   */
+  async run(visit: RecordVisitor, opts: { afterPoll?: () => void | Promise<void>; until?: () => boolean } = {}): Promise<void> {
+    while (!(opts.until?.() ?? false)) {
+      const chunks = await this.poll();
+      if (chunks === null) return;
+      for (let i = 0; i < chunks.length; i++) if (!this.walk(chunks[i]!, visit)) break;
+      await opts.afterPoll?.();
+    }
+  }
+
+  /** Every record, copied; breaking out of the loop stops the consumer after the last one seen. */
+  async *records(): AsyncGenerator<ConsumerRecord, void, undefined> {
+    let current: FetchedChunk | null = null;
+    let last = -1;
+    let complete = false;
+    try {
+      for (;;) {
+        const chunks = await this.poll();
+        if (chunks === null) break;
+        for (const c of chunks as FetchedChunk[]) {
+          current = c;
+          const copies = this.copies(c);
+          for (let i = 0; i < copies.length; i++) {
+            last = copies[i]!.offset;
+            yield copies[i]!;
+          }
+          markProcessed(c);
+          current = null;
+        }
+      }
+      complete = true;
+    } finally {
+      if (!complete && this.failure === null) {
+        if (current !== null && last >= current.fetchOffset) this.stopAfter(current, last);
+        else this.stopAfter(null, -1);
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
+    return this.records();
+  }
+
+  private copies(c: FetchedChunk): ConsumerRecord[] {
+    try {
+      return this.copy(c);
+    } catch (err) {
+      this.failure = { error: err };
+      throw err;
+    }
+  }
+
+  private copy(c: FetchedChunk): ConsumerRecord[] {
+    const out: ConsumerRecord[] = [];
+    const view = this.view;
+    let from = c.fetchOffset;
+    for (const b of c.batches) {
+      const whole = walkBatch(
+        b.bytes,
+        b.baseOffset,
+        from,
+        (r) => {
+          if (r.offset >= c.stop) return false;
+          out.push({
+            topic: c.topic,
+            partition: c.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.keyStart < 0 ? null : r.buf.slice(r.keyStart, r.keyEnd),
+            value: r.valueStart < 0 ? null : r.buf.slice(r.valueStart, r.valueEnd),
+            headers: r.headerCount === 0 ? [] : readHeaders(r).map((h) => ({ key: h.key, value: h.value === null ? null : h.value.slice() })),
+          });
+        },
+        view,
+      );
+      if (!whole) break;
+      from = 0;
+    }
+    return out;
+  }
+
+  /** The partitions assigned now, topic → partitions (a group's share changes at each rebalance). */
+  assignment(): Assignment {
+    return new Map([...this.assigned].map(([t, ps]) => [t, [...ps]]));
+  }
+
+  /** Per assigned partition, the offset after the records the caller is done with (see the top). */
+  positions(): TopicOffsets {
+    const out: TopicOffsets = new Map();
+    for (const part of this.parts) {
+      let byPartition = out.get(part.topic);
+      if (byPartition === undefined) out.set(part.topic, (byPartition = new Map()));
+      byPartition.set(part.partition, part.processed);
+    }
+    return out;
+  }
+
+  /** Commits `offsets` (default: positions()) for the group; throws what the coordinator says. */
+  async commit(offsets: TopicOffsets = this.positions()): Promise<void> {
+    if (this.member === null) throw new Error("consumer: commit needs a group");
+    this.lastCommit = performance.now();
+    await this.member.commit(offsets);
+  }
+
+  /**
+   * Stops reading; in a group: onRevoked, a final commit (unless something failed), LeaveGroup. The
+   * client stays open (it is the caller's).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.failure === null) this.settleHanded();
+    this.closed = true;
+    this.fetcher.close();
+    if (this.member === null) return;
+    try {
+      if (this.started && this.failure === null && this.member.generationId >= 0) await this.revoke();
+    } finally {
+      await this.member.leave();
+    }
+  }
+
+  /** The first assignment: the group's, or every (chosen) partition of each topic. */
+  private async start(): Promise<void> {
+    this.started = true;
+    if (this.member !== null) return this.join();
+    const assignment: Assignment = new Map();
+    for (const topic of this.opts.topics) {
+      const chosen = this.opts.partitions?.get(topic);
+      assignment.set(topic, chosen !== undefined ? [...chosen] : (await this.client.topic(topic, { autoCreate: false })).partitions.map((p) => p.partition));
+    }
+    await this.assign(assignment, null);
+  }
+
+  private async join(): Promise<void> {
+    const joined = await this.member!.join();
+    const assignment: Assignment = new Map();
+    for (const topic of this.opts.topics) {
+      const partitions = joined.get(topic);
+      if (partitions !== undefined && partitions.length > 0) assignment.set(topic, partitions);
+    }
+    const committed = assignment.size > 0 ? await this.member!.committed(assignment) : null;
+    await this.assign(assignment, committed);
+    await this.opts.onAssigned?.(this.assignment());
+  }
+
+  /** Resolves each partition's start (committed, else `from`) and stop, then hands them to the fetcher. */
+  private async assign(assignment: Assignment, committed: TopicOffsets | null): Promise<void> {
+    const parts: FetchPartition[] = [];
+    for (const [topic, partitions] of assignment) {
+      const have = committed?.get(topic);
+      const missing = partitions.filter((p) => (have?.get(p) ?? -1) < 0);
+      const fallback = await resolveOffsets(this.client, topic, missing, this.from);
+      const stops = await this.stopsOf(topic, partitions);
+      for (const p of partitions) {
+        const c = have?.get(p) ?? -1;
+        parts.push(new FetchPartition(topic, p, c >= 0 ? c : fallback.get(p)!, stops?.get(p) ?? Infinity));
+      }
+    }
+    this.parts = parts;
+    this.assigned = assignment;
+    this.fetcher.assign(parts);
+  }
+
+  private async stopsOf(topic: string, partitions: number[]): Promise<Map<number, number> | null> {
+    const ends = this.opts.stopAtEnd ? await resolveOffsets(this.client, topic, partitions, LATEST_OFFSET) : null;
+    const at = this.opts.stopAt !== undefined ? await resolveOffsets(this.client, topic, partitions, this.opts.stopAt) : null;
+    if (ends === null || at === null) return ends ?? at;
+    for (const p of partitions) at.set(p, Math.min(at.get(p)!, ends.get(p)!));
+    return at;
+  }
+
+  private async rebalance(): Promise<void> {
+    await this.revoke();
+    this.fetcher.assign([]);
+    await this.join();
+  }
+
+  private async revoke(): Promise<void> {
+    await this.opts.onRevoked?.(this.assignment());
+    if (this.autoCommit) await this.commitQuietly();
+  }
+
+  private autoCommitDue(): boolean {
+    return this.member !== null && this.autoCommit && performance.now() - this.lastCommit >= this.autoCommitIntervalMs;
+  }
+
+  private async commitQuietly(): Promise<void> {
+    try {
+      await this.commit();
+    } catch (err) {
+      this.opts.onCommitError?.(err);
+    }
+  }
+
+  /** A member with nothing assigned: back after a long-poll's time, or sooner when the group rebalances. */
+  private async idle(): Promise<void> {
+    const until = performance.now() + (this.opts.maxWaitMs ?? FETCH_MAX_WAIT_MS);
+    while (!this.closed && !this.member!.needsRejoin && performance.now() < until) await sleep(IDLE_CHECK_MS);
+  }
+
+  private settleHanded(): void {
+    for (let i = 0; i < this.handed.length; i++) markProcessed(this.handed[i]!);
+    this.handed = NONE;
+  }
+
+  /** A visitor said stop at `offset` of `chunk` (null: between chunks): done up to it, nothing after. */
+  private stopAfter(chunk: FetchedChunk | null, offset: number): void {
+    if (chunk !== null && offset + 1 > chunk.source.processed) chunk.source.processed = offset + 1;
+    this.handed = NONE;
+    this.ended = true;
+  }
+}
+
+/** A chunk's records are done: its partition is processed up to the chunk's end (or its stop). */
+function markProcessed(c: FetchedChunk): void {
+  const next = c.nextOffset < c.stop ? c.nextOffset : c.stop;
+  if (next > c.source.processed) c.source.processed = next;
+}
