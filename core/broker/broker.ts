@@ -17,6 +17,7 @@ import type { Clock } from "../clock.ts";
 import { DataDirLock } from "../data-dir-lock.ts";
 import { assert } from "../assert.ts";
 import { CoreError } from "../errors.ts";
+import { checkCoreLimits, CREATE_IN_FLIGHT_WAIT_MS, RETENTION_CHECK_MS } from "../limits.ts";
 import type { FileLayer } from "../fs.ts";
 import type { GroupCoordinator, GroupCoordinatorConfig } from "../groups/coordinator.ts";
 import type { Timers } from "../groups/timers.ts";
@@ -26,7 +27,6 @@ import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { type Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
 import { Idempotence } from "./idempotence.ts";
-import { BROKER_LIMITS } from "./limits.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
 import { openStorage } from "./storage.ts";
@@ -79,7 +79,7 @@ export class Broker {
     private readonly lock: DataDirLock | null,
   ) {
     this.metrics = metrics;
-    this.retention = setInterval(() => this.enforceRetention(), BROKER_LIMITS.retentionCheckMs);
+    this.retention = setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS);
     (this.retention as { unref?: () => void }).unref?.();
   }
 
@@ -88,6 +88,7 @@ export class Broker {
    * the topics and the committed offsets. A failure after the lock gives the lock back.
    */
   static async open(config: BrokerConfig, log: BrokerLog, deps: BrokerDeps = {}): Promise<Broker> {
+    checkCoreLimits();
     // First, before anything reads or writes the dir: a second broker on it would recover over
     // this one's live files and lose what it acknowledged.
     const lock = deps.lock === false ? null : DataDirLock.acquire(config.dataDir);
@@ -214,7 +215,7 @@ export class Broker {
       if (!(err instanceof CoreError && err.code === "TOPIC_EXISTS")) throw err;
       // Another client's create of it is in flight (it takes several turns of the event loop).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, BROKER_LIMITS.createInFlightWaitMs)));
+      const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, CREATE_IN_FLIGHT_WAIT_MS)));
       await Promise.race([this.store.settled(name), wait]);
       clearTimeout(timer);
       return this.store.topic(name);

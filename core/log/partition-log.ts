@@ -34,6 +34,7 @@ import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
+import { RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
 import type { Syncable } from "./durability.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
@@ -82,10 +83,9 @@ const LOG_START_FILE = "log-start-offset";
  * commit, so the active segment keeps zeros written ahead of its end: RUNWAY_BYTES at a time,
  * when less than half is left, at most once per RUNWAY_INTERVAL_MS (at most 5 MiB/s of extra
  * writes; a producer faster than that outruns it and appends as before). The zeros are cut off
- * when the segment is sealed or closed, and by recovery after a crash (recovery.ts).
+ * when the segment is sealed or closed, and by recovery after a crash (recovery.ts). The sizes
+ * are in core/limits.ts.
  */
-export const RUNWAY_BYTES = 1024 * 1024;
-const RUNWAY_INTERVAL_MS = 200;
 let runwayZeros: Uint8Array | null = null;
 
 export class PartitionLog implements Syncable {
