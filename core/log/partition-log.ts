@@ -100,6 +100,7 @@ export class PartitionLog implements Syncable {
   private rolling: Promise<void> | null = null;
   private closed = false;
   private readonly listeners = new Set<(highWatermark: number) => void>();
+  private readonly durableListeners = new Set<(durableEnd: number) => void>();
   private readonly scratch = newScratch();
   private runwayExtendedAt = -Infinity;
   /** The leader epoch stamped on appended batches (cluster mode moves it; single node: 0). */
@@ -299,6 +300,7 @@ export class PartitionLog implements Syncable {
     seg.indexDirty = true;
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
+    else if (this.durableListeners.size > 0) queueMicrotask(() => this.notifyDurable());
     return { baseOffset, lastOffset, logAppendTime };
   }
 
@@ -367,6 +369,7 @@ export class PartitionLog implements Syncable {
     seg.markDurable(state);
     if (state.nextOffset > this.durableOffset) this.durableOffset = state.nextOffset;
     if (this.deps.durability.syncsEachAppend && !this.externalHighWatermark) this.raiseHighWatermark(this.durableOffset);
+    if (this.durableListeners.size > 0) this.notifyDurable();
     const still: Waiter[] = [];
     for (const w of this.waiters) {
       if (w.offset <= this.durableOffset) w.resolve();
@@ -795,7 +798,25 @@ export class PartitionLog implements Syncable {
     return this.epochs.epochAt(offset);
   }
 
-  /** From now on only advanceHighWatermark / setHighWatermark move the high watermark. */
+  /** Calls `listener` each time the durable end rises (the leader's share of the high
+   * watermark); returns the unsubscribe function. */
+  onDurable(listener: (durableEnd: number) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  private notifyDurable(): void {
+    const end = this.durableEndOffset;
+    for (const listener of this.durableListeners) {
+      try {
+        listener(end);
+      } catch (e) {
+        this.deps.logger.error(`durable-end listener threw: ${String(e)}`);
+      }
+    }
+  }
+
+  /** From now on only advanceHighWatermark moves the high watermark. */
   useExternalHighWatermark(): void {
     this.externalHighWatermark = true;
   }
