@@ -2,7 +2,8 @@
 // on free ports in a temp dir, ready when it says so (its "ready to serve client requests" line,
 // then /health true: events, not sleeps), with the faults cluster tests need: stop, SIGKILL,
 // SIGSTOP/SIGCONT, restart on the same ports and data. Every etcd started here is killed and its
-// temp dir removed when the test process exits, however the test ended.
+// temp dir removed when the test process exits, however the test ended (a failed assertion, an
+// exception, SIGINT or SIGTERM; only a SIGKILL of the test process leaves etcd running).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,10 @@ export interface EtcdStartOptions {
   readyTimeoutMs?: number; // default 20 s
   /** Copy etcd's log lines to this writer as they come (e.g. for `make cluster`). */
   onLog?: (line: string) => void;
+  /** Start etcd in a session of its own, so a terminal's Ctrl-C reaches only this process. */
+  detached?: boolean;
+  /** Kill etcd and exit on SIGINT/SIGTERM (default true); false when the caller handles signals. */
+  handleSignals?: boolean;
 }
 
 export interface EtcdServer {
@@ -61,14 +66,29 @@ const READY = /ready to serve client requests/;
 const LOG_BYTES_MAX = 1024 * 1024;
 const live = new Set<{ proc: Subprocess; dir: string | null }>();
 
-process.on("exit", () => {
+function killAll(): void {
   for (const e of live) {
     try {
       e.proc.kill("SIGKILL");
     } catch {}
     if (e.dir) rmSync(e.dir, { recursive: true, force: true });
   }
-});
+  live.clear();
+}
+process.on("exit", killAll);
+
+let signalsHooked = false;
+/** A signal ends the process without "exit": clean up, then exit as the signal would have. */
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  }
+}
 
 /** A TCP port nothing listens on right now on `host` (the OS picks it; racy only against other pickers). */
 export function freePort(host = "127.0.0.1"): number {
@@ -117,9 +137,10 @@ async function startOnce(o: EtcdStartOptions): Promise<EtcdServer> {
   let logText = "";
   const entry: { proc: Subprocess; dir: string | null } = { proc: undefined as unknown as Subprocess, dir: ownDir };
   live.add(entry);
+  if (o.handleSignals !== false) hookSignals();
 
   const launch = async (): Promise<Subprocess<"ignore", "pipe", "pipe">> => {
-    const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", detached: o.detached });
     entry.proc = proc;
     let runText = ""; // this run's output until it is ready
     let onText: (() => void) | undefined;

@@ -34,6 +34,8 @@ export interface Lease {
 export interface KeepAliveOptions {
   /** Runs once when the lease is lost (not when the keeper is stopped). */
   onLost?: (err: EtcdError) => void;
+  /** Each failed keepalive (the keeper retries until the deadline); for logs and metrics. */
+  onKeepAliveError?: (err: unknown) => void;
   /** Aborting it stops the keeper, as stop() does. */
   signal?: AbortSignal;
   /** Tell the owner this long before the lease could expire (default a tenth of the TTL, ≥ 100 ms). */
@@ -163,6 +165,7 @@ export class LeaseKeeper {
       } catch (err) {
         if (this.ended) return;
         if (err instanceof EtcdError && err.code === "LEASE_NOT_FOUND") return this.lose("etcd says the lease is gone", err.endpoint, err);
+        this.o.onKeepAliveError?.(err);
         // Anything else: try again soon (the transport already moved to the next endpoint).
         next = now() + Math.min(KEEPALIVE_RETRY_MS_MAX, Math.max(10, this.ttlMs / 10));
       }

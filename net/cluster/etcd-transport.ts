@@ -135,7 +135,9 @@ export class EtcdTransport {
       throw new EtcdError("BAD_RESPONSE", `${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`, endpoint);
     }
     if (o.streamed && json.result === undefined && json.error === undefined) throw new EtcdError("BAD_RESPONSE", `${path}: no result: ${text.slice(0, 200)}`, endpoint);
-    const error = o.streamed ? (json.error as Record<string, unknown> | undefined) : res.ok ? undefined : json;
+    // A unary error is the whole body ({"error": "text", "message", "code"}); a stream's is an object under "error".
+    const nested = typeof json.error === "object" && json.error !== null ? (json.error as Record<string, unknown>) : undefined;
+    const error = !res.ok ? (nested ?? json) : o.streamed ? nested : undefined;
     if (error) throw grpcError(error, endpoint, path, !o.retrySafe);
     return o.streamed ? (json.result as Record<string, unknown>) : json;
   }

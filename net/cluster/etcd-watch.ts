@@ -68,7 +68,7 @@ export class Watch {
   readonly created: Promise<number>;
   /** How the watch ended: cancel(), a compacted start revision, or the handler threw. */
   readonly done: Promise<WatchEnd>;
-  /** Streams opened after the first (each a resume). */
+  /** Connection attempts after the first (each a resume from `nextRevision`). */
   reconnects = 0;
   private next: number | undefined;
   private readonly controller = new AbortController();
