@@ -20,6 +20,7 @@ import { REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
 import { startKafkaServer } from "../net/kafka/server.ts";
+import { ClusterNode } from "../net/cluster/node.ts";
 
 export interface BrokerOptions {
   dataDir: string;
@@ -35,6 +36,8 @@ export interface BrokerOptions {
   advertise?: HostPort;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
+  /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
+  cluster?: { nodeId: number; etcd: string; name: string };
 }
 
 export interface RunningBroker {
@@ -48,10 +51,18 @@ export interface RunningBroker {
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
   const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
   const broker = await Broker.open(
-    { dataDir: options.dataDir, fsync: options.fsync, autoCreateTopics: options.autoCreateTopics, defaultPartitions: options.defaultPartitions, groups: options.groups },
+    {
+      dataDir: options.dataDir,
+      nodeId: options.cluster?.nodeId ?? 0,
+      fsync: options.fsync,
+      autoCreateTopics: options.autoCreateTopics,
+      defaultPartitions: options.defaultPartitions,
+      groups: options.groups,
+    },
     log,
   );
   let kafka: ReturnType<typeof startKafkaServer> | undefined;
+  let cluster: ClusterNode | undefined;
   try {
     kafka = startKafkaServer({
       host: options.kafka.host,
@@ -62,13 +73,21 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       idleTimeoutMs: options.idleTimeoutMs,
       advertise: options.advertise,
     });
+    if (options.cluster !== undefined) {
+      const advertise = options.advertise ?? { host: options.kafka.host === "0.0.0.0" || options.kafka.host === "::" ? "127.0.0.1" : options.kafka.host, port: kafka.port };
+      cluster = new ClusterNode(broker, { nodeId: options.cluster.nodeId, etcdEndpoints: options.cluster.etcd, clusterName: options.cluster.name, advertise });
+      await cluster.start();
+    }
     const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
     const kafkaDoor = kafka;
+    const clusterNode = cluster;
     return {
       kafka: { host: options.kafka.host, port: kafka.port },
       http: { host: options.http.host, port: http.port },
       broker,
       async stop() {
+        // Leaving the cluster first: our partitions get new leaders while we finish requests.
+        await clusterNode?.stop();
         broker.beginShutdown();
         await kafkaDoor.stop();
         await http.stop();
@@ -76,6 +95,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       },
     };
   } catch (err) {
+    await cluster?.stop().catch(() => {});
     broker.beginShutdown();
     await kafka?.stop(0);
     await broker.close();
@@ -95,12 +115,15 @@ export interface ServeFlags {
   maxConnections?: string;
   idleTimeoutMs?: string;
   advertise?: string;
+  nodeId?: string;
+  cluster?: string;
+  clusterName?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs"]);
+const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "nodeId", "cluster", "clusterName"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -157,11 +180,28 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
     advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
+    cluster: resolveCluster(merged),
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
     },
   };
+}
+
+function resolveCluster(merged: ServeFlags): BrokerOptions["cluster"] {
+  if (merged.cluster === undefined) {
+    if (merged.nodeId !== undefined || merged.clusterName !== undefined) throw new UsageError("--node-id and --cluster-name need --cluster ETCD_URL");
+    return undefined;
+  }
+  if (merged.nodeId === undefined) throw new UsageError("--cluster needs --node-id N: each broker of a cluster has its own id");
+  const nodeId = nonNegativeInt("--node-id", merged.nodeId, 0);
+  const urls = merged.cluster.split(",").map((u) => u.trim());
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(u)) throw new UsageError(`--cluster: expected etcd URLs like http://127.0.0.1:2379, got "${u}"`);
+  }
+  const name = merged.clusterName ?? "streamctl";
+  if (!/^[a-zA-Z0-9._-]{1,64}$/.test(name)) throw new UsageError(`--cluster-name: letters, digits, '.', '_' and '-' only, got "${name}"`);
+  return { nodeId, etcd: urls.join(","), name };
 }
 
 function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
@@ -189,6 +229,9 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
+    .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
+    .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
+    .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
     .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);

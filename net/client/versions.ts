@@ -21,6 +21,7 @@
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
+// | OffsetForLeaderEpoch (23) | 3-4 | v3 names the replica asking (a follower) | newest               |
 import {
   ApiVersions,
   CreateTopics,
@@ -33,6 +34,7 @@ import {
   Metadata,
   OffsetCommit,
   OffsetFetch,
+  OffsetForLeaderEpoch,
   Produce,
   SyncGroup,
 } from "../protocol/messages/index.ts";
@@ -56,6 +58,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
+  [OffsetForLeaderEpoch.key, { min: 3, max: 4 }],
 ]);
 
 export class UnsupportedApiError extends Error {
