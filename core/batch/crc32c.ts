@@ -1,53 +1,47 @@
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of Kafka RecordBatch v2.
+// CRC-32C (Castagnoli), the checksum of Kafka RecordBatch v2 and of our metadata files: the one
+// entry point every caller uses. It hands inputs of NATIVE_MIN_BYTES and more to `@node-rs/crc32`
+// (Rust, SSE4.2/PCLMULQDQ, a prebuilt N-API module per platform, embedded by `bun build
+// --compile` and loaded from a temporary file at start) and smaller ones to our slicing-by-16
+// (crc32c-slicing.ts), which is also used everywhere when the native module cannot load (a
+// platform without a prebuilt binary, a temporary directory mounted noexec).
 //
-// Slicing-by-16: one flat Int32Array of 16 × 256 entries (16 KiB, fits L1), 16 input bytes per
-// step, the first four of them assembled into a little-endian word and xored with the CRC so far.
-// Bytes are read from the array one at a time: no Int32Array view over `data.buffer`, which would
-// give a small typed array an ArrayBuffer of its own and lengthen the next garbage collection
-// (core/bytes.ts), and no alignment or byte-order cases.
-// Measured on the project's CI box (AMD EPYC, Bun 1.4.5), input at an odd offset of a larger buffer:
-//   64 MiB: slicing-by-8, byte reads (an earlier version)       ~1.4–1.5 GB/s
-//           slicing-by-8, word reads                             ~1.8 GB/s
-//           slicing-by-16, word reads (the previous version)     ~2.2–2.3 GB/s
-//           slicing-by-16, byte reads (this file)                ~2.2–2.3 GB/s
-//   64 B – 4 KiB: one lookup per byte (the previous version's path under 4 KiB)  ~0.45 GB/s
-//                 slicing-by-16, byte reads (this file)                         ~1.9–2.2 GB/s
+// Where the crossover sits, measured on the project's CI box (AMD EPYC, 2 shared cores, Bun 1.4.5;
+// `bun run bench/checksums.ts`): a call into an N-API module costs ~150 ns before it reads a
+// byte, and slicing-by-16 does ~1.5–2.2 GB/s, so on a view into a larger buffer ours is faster up
+// to ~256–512 B. N-API also asks a typed array for its ArrayBuffer, and a small one (JavaScriptCore
+// keeps arrays under ~1 KB without one) then gets an ArrayBuffer of its own, which costs ~250 ns
+// more per call in allocation and garbage collection (core/bytes.ts); a batch builder's freshly
+// allocated output is such an array, and there ours is faster up to ~512 B–1 KiB. From 1 KiB
+// native wins for both, ~2x at 16 KiB and ~3x at 1 MiB.
 
-const POLY = 0x82f63b78;
-const SLICES = 16;
+import { crc32cSlicing } from "./crc32c-slicing.ts";
 
-const T = buildTable();
+/** `@node-rs/crc32`'s crc32c: the CRC of all of `input`, continuing from `initialState`. */
+type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
 
-function buildTable(): Int32Array {
-  const t = new Int32Array(256 * SLICES);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    t[n] = c;
+/** Inputs this long and longer go to the native module (see above). */
+export const NATIVE_MIN_BYTES = 1024;
+
+/** The native CRC-32C, or null where it did not load (then every input goes to crc32cSlicing). */
+export const crc32cNative: NativeCrc32c | null = loadNative();
+
+function loadNative(): NativeCrc32c | null {
+  try {
+    // require, not import: a module that fails to load must leave us on the fallback, not fail
+    // every command at start. The package's loader throws when it finds no binary for the platform.
+    const { crc32c } = require("@node-rs/crc32") as { crc32c: NativeCrc32c };
+    // The check value of the CRC-32C catalogue: a binary that loads but computes something else
+    // must not be trusted with every batch.
+    return crc32c(new TextEncoder().encode("123456789"), 0) === 0xe3069283 ? crc32c : null;
+  } catch {
+    return null;
   }
-  // t[s*256 + n] = CRC of byte n followed by s zero bytes.
-  for (let s = 1; s < SLICES; s++) {
-    for (let n = 0; n < 256; n++) {
-      const prev = t[(s - 1) * 256 + n]!;
-      t[s * 256 + n] = (prev >>> 8) ^ t[prev & 0xff]!;
-    }
-  }
-  return t;
 }
 
 /** CRC-32C of `data[start, end)`, continuing from `crc` (0 to begin). Returns an unsigned 32-bit value. */
 export function crc32c(data: Uint8Array, start = 0, end = data.length, crc = 0): number {
-  const t = T;
-  let c = ~crc;
-  let i = start;
-  for (const last = end - 16; i <= last; i += 16) {
-    const a = c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-    c =
-      t[3840 + (a & 0xff)]! ^ t[3584 + ((a >>> 8) & 0xff)]! ^ t[3328 + ((a >>> 16) & 0xff)]! ^ t[3072 + (a >>> 24)]! ^
-      t[2816 + data[i + 4]!]! ^ t[2560 + data[i + 5]!]! ^ t[2304 + data[i + 6]!]! ^ t[2048 + data[i + 7]!]! ^
-      t[1792 + data[i + 8]!]! ^ t[1536 + data[i + 9]!]! ^ t[1280 + data[i + 10]!]! ^ t[1024 + data[i + 11]!]! ^
-      t[768 + data[i + 12]!]! ^ t[512 + data[i + 13]!]! ^ t[256 + data[i + 14]!]! ^ t[data[i + 15]!]!;
+  if (crc32cNative !== null && end - start >= NATIVE_MIN_BYTES) {
+    return crc32cNative(start === 0 && end === data.length ? data : data.subarray(start, end), crc);
   }
-  while (i < end) c = t[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+  return crc32cSlicing(data, start, end, crc);
 }
