@@ -9,6 +9,8 @@
 import type { BenchRow } from "./types.ts";
 import { crc32c, crc32cNative, NATIVE_MIN_BYTES } from "../core/batch/crc32c.ts";
 import { crc32cSlicing } from "../core/batch/crc32c-slicing.ts";
+import { xxhash32 } from "../core/batch/xxhash32.ts";
+import { xxhash32Reference } from "../core/batch/xxhash32-reference.ts";
 
 const SECTION = "core";
 const KiB = 1024;
@@ -17,6 +19,8 @@ const ROUND_MS = 100;
 const ROUNDS = 5;
 const SIZES = [16, 64, 128, 256, KiB, 16 * KiB, MiB];
 const CROSSOVER_SIZES = [128, 256, 512, 768, KiB, 1536, 2 * KiB];
+/** An LZ4 frame's descriptor (2 B, the header checksum's input), small frames, a 64 KiB block, a large batch. */
+const XXHASH_SIZES = [2, 16, 128, KiB, 64 * KiB, MiB];
 
 let sink = 0;
 
@@ -103,6 +107,17 @@ function crossoverTable(): Cell[] {
   return cells;
 }
 
+/** xxHash32 as the LZ4 frame code calls it, on inputs at offset 1 of a larger buffer. */
+function xxhashTable(): Cell[] {
+  const buf = bytes(MiB + 64);
+  const cells: Cell[] = [];
+  for (const size of XXHASH_SIZES) {
+    cells.push({ size, impl: "ours (TypeScript, replaced)", ns: nsPerCall(() => xxhash32Reference(buf, 1, 1 + size)) });
+    cells.push({ size, impl: "xxhash32() = Bun.hash.xxHash32", ns: nsPerCall(() => xxhash32(buf, 1, 1 + size)) });
+  }
+  return cells;
+}
+
 function rows(what: string, cells: Cell[], note: string): BenchRow[] {
   return cells.map((c) => ({
     section: SECTION,
@@ -115,7 +130,11 @@ function rows(what: string, cells: Cell[], note: string): BenchRow[] {
 
 export async function run(): Promise<BenchRow[]> {
   const note = `crc32c() hands ${NATIVE_MIN_BYTES} B and more to ${crc32cNative ? "@node-rs/crc32" : "nothing (native module not loaded)"}`;
-  return [...rows("CRC-32C", crcTable(), note), ...rows("CRC-32C crossover", crossoverTable(), "bench/checksums.ts")];
+  return [
+    ...rows("CRC-32C", crcTable(), note),
+    ...rows("CRC-32C crossover", crossoverTable(), "bench/checksums.ts"),
+    ...rows("xxHash32", xxhashTable(), "the LZ4 frame checksums"),
+  ];
 }
 
 /** Markdown: one row per size, one column per implementation, "ns (GB/s)". */
@@ -139,5 +158,7 @@ if (import.meta.main) {
   console.log(markdown(crcTable()).join("\n"));
   console.log("\nCRC-32C crossover: a view made per call, and an array allocated per call\n");
   console.log(markdown(crossoverTable()).join("\n"));
+  console.log("\nxxHash32 (LZ4 frame checksums), input at offset 1 of a larger buffer\n");
+  console.log(markdown(xxhashTable()).join("\n"));
   console.error(`(${((performance.now() - started) / 1000).toFixed(1)} s, sink ${sink})`);
 }
