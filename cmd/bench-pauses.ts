@@ -32,16 +32,25 @@ export interface PauseStats {
 
 export const LOCKED_SHARE_MIN_PAUSES = 10;
 
-/** Starts measuring once the meter's thread runs (not during its start-up); `stop()` ends it and gives the figures. */
-export async function startPauseMeter(): Promise<{ stop(): Promise<PauseStats> }> {
+export interface PauseMeter {
+  /** How many times the meter's thread has woken so far (each after sleeping at least 1 ms). */
+  wakeUps(): number;
+  /** Ends the measurement and gives the figures. */
+  stop(): Promise<PauseStats>;
+}
+
+/** Starts measuring once the meter's thread runs (not during its start-up). */
+export async function startPauseMeter(): Promise<PauseMeter> {
   const thread = await startWorker(new URL("./bench-pauses-worker.ts", import.meta.url), "pause meter");
-  const state = new Int32Array(new SharedArrayBuffer(4));
+  // [0]: 1 = stop; [1]: wake-ups so far (bench-pauses-worker.ts).
+  const state = new Int32Array(new SharedArrayBuffer(8));
   const result = new Promise<PauseSamples>((resolve, reject) => {
     thread.worker.onmessage = (e) => resolve(e.data);
     thread.worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
   });
   thread.worker.postMessage(state.buffer);
   return {
+    wakeUps: () => Atomics.load(state, 1),
     async stop() {
       Atomics.store(state, 0, 1);
       const r = await result;
