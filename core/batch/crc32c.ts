@@ -6,13 +6,14 @@
 // platform without a prebuilt binary, a temporary directory mounted noexec).
 //
 // Where the crossover sits, measured on the project's CI box (AMD EPYC, 2 shared cores, Bun 1.4.5;
-// `bun run bench/checksums.ts`): a call into an N-API module costs ~150 ns before it reads a
-// byte, and slicing-by-16 does ~1.5–2.2 GB/s, so on a view into a larger buffer ours is faster up
-// to ~256–512 B. N-API also asks a typed array for its ArrayBuffer, and a small one (JavaScriptCore
-// keeps arrays under ~1 KB without one) then gets an ArrayBuffer of its own, which costs ~250 ns
-// more per call in allocation and garbage collection (core/bytes.ts); a batch builder's freshly
-// allocated output is such an array, and there ours is faster up to ~512 B–1 KiB. From 1 KiB
-// native wins for both, ~2x at 16 KiB and ~3x at 1 MiB.
+// `bun run bench/checksums.ts`, best CPU time of three runs): a call into the N-API module costs
+// ~160 ns before it reads a byte, and slicing-by-16 does ~2.2–2.3 GB/s, so on a view into a larger
+// buffer ours is faster up to 512 B and native from 768 B. N-API also asks a typed array for its
+// ArrayBuffer, and a small one (JavaScriptCore keeps arrays under ~1 KB without one) then gets an
+// ArrayBuffer of its own, ~100–300 ns more per call in allocation and garbage collection
+// (core/bytes.ts); a batch builder's freshly allocated output is such an array, and there the two
+// are level at 1 KiB and native is ahead from 1.5 KiB. From 1 KiB up native wins or ties: 2.6x ours
+// at 16 KiB, 3x at 1 MiB (~7 GB/s; the issue's 12–15 GB/s were not reached on this box).
 
 import { crc32cSlicing } from "./crc32c-slicing.ts";
 
