@@ -23,7 +23,8 @@ import { startKafkaServer } from "../net/kafka/server.ts";
 export interface BrokerOptions {
   dataDir: string;
   kafka: HostPort;
-  http: HostPort;
+  /** null: no HTTP control plane (`--http-listen none`). */
+  http: HostPort | null;
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
   defaultPartitions: number;
@@ -38,7 +39,7 @@ export interface BrokerOptions {
 
 export interface RunningBroker {
   kafka: HostPort;
-  http: HostPort;
+  http: HostPort | null;
   broker: Broker;
   stop(): Promise<void>;
 }
@@ -61,16 +62,16 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       idleTimeoutMs: options.idleTimeoutMs,
       advertise: options.advertise,
     });
-    const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
+    const http = options.http === null ? null : startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
     const kafkaDoor = kafka;
     return {
       kafka: { host: options.kafka.host, port: kafka.port },
-      http: { host: options.http.host, port: http.port },
+      http: options.http === null || http === null ? null : { host: options.http.host, port: http.port },
       broker,
       async stop() {
         broker.beginShutdown();
         await kafkaDoor.stop();
-        await http.stop();
+        await http?.stop();
         await broker.close();
       },
     };
@@ -134,15 +135,15 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 export function resolveServeOptions(flags: ServeFlags, env: Record<string, string | undefined>): BrokerOptions {
   const merged: ServeFlags = { ...(flags.config ? readConfigFile(flags.config) : {}), ...definedOnly(flags) };
   const kafka: HostPort = parseHostPort("--kafka-listen", merged.kafkaListen ?? "127.0.0.1:9092");
-  const http: HostPort = parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
+  const http: HostPort | null = merged.httpListen === "none" ? null : parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
   let fsync: FsyncPolicy;
   try {
     fsync = parseFsyncPolicy(merged.fsync ?? "always");
   } catch (err) {
     throw new UsageError(`--fsync: ${(err as Error).message}`);
   }
-  const loopback = http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
-  if (!loopback && !merged.httpToken) {
+  const loopback = http === null || http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
+  if (http !== null && !loopback && !merged.httpToken) {
     throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires --http-token`);
   }
   return {
@@ -178,7 +179,7 @@ export function serveCommand(io: Io): Command {
     .description("run the broker: Kafka protocol on --kafka-listen, HTTP control plane on --http-listen")
     .option("--data-dir <dir>", "where topics live (default $STREAMCTL_DATA_DIR, else $XDG_DATA_HOME/streamctl)")
     .option("--kafka-listen <host:port>", "Kafka protocol listener, port 0 picks a free one (default 127.0.0.1:9092)")
-    .option("--http-listen <host:port>", "HTTP control plane listener (default 127.0.0.1:8092)")
+    .option("--http-listen <host:port>", "HTTP control plane listener, or none (default 127.0.0.1:8092)")
     .option("--config <file>", "JSON file with any of these settings in camelCase; flags win")
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
@@ -206,7 +207,7 @@ export function serveCommand(io: Io): Command {
         if (err instanceof CoreError && err.code === "DATA_DIR_LOCKED") throw new UsageError(err.message);
         throw err;
       });
-      log(`ready kafka=${formatHostPort(broker.kafka)} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
+      log(`ready kafka=${formatHostPort(broker.kafka)} http=${broker.http === null ? "none" : formatHostPort(broker.http)} data=${options.dataDir}`);
       await stopSignal;
       log("stopping: finishing in-flight requests");
       await broker.stop();

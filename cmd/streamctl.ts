@@ -12,6 +12,8 @@ import { replayCommand } from "./replay.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
+import { metadataCommand } from "./metadata.ts";
+import { offsetsCommand } from "./offsets.ts";
 import { benchCommand } from "./bench.ts";
 
 export type CommandFactory = (io: Io) => Command;
@@ -25,6 +27,8 @@ const subcommands: readonly CommandFactory[] = [
   replayCommand,
   topicsCommand,
   groupsCommand,
+  metadataCommand,
+  offsetsCommand,
   topCommand,
   benchCommand,
 ];

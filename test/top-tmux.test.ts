@@ -29,7 +29,7 @@ async function waitForScreen(session: string, predicate: (screen: string) => boo
 
 /** Starts top in a detached session; after top exits the pane shows `top-exited:<code>`. */
 async function startTop(session: string, extra: string[] = []): Promise<void> {
-  const cmd = `NO_COLOR=1 STREAMCTL_HTTP=http://${broker.http} ${STREAMCTL_BIN} top ${extra.join(" ")}; echo top-exited:$?; exec cat`;
+  const cmd = `NO_COLOR=1 STREAMCTL_HTTP=http://${broker.http} STREAMCTL_BROKER=${broker.kafka} ${STREAMCTL_BIN} top ${extra.join(" ")}; echo top-exited:$?; exec cat`;
   const r = await tmux("new-session", "-d", "-s", session, "-x", "150", "-y", "30", "sh", "-c", cmd);
   expect(r.code).toBe(0);
 }
@@ -97,21 +97,21 @@ describe("top in a terminal", () => {
 
 describe("top --once", () => {
   test("prints one plain frame and exits", async () => {
-    const r = await streamctl(["top", "--once"], { env: { STREAMCTL_HTTP: `http://${broker.http}` } });
+    const r = await streamctl(["top", "--once"], { env: { STREAMCTL_HTTP: `http://${broker.http}`, STREAMCTL_BROKER: broker.kafka } });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain("\x1b");
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^streamctl top {2}http:\/\/127\.0\.0\.1:\d+ {2}up \S+ {2}fsync always {2}conns \d+ {2}topics 2 {2}records [\d,]+ {2}disk .+ {2}groups 0$/);
     expect(lines[2]!.split(/\s{2,}/)).toEqual(["TOPIC", "PARTS", "REC/S IN", "MB/S IN", "REC/S OUT", "MB/S OUT", "END", "SIZE"]);
     expect(lines.slice(3).map((l) => l.split(/\s+/)[0])).toEqual(expect.arrayContaining(["busy", "quiet"]));
-    const groups = await streamctl(["top", "--once", "--view", "groups"], { env: { STREAMCTL_HTTP: `http://${broker.http}` } });
+    const groups = await streamctl(["top", "--once", "--view", "groups"], { env: { STREAMCTL_HTTP: `http://${broker.http}`, STREAMCTL_BROKER: broker.kafka } });
     expect(groups.stdout).toContain("(no consumer groups)");
   });
 
   test("usage mistakes and an unreachable broker", async () => {
     const badView = await streamctl(["top", "--once", "--view", "nope"]);
     expect(badView.code).toBe(2);
-    const notTty = await streamctl(["top"], { env: { STREAMCTL_HTTP: `http://${broker.http}` } });
+    const notTty = await streamctl(["top"], { env: { STREAMCTL_HTTP: `http://${broker.http}`, STREAMCTL_BROKER: broker.kafka } });
     expect(notTty.code).toBe(2);
     expect(notTty.stderr).toContain("--once");
     const down = await streamctl(["top", "--once", "--http", "http://127.0.0.1:1"]);
