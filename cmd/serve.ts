@@ -35,6 +35,8 @@ export interface BrokerOptions {
   advertise?: HostPort;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
+  /** Detail lines too (recovery per partition); otherwise one summary line per subject. */
+  verbose?: boolean;
 }
 
 export interface RunningBroker {
@@ -46,7 +48,7 @@ export interface RunningBroker {
 
 /** Opens the core and starts both doors; a failure part way undoes what was started. */
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
-  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
+  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`), debug: options.verbose ? logLine : () => {} };
   const broker = await Broker.open(
     { dataDir: options.dataDir, fsync: options.fsync, autoCreateTopics: options.autoCreateTopics, defaultPartitions: options.defaultPartitions, groups: options.groups },
     log,
@@ -97,10 +99,11 @@ export interface ServeFlags {
   advertise?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
+  verbose?: boolean;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs"]);
+const CONFIG_KEYS = new Set(["verbose", "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -157,6 +160,7 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     maxConnections: positiveInt("--max-connections", merged.maxConnections, 10000),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, 600000),
     advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
+    verbose: merged.verbose === true,
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
@@ -189,6 +193,7 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--idle-timeout-ms <ms>", "close Kafka connections idle this long (default 600000)"))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
+    .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
     .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
