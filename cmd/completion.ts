@@ -60,14 +60,15 @@ complete -o default -F _streamctl streamctl
 }
 
 export function zshScript(root: CommandInfo): string {
-  const zq = (s: string) => sq(s.replace(/:/g, "\\:"));
+  /** "name:description" for _describe: a colon in the name is escaped, the description's are not. */
+  const zq = (name: string, description: string) => sq(`${name.replace(/:/g, "\\:")}:${description}`);
   const cases = steps(root)
     .map((s) => `      (${sq(s.typed)}) cmdpath=${sq(s.to === "/" ? "" : s.to)} ;;`)
     .join("\n");
   const tables = allCommands(root)
     .map((c) => {
-      const subs = c.commands.map((x) => zq(`${x.name}:${x.description}`)).join(" ");
-      const flags = c.options.map((o) => zq(`${o.long ?? o.short}:${o.description}`)).join(" ");
+      const subs = c.commands.map((x) => zq(x.name, x.description)).join(" ");
+      const flags = c.options.map((o) => zq((o.long ?? o.short)!, o.description)).join(" ");
       return `    (${sq(key(c) === "/" ? "" : key(c))}) subs=(${subs}); flags=(${flags}) ;;`;
     })
     .join("\n");
@@ -104,7 +105,8 @@ export function fishScript(root: CommandInfo): string {
     .join("\n");
   const lines: string[] = [];
   for (const c of allCommands(root)) {
-    const at = `__streamctl_at ${sq(rootKey(c))}`;
+    // Command paths are names only ([a-z0-9-/]): no quoting needed inside the condition.
+    const at = `__streamctl_at ${rootKey(c)}`;
     for (const sub of c.commands) lines.push(`complete -c streamctl -n ${sq(at)} -f -a ${sq(sub.name)} -d ${sq(sub.description)}`);
     for (const o of c.options) {
       const parts = ["complete -c streamctl", `-n ${sq(at)}`];

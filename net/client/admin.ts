@@ -113,7 +113,8 @@ export class AdminClient {
   bounded<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ConnectionError(`${what}: no answer within ${this.requestTimeoutMs} ms (request.timeout.ms)`)), this.requestTimeoutMs);
-      fn().then(
+      // fn may throw before it returns a promise (no common API version): no timer left behind.
+      Promise.try(fn).then(
         (v) => {
           clearTimeout(timer);
           resolve(v);
