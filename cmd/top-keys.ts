@@ -54,11 +54,14 @@ export function clampScroll(scroll: number, layout: Layout): number {
 /** Applies one keypress (`input` may hold several characters typed together). */
 export function press(state: UiState, input: string, key: Keys, layout: Layout): UiState {
   const special = key.upArrow || key.downArrow || key.pageUp || key.pageDown || key.home || key.end || key.return || key.escape || key.tab || key.backspace || key.delete;
-  if (special || input.length <= 1) return pressOne(state, input, key, layout);
+  if (special || input.length === 0) return pressOne(state, input, key, layout);
   let s = state;
-  for (const ch of input) s = pressOne(s, ch, {}, layout);
+  for (const ch of input) s = pressOne(s, ch, CONTROL_CHARS[ch] ?? (input.length === 1 ? key : {}), layout);
   return s;
 }
+
+/** Control characters inside a chunk of typed text, as the keys ink reports them for alone. */
+const CONTROL_CHARS: Record<string, Keys> = { "\r": { return: true }, "\n": { return: true }, "\x1b": { escape: true }, "\x7f": { backspace: true }, "\b": { backspace: true }, "\t": { tab: true } };
 
 function pressOne(s: UiState, ch: string, key: Keys, layout: Layout): UiState {
   if (s.quit) return s;

@@ -82,6 +82,19 @@ describe("shell completion and the man page", () => {
     expect(fish.stdout).toContain("complete -c streamctl -n '__streamctl_at streamctl/topics/create' -l partitions -s p -r");
   });
 
+  // fish and zsh are not part of the toolchain: checked where they are installed, skipped elsewhere.
+  test.skipIf(Bun.which("fish") === null)("the fish script loads and completes (where fish is installed)", async () => {
+    const script = `${STREAMCTL_BIN} completion fish | source; complete -C "streamctl to"; complete -C "streamctl topic create --pa"`;
+    const r = await runProcess(["fish", "-c", script]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").map((l) => l.split("\t")[0])).toEqual(["top", "topics", "--partitions", ""]);
+  });
+
+  test.skipIf(Bun.which("zsh") === null)("the zsh script loads after compinit (where zsh is installed)", async () => {
+    const r = await runProcess(["zsh", "-c", `autoload -U compinit && compinit -u -d /dev/null && source <(${STREAMCTL_BIN} completion zsh) && whence -w _streamctl`]);
+    expect(r.stdout.trim()).toBe("_streamctl: function");
+  });
+
   test("bin/streamctl.1 sits beside the binary and documents every command", async () => {
     const page = join(dirname(STREAMCTL_BIN), "streamctl.1");
     expect(existsSync(page)).toBe(true);
