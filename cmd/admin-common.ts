@@ -4,6 +4,7 @@
 // failures to the exit-code contract: the broker's answer or no answer at all is exit 1 with one
 // line naming what failed; a mistake in the call is exit 2.
 import { type Command, Option } from "commander";
+import { topicNameProblem } from "../core/topics/names.ts";
 import { AdminClient, type ClusterMetadata } from "../net/client/admin.ts";
 import { GroupAdmin } from "../net/client/admin-groups.ts";
 import { KafkaClient } from "../net/client/client.ts";
@@ -175,6 +176,13 @@ export function keyValues(flag: string, pairs: string[]): Record<string, string>
     out[p.slice(0, i)] = p.slice(i + 1);
   }
   return out;
+}
+
+/** A topic name checked at the edge: a bad one is a usage error (exit 2) before any connection. */
+export function checkTopicName(name: string): string {
+  const problem = topicNameProblem(name);
+  if (problem !== null) throw new UsageError(`invalid topic name: ${problem}`);
+  return name;
 }
 
 export function positiveInt(flag: string, value: string): number {

@@ -4,11 +4,10 @@
 // A named topic that does not exist exits 1 with one line.
 import { Command } from "commander";
 import { errorByCode } from "../net/protocol/errors.ts";
-import { type AdminFlags, plural, printJson, withAdmin, withAdminOptions } from "./admin-common.ts";
-import { checkTopicName } from "./offsets.ts";
+import { topicError } from "../net/client/admin.ts";
+import { type AdminFlags, checkTopicName, plural, printJson, withAdmin, withAdminOptions } from "./admin-common.ts";
 import type { Io } from "./io.ts";
 import { formatTable } from "./table.ts";
-import { topicError } from "../net/client/admin.ts";
 
 interface MetadataFlags extends AdminFlags {
   internal?: boolean;

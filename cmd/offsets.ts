@@ -4,21 +4,14 @@
 // relative like -2h), with or without the @. A partition with no record at or after TIME shows "-"
 // (null in JSON): reading from there means reading from the end.
 import { Command } from "commander";
-import { topicNameProblem } from "../core/topics/names.ts";
 import { EARLIEST, LATEST } from "../net/client/client.ts";
-import { type AdminFlags, printJson, withAdmin, withAdminOptions } from "./admin-common.ts";
+import { type AdminFlags, checkTopicName, printJson, withAdmin, withAdminOptions } from "./admin-common.ts";
 import { parseTime } from "./data-time.ts";
 import { type Io, UsageError } from "./io.ts";
 import { formatCount, formatTable } from "./table.ts";
 
 interface OffsetsFlags extends AdminFlags {
   at?: string;
-}
-
-export function checkTopicName(name: string): string {
-  const problem = topicNameProblem(name);
-  if (problem !== null) throw new UsageError(`invalid topic name: ${problem}`);
-  return name;
 }
 
 export function offsetsCommand(io: Io): Command {
