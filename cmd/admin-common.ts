@@ -127,9 +127,16 @@ export async function withAdmin<T>(flags: AdminFlags, io: Io, command: string, f
   } catch (err) {
     throw adminFailure(err, label);
   } finally {
-    await session.close();
+    const closed = await Promise.race([session.close().then(() => true), Bun.sleep(CLOSE_WAIT_MS).then(() => false)]);
+    // KafkaClient.close() waits for connections still opening: one to a broker that accepted and
+    // never answered holds the process until the connection's own request timeout (45 s). The
+    // command is done: the process may end (an unref'd timer fires only if something holds it).
+    if (!closed && io.stdin === process.stdin) setTimeout(() => process.exit(), CLOSE_WAIT_MS).unref();
   }
 }
+
+/** How long a finished command waits for its connections to close before it stops waiting. */
+const CLOSE_WAIT_MS = 200;
 
 /** Client failures as the CLI's one-line errors. */
 export function adminFailure(err: unknown, broker: string): Error {

@@ -44,17 +44,19 @@ function listCommand(io: Io): Command {
   return withAdminOptions(new Command("list").description("list consumer groups with their state, members and total lag")).action((flags: AdminFlags) =>
     withAdmin(flags, io, "groups list", async (s) => {
       const listed = await s.groups.list();
+      const views = await Promise.all(
+        listed.map((g) =>
+          s.groups.describe(g.group).catch((err: unknown) => {
+            if (kafkaCode(err) === ErrorCode.GROUP_ID_NOT_FOUND) return null; // deleted meanwhile
+            throw err;
+          }),
+        ),
+      );
       const groups: GroupListing[] = [];
-      for (const g of listed) {
-        let view: GroupView;
-        try {
-          view = await s.groups.describe(g.group);
-        } catch (err) {
-          if (kafkaCode(err) === ErrorCode.GROUP_ID_NOT_FOUND) continue; // deleted meanwhile
-          throw err;
-        }
-        groups.push({ group: g.group, state: view.state, protocolType: view.protocolType || g.protocolType, members: view.members.length, lag: view.lag });
-      }
+      listed.forEach((g, i) => {
+        const view = views[i];
+        if (view) groups.push({ group: g.group, state: view.state, protocolType: view.protocolType || g.protocolType, members: view.members.length, lag: view.lag });
+      });
       const doc = { groups };
       if (flags.json) return printJson(io, doc);
       if (doc.groups.length === 0) {

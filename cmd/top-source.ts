@@ -33,12 +33,13 @@ export class KafkaStats implements StatsSource {
 
   constructor(
     readonly label: string,
-    private readonly admin: AdminClient,
-    private readonly groupAdmin: GroupAdmin,
+    private readonly admin: Pick<AdminClient, "metadata" | "offsetRanges">,
+    private readonly groupAdmin: Pick<GroupAdmin, "list" | "describe">,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   async poll(): Promise<StatsDoc> {
-    const t = performance.now();
+    const t = this.now();
     const md = await this.admin.metadata(null);
     const topics = md.topics.filter((x) => x.errorCode === 0 && !x.internal);
     const [ranges, groups] = await Promise.all([this.admin.offsetRanges(topics), this.groupViews()]);

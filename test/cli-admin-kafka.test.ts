@@ -8,7 +8,7 @@
 // CreatePartitions; a broker that does not serve them yet gets one line naming the API (checked
 // through ApiVersions, so the same test holds once they land).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type BrokerProcess, removeDir, startBroker, streamctl } from "./harness.ts";
+import { type BrokerProcess, removeDir, startBroker, STREAMCTL_BIN, streamctl } from "./harness.ts";
 import { commitOffsets, postJson } from "./http-helpers.ts";
 import { RawConnection } from "./raw-kafka.ts";
 import { ApiVersions } from "../net/protocol/messages/index.ts";
@@ -234,6 +234,29 @@ describe("groups over the Kafka protocol, HTTP door off", () => {
     expect(lines[0]).toBe(`streamctl top  ${broker.kafka}  topics 2  records 23  groups 0`);
     expect(lines[2]!.split(/\s{2,}/)).toEqual(["TOPIC", "PARTS", "REC/S IN", "MB/S IN", "REC/S OUT", "MB/S OUT", "END", "SIZE"]);
     expect(lines.find((l) => l.startsWith("events "))!.trim().split(/\s+/)).toEqual(["events", "2", "-", "-", "-", "-", "20", "-"]);
+  });
+});
+
+describe("a broker that never answers", () => {
+  test("fails within request.timeout.ms naming the broker, and SIGTERM ends the command at once", async () => {
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const address = `127.0.0.1:${silent.port}`;
+      const started = performance.now();
+      const r = await streamctl(["topics", "list", "-X", "request.timeout.ms=1000"], { env: { STREAMCTL_BROKER: address, STREAMCTL_HTTP: "" } });
+      expect(performance.now() - started).toBeLessThan(5000);
+      expectOneLineFailure(r, 1, `broker ${address}: `);
+      expect(r.stderr).toContain("no answer within 1000 ms (request.timeout.ms)");
+
+      const proc = Bun.spawn([STREAMCTL_BIN, "groups", "list"], { env: { ...process.env, STREAMCTL_BROKER: address, STREAMCTL_HTTP: "" }, stdout: "pipe", stderr: "pipe" });
+      await Bun.sleep(500); // let it connect and wait; the signal is what is tested
+      const signalled = performance.now();
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(143);
+      expect(performance.now() - signalled).toBeLessThan(1000);
+    } finally {
+      silent.stop(true);
+    }
   });
 });
 
