@@ -52,6 +52,7 @@ export class AdminSession {
     readonly broker: string,
     settings: ClientSettings,
     private readonly cpChoice: ControlPlaneChoice,
+    private readonly io: Io,
   ) {
     this.admin = new AdminClient(client, { requestTimeoutMs: settings.requestTimeoutMs });
     this.groups = new GroupAdmin(this.admin);
@@ -70,7 +71,7 @@ export class AdminSession {
 
   /**
    * streamctl's control plane serving this same broker, or null (control-plane.ts says which one
-   * is tried). A named one that cannot be reached or serves another broker is a RuntimeError.
+   * is tried). A named one that cannot be reached or serves another streamctl is a RuntimeError.
    */
   controlPlane(): Promise<ControlPlaneClient | null> {
     this.cpCache ??= this.findControlPlane();
@@ -82,7 +83,9 @@ export class AdminSession {
     if (choice.url === null) return null;
     const md = await this.cluster();
     if (md.clusterId !== STREAMCTL_CLUSTER_ID) {
-      if (choice.named) throw new RuntimeError(`--http ${choice.url}: the broker at ${this.broker} is not streamctl (cluster id ${JSON.stringify(md.clusterId)}); use --http none`);
+      // Kafka or Redpanda: no control plane can be theirs, so none is mixed in. Said when asked for
+      // on the command line; STREAMCTL_HTTP left in a shell for streamctl is ignored quietly.
+      if (choice.byFlag) this.io.stderr.write(`streamctl: --http ignored: the broker at ${this.broker} is not streamctl (cluster id ${JSON.stringify(md.clusterId)})\n`);
       return null;
     }
     const cp = controlPlaneClient(choice);
@@ -121,7 +124,7 @@ export async function withAdmin<T>(flags: AdminFlags, io: Io, command: string, f
   const { label, list } = bootstrapOf(flags, settings, io);
   const cpChoice = chooseControlPlane(flags, io.env);
   const client = new KafkaClient({ bootstrap: list, clientId: settings.clientId ?? "streamctl", clientVersion: VERSION });
-  const session = new AdminSession(client, label, settings, cpChoice);
+  const session = new AdminSession(client, label, settings, cpChoice, io);
   try {
     return await fn(session);
   } catch (err) {

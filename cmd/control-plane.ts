@@ -11,7 +11,8 @@
 // Before a control plane's numbers are shown beside the Kafka broker's, it must prove it is the same
 // broker: a topic both list must carry the same topic id on both doors (a second broker on the
 // default port would otherwise lend its sizes to this one). A named control plane that fails the
-// check is an error; the default one is just not used.
+// check is an error; the default one is just not used. A broker that is not streamctl (its cluster
+// id says so) gets none.
 import { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable, seg } from "../net/http/client.ts";
 import { RuntimeError, UsageError } from "./io.ts";
 
@@ -41,12 +42,14 @@ export interface ControlPlaneChoice {
   url: string | null;
   /** Named by --http or STREAMCTL_HTTP (not the default guess). */
   named: boolean;
+  /** Named by --http on this command line. */
+  byFlag?: boolean;
   token?: string;
 }
 
 export function chooseControlPlane(flags: HttpFlags, env: Record<string, string | undefined>): ControlPlaneChoice {
   const token = flags.httpToken ?? env.STREAMCTL_HTTP_TOKEN;
-  if (flags.http !== undefined) return { url: httpUrl("--http", flags.http), named: true, token: token || undefined };
+  if (flags.http !== undefined) return { url: httpUrl("--http", flags.http), named: true, byFlag: true, token: token || undefined };
   if (env.STREAMCTL_HTTP) return { url: httpUrl("STREAMCTL_HTTP", env.STREAMCTL_HTTP), named: true, token: token || undefined };
   return { url: HTTP_URL_DEFAULT, named: false, token: token || undefined };
 }

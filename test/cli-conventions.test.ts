@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { removeDir, runProcess, startBroker, STREAMCTL_BIN, streamctl } from "./harness.ts";
+import { removeDir, runProcess, startBroker, STREAMCTL_BIN, streamctl, tempDir } from "./harness.ts";
 
 function expectUsage(r: { code: number; stdout: string; stderr: string }, text: string): void {
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
@@ -85,13 +85,18 @@ describe("shell completion and the man page", () => {
   // fish and zsh are not part of the toolchain: checked where they are installed, skipped elsewhere.
   test.skipIf(Bun.which("fish") === null)("the fish script loads and completes (where fish is installed)", async () => {
     const script = `${STREAMCTL_BIN} completion fish | source; complete -C "streamctl to"; complete -C "streamctl topic create --pa"`;
-    const r = await runProcess(["fish", "-c", script]);
+    const home = tempDir("streamctl-fish-home-"); // fish keeps history and config under HOME
+    const r = await runProcess(["fish", "-c", script], { env: { HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_DATA_HOME: `${home}/.local/share` } });
+    removeDir(home);
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n").map((l) => l.split("\t")[0])).toEqual(["top", "topics", "--partitions", ""]);
   });
 
   test.skipIf(Bun.which("zsh") === null)("the zsh script loads after compinit (where zsh is installed)", async () => {
-    const r = await runProcess(["zsh", "-c", `autoload -U compinit && compinit -u -d /dev/null && source <(${STREAMCTL_BIN} completion zsh) && whence -w _streamctl`]);
+    // -D: no dump file (compinit -d FILE replaces FILE: never point it at /dev/null).
+    const home = tempDir("streamctl-zsh-home-");
+    const r = await runProcess(["zsh", "-c", `autoload -U compinit && compinit -u -D && source <(${STREAMCTL_BIN} completion zsh) && whence -w _streamctl`], { env: { HOME: home, ZDOTDIR: home } });
+    removeDir(home);
     expect(r.stdout.trim()).toBe("_streamctl: function");
   });
 

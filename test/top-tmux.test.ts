@@ -31,7 +31,7 @@ async function waitForScreen(session: string, predicate: (screen: string) => boo
 async function startTop(session: string, extra: string[] = [], size = { columns: 150, rows: 30 }): Promise<void> {
   const cmd = `NO_COLOR=1 STREAMCTL_HTTP=http://${broker.http} STREAMCTL_BROKER=${broker.kafka} ${STREAMCTL_BIN} top ${extra.join(" ")}; echo top-exited:$?; exec cat`;
   const r = await tmux("new-session", "-d", "-s", session, "-x", String(size.columns), "-y", String(size.rows), "sh", "-c", cmd);
-  expect(r.code).toBe(0);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
 }
 
 beforeAll(async () => {
