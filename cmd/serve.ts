@@ -18,6 +18,7 @@ import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { startHttpServer } from "../net/http/server.ts";
+import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
 import { startKafkaServer } from "../net/kafka/server.ts";
 
 export interface BrokerOptions {
@@ -157,8 +158,8 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     autoCreateTopics: merged.autoCreate !== false,
     defaultPartitions: positiveInt("--default-partitions", merged.defaultPartitions, 1),
     httpToken: merged.httpToken,
-    maxConnections: positiveInt("--max-connections", merged.maxConnections, 10000),
-    idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, 600000),
+    maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
+    idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
     advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
     verbose: merged.verbose === true,
     groups: {
@@ -189,8 +190,8 @@ export function serveCommand(io: Io): Command {
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
     .option("--http-token <token>", "Bearer token every HTTP request must carry (required off loopback)")
-    .addOption(new Option("--max-connections <n>", "Kafka connections accepted at once (default 10000)"))
-    .addOption(new Option("--idle-timeout-ms <ms>", "close Kafka connections idle this long (default 600000)"))
+    .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
+    .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
     .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")

@@ -21,9 +21,10 @@
 // Bounded: at most `sparesMax` buffers wait in a pool; a give-back beyond that drops the
 // smallest. Capacities go in CAPACITY_STEP steps, so runs of similar sizes share buffers.
 
-/** Runs smaller than this get a buffer of their own (a consumer at the tail reads a few KB). */
-export const RECYCLE_MIN_BYTES = 256 * 1024;
-const CAPACITY_STEP = 1024 * 1024;
+import { BUFFER_CAPACITY_STEP as CAPACITY_STEP, RECYCLE_MIN_BYTES } from "./limits.ts";
+
+/** Runs smaller than this get a buffer of their own (a consumer at the tail reads a few KB): core/limits.ts. */
+export { RECYCLE_MIN_BYTES };
 
 export class LentBuffers {
   private readonly spares: ArrayBuffer[] = [];

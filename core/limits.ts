@@ -1,4 +1,10 @@
-// Limits, each with its reason. One file so that a reviewer sees every bound the broker keeps.
+// The broker core's limits, each with its reason: one file so that a reviewer sees every bound
+// core keeps (the doors and the client keep theirs in net/kafka/limits.ts, net/http/limits.ts and
+// net/client/limits.ts). The relations between them are facts the code relies on; they are
+// asserted when the broker opens (checkCoreLimits), so a change to one number that breaks
+// another's reason fails at once instead of in production.
+import { assert } from "./assert.ts";
+import { BATCH_HEADER_BYTES } from "./batch/header.ts";
 
 /** Largest request frame a client may send (Kafka's socket.request.max.bytes default). */
 export const REQUEST_BYTES_MAX = 100 * 1024 * 1024;
@@ -19,3 +25,83 @@ export const PARTITIONS_PER_TOPIC_MAX = 10000;
 export const GROUP_MEMBERS_MAX = 1000;
 /** Committed-offset metadata string, in bytes (Kafka's offset.metadata.max.bytes). */
 export const OFFSET_METADATA_BYTES_MAX = 4096;
+
+/** The log's runway (fsync `always`, core/log/partition-log.ts): zeros written ahead of the
+ * active segment's end, so an fdatasync overwrites allocated blocks instead of growing the file
+ * (a journal commit: 5–15 ms instead of 0.3). RUNWAY_BYTES at a time, at most once per
+ * RUNWAY_INTERVAL_MS: at most 5 MiB/s of extra writes. */
+export const RUNWAY_BYTES = 1024 * 1024;
+export const RUNWAY_INTERVAL_MS = 200;
+
+/** Committed offsets (core/groups/offset-store.ts): compact no more often than every this many
+ * records (a snapshot rewrites the whole table); small segments so compaction drops old ones
+ * soon; replay reads this much at a time. */
+export const OFFSETS_COMPACT_RECORDS_MIN = 20_000;
+export const OFFSETS_SEGMENT_BYTES = 4 * 1024 * 1024;
+export const OFFSETS_READ_BYTES = 1024 * 1024;
+
+/** Lent buffers (core/lent-buffers.ts): reads and frames at least this large borrow a recycled
+ * buffer instead of allocating (smaller ones are cheap for the allocator); capacities go in
+ * steps so that runs of similar sizes share buffers. */
+export const RECYCLE_MIN_BYTES = 256 * 1024;
+export const BUFFER_CAPACITY_STEP = 1024 * 1024;
+
+/** How often retention.ms / retention.bytes are enforced: segments are large, a delete a little
+ * late costs only disk, and each pass walks every partition's segment list. */
+export const RETENTION_CHECK_MS = 30_000;
+/** How long a create-on-first-use waits for another client's create of the same name: a create
+ * of thousands of partitions takes seconds, and the retriable LEADER_NOT_AVAILABLE the Kafka door
+ * answers after it is what Kafka answers for a topic still being created (issue #7). */
+export const CREATE_IN_FLIGHT_WAIT_MS = 1000;
+
+/** Every core limit, by name: the relations below read them from here, and tests vary them. */
+export const CORE_LIMITS = {
+  REQUEST_BYTES_MAX,
+  MESSAGE_BYTES_MAX_DEFAULT,
+  DECOMPRESSED_BYTES_MAX,
+  INDEX_INTERVAL_BYTES,
+  TOPIC_NAME_LENGTH_MAX,
+  PARTITIONS_PER_TOPIC_MAX,
+  GROUP_MEMBERS_MAX,
+  OFFSET_METADATA_BYTES_MAX,
+  RUNWAY_BYTES,
+  RUNWAY_INTERVAL_MS,
+  OFFSETS_COMPACT_RECORDS_MIN,
+  OFFSETS_SEGMENT_BYTES,
+  OFFSETS_READ_BYTES,
+  RECYCLE_MIN_BYTES,
+  BUFFER_CAPACITY_STEP,
+  RETENTION_CHECK_MS,
+  CREATE_IN_FLIGHT_WAIT_MS,
+};
+
+export type LimitRelation<L> = readonly [why: string, holds: (l: L) => boolean];
+
+/** Facts the code relies on, each with the reason it must hold. */
+export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] = [
+  ["a batch of the default max.message.bytes fits in a request frame, with the request's own header", (l) => l.MESSAGE_BYTES_MAX_DEFAULT + 1024 <= l.REQUEST_BYTES_MAX],
+  ["a batch is at least a header, so max.message.bytes can hold one", (l) => l.MESSAGE_BYTES_MAX_DEFAULT > BATCH_HEADER_BYTES],
+  ["any batch a topic may accept by default can be decompressed for validation", (l) => l.DECOMPRESSED_BYTES_MAX >= l.MESSAGE_BYTES_MAX_DEFAULT],
+  ["index entries are sparse: one per interval, far below a segment of committed offsets", (l) => l.INDEX_INTERVAL_BYTES > 0 && l.INDEX_INTERVAL_BYTES * 64 <= l.OFFSETS_SEGMENT_BYTES],
+  ["an offsets replay read holds at least one whole commit batch of a full group", (l) => l.OFFSETS_READ_BYTES >= l.GROUP_MEMBERS_MAX * (l.OFFSET_METADATA_BYTES_MAX / 16) && l.OFFSETS_READ_BYTES <= l.OFFSETS_SEGMENT_BYTES],
+  ["the runway is topped up well inside the segments it pads, and not more often than a sync round", (l) => l.RUNWAY_BYTES <= l.OFFSETS_SEGMENT_BYTES && l.RUNWAY_INTERVAL_MS >= 10],
+  ["a recycled buffer's capacity step covers the smallest recycled size, and a log read fits in a step or two", (l) => l.RECYCLE_MIN_BYTES <= l.BUFFER_CAPACITY_STEP && l.OFFSETS_READ_BYTES <= 2 * l.BUFFER_CAPACITY_STEP],
+  ["topic names fit Kafka's 249 characters (a partition dir name adds the index)", (l) => l.TOPIC_NAME_LENGTH_MAX <= 249],
+  ["compaction of committed offsets waits for a meaningful number of records", (l) => l.OFFSETS_COMPACT_RECORDS_MIN >= 1000],
+  ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
+];
+
+/** The relations that do not hold for `limits` (empty when all do). */
+export function brokenRelations<L>(relations: readonly LimitRelation<L>[], limits: L): string[] {
+  return relations.filter(([, holds]) => !holds(limits)).map(([why]) => why);
+}
+
+/** Asserts every relation between the given limits (a programmer error if one is broken). */
+export function checkLimits<L>(layer: string, relations: readonly LimitRelation<L>[], limits: L): void {
+  const broken = brokenRelations(relations, limits);
+  assert(broken.length === 0, `${layer} limits contradict each other: ${broken.join("; ")}`);
+}
+
+export function checkCoreLimits(): void {
+  checkLimits("core", CORE_LIMIT_RELATIONS, CORE_LIMITS);
+}

@@ -69,6 +69,7 @@ import type { Clock } from "../clock.ts";
 import { CoreError } from "../errors.ts";
 import { type FileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import { giveBack } from "../lent-buffers.ts";
+import { OFFSETS_COMPACT_RECORDS_MIN, OFFSETS_READ_BYTES, OFFSETS_SEGMENT_BYTES } from "../limits.ts";
 import type { SyncScheduler } from "../log/durability.ts";
 import { PartitionLog } from "../log/partition-log.ts";
 import { DEFAULT_LOG_CONFIG, type Logger } from "../log/types.ts";
@@ -97,11 +98,9 @@ export interface OffsetStoreOptions {
   segmentBytes?: number;
 }
 
-/** Compact no more often than every this many records: a snapshot rewrites the whole table. */
-const COMPACT_RECORDS_MIN = 20_000;
-/** Small segments, so that compaction can drop the old ones soon. */
-const SEGMENT_BYTES = 4 * 1024 * 1024;
-const READ_BYTES = 1024 * 1024;
+const COMPACT_RECORDS_MIN = OFFSETS_COMPACT_RECORDS_MIN;
+const SEGMENT_BYTES = OFFSETS_SEGMENT_BYTES;
+const READ_BYTES = OFFSETS_READ_BYTES;
 const SNAPSHOT_FILE = "snapshot.json";
 const PREV_SNAPSHOT_FILE = "snapshot.prev.json";
 

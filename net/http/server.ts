@@ -10,7 +10,7 @@ import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { groupRoutes } from "./groups.ts";
-import { SERVER_BODY_BYTES_MAX } from "./limits.ts";
+import { checkHttpLimits, SERVER_BODY_BYTES_MAX } from "./limits.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { recordRoutes } from "./records.ts";
 import { MethodNotAllowed, type Route, Router } from "./router.ts";
@@ -43,6 +43,7 @@ export interface HttpDoor {
 }
 
 export function httpDoor(broker: Broker, token?: string): HttpDoor {
+  checkHttpLimits();
   const sampler = new StatsSampler(broker);
   const router = new Router([
     ...healthRoutes,

@@ -26,14 +26,11 @@ import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/l
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
+import { FETCH_IN_FLIGHT_MAX, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH } from "./limits.ts";
 
-const IN_FLIGHT_MAX = 64;
-/** Clients send one fetch at a time per connection (librdkafka, kafkajs); more waits its turn. */
-const FETCH_IN_FLIGHT_MAX = 1;
 const FETCH_KEY = 1;
 const PRODUCE_KEY = 0;
 const EMPTY = new Uint8Array(0);
-const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
 
 /** A request's place in the response order; dispatch settles it when the answer is ready. */
 class Slot implements OutcomeSink {

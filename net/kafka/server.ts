@@ -7,6 +7,7 @@ import { listenOrExplain } from "../listen.ts";
 import { Connection } from "./connection.ts";
 import type { Handler, KafkaDoor, KafkaDoorOptions } from "./handler.ts";
 import { HANDLERS } from "./handlers/index.ts";
+import { checkKafkaDoorLimits } from "./limits.ts";
 
 export interface KafkaServerOptions extends KafkaDoorOptions {
   host: string;
@@ -31,6 +32,7 @@ export function kafkaDoor(broker: Broker, options: KafkaDoorOptions, advertised:
 }
 
 export function startKafkaServer(opts: KafkaServerOptions): KafkaServer {
+  checkKafkaDoorLimits();
   const { host, port, broker } = opts;
   const door = kafkaDoor(
     broker,

@@ -1,0 +1,43 @@
+// The Kafka door's limits, each with its reason (core's are in core/limits.ts). The relations
+// between them and core's are asserted when a listener starts (checkKafkaDoorLimits).
+import { checkLimits, type LimitRelation, MESSAGE_BYTES_MAX_DEFAULT, RECYCLE_MIN_BYTES, REQUEST_BYTES_MAX } from "../../core/limits.ts";
+
+/** Requests of one connection being handled at once; past that, reading pauses until answers go
+ * out. Clients pipeline a handful (librdkafka: 5 per partition leader); 64 lets them while
+ * bounding what one connection can have pending. */
+export const IN_FLIGHT_MAX = 64;
+/** Clients send one fetch at a time per connection (librdkafka, kafkajs); more waits its turn:
+ * each fetch copies up to its max bytes before anything reaches the output queue. */
+export const FETCH_IN_FLIGHT_MAX = 1;
+/** Answers queued in userland for a client that stopped reading; past this, reading pauses, so a
+ * client that stops reading stops being read (issue #7). */
+export const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
+/** Connections accepted at once (serve --max-connections). */
+export const MAX_CONNECTIONS_DEFAULT = 10_000;
+/** A connection with nothing read for this long is closed (serve --idle-timeout-ms; Kafka's
+ * connections.max.idle.ms is 10 minutes too). A long-polling fetch is not idle. */
+export const IDLE_TIMEOUT_MS_DEFAULT = 600_000;
+
+export const KAFKA_DOOR_LIMITS = {
+  REQUEST_BYTES_MAX,
+  MESSAGE_BYTES_MAX_DEFAULT,
+  RECYCLE_MIN_BYTES,
+  IN_FLIGHT_MAX,
+  FETCH_IN_FLIGHT_MAX,
+  OUTPUT_BYTES_HIGH,
+  MAX_CONNECTIONS_DEFAULT,
+  IDLE_TIMEOUT_MS_DEFAULT,
+};
+
+export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOOR_LIMITS>[] = [
+  ["a produce of one default-sized batch per partition fits in a request frame", (l) => l.MESSAGE_BYTES_MAX_DEFAULT < l.REQUEST_BYTES_MAX],
+  ["the output queue holds at least one default-sized batch, so a fetch answer always gets out", (l) => l.OUTPUT_BYTES_HIGH >= l.MESSAGE_BYTES_MAX_DEFAULT],
+  ["fetches in flight are a subset of requests in flight", (l) => l.FETCH_IN_FLIGHT_MAX >= 1 && l.FETCH_IN_FLIGHT_MAX <= l.IN_FLIGHT_MAX],
+  ["large frames are gathered into recycled buffers, small ones are not worth it", (l) => l.RECYCLE_MIN_BYTES < l.REQUEST_BYTES_MAX],
+  ["the idle timeout is in whole seconds (the socket timer's unit) and longer than a client's request timeout", (l) => l.IDLE_TIMEOUT_MS_DEFAULT % 1000 === 0 && l.IDLE_TIMEOUT_MS_DEFAULT >= 60_000],
+  ["the connection cap is positive", (l) => l.MAX_CONNECTIONS_DEFAULT >= 1],
+];
+
+export function checkKafkaDoorLimits(): void {
+  checkLimits("kafka door", KAFKA_DOOR_LIMIT_RELATIONS, KAFKA_DOOR_LIMITS);
+}
