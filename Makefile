@@ -4,9 +4,10 @@
 BUN      := node_modules/.bin/bun
 TSC      := node_modules/.bin/tsc
 BIN      := bin/streamctl
+MAN      := bin/streamctl.1
 SOURCES  := $(shell find cmd core net -name '*.ts' -o -name '*.tsx' | grep -v -e '\.test\.ts' -e '/testing/')
 
-.PHONY: build test run cluster bench soak gen typecheck clean
+.PHONY: build man test run cluster bench soak gen typecheck clean
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -16,7 +17,14 @@ $(BIN): node_modules/.installed $(SOURCES)
 	@mkdir -p bin
 	$(BUN) run scripts/build.ts $(BIN)
 
-build: $(BIN)
+# The man page is generated from the command definitions and installed beside the binary.
+$(MAN): node_modules/.installed $(SOURCES) scripts/man.ts
+	@mkdir -p bin
+	$(BUN) run scripts/man.ts $(MAN)
+
+build: $(BIN) $(MAN)
+
+man: $(MAN)
 
 typecheck: node_modules/.installed
 	$(TSC) -p tsconfig.json

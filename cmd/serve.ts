@@ -25,7 +25,8 @@ import { ClusterNode } from "../net/cluster/node.ts";
 export interface BrokerOptions {
   dataDir: string;
   kafka: HostPort;
-  http: HostPort;
+  /** null: no HTTP control plane (`--http-listen none`). */
+  http: HostPort | null;
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
   defaultPartitions: number;
@@ -38,18 +39,20 @@ export interface BrokerOptions {
   groups?: Partial<GroupCoordinatorConfig>;
   /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
   cluster?: { nodeId: number; etcd: string; name: string };
+  /** Detail lines too (recovery per partition); otherwise one summary line per subject. */
+  verbose?: boolean;
 }
 
 export interface RunningBroker {
   kafka: HostPort;
-  http: HostPort;
+  http: HostPort | null;
   broker: Broker;
   stop(): Promise<void>;
 }
 
 /** Opens the core and starts both doors; a failure part way undoes what was started. */
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
-  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
+  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`), debug: options.verbose ? logLine : () => {} };
   const broker = await Broker.open(
     {
       dataDir: options.dataDir,
@@ -78,19 +81,19 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       cluster = new ClusterNode(broker, { nodeId: options.cluster.nodeId, etcdEndpoints: options.cluster.etcd, clusterName: options.cluster.name, advertise });
       await cluster.start();
     }
-    const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
+    const http = options.http === null ? null : startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
     const kafkaDoor = kafka;
     const clusterNode = cluster;
     return {
       kafka: { host: options.kafka.host, port: kafka.port },
-      http: { host: options.http.host, port: http.port },
+      http: options.http === null || http === null ? null : { host: options.http.host, port: http.port },
       broker,
       async stop() {
         // Leaving the cluster first: our partitions get new leaders while we finish requests.
         await clusterNode?.stop();
         broker.beginShutdown();
         await kafkaDoor.stop();
-        await http.stop();
+        await http?.stop();
         await broker.close();
       },
     };
@@ -120,10 +123,11 @@ export interface ServeFlags {
   clusterName?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
+  verbose?: boolean;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "nodeId", "cluster", "clusterName"]);
+const CONFIG_KEYS = new Set(["verbose", "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "nodeId", "cluster", "clusterName"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -158,15 +162,15 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 export function resolveServeOptions(flags: ServeFlags, env: Record<string, string | undefined>): BrokerOptions {
   const merged: ServeFlags = { ...(flags.config ? readConfigFile(flags.config) : {}), ...definedOnly(flags) };
   const kafka: HostPort = parseHostPort("--kafka-listen", merged.kafkaListen ?? "127.0.0.1:9092");
-  const http: HostPort = parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
+  const http: HostPort | null = merged.httpListen === "none" ? null : parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
   let fsync: FsyncPolicy;
   try {
     fsync = parseFsyncPolicy(merged.fsync ?? "always");
   } catch (err) {
     throw new UsageError(`--fsync: ${(err as Error).message}`);
   }
-  const loopback = http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
-  if (!loopback && !merged.httpToken) {
+  const loopback = http === null || http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
+  if (http !== null && !loopback && !merged.httpToken) {
     throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires --http-token`);
   }
   return {
@@ -181,6 +185,7 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
     advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
     cluster: resolveCluster(merged),
+    verbose: merged.verbose === true,
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
@@ -219,7 +224,7 @@ export function serveCommand(io: Io): Command {
     .description("run the broker: Kafka protocol on --kafka-listen, HTTP control plane on --http-listen")
     .option("--data-dir <dir>", "where topics live (default $STREAMCTL_DATA_DIR, else $XDG_DATA_HOME/streamctl)")
     .option("--kafka-listen <host:port>", "Kafka protocol listener, port 0 picks a free one (default 127.0.0.1:9092)")
-    .option("--http-listen <host:port>", "HTTP control plane listener (default 127.0.0.1:8092)")
+    .option("--http-listen <host:port>", "HTTP control plane listener, or none (default 127.0.0.1:8092)")
     .option("--config <file>", "JSON file with any of these settings in camelCase; flags win")
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
@@ -232,6 +237,7 @@ export function serveCommand(io: Io): Command {
     .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
+    .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
     .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
@@ -250,7 +256,7 @@ export function serveCommand(io: Io): Command {
         if (err instanceof CoreError && err.code === "DATA_DIR_LOCKED") throw new UsageError(err.message);
         throw err;
       });
-      log(`ready kafka=${formatHostPort(broker.kafka)} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
+      log(`ready kafka=${formatHostPort(broker.kafka)} http=${broker.http === null ? "none" : formatHostPort(broker.http)} data=${options.dataDir}`);
       await stopSignal;
       log("stopping: finishing in-flight requests");
       await broker.stop();

@@ -13,7 +13,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   broker = await startBroker();
-  env = { STREAMCTL_HTTP: `http://${broker.http}` };
+  env = { STREAMCTL_HTTP: `http://${broker.http}`, STREAMCTL_BROKER: broker.kafka };
 });
 
 afterAll(async () => {

@@ -22,9 +22,25 @@
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
 // | OffsetForLeaderEpoch (23) | 3-4 | v3 names the replica asking (a follower) | newest               |
+// | DeleteTopics (20)| 1-6  | v1 has throttle time                  | newest (v6 names topics or ids)       |
+// | DescribeGroups 15| 0-5  | any                                   | newest                                |
+// | ListGroups (16)  | 0-5  | any (state from v4, else DescribeGroups) | newest                             |
+// | DeleteGroups (42)| 0-2  | any                                   | newest                                |
+// | DescribeConfigs  | 1-4  | v1 has config_source                  | newest                                |
+// | AlterConfigs (33)| 0-2  | any (fallback without key 44)         | newest                                |
+// | IncrementalAlter…| 0-1  | any (KIP-339)                         | newest                                |
+// | CreatePartitions | 0-3  | any                                   | newest                                |
 import {
+  AlterConfigs,
   ApiVersions,
+  CreatePartitions,
   CreateTopics,
+  DeleteGroups,
+  DeleteTopics,
+  DescribeConfigs,
+  DescribeGroups,
+  IncrementalAlterConfigs,
+  ListGroups,
   Fetch,
   FindCoordinator,
   Heartbeat,
@@ -59,6 +75,14 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
   [OffsetForLeaderEpoch.key, { min: 3, max: 4 }],
+  [DeleteTopics.key, { min: 1, max: 6 }],
+  [DescribeGroups.key, { min: 0, max: 5 }],
+  [ListGroups.key, { min: 0, max: 5 }],
+  [DeleteGroups.key, { min: 0, max: 2 }],
+  [DescribeConfigs.key, { min: 1, max: 4 }],
+  [AlterConfigs.key, { min: 0, max: 2 }],
+  [IncrementalAlterConfigs.key, { min: 0, max: 1 }],
+  [CreatePartitions.key, { min: 0, max: 3 }],
 ]);
 
 export class UnsupportedApiError extends Error {
