@@ -38,7 +38,7 @@ export interface BrokerOptions {
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
   /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
-  cluster?: { nodeId: number; etcd: string; name: string };
+  cluster?: { nodeId: number; etcd: string; name: string; replicaLagMaxMs?: number };
   /** Detail lines too (recovery per partition); otherwise one summary line per subject. */
   verbose?: boolean;
 }
@@ -78,7 +78,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     });
     if (options.cluster !== undefined) {
       const advertise = options.advertise ?? { host: options.kafka.host === "0.0.0.0" || options.kafka.host === "::" ? "127.0.0.1" : options.kafka.host, port: kafka.port };
-      cluster = new ClusterNode(broker, { nodeId: options.cluster.nodeId, etcdEndpoints: options.cluster.etcd, clusterName: options.cluster.name, advertise });
+      cluster = new ClusterNode(broker, { nodeId: options.cluster.nodeId, etcdEndpoints: options.cluster.etcd, clusterName: options.cluster.name, advertise, replicaLagMaxMs: options.cluster.replicaLagMaxMs });
       await cluster.start();
     }
     const http = options.http === null ? null : startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
@@ -121,13 +121,14 @@ export interface ServeFlags {
   nodeId?: string;
   cluster?: string;
   clusterName?: string;
+  replicaLagTimeMaxMs?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
   verbose?: boolean;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["verbose", "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "nodeId", "cluster", "clusterName"]);
+const CONFIG_KEYS = new Set(["verbose", "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "nodeId", "cluster", "clusterName", "replicaLagTimeMaxMs"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -206,7 +207,8 @@ function resolveCluster(merged: ServeFlags): BrokerOptions["cluster"] {
   }
   const name = merged.clusterName ?? "streamctl";
   if (!/^[a-zA-Z0-9._-]{1,64}$/.test(name)) throw new UsageError(`--cluster-name: letters, digits, '.', '_' and '-' only, got "${name}"`);
-  return { nodeId, etcd: urls.join(","), name };
+  const replicaLagMaxMs = merged.replicaLagTimeMaxMs === undefined ? undefined : positiveInt("--replica-lag-time-max-ms", merged.replicaLagTimeMaxMs, 10_000);
+  return { nodeId, etcd: urls.join(","), name, replicaLagMaxMs };
 }
 
 function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
@@ -237,6 +239,7 @@ export function serveCommand(io: Io): Command {
     .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
+    .addOption(new Option("--replica-lag-time-max-ms <ms>", "a follower not caught up this long leaves the ISR (Kafka's replica.lag.time.max.ms, default 10000)"))
     .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
     .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
     .action(async (flags: ServeFlags) => {

@@ -173,6 +173,20 @@ export class Broker {
     this.replicaManager?.checkLeader(topicName, partition, epoch);
   }
 
+  /**
+   * Whether this broker answers for consumer group `groupId` now: null (yes; a single node always
+   * does), else the Kafka group error name to answer with (NOT_COORDINATOR, …_LOAD_IN_PROGRESS).
+   */
+  groupOwnership(groupId: string): "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | null {
+    return this.clusterPort?.groupOwnership(groupId) ?? null;
+  }
+
+  /** The broker that coordinates `groupId` (itself for a single node), null while none can. */
+  groupCoordinator(groupId: string, self: { host: string; port: number }): BrokerEndpoint | null {
+    if (this.clusterPort === null) return { id: this.nodeId, host: self.host, port: self.port };
+    return this.clusterPort.groupCoordinator(groupId);
+  }
+
   /** Aborted when the broker begins to stop: long polls and streams answer at once. */
   get shutdown(): AbortSignal {
     return this.stopping.signal;

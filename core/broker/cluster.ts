@@ -34,6 +34,10 @@ export interface ClusterPort {
    */
   createTopic(name: string, partitions: number | null, replicationFactor: number | null, configs: Record<string, string>, validateOnly: boolean): Promise<TopicAssignment | undefined>;
   deleteTopic(name: string): Promise<void>;
+  /** The broker coordinating `groupId` now (the leader of its offsets partition), null while none. */
+  groupCoordinator(groupId: string): BrokerEndpoint | null;
+  /** Null when this broker coordinates `groupId` now, else the error name to answer with. */
+  groupOwnership(groupId: string): "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | null;
 }
 
 /** The one-broker cluster of a broker without --cluster: it leads every partition, epoch 0. */

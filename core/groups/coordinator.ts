@@ -89,15 +89,22 @@ export interface GroupCoordinatorOptions {
 
 type Result<T> = T | Promise<T>;
 
+/** Replicates accepted commits before they count (cluster mode); rejects when it cannot. */
+export type CommitReplicator = (
+  groupId: string,
+  offsets: ReadonlyArray<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number }>,
+) => Promise<void>;
+
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private closed = false;
+  private replicator: CommitReplicator | null = null;
   readonly config: GroupCoordinatorConfig;
 
   private constructor(
     readonly offsets: OffsetStore,
     private readonly timers: Timers,
-    private readonly topics: TopicView,
+    private topics: TopicView,
     private readonly logger: Logger,
     config: GroupCoordinatorConfig,
     private readonly newMemberId: (prefix: string) => string,
@@ -507,11 +514,16 @@ export class GroupCoordinator {
     }
     try {
       const now = this.timers.clock.now();
-      await this.offsets.commit(req.groupId, accepted.map((o) => ({ ...o, commitTimestamp: now })));
+      const entries = accepted.map((o) => ({ ...o, commitTimestamp: now }));
+      // Cluster mode: durable on the replicated offsets topic first; only then is it this
+      // coordinator's to answer with (a new coordinator loads it from there).
+      if (this.replicator !== null && entries.length > 0) await this.replicator(req.groupId, entries);
+      await this.offsets.commit(req.groupId, entries);
     } catch (e) {
       if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
       this.logger.error(`group ${req.groupId}: offset commit failed: ${e instanceof Error ? e.message : String(e)}`);
-      for (const r of results) if (r.error === null) r.error = e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
+      const moved = e instanceof CoreError && (e.code === "CLOSED" || e.code === "NOT_LEADER" || e.code === "NOT_ENOUGH_REPLICAS" || e.code === "NOT_ENOUGH_REPLICAS_AFTER_APPEND");
+      for (const r of results) if (r.error === null) r.error = moved ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
     }
     assert(results.length === req.offsets.length, "an OffsetCommit answers every partition it names");
     this.dropIfUnused(group);
@@ -666,6 +678,26 @@ export class GroupCoordinator {
   async delete(groupId: string): Promise<void> {
     const r = await this.deleteGroup(groupId);
     if (r.error !== null) throw controlPlaneError(r.error, r.message);
+  }
+
+  /** Cluster mode: commits are replicated with `fn` before they are stored and answered. */
+  replicateCommitsWith(fn: CommitReplicator): void {
+    this.replicator = fn;
+  }
+
+  /** Cluster mode: topics are the cluster's, not only those with a replica on this broker. */
+  useTopicView(view: TopicView): void {
+    this.topics = view;
+  }
+
+  /**
+   * Stores commits read back from the replicated offsets topic (a broker taking over a group's
+   * coordination): no validation and no second replication; a group with members keeps its own.
+   */
+  async restoreOffsets(groupId: string, offsets: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number }>): Promise<void> {
+    if (this.closed || offsets.length === 0) return;
+    if ((this.groups.get(groupId)?.members.size ?? 0) > 0) return;
+    await this.offsets.commit(groupId, offsets);
   }
 
   async commit(groupId: string, offsets: Array<{ topic: string; partition: number; offset: number }>): Promise<void> {

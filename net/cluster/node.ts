@@ -34,6 +34,7 @@ import { topicNameProblem } from "../../core/topics/names.ts";
 import { uuidBytes, uuidString } from "../../core/topics/topic-store.ts";
 import { compare, EtcdClient, type KeyValue, type LeaseKeeper, op, type WatchEvent, type Watch } from "./etcd.ts";
 import { ReplicaFetchers } from "./fetcher.ts";
+import { ClusterGroups, OFFSETS_TOPIC } from "./offsets.ts";
 import { assignReplicas, ClusterKeys, decodeBroker, decodePartition, decodeTopic, electFor, encodeJson, encodePartition, encodeTopic, type TopicRecord } from "./records.ts";
 
 export interface ClusterOptions {
@@ -71,6 +72,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
   /** Topics whose reconcile is queued or running, serialized per topic. */
   private readonly reconciling = new Map<string, Promise<void>>();
   private readonly viewListeners = new Set<() => void>();
+  private groupsInCluster: ClusterGroups | null = null;
 
   constructor(
     private readonly broker: Broker,
@@ -101,6 +103,11 @@ export class ClusterNode implements ClusterPort, IsrProposer {
     for (const kv of snapshot.kvs) this.absorb({ type: "put", kv, prevKv: null });
     this.watch = this.etcd.watch(this.keys.root, { prefix: true, startRevision: snapshot.revision + 1, idleTimeoutMs: 30_000, onCompacted: () => void this.resync() }, (events) => this.onEvents(events));
     this.broker.attachCluster(this, this.replicas);
+    this.groupsInCluster = new ClusterGroups(this.broker, this.nodeId);
+    this.broker.groups.useTopicView({
+      partitionCount: (t) => this.topic(t)?.partitions.length ?? null,
+      highWatermark: (t, p) => this.broker.store.topic(t)?.partitions[p]?.highWatermark ?? null,
+    });
     await Promise.all([...this.topicRecords.keys()].map((t) => this.reconcile(t)));
     for (const local of this.broker.store.topics()) if (!this.topicRecords.has(local.name)) this.broker.log.warn(`cluster: local topic ${local.name} is not in the cluster's metadata; not served`);
     await this.campaign();
@@ -267,6 +274,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
         continue;
       }
       await this.replicas.apply(state, log);
+      if (topic === OFFSETS_TOPIC) void this.groupsInCluster?.onState(state, log).catch((e) => this.broker.log.error(`cluster: loading ${topic}/${p} failed: ${(e as Error).message}`));
       if (state.leader >= 0 && state.leader !== this.nodeId) {
         this.fetchers.follow({ topic, partition: p, topicId: local.topicId, log, leaderId: state.leader, leaderEpoch: state.leaderEpoch });
       } else {
@@ -390,6 +398,15 @@ export class ClusterNode implements ClusterPort, IsrProposer {
     await this.reconciling.get(name);
     assert(this.topicRecords.get(name)?.id === id || this.topicRecords.get(name) === undefined, "a created topic keeps its id");
     return this.topic(name);
+  }
+
+  groupCoordinator(groupId: string): BrokerEndpoint | null {
+    const id = this.groupsInCluster?.coordinator(groupId) ?? null;
+    return id === null ? null : (this.liveBrokers.get(id) ?? null);
+  }
+
+  groupOwnership(groupId: string): "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | null {
+    return this.groupsInCluster?.ownership(groupId) ?? "NOT_COORDINATOR";
   }
 
   async deleteTopic(name: string): Promise<void> {

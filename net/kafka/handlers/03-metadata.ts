@@ -87,7 +87,8 @@ function describeTopic(t: TopicAssignment, live: Set<number>): MetadataResponseT
     errorCode: 0,
     name: t.name,
     topicId: t.topicId ?? NIL_UUID,
-    isInternal: false,
+    // Cluster mode keeps committed offsets in Kafka's internal topic (net/cluster/offsets.ts).
+    isInternal: t.name === "__consumer_offsets",
     partitions: t.partitions.map((p) => ({
       ...defaultMetadataResponsePartition(),
       errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,

@@ -28,7 +28,8 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
-    const results = await ctx.broker.groups.commitOffsets({
+    const denied = ctx.broker.groupOwnership(req.groupId);
+    const results = denied !== null ? req.topics.flatMap((t) => t.partitions.map(() => ({ error: denied }))) : await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
       generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
       memberId: v >= 1 ? req.memberId : "",

@@ -28,13 +28,16 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
         ...defaultOffsetFetchResponse(),
         throttleTimeMs: 0,
         groups: req.groups.map((g) => {
+          const denied = ctx.broker.groupOwnership(g.groupId);
+          if (denied !== null) return { groupId: g.groupId, errorCode: groupErrorCode(denied), topics: [] };
           const r = groups.fetchOffsets(g.groupId, g.topics === null ? null : g.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })));
           return { groupId: g.groupId, errorCode: groupErrorCode(r.error), topics: partitionsOf(r, v) };
         }),
       };
     }
     const topics = v >= 2 && req.topics === null ? null : (req.topics ?? []).map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
-    const r = groups.fetchOffsets(req.groupId, topics);
+    const denied = ctx.broker.groupOwnership(req.groupId);
+    const r = denied !== null ? { error: denied, topics: [] } : groups.fetchOffsets(req.groupId, topics);
     const out = partitionsOf(r, v);
     // v0-1 have no top-level error: it goes on every partition.
     if (v < 2 && r.error !== null) for (const t of out) for (const p of t.partitions) p.errorCode = groupErrorCode(r.error);

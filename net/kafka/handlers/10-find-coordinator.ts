@@ -39,5 +39,8 @@ function coordinatorFor(key: string, keyType: number, ctx: RequestContext) {
   if (keyType !== KEY_TYPE_GROUP) {
     return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "transactions are not supported by this broker" };
   }
-  return { key, nodeId: ctx.broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, errorCode: 0, errorMessage: null };
+  const at = ctx.broker.groupCoordinator(key, { host: advertisedHost(ctx), port: ctx.door.advertised.port });
+  if (at === null) return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "the group's coordinator is being elected" };
+  const self = at.id === ctx.broker.nodeId;
+  return { key, nodeId: at.id, host: self ? advertisedHost(ctx) : at.host, port: self ? ctx.door.advertised.port : at.port, errorCode: 0, errorMessage: null };
 }

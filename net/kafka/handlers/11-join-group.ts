@@ -27,6 +27,8 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    const denied = ctx.broker.groupOwnership(req.groupId);
+    if (denied !== null) return { ...defaultJoinGroupResponse(), throttleTimeMs: 0, errorCode: groupErrorCode(denied), memberId: req.memberId };
     if (req.reason) ctx.broker.log.debug?.(`group ${req.groupId}: ${req.memberId || "new member"} joins: ${req.reason}`);
     const result = await ctx.broker.groups.join({
       groupId: req.groupId,

@@ -17,7 +17,7 @@ export const heartbeatHandler = defineHandler<HeartbeatRequest, HeartbeatRespons
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx) {
-    const error = ctx.broker.groups.heartbeat({
+    const error = ctx.broker.groupOwnership(req.groupId) ?? ctx.broker.groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,

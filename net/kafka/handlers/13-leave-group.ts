@@ -21,6 +21,8 @@ export const leaveGroupHandler = defineHandler<LeaveGroupRequest, LeaveGroupResp
     const v = ctx.apiVersion;
     const leaving = v >= 3 ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId, groupInstanceId: null }];
     if (v >= 5) for (const m of req.members) if (m.reason) ctx.broker.log.debug?.(`group ${req.groupId}: ${m.memberId} leaves: ${m.reason}`);
+    const denied = ctx.broker.groupOwnership(req.groupId);
+    if (denied !== null) return { ...defaultLeaveGroupResponse(), throttleTimeMs: 0, errorCode: groupErrorCode(denied), members: [] };
     const r = ctx.broker.groups.leave(req.groupId, leaving);
     const members = r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: groupErrorCode(m.error) }));
     let errorCode = groupErrorCode(r.error);

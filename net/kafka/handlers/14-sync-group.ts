@@ -21,6 +21,8 @@ export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupRespons
   maxVersion: 5,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    const denied = ctx.broker.groupOwnership(req.groupId);
+    if (denied !== null) return { ...defaultSyncGroupResponse(), throttleTimeMs: 0, errorCode: groupErrorCode(denied), protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
     const r = await ctx.broker.groups.sync({
       groupId: req.groupId,
       generationId: req.generationId,

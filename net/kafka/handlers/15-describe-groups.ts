@@ -24,7 +24,7 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
   handle(req, ctx) {
     const v = ctx.apiVersion;
     const groups = ctx.broker.groups.describeGroups(req.groups).map((g) => ({
-      errorCode: groupErrorCode(g.error),
+      errorCode: groupErrorCode(ctx.broker.groupOwnership(g.groupId) ?? g.error),
       groupId: g.groupId,
       groupState: g.state,
       protocolType: g.protocolType,

@@ -23,6 +23,7 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResp
     const types = v >= 5 ? new Set(req.typesFilter.map((s) => s.toLowerCase())) : new Set<string>();
     const groups = ctx.broker.groups
       .listGroups()
+      .filter((g) => ctx.broker.groupOwnership(g.groupId) === null)
       .filter((g) => (states.size === 0 || states.has(g.state.toLowerCase())) && (types.size === 0 || types.has(GROUP_TYPE)))
       .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: GROUP_TYPE }));
     return { ...defaultListGroupsResponse(), throttleTimeMs: 0, errorCode: 0, groups };

@@ -16,7 +16,9 @@ export const deleteGroupsHandler = defineHandler<DeleteGroupsRequest, DeleteGrou
   minVersion: 0,
   maxVersion: 2,
   async handle(req, ctx) {
-    const results = await ctx.broker.groups.deleteGroups(req.groupsNames);
+    const mine = req.groupsNames.filter((g) => ctx.broker.groupOwnership(g) === null);
+    const theirs = req.groupsNames.filter((g) => ctx.broker.groupOwnership(g) !== null).map((g) => ({ groupId: g, error: ctx.broker.groupOwnership(g) }));
+    const results = [...(await ctx.broker.groups.deleteGroups(mine)), ...theirs];
     for (const r of results) if (r.error === null) ctx.broker.log.info(`deleted group ${r.groupId}`);
     return {
       ...defaultDeleteGroupsResponse(),
