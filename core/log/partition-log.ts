@@ -14,7 +14,15 @@
 //    waiters it covers. On failure under `always`: forget and truncate every unsynced batch,
 //    reject every waiter.
 // 4. close: refuse new appends → wait for a running roll → sync everything → write the active
-//    segment's indexes → release files.
+//    segment's indexes → write the producer-state snapshot at the end offset → release files.
+//
+// Idempotent producers: the log keeps its ProducerState (producer-state.ts) as of its end offset.
+// WRITE checks an idempotent batch against it before assigning offsets (a retry is answered with
+// its first offsets, once durable like any append; a gap or an old epoch is refused) and applies
+// it after the pwrite; roll writes a snapshot at the new segment's base after syncing the old one;
+// open rebuilds the state from the newest snapshot and the headers after it
+// (producer-snapshots.ts); a failed sync that forgets the unsynced tail rebuilds it too, from the
+// state kept at the last roll or open.
 import { assert } from "../assert.ts";
 import { crc32c } from "../batch/crc32c.ts";
 import {
@@ -27,6 +35,9 @@ import {
   OFF_LAST_OFFSET_DELTA,
   OFF_LEADER_EPOCH,
   OFF_MAX_TIMESTAMP,
+  OFF_BASE_SEQUENCE,
+  OFF_PRODUCER_EPOCH,
+  OFF_PRODUCER_ID,
   batchSizeAt,
 } from "../batch/header.ts";
 import * as be from "../bytes.ts";
@@ -34,8 +45,10 @@ import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
-import { RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
+import { PRODUCER_EXPIRATION_MS, RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
 import type { Syncable } from "./durability.ts";
+import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerBatches, writeSnapshot } from "./producer-snapshots.ts";
+import { type ProducerDescription, ProducerState, addSequence } from "./producer-state.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
@@ -45,6 +58,8 @@ export interface AppendResult {
   lastOffset: number;
   /** The broker time stamped on the batch under LogAppendTime, else -1 (as Kafka's ProduceResponse). */
   logAppendTime: number;
+  /** A retried idempotent batch answered with its first append's offsets; nothing was written. */
+  duplicate: boolean;
 }
 
 export interface ReadResult {
@@ -101,6 +116,12 @@ export class PartitionLog implements Syncable {
   private readonly listeners = new Set<(highWatermark: number) => void>();
   private readonly scratch = newScratch();
   private runwayExtendedAt = -Infinity;
+  /** Idempotent producers as of the end offset. */
+  private producerState: ProducerState;
+  /** The state as of an offset at or below the durable end (last open or roll), to rebuild from. */
+  private producerAnchor: { offset: number; state: ProducerState };
+  /** A failed sync forgot batches the state had applied: rebuild before the next check. */
+  private producersStale = false;
 
   private constructor(
     readonly dir: string,
@@ -109,12 +130,15 @@ export class PartitionLog implements Syncable {
     segments: Segment[],
     startOffset: number,
     readonly recovery: PartitionRecovery,
+    producers: LoadedProducers,
   ) {
     this.segments = segments;
+    this.producerState = producers.state;
     const end = this.active.nextOffset;
     this.start = Math.min(Math.max(startOffset, segments[0]!.baseOffset), end);
     this.hwm = end;
     this.durableOffset = end;
+    this.producerAnchor = { offset: end, state: producers.state.clone() };
     deps.durability.register(this);
   }
 
@@ -131,7 +155,15 @@ export class PartitionLog implements Syncable {
     }
     const persistedStart = readLogStart(fs, dir);
     const { segments, report } = await loadSegments(dir, deps, persistedStart);
-    return new PartitionLog(dir, config, deps, segments, persistedStart, report);
+    let producers: LoadedProducers;
+    try {
+      const where = deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : dir;
+      producers = await loadProducerState(fs, dir, segments, segments.at(-1)!.nextOffset, deps.clock.now(), deps.logger, where);
+    } catch (e) {
+      for (const seg of segments) seg.release();
+      throw storageError("cannot rebuild the producer state", e, deps, dir);
+    }
+    return new PartitionLog(dir, config, deps, segments, persistedStart, report, producers);
   }
 
   get config(): LogConfig {
@@ -236,6 +268,11 @@ export class PartitionLog implements Syncable {
   private write(batch: Uint8Array): AppendResult {
     const seg = this.active;
     const now = this.deps.clock.now();
+    const producerId = be.int64(batch, OFF_PRODUCER_ID);
+    if (producerId >= 0) {
+      const duplicate = this.checkProducer(batch, producerId);
+      if (duplicate !== null) return duplicate;
+    }
     const baseOffset = seg.nextOffset;
     const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
     assert(lastOffset >= baseOffset, "lastOffsetDelta is not negative");
@@ -272,11 +309,66 @@ export class PartitionLog implements Syncable {
       }
       throw storageError("append failed", e, this.deps, seg.paths.log, position);
     }
-    seg.noteBatch(position, batchInfoAt(batch, 0), now);
+    const info = batchInfoAt(batch, 0);
+    seg.noteBatch(position, info, now);
     seg.indexDirty = true;
+    if (producerId >= 0) {
+      const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
+      const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
+      this.producerState.apply(producerId, be.int16(batch, OFF_PRODUCER_EPOCH), firstSequence, lastSequence, baseOffset, lastOffset, info.maxTimestamp, now);
+    }
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else this.raiseHighWatermark(seg.nextOffset);
-    return { baseOffset, lastOffset, logAppendTime };
+    return { baseOffset, lastOffset, logAppendTime, duplicate: false };
+  }
+
+  /**
+   * An idempotent batch against the producer state (producer-state.ts): the first answer of a
+   * retried batch, null to append, or a refusal thrown as CoreError before anything is written.
+   */
+  private checkProducer(batch: Uint8Array, producerId: number): AppendResult | null {
+    const state = this.currentProducers();
+    const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+    const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
+    const verdict = state.check(producerId, epoch, firstSequence, be.int32(batch, OFF_LAST_OFFSET_DELTA) + 1);
+    switch (verdict.kind) {
+      case "append":
+        return null;
+      case "duplicate":
+        return { baseOffset: verdict.baseOffset, lastOffset: verdict.lastOffset, logAppendTime: -1, duplicate: true };
+      case "fenced":
+        throw new CoreError("PRODUCER_FENCED", `producer ${producerId} epoch ${epoch} is older than ${verdict.currentEpoch}`, this.ctx());
+      case "out-of-order":
+        throw new CoreError("OUT_OF_ORDER_SEQUENCE", `producer ${producerId} epoch ${epoch}: sequence ${firstSequence}, expected ${verdict.expected}`, this.ctx());
+    }
+  }
+
+  /** The producer state, rebuilt first if a failed sync made it stale (throws STORAGE if it cannot be). */
+  private currentProducers(): ProducerState {
+    if (this.producersStale) {
+      const { offset, state } = this.producerAnchor;
+      const rebuilt = state.clone();
+      try {
+        walkProducerBatches(this.deps.fs, this.segments, offset, rebuilt, this.deps.clock.now(), this.deps.logger, this.dir);
+      } catch (e) {
+        throw storageError("cannot rebuild the producer state", e, this.deps, this.active.paths.log);
+      }
+      this.producerState = rebuilt;
+      this.producersStale = false;
+    }
+    return this.producerState;
+  }
+
+  /** The idempotent producers this partition knows (DescribeProducers). */
+  producers(): ProducerDescription[] {
+    this.checkOpen();
+    return this.currentProducers().describe();
+  }
+
+  /** Forgets producers idle for PRODUCER_EXPIRATION_MS (the broker's retention timer); returns how many. */
+  expireProducers(now: number = this.deps.clock.now()): number {
+    if (this.closed || this.producersStale) return 0;
+    return this.producerState.expire(now, PRODUCER_EXPIRATION_MS);
   }
 
   /** Writes the next stretch of runway when it runs short (see RUNWAY_BYTES); never fails an append. */
@@ -357,8 +449,10 @@ export class PartitionLog implements Syncable {
     this.syncing = false;
     const error = storageError("sync failed", e, this.deps, seg.paths.log);
     if (this.deps.durability.syncsEachAppend && seg === this.active) {
-      // Nothing unsynced was acknowledged or visible: forget it, on disk too.
+      // Nothing unsynced was acknowledged or visible: forget it, on disk too, and in the producer
+      // state (rebuilt before its next use).
       seg.rollbackToDurable();
+      this.producersStale = true;
       try {
         this.deps.fs.truncate(seg.file!, seg.size);
         seg.runwayEnd = 0;
@@ -394,6 +488,8 @@ export class PartitionLog implements Syncable {
     try {
       await this.cutRunway(old);
       await writeIndexes(fs, old);
+      // No append writes during a roll: the state is as of old.nextOffset, which is synced.
+      await this.snapshotProducers(old.nextOffset);
       seg = new Segment(fs, this.dir, old.nextOffset);
       seg.file = fs.open(seg.paths.log, { create: true, truncate: true });
       await fs.fsyncDir(this.dir);
@@ -412,6 +508,16 @@ export class PartitionLog implements Syncable {
     this.segments.push(seg);
     old.seal();
     this.runwayExtendedAt = -Infinity; // the new segment gets its runway at its first append
+  }
+
+  /** Writes the producer-state snapshot as of `offset` (the end offset, synced) and keeps it as the anchor. */
+  private async snapshotProducers(offset: number): Promise<void> {
+    assert(offset === this.endOffset && offset <= this.durableOffset, "a producer snapshot is taken at the synced end");
+    const state = this.currentProducers();
+    state.expire(this.deps.clock.now(), PRODUCER_EXPIRATION_MS);
+    const anchor = state.clone();
+    await writeSnapshot(this.deps.fs, this.dir, offset, anchor);
+    this.producerAnchor = { offset, state: anchor };
   }
 
   // --- read -----------------------------------------------------------------------------------
@@ -698,6 +804,7 @@ export class PartitionLog implements Syncable {
     const startPath = joinPath(this.dir, LOG_START_FILE);
     const seg = new Segment(fs, this.dir, offset);
     try {
+      deleteSnapshots(fs, this.dir);
       await writeFileAtomic(fs, startPath, new TextEncoder().encode(`${offset}\n`));
       for (const old of this.segments.toReversed()) {
         old.release();
@@ -717,6 +824,9 @@ export class PartitionLog implements Syncable {
     this.segments = [seg];
     this.start = offset;
     this.durableOffset = offset;
+    this.producerState = new ProducerState();
+    this.producerAnchor = { offset, state: new ProducerState() };
+    this.producersStale = false;
     this.raiseHighWatermark(offset);
     reclaimReleasedMappings();
   }
@@ -746,6 +856,7 @@ export class PartitionLog implements Syncable {
       const active = this.active;
       await this.cutRunway(active);
       if (active.indexDirty) await writeIndexes(this.deps.fs, active);
+      await this.snapshotProducers(this.endOffset);
     } catch (e) {
       throw storageError("close failed", e, this.deps, this.active.paths.log);
     } finally {
