@@ -21,12 +21,15 @@
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
+// | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
+// |   (22)           |      |   fields)                             |                                       |
 import {
   ApiVersions,
   CreateTopics,
   Fetch,
   FindCoordinator,
   Heartbeat,
+  InitProducerId,
   JoinGroup,
   LeaveGroup,
   ListOffsets,
@@ -56,6 +59,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
+  [InitProducerId.key, { min: 0, max: 4 }],
 ]);
 
 export class UnsupportedApiError extends Error {
