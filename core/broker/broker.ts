@@ -61,7 +61,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { Appending, AppendOptions, PartitionRead, WaitOutcome };
+export type { Appending, AppendOptions, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
