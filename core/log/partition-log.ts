@@ -7,8 +7,9 @@
 //    offsets, pwrite at the end of the active segment, note indexes) → under fsync `always`,
 //    wait for the sync that covers it.
 // 2. roll: sync the active segment up to its end (joining the group commit) → write and sync its
-//    indexes → create the next segment and sync the directory → switch (the old one is sealed and
-//    read through its mapping from then on). No append writes between the first and last step.
+//    indexes → write the producer-state snapshot at its end (producer-snapshots.ts) → create the
+//    next segment and sync the directory → switch (the old one is sealed and read through its
+//    mapping from then on). No append writes between the first and last step.
 // 3. sync (one per log at a time, started by the shared SyncScheduler): snapshot the active
 //    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, resolve the
 //    waiters it covers. On failure under `always`: forget and truncate every unsynced batch,
