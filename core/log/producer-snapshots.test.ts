@@ -86,6 +86,19 @@ describe.each(LAYERS)("producer state across restarts on %s", (_name, makeEnv) =
     await log.close();
   });
 
+  test("the walk reads headers only, batches larger than its buffer too", async () => {
+    env = makeEnv();
+    const big = (seq: number) => encodeRecordBatch({ producerId: 7, producerEpoch: 0, baseSequence: seq, records: [{ value: new Uint8Array(100_000).fill(seq) }], now: 1_700_000_000_000 });
+    const first = await openLog(env);
+    for (let seq = 0; seq < 4; seq++) await first.log.append(big(seq));
+    await first.log.append(idem(7, 0, 4));
+    const { log } = await openLog(env); // unclean: no snapshot, the whole segment walked
+    for (let seq = 1; seq < 4; seq++) expect(await log.append(big(seq))).toMatchObject({ baseOffset: seq, duplicate: true });
+    expect(await log.append(idem(7, 0, 4))).toMatchObject({ baseOffset: 4, duplicate: true });
+    expect(await log.append(idem(7, 0, 6))).toMatchObject({ baseOffset: 6, duplicate: false });
+    await log.close();
+  });
+
   test("row 4: without any snapshot the state is rebuilt from the log; segments older than the expiration are skipped", async () => {
     env = makeEnv();
     const clock = new ManualClock();

@@ -235,6 +235,7 @@ function walkSegment(fs: FileLayer, file: FileHandle, seg: Segment, from: number
   let position = from > seg.baseOffset ? seg.offsetIndex.lookup(from - seg.baseOffset) : 0;
   let bufStart = 0;
   let bufLength = 0;
+  let lastSize = 0;
   while (position < seg.size) {
     const damaged = seg.damageStartingAt(position);
     if (damaged !== undefined) {
@@ -243,8 +244,10 @@ function walkSegment(fs: FileLayer, file: FileHandle, seg: Segment, from: number
     }
     if (seg.size - position < BATCH_HEADER_BYTES) break;
     if (position < bufStart || position + BATCH_HEADER_BYTES > bufStart + bufLength) {
+      // Batches larger than the buffer: one header per read, not a buffer full of records.
+      const want = lastSize >= buf.length ? BATCH_HEADER_BYTES : Math.min(buf.length, seg.size - position);
       bufStart = position;
-      bufLength = fs.pread(file, buf.subarray(0, Math.min(buf.length, seg.size - position)), position);
+      bufLength = fs.pread(file, buf.subarray(0, want), position);
       if (bufLength < BATCH_HEADER_BYTES) break;
     }
     const at = position - bufStart;
@@ -266,6 +269,7 @@ function walkSegment(fs: FileLayer, file: FileHandle, seg: Segment, from: number
       }
     }
     position += size;
+    lastSize = size;
   }
   return walked;
 }
