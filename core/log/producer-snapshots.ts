@@ -27,10 +27,16 @@
 // |   |                                                |   tried                                    |
 // | 3 | good, offset ≤ end                             | USED: its state, then the headers of the   |
 // |   |                                                |   batches from its offset to the end       |
-// | 4 | (no usable file)                               | the headers from the first segment whose   |
-// |   |                                                |   newest timestamp is within               |
+// | 4 | (no usable file)                               | the headers of the last two segments at    |
+// |   |                                                |   most, from the first whose newest        |
+// |   |                                                |   timestamp is within                      |
 // |   |                                                |   PRODUCER_EXPIRATION_MS (older ones hold  |
 // |   |                                                |   only producers that have expired)        |
+//
+// Row 4 reads two segments at most, as Kafka does when it finds no snapshot: a data dir from before
+// snapshots is not read whole at its first boot. A producer whose last batch lies further back is
+// unknown, so its next batch is taken whatever its sequence; only a retry of a batch that old could
+// be stored twice, and no retry is that old.
 //
 // The walk reads 61-byte headers through a small buffer (no CRCs, no record decoding): after a
 // clean stop it is empty, after an unclean one it covers the active segment, which recovery has
@@ -200,10 +206,10 @@ export async function loadProducerState(fs: FileLayer, dir: string, segments: re
   if (removed) await fs.fsyncDir(dir);
   const snapshotUsed = state !== null;
   if (state === null) {
-    // Row 4: only segments that may hold a producer that has not expired.
+    // Row 4: the last two segments, and of them only those that may hold a producer that has not expired.
     state = new ProducerState();
     const recent = segments.find((s) => s.maxTimestamp < 0 || now - s.maxTimestamp < PRODUCER_EXPIRATION_MS);
-    from = recent?.baseOffset ?? endOffset;
+    from = Math.max(recent?.baseOffset ?? endOffset, segments[Math.max(0, segments.length - 2)]!.baseOffset);
   }
   const batchesWalked = walkProducerBatches(fs, segments, from, state, now, logger, where);
   state.expire(now, PRODUCER_EXPIRATION_MS);
