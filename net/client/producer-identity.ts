@@ -6,8 +6,11 @@
 //
 // Epochs: when the broker has lost the producer's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER on the
 // first unanswered batch of a partition, UNKNOWN_PRODUCER_ID) or a batch failed for good, the
-// producer starts a new epoch with sequence 0 everywhere, as the Java client's idempotent producer
-// does (KIP-360): locally, without a round trip; past the largest epoch it asks for a new id.
+// producer starts a new epoch with sequence 0 everywhere (KIP-360): it sends InitProducerId with
+// its current id and epoch (v3+), as librdkafka does, and takes what comes back — the same id with
+// the next epoch from a broker that bumps it (ours), a new id with epoch 0 from one that does not
+// (Apache Kafka for a producer without a transactional id, and every broker below v3). If the
+// broker cannot be asked, the epoch goes up locally, as the Java client's idempotent producer does.
 import { ErrorCode } from "../protocol/errors.ts";
 import { InitProducerId } from "../protocol/messages/index.ts";
 import { backoffMs, type KafkaClient, sleep } from "./client.ts";
@@ -24,16 +27,22 @@ export class ProducerIdentity {
     public epoch: number,
   ) {}
 
-  /** The next epoch (KIP-360); past EPOCH_MAX a new producer id from the broker. */
+  /** A new epoch, or a new id (see the file comment). Throws only when neither can be had. */
   async bump(client: KafkaClient): Promise<void> {
-    if (this.epoch < EPOCH_MAX) {
-      this.epoch++;
+    let fresh: ProducerIdentity | null = null;
+    let failure: unknown = null;
+    try {
+      fresh = await initProducerIdentity(client, this);
+    } catch (err) {
+      failure = err;
+    }
+    if (fresh !== null && (fresh.producerId !== this.producerId || fresh.epoch > this.epoch)) {
+      this.producerId = fresh.producerId;
+      this.epoch = fresh.epoch;
       return;
     }
-    const fresh = await initProducerIdentity(client);
-    if (fresh === null) throw new Error("the broker no longer supports InitProducerId");
-    this.producerId = fresh.producerId;
-    this.epoch = fresh.epoch;
+    if (this.epoch >= EPOCH_MAX) throw failure instanceof Error ? failure : new Error("no new producer id past the largest epoch");
+    this.epoch++;
   }
 }
 
@@ -44,17 +53,23 @@ export function addSequence(seq: number, n: number): number {
 }
 
 /**
- * A new producer id and epoch, retrying retriable failures like a metadata request; null when the
- * broker does not support InitProducerId (the producer then works without idempotence).
+ * A producer id and epoch (for `current`: its next epoch, or a new id), retrying retriable
+ * failures like a metadata request; null when the broker does not support InitProducerId (the
+ * producer then works without idempotence).
  */
-export async function initProducerIdentity(client: KafkaClient): Promise<ProducerIdentity | null> {
+export async function initProducerIdentity(client: KafkaClient, current?: ProducerIdentity): Promise<ProducerIdentity | null> {
   for (let attempt = 0; ; attempt++) {
     let code: number;
     try {
       const conn = await client.anyConnection();
       if (!conn.supports(InitProducerId)) return null;
       // No transactional id: any broker answers; the timeout is not used (the Java client sends the largest int).
-      const res = await conn.request(InitProducerId, { transactionalId: null, transactionTimeoutMs: 0x7fffffff, producerId: -1n, producerEpoch: -1 });
+      const res = await conn.request(InitProducerId, {
+        transactionalId: null,
+        transactionTimeoutMs: 0x7fffffff,
+        producerId: BigInt(current?.producerId ?? -1),
+        producerEpoch: current?.epoch ?? -1,
+      });
       code = res.errorCode;
       if (code === 0) return new ProducerIdentity(Number(res.producerId), res.producerEpoch);
     } catch (err) {

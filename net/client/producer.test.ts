@@ -187,7 +187,12 @@ describe("idempotent producer (issue #20)", () => {
     const values = appendRecords(producer, 30);
     expect(await producer.flush()).toMatchObject({ acked: 30, failed: 0 });
     expect(broker.log).toEqual(values);
-    // Batches 2 and 3 were out of order behind batch 1 (the broker said so itself); then epoch 1.
+    // Batches 2 and 3 were out of order behind batch 1 (the broker said so itself); then epoch 1,
+    // asked of the broker with the current id and epoch (KIP-360).
+    expect(broker.initRequests).toEqual([
+      [-1, -1],
+      [1000, 0],
+    ]);
     expect(broker.produces.map((p) => p.stamps[0])).toEqual([
       [1000, 0, 0],
       [1000, 0, 10],

@@ -50,6 +50,8 @@ export class ScriptedBroker {
   readonly produces: ProduceSeen[] = [];
   private answered = 0;
   private nextProducerId = 1000;
+  /** [producerId, epoch] of each InitProducerId request (-1, -1 for a new producer). */
+  readonly initRequests: Array<[number, number]> = [];
   /** Idempotent producers: `${partition}/${id}/${epoch}` → the [first sequence, count, base offset] of each batch logged. */
   private readonly sequences = new Map<string, Array<[number, number, number]>>();
   private server!: TCPSocketListener<undefined>;
@@ -120,8 +122,16 @@ export class ScriptedBroker {
         ],
       });
     } else if (h.apiKey === InitProducerId.key) {
-      InitProducerId.decodeRequest(r, h.apiVersion);
-      InitProducerId.encodeResponse(w, h.apiVersion, { throttleTimeMs: 0, errorCode: 0, producerId: BigInt(this.nextProducerId++), producerEpoch: 0 });
+      // As our broker: an existing id (v3+) gets its next epoch, else a new id.
+      const init = InitProducerId.decodeRequest(r, h.apiVersion);
+      this.initRequests.push([Number(init.producerId), init.producerEpoch]);
+      const bump = h.apiVersion >= 3 && init.producerId >= 0n;
+      InitProducerId.encodeResponse(w, h.apiVersion, {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        producerId: bump ? init.producerId : BigInt(this.nextProducerId++),
+        producerEpoch: bump ? init.producerEpoch + 1 : 0,
+      });
     } else if (h.apiKey === Metadata.key) {
       Metadata.decodeRequest(r, h.apiVersion);
       Metadata.encodeResponse(w, h.apiVersion, {
