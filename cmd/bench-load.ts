@@ -39,6 +39,8 @@ export interface LoadOptions {
   compression: string;
   lingerMs: number;
   batchBytes: number;
+  /** Idempotent producers (ProducerOptions.idempotence; default true). */
+  idempotence?: boolean;
 }
 
 /** Epoch milliseconds with sub-millisecond precision (one clock for producer and consumer). */
@@ -126,7 +128,7 @@ export async function produceLoad(opts: LoadOptions, partitions: number, stop: (
   const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap));
   const trackers = Array.from({ length: P }, () => new AckTracker());
   const producers = clients.map(
-    (c, j) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false, onAcked: trackers[j]!.onAcked }),
+    (c, j) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false, onAcked: trackers[j]!.onAcked, idempotence: opts.idempotence }),
   );
   const owned = Array.from({ length: P }, (_, j) => {
     const list: number[] = [];

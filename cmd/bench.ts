@@ -39,6 +39,8 @@ interface BenchFlags {
   batchBytes?: string;
   warmup?: string;
   json?: boolean;
+  /** false with --no-idempotence. */
+  idempotence: boolean;
 }
 
 /** e2e waits this long after the last send for the consumer to see the remaining records. */
@@ -68,6 +70,7 @@ export function benchCommand(io: Io): Command {
       .option("--batch-bytes <n>", `largest batch, uncompressed bytes (default ${BATCH_BYTES_DEFAULT})`)
       .option("--warmup <seconds>", "with a rate: run the same load this long first, not measured (JIT compilation, connections, the broker's first segment writes)")
       .option("--json", "print one JSON object instead of the text report")
+      .option("--no-idempotence", "producers send plain batches (idempotence is on with --acks all when the broker supports it)")
       .action(async (flags: BenchFlags) => {
         await bench(io, mode, flags);
       });
@@ -93,6 +96,7 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
     compression: flags.compression,
     lingerMs: intFlag("--linger-ms", flags.lingerMs) ?? (rate > 0 ? 0 : LINGER_MS_DEFAULT),
     batchBytes: intFlag("--batch-bytes", flags.batchBytes, { min: 1 }) ?? BATCH_BYTES_DEFAULT,
+    idempotence: flags.idempotence,
   };
 }
 

@@ -28,6 +28,8 @@ interface ProduceFlags {
   lingerMs?: string;
   batchBytes?: string;
   json?: boolean;
+  /** false with --no-idempotence. */
+  idempotence: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -48,6 +50,7 @@ export function produceCommand(io: Io): Command {
     .option("--linger-ms <ms>", `how long a partly full batch waits for more records (default ${LINGER_MS_DEFAULT})`)
     .option("--batch-bytes <n>", `largest batch, uncompressed bytes (default ${BATCH_BYTES_DEFAULT})`)
     .option("--json", "input lines are consume --json envelopes (key, value, headers, timestamp, partition)")
+    .option("--no-idempotence", "plain batches, no producer id or sequences (idempotence is on with --acks all when the broker supports it: retries never duplicate or reorder)")
     .action(async (topic: string, flags: ProduceFlags) => {
       await produce(io, checkTopic("TOPIC", topic), flags);
     });
@@ -86,7 +89,7 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
   const s = settings(flags);
   const input = openInput(io.stdin, flags.file);
   const client = makeClient(io, flags.broker);
-  const producer = new Producer(client, { codec: s.codec, acks: s.acks, lingerMs: s.lingerMs, batchBytes: s.batchBytes });
+  const producer = new Producer(client, { codec: s.codec, acks: s.acks, lingerMs: s.lingerMs, batchBytes: s.batchBytes, idempotence: flags.idempotence });
   let read = 0;
   let inputBytes = 0;
   let badLines = 0;

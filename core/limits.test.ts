@@ -23,6 +23,8 @@ describe("limits", () => {
     ["a max.message.bytes above the request cap", { MESSAGE_BYTES_MAX_DEFAULT: 200 * 1024 * 1024 }, "fits in a request frame"],
     ["a decompression cap below max.message.bytes", { DECOMPRESSED_BYTES_MAX: 1024 }, "can be decompressed"],
     ["a recycle floor above the capacity step", { RECYCLE_MIN_BYTES: 4 * 1024 * 1024 }, "capacity step"],
+    ["producers expiring within a client's retries", { PRODUCER_EXPIRATION_MS: 60_000 }, "producers expire long after"],
+    ["one producer snapshot only", { PRODUCER_SNAPSHOTS_KEPT: 1 }, "fall back on"],
   ])("core: %s is caught, naming the reason", (_, change, reason) => {
     const broken = brokenRelations(CORE_LIMIT_RELATIONS, { ...CORE_LIMITS, ...change });
     expect(broken.some((why) => why.includes(reason))).toBe(true);

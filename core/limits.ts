@@ -40,6 +40,18 @@ export const OFFSETS_COMPACT_RECORDS_MIN = 20_000;
 export const OFFSETS_SEGMENT_BYTES = 4 * 1024 * 1024;
 export const OFFSETS_READ_BYTES = 1024 * 1024;
 
+/** Idempotent producers (core/log/producer-state.ts): a producer idle this long is forgotten by
+ * every partition (Kafka's producer.id.expiration.ms, 1 day): the bound on the producer table,
+ * which a client that takes a new producer id per run would otherwise grow without end. A retry
+ * after that long is not a retry. */
+export const PRODUCER_EXPIRATION_MS = 24 * 3600 * 1000;
+/** Producer-state snapshots kept per partition (core/log/producer-snapshots.ts): the newest, and
+ * one older to fall back on when the newest is damaged. */
+export const PRODUCER_SNAPSHOTS_KEPT = 2;
+/** Producer ids reserved per write of DATA/producer-ids (core/broker/producer-ids.ts), as Kafka's
+ * ProducerIdManager reserves blocks of 1000: one fsync'd write per thousand InitProducerIds. */
+export const PRODUCER_ID_BLOCK = 1000;
+
 /** Lent buffers (core/lent-buffers.ts): reads and frames at least this large borrow a recycled
  * buffer instead of allocating (smaller ones are cheap for the allocator); capacities go in
  * steps so that runs of similar sizes share buffers. */
@@ -73,6 +85,9 @@ export const CORE_LIMITS = {
   BUFFER_CAPACITY_STEP,
   RETENTION_CHECK_MS,
   CREATE_IN_FLIGHT_WAIT_MS,
+  PRODUCER_EXPIRATION_MS,
+  PRODUCER_SNAPSHOTS_KEPT,
+  PRODUCER_ID_BLOCK,
 };
 
 export type LimitRelation<L> = readonly [why: string, holds: (l: L) => boolean];
@@ -88,6 +103,8 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["a recycled buffer's capacity step covers the smallest recycled size, and a log read fits in a step or two", (l) => l.RECYCLE_MIN_BYTES <= l.BUFFER_CAPACITY_STEP && l.OFFSETS_READ_BYTES <= 2 * l.BUFFER_CAPACITY_STEP],
   ["topic names fit Kafka's 249 characters (a partition dir name adds the index)", (l) => l.TOPIC_NAME_LENGTH_MAX <= 249],
   ["compaction of committed offsets waits for a meaningful number of records", (l) => l.OFFSETS_COMPACT_RECORDS_MIN >= 1000],
+  ["producers expire long after a client's retries give up (minutes), and are checked far more often than they expire", (l) => l.PRODUCER_EXPIRATION_MS >= 3600_000 && l.RETENTION_CHECK_MS * 100 <= l.PRODUCER_EXPIRATION_MS],
+  ["a damaged newest producer snapshot has an older one to fall back on; id blocks are large enough to make their fsync rare", (l) => l.PRODUCER_SNAPSHOTS_KEPT >= 2 && l.PRODUCER_ID_BLOCK >= 100],
   ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
 ];
 

@@ -20,9 +20,19 @@
 // |   and configs C               |   of T was issued after it; configs = the last acknowledged alter's or |
 // |                               |   a later alter's                                                      |
 // | delete of T                   | no T of that incarnation; a T of a later create has none of its data   |
+// | idempotent append of batch B  | B sent again (same producer id, epoch, sequence) after any boot, clean |
+// |   (producer P, epoch E, its   |   or not, is never stored again: it is answered as a duplicate with    |
+// |   sequences S)                |   B's offsets, and must be when fewer than five batches of P followed  |
+// |                               |   it and none with a later epoch; else refused (OUT_OF_ORDER_SEQUENCE, |
+// |                               |   PRODUCER_FENCED) (issue #20)                                         |
+// | producer id I handed out      | never handed out again                                                 |
 // | commit of offset X (G, T, P)  | G's offset for T/P ≥ X while T is the same incarnation and no delete   |
 // |                               |   of G was issued after it; a value that a delete of G or T begun      |
 // |                               |   after its acknowledgement removed never comes back                   |
+//
+// Half the partitions are written by an idempotent producer (an id from the broker's producer ids,
+// now and then a new epoch); after each boot it goes on from where its batches in the log end, as
+// a producer retrying its lost batches would.
 //
 // Unacknowledged operations may have happened or not, but never in part: a topic has all its
 // partitions or does not exist, every visible batch decodes and sits on a contiguous run of
@@ -44,6 +54,9 @@ import { seededRandom } from "./testing/seed.ts";
 import { MemoryFileLayer } from "./testing/memory-fs.ts";
 import type { GroupCoordinator } from "./groups/coordinator.ts";
 import type { Logger } from "./log/types.ts";
+import { CoreError } from "./errors.ts";
+import { RETAINED } from "./log/producer-state.ts";
+import type { ProducerIds } from "./broker/producer-ids.ts";
 import type { Topic } from "./topics/topic-store.ts";
 import { openStorage } from "./broker/storage.ts";
 import type { TopicStore } from "./topics/topic-store.ts";
@@ -67,6 +80,7 @@ const BOOT_MS_MAX = 20_000;
 interface Broker {
   store: TopicStore;
   groups: GroupCoordinator;
+  producerIds: ProducerIds;
   logger: LinesLogger;
 }
 
@@ -100,8 +114,8 @@ function reboot(fs: MemoryFileLayer, clock: ManualClock, compactRecordsMin: numb
  */
 async function boot(fs: MemoryFileLayer, clock: ManualClock, compactRecordsMin: number | undefined): Promise<Broker> {
   const logger = new LinesLogger();
-  const { store, groups } = await openStorage({ dataDir: DATA, fsync: "always", fs, clock, logger, groups: { timers: new ManualTimers(clock), compactRecordsMin } });
-  return { store, groups, logger };
+  const { store, groups, producerIds } = await openStorage({ dataDir: DATA, fsync: "always", fs, clock, logger, groups: { timers: new ManualTimers(clock), compactRecordsMin } });
+  return { store, groups, producerIds, logger };
 }
 
 // --- what the workload did ------------------------------------------------------------------------
@@ -140,6 +154,19 @@ interface AppendOp extends Op {
   partition: number;
   uids: number[];
   baseOffset?: number;
+  /** Written by an idempotent producer: its epoch and first sequence, and the batch as sent (for retries). */
+  idem?: { epoch: number; seq: number; bytes: Uint8Array };
+}
+/** An idempotent producer writing one partition of one incarnation (`${topicId}/${partition}`). */
+interface IdemProducer {
+  key: string;
+  producerId: number;
+  epoch: number;
+  nextSeq: number;
+  /** Its appends, in issue order. */
+  ops: AppendOp[];
+  /** An append was refused: the next one starts a new epoch. */
+  broken: boolean;
 }
 interface CommitOp extends Op {
   group: string;
@@ -169,6 +196,11 @@ class Model {
   readonly groupDeletes: GroupDeleteOp[] = [];
   nextUid = 0;
   nextCommitOffset = 1;
+  /** By `${topicId}/${partition}`: its idempotent producer, "plain" for none, "pending" while its id is on its way. */
+  readonly producers = new Map<string, IdemProducer | "plain" | "pending">();
+  /** Every producer id handed out, and ids handed out twice. */
+  readonly producerIds = new Set<number>();
+  readonly idProblems: string[] = [];
 
   /** Runs `work`, noting its acknowledgement if it resolves before the power goes. */
   track<T extends Op, R>(op: T, work: () => Promise<R>, onAck?: (r: R) => boolean | void): T {
@@ -219,6 +251,8 @@ interface Counts {
   acknowledged: { appends: number; records: number; creates: number; partitions: number; deletes: number; alters: number; commits: number; groupDeletes: number };
   /** Acknowledged records found at their offsets, summed over the boots. */
   recordChecks: number;
+  /** Acknowledged idempotent batches sent again after a boot: answered as duplicates, refused. */
+  idempotentRetries: { duplicates: number; refused: number };
 }
 
 function topicConfigs(rand: (n: number) => number): Record<string, string> {
@@ -302,20 +336,32 @@ function issueOne(b: Broker, m: Model, clock: ManualClock, rand: (n: number) => 
     const uids = Array.from({ length: n }, () => m.nextUid++);
     const pad = "x".repeat(rand(4) === 0 ? rand(400) : rand(40));
     const codec = rand(10) === 0 ? (rand(2) === 0 ? Codec.Gzip : Codec.Zstd) : Codec.None;
+    const key = `${topic.topicIdString}/${partition}`;
+    const producer = producerFor(b, m, rand, key);
     const batch = encodeRecordBatch({
       records: uids.map((u) => ({ key: null, value: encoder.encode(`${topic.name}/${partition}/${u}/${pad}`), timestamp: clock.now() })),
       codec,
       now: clock.now(),
+      ...(producer === null ? {} : { producerId: producer.producerId, producerEpoch: producer.epoch, baseSequence: producer.nextSeq }),
     });
     const op: AppendOp = { seq: 0, topicId: topic.topicIdString, partition, uids };
-    const key = `${op.topicId}/${partition}`;
+    if (producer !== null) {
+      op.idem = { epoch: producer.epoch, seq: producer.nextSeq, bytes: batch.slice() };
+      producer.nextSeq += uids.length;
+      producer.ops.push(op);
+    }
     let list = m.appends.get(key);
     if (!list) m.appends.set(key, (list = []));
     list.push(op);
     for (const u of uids) m.uidOwner.set(u, { key, op });
+    const epoch = m.epoch;
     m.track(
       op,
-      () => log.append(batch),
+      () =>
+        log.append(batch).catch((e: unknown) => {
+          if (producer !== null && m.epoch === epoch) producer.broken = true;
+          throw e;
+        }),
       (res) => {
         op.baseOffset = res.baseOffset;
       },
@@ -365,6 +411,45 @@ function issueOne(b: Broker, m: Model, clock: ManualClock, rand: (n: number) => 
     clock.advance(1000 + rand(20_000));
     store.enforceRetention();
   }
+}
+
+/**
+ * The idempotent producer of partition `key`, or null for a plain append: half the partitions get
+ * one, its id asked of the broker's producer ids on first use (plain appends meanwhile). A refused
+ * append, and now and then nothing, makes it start a new epoch.
+ */
+function producerFor(b: Broker, m: Model, rand: (n: number) => number, key: string): IdemProducer | null {
+  const p = m.producers.get(key);
+  if (p === "plain" || p === "pending") return null;
+  if (p === undefined) {
+    if (rand(2) === 0) {
+      m.producers.set(key, "plain");
+      return null;
+    }
+    m.producers.set(key, "pending");
+    const epoch = m.epoch;
+    b.producerIds.nextId().then(
+      (id) => {
+        if (m.epoch !== epoch) {
+          m.producers.delete(key);
+          return;
+        }
+        if (m.producerIds.has(id)) m.idProblems.push(`producer id ${id} handed out twice`);
+        m.producerIds.add(id);
+        m.producers.set(key, { key, producerId: id, epoch: 0, nextSeq: 0, ops: [], broken: false });
+      },
+      () => {
+        if (m.epoch === epoch) m.producers.delete(key);
+      },
+    );
+    return null;
+  }
+  if (p.broken || rand(80) === 0) {
+    p.epoch++;
+    p.nextSeq = 0;
+    p.broken = false;
+  }
+  return p;
 }
 
 /** Issues `opsBeforeCrash` operations, a seeded few turns of the event loop apart, then cuts the power. */
@@ -452,6 +537,7 @@ function check(b: Broker, m: Model, preCrashStart: Map<string, number[]>, counts
   // The same for the offsets log and snapshots, which report only through the log.
   const damageLines = b.logger.lines.filter((l) => /^(warn|error) .*(damaged range kept at|is damaged|kept unopened|records between are lost|skipped a record)/.test(l));
   if (damageLines.length > 0) fail(`recovery reported damage: ${damageLines.join("\n")}`);
+  if (m.idProblems.length > 0) fail(m.idProblems.join("; "));
   const snap = snapshotOf(b, fail);
   const seenUid = new Set<number>();
 
@@ -627,6 +713,54 @@ function settle(b: Broker, m: Model, snap: Snapshot, fail: (msg: string) => neve
   for (const d of m.groupDeletes) if (Model.pending(d)) d.failed = true;
 }
 
+/**
+ * Sends every acknowledged idempotent batch of a live incarnation again, as a producer whose
+ * answers were lost would: it must never be stored again (the table at the top).
+ */
+async function retryIdempotent(b: Broker, m: Model, counts: Counts, fail: (msg: string) => never): Promise<void> {
+  const live = new Map(b.store.topics().map((t) => [t.topicIdString, t]));
+  for (const p of m.producers.values()) {
+    if (typeof p === "string") continue;
+    const [id, part] = p.key.split("/") as [string, string];
+    const log = live.get(id)?.partitions[Number(part)];
+    if (log === undefined) continue;
+    for (let i = 0; i < p.ops.length; i++) {
+      const op = p.ops[i]!;
+      const idem = op.idem!;
+      if (op.ack === undefined || op.failed) continue;
+      const later = p.ops.slice(i + 1);
+      const mustAnswer = later.length < RETAINED && later.every((o) => o.idem!.epoch === idem.epoch);
+      const what = `${p.key}: retry of producer ${p.producerId} epoch ${idem.epoch} sequence ${idem.seq} (acknowledged at ${op.baseOffset})`;
+      const end = log.endOffset;
+      const outcome = await log.append(idem.bytes.slice()).catch((e: unknown) => e);
+      if (outcome instanceof CoreError && (outcome.code === "OUT_OF_ORDER_SEQUENCE" || outcome.code === "PRODUCER_FENCED")) {
+        if (mustAnswer) fail(`${what} refused (${outcome.code}) though only ${later.length} batch(es) of its epoch followed it`);
+        counts.idempotentRetries.refused++;
+      } else if (outcome instanceof Error) {
+        fail(`${what} failed: ${outcome.stack}`);
+      } else {
+        const r = outcome as { baseOffset: number; duplicate: boolean };
+        if (!r.duplicate) fail(`${what} stored again at ${r.baseOffset}`);
+        if (r.baseOffset !== op.baseOffset) fail(`${what} answered with offset ${r.baseOffset}`);
+        counts.idempotentRetries.duplicates++;
+      }
+      if (log.endOffset !== end) fail(`${what} moved the end offset from ${end} to ${log.endOffset}`);
+    }
+  }
+}
+
+/** After a boot each idempotent producer goes on after its last batch in the log (in its epoch), as one that resent its lost batches would. */
+function resumeProducers(m: Model): void {
+  for (const [key, p] of m.producers) {
+    if (p === "pending") m.producers.delete(key);
+    if (typeof p === "string") continue;
+    const inLog = p.ops.filter((o) => o.ack !== undefined && !o.failed && o.idem!.epoch === p.epoch);
+    const last = inLog.at(-1);
+    p.nextSeq = last === undefined ? 0 : last.idem!.seq + last.uids.length;
+    p.broken = false;
+  }
+}
+
 // --- one seed -------------------------------------------------------------------------------------
 
 /** Start offsets of every incarnation as the dying broker had them (retention moved them). */
@@ -670,6 +804,7 @@ async function runSeed(seed: number, counts: Counts): Promise<void> {
   for (let loss = 0; loss < losses; loss++) {
     if (loss > 0 && rand(3) === 0) {
       b = await cleanRestart(b, fs, m, clock, compact, fail);
+      await retryIdempotent(b, m, counts, fail);
       counts.cleanRestarts++;
     }
     await runWorkload(b, m, clock, rand, 80 + rand(400));
@@ -709,6 +844,8 @@ async function runSeed(seed: number, counts: Counts): Promise<void> {
     }
     settle(b, m, snap, fail);
     for (const t of b.store.topics()) m.topicsById.set(t.topicIdString, t);
+    resumeProducers(m);
+    await retryIdempotent(b, m, counts, fail);
     m.crashed = false;
   }
   const acked = (o: Op) => o.ack !== undefined && !o.happened;
@@ -773,6 +910,7 @@ test(`power loss across topics, partitions and groups: everything acknowledged s
     inFlightAtCrash: 0,
     acknowledged: { appends: 0, records: 0, creates: 0, partitions: 0, deletes: 0, alters: 0, commits: 0, groupDeletes: 0 },
     recordChecks: 0,
+    idempotentRetries: { duplicates: 0, refused: 0 },
   };
   // MemoryFileLayer maps nothing, so the full collections that free the mappings of deleted
   // segments (reclaimReleasedMappings in core/log/segment.ts) would only burn time here: about
@@ -803,5 +941,6 @@ test(`power loss across topics, partitions and groups: everything acknowledged s
   expect(counts.acknowledged.commits).toBeGreaterThan(0);
   expect(counts.acknowledged.creates).toBeGreaterThan(0);
   expect(counts.acknowledged.deletes).toBeGreaterThan(0);
+  if (!REPLAY) expect(counts.idempotentRetries.duplicates).toBeGreaterThan(0);
 }, 10 * 60_000);
 

@@ -11,6 +11,9 @@
 //     fresh kcat per partition, as a pipeline restarting its producer would; what it had not
 //     seen acknowledged when it died was never acknowledged.
 //   - kafkajs in a child process (crash-kafkajs-producer.ts), acks=-1, one send at a time.
+//   - our own producer (net/client, idempotent by default) in a child process
+//     (crash-streamctl-producer.ts): one producer for the whole run, its retries across every
+//     kill keeping their producer id and sequences, so the broker stores each value once.
 //   - a committer in this process commits offsets for a group after every kill and while the
 //     broker runs (OffsetCommit, generation -1), logging each acknowledged commit.
 // The broker runs on one fixed port and one data dir; each cycle it starts, runs for a seeded
@@ -21,7 +24,9 @@
 // values at one offset, order violations per producer, end offsets below the highest
 // acknowledged offset + 1, committed offsets going backwards, damaged ranges reported by
 // recovery (a crash must only ever tear the tail). Duplicates (a retry of a write whose ack was
-// lost with the broker) are counted, not failed: acks=all promises at-least-once.
+// lost with the broker) are counted per producer, not failed: acks=all promises at-least-once to
+// kcat and kafkajs here (a new kcat each cycle, kafkajs reconnecting as a new producer); our
+// idempotent producer's must be zero (crash-cycles.test.ts asserts it, issue #20).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -53,6 +58,8 @@ export interface CrashFigures {
   misplaced: number;
   twoValuesAtOneOffset: number;
   duplicated: number;
+  /** Duplicates by producer name prefix ("kc", "kj", "sc"). */
+  duplicatedBy: Record<string, number>;
   reordered: number;
   endBelowAcked: number;
   commitsAcknowledged: number;
@@ -166,17 +173,19 @@ class KcatProducer {
   }
 }
 
-class KafkajsProducer {
+/** A producer child process printing `ack <partition> <offset> <value>` lines (kafkajs, or our own client). */
+class ChildProducer {
   private readonly proc: Subprocess<"ignore", "pipe", "pipe">;
   private readonly done: Promise<void>;
   stderr = "";
 
   constructor(
+    script: string,
     broker: string,
     readonly name: string,
     private readonly acks: Ack[],
   ) {
-    this.proc = Bun.spawn([process.execPath, join(REPO_ROOT, "test/crash-kafkajs-producer.ts"), broker, TOPIC, String(PARTITIONS), name], {
+    this.proc = Bun.spawn([process.execPath, join(REPO_ROOT, script), broker, TOPIC, String(PARTITIONS), name], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -292,7 +301,8 @@ export async function runCrashCycles(opts: CrashOptions): Promise<CrashFigures> 
   let broker = await startBroker({ dataDir, args });
   await createTopic(broker);
   let kcats: KcatProducer[] = [];
-  const kafkajs = new KafkajsProducer(address, "kj", acks);
+  const kafkajs = new ChildProducer("test/crash-kafkajs-producer.ts", address, "kj", acks);
+  const ours = new ChildProducer("test/crash-streamctl-producer.ts", address, "sc", acks);
   try {
     for (let cycle = 0; cycle < opts.cycles; cycle++) {
       if (cycle > 0) broker = await startBroker({ dataDir, args });
@@ -328,7 +338,7 @@ export async function runCrashCycles(opts: CrashOptions): Promise<CrashFigures> 
     // A last round of kcat with the broker up to the end: every value it writes is acknowledged.
     kcats = Array.from({ length: PARTITIONS }, (_, p) => new KcatProducer(address, p, opts.cycles, acks));
     await new Promise((r) => setTimeout(r, 300));
-    await Promise.all([...kcats.map((k) => k.finish(true)), kafkajs.finish()]);
+    await Promise.all([...kcats.map((k) => k.finish(true)), kafkajs.finish(), ours.finish()]);
     const ends = await endOffsets(broker);
     const figures = await verify(broker, acks, ends, problems);
     noteStderr(broker);
@@ -360,6 +370,7 @@ async function verify(broker: BrokerProcess, acks: Ack[], ends: number[], proble
   let misplaced = 0;
   let twoValuesAtOneOffset = 0;
   let duplicated = 0;
+  const duplicatedBy: Record<string, number> = {};
   let reordered = 0;
   let endBelowAcked = 0;
   const byPartition: Array<Map<number, string>> = [];
@@ -383,7 +394,13 @@ async function verify(broker: BrokerProcess, acks: Ack[], ends: number[], proble
       list.push(offset);
       where.set(value, list);
     }
-    for (const offsets of where.values()) if (offsets.length > 1) duplicated += offsets.length - 1;
+    for (const [value, offsets] of where) {
+      if (offsets.length <= 1) continue;
+      duplicated += offsets.length - 1;
+      const by = value.slice(0, 2);
+      duplicatedBy[by] = (duplicatedBy[by] ?? 0) + offsets.length - 1;
+      if (by === "sc" && problems.length < 20) problems.push(`idempotent producer's ${value} stored ${offsets.length} times in partition ${p}, at ${offsets.join(", ")}`);
+    }
     byPartition.push(at);
     whereIs.push(where);
   }
@@ -438,11 +455,11 @@ async function verify(broker: BrokerProcess, acks: Ack[], ends: number[], proble
       lastSeq.set(producer, seq);
     }
   }
-  return { lost, misplaced, twoValuesAtOneOffset, duplicated, reordered, endBelowAcked };
+  return { lost, misplaced, twoValuesAtOneOffset, duplicated, duplicatedBy, reordered, endBelowAcked };
 }
 
 export function failedCount(f: CrashFigures): number {
-  return f.lost + f.misplaced + f.twoValuesAtOneOffset + f.reordered + f.endBelowAcked + f.commitsBackwards + f.damagedRanges;
+  return f.lost + f.misplaced + f.twoValuesAtOneOffset + f.reordered + f.endBelowAcked + f.commitsBackwards + f.damagedRanges + (f.duplicatedBy.sc ?? 0);
 }
 
 /** For a quick run by hand: `bun test/crash-harness.ts [cycles]`. */

@@ -110,19 +110,19 @@ Regenerate: \`${long ? soakCommand : ciCommand}\` (CI tier) or \`${soakCommand}\
 
 ## Crashes (kill -9) — \`test/crash-harness.ts\`
 
-kcat (librdkafka, acks=all) and kafkajs (acks=-1) producers on a 3-partition topic, a group
+kcat (librdkafka, acks=all), kafkajs (acks=-1) and our own idempotent producers on a 3-partition topic, a group
 committing offsets; the broker SIGKILLed at seeded random moments and restarted on the same data dir.
 
 | figure | value |
 |---|---|
 | cycles run | ${crash.cycles} |
-| records acknowledged | ${crash.acknowledged} (kafkajs ${crash.acknowledgedBy.kj ?? 0}, kcat ${crash.acknowledged - (crash.acknowledgedBy.kj ?? 0)}) |
+| records acknowledged | ${crash.acknowledged} (kafkajs ${crash.acknowledgedBy.kj ?? 0}, ours ${crash.acknowledgedBy.sc ?? 0}, kcat ${crash.acknowledged - (crash.acknowledgedBy.kj ?? 0) - (crash.acknowledgedBy.sc ?? 0)}) |
 | lost | **${crash.lost}** |
 | at another offset than acknowledged | **${crash.misplaced}** |
 | two values at one offset | **${crash.twoValuesAtOneOffset}** |
 | reordered (per producer) | **${crash.reordered}** |
 | end offset below highest acknowledged + 1 | **${crash.endBelowAcked}** |
-| duplicated (a retry of a write whose ack died with the broker; at-least-once) | ${crash.duplicated} |
+| duplicated (a retry of a write whose ack died with the broker; at-least-once) | ${crash.duplicated} (kcat ${crash.duplicatedBy.kc ?? 0}, kafkajs ${crash.duplicatedBy.kj ?? 0}, ours, idempotent: **${crash.duplicatedBy.sc ?? 0}**) |
 | group commits acknowledged / gone backwards | ${crash.commitsAcknowledged} / **${crash.commitsBackwards}** |
 | torn tails cut by recovery / damaged ranges after a crash | ${crash.recoveryCuts} / **${crash.damagedRanges}** |
 | time | ${(crashMs / 1000).toFixed(0)} s |

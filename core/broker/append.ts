@@ -5,14 +5,19 @@
 //      max.message.bytes, keys on compacted topics, codecs)
 //   3. CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1) are
 //      fixed in place; LogAppendTime topics get the broker's time as the log appends
-//   4. idempotent producers (producerId ≥ 0): a retried batch gets its first answer again instead
-//      of a second append; a sequence gap → OUT_OF_ORDER_SEQUENCE, an old epoch → PRODUCER_FENCED
-//   5. bytes and records in are counted, the log writes the batch (during this call: appends
-//      started in order land in order) and `result` resolves once the fsync policy says it is
-//      durable (group commit)
+//   4. bytes and records in are counted (as received: a retried duplicate counts again), the log
+//      writes the batch (during this call: appends started in order land in order) and `result`
+//      resolves once the fsync policy says it is durable (group commit)
+//   5. idempotent producers (producerId ≥ 0) are checked by the log as it writes, against the
+//      producer state it keeps and recovers with its data (core/log/producer-state.ts): a retried
+//      batch resolves with its first answer (`duplicate`, once that is durable) instead of a second
+//      append; a sequence gap rejects with OUT_OF_ORDER_SEQUENCE, an old epoch with PRODUCER_FENCED.
+//      The check happens at the write, not here, because an append may wait behind a segment roll
+//      and the batches of one producer must be checked in the order they are written.
 //
-// Refusals are thrown as CoreError before anything is written. Nothing here allocates per batch
-// beyond the append's own promise and the Appending that carries it (the produce hot path).
+// Refusals of steps 1–3 are thrown as CoreError before anything is written; those of step 5
+// reject `result`, also with nothing written. Nothing here allocates per batch beyond the append's
+// own promise and the Appending that carries it (the produce hot path).
 import type { ProduceBatchInfo, ValidateProduceOptions } from "../batch/validate-produce.ts";
 import { validateProduceBatch } from "../batch/validate-produce.ts";
 import { fixMaxTimestamp } from "../batch/rewrite.ts";
@@ -20,7 +25,6 @@ import { CoreError } from "../errors.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { TopicConfigs } from "../topics/configs.ts";
 import type { TopicStore } from "../topics/topic-store.ts";
-import type { Idempotence } from "./idempotence.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
 
@@ -32,25 +36,25 @@ export interface AppendOptions {
   acks?: "leader" | "all";
 }
 
-/** What an append resolves to: the batch's first offset and, on LogAppendTime topics, the time stamped on it. */
+/** What an append resolves to: the batch's offsets, the time stamped on it on LogAppendTime topics (else -1). */
 export interface Appended {
   baseOffset: number;
   lastOffset: number;
-  logAppendTime?: number;
+  logAppendTime: number;
+  /** A retry answered with its first append's offsets (and no LogAppendTime, as Kafka); nothing written. */
+  duplicate: boolean;
 }
 
 /** A batch whose append (or, for a retried duplicate, whose first append) is under way. */
 export class Appending {
   constructor(
-    /** Resolves once the batch is durable under the fsync policy; rejects with the log's failure. */
+    /** Resolves once the batch is durable under the fsync policy; rejects with the log's failure or refusal. */
     readonly result: Promise<Appended>,
     readonly log: PartitionLog,
-    /** A retry answered with its first append's offsets (and no LogAppendTime, as Kafka). */
-    readonly duplicate: boolean,
   ) {}
 }
 
-export function appendBatch(store: TopicStore, metrics: BrokerMetrics, idempotence: Idempotence, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
+export function appendBatch(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
   const topic = store.topic(topicName);
   if (!topic) throw missingTopic(store, topicName);
   const log = partitionOf(topic, partition);
@@ -58,24 +62,10 @@ export function appendBatch(store: TopicStore, metrics: BrokerMetrics, idempoten
   const configs = topic.configs;
   const info: ProduceBatchInfo = validateProduceBatch(batch, validationOptions(configs, options.allowZstd));
   if (configs["message.timestamp.type"] !== "LogAppendTime" && info.maxTimestampNeedsFix) fixMaxTimestamp(batch, 0, info.maxTimestamp);
-  const idempotent = info.producerId >= 0 ? idempotence.stateOf(log) : null;
-  if (idempotent) {
-    const verdict = idempotent.check(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount);
-    if (verdict.kind === "fenced") {
-      throw new CoreError("PRODUCER_FENCED", `producer epoch ${info.producerEpoch} is older than ${verdict.currentEpoch}`, { topic: topicName, partition });
-    }
-    if (verdict.kind === "out-of-order") {
-      throw new CoreError("OUT_OF_ORDER_SEQUENCE", `sequence ${info.baseSequence}, expected ${verdict.expected}`, { topic: topicName, partition });
-    }
-    // A retry of a batch already appended (or still being appended): its first answer again.
-    if (verdict.kind === "duplicate") return new Appending(verdict.result, log, true);
-  }
   const stats = metrics.topic(topicName);
   stats.bytesIn += batch.length;
   stats.recordsIn += info.recordCount;
-  const result = log.append(batch);
-  idempotent?.record(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount, result);
-  return new Appending(result, log, false);
+  return new Appending(log.append(batch), log);
 }
 
 /**
@@ -85,7 +75,6 @@ export function appendBatch(store: TopicStore, metrics: BrokerMetrics, idempoten
 export function appendAll(
   store: TopicStore,
   metrics: BrokerMetrics,
-  idempotence: Idempotence,
   topicName: string,
   batches: ReadonlyArray<{ partition: number; batch: Uint8Array }>,
   options: AppendOptions,
@@ -96,7 +85,7 @@ export function appendAll(
     partitionOf(topic, partition);
     validateProduceBatch(batch, validationOptions(topic.configs, options.allowZstd));
   }
-  return batches.map(({ partition, batch }) => appendBatch(store, metrics, idempotence, topicName, partition, batch, options));
+  return batches.map(({ partition, batch }) => appendBatch(store, metrics, topicName, partition, batch, options));
 }
 
 /** Validation options per topic configs (replaced whole on alter) and zstd allowance: made once,

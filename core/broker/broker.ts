@@ -4,11 +4,14 @@
 //
 //   open/close  the data-dir lock, the topic store (with recovery) and the group coordinator, the
 //               retention timer, and the shutdown signal long waits end on
-//   append      validate → fix timestamps → idempotence → count → append (core/broker/append.ts)
+//   append      validate → fix timestamps → count → append, where the log checks idempotent
+//               producers' sequences (core/broker/append.ts, core/log/producer-state.ts)
 //   read        range check → read → count, and waitForData (core/broker/read.ts)
 //   topics      lookup (by name, by id, why one is missing), create (and create-on-first-use),
 //               delete, alter configs
 //   groups      the group coordinator (core/groups), as it is
+//   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
+//               (DescribeProducers), expired with retention
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
 // answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
@@ -28,7 +31,8 @@ import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
 import type { ReplicaManager } from "./replication.ts";
-import { Idempotence } from "./idempotence.ts";
+import type { ProducerDescription } from "../log/producer-state.ts";
+import type { ProducerIds } from "./producer-ids.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
 import { openStorage } from "./storage.ts";
@@ -61,7 +65,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { Appending, AppendOptions, PartitionRead, WaitOutcome };
+export type { Appending, AppendOptions, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
@@ -71,7 +75,6 @@ export class Broker {
   private clusterPort: ClusterPort | null = null;
   private replicaManager: ReplicaManager | null = null;
   readonly metrics: BrokerMetrics;
-  readonly idempotence = new Idempotence();
   private readonly stopping = new AbortController();
   private readonly retention: ReturnType<typeof setInterval>;
   private closed = false;
@@ -83,6 +86,7 @@ export class Broker {
     readonly groups: GroupCoordinator,
     metrics: BrokerMetrics,
     private readonly lock: DataDirLock | null,
+    private readonly producerIds: ProducerIds,
   ) {
     this.metrics = metrics;
     this.nodeId = config.nodeId ?? 0;
@@ -102,7 +106,7 @@ export class Broker {
     try {
       const metrics = new BrokerMetrics();
       const fs = timedFileLayer((ms) => metrics.fsyncDone(ms), deps.fs);
-      const { store, groups } = await openStorage({
+      const { store, groups, producerIds } = await openStorage({
         dataDir: config.dataDir,
         fsync: config.fsync,
         logger: log,
@@ -111,7 +115,7 @@ export class Broker {
         groups: { config: config.groups, timers: deps.timers },
       });
       store.onTopicDeleted((name) => metrics.topics.delete(name));
-      return new Broker(config, log, store, groups, metrics, lock);
+      return new Broker(config, log, store, groups, metrics, lock, producerIds);
     } catch (err) {
       lock?.release();
       throw err;
@@ -333,9 +337,11 @@ export class Broker {
     return this.store.alterConfigs(name, changes);
   }
 
+  /** Retention, and the expiry of idle idempotent producers (PRODUCER_EXPIRATION_MS), on every partition. */
   enforceRetention(now?: number): void {
     const r = this.store.enforceRetention(now);
     if (r.segmentsDeleted > 0) this.log.info(`retention deleted ${r.segmentsDeleted} segment(s), ${r.bytesDeleted} bytes`);
+    for (const topic of this.store.topics()) for (const log of topic.partitions) log.expireProducers(now);
   }
 
   // --- data -----------------------------------------------------------------------------------
@@ -347,13 +353,13 @@ export class Broker {
    */
   append(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
     const rm = this.replicaManager;
-    if (rm === null) return appendBatch(this.store, this.metrics, this.idempotence, topicName, partition, batch, options);
+    if (rm === null) return appendBatch(this.store, this.metrics, topicName, partition, batch, options);
     const state = rm.checkLeader(topicName, partition);
     const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
     if (options.acks === "all" && state.isr.length < minIsr) {
       throw new CoreError("NOT_ENOUGH_REPLICAS", `${state.isr.length} in-sync replica(s), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
     }
-    const a = appendBatch(this.store, this.metrics, this.idempotence, topicName, partition, batch, options);
+    const a = appendBatch(this.store, this.metrics, topicName, partition, batch, options);
     if (options.acks !== "all") return a;
     // acks=all: answered once every in-sync replica has the batch on disk (the high watermark
     // passed it), and refused after the fact if the ISR fell below min.insync.replicas meanwhile.
@@ -364,12 +370,12 @@ export class Broker {
       }
       return r;
     });
-    return new Appending(replicated, a.log, a.duplicate);
+    return new Appending(replicated, a.log);
   }
 
   /** Appends several batches of one topic; every batch is checked before any is written. */
   appendAll(topicName: string, batches: ReadonlyArray<{ partition: number; batch: Uint8Array }>, options: AppendOptions): Appending[] {
-    return appendAll(this.store, this.metrics, this.idempotence, topicName, batches, options);
+    return appendAll(this.store, this.metrics, topicName, batches, options);
   }
 
   /** Batches of `log` from `offset` (up to about `maxBytes`, at least one whole batch), counted. */
@@ -384,8 +390,17 @@ export class Broker {
 
   // --- producers ------------------------------------------------------------------------------
 
-  nextProducerId(): number {
-    return this.idempotence.nextProducerId();
+  /** A producer id never handed out before by this data dir (InitProducerId). */
+  nextProducerId(): Promise<number> {
+    return this.producerIds.nextId();
+  }
+
+  /**
+   * The idempotent producers a partition knows, as of its end offset (DescribeProducers); a
+   * CoreError (UNKNOWN_TOPIC, UNKNOWN_PARTITION, STORAGE) as for `partition`.
+   */
+  producers(topicName: string, partition: number): ProducerDescription[] {
+    return this.partition(topicName, partition).producers();
   }
 }
 

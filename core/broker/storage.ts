@@ -1,10 +1,11 @@
 // The broker's durable state, opened as one: the topic store, then the group coordinator on the
 // store's file layer, clock and sync scheduler (so commits share the topics' group commit), with
-// topic deletes dropping their committed offsets. net/broker/broker.ts serves this;
+// topic deletes dropping their committed offsets, and the producer ids (producer-ids.ts). net/broker/broker.ts serves this;
 // core/power-loss.test.ts boots exactly this after every simulated power loss.
 import { type GroupCoordinatorOptions, GroupCoordinator } from "../groups/coordinator.ts";
 import type { Logger } from "../log/types.ts";
 import { type TopicStoreOptions, TopicStore } from "../topics/topic-store.ts";
+import { ProducerIds } from "./producer-ids.ts";
 
 export interface StorageOptions extends TopicStoreOptions {
   logger: Logger;
@@ -15,6 +16,7 @@ export interface StorageOptions extends TopicStoreOptions {
 export interface Storage {
   store: TopicStore;
   groups: GroupCoordinator;
+  producerIds: ProducerIds;
 }
 
 export async function openStorage(opts: StorageOptions): Promise<Storage> {
@@ -37,5 +39,6 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
   store.onTopicDeleted((topic) => {
     groups.topicDeleted(topic).catch((e) => logger.error(`cannot drop committed offsets of deleted topic ${topic}: ${String(e)}`));
   });
-  return { store, groups };
+  const producerIds = ProducerIds.open(store.fs, opts.dataDir, store.clock, logger);
+  return { store, groups, producerIds };
 }

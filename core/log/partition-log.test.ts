@@ -20,8 +20,8 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     expect([log.startOffset, log.endOffset, log.highWatermark]).toEqual([0, 0, 0]);
     const r1 = await log.append(buildBatch({ records: 5 }));
     const r2 = await log.append(buildBatch({ records: 3 }));
-    expect(r1).toEqual({ baseOffset: 0, lastOffset: 4, logAppendTime: -1 });
-    expect(r2).toEqual({ baseOffset: 5, lastOffset: 7, logAppendTime: -1 });
+    expect(r1).toEqual({ baseOffset: 0, lastOffset: 4, logAppendTime: -1, duplicate: false });
+    expect(r2).toEqual({ baseOffset: 5, lastOffset: 7, logAppendTime: -1, duplicate: false });
     expect([log.endOffset, log.highWatermark]).toEqual([8, 8]);
     expect(batchesIn(log.read(0, 1 << 20).chunks).map((b) => b.baseOffset)).toEqual([0, 5]);
     expect(batchesIn(log.read(6, 1 << 20).chunks).map((b) => b.baseOffset)).toEqual([5]);

@@ -7,14 +7,23 @@
 //    offsets, pwrite at the end of the active segment, note indexes) → under fsync `always`,
 //    wait for the sync that covers it.
 // 2. roll: sync the active segment up to its end (joining the group commit) → write and sync its
-//    indexes → create the next segment and sync the directory → switch (the old one is sealed and
-//    read through its mapping from then on). No append writes between the first and last step.
+//    indexes → write the producer-state snapshot at its end (producer-snapshots.ts) → create the
+//    next segment and sync the directory → switch (the old one is sealed and read through its
+//    mapping from then on). No append writes between the first and last step.
 // 3. sync (one per log at a time, started by the shared SyncScheduler): snapshot the active
 //    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, resolve the
 //    waiters it covers. On failure under `always`: forget and truncate every unsynced batch,
 //    reject every waiter.
 // 4. close: refuse new appends → wait for a running roll → sync everything → write the active
-//    segment's indexes → release files.
+//    segment's indexes → write the producer-state snapshot at the end offset → release files.
+//
+// Idempotent producers: the log keeps its ProducerState (producer-state.ts) as of its end offset.
+// WRITE checks an idempotent batch against it before assigning offsets (a retry is answered with
+// its first offsets, once durable like any append; a gap or an old epoch is refused) and applies
+// it after the pwrite; roll writes a snapshot at the new segment's base after syncing the old one;
+// open rebuilds the state from the newest snapshot and the headers after it
+// (producer-snapshots.ts); a failed sync that forgets the unsynced tail rebuilds it too, from the
+// state kept at the last roll or open.
 import { assert } from "../assert.ts";
 import { crc32c } from "../batch/crc32c.ts";
 import {
@@ -27,6 +36,9 @@ import {
   OFF_LAST_OFFSET_DELTA,
   OFF_LEADER_EPOCH,
   OFF_MAX_TIMESTAMP,
+  OFF_BASE_SEQUENCE,
+  OFF_PRODUCER_EPOCH,
+  OFF_PRODUCER_ID,
   batchSizeAt,
 } from "../batch/header.ts";
 import * as be from "../bytes.ts";
@@ -34,9 +46,11 @@ import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
-import { RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
+import { PRODUCER_EXPIRATION_MS, RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
 import type { Syncable } from "./durability.ts";
 import { type EpochEntry, LEADER_EPOCHS_FILE, LeaderEpochs } from "./leader-epochs.ts";
+import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerBatches, writeSnapshot } from "./producer-snapshots.ts";
+import { type ProducerDescription, ProducerState, addSequence } from "./producer-state.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
@@ -46,6 +60,8 @@ export interface AppendResult {
   lastOffset: number;
   /** The broker time stamped on the batch under LogAppendTime, else -1 (as Kafka's ProduceResponse). */
   logAppendTime: number;
+  /** A retried idempotent batch answered with its first append's offsets; nothing was written. */
+  duplicate: boolean;
 }
 
 export interface ReadResult {
@@ -109,6 +125,12 @@ export class PartitionLog implements Syncable {
    * end), not this log's own syncs. */
   private externalHighWatermark = false;
   private truncating = false;
+  /** Idempotent producers as of the end offset. */
+  private producerState: ProducerState;
+  /** The state as of an offset at or below the durable end (last open or roll), to rebuild from. */
+  private producerAnchor: { offset: number; state: ProducerState };
+  /** A failed sync forgot batches the state had applied: rebuild before the next check. */
+  private producersStale = false;
 
   private constructor(
     readonly dir: string,
@@ -118,13 +140,16 @@ export class PartitionLog implements Syncable {
     startOffset: number,
     readonly recovery: PartitionRecovery,
     private readonly epochs: LeaderEpochs,
+    producers: LoadedProducers,
   ) {
     this.segments = segments;
+    this.producerState = producers.state;
     const end = this.active.nextOffset;
     this.start = Math.min(Math.max(startOffset, segments[0]!.baseOffset), end);
     this.hwm = end;
     this.durableOffset = end;
     this.epoch = epochs.latest;
+    this.producerAnchor = { offset: end, state: producers.state.clone() };
     deps.durability.register(this);
   }
 
@@ -142,14 +167,17 @@ export class PartitionLog implements Syncable {
     const persistedStart = readLogStart(fs, dir);
     const { segments, report } = await loadSegments(dir, deps, persistedStart);
     const epochs = LeaderEpochs.load(fs, dir, (line) => deps.logger.warn(line));
+    let producers: LoadedProducers;
     try {
       // Epochs that began past what recovery kept never wrote a batch that survived.
       await epochs.truncateFromEnd(segments.at(-1)!.nextOffset + 1);
+      const where = deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : dir;
+      producers = await loadProducerState(fs, dir, segments, segments.at(-1)!.nextOffset, deps.clock.now(), deps.logger, where);
     } catch (e) {
       for (const seg of segments) seg.release();
-      throw storageError("cannot trim leader epochs", e, deps, joinPath(dir, LEADER_EPOCHS_FILE));
+      throw storageError("cannot rebuild the producer state or the leader epochs", e, deps, dir);
     }
-    return new PartitionLog(dir, config, deps, segments, persistedStart, report, epochs);
+    return new PartitionLog(dir, config, deps, segments, persistedStart, report, epochs, producers);
   }
 
   get config(): LogConfig {
@@ -254,6 +282,12 @@ export class PartitionLog implements Syncable {
   private write(batch: Uint8Array, replica = false): AppendResult {
     const seg = this.active;
     const now = this.deps.clock.now();
+    const producerId = be.int64(batch, OFF_PRODUCER_ID);
+    // A follower's batch was checked by its leader: applied below, never refused here.
+    if (producerId >= 0 && !replica) {
+      const duplicate = this.checkProducer(batch, producerId);
+      if (duplicate !== null) return duplicate;
+    }
     const baseOffset = seg.nextOffset;
     const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
     assert(lastOffset >= baseOffset, "lastOffsetDelta is not negative");
@@ -296,12 +330,67 @@ export class PartitionLog implements Syncable {
       }
       throw storageError("append failed", e, this.deps, seg.paths.log, position);
     }
-    seg.noteBatch(position, batchInfoAt(batch, 0), now);
+    const info = batchInfoAt(batch, 0);
+    seg.noteBatch(position, info, now);
     seg.indexDirty = true;
+    if (producerId >= 0) {
+      const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
+      const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
+      this.producerState.apply(producerId, be.int16(batch, OFF_PRODUCER_EPOCH), firstSequence, lastSequence, baseOffset, lastOffset, info.maxTimestamp, now);
+    }
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
     else if (this.durableListeners.size > 0) queueMicrotask(() => this.notifyDurable());
-    return { baseOffset, lastOffset, logAppendTime };
+    return { baseOffset, lastOffset, logAppendTime, duplicate: false };
+  }
+
+  /**
+   * An idempotent batch against the producer state (producer-state.ts): the first answer of a
+   * retried batch, null to append, or a refusal thrown as CoreError before anything is written.
+   */
+  private checkProducer(batch: Uint8Array, producerId: number): AppendResult | null {
+    const state = this.currentProducers();
+    const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+    const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
+    const verdict = state.check(producerId, epoch, firstSequence, be.int32(batch, OFF_LAST_OFFSET_DELTA) + 1);
+    switch (verdict.kind) {
+      case "append":
+        return null;
+      case "duplicate":
+        return { baseOffset: verdict.baseOffset, lastOffset: verdict.lastOffset, logAppendTime: -1, duplicate: true };
+      case "fenced":
+        throw new CoreError("PRODUCER_FENCED", `producer ${producerId} epoch ${epoch} is older than ${verdict.currentEpoch}`, this.ctx());
+      case "out-of-order":
+        throw new CoreError("OUT_OF_ORDER_SEQUENCE", `producer ${producerId} epoch ${epoch}: sequence ${firstSequence}, expected ${verdict.expected}`, this.ctx());
+    }
+  }
+
+  /** The producer state, rebuilt first if a failed sync made it stale (throws STORAGE if it cannot be). */
+  private currentProducers(): ProducerState {
+    if (this.producersStale) {
+      const { offset, state } = this.producerAnchor;
+      const rebuilt = state.clone();
+      try {
+        walkProducerBatches(this.deps.fs, this.segments, offset, rebuilt, this.deps.clock.now(), this.deps.logger, this.dir);
+      } catch (e) {
+        throw storageError("cannot rebuild the producer state", e, this.deps, this.active.paths.log);
+      }
+      this.producerState = rebuilt;
+      this.producersStale = false;
+    }
+    return this.producerState;
+  }
+
+  /** The idempotent producers this partition knows (DescribeProducers). */
+  producers(): ProducerDescription[] {
+    this.checkOpen();
+    return this.currentProducers().describe();
+  }
+
+  /** Forgets producers idle for PRODUCER_EXPIRATION_MS (the broker's retention timer); returns how many. */
+  expireProducers(now: number = this.deps.clock.now()): number {
+    if (this.closed || this.producersStale) return 0;
+    return this.producerState.expire(now, PRODUCER_EXPIRATION_MS);
   }
 
   /** Writes the next stretch of runway when it runs short (see RUNWAY_BYTES); never fails an append. */
@@ -383,8 +472,10 @@ export class PartitionLog implements Syncable {
     this.syncing = false;
     const error = storageError("sync failed", e, this.deps, seg.paths.log);
     if (this.deps.durability.syncsEachAppend && seg === this.active) {
-      // Nothing unsynced was acknowledged or visible: forget it, on disk too.
+      // Nothing unsynced was acknowledged or visible: forget it, on disk too, and in the producer
+      // state (rebuilt before its next use).
       seg.rollbackToDurable();
+      this.producersStale = true;
       try {
         this.deps.fs.truncate(seg.file!, seg.size);
         seg.runwayEnd = 0;
@@ -420,6 +511,8 @@ export class PartitionLog implements Syncable {
     try {
       await this.cutRunway(old);
       await writeIndexes(fs, old);
+      // No append writes during a roll: the state is as of old.nextOffset, which is synced.
+      await this.snapshotProducers(old.nextOffset);
       seg = new Segment(fs, this.dir, old.nextOffset);
       seg.file = fs.open(seg.paths.log, { create: true, truncate: true });
       await fs.fsyncDir(this.dir);
@@ -438,6 +531,16 @@ export class PartitionLog implements Syncable {
     this.segments.push(seg);
     old.seal();
     this.runwayExtendedAt = -Infinity; // the new segment gets its runway at its first append
+  }
+
+  /** Writes the producer-state snapshot as of `offset` (the end offset, synced) and keeps it as the anchor. */
+  private async snapshotProducers(offset: number): Promise<void> {
+    assert(offset === this.endOffset && offset <= this.durableOffset, "a producer snapshot is taken at the synced end");
+    const state = this.currentProducers();
+    state.expire(this.deps.clock.now(), PRODUCER_EXPIRATION_MS);
+    const anchor = state.clone();
+    await writeSnapshot(this.deps.fs, this.dir, offset, anchor);
+    this.producerAnchor = { offset, state: anchor };
   }
 
   // --- read -----------------------------------------------------------------------------------
@@ -727,6 +830,7 @@ export class PartitionLog implements Syncable {
     const startPath = joinPath(this.dir, LOG_START_FILE);
     const seg = new Segment(fs, this.dir, offset);
     try {
+      deleteSnapshots(fs, this.dir);
       await writeFileAtomic(fs, startPath, new TextEncoder().encode(`${offset}\n`));
       for (const old of this.segments.toReversed()) {
         old.release();
@@ -746,6 +850,9 @@ export class PartitionLog implements Syncable {
     this.segments = [seg];
     this.start = offset;
     this.durableOffset = offset;
+    this.producerState = new ProducerState();
+    this.producerAnchor = { offset, state: new ProducerState() };
+    this.producersStale = false;
     this.raiseHighWatermark(offset);
     reclaimReleasedMappings();
   }
@@ -919,6 +1026,12 @@ export class PartitionLog implements Syncable {
       this.segments = reloaded.segments;
       const end = this.active.nextOffset;
       await this.epochs.truncateFromEnd(end + 1);
+      // Producers' sequences as of the new end (snapshots past it are dropped by the load).
+      const where = this.deps.topic !== undefined ? `${this.deps.topic}/${this.deps.partition}` : this.dir;
+      const producers = await loadProducerState(fs, this.dir, this.segments, end, this.deps.clock.now(), this.deps.logger, where);
+      this.producerState = producers.state;
+      this.producerAnchor = { offset: end, state: producers.state.clone() };
+      this.producersStale = false;
       this.epoch = this.epochs.latest;
       this.durableOffset = end;
       if (this.hwm > end) this.hwm = end;
@@ -947,6 +1060,7 @@ export class PartitionLog implements Syncable {
       const active = this.active;
       await this.cutRunway(active);
       if (active.indexDirty) await writeIndexes(this.deps.fs, active);
+      await this.snapshotProducers(this.endOffset);
     } catch (e) {
       throw storageError("close failed", e, this.deps, this.active.paths.log);
     } finally {

@@ -10,7 +10,10 @@
 //            headers (keyLength varint, UTF-8 key, valueLength varint (-1 = null), value)
 //
 // baseTimestamp is the first record's timestamp, so later deltas may be negative (records copied
-// with their original timestamps); maxTimestamp is the largest.
+// with their original timestamps); maxTimestamp is the largest. An idempotent producer's id, epoch
+// and first sequence go into the header as it is sealed (`ProducerStamp`), inside the one CRC
+// computed then; `restamp` rewrites them (and the CRC) on the rare path that needs new ones (an
+// epoch bump, producer.ts).
 import { utf8Length, writeUtf8 } from "../../core/batch/byte-reader.ts";
 import { compress } from "../../core/batch/codecs.ts";
 import { crc32c } from "../../core/batch/crc32c.ts";
@@ -39,6 +42,24 @@ import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from "../../co
 export interface ProducerHeader {
   key: string;
   value: Uint8Array | null;
+}
+
+/** An idempotent producer's fields of a batch header (KIP-98). */
+export interface ProducerStamp {
+  producerId: number;
+  epoch: number;
+  baseSequence: number;
+}
+
+/** No producer: producerId -1, epoch -1, baseSequence -1. */
+const NO_STAMP: ProducerStamp = { producerId: -1, epoch: -1, baseSequence: -1 };
+
+/** Rewrites a sealed batch's producer fields and its CRC (they are inside it). */
+export function restamp(batch: Uint8Array, stamp: ProducerStamp): void {
+  be.setInt64(batch, OFF_PRODUCER_ID, stamp.producerId);
+  be.setInt16(batch, OFF_PRODUCER_EPOCH, stamp.epoch);
+  be.setInt32(batch, OFF_BASE_SEQUENCE, stamp.baseSequence);
+  be.setInt32(batch, OFF_CRC, crc32c(batch, CRC_START, batch.length));
 }
 
 /** zstd level 3: zstd's default, and what librdkafka, the Java client and core/batch/codecs.ts use. */
@@ -160,14 +181,14 @@ export class BatchBuilder {
     this.buf = next;
   }
 
-  /** The finished batch (baseOffset 0, no producer id), compressed with `codec`. The builder must
-   * not be appended to afterwards. */
-  seal(codec: Codec): Uint8Array {
-    if (codec === Codec.None) return this.finish(this.buf.subarray(0, this.pos), codec);
+  /** The finished batch (baseOffset 0, the producer fields of `stamp`), compressed with `codec`.
+   * The builder must not be appended to afterwards. */
+  seal(codec: Codec, stamp: ProducerStamp = NO_STAMP): Uint8Array {
+    if (codec === Codec.None) return this.finish(this.buf.subarray(0, this.pos), codec, stamp);
     const packed = compress(codec, this.buf.subarray(BATCH_HEADER_BYTES, this.pos));
     const out = new Uint8Array(BATCH_HEADER_BYTES + packed.length);
     out.set(packed, BATCH_HEADER_BYTES);
-    return this.finish(out, codec);
+    return this.finish(out, codec, stamp);
   }
 
   /**
@@ -175,17 +196,17 @@ export class BatchBuilder {
    * keeps reading and encoding meanwhile). Resolves to the batch; `release` gets the section buffer
    * back once the compressor no longer reads it, for the next builder to reuse.
    */
-  async sealZstdAsync(release: (buf: Uint8Array) => void): Promise<Uint8Array> {
+  async sealZstdAsync(release: (buf: Uint8Array) => void, stamp: ProducerStamp = NO_STAMP): Promise<Uint8Array> {
     const section = this.buf.subarray(BATCH_HEADER_BYTES, this.pos);
     const packed = await Bun.zstdCompress(section, { level: ZSTD_LEVEL });
     release(this.buf);
     const out = new Uint8Array(BATCH_HEADER_BYTES + packed.length);
     out.set(packed, BATCH_HEADER_BYTES);
-    return this.finish(out, Codec.Zstd);
+    return this.finish(out, Codec.Zstd, stamp);
   }
 
   /** Writes the header fields and the CRC into `out` (header space + records or block). */
-  private finish(out: Uint8Array, codec: Codec): Uint8Array {
+  private finish(out: Uint8Array, codec: Codec, stamp: ProducerStamp): Uint8Array {
     be.setInt64(out, 0, 0);
     be.setInt32(out, OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);
     be.setInt32(out, OFF_LEADER_EPOCH, -1);
@@ -194,9 +215,9 @@ export class BatchBuilder {
     be.setInt32(out, OFF_LAST_OFFSET_DELTA, this.count - 1);
     be.setInt64(out, OFF_BASE_TIMESTAMP, this.baseTimestamp);
     be.setInt64(out, OFF_MAX_TIMESTAMP, this.maxTimestamp);
-    be.setInt64(out, OFF_PRODUCER_ID, -1);
-    be.setInt16(out, OFF_PRODUCER_EPOCH, -1);
-    be.setInt32(out, OFF_BASE_SEQUENCE, -1);
+    be.setInt64(out, OFF_PRODUCER_ID, stamp.producerId);
+    be.setInt16(out, OFF_PRODUCER_EPOCH, stamp.epoch);
+    be.setInt32(out, OFF_BASE_SEQUENCE, stamp.baseSequence);
     be.setInt32(out, OFF_RECORD_COUNT, this.count);
     be.setInt32(out, OFF_CRC, crc32c(out, CRC_START, out.length));
     return out;

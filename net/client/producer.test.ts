@@ -1,14 +1,17 @@
 // The producer against a scripted broker: batching by size and linger, retries in order, and the
-// rule that a retry which would reorder records fails them instead (producer.ts, "Ordering rule").
-import { afterEach, expect, test } from "bun:test";
+// rule that a retry which would reorder records fails them instead (producer.ts, "Ordering rule");
+// against one that supports idempotence, the idempotent producer's retries (producer.ts,
+// "Idempotence"; issue #20).
+import { afterEach, describe, expect, test } from "bun:test";
 import { Codec } from "../../core/batch/header.ts";
 import { KafkaClient } from "./client.ts";
 import { Producer } from "./producer.ts";
-import { ScriptedBroker } from "../testing/scripted-broker.ts";
+import { ScriptedBroker, type ScriptedAnswer } from "../testing/scripted-broker.ts";
 
 const utf8 = new TextEncoder();
 const NOT_LEADER = 6;
 const MESSAGE_TOO_LARGE = 10;
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 let cleanup: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
@@ -16,11 +19,31 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(script: (n: number) => number, opts: { batchBytes?: number; lingerMs?: number; partitions?: number; retriesMax?: number; answerDelayMs?: number } = {}) {
-  const broker = new ScriptedBroker("t", opts.partitions ?? 1, script, opts.answerDelayMs).start();
+interface SetupOptions {
+  batchBytes?: number;
+  lingerMs?: number;
+  partitions?: number;
+  retriesMax?: number;
+  answerDelayMs?: number;
+  /** The broker supports InitProducerId and keeps producer sequences. */
+  idempotentBroker?: boolean;
+  idempotence?: boolean;
+  acks?: -1 | 1;
+  codec?: Codec;
+}
+
+async function setup(script: (n: number) => ScriptedAnswer, opts: SetupOptions = {}) {
+  const broker = new ScriptedBroker("t", opts.partitions ?? 1, script, opts.answerDelayMs, opts.idempotentBroker ?? false).start();
   const [host, port] = broker.address.split(":");
   const client = new KafkaClient({ bootstrap: [{ host: host!, port: Number(port) }] });
-  const producer = new Producer(client, { codec: Codec.None, acks: -1, batchBytes: opts.batchBytes ?? 200, retriesMax: opts.retriesMax, lingerMs: opts.lingerMs ?? 1000 });
+  const producer = new Producer(client, {
+    codec: opts.codec ?? Codec.None,
+    acks: opts.acks ?? -1,
+    batchBytes: opts.batchBytes ?? 200,
+    retriesMax: opts.retriesMax,
+    lingerMs: opts.lingerMs ?? 1000,
+    idempotence: opts.idempotence,
+  });
   cleanup.push(async () => {
     producer.close();
     await client.close();
@@ -117,4 +140,94 @@ test("keyed records go to murmur2 partitions; keyless ones stick to one partitio
   await producer.flush();
   const all = broker.produces.flatMap((p) => p.values);
   expect(all.sort()).toEqual([...Array.from({ length: 8 }, (_, i) => `keyed${i}`), ...Array.from({ length: 5 }, (_, i) => `free${i}`)].sort());
+});
+
+describe("idempotent producer (issue #20)", () => {
+  const idem = (script: (n: number) => ScriptedAnswer, opts: SetupOptions = {}) => setup(script, { ...opts, idempotentBroker: true });
+
+  test("on by default: a producer id from InitProducerId, each batch stamped with it, epoch 0 and the partition's next sequence", async () => {
+    const { broker, producer } = await idem(() => 0, { partitions: 2 });
+    const values = appendRecords(producer, 30);
+    for (let i = 0; i < 5; i++) producer.append("t", 1, null, utf8.encode(`p1-${i}`), null, 0);
+    expect(await producer.flush()).toMatchObject({ acked: 35, failed: 0 });
+    expect(producer.idempotent).toBe(true);
+    expect(broker.log.filter((v) => v.startsWith("value"))).toEqual(values);
+    const stamps = broker.produces.flatMap((p) => p.stamps).sort((a, b) => a[2] - b[2]);
+    // Partition 1 counts its own sequences from 0.
+    expect(stamps).toEqual([
+      [1000, 0, 0],
+      [1000, 0, 0],
+      [1000, 0, 10],
+      [1000, 0, 20],
+    ]);
+  });
+
+  test("an answer lost after the write, a later batch acknowledged: the retry is answered as a duplicate; every record once, in order, none failed", async () => {
+    const { broker, producer } = await idem((n) => (n === 1 ? { code: NOT_LEADER, written: true } : 0));
+    const values = appendRecords(producer, 30);
+    expect(await producer.flush()).toMatchObject({ acked: 30, failed: 0 });
+    expect(broker.log).toEqual(values);
+    expect(broker.produces.map((p) => p.values[0])).toEqual(["value-0000", "value-0010", "value-0020", "value-0000"]);
+  });
+
+  test("every in-flight batch written but answered with an error: resent in order, stored once", async () => {
+    const { broker, producer } = await idem((n) => (n <= 3 ? { code: NOT_LEADER, written: true } : 0));
+    const values = appendRecords(producer, 30);
+    expect(await producer.flush()).toMatchObject({ acked: 30, failed: 0 });
+    expect(broker.log).toEqual(values);
+    expect(broker.produces.slice(3).map((p) => [p.values[0], p.answeredBefore, p.stamps[0]])).toEqual([
+      ["value-0000", 3, [1000, 0, 0]],
+      ["value-0010", 4, [1000, 0, 10]],
+      ["value-0020", 5, [1000, 0, 20]],
+    ]);
+  });
+
+  test("OUT_OF_ORDER_SEQUENCE_NUMBER on the first unanswered batch: a new epoch, every unacknowledged batch resent from sequence 0, in order", async () => {
+    const { broker, producer } = await idem((n) => (n === 1 ? OUT_OF_ORDER_SEQUENCE_NUMBER : 0));
+    const values = appendRecords(producer, 30);
+    expect(await producer.flush()).toMatchObject({ acked: 30, failed: 0 });
+    expect(broker.log).toEqual(values);
+    // Batches 2 and 3 were out of order behind batch 1 (the broker said so itself); then epoch 1,
+    // asked of the broker with the current id and epoch (KIP-360).
+    expect(broker.initRequests).toEqual([
+      [-1, -1],
+      [1000, 0],
+    ]);
+    expect(broker.produces.map((p) => p.stamps[0])).toEqual([
+      [1000, 0, 0],
+      [1000, 0, 10],
+      [1000, 0, 20],
+      [1000, 1, 0],
+      [1000, 1, 10],
+      [1000, 1, 20],
+    ]);
+  });
+
+  test("a batch that fails for good leaves a gap: the batches after it go under a new epoch, nothing else fails", async () => {
+    const { broker, producer } = await idem((n) => (n === 2 ? MESSAGE_TOO_LARGE : 0));
+    const values = appendRecords(producer, 30);
+    expect(await producer.flush()).toMatchObject({ acked: 20, failed: 10 });
+    expect(broker.log).toEqual([...values.slice(0, 10), ...values.slice(20)]);
+    expect(broker.produces.at(-1)!.stamps[0]).toEqual([1000, 1, 0]);
+  });
+
+  test("zstd batches compressed off the thread are stamped too, and restamped when an epoch bump caught them compressing", async () => {
+    const { broker, producer } = await idem((n) => (n === 1 ? OUT_OF_ORDER_SEQUENCE_NUMBER : 0), { codec: Codec.Zstd, lingerMs: 0 });
+    const values = appendRecords(producer, 30);
+    expect(await producer.flush()).toMatchObject({ acked: 30, failed: 0 });
+    expect(broker.log).toEqual(values);
+    expect(broker.produces.at(-1)!.stamps[0]![1]).toBe(1);
+  });
+
+  test.each([
+    ["a broker without InitProducerId", { idempotentBroker: false }],
+    ["idempotence: false", { idempotence: false }],
+    ["acks=1", { acks: 1 as const }],
+  ])("plain batches with %s", async (_name, opts) => {
+    const { broker, producer } = await setup(() => 0, { idempotentBroker: true, ...opts });
+    appendRecords(producer, 10);
+    expect(await producer.flush()).toMatchObject({ acked: 10, failed: 0 });
+    expect(producer.idempotent).toBe(false);
+    expect(broker.produces[0]!.stamps).toEqual([[-1, -1, -1]]);
+  });
 });

@@ -4,21 +4,40 @@
 //   append → open BatchBuilder ──(full, linger expired, flush)──▶ sealed queue ──▶ in flight ──▶ acked
 //                                                                     ▲                  │ retriable error
 //                                                                     └── front, backoff ┘
-// Ordering rule (no idempotence needed): records of one partition are never written out of order.
+// Ordering rule: records of one partition are never written out of order.
 //   - Up to MAX_IN_FLIGHT_PER_PARTITION batches of a partition are in flight at once, all on the
 //     same leader connection, whose answers come back in the order sent.
 //   - A batch that fails with a retriable error is set aside; nothing more of its partition is
 //     sent until the partition's in-flight batches have all answered. Then the set-aside batches
 //     go back to the front of the queue and are resent, after a backoff, ONE AT A TIME, until none
 //     is left, and only then does pipelining resume.
-//   - If a batch answered after a set-aside one succeeded (a transient error on the earlier batch
-//     only), resending the earlier one would put it after the later one: instead it is failed, with
-//     "not retried: a later batch of the partition was already written", and counted as failed.
+//   - Without idempotence, if a batch answered after a set-aside one succeeded (a transient error
+//     on the earlier batch only), resending the earlier one would put it after the later one:
+//     instead it is failed, with "not retried: a later batch of the partition was already
+//     written", and counted as failed.
 // So each record is either written in order or reported failed (exit 1), never reordered.
 // Throughput comes from the pipelining, from one Produce request carrying a batch for every
 // partition led by the same broker, and from building and compressing the next batches while
-// earlier ones are in flight. Duplicates remain possible (a request whose answer was lost is resent
-// whole), as with any non-idempotent Kafka producer.
+// earlier ones are in flight.
+//
+// Idempotence (KIP-98; on by default with acks=all, as Kafka 3.x clients; `idempotence: false`,
+// acks 0 or 1, or a broker without InitProducerId turn it off): `prepare` gets a producer id and
+// epoch (producer-identity.ts); each batch is stamped as it is sealed with them and the next
+// sequence of its partition (sealing order is sending order), so the broker stores a retried batch
+// once, answering it with its first offsets, and refuses one that does not follow the last it
+// stored. No per-record work: one header per batch, inside the CRC computed anyway. Then retries
+// can neither duplicate nor reorder:
+//   - A set-aside batch is resent even when a later one succeeded: the broker took the later one
+//     only because the earlier was in its log, so the resend is answered as a duplicate.
+//   - OUT_OF_ORDER_SEQUENCE_NUMBER behind an earlier batch of the partition that failed is
+//     retriable like any transient error (it is resent after that one). On the first unanswered
+//     batch of the partition, or UNKNOWN_PRODUCER_ID, the broker has lost the producer's sequence;
+//     and a batch that failed for good leaves a gap. Either way the producer starts a new epoch
+//     (KIP-360): nothing more is sent until every request has answered, then every unacknowledged
+//     batch is stamped again with the new epoch and sequences from 0, in queue order, and sending
+//     resumes. Restamping rewrites a header and its CRC: the rare path only.
+//   - INVALID_PRODUCER_EPOCH (another producer with our id and a newer epoch) fails the batch.
+//   - DUPLICATE_SEQUENCE_NUMBER (older brokers' answer to a retry they hold) is an acknowledgement.
 //
 // Failures: a non-retriable error (MESSAGE_TOO_LARGE, INVALID_RECORD, …) or a retriable one past
 // RETRIES_MAX fails that batch's records; later batches still go. `flush()` resolves when nothing
@@ -35,11 +54,12 @@
 // request), a one-partition request reuses one body object, and the pump groups partitions by
 // leader in reused arrays.
 import { Codec } from "../../core/batch/header.ts";
+import { addSequence, initProducerIdentity, type ProducerIdentity } from "./producer-identity.ts";
 import { isRetriable } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordsIn } from "../protocol/api.ts";
 import { Produce, type ProduceRequest, type ProduceResponse } from "../protocol/messages/index.ts";
-import { BatchBuilder, type ProducerHeader } from "./batch-builder.ts";
+import { BatchBuilder, type ProducerHeader, type ProducerStamp, restamp } from "./batch-builder.ts";
 import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection, ResponseHandler } from "./connection.ts";
 import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
@@ -59,9 +79,13 @@ export interface ProducerOptions {
   autoCreate?: boolean;
   /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX). */
   retriesMax?: number;
-  /** Called as each batch's acknowledgement is read, with its record count (not for acks=0,
-   * which has no answer). Bench measures ack latency with it. */
-  onAcked?: (topic: string, partition: number, records: number) => void;
+  /** Idempotent batches (default true; only with acks -1, and only when the broker supports
+   * InitProducerId): see "Idempotence" above. */
+  idempotence?: boolean;
+  /** Called as each batch's acknowledgement is read, with its record count, its first offset (-1
+   * when the broker did not say) and the index of its first record among those appended to the
+   * partition (not for acks=0, which has no answer). Bench measures ack latency with it. */
+  onAcked?: (topic: string, partition: number, records: number, baseOffset: number, firstRecord: number) => void;
 }
 
 export interface ProduceSummary {
@@ -84,6 +108,13 @@ interface SealedBatch {
   recordBytes: number;
   payloadBytes: number;
   attempts: number;
+  /** Index of its first record among the records appended to its partition. */
+  firstRecord: number;
+  /** Idempotent producer: the epoch and first sequence it is stamped with (-1 without). */
+  epoch: number;
+  sequence: number;
+  /** Restamped while still being compressed: stamp the bytes when they arrive. */
+  restampOnArrival: boolean;
 }
 
 class PartitionQueue {
@@ -104,6 +135,10 @@ class PartitionQueue {
   /** Failed retriably, waiting for the in-flight ones to answer. */
   setAside: SealedBatch[] = [];
   notBefore = 0;
+  /** Records sealed so far (the next batch's firstRecord). */
+  sealedRecords = 0;
+  /** The sequence the next sealed batch gets (idempotent producer). */
+  nextSequence = 0;
 
   /** How many batches may be in flight now: one while retried batches are being resent. */
   get window(): number {
@@ -132,6 +167,12 @@ const SPARE_BUFFERS_MAX = 8;
 /** Marks a partition already put in a request during one pump pass (leaders are ≥ -1). */
 const TAKEN = -2;
 const NOT_RETRIED = "not retried: a later batch of the partition was already written, resending would reorder";
+/** No epoch bump / one wanted (sent nothing more until every request answered) / one running. */
+const enum Bump {
+  None,
+  Wanted,
+  Running,
+}
 
 export class Producer {
   private readonly codec: Codec;
@@ -140,6 +181,13 @@ export class Producer {
   private readonly batchBytes: number;
   private readonly autoCreate: boolean;
   private readonly retriesMax: number;
+  private readonly idempotenceWanted: boolean;
+  /** Set by `prepare` when the producer is idempotent; null without idempotence. */
+  private identity: ProducerIdentity | null = null;
+  private identityInit: Promise<void> | null = null;
+  private bump = Bump.None;
+  /** The stamp of a batch sealed synchronously (read at once, so one object serves all). */
+  private readonly stampScratch: ProducerStamp = { producerId: -1, epoch: -1, baseSequence: -1 };
   private readonly topics = new Map<string, TopicState>();
   /** The same TopicStates, for loops on the per-request path (no Map iterator). */
   private readonly topicList: TopicState[] = [];
@@ -169,7 +217,7 @@ export class Producer {
     timeoutMs: PRODUCE_TIMEOUT_MS,
     topicData: [{ name: "", partitionData: [{ index: 0, records: null as Uint8Array | null }] }],
   };
-  private readonly onAcked: ((topic: string, partition: number, records: number) => void) | null;
+  private readonly onAcked: NonNullable<ProducerOptions["onAcked"]> | null;
   private readonly callDone = (call: ProduceCall, res: ProduceResponse | null, err: unknown): void => this.answered(call, res, err);
 
   constructor(
@@ -182,21 +230,42 @@ export class Producer {
     this.batchBytes = opts.batchBytes ?? BATCH_BYTES_DEFAULT;
     this.autoCreate = opts.autoCreate ?? true;
     this.retriesMax = opts.retriesMax ?? RETRIES_MAX;
+    this.idempotenceWanted = (opts.idempotence ?? true) && opts.acks === -1;
     this.onAcked = opts.onAcked ?? null;
     this.onePartitionBody.acks = this.acks;
   }
 
   /** Loads (and, by default, creates) the topic; required before appending to it. Resolves to
-   * its partition count. */
+   * its partition count. The first call also gets the producer id (idempotence). */
   async prepare(topic: string): Promise<number> {
     const existing = this.topics.get(topic);
     if (existing) return existing.info.partitions.length;
     const info = await this.client.topic(topic, { autoCreate: this.autoCreate });
+    await this.initIdentity();
     const queues = info.partitions.map((p) => new PartitionQueue(topic, p.partition));
     const state: TopicState = { info, queues, sticky: Math.floor(Math.random() * queues.length) };
     this.topics.set(topic, state);
     this.topicList.push(state);
     return queues.length;
+  }
+
+  private initIdentity(): Promise<void> {
+    if (!this.idempotenceWanted) return Promise.resolve();
+    this.identityInit ??= initProducerIdentity(this.client).then(
+      (identity) => {
+        this.identity = identity;
+      },
+      (err: unknown) => {
+        this.identityInit = null; // the next prepare asks again
+        throw err;
+      },
+    );
+    return this.identityInit;
+  }
+
+  /** Whether batches carry a producer id and sequences (known after the first `prepare`). */
+  get idempotent(): boolean {
+    return this.identity !== null;
   }
 
   /** Counts so far. */
@@ -263,14 +332,28 @@ export class Producer {
     q.open = null;
     this.openCount--;
     q.sizeHint = Math.min(BATCH_SIZE_HINT_MAX, Math.max(BATCH_SIZE_HINT_MIN, 2 ** Math.ceil(Math.log2(b.recordBytes + 1))));
-    const sealed: SealedBatch = { bytes: null, buffer: null, count: b.count, recordBytes: b.recordBytes, payloadBytes: b.payloadBytes, attempts: 0 };
+    const sealed: SealedBatch = {
+      bytes: null,
+      buffer: null,
+      count: b.count,
+      recordBytes: b.recordBytes,
+      payloadBytes: b.payloadBytes,
+      attempts: 0,
+      firstRecord: q.sealedRecords,
+      epoch: -1,
+      sequence: -1,
+      restampOnArrival: false,
+    };
+    q.sealedRecords += b.count;
+    const stamp = this.stampNext(q, sealed);
     q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
     if (t.queues.length > 1 && t.queues[t.sticky] === q) t.sticky = (t.sticky + 1 + Math.floor(Math.random() * (t.queues.length - 1))) % t.queues.length;
     if (this.codec === Codec.Zstd) {
-      b.sealZstdAsync((buf) => this.recycle(buf)).then(
+      b.sealZstdAsync((buf) => this.recycle(buf), stamp === this.stampScratch ? { ...stamp } : stamp).then(
         (bytes) => {
           sealed.bytes = bytes;
+          if (sealed.restampOnArrival) this.restampBytes(sealed);
           this.pump();
         },
         (err: Error) => {
@@ -281,9 +364,72 @@ export class Producer {
       );
       return;
     }
-    sealed.bytes = b.seal(this.codec);
+    sealed.bytes = b.seal(this.codec, stamp);
     if (this.codec === Codec.None) sealed.buffer = b.buffer;
     else this.recycle(b.buffer);
+    this.pump();
+  }
+
+  /** Gives `sealed` the partition's next sequence (idempotent producer); its header stamp. */
+  private stampNext(q: PartitionQueue, sealed: SealedBatch): ProducerStamp | undefined {
+    const id = this.identity;
+    if (id === null) return undefined;
+    sealed.epoch = id.epoch;
+    sealed.sequence = q.nextSequence;
+    q.nextSequence = addSequence(q.nextSequence, sealed.count);
+    const stamp = this.stampScratch;
+    stamp.producerId = id.producerId;
+    stamp.epoch = sealed.epoch;
+    stamp.baseSequence = sealed.sequence;
+    return stamp;
+  }
+
+  private restampBytes(b: SealedBatch): void {
+    b.restampOnArrival = false;
+    const stamp = this.stampScratch;
+    stamp.producerId = this.identity!.producerId;
+    stamp.epoch = b.epoch;
+    stamp.baseSequence = b.sequence;
+    restamp(b.bytes!, stamp);
+  }
+
+  /** Asks for a new epoch (see "Idempotence"): sending stops until every request has answered. */
+  private wantBump(): void {
+    if (this.identity !== null && this.bump === Bump.None) this.bump = Bump.Wanted;
+  }
+
+  /**
+   * The new epoch, then every unacknowledged batch (none is in flight) stamped again in queue
+   * order with sequences from 0, in every partition; sending resumes. If no new id can be had
+   * (past the largest epoch), the unacknowledged batches fail.
+   */
+  private async runBump(): Promise<void> {
+    this.bump = Bump.Running;
+    const id = this.identity!;
+    try {
+      await id.bump(this.client);
+    } catch (err) {
+      for (const t of this.topicList) {
+        for (const q of t.queues) {
+          for (const b of q.sealed) this.fail(b, `produce to ${q.topic}/${q.partition}: no new producer epoch: ${(err as Error).message}`);
+          q.sealed = [];
+        }
+      }
+    }
+    for (const t of this.topicList) {
+      for (const q of t.queues) {
+        let sequence = 0;
+        for (const b of q.sealed) {
+          b.epoch = id.epoch;
+          b.sequence = sequence;
+          sequence = addSequence(sequence, b.count);
+          if (b.bytes !== null) this.restampBytes(b);
+          else b.restampOnArrival = true;
+        }
+        q.nextSequence = sequence;
+      }
+    }
+    this.bump = Bump.None;
     this.pump();
   }
 
@@ -335,6 +481,12 @@ export class Producer {
    * while partitions have batches and room in their window. */
   private pump(): void {
     if (this.pumping) return;
+    if (this.bump !== Bump.None) {
+      // Nothing goes out under the old epoch; the bump runs once every request has answered.
+      if (this.bump === Bump.Wanted && this.requestsInFlight === 0) void this.runBump();
+      this.wake();
+      return;
+    }
     this.pumping = true;
     try {
       const now = performance.now();
@@ -474,7 +626,7 @@ export class Producer {
         if (stale === null) stale = [q.topic];
         else if (!stale.includes(q.topic)) stale.push(q.topic);
       }
-      if (code === 0 && this.onAcked !== null) this.onAcked(q.topic, q.partition, batches[i]!.count);
+      if (code === 0 && this.onAcked !== null) this.onAcked(q.topic, q.partition, batches[i]!.count, p === undefined ? -1 : Number(p.baseOffset), batches[i]!.firstRecord);
       this.settle(q, batches[i]!, code, p?.errorMessage ?? (p === undefined ? "no answer for this partition" : null));
     }
     if (stale !== null) void this.refreshThenFinish(stale);
@@ -508,11 +660,17 @@ export class Producer {
   }
 
   private settle(q: PartitionQueue, b: SealedBatch, code: number, message: string | null): void {
-    if (code === 0) {
+    const idempotent = this.identity !== null;
+    if (code === 0 || (idempotent && code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER)) {
       this.remove(q, b);
       if (q.setAside.length > 0) {
-        for (const earlier of q.setAside) this.fail(earlier, `produce to ${q.topic}/${q.partition}: ${NOT_RETRIED}`);
-        q.setAside = [];
+        if (idempotent) {
+          // The earlier batches are in the log (this one followed them): resent, they are answered as duplicates.
+          if (q.inFlight.length === 0) this.requeueSetAside(q);
+        } else {
+          for (const earlier of q.setAside) this.fail(earlier, `produce to ${q.topic}/${q.partition}: ${NOT_RETRIED}`);
+          q.setAside = [];
+        }
       }
       this.release(b);
       this.bufferedBytes -= b.recordBytes;
@@ -520,19 +678,32 @@ export class Producer {
       this.summary.ackedBytes += b.payloadBytes;
       return;
     }
-    this.settleError(q, b, isRetriable(code), kafkaError(code, `produce to ${q.topic}/${q.partition}`, message).message);
+    let retriable = isRetriable(code);
+    if (idempotent && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID)) {
+      // Behind an earlier batch that failed: resent after it. Else the broker lost our sequence.
+      const behindEarlier = q.setAside.length > 0 || q.inFlight.indexOf(b) > 0;
+      if (!behindEarlier || code === ErrorCode.UNKNOWN_PRODUCER_ID) this.wantBump();
+      retriable = true;
+    }
+    this.settleError(q, b, retriable, kafkaError(code, `produce to ${q.topic}/${q.partition}`, message).message);
   }
 
   private settleError(q: PartitionQueue, b: SealedBatch, retriable: boolean, message: string): void {
     this.remove(q, b);
     if (retriable && b.attempts < this.retriesMax) q.setAside.push(b);
-    else this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
-    if (q.inFlight.length === 0 && q.setAside.length > 0) {
-      // Everything sent before has answered: resend the set-aside batches first, in order.
-      q.sealed = [...q.setAside, ...q.sealed];
-      q.notBefore = performance.now() + backoffMs(q.setAside[0]!.attempts - 1);
-      q.setAside = [];
+    else {
+      this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
+      // A gap in the partition's sequences: later batches go under a new epoch.
+      this.wantBump();
     }
+    if (q.inFlight.length === 0 && q.setAside.length > 0) this.requeueSetAside(q);
+  }
+
+  /** Everything sent before has answered: the set-aside batches are resent first, in order. */
+  private requeueSetAside(q: PartitionQueue): void {
+    q.sealed = [...q.setAside, ...q.sealed];
+    q.notBefore = performance.now() + backoffMs(q.setAside[0]!.attempts - 1);
+    q.setAside = [];
   }
 
   private remove(q: PartitionQueue, b: SealedBatch): void {

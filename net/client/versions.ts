@@ -30,6 +30,8 @@
 // | AlterConfigs (33)| 0-2  | any (fallback without key 44)         | newest                                |
 // | IncrementalAlter…| 0-1  | any (KIP-339)                         | newest                                |
 // | CreatePartitions | 0-3  | any                                   | newest                                |
+// | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
+// |   (22)           |      |   fields)                             |                                       |
 import {
   AlterConfigs,
   ApiVersions,
@@ -44,6 +46,7 @@ import {
   Fetch,
   FindCoordinator,
   Heartbeat,
+  InitProducerId,
   JoinGroup,
   LeaveGroup,
   ListOffsets,
@@ -83,6 +86,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [AlterConfigs.key, { min: 0, max: 2 }],
   [IncrementalAlterConfigs.key, { min: 0, max: 1 }],
   [CreatePartitions.key, { min: 0, max: 3 }],
+  [InitProducerId.key, { min: 0, max: 4 }],
 ]);
 
 export class UnsupportedApiError extends Error {

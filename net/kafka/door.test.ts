@@ -207,7 +207,9 @@ describe("Kafka door in-process", () => {
     expect((await produce("idem", 0, batch(2))).baseOffset).toBe(2n);
     expect((await produce("idem", 0, batch(0))).baseOffset).toBe(0n);
     expect((await produce("idem", 0, batch(9))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
-    expect((await produce("idem", 0, batch(4, init.producerEpoch + 1))).errorCode).toBe(0);
+    // A new epoch starts over at sequence 0, and only there (Kafka after KIP-360).
+    expect((await produce("idem", 0, batch(4, init.producerEpoch + 1))).errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect((await produce("idem", 0, batch(0, init.producerEpoch + 1))).errorCode).toBe(0);
     expect((await produce("idem", 0, batch(6, init.producerEpoch))).errorCode).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
     const end = await call(ListOffsets, 2, { ...defaultListOffsetsRequest(), replicaId: -1, topics: [{ name: "idem", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }] }] });
     expect(end.topics[0]!.partitions[0]!.offset).toBe(6n);

@@ -1,7 +1,11 @@
 // A scripted Kafka broker for client unit tests: one node, one topic, answers ApiVersions,
 // Metadata and Produce through the generated codec, and lets a test decide each Produce answer
 // (error codes per request) to drive the producer's retry and ordering rules deterministically.
-// Not a broker: no storage, no validation beyond decoding. A test double: production code never
+// With `idempotent` it also answers InitProducerId and keeps what an idempotent broker keeps per
+// producer (its batches' sequences and offsets): a batch it already holds is answered with its
+// offset and not logged again, one that does not follow is OUT_OF_ORDER_SEQUENCE_NUMBER; a script
+// answer `{ code, written: true }` logs the batch and still answers `code` (an answer lost after
+// the write). Not a broker: no storage, no validation beyond decoding. A test double: production code never
 // imports it (test/no-testing-imports.test.ts checks).
 //
 // Why net/testing/ and not core/testing/ with the other doubles: it speaks the wire protocol
@@ -12,6 +16,7 @@ import { FrameSplitter } from "../protocol/framing.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/header.ts";
 import {
   ApiVersions,
+  InitProducerId,
   defaultApiVersionsResponse,
   defaultMetadataResponse,
   defaultMetadataResponsePartition,
@@ -30,22 +35,35 @@ export interface ProduceSeen {
   /** Produce requests answered before this one arrived. */
   answeredBefore: number;
   values: string[];
+  /** Producer id, epoch and first sequence of each batch in the request. */
+  stamps: Array<[number, number, number]>;
 }
+
+/** An error code, or one for an answer lost after the batch was written. */
+export type ScriptedAnswer = number | { code: number; written: true };
+
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 
 export class ScriptedBroker {
   /** Values written, in log order (only batches answered with 0). */
   readonly log: string[] = [];
   readonly produces: ProduceSeen[] = [];
   private answered = 0;
+  private nextProducerId = 1000;
+  /** [producerId, epoch] of each InitProducerId request (-1, -1 for a new producer). */
+  readonly initRequests: Array<[number, number]> = [];
+  /** Idempotent producers: `${partition}/${id}/${epoch}` → the [first sequence, count, base offset] of each batch logged. */
+  private readonly sequences = new Map<string, Array<[number, number, number]>>();
   private server!: TCPSocketListener<undefined>;
 
   constructor(
     readonly topic: string,
     readonly partitions: number,
-    /** Error code for the n-th Produce request (1-based). */
-    private readonly script: (n: number) => number,
+    /** Answer for the n-th Produce request (1-based). */
+    private readonly script: (n: number) => ScriptedAnswer,
     /** How long each Produce answer is held back. */
     private readonly answerDelayMs = 1,
+    readonly idempotent = false,
   ) {}
 
   get address(): string {
@@ -100,7 +118,19 @@ export class ScriptedBroker {
           { apiKey: Produce.key, minVersion: 3, maxVersion: 9 },
           { apiKey: Metadata.key, minVersion: 1, maxVersion: 12 },
           { apiKey: ApiVersions.key, minVersion: 0, maxVersion: 3 },
+          ...(this.idempotent ? [{ apiKey: InitProducerId.key, minVersion: 0, maxVersion: 4 }] : []),
         ],
+      });
+    } else if (h.apiKey === InitProducerId.key) {
+      // As our broker: an existing id (v3+) gets its next epoch, else a new id.
+      const init = InitProducerId.decodeRequest(r, h.apiVersion);
+      this.initRequests.push([Number(init.producerId), init.producerEpoch]);
+      const bump = h.apiVersion >= 3 && init.producerId >= 0n;
+      InitProducerId.encodeResponse(w, h.apiVersion, {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        producerId: bump ? init.producerId : BigInt(this.nextProducerId++),
+        producerEpoch: bump ? init.producerEpoch + 1 : 0,
       });
     } else if (h.apiKey === Metadata.key) {
       Metadata.decodeRequest(r, h.apiVersion);
@@ -119,17 +149,30 @@ export class ScriptedBroker {
     } else if (h.apiKey === Produce.key) {
       const req = Produce.decodeRequest(r, h.apiVersion);
       const n = this.produces.length + 1;
-      const code = this.script(n);
+      const scripted = this.script(n);
+      const code = typeof scripted === "number" ? scripted : scripted.code;
+      const write = code === 0 || typeof scripted !== "number";
       const values: string[] = [];
+      const stamps: Array<[number, number, number]> = [];
       const responses = req.topicData.map((t) => ({
         name: t.name,
         partitionResponses: t.partitionData.map((p) => {
-          for (const rec of decodeRecordBatch(p.records!).records) values.push(new TextDecoder().decode(rec.value!));
-          return { ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode: code, baseOffset: code === 0 ? BigInt(this.log.length) : -1n };
+          const batch = decodeRecordBatch(p.records!);
+          const batchValues = batch.records.map((rec) => new TextDecoder().decode(rec.value!));
+          values.push(...batchValues);
+          const { producerId, producerEpoch, baseSequence } = batch.header;
+          stamps.push([producerId, producerEpoch, baseSequence]);
+          let answerCode = code;
+          let baseOffset = -1;
+          if (write) {
+            const written = this.idempotent && producerId >= 0 ? this.idempotentWrite(p.index, producerId, producerEpoch, baseSequence, batchValues) : this.logged(batchValues);
+            if (typeof written === "number") baseOffset = written;
+            else answerCode = written.code;
+          }
+          return { ...defaultProduceResponsePartitionProduceResponse(), index: p.index, errorCode: answerCode, baseOffset: answerCode === 0 ? BigInt(baseOffset) : -1n };
         }),
       }));
-      this.produces.push({ n, answeredBefore: this.answered, values });
-      if (code === 0) this.log.push(...values);
+      this.produces.push({ n, answeredBefore: this.answered, values, stamps });
       if (req.acks === 0) {
         answer(new Uint8Array(0));
         return;
@@ -148,6 +191,27 @@ export class ScriptedBroker {
     }
     w.patchInt32(mark, w.length - mark - 4);
     answer(w.finish());
+  }
+
+  private logged(values: string[]): number {
+    const base = this.log.length;
+    this.log.push(...values);
+    return base;
+  }
+
+  /** What an idempotent broker does with a batch (state per partition, producer and epoch). */
+  private idempotentWrite(partition: number, producerId: number, epoch: number, sequence: number, values: string[]): number | { code: number } {
+    const key = `${partition}/${producerId}/${epoch}`;
+    const batches = this.sequences.get(key) ?? [];
+    const same = batches.find(([first, count]) => first === sequence && count === values.length);
+    if (same !== undefined) return same[2];
+    const last = batches.at(-1);
+    const expected = last === undefined ? 0 : last[0] + last[1];
+    if (sequence !== expected) return { code: OUT_OF_ORDER_SEQUENCE_NUMBER };
+    const base = this.logged(values);
+    batches.push([sequence, values.length, base]);
+    this.sequences.set(key, batches.slice(-5));
+    return base;
   }
 
   stop(): void {

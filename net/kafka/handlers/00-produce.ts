@@ -13,7 +13,8 @@
 //   append resolves after the fdatasync that covers it (group commit).
 // - Idempotent producers (producerId ≥ 0, ids from InitProducerId): a retried batch gets its first
 //   answer again instead of a second append; a sequence gap → OUT_OF_ORDER_SEQUENCE_NUMBER (45),
-//   an old epoch → INVALID_PRODUCER_EPOCH (47). Sequences are kept in memory only.
+//   an old epoch → INVALID_PRODUCER_EPOCH (47). The log keeps the sequences and recovers them with
+//   its data, so this holds across broker restarts, clean or not (core/log/producer-state.ts).
 // - Transactions are not supported: a request carrying a transactionalId is answered with
 //   TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition.
 // - LogAppendTime topics: the log stamps the broker's time on the batch (and its CRC) as it
@@ -22,7 +23,8 @@
 //
 // Ordering: partitions are appended in request order, and each append's write happens before the
 // handler's first await, so two requests on one connection land in arrival order.
-import { Appending, type AppendOptions } from "../../../core/broker/append.ts";
+import { type Appended, Appending, type AppendOptions } from "../../../core/broker/append.ts";
+import { CoreError } from "../../../core/errors.ts";
 import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { produceResponseFrame } from "../../protocol/fast-responses.ts";
@@ -119,13 +121,15 @@ async function appendResult(a: Appending, ctx: RequestContext, topicName: string
   }
 }
 
-function appended(a: Appending, r: { baseOffset: number; logAppendTime?: number }): PartitionResult {
-  const logAppendTime = a.duplicate ? -1 : r.logAppendTime!;
+function appended(a: Appending, r: Appended): PartitionResult {
+  const logAppendTime = r.duplicate ? -1 : r.logAppendTime;
   return { errorCode: 0, baseOffset: r.baseOffset, logAppendTime, logStartOffset: a.log.startOffset, errorMessage: null };
 }
 
 function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName: string, partition: number): PartitionResult {
-  if (!a.duplicate) ctx.broker.log.warn(`append to ${topicName}/${partition} failed: ${errorMessage(err)}`);
+  // A sequence or epoch refusal is the producer's to handle, not the broker's to warn about.
+  const refused = err instanceof CoreError && (err.code === "OUT_OF_ORDER_SEQUENCE" || err.code === "PRODUCER_FENCED");
+  if (!refused) ctx.broker.log.warn(`append to ${topicName}/${partition} failed: ${errorMessage(err)}`);
   return failed(kafkaErrorCode(err), errorMessage(err));
 }
 
