@@ -253,9 +253,13 @@ export class Broker {
     return appendAll(this.store, this.metrics, this.idempotence, topicName, batches, options);
   }
 
-  /** Batches of `log` from `offset` (up to about `maxBytes`, at least one whole batch), counted. */
-  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number): PartitionRead {
-    return readPartition(this.metrics, topic, log, offset, maxBytes);
+  /**
+   * Whole batches of `log` from `offset` within `maxBytes`, counted; the first batch comes whole
+   * however large unless `minOneBatch` is false (then possibly none: Kafka's rule once a fetch
+   * answer already holds data).
+   */
+  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
+    return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch);
   }
 
   /** Resolves when any of `logs` has new data, after `timeoutMs`, or when `signal` or the broker stops. */

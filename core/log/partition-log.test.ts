@@ -49,6 +49,22 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await log.close();
   });
 
+  test("minOneBatch false: only whole batches that fit, none when the first does not, across segments too (issue #21)", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 1500 } });
+    for (let i = 0; i < 6; i++) await log.append(buildBatch({ records: 10, valueBytes: 50 }));
+    expect(log.segmentCount).toBeGreaterThan(1);
+    const size = batchesIn(log.read(0, 1).chunks)[0]!.size;
+    expect(log.read(0, size - 1, false)).toEqual({ chunks: [], bytes: 0 });
+    expect(log.read(0, 0, false)).toEqual({ chunks: [], bytes: 0 });
+    expect(batchesIn(log.read(0, size, false).chunks).map((b) => b.baseOffset)).toEqual([0]);
+    expect(batchesIn(log.read(15, size * 3 - 1, false).chunks).map((b) => b.baseOffset)).toEqual([10, 20]);
+    const all = log.read(0, size * 6, false);
+    expect(all.bytes).toBe(size * 6);
+    expect(batchesIn(all.chunks).map((b) => b.baseOffset)).toEqual([0, 10, 20, 30, 40, 50]);
+    await log.close();
+  });
+
   test("rolls by segment.bytes; reads and lookups cross segments (sealed ones through the mapping)", async () => {
     env = makeEnv();
     const { log } = await openLog(env, { config: { segmentBytes: 2000 } });

@@ -434,11 +434,13 @@ export class PartitionLog implements Syncable {
 
   /**
    * Whole batches from the one holding `offset`, at most `maxBytes` except that the first batch
-   * is returned whole however large (KIP-74), never past the high watermark, never across a
-   * damaged range (offsets in one fail with STORAGE; a read stops before one, so offsets are
-   * never skipped silently). Every batch handed out passed its CRC check in this process.
+   * is returned whole however large (KIP-74) — unless `minOneBatch` is false: then only whole
+   * batches that fit in `maxBytes`, possibly none (what Kafka's LogSegment.read does once a fetch
+   * already holds data). Never past the high watermark, never across a damaged range (offsets in
+   * one fail with STORAGE; a read stops before one, so offsets are never skipped silently). Every
+   * batch handed out passed its CRC check in this process.
    */
-  read(offset: number, maxBytes: number): ReadResult {
+  read(offset: number, maxBytes: number, minOneBatch = true): ReadResult {
     this.checkOpen();
     if (offset < this.start || offset > this.hwm) {
       throw new CoreError("OFFSET_OUT_OF_RANGE", `offset outside [${this.start}, ${this.hwm}]`, this.ctx({ offset }));
@@ -461,8 +463,9 @@ export class PartitionLog implements Syncable {
         if (found === null) continue;
         if (found.problem !== null) {
           if (!this.damageFound(i, found.position, found.expected ?? seg.baseOffset, found.problem)) throw this.unreadable(seg, found.position, offset, found.problem);
-          return this.read(offset, maxBytes); // one damaged range more each time: terminates
+          return this.read(offset, maxBytes, minOneBatch); // one damaged range more each time: terminates
         }
+        if (!minOneBatch && found.info.size > maxBytes) return { chunks, bytes };
         position = found.position;
         firstSize = found.info.size;
         expected = found.info.baseOffset;
@@ -476,7 +479,7 @@ export class PartitionLog implements Syncable {
       const served = this.servable(i, position, window, expected, end);
       if (served.length === 0) {
         if (chunks.length === 0) {
-          if (served.damaged) return this.read(offset, maxBytes);
+          if (served.damaged) return this.read(offset, maxBytes, minOneBatch);
           throw this.unreadable(seg, position, offset, "no whole batch where one should start");
         }
         break;
