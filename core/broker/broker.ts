@@ -25,9 +25,11 @@ import type { PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { type Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
 import { Idempotence } from "./idempotence.ts";
 import { BROKER_LIMITS } from "./limits.ts";
 import { BrokerMetrics } from "./metrics.ts";
+import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
 import { openStorage } from "./storage.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
@@ -57,7 +59,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { Appending, AppendOptions, PartitionRead, WaitOutcome };
+export type { AclOperationName, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
@@ -262,9 +264,21 @@ export class Broker {
     return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch);
   }
 
+  /** An offset of `log` by position or time (core/broker/offsets.ts); offset -1 when there is none. */
+  offsetFor(log: PartitionLog, query: OffsetQuery): OffsetAnswer {
+    return offsetFor(log, query);
+  }
+
   /** Resolves when any of `logs` has new data, after `timeoutMs`, or when `signal` or the broker stops. */
   waitForData(logs: readonly PartitionLog[], timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
     return waitForData(logs, timeoutMs, this.shutdown, signal);
+  }
+
+  // --- authorization ----------------------------------------------------------------------------
+
+  /** What the client may do to this resource (core/broker/authorization.ts: everything, for now). */
+  authorizedOperations(kind: ResourceKind, name: string): readonly AclOperationName[] {
+    return authorizedOperations(kind, name);
   }
 
   // --- producers ------------------------------------------------------------------------------

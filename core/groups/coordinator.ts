@@ -282,8 +282,9 @@ export class GroupCoordinator {
     for (const m of [...group.members.values()]) if (m.joinWaiter === null) this.dropMember(group, m, "UNKNOWN_MEMBER_ID");
     group.nextGeneration();
     if (group.members.size === 0) {
+      // The protocol type stays, as Kafka keeps it: ListGroups and DescribeGroups still call an
+      // Empty consumer group "consumer" (clients take a group without one for a simple group).
       group.protocolName = null;
-      group.protocolType = null;
       group.transitionTo("Empty");
       this.dropIfUnused(group);
       return;

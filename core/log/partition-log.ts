@@ -628,14 +628,45 @@ export class PartitionLog implements Syncable {
     return null;
   }
 
-  /** The batch holding the largest timestamp (ListOffsets MAX_TIMESTAMP): its last offset, per batch. */
+  /**
+   * The record with the largest timestamp (ListOffsets MAX_TIMESTAMP, KIP-734), as Kafka 3.8's
+   * UnifiedLog.fetchOffsetByTimestamp finds it: the segment with the largest timestamp (the first
+   * of equals), in it the first batch reaching that timestamp (the segment's bookkeeping names its
+   * last offset), in that batch the first record carrying it (every record under LogAppendTime).
+   * Null when the log holds no timestamp, or the record is not below the high watermark yet.
+   */
   maxTimestampOffset(): { offset: number; timestamp: number } | null {
-    let best: { offset: number; timestamp: number } | null = null;
+    this.checkOpen();
+    let best: Segment | null = null;
     for (const seg of this.segments) {
-      if (seg.maxTimestamp < 0 || seg.offsetOfMaxTimestamp >= this.hwm || seg.offsetOfMaxTimestamp < this.start) continue;
-      if (best === null || seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+      if (seg.nextOffset <= this.start || seg.maxTimestamp < 0) continue;
+      if (best === null || seg.maxTimestamp > best.maxTimestamp) best = seg;
     }
-    return best;
+    if (best === null || best.offsetOfMaxTimestamp >= this.hwm) return null;
+    const batch = this.batchHolding(best, best.offsetOfMaxTimestamp);
+    if (batch === null) return null;
+    let decoded;
+    try {
+      decoded = decodeRecordBatch(batch);
+    } catch {
+      return null;
+    }
+    const { maxTimestamp, attributes } = decoded.header;
+    if (attributes & ATTR_LOG_APPEND_TIME) return { offset: decoded.header.baseOffset, timestamp: maxTimestamp };
+    const record = decoded.records.find((r) => r.timestamp === maxTimestamp);
+    return record === undefined ? null : { offset: record.offset, timestamp: maxTimestamp };
+  }
+
+  /**
+   * The stored batch of `seg` holding `offset` (which may lie below the log start: DeleteRecords
+   * moves the start inside a segment), CRC-checked; null when it is damaged or cannot be found.
+   */
+  private batchHolding(seg: Segment, offset: number): Uint8Array | null {
+    const visible = this.visibleEnd(seg);
+    const found = seg.positionOf(offset, visible, this.scratch);
+    if (found === null || found.problem !== null || seg.damageAtOffset(offset) !== undefined) return null;
+    const bytes = seg.bytes(found.position, found.info.size);
+    return crc32c(bytes, CRC_START, bytes.length) === be.uint32(bytes, OFF_CRC) ? bytes : null;
   }
 
   // --- retention ------------------------------------------------------------------------------

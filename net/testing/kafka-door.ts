@@ -9,10 +9,19 @@ import { Broker, type BrokerConfig } from "../../core/broker/broker.ts";
 import { decodeRecordBatch, encodeRecordBatch } from "../../core/batch/record-batch.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
 import { decodeResponseHeader, encodeRequestHeader } from "../protocol/header.ts";
+import { encodeAssignment, encodeSubscription } from "../protocol/consumer-protocol.ts";
 import {
   CreateTopics,
+  JoinGroup,
+  LeaveGroup,
+  OffsetCommit,
   Produce,
+  SyncGroup,
   defaultCreateTopicsRequest,
+  defaultJoinGroupRequest,
+  defaultLeaveGroupRequest,
+  defaultOffsetCommitRequest,
+  defaultSyncGroupRequest,
   defaultCreateTopicsRequestCreatableTopic,
   defaultFetchRequest,
   defaultProduceRequest,
@@ -113,6 +122,61 @@ export class DoorHarness {
     const res = await this.call(CreateTopics, 7, { ...defaultCreateTopicsRequest(), timeoutMs: 5000, topics: [{ ...defaultCreateTopicsRequestCreatableTopic(), name, numPartitions, replicationFactor: -1, configs }] });
     return res.topics[0]!;
   }
+}
+
+/** A consumer group member that joined and synced (generation, assigned topic partitions). */
+export interface JoinedMember {
+  groupId: string;
+  memberId: string;
+  generationId: number;
+}
+
+/**
+ * Group helpers over the door (JoinGroup v3, SyncGroup v3, LeaveGroup v3, OffsetCommit v8): the
+ * harness must be opened with `groups: { initialRebalanceDelayMs: 0 }` so a lone join completes.
+ */
+export async function joinAndSync(h: DoorHarness, groupId: string, topics: Record<string, number[]>): Promise<JoinedMember> {
+  const metadata = encodeSubscription(0, { topics: Object.keys(topics), userData: null, ownedPartitions: [], generationId: -1, rackId: null });
+  const joined = await h.call(JoinGroup, 3, {
+    ...defaultJoinGroupRequest(),
+    groupId,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 30_000,
+    memberId: "",
+    protocolType: "consumer",
+    protocols: [{ name: "range", metadata }],
+  });
+  if (joined.errorCode !== 0) throw new Error(`JoinGroup: error ${joined.errorCode}`);
+  const assignment = encodeAssignment(0, { assignedPartitions: Object.entries(topics).map(([topic, partitions]) => ({ topic, partitions })), userData: null });
+  const synced = await h.call(SyncGroup, 3, {
+    ...defaultSyncGroupRequest(),
+    groupId,
+    generationId: joined.generationId,
+    memberId: joined.memberId,
+    assignments: [{ memberId: joined.memberId, assignment }],
+  });
+  if (synced.errorCode !== 0) throw new Error(`SyncGroup: error ${synced.errorCode}`);
+  return { groupId, memberId: joined.memberId, generationId: joined.generationId };
+}
+
+export async function leaveGroup(h: DoorHarness, m: JoinedMember): Promise<void> {
+  const res = await h.call(LeaveGroup, 3, { ...defaultLeaveGroupRequest(), groupId: m.groupId, members: [{ memberId: m.memberId, groupInstanceId: null, reason: null }] });
+  if (res.errorCode !== 0) throw new Error(`LeaveGroup: error ${res.errorCode}`);
+}
+
+/** Commits offsets as `m` (or, without a member, as an admin tool does for a group without members). */
+export async function commitOffsets(h: DoorHarness, groupId: string, m: JoinedMember | null, offsets: Record<string, Array<[number, number]>>): Promise<number[]> {
+  const res = await h.call(OffsetCommit, 8, {
+    ...defaultOffsetCommitRequest(),
+    groupId,
+    generationIdOrMemberEpoch: m?.generationId ?? -1,
+    memberId: m?.memberId ?? "",
+    topics: Object.entries(offsets).map(([name, parts]) => ({
+      name,
+      partitions: parts.map(([partitionIndex, offset]) => ({ partitionIndex, committedOffset: BigInt(offset), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
+    })),
+  });
+  return res.topics.flatMap((t) => t.partitions.map((p) => p.errorCode));
 }
 
 export function batchOf(values: string[], extra: Partial<BatchOptions> = {}): Uint8Array {

@@ -7,6 +7,10 @@
 //   by name, it answers KAFKA_STORAGE_ERROR (56) with no partitions and is never auto-created
 //   over; an all-topics request leaves it out, because clients such as kafkajs fail the whole
 //   request on any topic-level error (one damaged topic must not hide every other one).
+// - v8+: include_topic_authorized_operations (KIP-430) → each named topic gets the core's allowed
+//   topic operations as a bit field; v8-10: include_cluster_authorized_operations → the cluster's
+//   (v11 moved that to DescribeCluster). Not asked: INT32_MIN, the schema's default, as Kafka.
+//   While there is no authorizer the core allows every operation the resource type supports.
 // - The advertised host is the listener's, or the address the client connected to when the
 //   listener is a wildcard (0.0.0.0 / ::), so clients always get an address they can reach.
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -20,6 +24,7 @@ import {
   defaultMetadataResponsePartition,
 } from "../../protocol/messages/index.ts";
 import type { Topic } from "../../../core/topics/topic-store.ts";
+import { OPERATIONS_NOT_REQUESTED, operationBits } from "../acl-operations.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
@@ -47,10 +52,21 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
       brokers: [{ nodeId: broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, rack: null }],
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
-      topics,
+      topics: topicOperations(req, topics, ctx),
+      clusterAuthorizedOperations:
+        ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations ? operationBits(broker.authorizedOperations("cluster", broker.clusterId)) : OPERATIONS_NOT_REQUESTED,
     };
   },
 });
+
+/** Sets topic_authorized_operations on each named topic (found or not, as Kafka) when the request asks. */
+function topicOperations(req: MetadataRequest, topics: MetadataResponseTopic[], ctx: RequestContext): MetadataResponseTopic[] {
+  if (ctx.apiVersion < 8 || !req.includeTopicAuthorizedOperations) return topics;
+  for (const t of topics) {
+    if (t.name !== null) t.topicAuthorizedOperations = operationBits(ctx.broker.authorizedOperations("topic", t.name));
+  }
+  return topics;
+}
 
 async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boolean, ctx: RequestContext): Promise<MetadataResponseTopic> {
   const broker = ctx.broker;

@@ -19,6 +19,7 @@ import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
+import { describeClusterHandler } from "./60-describe-cluster.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produceHandler,
@@ -40,4 +41,5 @@ export const HANDLERS: readonly Handler[] = [
   describeConfigsHandler,
   initProducerIdHandler,
   deleteGroupsHandler,
+  describeClusterHandler,
 ];
