@@ -18,6 +18,7 @@ export type CoreErrorCode =
   | "INVALID_PARTITIONS"
   | "INVALID_CONFIG"
   | "OFFSET_OUT_OF_RANGE"
+  | "POLICY_VIOLATION" // allowed in general, refused by the topic's configs (DeleteRecords on a compact-only topic)
   | "GROUP_NOT_EMPTY" // a consumer group with members cannot be deleted or have its offsets reset
   | "GROUP_NOT_FOUND"
   | "DATA_DIR_LOCKED" // another broker holds the data dir

@@ -31,6 +31,7 @@ import { BROKER_LIMITS } from "./limits.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
+import { deleteRecords } from "./records.ts";
 import { openStorage } from "./storage.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
 import { timedFileLayer } from "./timed-fs.ts";
@@ -230,6 +231,17 @@ export class Broker {
     this.log.info(`deleted ${damaged ? "damaged " : ""}topic ${name}${via ? ` (${via})` : ""}`);
   }
 
+  /**
+   * Grows a topic to `count` partitions, durably (CoreError INVALID_PARTITIONS for a count not
+   * above the current one); `validateOnly` checks and changes nothing.
+   */
+  async createPartitions(name: string, count: number, options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic> {
+    const before = this.store.requireTopic(name).partitions.length;
+    const topic = await this.store.createPartitions(name, count, { validateOnly: options.validateOnly });
+    if (!options.validateOnly) this.log.info(`topic ${name} grew from ${before} to ${count} partition(s)${options.via ? ` (${options.via})` : ""}`);
+    return topic;
+  }
+
   alterConfigs(name: string, changes: Record<string, string | null>): Promise<Topic> {
     return this.store.alterConfigs(name, changes);
   }
@@ -262,6 +274,14 @@ export class Broker {
    */
   read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
     return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch);
+  }
+
+  /**
+   * Deletes the records of a partition below `offset` (-1: the high watermark) by moving its log
+   * start there durably; resolves to the new log start (core/broker/records.ts).
+   */
+  deleteRecords(topicName: string, partition: number, offset: number): Promise<number> {
+    return deleteRecords(this.store, topicName, partition, offset);
   }
 
   /** An offset of `log` by position or time (core/broker/offsets.ts); offset -1 when there is none. */

@@ -31,6 +31,7 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   DATA_DIR_LOCKED: 503,
   TOPIC_EXISTS: 409,
   OFFSET_OUT_OF_RANGE: 416,
+  POLICY_VIOLATION: 409,
   STORAGE: 507,
   CLOSED: 503,
 };

@@ -17,8 +17,11 @@ import { initProducerIdHandler } from "./22-init-producer-id.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
+import { deleteRecordsHandler } from "./21-delete-records.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
+import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
+import { offsetDeleteHandler } from "./47-offset-delete.ts";
 import { describeClusterHandler } from "./60-describe-cluster.ts";
 
 export const HANDLERS: readonly Handler[] = [
@@ -38,8 +41,11 @@ export const HANDLERS: readonly Handler[] = [
   apiVersionsHandler,
   createTopicsHandler,
   deleteTopicsHandler,
+  deleteRecordsHandler,
   describeConfigsHandler,
+  createPartitionsHandler,
   initProducerIdHandler,
   deleteGroupsHandler,
+  offsetDeleteHandler,
   describeClusterHandler,
 ];
