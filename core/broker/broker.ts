@@ -26,6 +26,7 @@ import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { type Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
 import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
+import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
 import { Idempotence } from "./idempotence.ts";
 import { BROKER_LIMITS } from "./limits.ts";
 import { BrokerMetrics } from "./metrics.ts";
@@ -60,7 +61,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { AclOperationName, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, WaitOutcome };
+export type { AclOperationName, ConfigChange, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
@@ -244,6 +245,20 @@ export class Broker {
 
   alterConfigs(name: string, changes: Record<string, string | null>): Promise<Topic> {
     return this.store.alterConfigs(name, changes);
+  }
+
+  /** Kafka's legacy AlterConfigs: `configs` become the topic's whole set of overrides (core/broker/configs.ts). */
+  async replaceTopicConfigs(name: string, configs: Record<string, string>, options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic> {
+    const topic = await replaceTopicConfigs(this.store, name, configs, options.validateOnly ?? false);
+    if (!options.validateOnly) this.log.info(`topic ${name}: configs replaced${options.via ? ` (${options.via})` : ""}`);
+    return topic;
+  }
+
+  /** Kafka's IncrementalAlterConfigs on a topic: set, delete, append, subtract (core/broker/configs.ts). */
+  async alterTopicConfigs(name: string, changes: readonly ConfigChange[], options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic> {
+    const topic = await alterTopicConfigs(this.store, name, changes, options.validateOnly ?? false);
+    if (!options.validateOnly && changes.length > 0) this.log.info(`topic ${name}: configs altered (${changes.map((c) => `${c.op} ${c.name}`).join(", ")})${options.via ? ` (${options.via})` : ""}`);
+    return topic;
   }
 
   enforceRetention(now?: number): void {

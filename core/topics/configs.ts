@@ -69,6 +69,14 @@ export const CONFIG_DEFS: Record<TopicConfigKey, ConfigDef> = {
 
 export const CONFIG_KEYS = Object.keys(CONFIG_DEFS) as TopicConfigKey[];
 
+/** Configs whose value is a comma-separated list (Kafka's ConfigDef.Type.LIST): the only ones
+ * IncrementalAlterConfigs may APPEND to or SUBTRACT from. */
+const LIST_CONFIGS: ReadonlySet<string> = new Set<TopicConfigKey>(["cleanup.policy"]);
+
+export function isListConfig(key: string): boolean {
+  return LIST_CONFIGS.has(key);
+}
+
 export function isConfigKey(key: string): key is TopicConfigKey {
   return Object.hasOwn(CONFIG_DEFS, key);
 }

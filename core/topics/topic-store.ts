@@ -460,8 +460,9 @@ export class TopicStore {
   /**
    * Sets (string) or resets to default (null) configs of a topic, incrementally. Validates all
    * changes before applying any; persists topic.json; applies to the partition logs.
+   * `validateOnly` checks and changes nothing.
    */
-  async alterConfigs(name: string, changes: Record<string, string | null>): Promise<Topic> {
+  async alterConfigs(name: string, changes: Record<string, string | null>, options: { validateOnly?: boolean } = {}): Promise<Topic> {
     this.checkOpen();
     const topic = this.byName.get(name);
     if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
@@ -473,6 +474,7 @@ export class TopicStore {
       else sets[key] = value;
     }
     Object.assign(next, validateConfigs(sets, name));
+    if (options.validateOnly) return topic;
     const configs = effectiveConfigs(this.defaults, next);
     topic.overrides = next;
     topic.configs = configs;

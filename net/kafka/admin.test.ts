@@ -4,14 +4,20 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../protocol/errors.ts";
 import {
+  AlterConfigs,
   CreatePartitions,
   DeleteRecords,
+  DescribeConfigs,
+  IncrementalAlterConfigs,
   Fetch,
   ListOffsets,
   Metadata,
   OffsetDelete,
   OffsetFetch,
+  defaultAlterConfigsRequest,
   defaultCreatePartitionsRequest,
+  defaultDescribeConfigsRequest,
+  defaultIncrementalAlterConfigsRequest,
   defaultDeleteRecordsRequest,
   defaultListOffsetsRequest,
   defaultMetadataRequest,
@@ -179,5 +185,115 @@ describe("OffsetDelete (key 47)", () => {
     const unknown = await del("never", { t: [0] });
     expect([unknown.errorCode, unknown.topics]).toEqual([ErrorCode.GROUP_ID_NOT_FOUND, []]);
     expect((await del("", { t: [0] })).errorCode).toBe(ErrorCode.INVALID_GROUP_ID);
+  });
+});
+
+describe("AlterConfigs (key 33) and IncrementalAlterConfigs (key 44)", () => {
+  const TOPIC = 2;
+  const BROKER = 4;
+  const BROKER_LOGGER = 8;
+  const [SET, DELETE, APPEND, SUBTRACT] = [0, 1, 2, 3];
+
+  async function overrides(topic: string): Promise<Record<string, string>> {
+    const res = await h.call(DescribeConfigs, 4, { ...defaultDescribeConfigsRequest(), resources: [{ resourceType: TOPIC, resourceName: topic, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    return Object.fromEntries(res.results[0]!.configs.filter((c) => c.configSource === 1).map((c) => [c.name, c.value ?? ""]));
+  }
+  const legacy = (v: number, resources: Array<{ resourceType: number; resourceName: string; configs: Record<string, string | null> }>, validateOnly = false) =>
+    h.call(AlterConfigs, v, {
+      ...defaultAlterConfigsRequest(),
+      validateOnly,
+      resources: resources.map((r) => ({ ...r, configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })) })),
+    });
+  const incremental = (v: number, resources: Array<{ resourceType: number; resourceName: string; configs: Array<[string, number, string | null]> }>, validateOnly = false) =>
+    h.call(IncrementalAlterConfigs, v, {
+      ...defaultIncrementalAlterConfigsRequest(),
+      validateOnly,
+      resources: resources.map((r) => ({ ...r, configs: r.configs.map(([name, configOperation, value]) => ({ name, configOperation, value })) })),
+    });
+  const codes = (res: { responses: Array<{ resourceName: string; errorCode: number }> }) => res.responses.map((r) => [r.resourceName, r.errorCode]);
+
+  test.each([0, 1, 2])("AlterConfigs v%i replaces the whole set of overrides, durably", async (v) => {
+    await h.createTopic("t", 1, [{ name: "retention.ms", value: "1000" }, { name: "segment.ms", value: "2000" }]);
+    const res = await legacy(v, [{ resourceType: TOPIC, resourceName: "t", configs: { "retention.ms": "5000", "cleanup.policy": "compact" } }]);
+    expect(res.responses).toEqual([{ errorCode: 0, errorMessage: null, resourceType: TOPIC, resourceName: "t" }]);
+    expect(await overrides("t")).toEqual({ "retention.ms": "5000", "cleanup.policy": "compact" });
+    await h.reopen(GROUPS);
+    expect(await overrides("t")).toEqual({ "retention.ms": "5000", "cleanup.policy": "compact" });
+    expect(h.broker.topic("t")!.partitions[0]!.config.retentionMs).toBe(5000);
+  });
+
+  test.each([0, 1])("IncrementalAlterConfigs v%i: SET, DELETE, APPEND and SUBTRACT", async (v) => {
+    await h.createTopic("t", 1, [{ name: "retention.ms", value: "1000" }, { name: "segment.ms", value: "2000" }]);
+    const res = await incremental(v, [{ resourceType: TOPIC, resourceName: "t", configs: [["retention.ms", SET, "7000"], ["segment.ms", DELETE, null], ["cleanup.policy", APPEND, "compact"]] }]);
+    expect(codes(res)).toEqual([["t", 0]]);
+    // APPEND starts from the current value (the default, delete) and adds what is not there.
+    expect(await overrides("t")).toEqual({ "retention.ms": "7000", "cleanup.policy": "compact,delete" });
+    expect(codes(await incremental(v, [{ resourceType: TOPIC, resourceName: "t", configs: [["cleanup.policy", SUBTRACT, "delete"]] }]))).toEqual([["t", 0]]);
+    expect(await overrides("t")).toEqual({ "retention.ms": "7000", "cleanup.policy": "compact" });
+    await h.reopen(GROUPS);
+    expect(await overrides("t")).toEqual({ "retention.ms": "7000", "cleanup.policy": "compact" });
+  });
+
+  test("validate_only, bad values, unknown keys and topics, list operations on non-lists: nothing changes", async () => {
+    await h.createTopic("t", 1, [{ name: "retention.ms", value: "1000" }]);
+    expect(codes(await incremental(1, [{ resourceType: TOPIC, resourceName: "t", configs: [["retention.ms", SET, "9"]] }], true))).toEqual([["t", 0]]);
+    expect(codes(await legacy(2, [{ resourceType: TOPIC, resourceName: "t", configs: {} }], true))).toEqual([["t", 0]]);
+    const bad = await incremental(1, [
+      { resourceType: TOPIC, resourceName: "t", configs: [["retention.ms", SET, "soon"]] },
+      { resourceType: TOPIC, resourceName: "missing", configs: [["retention.ms", SET, "1"]] },
+    ]);
+    expect(codes(bad)).toEqual([
+      ["t", ErrorCode.INVALID_CONFIG],
+      ["missing", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(bad.responses[1]!.errorMessage).toBe("The topic 'missing' does not exist.");
+    const notList = await incremental(1, [{ resourceType: TOPIC, resourceName: "t", configs: [["retention.ms", APPEND, "5"]] }]);
+    expect([notList.responses[0]!.errorCode, notList.responses[0]!.errorMessage]).toEqual([ErrorCode.INVALID_CONFIG, "Can't APPEND to key retention.ms because its type is not LIST."]);
+    expect(codes(await incremental(1, [{ resourceType: TOPIC, resourceName: "t", configs: [["no.such.config", SET, "1"]] }]))).toEqual([["t", ErrorCode.INVALID_CONFIG]]);
+    expect(codes(await legacy(0, [{ resourceType: TOPIC, resourceName: "t", configs: { "segment.bytes": "1" } }]))).toEqual([["t", ErrorCode.INVALID_CONFIG]]);
+    expect(await overrides("t")).toEqual({ "retention.ms": "1000" });
+  });
+
+  test("malformed resources: twice in a request, a key twice, null values, unknown operations and types", async () => {
+    await h.createTopic("t", 1);
+    const twice = await incremental(1, [
+      { resourceType: TOPIC, resourceName: "t", configs: [] },
+      { resourceType: TOPIC, resourceName: "t", configs: [] },
+    ]);
+    expect(twice.responses.map((r) => [r.errorCode, r.errorMessage])).toEqual([
+      [ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."],
+      [ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."],
+    ]);
+    const cases: Array<[Array<[string, number, string | null]>, string]> = [
+      [[["retention.ms", SET, "1"], ["retention.ms", SET, "2"]], "Error due to duplicate config keys"],
+      [[["retention.ms", SET, null]], "Null value not supported for : retention.ms"],
+      [[["retention.ms", 9, "1"]], "Unknown operations type 9"],
+    ];
+    for (const [configs, message] of cases) {
+      const res = await incremental(1, [{ resourceType: TOPIC, resourceName: "t", configs }]);
+      expect([res.responses[0]!.errorCode, res.responses[0]!.errorMessage]).toEqual([ErrorCode.INVALID_REQUEST, message]);
+    }
+    expect(codes(await legacy(1, [{ resourceType: TOPIC, resourceName: "t", configs: { "retention.ms": null } }]))).toEqual([["t", ErrorCode.INVALID_REQUEST]]);
+    expect(codes(await incremental(1, [{ resourceType: 3, resourceName: "g", configs: [] }]))).toEqual([["g", ErrorCode.INVALID_REQUEST]]);
+    expect(codes(await legacy(1, [{ resourceType: BROKER_LOGGER, resourceName: "0", configs: {} }]))).toEqual([["0", ErrorCode.INVALID_REQUEST]]);
+  });
+
+  test("broker resources: no dynamic broker configs here, answered as Kafka answers its read-only ones", async () => {
+    const res = await incremental(1, [
+      { resourceType: BROKER, resourceName: "0", configs: [["log.retention.ms", SET, "1000"], ["num.io.threads", SET, "4"]] },
+      { resourceType: BROKER, resourceName: "", configs: [] },
+      { resourceType: BROKER, resourceName: "7", configs: [] },
+      { resourceType: BROKER_LOGGER, resourceName: "0", configs: [["kafka.server", SET, "DEBUG"]] },
+      { resourceType: BROKER_LOGGER, resourceName: "x", configs: [] },
+    ]);
+    expect(res.responses.map((r) => [r.resourceType, r.resourceName, r.errorCode, r.errorMessage])).toEqual([
+      [BROKER, "0", ErrorCode.INVALID_REQUEST, "Cannot update these configs dynamically: Set(log.retention.ms, num.io.threads)"],
+      [BROKER, "", 0, null],
+      [BROKER, "7", ErrorCode.INVALID_REQUEST, "Unexpected broker id, expected 0, but received 7"],
+      [BROKER_LOGGER, "0", ErrorCode.INVALID_CONFIG, "Logger kafka.server does not exist!"],
+      [BROKER_LOGGER, "x", ErrorCode.INVALID_REQUEST, "Node id must be an integer, but it is: x"],
+    ]);
+    const old = await legacy(0, [{ resourceType: BROKER, resourceName: "", configs: { "message.max.bytes": "10" } }]);
+    expect(old.responses[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
   });
 });
