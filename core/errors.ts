@@ -18,6 +18,8 @@ export type CoreErrorCode =
   | "INVALID_PARTITIONS"
   | "INVALID_CONFIG"
   | "OFFSET_OUT_OF_RANGE"
+  | "FENCED_LEADER_EPOCH" // a client's current leader epoch is older than the partition's
+  | "UNKNOWN_LEADER_EPOCH" // a client's current leader epoch is newer than the partition's
   | "POLICY_VIOLATION" // allowed in general, refused by the topic's configs (DeleteRecords on a compact-only topic)
   | "GROUP_NOT_EMPTY" // a consumer group with members cannot be deleted or have its offsets reset
   | "GROUP_NOT_FOUND"

@@ -71,7 +71,7 @@ export function appendBatch(store: TopicStore, metrics: BrokerMetrics, idempoten
   stats.bytesIn += batch.length;
   stats.recordsIn += info.recordCount;
   const result = log.append(batch);
-  idempotent?.record(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount, result);
+  idempotent?.record(info.producerId, info.producerEpoch, info.baseSequence, info.recordCount, result, info.maxTimestamp);
   return new Appending(result, log, false);
 }
 

@@ -22,12 +22,15 @@ import type { GroupCoordinator, GroupCoordinatorConfig } from "../groups/coordin
 import type { Timers } from "../groups/timers.ts";
 import type { FsyncPolicy } from "../log/durability.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
+import type { ActiveProducer } from "../log/producer-state.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { type Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
 import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
 import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
 import { Idempotence } from "./idempotence.ts";
+import { checkLeaderEpoch, LEADER_EPOCH, type ElectionOutcome, type ElectionType, electLeaders, type EpochEndOffset, endOffsetForEpoch } from "./leadership.ts";
+import { describeLogDirs, type LogDirDescription } from "./log-dirs.ts";
 import { BROKER_LIMITS } from "./limits.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
@@ -61,7 +64,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { AclOperationName, ConfigChange, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, WaitOutcome };
+export type { ActiveProducer, AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
@@ -307,6 +310,38 @@ export class Broker {
   /** Resolves when any of `logs` has new data, after `timeoutMs`, or when `signal` or the broker stops. */
   waitForData(logs: readonly PartitionLog[], timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
     return waitForData(logs, timeoutMs, this.shutdown, signal);
+  }
+
+  // --- leadership and log dirs (one broker: core/broker/leadership.ts, log-dirs.ts) ------------
+
+  /** The leader epoch every partition is in. */
+  get leaderEpoch(): number {
+    return LEADER_EPOCH;
+  }
+
+  /**
+   * OffsetForLeaderEpoch: the end offset of `requestedEpoch` in a partition, after checking the
+   * client's current leader epoch (-1: no check; CoreError FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+   */
+  endOffsetForEpoch(topicName: string, partition: number, requestedEpoch: number, currentLeaderEpoch: number): EpochEndOffset {
+    const log = this.partition(topicName, partition);
+    checkLeaderEpoch(currentLeaderEpoch, { topic: topicName, partition });
+    return endOffsetForEpoch(log, requestedEpoch);
+  }
+
+  /** ElectLeaders: on one broker no election is ever needed; unknown partitions say why. */
+  electLeaders(partitions: Array<{ topic: string; partitions: number[] }> | null, type: ElectionType): ElectionOutcome[] {
+    return electLeaders(this.store, partitions, type);
+  }
+
+  /** DescribeLogDirs: the data dir with every partition's size (`wanted` null: all partitions). */
+  describeLogDirs(wanted: Map<string, Set<number>> | null): LogDirDescription[] {
+    return describeLogDirs(this.store, this.config.dataDir, wanted);
+  }
+
+  /** DescribeProducers: the idempotent producers with state on a partition (in memory: none after a restart). */
+  activeProducers(topicName: string, partition: number): ActiveProducer[] {
+    return this.idempotence.activeProducers(this.partition(topicName, partition));
   }
 
   // --- authorization ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // twice. Transactions are not supported; idempotence is, because Java clients since 3.0 enable it
 // by default and fail without InitProducerId.
 import type { PartitionLog } from "../log/partition-log.ts";
-import { ProducerState } from "../log/producer-state.ts";
+import { type ActiveProducer, ProducerState } from "../log/producer-state.ts";
 
 /** Ids are (seconds since the epoch) × 2^20 + a counter: unique across restarts without a file,
  * as long as the clock does not go back, and far below 2^53. */
@@ -25,6 +25,11 @@ export class Idempotence {
       this.counter = 0;
     }
     return this.lastSecond * IDS_PER_SECOND + this.counter++;
+  }
+
+  /** The idempotent producers with state on this partition (DescribeProducers); none after a restart. */
+  activeProducers(log: PartitionLog): ActiveProducer[] {
+    return this.states.get(log)?.activeProducers() ?? [];
   }
 
   stateOf(log: PartitionLog): ProducerState {

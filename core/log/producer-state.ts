@@ -21,11 +21,24 @@ const SEQUENCE_MAX = 0x7fffffff;
 export interface AppendedOffsets {
   baseOffset: number;
   lastOffset: number;
+  /** The broker's time stamped on the batch under LogAppendTime, else -1. */
+  logAppendTime?: number;
+}
+
+/** What DescribeProducers reports of one producer (Kafka's ProducerStateEntry). */
+export interface ActiveProducer {
+  producerId: number;
+  epoch: number;
+  /** Sequence of the last record of its last batch here; -1 when none is kept. */
+  lastSequence: number;
+  /** Max timestamp of that batch (its append time under LogAppendTime); -1 when none is kept. */
+  lastTimestamp: number;
 }
 
 interface BatchMeta {
   firstSequence: number;
   lastSequence: number;
+  timestamp: number;
   /** Settles when the batch's append does: a retry of a batch still in flight waits for it. */
   result: Promise<AppendedOffsets>;
 }
@@ -56,14 +69,28 @@ export class ProducerState {
     return firstSequence === expected ? { kind: "append" } : { kind: "out-of-order", expected };
   }
 
+  /** Every producer with state here (Kafka's activeProducers), in the order they first appeared. */
+  activeProducers(): ActiveProducer[] {
+    return [...this.producers].map(([producerId, e]) => {
+      const last = e.batches[e.batches.length - 1];
+      return { producerId, epoch: e.epoch, lastSequence: last?.lastSequence ?? -1, lastTimestamp: last?.timestamp ?? -1 };
+    });
+  }
+
   /**
    * Records a batch as its append starts (in arrival order, so in-flight batches chain), with the
    * append's promise. A failed append is forgotten, so the producer's retry is appended anew.
    */
-  record(producerId: number, epoch: number, firstSequence: number, recordCount: number, result: Promise<AppendedOffsets>): void {
+  record(producerId: number, epoch: number, firstSequence: number, recordCount: number, result: Promise<AppendedOffsets>, maxTimestamp = -1): void {
     let e = this.producers.get(producerId);
     if (!e || epoch > e.epoch) this.producers.set(producerId, (e = { epoch, batches: [] }));
-    const meta: BatchMeta = { firstSequence, lastSequence: addSequence(firstSequence, recordCount - 1), result };
+    const meta: BatchMeta = { firstSequence, lastSequence: addSequence(firstSequence, recordCount - 1), timestamp: maxTimestamp, result };
+    result.then(
+      (r) => {
+        if (r.logAppendTime !== undefined && r.logAppendTime >= 0) meta.timestamp = r.logAppendTime;
+      },
+      () => {},
+    );
     e.batches.push(meta);
     if (e.batches.length > RETAINED) e.batches.shift();
     const entry = e;

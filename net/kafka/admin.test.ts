@@ -3,12 +3,21 @@
 // through other APIs (Metadata, Fetch, ListOffsets, OffsetFetch) and across a restart.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { ErrorCode } from "../protocol/errors.ts";
+import { resolve } from "node:path";
+import { encodeRecordBatch } from "../../core/batch/record-batch.ts";
 import {
   AlterConfigs,
   CreatePartitions,
   DeleteRecords,
   DescribeConfigs,
+  DescribeLogDirs,
+  DescribeProducers,
+  DescribeTopicPartitions,
+  ElectLeaders,
+  GetTelemetrySubscriptions,
   IncrementalAlterConfigs,
+  InitProducerId,
+  OffsetForLeaderEpoch,
   Fetch,
   ListOffsets,
   Metadata,
@@ -17,6 +26,13 @@ import {
   defaultAlterConfigsRequest,
   defaultCreatePartitionsRequest,
   defaultDescribeConfigsRequest,
+  defaultDescribeLogDirsRequest,
+  defaultDescribeProducersRequest,
+  defaultDescribeTopicPartitionsRequest,
+  defaultElectLeadersRequest,
+  defaultGetTelemetrySubscriptionsRequest,
+  defaultInitProducerIdRequest,
+  defaultOffsetForLeaderEpochRequest,
   defaultIncrementalAlterConfigsRequest,
   defaultDeleteRecordsRequest,
   defaultListOffsetsRequest,
@@ -295,5 +311,170 @@ describe("AlterConfigs (key 33) and IncrementalAlterConfigs (key 44)", () => {
     ]);
     const old = await legacy(0, [{ resourceType: BROKER, resourceName: "", configs: { "message.max.bytes": "10" } }]);
     expect(old.responses[0]!.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+  });
+});
+
+describe("OffsetForLeaderEpoch (key 23)", () => {
+  const ask = (v: number, topic: string, partitions: Array<[number, number, number]>) =>
+    h.call(OffsetForLeaderEpoch, v, {
+      ...defaultOffsetForLeaderEpochRequest(),
+      replicaId: -1,
+      topics: [{ topic, partitions: partitions.map(([partition, leaderEpoch, currentLeaderEpoch]) => ({ partition, leaderEpoch, currentLeaderEpoch })) }],
+    });
+
+  test.each([0, 1, 2, 3, 4])("v%i: epoch 0 ends at the log end; other epochs as Kafka's epoch cache answers", async (v) => {
+    await h.createTopic("e", 2);
+    await h.produce("e", 0, batchOf(["a", "b", "c"]));
+    await h.broker.partition("e", 0).deleteRecordsBefore(1);
+    const res = await ask(v, "e", [
+      [0, 0, -1],
+      [1, 0, -1],
+      [0, -1, -1],
+      [0, 3, -1],
+      [0, -7, -1],
+      [5, 0, -1],
+    ]);
+    const got = res.topics[0]!.partitions.map((p) => [p.partition, p.errorCode, v >= 1 ? p.leaderEpoch : "-", Number(p.endOffset)]);
+    const e = (epoch: number) => (v >= 1 ? epoch : "-");
+    expect(got).toEqual([
+      [0, 0, e(0), 3],
+      [1, 0, e(0), 0],
+      [0, 0, e(-1), -1],
+      [0, 0, e(-1), -1],
+      [0, 0, e(-7), 1],
+      [5, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, e(-1), -1],
+    ]);
+  });
+
+  test("v2+: a current leader epoch other than 0 is fenced (older) or unknown (newer)", async () => {
+    await h.createTopic("e", 1);
+    const res = await ask(4, "e", [
+      [0, 0, 0],
+      [0, 0, 1],
+      [0, 0, -3],
+    ]);
+    expect(res.topics[0]!.partitions.map((p) => p.errorCode)).toEqual([0, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.FENCED_LEADER_EPOCH]);
+    expect((await ask(4, "nowhere", [[0, 0, -1]])).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+});
+
+describe("DescribeLogDirs (key 35)", () => {
+  test.each([0, 1, 2, 3, 4])("v%i: one dir, the data dir, with every partition's size", async (v) => {
+    await h.createTopic("a", 2);
+    await h.createTopic("b", 1);
+    await h.produce("a", 1, batchOf(["x".repeat(100)]));
+    const all = await h.call(DescribeLogDirs, v, { ...defaultDescribeLogDirsRequest(), topics: null });
+    expect(all.results.length).toBe(1);
+    const dir = all.results[0]!;
+    expect([dir.errorCode, dir.logDir]).toEqual([0, resolve(h.dir)]);
+    const sizes = Object.fromEntries(dir.topics.flatMap((t) => t.partitions.map((p) => [`${t.name}/${p.partitionIndex}`, [Number(p.partitionSize), Number(p.offsetLag), p.isFutureKey]])));
+    expect(sizes).toEqual({ "a/0": [0, 0, false], "a/1": [h.broker.partition("a", 1).sizeBytes, 0, false], "b/0": [0, 0, false] });
+    expect(sizes["a/1"]![0]).toBeGreaterThan(100);
+    if (v >= 4) {
+      expect(Number(dir.totalBytes)).toBeGreaterThan(0);
+      expect(Number(dir.usableBytes)).toBeGreaterThan(0);
+    }
+    const some = await h.call(DescribeLogDirs, v, { ...defaultDescribeLogDirsRequest(), topics: [{ topic: "a", partitions: [1, 7] }] });
+    // Kafka lists every topic of the dir, each with only the partitions asked for.
+    expect(some.results[0]!.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]).sort()).toEqual([
+      ["a", [1]],
+      ["b", []],
+    ]);
+  });
+});
+
+describe("ElectLeaders (key 43)", () => {
+  test.each([0, 1, 2])("v%i: every partition already has its preferred leader: ELECTION_NOT_NEEDED; all partitions: no results", async (v) => {
+    await h.createTopic("t", 2);
+    const named = await h.call(ElectLeaders, v, { ...defaultElectLeadersRequest(), electionType: 0, timeoutMs: 5000, topicPartitions: [{ topic: "t", partitions: [0, 1, 9] }, { topic: "nowhere", partitions: [0] }] });
+    if (v >= 1) expect(named.errorCode).toBe(0);
+    expect(named.replicaElectionResults.map((r) => [r.topic, r.partitionResult.map((p) => [p.partitionId, p.errorCode])])).toEqual([
+      ["t", [[0, ErrorCode.ELECTION_NOT_NEEDED], [1, ErrorCode.ELECTION_NOT_NEEDED], [9, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
+      ["nowhere", [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]],
+    ]);
+    const all = await h.call(ElectLeaders, v, { ...defaultElectLeadersRequest(), electionType: 1, timeoutMs: 5000, topicPartitions: null });
+    expect(all.replicaElectionResults).toEqual([]);
+  });
+
+  test("v1+: an unknown election type is INVALID_REQUEST", async () => {
+    await h.createTopic("t", 1);
+    const res = await h.call(ElectLeaders, 2, { ...defaultElectLeadersRequest(), electionType: 5, timeoutMs: 5000, topicPartitions: [{ topic: "t", partitions: [0] }] });
+    expect([res.errorCode, res.replicaElectionResults[0]!.partitionResult[0]!.errorCode]).toEqual([ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST]);
+  });
+});
+
+describe("DescribeProducers (key 61)", () => {
+  test("v0: the idempotent producers of a partition with their epoch, last sequence and timestamp", async () => {
+    await h.createTopic("p", 2);
+    const init = await h.call(InitProducerId, 4, { ...defaultInitProducerIdRequest(), transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const producerId = Number(init.producerId);
+    const t0 = 1_700_000_000_000;
+    const batch = (baseSequence: number, n: number) => encodeRecordBatch({ records: Array.from({ length: n }, (_, i) => ({ value: new Uint8Array([i]), timestamp: t0 + baseSequence + i })), producerId, producerEpoch: init.producerEpoch, baseSequence });
+    expect((await h.produce("p", 0, batch(0, 3))).errorCode).toBe(0);
+    expect((await h.produce("p", 0, batch(3, 2))).errorCode).toBe(0);
+    await h.produce("p", 1, batchOf(["not idempotent"]));
+    const res = await h.call(DescribeProducers, 0, { ...defaultDescribeProducersRequest(), topics: [{ name: "p", partitionIndexes: [0, 1, 4] }, { name: "nowhere", partitionIndexes: [0] }] });
+    const [p0, p1, p4] = res.topics[0]!.partitions;
+    expect(p0!.activeProducers).toEqual([{ producerId: BigInt(producerId), producerEpoch: init.producerEpoch, lastSequence: 4, lastTimestamp: BigInt(t0 + 4), coordinatorEpoch: -1, currentTxnStartOffset: -1n }]);
+    expect([p1!.errorCode, p1!.activeProducers]).toEqual([0, []]);
+    expect(p4!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(res.topics[1]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+});
+
+describe("GetTelemetrySubscriptions (key 71)", () => {
+  test("v0: no subscription — no metrics requested; a zero client instance id gets a new one", async () => {
+    const fresh = await h.call(GetTelemetrySubscriptions, 0, { ...defaultGetTelemetrySubscriptionsRequest(), clientInstanceId: new Uint8Array(16) });
+    expect(fresh).toMatchObject({ errorCode: 0, requestedMetrics: [], pushIntervalMs: 300_000, deltaTemporality: true });
+    expect(fresh.clientInstanceId.some((b) => b !== 0)).toBe(true);
+    const known = new Uint8Array(16).fill(7);
+    const again = await h.call(GetTelemetrySubscriptions, 0, { ...defaultGetTelemetrySubscriptionsRequest(), clientInstanceId: known });
+    expect(again.clientInstanceId).toEqual(known);
+  });
+});
+
+describe("DescribeTopicPartitions (key 75)", () => {
+  const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((a, c) => a | (1 << c), 0);
+  const ask = (topics: string[], limit: number, cursor: { topicName: string; partitionIndex: number } | null = null) =>
+    h.call(DescribeTopicPartitions, 0, { ...defaultDescribeTopicPartitionsRequest(), topics: topics.map((name) => ({ name })), responsePartitionLimit: limit, cursor });
+  const pages = (res: Awaited<ReturnType<typeof ask>>) => res.topics.map((t) => [t.name, t.errorCode, t.partitions.map((p) => p.partitionIndex)]);
+
+  test("v0: every topic in name order with its partitions, leader, epoch and replicas", async () => {
+    await h.createTopic("b", 2);
+    await h.createTopic("a", 1);
+    const res = await ask([], 2000);
+    expect(pages(res)).toEqual([
+      ["a", 0, [0]],
+      ["b", 0, [0, 1]],
+    ]);
+    expect(res.nextCursor).toBeNull();
+    const p = res.topics[1]!.partitions[1]!;
+    expect(p).toEqual({ errorCode: 0, partitionIndex: 1, leaderId: 0, leaderEpoch: 0, replicaNodes: [0], isrNodes: [0], eligibleLeaderReplicas: [], lastKnownElr: [], offlineReplicas: [] });
+    expect(res.topics[1]!.topicId).toEqual(h.broker.topic("b")!.topicId);
+    expect(res.topics[1]!.topicAuthorizedOperations).toBe(TOPIC_OPERATIONS);
+  });
+
+  test("paging: a topic cut short ends the page at its next partition, a topic not reached at its partition 0", async () => {
+    await h.createTopic("a", 3);
+    await h.createTopic("b", 2);
+    await h.createTopic("c", 1);
+    const first = await ask([], 2);
+    expect([pages(first), first.nextCursor]).toEqual([[["a", 0, [0, 1]]], { topicName: "a", partitionIndex: 2 }]);
+    const second = await ask([], 3, first.nextCursor);
+    expect([pages(second), second.nextCursor]).toEqual([[["a", 0, [2]], ["b", 0, [0, 1]]], { topicName: "c", partitionIndex: 0 }]);
+    const third = await ask([], 3, second.nextCursor);
+    expect([pages(third), third.nextCursor]).toEqual([[["c", 0, [0]]], null]);
+  });
+
+  test("named topics: unknown and illegal names answered, the cursor's topic must be named", async () => {
+    await h.createTopic("a", 1);
+    const res = await ask(["zz", "a", "bad/name", "a"], 10);
+    expect(pages(res)).toEqual([
+      ["a", 0, [0]],
+      ["bad/name", ErrorCode.INVALID_TOPIC_EXCEPTION, []],
+      ["zz", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, []],
+    ]);
+    const wrongCursor = await ask(["a"], 10, { topicName: "b", partitionIndex: 0 });
+    expect(pages(wrongCursor)).toEqual([["a", ErrorCode.INVALID_REQUEST, []]]);
   });
 });
