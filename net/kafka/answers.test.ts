@@ -179,6 +179,19 @@ describe("authorized operations while there is no authorizer (issue #21)", () =>
     }
   });
 
+  test("Metadata v10-v11 naming a topic by id only (a null name, allowed from v12): INVALID_REQUEST for every topic, not a closed connection", async () => {
+    await h.createTopic("named", 1);
+    for (const v of [10, 11]) {
+      const res = await h.call(Metadata, v, { ...defaultMetadataRequest(), topics: [{ topicId: h.broker.topic("named")!.topicId, name: null }, { topicId: NIL_UUID, name: "named" }] });
+      expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([
+        ["", ErrorCode.INVALID_REQUEST],
+        ["named", ErrorCode.INVALID_REQUEST],
+      ]);
+    }
+    const v12 = await h.call(Metadata, 12, { ...defaultMetadataRequest(), topics: [{ topicId: h.broker.topic("named")!.topicId, name: null }] });
+    expect(v12.topics.map((t) => [t.name, t.errorCode])).toEqual([["named", 0]]);
+  });
+
   test("DescribeCluster v0-v1: this broker as controller, every cluster operation when asked", async () => {
     for (const v of [0, 1]) {
       const asked = await h.call(DescribeCluster, v, { ...defaultDescribeClusterRequest(), includeClusterAuthorizedOperations: true });

@@ -46,6 +46,8 @@ export interface Answer<Res> {
 
 export class DoorHarness {
   broker!: Broker;
+  /** Every line the broker logged as an error (a handler that threw logs one). */
+  readonly errors: string[] = [];
   private conn!: ConnectionContext;
   private closeConnection!: AbortController;
   private correlation = 1;
@@ -59,7 +61,7 @@ export class DoorHarness {
   }
 
   private async start(config: Partial<BrokerConfig>): Promise<void> {
-    const quiet = { info() {}, warn() {}, error() {} };
+    const quiet = { info() {}, warn() {}, error: (line: string) => void this.errors.push(line) };
     this.broker = await Broker.open({ dataDir: this.dir, fsync: { mode: "always" }, autoCreateTopics: true, defaultPartitions: 1, ...config }, quiet);
     this.closeConnection = new AbortController();
     const door = kafkaDoor(this.broker, { requestBytesMax: 100 << 20, maxConnections: 10, idleTimeoutMs: 60_000 }, { host: "127.0.0.1", port: 9092 });

@@ -2,7 +2,8 @@
 // - null topics (v1+) or an empty array (v0) means every topic.
 // - An unknown topic is created when the broker allows it (auto-create, on by default as in
 //   Kafka) and the request allows it (AllowAutoTopicCreation, v4+; always on before v4).
-// - An invalid name answers INVALID_TOPIC_EXCEPTION; v10+ carries topic IDs; v12 may ask by ID.
+// - An invalid name answers INVALID_TOPIC_EXCEPTION; v10+ carries topic IDs; v12 may ask by ID
+//   (a null name before v12 is INVALID_REQUEST for every topic asked, as Kafka's KafkaApis).
 // - A topic kept unopened because its topic.json is damaged (core/topics/topic-store.ts): asked
 //   by name, it answers KAFKA_STORAGE_ERROR (56) with no partitions and is never auto-created
 //   over; an all-topics request leaves it out, because clients such as kafkajs fail the whole
@@ -39,6 +40,15 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     const wantsAll = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const allowCreate = ctx.apiVersion < 4 || req.allowAutoTopicCreation;
     const topics: MetadataResponseTopic[] = [];
+    if (!wantsAll && ctx.apiVersion < 12 && (req.topics ?? []).some((t) => t.name === null)) {
+      // Kafka: "Topic name can not be null for version n" (an InvalidRequestException, answered
+      // with MetadataRequest.getErrorResponse: every topic INVALID_REQUEST, a null name as "").
+      return {
+        ...defaultMetadataResponse(),
+        throttleTimeMs: 0,
+        topics: (req.topics ?? []).map((t) => ({ ...defaultMetadataResponseTopic(), errorCode: ErrorCode.INVALID_REQUEST, name: t.name ?? "", topicId: t.topicId })),
+      };
+    }
     if (wantsAll) {
       for (const t of broker.topics()) topics.push(describeTopic(t, ctx));
     } else {
