@@ -13,8 +13,8 @@ import { HANDLERS } from "./handlers/index.ts";
 
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
-/** The APIs this issue added or corrected. */
-const KEYS = [2, 3, 16, 21, 23, 33, 35, 37, 43, 44, 47, 60, 61, 71, 75];
+/** The APIs this issue added or corrected, and FindCoordinator, whose v4+ with no keys threw. */
+const KEYS = [2, 3, 10, 16, 21, 23, 33, 35, 37, 43, 44, 47, 60, 61, 71, 75];
 const mod = messages as unknown as Record<string, unknown>;
 
 let h: DoorHarness;
