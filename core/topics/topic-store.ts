@@ -65,7 +65,7 @@ import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durabi
 import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
 import { reclaimReleasedMappings } from "../log/segment.ts";
 import { type DamagedRange, type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
-import { CONFIG_KEYS, type TopicConfigKey, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
+import { CONFIG_KEYS, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
 import { collisionKey, topicNameProblem, validateTopicName } from "./names.ts";
 
 export const CLEAN_SHUTDOWN_MARKER = ".clean-shutdown";
@@ -250,7 +250,15 @@ export class TopicStore {
         continue;
       }
       const { meta, overrides } = read;
-      const configs = effectiveConfigs(this.defaults, overrides);
+      let configs: TopicConfigs;
+      try {
+        configs = effectiveConfigs(this.defaults, overrides, entry);
+      } catch (e) {
+        const damaged: DamagedTopic = { topic: entry, file, reason: `invalid configs: ${e instanceof Error ? e.message : String(e)}` };
+        this.damaged.set(entry, damaged);
+        this.recoveryReport.damagedTopics.push(damaged);
+        continue;
+      }
       const logs: PartitionLog[] = [];
       for (let p = 0; p < meta.partitions; p++) logs.push(await this.openLog(meta.name, p, configs, clean));
       const topic = new Topic(meta.name, uuidBytes(meta.topicId), logs, configs, overrides);
@@ -347,6 +355,7 @@ export class TopicStore {
       throw new CoreError("INVALID_PARTITIONS", `partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitions}`, { topic: name });
     }
     const overrides = validateConfigs(configs, name);
+    effectiveConfigs(this.defaults, overrides, name); // what spans keys (min ≤ max compaction lag)
     if (options.validateOnly) return undefined;
     assert(!this.busy.has(name), `topic '${name}' is reserved once`);
     const work = this.doCreate(name, partitions, overrides);
@@ -474,8 +483,8 @@ export class TopicStore {
       else sets[key] = value;
     }
     Object.assign(next, validateConfigs(sets, name));
+    const configs = effectiveConfigs(this.defaults, next, name);
     if (options.validateOnly) return topic;
-    const configs = effectiveConfigs(this.defaults, next);
     topic.overrides = next;
     topic.configs = configs;
     for (const log of topic.partitions) log.setConfig(logConfigOf(configs));
@@ -574,11 +583,11 @@ export class TopicStore {
   }
 
   /** Every config of a topic with its effective value and whether it is a default. */
-  describeConfigs(name: string): Array<{ name: TopicConfigKey; value: string; isDefault: boolean }> {
+  describeConfigs(name: string): Array<{ name: string; value: string; isDefault: boolean }> {
     const topic = this.byName.get(name);
     if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
     const values = configStrings(topic.configs);
-    return CONFIG_KEYS.map((key) => ({ name: key, value: values[key], isDefault: !Object.hasOwn(topic.overrides, key) }));
+    return CONFIG_KEYS.map((key) => ({ name: key, value: values[key]!, isDefault: !Object.hasOwn(topic.overrides, key) }));
   }
 
   /** Retention over every partition. */

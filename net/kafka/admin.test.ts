@@ -478,3 +478,27 @@ describe("DescribeTopicPartitions (key 75)", () => {
     expect(pages(wrongCursor)).toEqual([["a", ErrorCode.INVALID_REQUEST, []]]);
   });
 });
+
+describe("topic configs through the Kafka APIs (issue #21)", () => {
+  test("CreateTopics with the configs tools commonly set succeeds; DescribeConfigs lists every topic config with its source", async () => {
+    const configs = [
+      { name: "compression.type", value: "zstd" },
+      { name: "delete.retention.ms", value: "3600000" },
+      { name: "min.cleanable.dirty.ratio", value: "0.2" },
+      { name: "min.insync.replicas", value: "1" },
+      { name: "message.timestamp.difference.max.ms", value: "86400000" },
+      { name: "unclean.leader.election.enable", value: "false" },
+    ];
+    const created = await h.createTopic("tooling", 1, configs);
+    expect([created.errorCode, created.errorMessage]).toEqual([0, null]);
+    const res = await h.call(DescribeConfigs, 4, { ...defaultDescribeConfigsRequest(), resources: [{ resourceType: 2, resourceName: "tooling", configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    const described = res.results[0]!.configs;
+    expect(described.length).toBe(34);
+    const byName = Object.fromEntries(described.map((c) => [c.name, [c.value, c.configSource]]));
+    for (const c of configs) expect(byName[c.name]).toEqual([c.value, 1]);
+    expect(byName["flush.ms"]).toEqual(["9223372036854775807", 5]);
+    const bad = await h.createTopic("bad-configs", 1, [{ name: "min.insync.replicas", value: "0" }]);
+    expect(bad.errorCode).toBe(ErrorCode.INVALID_CONFIG);
+    expect(bad.errorMessage).toContain("min.insync.replicas");
+  });
+});
