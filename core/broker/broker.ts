@@ -6,8 +6,15 @@
 //               retention timer, and the shutdown signal long waits end on
 //   append      validate → fix timestamps → idempotence → count → append (core/broker/append.ts)
 //   read        range check → read → count, and waitForData (core/broker/read.ts)
+//   offsets     by position or time: earliest, latest, max timestamp (core/broker/offsets.ts);
+//               deleting records below an offset (core/broker/records.ts)
 //   topics      lookup (by name, by id, why one is missing), create (and create-on-first-use),
-//               delete, alter configs
+//               grow (create partitions), delete, alter configs: replace, incremental
+//               (core/broker/configs.ts)
+//   leadership  one broker: epoch 0, no election ever needed (core/broker/leadership.ts); the
+//               log dir (core/broker/log-dirs.ts); idempotent producers' state
+//   authorize   what a client may do to a resource: everything, until there is an authorizer
+//               (core/broker/authorization.ts)
 //   groups      the group coordinator (core/groups), as it is
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
