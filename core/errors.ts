@@ -18,12 +18,13 @@ export type CoreErrorCode =
   | "INVALID_PARTITIONS"
   | "INVALID_CONFIG"
   | "OFFSET_OUT_OF_RANGE"
+  | "FENCED_LEADER_EPOCH" // a client's current leader epoch is older than the partition's
+  | "UNKNOWN_LEADER_EPOCH" // a client's current leader epoch is newer than the partition's
+  | "POLICY_VIOLATION" // allowed in general, refused by the topic's configs (DeleteRecords on a compact-only topic)
   | "GROUP_NOT_EMPTY" // a consumer group with members cannot be deleted or have its offsets reset
   | "GROUP_NOT_FOUND"
   | "DATA_DIR_LOCKED" // another broker holds the data dir
   | "NOT_LEADER" // cluster mode: this broker does not lead the partition (or lost leadership)
-  | "FENCED_LEADER_EPOCH" // a request names a leader epoch older than the current one
-  | "UNKNOWN_LEADER_EPOCH" // a request names a leader epoch newer than this broker knows
   | "NOT_ENOUGH_REPLICAS" // fewer in-sync replicas than min.insync.replicas: nothing appended
   | "NOT_ENOUGH_REPLICAS_AFTER_APPEND" // appended, but the ISR shrank below min.insync.replicas
   | "STORAGE" // the disk failed us (ENOSPC, EIO, a corrupt range in the middle of a log)

@@ -22,7 +22,8 @@ export const APIS = [
   "JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ListGroups", "SaslHandshake",
   "ApiVersions", "CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch",
   "DescribeConfigs", "AlterConfigs", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs",
-  "DescribeCluster",
+  "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
+  "DescribeTopicPartitions", "GetTelemetrySubscriptions",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */
 export const OTHER_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];

@@ -73,16 +73,41 @@ describe("topics over the Kafka protocol, HTTP door off", () => {
               1      0    3        3     -         -
               2      0    0        0     -         -
 
-      CONFIG                          VALUE       SOURCE
-      retention.ms                    86400000    topic
-      retention.bytes                 -1          default
-      segment.bytes                   1073741824  default
-      segment.ms                      604800000   default
-      cleanup.policy                  delete      default
-      max.message.bytes               1048588     default
-      message.timestamp.type          CreateTime  default
-      min.insync.replicas             1           default
-      unclean.leader.election.enable  false       default
+      CONFIG                                   VALUE                SOURCE
+      retention.ms                             86400000             topic
+      retention.bytes                          -1                   default
+      segment.bytes                            1073741824           default
+      segment.ms                               604800000            default
+      cleanup.policy                           delete               default
+      max.message.bytes                        1048588              default
+      message.timestamp.type                   CreateTime           default
+      compression.gzip.level                   -1                   default
+      compression.lz4.level                    9                    default
+      compression.type                         producer             default
+      compression.zstd.level                   3                    default
+      delete.retention.ms                      86400000             default
+      file.delete.delay.ms                     60000                default
+      flush.messages                           9223372036854775807  default
+      flush.ms                                 9223372036854775807  default
+      follower.replication.throttled.replicas                       default
+      index.interval.bytes                     4096                 default
+      leader.replication.throttled.replicas                         default
+      local.retention.bytes                    -2                   default
+      local.retention.ms                       -2                   default
+      max.compaction.lag.ms                    9223372036854775807  default
+      message.downconversion.enable            true                 default
+      message.format.version                   3.0-IV1              default
+      message.timestamp.after.max.ms           9223372036854775807  default
+      message.timestamp.before.max.ms          9223372036854775807  default
+      message.timestamp.difference.max.ms      9223372036854775807  default
+      min.cleanable.dirty.ratio                0.5                  default
+      min.compaction.lag.ms                    0                    default
+      min.insync.replicas                      1                    default
+      preallocate                              false                default
+      remote.storage.enable                    false                default
+      segment.index.bytes                      10485760             default
+      segment.jitter.ms                        0                    default
+      unclean.leader.election.enable           false                default
       "
     `);
     const doc = JSON.parse((await run(["topics", "describe", "orders", "--json"])).stdout);

@@ -7,8 +7,15 @@
 //   append      validate → fix timestamps → count → append, where the log checks idempotent
 //               producers' sequences (core/broker/append.ts, core/log/producer-state.ts)
 //   read        range check → read → count, and waitForData (core/broker/read.ts)
+//   offsets     by position or time: earliest, latest, max timestamp (core/broker/offsets.ts);
+//               deleting records below an offset (core/broker/records.ts)
 //   topics      lookup (by name, by id, why one is missing), create (and create-on-first-use),
-//               delete, alter configs
+//               grow (create partitions), delete, alter configs: replace, incremental
+//               (core/broker/configs.ts)
+//   leadership  one broker: epoch 0, no election ever needed (core/broker/leadership.ts); the
+//               log dir (core/broker/log-dirs.ts); idempotent producers' state
+//   authorize   what a client may do to a resource: everything, until there is an authorizer
+//               (core/broker/authorization.ts)
 //   groups      the group coordinator (core/groups), as it is
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
@@ -29,12 +36,18 @@ import type { PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
+import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
+import { checkLeaderEpoch, LEADER_EPOCH, type ElectionOutcome, type ElectionType, electLeaders, type EpochEndOffset } from "./leadership.ts";
+import { describeLogDirs, type LogDirDescription } from "./log-dirs.ts";
 import type { ReplicaManager } from "./replication.ts";
 import type { ProducerDescription } from "../log/producer-state.ts";
 import type { ProducerIds } from "./producer-ids.ts";
 import { BrokerMetrics } from "./metrics.ts";
+import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
+import { deleteRecords } from "./records.ts";
 import { openStorage } from "./storage.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
 import { timedFileLayer } from "./timed-fs.ts";
@@ -65,7 +78,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { Appending, AppendOptions, PartitionRead, ProducerDescription, WaitOutcome };
+export type { AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
@@ -174,7 +187,8 @@ export class Broker {
    * serves the partition to clients: always for a single node, the leader in a cluster.
    */
   checkLeader(topicName: string, partition: number, epoch = -1): void {
-    this.replicaManager?.checkLeader(topicName, partition, epoch);
+    if (this.replicaManager !== null) this.replicaManager.checkLeader(topicName, partition, epoch);
+    else checkLeaderEpoch(epoch, { topic: topicName, partition });
   }
 
   /**
@@ -333,8 +347,33 @@ export class Broker {
     this.log.info(`deleted ${damaged ? "damaged " : ""}topic ${name}${via ? ` (${via})` : ""}`);
   }
 
+  /**
+   * Grows a topic to `count` partitions, durably (CoreError INVALID_PARTITIONS for a count not
+   * above the current one); `validateOnly` checks and changes nothing.
+   */
+  async createPartitions(name: string, count: number, options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic> {
+    const before = this.store.requireTopic(name).partitions.length;
+    const topic = await this.store.createPartitions(name, count, { validateOnly: options.validateOnly });
+    if (!options.validateOnly) this.log.info(`topic ${name} grew from ${before} to ${count} partition(s)${options.via ? ` (${options.via})` : ""}`);
+    return topic;
+  }
+
   alterConfigs(name: string, changes: Record<string, string | null>): Promise<Topic> {
     return this.store.alterConfigs(name, changes);
+  }
+
+  /** Kafka's legacy AlterConfigs: `configs` become the topic's whole set of overrides (core/broker/configs.ts). */
+  async replaceTopicConfigs(name: string, configs: Record<string, string>, options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic> {
+    const topic = await replaceTopicConfigs(this.store, name, configs, options.validateOnly ?? false);
+    if (!options.validateOnly) this.log.info(`topic ${name}: configs replaced${options.via ? ` (${options.via})` : ""}`);
+    return topic;
+  }
+
+  /** Kafka's IncrementalAlterConfigs on a topic: set, delete, append, subtract (core/broker/configs.ts). */
+  async alterTopicConfigs(name: string, changes: readonly ConfigChange[], options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic> {
+    const topic = await alterTopicConfigs(this.store, name, changes, options.validateOnly ?? false);
+    if (!options.validateOnly && changes.length > 0) this.log.info(`topic ${name}: configs altered (${changes.map((c) => `${c.op} ${c.name}`).join(", ")})${options.via ? ` (${options.via})` : ""}`);
+    return topic;
   }
 
   /** Retention, and the expiry of idle idempotent producers (PRODUCER_EXPIRATION_MS), on every partition. */
@@ -353,7 +392,14 @@ export class Broker {
    */
   append(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
     const rm = this.replicaManager;
-    if (rm === null) return appendBatch(this.store, this.metrics, topicName, partition, batch, options);
+    if (rm === null) {
+      // One broker is an ISR of one: acks=all with min.insync.replicas above 1 is refused, as Kafka does.
+      if (options.acks === "all") {
+        const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
+        if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
+      }
+      return appendBatch(this.store, this.metrics, topicName, partition, batch, options);
+    }
     const state = rm.checkLeader(topicName, partition);
     const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
     if (options.acks === "all" && state.isr.length < minIsr) {
@@ -378,14 +424,66 @@ export class Broker {
     return appendAll(this.store, this.metrics, topicName, batches, options);
   }
 
-  /** Batches of `log` from `offset` (up to about `maxBytes`, at least one whole batch), counted. */
-  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number): PartitionRead {
-    return readPartition(this.metrics, topic, log, offset, maxBytes);
+  /**
+   * Whole batches of `log` from `offset` within `maxBytes`, counted; the first batch comes whole
+   * however large unless `minOneBatch` is false (then possibly none: Kafka's rule once a fetch
+   * answer already holds data).
+   */
+  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
+    return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch);
+  }
+
+  /**
+   * Deletes the records of a partition below `offset` (-1: the high watermark) by moving its log
+   * start there durably; resolves to the new log start (core/broker/records.ts).
+   */
+  deleteRecords(topicName: string, partition: number, offset: number): Promise<number> {
+    return deleteRecords(this.store, topicName, partition, offset);
+  }
+
+  /** An offset of `log` by position or time (core/broker/offsets.ts); offset -1 when there is none. */
+  offsetFor(log: PartitionLog, query: OffsetQuery): OffsetAnswer {
+    return offsetFor(log, query);
   }
 
   /** Resolves when any of `logs` has new data, after `timeoutMs`, or when `signal` or the broker stops. */
   waitForData(logs: readonly PartitionLog[], timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
     return waitForData(logs, timeoutMs, this.shutdown, signal);
+  }
+
+  // --- leadership and log dirs (one broker: core/broker/leadership.ts, log-dirs.ts) ------------
+
+  /** The leader epoch every partition is in. */
+  get leaderEpoch(): number {
+    return LEADER_EPOCH;
+  }
+
+  /**
+   * OffsetForLeaderEpoch: the end offset of `requestedEpoch` in a partition, after checking the
+   * client's current leader epoch (-1: no check; CoreError FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH).
+   */
+  endOffsetForEpoch(topicName: string, partition: number, requestedEpoch: number, currentLeaderEpoch: number): EpochEndOffset {
+    const log = this.partition(topicName, partition);
+    this.checkLeader(topicName, partition, currentLeaderEpoch);
+    const found = log.endOffsetForEpoch(requestedEpoch);
+    return { leaderEpoch: found.epoch, endOffset: found.endOffset };
+  }
+
+  /** ElectLeaders: on one broker no election is ever needed; unknown partitions say why. */
+  electLeaders(partitions: Array<{ topic: string; partitions: number[] }> | null, type: ElectionType): ElectionOutcome[] {
+    return electLeaders(this.store, partitions, type);
+  }
+
+  /** DescribeLogDirs: the data dir with every partition's size (`wanted` null: all partitions). */
+  describeLogDirs(wanted: Map<string, Set<number>> | null): LogDirDescription[] {
+    return describeLogDirs(this.store, this.config.dataDir, wanted);
+  }
+
+  // --- authorization ----------------------------------------------------------------------------
+
+  /** What the client may do to this resource (core/broker/authorization.ts: everything, for now). */
+  authorizedOperations(kind: ResourceKind, name: string): readonly AclOperationName[] {
+    return authorizedOperations(kind, name);
   }
 
   // --- producers ------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 //
 //   read         an offset outside [log start, high watermark] → OFFSET_OUT_OF_RANGE; at the high
 //                watermark, nothing; else the log's raw batch bytes from the batch holding the
-//                offset (at least one whole batch, about maxBytes), counted as bytes and records
-//                out. Only offsets below the high watermark are served: the high watermark is the
+//                offset (whole batches within maxBytes; the first one whole however large unless
+//                minOneBatch is false), counted as bytes and records out. Only offsets below the high watermark are served: the high watermark is the
 //                end of durable data.
 //   waitForData  sleeps until any of the given partitions' high watermark moves, a timeout, the
 //                caller's signal or the broker's shutdown: no polling.
@@ -25,14 +25,14 @@ export interface PartitionRead {
   startOffset: number;
 }
 
-export function readPartition(metrics: BrokerMetrics, topic: Topic, log: PartitionLog, offset: number, maxBytes: number): PartitionRead {
+export function readPartition(metrics: BrokerMetrics, topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
   const highWatermark = log.highWatermark;
   const startOffset = log.startOffset;
   if (offset < startOffset || offset > highWatermark) {
     throw new CoreError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside [${startOffset}, ${highWatermark}]`, { topic: topic.name, partition: topic.partitions.indexOf(log) });
   }
   if (offset === highWatermark) return { chunks: NO_CHUNKS, bytes: 0, highWatermark, startOffset };
-  const read = log.read(offset, Math.max(1, maxBytes));
+  const read = minOneBatch ? log.read(offset, Math.max(1, maxBytes)) : log.read(offset, Math.max(0, maxBytes), false);
   const stats = metrics.topic(topic.name);
   stats.bytesOut += read.bytes;
   stats.recordsOut += recordsIn(read.chunks);

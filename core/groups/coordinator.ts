@@ -33,12 +33,14 @@ import type { FileLayer } from "../fs.ts";
 import { GROUP_MEMBERS_MAX, OFFSET_METADATA_BYTES_MAX } from "../limits.ts";
 import type { SyncScheduler } from "../log/durability.ts";
 import { type Logger, silentLogger } from "../log/types.ts";
+import { subscribedTopics } from "./assignment.ts";
 import { describeForControlPlane, summarize } from "./describe.ts";
 import { EMPTY_BYTES, Group, Member } from "./group.ts";
 import { OffsetStore } from "./offset-store.ts";
 import { type Timers, systemTimers } from "./timers.ts";
 import type {
   CommitRequest,
+  DeleteOffsetsResult,
   FetchOffsetsResult,
   GroupDescription,
   GroupErrorName,
@@ -289,8 +291,9 @@ export class GroupCoordinator {
     for (const m of [...group.members.values()]) if (m.joinWaiter === null) this.dropMember(group, m, "UNKNOWN_MEMBER_ID");
     group.nextGeneration();
     if (group.members.size === 0) {
+      // The protocol type stays, as Kafka keeps it: ListGroups and DescribeGroups still call an
+      // Empty consumer group "consumer" (clients take a group without one for a simple group).
       group.protocolName = null;
-      group.protocolType = null;
       group.transitionTo("Empty");
       this.dropIfUnused(group);
       return;
@@ -546,6 +549,37 @@ export class GroupCoordinator {
     return null;
   }
 
+  /**
+   * OffsetDelete, as Kafka's GroupCoordinator.handleDeleteOffsets: an Empty group loses the
+   * offsets of every partition named; a consumer group with members keeps those of topics its
+   * members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC per partition) and loses the others; any
+   * other group with members is NON_EMPTY_GROUP. Unknown or Dead → GROUP_ID_NOT_FOUND. The
+   * deletion is one durable batch of tombstones before the answer.
+   */
+  async deleteOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }>): Promise<DeleteOffsetsResult> {
+    if (this.closed) return { error: "NOT_COORDINATOR", partitions: [] };
+    if (groupId === "") return { error: "INVALID_GROUP_ID", partitions: [] };
+    const group = this.groups.get(groupId);
+    if (group === undefined || group.state === "Dead") return { error: "GROUP_ID_NOT_FOUND", partitions: [] };
+    let subscribed: Set<string> | null = new Set();
+    if (group.state !== "Empty") {
+      if (group.protocolType !== "consumer") return { error: "NON_EMPTY_GROUP", partitions: [] };
+      subscribed = subscriptionsOf(group);
+    }
+    const results = partitions.map((p) => ({ ...p, error: subscribed === null || subscribed.has(p.topic) ? ("GROUP_SUBSCRIBED_TO_TOPIC" as const) : null }));
+    const eligible = results.filter((r) => r.error === null).map(({ topic, partition }) => ({ topic, partition }));
+    try {
+      await this.offsets.deleteOffsets(groupId, eligible);
+    } catch (e) {
+      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
+      this.logger.error(`group ${groupId}: offset delete failed: ${e instanceof Error ? e.message : String(e)}`);
+      return { error: e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR", partitions: [] };
+    }
+    if (eligible.length > 0) this.logger.info(`group ${groupId}: deleted the offsets of ${eligible.map((p) => `${p.topic}/${p.partition}`).join(", ")}`);
+    this.dropIfUnused(group);
+    return { error: null, partitions: results };
+  }
+
   /** OffsetFetch: committed offsets of the partitions asked for (or all, when `topics` is null). */
   fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null): FetchOffsetsResult {
     if (this.closed) return { error: "NOT_COORDINATOR", topics: [] };
@@ -766,4 +800,21 @@ function controlPlaneError(error: GroupErrorName, message: string): CoreError {
 
 function joinError(error: GroupErrorName, memberId: string): JoinResult {
   return { error, generationId: -1, protocolType: null, protocolName: null, leaderId: "", memberId, members: [] };
+}
+
+/**
+ * The topics a consumer group's members subscribe to (Kafka's computeSubscribedTopics: each
+ * member's metadata for the chosen protocol, read with the v0 layout), or null when they are not
+ * known (no protocol chosen yet, or metadata that is not a subscription): then every topic counts
+ * as subscribed.
+ */
+function subscriptionsOf(group: Group): Set<string> | null {
+  if (group.protocolName === null) return null;
+  const topics = new Set<string>();
+  for (const m of group.members.values()) {
+    const named = subscribedTopics(m.metadataFor(group.protocolName));
+    if (named === null) return null;
+    for (const t of named) topics.add(t);
+  }
+  return topics;
 }

@@ -156,7 +156,8 @@ export class Group {
     switch (this.current) {
       case "Empty":
         assert(this.members.size === 0, `${id}: ${this.members.size} member(s)`);
-        assert(this.protocolType === null && this.protocolName === null, `${id}: a protocol is left (${this.protocolType}/${this.protocolName})`);
+        // The protocol type may stay (Kafka keeps it for an Empty group that had members).
+        assert(this.protocolName === null, `${id}: a protocol is left (${this.protocolName})`);
         assert(this.rebalanceTimer === null && this.initialDelay === null, `${id}: a rebalance timer is left`);
         break;
       case "PreparingRebalance":

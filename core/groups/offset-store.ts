@@ -250,6 +250,12 @@ export class OffsetStore {
     );
   }
 
+  /** Durably forgets `group`'s offsets of these partitions (OffsetDelete): one batch of tombstones. */
+  async deleteOffsets(group: string, partitions: Array<{ topic: string; partition: number }>): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.write(partitions.map((p) => ({ key: json({ k: "o", g: group, t: p.topic, p: p.partition }), value: null })));
+  }
+
   /** Durably forgets every offset of `group`. */
   async deleteGroup(group: string): Promise<void> {
     await this.write([{ key: json({ k: "g", g: group }), value: null }]);

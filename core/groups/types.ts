@@ -25,6 +25,7 @@ export type GroupErrorName =
   | "UNKNOWN_TOPIC_OR_PARTITION"
   | "OFFSET_METADATA_TOO_LARGE"
   | "INVALID_COMMIT_OFFSET_SIZE"
+  | "GROUP_SUBSCRIBED_TO_TOPIC"
   | "KAFKA_STORAGE_ERROR";
 
 export interface ProtocolMetadata {
@@ -122,6 +123,12 @@ export interface FetchedOffset {
 export interface FetchOffsetsResult {
   error: GroupErrorName | null;
   topics: Array<{ topic: string; partitions: FetchedOffset[] }>;
+}
+
+/** OffsetDelete: a group-level error (then no partitions), or one result per partition named. */
+export interface DeleteOffsetsResult {
+  error: GroupErrorName | null;
+  partitions: Array<{ topic: string; partition: number; error: GroupErrorName | null }>;
 }
 
 export interface GroupMemberSummary {

@@ -16,9 +16,10 @@
 //
 // | requested epoch R                          | answer (epoch, end offset)                          |
 // |--------------------------------------------|-----------------------------------------------------|
-// | -1 (undefined)                             | (-1, -1)                                            |
+// | -1 (undefined)                             | (-1, -1): a follower falls back to its HW           |
 // | the latest epoch                           | (R, log end)                                        |
-// | below the first epoch known                | (-1, -1): the follower falls back to its HW         |
+// | newer than every epoch known               | (-1, -1)                                            |
+// | older than every epoch known               | (R, the first known epoch's start)                  |
 // | otherwise                                  | (largest epoch ≤ R, start of the next epoch known)  |
 import { assert } from "../assert.ts";
 import { encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-json.ts";
@@ -93,15 +94,16 @@ export class LeaderEpochs {
     return epoch;
   }
 
-  endOffsetFor(requested: number, logEndOffset: number): { epoch: number; endOffset: number } {
-    if (requested < 0) return { epoch: -1, endOffset: -1 };
-    const entries = this.all;
+  endOffsetFor(requested: number, logEndOffset: number, logStartOffset: number): { epoch: number; endOffset: number } {
+    if (requested === -1) return { epoch: -1, endOffset: -1 };
+    const entries: readonly EpochEntry[] = this.explicit ? this.entries : [[0, logStartOffset]];
+    if (entries.length === 0) return { epoch: -1, endOffset: -1 };
     const latest = entries.at(-1)!;
-    if (requested >= latest[0]) return { epoch: latest[0], endOffset: logEndOffset };
-    let floor = -1;
-    for (let i = 0; i < entries.length; i++) if (entries[i]![0] <= requested) floor = i;
-    if (floor < 0) return { epoch: -1, endOffset: -1 };
-    return { epoch: entries[floor]![0], endOffset: Math.min(entries[floor + 1]![1], logEndOffset) };
+    if (requested === latest[0]) return { epoch: latest[0], endOffset: logEndOffset };
+    const higher = entries.findIndex(([e]) => e > requested);
+    if (higher < 0) return { epoch: -1, endOffset: -1 }; // newer than any epoch known
+    if (higher === 0) return { epoch: requested, endOffset: entries[0]![1] }; // older than any known
+    return { epoch: entries[higher - 1]![0], endOffset: entries[higher]![1] };
   }
 
   private async persist(entries: EpochEntry[]): Promise<void> {

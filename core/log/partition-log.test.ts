@@ -1,6 +1,7 @@
 // PartitionLog against both file layers: offsets, reads, rolls, indexes, retention, the high
 // watermark, reopening. Recovery and faults are in recovery.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
+import { encodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { segmentPaths } from "./segment.ts";
@@ -46,6 +47,22 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     expect(batchesIn(log.read(0, size * 2 - 1).chunks).length).toBe(1);
     expect(batchesIn(log.read(0, size * 2).chunks).length).toBe(2);
     expect(batchesIn(log.read(15, size + 5).chunks).map((b) => b.baseOffset)).toEqual([10]);
+    await log.close();
+  });
+
+  test("minOneBatch false: only whole batches that fit, none when the first does not, across segments too (issue #21)", async () => {
+    env = makeEnv();
+    const { log } = await openLog(env, { config: { segmentBytes: 1500 } });
+    for (let i = 0; i < 6; i++) await log.append(buildBatch({ records: 10, valueBytes: 50 }));
+    expect(log.segmentCount).toBeGreaterThan(1);
+    const size = batchesIn(log.read(0, 1).chunks)[0]!.size;
+    expect(log.read(0, size - 1, false)).toEqual({ chunks: [], bytes: 0 });
+    expect(log.read(0, 0, false)).toEqual({ chunks: [], bytes: 0 });
+    expect(batchesIn(log.read(0, size, false).chunks).map((b) => b.baseOffset)).toEqual([0]);
+    expect(batchesIn(log.read(15, size * 3 - 1, false).chunks).map((b) => b.baseOffset)).toEqual([10, 20]);
+    const all = log.read(0, size * 6, false);
+    expect(all.bytes).toBe(size * 6);
+    expect(batchesIn(all.chunks).map((b) => b.baseOffset)).toEqual([0, 10, 20, 30, 40, 50]);
     await log.close();
   });
 
@@ -401,6 +418,28 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await log.close();
     const again = await openLog(env, { clean: true, config: { segmentBytes: 500 } });
     expect(again.log.startOffset).toBe(7);
+    await again.log.close();
+  });
+
+  test("maxTimestampOffset: the first record with the largest timestamp, across segments, below the start too, after reopen (issue #21)", async () => {
+    env = makeEnv();
+    const cfg = { config: { segmentBytes: 600 } };
+    const { log } = await openLog(env, cfg);
+    expect(log.maxTimestampOffset()).toBeNull();
+    const batch = (timestamps: number[]) => encodeRecordBatch({ records: timestamps.map((timestamp) => ({ value: new Uint8Array(40), timestamp })) });
+    for (let i = 0; i < 3; i++) await log.append(batch([T0 + i * 10, T0 + i * 10 + 1, T0 + i * 10 + 2])); // offsets 0-8
+    await log.append(batch([T0 + 5, T0 + 9_000, T0 + 7, T0 + 9_000])); // offsets 9-12: the largest at 10
+    for (let i = 0; i < 6; i++) await log.append(batch([T0 + 100 + i, T0 + 200 + i])); // offsets 13-24, lower
+    expect(log.segmentCount).toBeGreaterThan(2);
+    expect(log.maxTimestampOffset()).toEqual({ offset: 10, timestamp: T0 + 9_000 });
+    // The start moved past the record (inside its segment): Kafka still names it.
+    await log.deleteRecordsBefore(12);
+    expect(log.maxTimestampOffset()).toEqual({ offset: 10, timestamp: T0 + 9_000 });
+    await log.close();
+    const again = await openLog(env, { clean: true, ...cfg });
+    expect(again.log.maxTimestampOffset()).toEqual({ offset: 10, timestamp: T0 + 9_000 });
+    await again.log.append(batch([T0 + 9_500]));
+    expect(again.log.maxTimestampOffset()).toEqual({ offset: 25, timestamp: T0 + 9_500 });
     await again.log.close();
   });
 

@@ -563,13 +563,14 @@ export class PartitionLog implements Syncable {
 
   /**
    * Whole batches from the one holding `offset`, at most `maxBytes` except that the first batch
-   * is returned whole however large (KIP-74), never past the high watermark, never across a
-   * damaged range (offsets in one fail with STORAGE; a read stops before one, so offsets are
-   * never skipped silently). Every batch handed out passed its CRC check in this process.
-   * `limit`: the offset reads stop before, the high watermark for consumers; a follower in
-   * cluster mode reads up to the durable end (`durableEndOffset`).
+   * is returned whole however large (KIP-74) — unless `minOneBatch` is false: then only whole
+   * batches that fit in `maxBytes`, possibly none (what Kafka's LogSegment.read does once a fetch
+   * already holds data). Never past `limit` (the high watermark for consumers; a follower in
+   * cluster mode reads up to the durable end, `durableEndOffset`), never across a damaged range
+   * (offsets in one fail with STORAGE; a read stops before one, so offsets are never skipped
+   * silently). Every batch handed out passed its CRC check in this process.
    */
-  read(offset: number, maxBytes: number, limit = this.hwm): ReadResult {
+  read(offset: number, maxBytes: number, minOneBatch = true, limit = this.hwm): ReadResult {
     this.checkOpen();
     assert(limit <= this.durableOffset || !this.deps.durability.syncsEachAppend, "reads stop at durable data");
     if (offset < this.start || offset > limit) {
@@ -593,8 +594,9 @@ export class PartitionLog implements Syncable {
         if (found === null) continue;
         if (found.problem !== null) {
           if (!this.damageFound(i, found.position, found.expected ?? seg.baseOffset, found.problem)) throw this.unreadable(seg, found.position, offset, found.problem);
-          return this.read(offset, maxBytes, limit); // one damaged range more each time: terminates
+          return this.read(offset, maxBytes, minOneBatch, limit); // one damaged range more each time: terminates
         }
+        if (!minOneBatch && found.info.size > maxBytes) return { chunks, bytes };
         position = found.position;
         firstSize = found.info.size;
         expected = found.info.baseOffset;
@@ -608,7 +610,7 @@ export class PartitionLog implements Syncable {
       const served = this.servable(i, position, window, expected, end, limit);
       if (served.length === 0) {
         if (chunks.length === 0) {
-          if (served.damaged) return this.read(offset, maxBytes, limit);
+          if (served.damaged) return this.read(offset, maxBytes, minOneBatch, limit);
           throw this.unreadable(seg, position, offset, "no whole batch where one should start");
         }
         break;
@@ -757,14 +759,45 @@ export class PartitionLog implements Syncable {
     return null;
   }
 
-  /** The batch holding the largest timestamp (ListOffsets MAX_TIMESTAMP): its last offset, per batch. */
+  /**
+   * The record with the largest timestamp (ListOffsets MAX_TIMESTAMP, KIP-734), as Kafka 3.8's
+   * UnifiedLog.fetchOffsetByTimestamp finds it: the segment with the largest timestamp (the first
+   * of equals), in it the first batch reaching that timestamp (the segment's bookkeeping names its
+   * last offset), in that batch the first record carrying it (every record under LogAppendTime).
+   * Null when the log holds no timestamp, or the record is not below the high watermark yet.
+   */
   maxTimestampOffset(): { offset: number; timestamp: number } | null {
-    let best: { offset: number; timestamp: number } | null = null;
+    this.checkOpen();
+    let best: Segment | null = null;
     for (const seg of this.segments) {
-      if (seg.maxTimestamp < 0 || seg.offsetOfMaxTimestamp >= this.hwm || seg.offsetOfMaxTimestamp < this.start) continue;
-      if (best === null || seg.maxTimestamp > best.timestamp) best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+      if (seg.nextOffset <= this.start || seg.maxTimestamp < 0) continue;
+      if (best === null || seg.maxTimestamp > best.maxTimestamp) best = seg;
     }
-    return best;
+    if (best === null || best.offsetOfMaxTimestamp >= this.hwm) return null;
+    const batch = this.batchHolding(best, best.offsetOfMaxTimestamp);
+    if (batch === null) return null;
+    let decoded;
+    try {
+      decoded = decodeRecordBatch(batch);
+    } catch {
+      return null;
+    }
+    const { maxTimestamp, attributes } = decoded.header;
+    if (attributes & ATTR_LOG_APPEND_TIME) return { offset: decoded.header.baseOffset, timestamp: maxTimestamp };
+    const record = decoded.records.find((r) => r.timestamp === maxTimestamp);
+    return record === undefined ? null : { offset: record.offset, timestamp: maxTimestamp };
+  }
+
+  /**
+   * The stored batch of `seg` holding `offset` (which may lie below the log start: DeleteRecords
+   * moves the start inside a segment), CRC-checked; null when it is damaged or cannot be found.
+   */
+  private batchHolding(seg: Segment, offset: number): Uint8Array | null {
+    const visible = this.visibleEnd(seg);
+    const found = seg.positionOf(offset, visible, this.scratch);
+    if (found === null || found.problem !== null || seg.damageAtOffset(offset) !== undefined) return null;
+    const bytes = seg.bytes(found.position, found.info.size);
+    return crc32c(bytes, CRC_START, bytes.length) === be.uint32(bytes, OFF_CRC) ? bytes : null;
   }
 
   // --- retention ------------------------------------------------------------------------------
@@ -897,7 +930,7 @@ export class PartitionLog implements Syncable {
 
   /** OffsetForLeaderEpoch: the largest epoch ≤ `epoch` this log knows and where it ends. */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
-    return this.epochs.endOffsetFor(epoch, this.endOffset);
+    return this.epochs.endOffsetFor(epoch, this.endOffset, this.start);
   }
 
   /** The epoch of the batch holding `offset` (-1 below every known epoch). */

@@ -14,7 +14,7 @@ function batches(log: PartitionLog, from = log.startOffset, limit = log.durableE
   const out: Array<[number, number]> = [];
   let offset = from;
   while (offset < limit) {
-    const read = log.read(offset, 1 << 20, limit);
+    const read = log.read(offset, 1 << 20, true, limit);
     if (read.chunks.length === 0) break;
     for (const c of read.chunks) {
       for (let pos = 0; pos < c.length; ) {
@@ -99,7 +99,7 @@ describe.each(LAYERS)("replication primitives (%s)", (_, makeEnv) => {
       expect(log.durableEndOffset).toBe(5);
       expect(log.highWatermark).toBe(0);
       expect(log.read(0, 1 << 20).chunks).toHaveLength(0); // consumers see nothing yet
-      expect(log.read(0, 1 << 20, log.durableEndOffset).bytes).toBeGreaterThan(0); // a follower does
+      expect(log.read(0, 1 << 20, true, log.durableEndOffset).bytes).toBeGreaterThan(0); // a follower does
       log.advanceHighWatermark(99);
       expect(log.highWatermark).toBe(5);
       await log.close();

@@ -135,6 +135,47 @@ describe.each(LAYERS)("TopicStore on %s", (_name, makeEnv) => {
     await store.close();
   });
 
+  test("createPartitions grows a topic durably; never shrinks; validateOnly changes nothing (issue #21)", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    await store.createTopic("grow", 2, { "retention.ms": "1000" });
+    expect(await codeOf(store.createPartitions("grow", 2))).toBe("INVALID_PARTITIONS");
+    expect(await codeOf(store.createPartitions("grow", 1))).toBe("INVALID_PARTITIONS");
+    expect(await codeOf(store.createPartitions("grow", PARTITIONS_PER_TOPIC_MAX + 1))).toBe("INVALID_PARTITIONS");
+    expect(await codeOf(store.createPartitions("missing", 3))).toBe("UNKNOWN_TOPIC");
+    await store.createPartitions("grow", 5, { validateOnly: true });
+    expect(store.topic("grow")!.partitions.length).toBe(2);
+    // A grow and a config change queued together: both land, in order.
+    const [grown] = await Promise.all([store.createPartitions("grow", 4), store.alterConfigs("grow", { "segment.ms": "5000" })]);
+    expect(grown.partitions.length).toBe(4);
+    await grown.partitions[3]!.append(buildBatch({ records: 2 }));
+    expect(grown.partitions[3]!.endOffset).toBe(2);
+    expect(grown.partitions[3]!.config.retentionMs).toBe(1000);
+    await store.close();
+    const again = await open(env);
+    const t = again.topic("grow")!;
+    expect([t.partitions.length, t.overrides]).toEqual([4, { "retention.ms": "1000", "segment.ms": "5000" }]);
+    expect(t.partitions[3]!.endOffset).toBe(2);
+    await again.close();
+  });
+
+  test("a grow that did not reach topic.json leaves directories that are ignored, then replaced (issue #21)", async () => {
+    env = makeEnv();
+    const store = await open(env);
+    await store.createTopic("half", 1);
+    await store.close();
+    // What a crash between the new partition's mkdir/open and the topic.json rewrite leaves.
+    env.fs.mkdirp(`${env.root}/topics/half/1`);
+    const file = env.fs.open(`${env.root}/topics/half/1/00000000000000000000.log`, { create: true });
+    env.fs.pwrite(file, buildBatch({ records: 3 }), 0);
+    env.fs.close(file);
+    const again = await open(env);
+    expect(again.topic("half")!.partitions.length).toBe(1);
+    const grown = await again.createPartitions("half", 2);
+    expect([grown.partitions[1]!.startOffset, grown.partitions[1]!.endOffset]).toEqual([0, 0]);
+    await again.close();
+  });
+
   test("unfinished creates and deletes are cleaned at open", async () => {
     env = makeEnv();
     const store = await open(env);

@@ -41,6 +41,10 @@
 //   is removed at open.
 // - delete: unpublish (synchronously; the name stays reserved) → close the logs → rename the
 //   directory aside → fsync topics/ → remove the renamed tree → release the name.
+// - grow (CreatePartitions), queued with the topic's other topic.json rewrites: mkdir and open the
+//   new partition logs → rewrite topic.json with the new count (the commit point; directories
+//   past the count in topic.json are leftovers, ignored at open, replaced by the next grow) →
+//   publish the new partitions.
 // - open: note and remove the clean-shutdown marker → remove leftovers → open every topic's logs
 //   (recovering them unless the marker was there).
 // - close: refuse new work → close every log (sync, indexes) → write the marker.
@@ -51,7 +55,7 @@
 // published once and never while damaged, and reserved (busy) once; a partition count never
 // shrinks; topic.json rewrites of a topic run in the order they were queued; a deleted topic's
 // logs are all closed and its rewrites all settled before its directory goes.
-import { AssertionError, assert } from "../assert.ts";
+import { assert } from "../assert.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { CHECKSUM_FIELD, encodeCheckedJson, hasExactKeys, readCheckedJson } from "../checked-json.ts";
 import { CoreError } from "../errors.ts";
@@ -61,7 +65,7 @@ import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durabi
 import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
 import { reclaimReleasedMappings } from "../log/segment.ts";
 import { type DamagedRange, type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
-import { CONFIG_KEYS, type TopicConfigKey, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
+import { CONFIG_KEYS, type TopicConfigs, configStrings, effectiveConfigs, isConfigKey, logConfigOf, validateConfigs } from "./configs.ts";
 import { collisionKey, topicNameProblem, validateTopicName } from "./names.ts";
 
 export const CLEAN_SHUTDOWN_MARKER = ".clean-shutdown";
@@ -246,7 +250,15 @@ export class TopicStore {
         continue;
       }
       const { meta, overrides } = read;
-      const configs = effectiveConfigs(this.defaults, overrides);
+      let configs: TopicConfigs;
+      try {
+        configs = effectiveConfigs(this.defaults, overrides, entry);
+      } catch (e) {
+        const damaged: DamagedTopic = { topic: entry, file, reason: `invalid configs: ${e instanceof Error ? e.message : String(e)}` };
+        this.damaged.set(entry, damaged);
+        this.recoveryReport.damagedTopics.push(damaged);
+        continue;
+      }
       const logs: PartitionLog[] = [];
       for (let p = 0; p < meta.partitions; p++) logs.push(await this.openLog(meta.name, p, configs, clean));
       const topic = new Topic(meta.name, uuidBytes(meta.topicId), logs, configs, overrides);
@@ -343,6 +355,7 @@ export class TopicStore {
       throw new CoreError("INVALID_PARTITIONS", `partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}, got ${partitions}`, { topic: name });
     }
     const overrides = validateConfigs(configs, name);
+    effectiveConfigs(this.defaults, overrides, name); // what spans keys (min ≤ max compaction lag)
     if (options.validateOnly) return undefined;
     assert(!this.busy.has(name), `topic '${name}' is reserved once`);
     const work = this.doCreate(name, partitions, overrides, options.topicId);
@@ -457,8 +470,9 @@ export class TopicStore {
   /**
    * Sets (string) or resets to default (null) configs of a topic, incrementally. Validates all
    * changes before applying any; persists topic.json; applies to the partition logs.
+   * `validateOnly` checks and changes nothing.
    */
-  async alterConfigs(name: string, changes: Record<string, string | null>): Promise<Topic> {
+  async alterConfigs(name: string, changes: Record<string, string | null>, options: { validateOnly?: boolean } = {}): Promise<Topic> {
     this.checkOpen();
     const topic = this.byName.get(name);
     if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
@@ -470,44 +484,111 @@ export class TopicStore {
       else sets[key] = value;
     }
     Object.assign(next, validateConfigs(sets, name));
-    const configs = effectiveConfigs(this.defaults, next);
+    const configs = effectiveConfigs(this.defaults, next, name);
+    if (options.validateOnly) return topic;
     topic.overrides = next;
     topic.configs = configs;
     for (const log of topic.partitions) log.setConfig(logConfigOf(configs));
-    const meta: TopicFile = { version: 1, name, topicId: topic.topicIdString, partitions: topic.partitions.length, configs: next };
+    await this.rewriteTopicFile(topic, async (write) => write());
+    return topic;
+  }
+
+  /**
+   * Grows a topic to `count` partitions (Kafka's CreatePartitions); never shrinks: a count at or
+   * below the current one is INVALID_PARTITIONS, as is one above PARTITIONS_PER_TOPIC_MAX.
+   * `validateOnly` checks and changes nothing. Order: (queued behind the topic's other topic.json
+   * rewrites) remove leftovers of an unfinished grow → mkdir and open the new partition logs →
+   * rewrite topic.json with the new count (the commit point: a crash before it leaves directories
+   * that the count does not name, ignored at open and replaced by the next grow) → publish the
+   * new partitions. A delete of the topic meanwhile closes the new logs and answers UNKNOWN_TOPIC.
+   */
+  async createPartitions(name: string, count: number, options: { validateOnly?: boolean } = {}): Promise<Topic> {
+    this.checkOpen();
+    const topic = this.requireTopic(name);
+    this.checkGrowth(topic, count);
+    if (options.validateOnly) return topic;
+    await this.rewriteTopicFile(topic, async (write) => {
+      this.checkGrowth(topic, count); // again: an earlier grow queued before this one may have run
+      const from = topic.partitions.length;
+      const logs: PartitionLog[] = [];
+      try {
+        for (let p = from; p < count; p++) {
+          const dir = joinPath(this.topicsDir, name, String(p));
+          if (this.fs.stat(dir) !== null) this.fs.rmrf(dir); // an unfinished grow's: nothing was ever published there
+          this.fs.mkdirp(dir);
+        }
+        await this.fs.fsyncDir(joinPath(this.topicsDir, name));
+        for (let p = from; p < count; p++) logs.push(await this.openLog(name, p, topic.configs, true));
+        if (this.byName.get(name) !== topic) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' was deleted while it grew`, { topic: name });
+        await write(count);
+        if (this.byName.get(name) !== topic) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' was deleted while it grew`, { topic: name });
+      } catch (e) {
+        await Promise.allSettled(logs.map((l) => l.close()));
+        throw e;
+      }
+      for (const [i, log] of logs.entries()) assert(log.dir === joinPath(this.topicsDir, name, String(from + i)), `topic '${name}': partition ${from + i}'s log is ${log.dir}`);
+      topic.partitions.push(...logs);
+    });
+    return topic;
+  }
+
+  private checkGrowth(topic: Topic, count: number): void {
+    const current = topic.partitions.length;
+    if (!Number.isInteger(count) || count <= current || count > PARTITIONS_PER_TOPIC_MAX) {
+      const why =
+        count === current
+          ? `topic already has ${current} partitions`
+          : count < current
+            ? `topic currently has ${current} partitions, which is higher than the requested ${count}`
+            : `partitions must be between ${current + 1} and ${PARTITIONS_PER_TOPIC_MAX}, got ${count}`;
+      throw new CoreError("INVALID_PARTITIONS", why, { topic: topic.name });
+    }
+  }
+
+  /**
+   * Runs `task` in the topic's queue of topic.json rewrites (so rewrites land in the order they
+   * were asked for); `write(partitions?)` writes topic.json from the topic's state at that moment,
+   * with `partitions` instead of the current count when given (a grow, before it publishes).
+   */
+  private async rewriteTopicFile(topic: Topic, task: (write: (partitions?: number) => Promise<void>) => Promise<void>): Promise<void> {
+    const name = topic.name;
     const book = this.books.get(topic)!;
-    assert(meta.partitions >= book.partitions, `topic '${name}': topic.json would shrink from ${book.partitions} to ${meta.partitions} partitions`);
-    book.partitions = meta.partitions;
     const seq = ++book.metaQueued;
     const prev = this.metaWrites.get(name) ?? Promise.resolve();
-    const write = prev
+    const write = async (partitions = topic.partitions.length): Promise<void> => {
+      const meta: TopicFile = { version: 1, name, topicId: topic.topicIdString, partitions, configs: topic.overrides };
+      assert(meta.partitions >= book.partitions, `topic '${name}': topic.json would shrink from ${book.partitions} to ${meta.partitions} partitions`);
+      try {
+        await writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeTopicFile(meta));
+      } catch (e) {
+        throw storageError(`cannot persist topic.json of '${name}'`, e, joinPath(this.topicsDir, name, TOPIC_FILE), name);
+      }
+      book.partitions = meta.partitions;
+    };
+    const run = prev
       .catch(() => {})
       .then(async () => {
         assert(book.metaSettled === seq - 1, `topic '${name}': topic.json write ${seq} runs after ${book.metaSettled} settled`);
         try {
-          await writeFileAtomic(this.fs, joinPath(this.topicsDir, name, TOPIC_FILE), encodeTopicFile(meta));
+          await task(write);
         } finally {
           book.metaSettled = seq;
         }
       });
-    this.metaWrites.set(name, write);
+    this.metaWrites.set(name, run);
     try {
-      await write;
-    } catch (e) {
-      if (e instanceof AssertionError) throw e; // a bug, not a storage error to answer with
-      throw storageError(`cannot persist configs of '${name}'`, e, joinPath(this.topicsDir, name, TOPIC_FILE), name);
+      await run;
     } finally {
-      if (this.metaWrites.get(name) === write) this.metaWrites.delete(name);
+      if (this.metaWrites.get(name) === run) this.metaWrites.delete(name);
     }
-    return topic;
   }
 
   /** Every config of a topic with its effective value and whether it is a default. */
-  describeConfigs(name: string): Array<{ name: TopicConfigKey; value: string; isDefault: boolean }> {
+  describeConfigs(name: string): Array<{ name: string; value: string; isDefault: boolean }> {
     const topic = this.byName.get(name);
     if (topic === undefined) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' does not exist`, { topic: name });
     const values = configStrings(topic.configs);
-    return CONFIG_KEYS.map((key) => ({ name: key, value: values[key], isDefault: !Object.hasOwn(topic.overrides, key) }));
+    return CONFIG_KEYS.map((key) => ({ name: key, value: values[key]!, isDefault: !Object.hasOwn(topic.overrides, key) }));
   }
 
   /** Retention over every partition. */

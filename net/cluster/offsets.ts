@@ -100,7 +100,7 @@ export class ClusterGroups {
     const end = log.durableEndOffset;
     let offset = log.startOffset;
     while (offset < end) {
-      const read = log.read(offset, 1 << 20, end);
+      const read = log.read(offset, 1 << 20, true, end);
       if (read.chunks.length === 0) break;
       for (const chunk of read.chunks) {
         for (const span of iterateBatches(chunk)) {

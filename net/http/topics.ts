@@ -8,15 +8,18 @@
 //   PATCH  /v1/topics/{name}/configs  {key: value | null (back to default)} → topic
 //
 // A topic reads {"name","topicId","partitions":[{"partition","start","end","bytes","segments"}],
-// "configs":{…effective},"overrides":{…set on the topic},"durability":"…"}. `end` is the high
-// watermark: what a consumer can read. Concurrent creates of one name: the store lets exactly one
+// "configs":{…effective},"overrides":{…set on the topic},"noEffect":[…],"durability":"…"}. `end` is
+// the high watermark: what a consumer can read. `configs` holds the effective value of every config
+// this broker acts on and of every config set on the topic (Kafka's DescribeConfigs lists all of
+// the 34 Kafka 3.8 documents); `noEffect` names the ones the topic sets that are valid in Kafka but
+// that this broker does not act on (core/topics/configs.ts says which). Concurrent creates of one name: the store lets exactly one
 // win; the others get 409 TOPIC_EXISTS.
 //
 // A topic kept unopened because its topic.json is damaged (core/topics/topic-store.ts) is listed
 // under "damaged", not "topics"; every route naming it answers 507 STORAGE except DELETE, which
 // removes it (the operator's way out), and POST of its name, 409 TOPIC_EXISTS.
 import { formatFsyncPolicy, type FsyncPolicy } from "../../core/log/durability.ts";
-import { configStrings } from "../../core/topics/configs.ts";
+import { configStrings, isAppliedConfig } from "../../core/topics/configs.ts";
 import { topicNameProblem } from "../../core/topics/names.ts";
 import type { Topic } from "../../core/topics/topic-store.ts";
 import type { Broker } from "../../core/broker/broker.ts";
@@ -60,11 +63,20 @@ export function topicView(topic: Topic, broker: Broker) {
     name: topic.name,
     topicId: topic.topicIdString,
     partitions: partitionViews(topic),
-    configs: configStrings(topic.configs),
+    configs: shownConfigs(topic),
     overrides: topic.overrides,
+    noEffect: Object.keys(topic.overrides).filter((key) => !isAppliedConfig(key)).sort(),
     durability: durabilityText(broker.fsyncPolicy),
     fsync: formatFsyncPolicy(broker.fsyncPolicy),
   };
+}
+
+/** Effective values of the configs the broker acts on and of those the topic sets (CONFIG_KEYS order). */
+function shownConfigs(topic: Topic): Record<string, string> {
+  const all = configStrings(topic.configs);
+  const shown: Record<string, string> = {};
+  for (const key of Object.keys(all)) if (isAppliedConfig(key) || Object.hasOwn(topic.overrides, key)) shown[key] = all[key]!;
+  return shown;
 }
 
 /** The topic named in the path: 400 for an illegal name, 404 for an unknown one, 507 for a damaged one. */

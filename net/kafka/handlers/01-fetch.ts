@@ -4,8 +4,11 @@
 // - Only offsets below the high watermark are served; the high watermark is the end of durable
 //   data, and last_stable_offset equals it (no transactions), aborted_transactions is empty.
 // - An offset outside [log start, high watermark] → OFFSET_OUT_OF_RANGE (1) for that partition.
-// - max_bytes / partition_max_bytes are soft (KIP-74): the first partition with data gets at
-//   least one whole batch even if it is larger.
+// - max_bytes / partition_max_bytes as Kafka's ReplicaManager.readFromLog (KIP-74): the first
+//   batch of the first partition that has data comes whole even past either limit; from then on
+//   every partition gets only whole batches within min(partition_max_bytes, what is left of
+//   max_bytes), possibly none. So the records never exceed max(max_bytes, that first batch):
+//   librdkafka drops a connection whose answer exceeds fetch.max.bytes + 512 (issue #21).
 // - With fewer than min_bytes available, the request waits up to max_wait_ms and is woken by
 //   any append that raises a requested partition's high watermark (or by shutdown).
 // - Fetch sessions (KIP-227) are not kept: session_id 0 in every answer means "no session", so
@@ -75,6 +78,8 @@ class FetchRound {
   errors = false;
   /** What is left of the request's max_bytes. */
   budget: number;
+  /** No partition returned data yet: the next one to have some gets its first batch whole. */
+  minOneBatch = true;
 
   constructor(maxBytes: number) {
     this.budget = maxBytes;
@@ -112,13 +117,11 @@ function readPartition(
     round.errors = true;
     return answer(p.partition, kafkaErrorCode(err), -1, -1, EMPTY);
   }
-  if (round.budget <= 0 && round.bytes > 0 && offset >= log.startOffset && offset <= log.highWatermark) {
-    return answer(p.partition, 0, log.highWatermark, log.startOffset, EMPTY);
-  }
   try {
-    const read = ctx.broker.read(topic, log, offset, Math.min(p.partitionMaxBytes, round.budget));
+    const read = ctx.broker.read(topic, log, offset, Math.min(p.partitionMaxBytes, round.budget), round.minOneBatch);
+    if (read.bytes > 0) round.minOneBatch = false;
     round.bytes += read.bytes;
-    round.budget -= read.bytes;
+    round.budget = Math.max(0, round.budget - read.bytes);
     return answer(p.partition, 0, read.highWatermark, read.startOffset, read.chunks);
   } catch (err) {
     round.errors = true;
@@ -181,7 +184,7 @@ async function replicaFetch(req: FetchRequest, ctx: RequestContext, replicaId: n
             continue;
           }
           logs.push(log);
-          const read = offset === end || budget <= 0 ? null : log.read(offset, Math.min(p.partitionMaxBytes, budget), end);
+          const read = offset === end || budget <= 0 ? null : log.read(offset, Math.min(p.partitionMaxBytes, budget), true, end);
           const n = read?.bytes ?? 0;
           bytes += n;
           budget -= n;

@@ -1,8 +1,16 @@
-// ListOffsets (key 2), v0-8.
-// - timestamp -2: log start offset; -1: the high watermark (for isolation level 0 and 1 alike:
-//   there are no open transactions); -3 (v7+, KIP-734): the offset of the record with the largest
-//   timestamp; any other value: the first offset whose timestamp is ≥ it, through the time index,
-//   or offset -1 / timestamp -1 when none is.
+// ListOffsets (key 2), v0-8. The special timestamps (Kafka's ListOffsetsRequest constants), answered
+// by the core (core/broker/offsets.ts):
+//
+// | timestamp | meaning                                   | answer (offset, timestamp)                    |
+// |-----------|-------------------------------------------|-----------------------------------------------|
+// | -1        | LATEST                                    | high watermark (= last stable offset), -1     |
+// | -2        | EARLIEST                                  | log start offset, -1                          |
+// | -3        | MAX_TIMESTAMP (v7+, KIP-734)              | the record with the largest timestamp, its ts |
+// | -4        | EARLIEST_LOCAL_TIMESTAMP (v8+, KIP-405)   | log start offset, -1 (no tiered storage)      |
+// | other     | a time (Kafka 3.8 defines no -5 yet)      | first record with timestamp ≥ it, its ts      |
+//
+// None found: offset -1, timestamp -1. Like Kafka, a broker does not refuse -3/-4 below the
+// version that introduced them (clients pick the version); it answers them all the same.
 // - v0 answers in old_style_offsets (at most max_num_offsets of them).
 // - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56).
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -14,13 +22,14 @@ import {
   defaultListOffsetsResponse,
   defaultListOffsetsResponseListOffsetsPartitionResponse,
 } from "../../protocol/messages/index.ts";
-import type { PartitionLog } from "../../../core/log/partition-log.ts";
+import type { OffsetQuery } from "../../../core/broker/broker.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler } from "../handler.ts";
 
-const EARLIEST = -2n;
 const LATEST = -1n;
+const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
+const EARLIEST_LOCAL = -4n;
 
 export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   api: ListOffsets,
@@ -35,7 +44,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
         if (!log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : kafkaErrorCode(ctx.broker.missingTopic(t.name)) };
         try {
           ctx.broker.checkLeader(t.name, p.partitionIndex, p.currentLeaderEpoch);
-          const { offset, timestamp } = lookup(log, p.timestamp);
+          const { offset, timestamp } = ctx.broker.offsetFor(log, queryOf(p.timestamp));
           const oldStyleOffsets = ctx.apiVersion === 0 && offset >= 0 ? [BigInt(offset)].slice(0, Math.max(0, p.maxNumOffsets)) : [];
           return { ...base, errorCode: 0, offset: BigInt(offset), timestamp: BigInt(timestamp), leaderEpoch: 0, oldStyleOffsets };
         } catch (err) {
@@ -48,11 +57,10 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
   },
 });
 
-function lookup(log: PartitionLog, ts: bigint): { offset: number; timestamp: number } {
-  if (ts === EARLIEST) return { offset: log.startOffset, timestamp: -1 };
-  if (ts === LATEST) return { offset: log.highWatermark, timestamp: -1 };
-  if (ts === MAX_TIMESTAMP) return log.maxTimestampOffset?.() ?? { offset: -1, timestamp: -1 };
-  const found = log.offsetForTimestamp(Number(ts));
-  if (!found || found.offset >= log.highWatermark) return { offset: -1, timestamp: -1 };
-  return found;
+function queryOf(ts: bigint): OffsetQuery {
+  if (ts === LATEST) return { kind: "latest" };
+  if (ts === EARLIEST) return { kind: "earliest" };
+  if (ts === MAX_TIMESTAMP) return { kind: "max-timestamp" };
+  if (ts === EARLIEST_LOCAL) return { kind: "earliest-local" };
+  return { kind: "timestamp", timestamp: Number(ts) };
 }

@@ -21,7 +21,8 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
   handle(req, ctx) {
     const keys = ctx.apiVersion >= 4 ? req.coordinatorKeys : [req.key];
     const coordinators = keys.map((key) => coordinatorFor(key, req.keyType, ctx));
-    const first = coordinators[0]!;
+    // v4+ carry their answers in `coordinators` only; a request with no keys gets none.
+    const first = coordinators[0] ?? { nodeId: -1, host: "", port: -1, errorCode: 0, errorMessage: null };
     return {
       ...defaultFindCoordinatorResponse(),
       throttleTimeMs: 0,

@@ -1,8 +1,9 @@
 // DescribeGroups (key 15), v0-5. State, protocol and members of each group: with metadata and
 // assignments when Stable, without (and no protocol) otherwise, as Kafka's GroupSummary. A group
 // that does not exist reads as Dead with no error (Kafka's classic coordinator).
-// - v1: throttle_time_ms. v3: authorized_operations (KIP-430): there are no ACLs here, so when
-//   asked every group operation is allowed (READ, DESCRIBE, DELETE), else INT32_MIN as Kafka.
+// - v1: throttle_time_ms. v3: authorized_operations (KIP-430): when asked, the core's allowed
+//   group operations (every one, READ, DESCRIBE, DELETE, while there is no authorizer), else
+//   INT32_MIN as Kafka.
 // - v4: group_instance_id per member (KIP-345). v5: flexible (KIP-482).
 import {
   DescribeGroups,
@@ -10,12 +11,9 @@ import {
   type DescribeGroupsResponse,
   defaultDescribeGroupsResponse,
 } from "../../protocol/messages/index.ts";
+import { OPERATIONS_NOT_REQUESTED, operationBits } from "../acl-operations.ts";
 import { groupErrorCode } from "../group-errors.ts";
 import { defineHandler } from "../handler.ts";
-
-/** AclOperation codes: READ 3, DELETE 6, DESCRIBE 8. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
-const OPERATIONS_NOT_REQUESTED = -2147483648;
 
 export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   api: DescribeGroups,
@@ -37,7 +35,7 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
         memberMetadata: m.metadata,
         memberAssignment: m.assignment,
       })),
-      authorizedOperations: v >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+      authorizedOperations: v >= 3 && req.includeAuthorizedOperations ? operationBits(ctx.broker.authorizedOperations("group", g.groupId)) : OPERATIONS_NOT_REQUESTED,
     }));
     return { ...defaultDescribeGroupsResponse(), throttleTimeMs: 0, groups };
   },

@@ -1,17 +1,16 @@
-// OffsetForLeaderEpoch (key 23), v0-4 (KIP-101, KIP-279): for each partition, the largest leader
-// epoch ≤ the requested one that this leader's log knows, and the offset where it ends (the start
-// of the next epoch, or the log end for the latest). A follower truncates its log to it after an
-// election; a consumer checks that its position did not diverge (KIP-320).
-// - Only the leader answers (NOT_LEADER_OR_FOLLOWER); current_leader_epoch (v2+) fences a stale
-//   asker: older → FENCED_LEADER_EPOCH, newer → UNKNOWN_LEADER_EPOCH, -1 → not checked.
-// - An epoch below every epoch the log knows: UNDEFINED (-1, -1), and the follower falls back to
-//   its high watermark. A single node's log is epoch 0 from its start.
-// - Unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION.
-import { ErrorCode } from "../../protocol/errors.ts";
+// OffsetForLeaderEpoch (key 23), v0-4 (v1: leader_epoch in the answer; v2: current_leader_epoch and
+// throttle_time_ms; v3: replica_id; v4 flexible). Consumers send it to check for log truncation
+// after a leader change (KIP-320); followers to truncate (KIP-101, the cluster issue). One broker,
+// one epoch (core/broker/leadership.ts): epoch 0 ends at the log end offset, an undefined (-1) or
+// larger epoch has no end (-1, -1), an older one ends at the log start. A current_leader_epoch
+// other than -1 and 0 is FENCED_LEADER_EPOCH (74, older) or UNKNOWN_LEADER_EPOCH (75, newer);
+// unknown partitions are UNKNOWN_TOPIC_OR_PARTITION (3).
+import { CoreError } from "../../../core/errors.ts";
 import {
   OffsetForLeaderEpoch,
   type OffsetForLeaderEpochRequest,
   type OffsetForLeaderEpochResponse,
+  type OffsetForLeaderEpochResponseEpochEndOffset,
   defaultOffsetForLeaderEpochResponse,
 } from "../../protocol/messages/index.ts";
 import { kafkaErrorCode } from "../errors.ts";
@@ -22,22 +21,19 @@ export const offsetForLeaderEpochHandler = defineHandler<OffsetForLeaderEpochReq
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx) {
-    const topics = req.topics.map((t) => {
-      const topic = ctx.broker.topic(t.topic);
-      const partitions = t.partitions.map((p) => {
-        const base = { errorCode: 0, partition: p.partition, leaderEpoch: -1, endOffset: -1n };
-        const log = topic?.partitions[p.partition];
-        if (!topic || !log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : kafkaErrorCode(ctx.broker.missingTopic(t.topic)) };
+    const v = ctx.apiVersion;
+    const topics = req.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p): OffsetForLeaderEpochResponseEpochEndOffset => {
         try {
-          ctx.broker.checkLeader(t.topic, p.partition, ctx.apiVersion >= 2 ? p.currentLeaderEpoch : -1);
+          const found = ctx.broker.endOffsetForEpoch(t.topic, p.partition, p.leaderEpoch, v >= 2 ? p.currentLeaderEpoch : -1);
+          return { errorCode: 0, partition: p.partition, leaderEpoch: found.leaderEpoch, endOffset: BigInt(found.endOffset) };
         } catch (err) {
-          return { ...base, errorCode: kafkaErrorCode(err) };
+          if (!(err instanceof CoreError)) throw err;
+          return { errorCode: kafkaErrorCode(err), partition: p.partition, leaderEpoch: -1, endOffset: -1n };
         }
-        const found = log.endOffsetForEpoch(p.leaderEpoch);
-        return { ...base, leaderEpoch: found.epoch, endOffset: BigInt(found.endOffset) };
-      });
-      return { topic: t.topic, partitions };
-    });
+      }),
+    }));
     return { ...defaultOffsetForLeaderEpochResponse(), throttleTimeMs: 0, topics };
   },
 });

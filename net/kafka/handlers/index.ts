@@ -18,8 +18,19 @@ import { offsetForLeaderEpochHandler } from "./23-offset-for-leader-epoch.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
+import { deleteRecordsHandler } from "./21-delete-records.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
+import { alterConfigsHandler } from "./33-alter-configs.ts";
+import { describeLogDirsHandler } from "./35-describe-log-dirs.ts";
+import { createPartitionsHandler } from "./37-create-partitions.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
+import { electLeadersHandler } from "./43-elect-leaders.ts";
+import { incrementalAlterConfigsHandler } from "./44-incremental-alter-configs.ts";
+import { offsetDeleteHandler } from "./47-offset-delete.ts";
+import { describeClusterHandler } from "./60-describe-cluster.ts";
+import { describeProducersHandler } from "./61-describe-producers.ts";
+import { getTelemetrySubscriptionsHandler } from "./71-get-telemetry-subscriptions.ts";
+import { describeTopicPartitionsHandler } from "./75-describe-topic-partitions.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produceHandler,
@@ -38,8 +49,19 @@ export const HANDLERS: readonly Handler[] = [
   apiVersionsHandler,
   createTopicsHandler,
   deleteTopicsHandler,
+  deleteRecordsHandler,
   describeConfigsHandler,
+  alterConfigsHandler,
+  createPartitionsHandler,
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
   deleteGroupsHandler,
+  offsetDeleteHandler,
+  incrementalAlterConfigsHandler,
+  describeClusterHandler,
+  describeLogDirsHandler,
+  electLeadersHandler,
+  describeProducersHandler,
+  getTelemetrySubscriptionsHandler,
+  describeTopicPartitionsHandler,
 ];

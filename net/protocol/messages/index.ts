@@ -12,8 +12,13 @@ import { DeleteTopics } from "./delete-topics.ts";
 import { DescribeCluster } from "./describe-cluster.ts";
 import { DescribeConfigs } from "./describe-configs.ts";
 import { DescribeGroups } from "./describe-groups.ts";
+import { DescribeLogDirs } from "./describe-log-dirs.ts";
+import { DescribeProducers } from "./describe-producers.ts";
+import { DescribeTopicPartitions } from "./describe-topic-partitions.ts";
+import { ElectLeaders } from "./elect-leaders.ts";
 import { Fetch } from "./fetch.ts";
 import { FindCoordinator } from "./find-coordinator.ts";
+import { GetTelemetrySubscriptions } from "./get-telemetry-subscriptions.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { IncrementalAlterConfigs } from "./incremental-alter-configs.ts";
 import { InitProducerId } from "./init-producer-id.ts";
@@ -23,6 +28,7 @@ import { ListGroups } from "./list-groups.ts";
 import { ListOffsets } from "./list-offsets.ts";
 import { Metadata } from "./metadata.ts";
 import { OffsetCommit } from "./offset-commit.ts";
+import { OffsetDelete } from "./offset-delete.ts";
 import { OffsetFetch } from "./offset-fetch.ts";
 import { OffsetForLeaderEpoch } from "./offset-for-leader-epoch.ts";
 import { Produce } from "./produce.ts";
@@ -39,8 +45,13 @@ export * from "./delete-topics.ts";
 export * from "./describe-cluster.ts";
 export * from "./describe-configs.ts";
 export * from "./describe-groups.ts";
+export * from "./describe-log-dirs.ts";
+export * from "./describe-producers.ts";
+export * from "./describe-topic-partitions.ts";
+export * from "./elect-leaders.ts";
 export * from "./fetch.ts";
 export * from "./find-coordinator.ts";
+export * from "./get-telemetry-subscriptions.ts";
 export * from "./heartbeat.ts";
 export * from "./incremental-alter-configs.ts";
 export * from "./init-producer-id.ts";
@@ -50,6 +61,7 @@ export * from "./list-groups.ts";
 export * from "./list-offsets.ts";
 export * from "./metadata.ts";
 export * from "./offset-commit.ts";
+export * from "./offset-delete.ts";
 export * from "./offset-fetch.ts";
 export * from "./offset-for-leader-epoch.ts";
 export * from "./produce.ts";
@@ -60,7 +72,7 @@ export * from "./consumer-protocol-assignment.ts";
 
 /** Every generated API, in API key order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, Fetch, FindCoordinator, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
+export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, ElectLeaders, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
 
 /** API key → descriptor. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
