@@ -201,6 +201,7 @@ function resolveCluster(merged: ServeFlags): BrokerOptions["cluster"] {
   }
   if (merged.nodeId === undefined) throw new UsageError("--cluster needs --node-id N: each broker of a cluster has its own id");
   const nodeId = nonNegativeInt("--node-id", merged.nodeId, 0);
+  if (nodeId > 1023) throw new UsageError(`--node-id: 0 to 1023, got ${nodeId}`);
   const urls = merged.cluster.split(",").map((u) => u.trim());
   for (const u of urls) {
     if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(u)) throw new UsageError(`--cluster: expected etcd URLs like http://127.0.0.1:2379, got "${u}"`);

@@ -1,8 +1,8 @@
 // Cluster mode end to end (issue #19): etcd and three brokers on this machine, kcat as the client.
 //
 // - Replication factor 3, acks=all, min.insync.replicas=2 (the default at RF 3): the leader is
-//   SIGKILLed three times while kcat produces; afterwards every acknowledged value is there, in
-//   order, and every replica holds the same records; the time from each kill to the first
+//   SIGKILLed three times while kcat produces (idempotent); afterwards every acknowledged value is
+//   there exactly once, in order, and every replica holds the same batches byte for byte; the time from each kill to the first
 //   acknowledgement by the new leader is printed.
 // - A follower stopped (SIGSTOP) past replica.lag.time.max.ms leaves the ISR and comes back after
 //   SIGCONT; with two of three stopped, an acks=all produce is refused NOT_ENOUGH_REPLICAS and
@@ -56,9 +56,9 @@ class AckedProducer {
 
   constructor(bootstrap: string, topic: string, partition: number) {
     this.proc = Bun.spawn(
-      ["kcat", "-b", bootstrap, "-P", "-t", topic, "-p", String(partition), "-v", "-v", "-X", "acks=all", "-X", "max.in.flight=1", "-X", "linger.ms=2",
+      ["kcat", "-b", bootstrap, "-P", "-t", topic, "-p", String(partition), "-v", "-v", "-X", "acks=all", "-X", "enable.idempotence=true", "-X", "max.in.flight=1", "-X", "linger.ms=2",
         "-X", "message.timeout.ms=120000", "-X", "message.send.max.retries=1000000", "-X", "retry.backoff.ms=50", "-X", "topic.metadata.refresh.interval.ms=500",
-        "-X", "socket.connection.setup.timeout.ms=1000"],
+        "-X", "socket.connection.setup.timeout.ms=1000", "-X", "reconnect.backoff.ms=10", "-X", "reconnect.backoff.max.ms=200"],
       { stdin: "pipe", stdout: "ignore", stderr: "pipe" },
     );
     this.reading = this.read();
@@ -125,7 +125,7 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
 
   test("RF 3, acks=all: SIGKILL of the leader three times loses no acknowledged record, and the replicas agree", async () => {
     const created = await streamctl(["topics", "create", "ha", "--partitions", "1", "--broker", cluster.address(1)]);
-    expect(created.code).toBe(0);
+    expect([created.code, created.stderr]).toEqual([0, "created topic ha with 1 partition\n"]);
     let meta = await cluster.waitFor("ha", (m) => m[0]!.isr.length === 3, "3 in-sync replicas");
     expect(meta[0]!.replicas.sort()).toEqual([1, 2, 3]);
     const producer = new AckedProducer(cluster.bootstrap, "ha", 0);
@@ -133,8 +133,8 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
     for (let round = 0; round < 3; round++) {
       await producer.ackAfter(performance.now()); // it is writing
       const leader = meta[0]!.leader;
-      const killedAt = performance.now();
       await cluster.kill9(leader);
+      const killedAt = performance.now(); // the leader is gone: any ack after this is the new one's
       failovers.push((await producer.ackAfter(killedAt)) - killedAt);
       meta = await cluster.waitFor("ha", (m) => m[0]!.leader !== leader && m[0]!.leader >= 0, "a new leader");
       await cluster.startBroker(leader);
@@ -149,8 +149,8 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
     const atOffset = new Map(read.stdout.trim().split("\n").map((l) => [Number(l.split(" ")[0]), l.split(" ")[1]!]));
     const lost = producer.acked.filter((a) => atOffset.get(a.offset) !== a.value);
     expect(lost).toEqual([]);
-    // In order: with one request in flight, values first appear in the order kcat wrote them
-    // (a retry of a write whose ack died with its leader may repeat a value: acks=all is at least once).
+    // Exactly once and in order: librdkafka's idempotent producer retries with its sequence
+    // numbers, and the new leader knows them (followers keep producers' state as they replicate).
     const seen = new Set<number>();
     let last = -1;
     let outOfOrder = 0;
@@ -163,6 +163,7 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
       last = Math.max(last, n);
     }
     expect(outOfOrder).toBe(0);
+    expect(repeated).toBe(0);
     console.log(`acknowledged ${producer.acked.length}, stored ${atOffset.size}, repeated by retries ${repeated}`);
 
     // Every replica holds the same batches, byte for byte, once all three are in sync again.
@@ -175,7 +176,8 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
   }, 240_000);
 
   test("a stopped follower leaves the ISR and comes back; with two stopped, acks=all is refused", async () => {
-    expect((await streamctl(["topics", "create", "isr", "--partitions", "1", "--broker", cluster.address(1)])).code).toBe(0);
+    const created = await streamctl(["topics", "create", "isr", "--partitions", "1", "--broker", cluster.address(1)]);
+    expect([created.code, created.stderr]).toEqual([0, "created topic isr with 1 partition\n"]);
     let meta = await cluster.waitFor("isr", (m) => m[0]!.isr.length === 3, "3 in-sync replicas");
     const leader = meta[0]!.leader;
     const [f1, f2] = meta[0]!.replicas.filter((id) => id !== leader) as [number, number];
@@ -206,7 +208,8 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
   }, 120_000);
 
   test("with etcd stopped, the brokers keep serving writes and reads with the leaders they have", async () => {
-    expect((await streamctl(["topics", "create", "calm", "--partitions", "3", "--broker", cluster.address(1)])).code).toBe(0);
+    const created = await streamctl(["topics", "create", "calm", "--partitions", "3", "--broker", cluster.address(1)]);
+    expect([created.code, created.stderr]).toEqual([0, "created topic calm with 3 partitions\n"]);
     const before = await cluster.waitFor("calm", (m) => m.every((p) => p.isr.length === 3), "3 in-sync replicas");
     cluster.etcd.pause();
     try {

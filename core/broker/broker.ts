@@ -81,6 +81,9 @@ export interface BrokerDeps {
 export type { AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
+/** Node ids a cluster's producer ids keep apart (cluster mode: id = n × this + node id). */
+const CLUSTER_NODE_IDS = 1024;
+
 export class Broker {
   /** This broker's id in Metadata (0 for a single node). */
   readonly nodeId: number;
@@ -490,6 +493,9 @@ export class Broker {
 
   /** A producer id never handed out before by this data dir (InitProducerId). */
   nextProducerId(): Promise<number> {
+    // A cluster's brokers each hand out ids from their own reserved blocks: the node id in the low
+    // bits keeps them apart (a follower that becomes leader keeps every producer's sequences).
+    if (this.clusterPort !== null) return this.producerIds.nextId().then((n) => n * CLUSTER_NODE_IDS + this.nodeId);
     return this.producerIds.nextId();
   }
 

@@ -218,8 +218,9 @@ export class AdminClient {
     const t = res.topics.find((x) => x.name === name);
     if (!t) throw new KafkaClientError(ErrorCode.UNKNOWN_SERVER_ERROR, `create topic ${name}: the broker did not answer for it`);
     if (t.errorCode !== 0) throw topicError(t.errorCode, name, "create", t.errorMessage);
-    // Before v5 the answer carries no partition count: ask.
-    const partitions = v >= 5 && t.numPartitions > 0 ? t.numPartitions : (await this.topicWithLeaders(name)).partitions.length;
+    // Answered once Metadata shows it with leaders (before v5 the answer has no partition count;
+    // in a cluster the broker asked next may learn of the topic a moment after the controller).
+    const partitions = (await this.topicWithLeaders(name)).partitions.length;
     return { topicId: v >= 7 ? uuidText(t.topicId) : null, partitions };
   }
 

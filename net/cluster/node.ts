@@ -93,12 +93,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
   // --- lifecycle ------------------------------------------------------------------------------
 
   async start(): Promise<void> {
-    const ttl = this.opts.leaseTtlSeconds ?? CLUSTER_DEFAULTS.leaseTtlSeconds;
-    const lease = await this.etcd.grant(ttl);
-    this.lease = this.etcd.keepAlive(lease, {
-      onLost: (err) => this.broker.log.error(`cluster: lease lost (${err.message}); this broker's registration will expire and its partitions move`),
-    });
-    await this.register();
+    await this.join();
     const snapshot = await this.etcd.range(this.keys.root, { prefix: true });
     for (const kv of snapshot.kvs) this.absorb({ type: "put", kv, prevKv: null });
     this.watch = this.etcd.watch(this.keys.root, { prefix: true, startRevision: snapshot.revision + 1, idleTimeoutMs: 30_000, onCompacted: () => void this.resync() }, (events) => this.onEvents(events));
@@ -127,6 +122,42 @@ export class ClusterNode implements ClusterPort, IsrProposer {
     lease?.stop();
     if (lease !== null) await this.etcd.revoke(lease.id).catch(() => {});
     this.etcd.close();
+  }
+
+  /** A fresh lease, kept alive, and our registration on it. */
+  private async join(): Promise<void> {
+    const ttl = this.opts.leaseTtlSeconds ?? CLUSTER_DEFAULTS.leaseTtlSeconds;
+    const lease = await this.etcd.grant(ttl);
+    this.lease = this.etcd.keepAlive(lease, {
+      onLost: (err) => {
+        this.broker.log.error(`cluster: lease lost (${err.message}); the controller moves this broker's partitions; joining again`);
+        void this.rejoin();
+      },
+    });
+    await this.register();
+  }
+
+  /**
+   * After a lost lease (etcd unreachable, or this process frozen past the TTL): register again
+   * with a new lease, as a broker back from the dead. Its partitions were moved meanwhile; it
+   * follows their leaders and comes back into their ISRs by catching up.
+   */
+  private async rejoin(): Promise<void> {
+    for (let backoff = 500; !this.stopped; backoff = Math.min(backoff * 2, 5000)) {
+      try {
+        await this.join();
+        this.broker.log.info(`cluster: broker ${this.nodeId} registered again`);
+        if (this.controller === null || this.controller.id === this.nodeId) {
+          this.controller = null;
+          await this.campaign();
+        }
+        await this.controllerDuties();
+        return;
+      } catch (e) {
+        this.broker.log.warn(`cluster: cannot register again yet (${(e as Error).message}); retrying in ${backoff} ms`);
+        await Bun.sleep(backoff);
+      }
+    }
   }
 
   /** brokers/<id> on our lease; an earlier incarnation's key is waited out (its lease expires). */
@@ -181,8 +212,12 @@ export class ClusterNode implements ClusterPort, IsrProposer {
       }
       case "topic": {
         const t = put ? decodeTopic(what.name, e.kv.value, e.kv.modRevision) : null;
-        if (t !== null) this.topicRecords.set(what.name, t);
-        else {
+        if (t !== null) {
+          this.topicRecords.set(what.name, t);
+          // Partition keys may have come first (a range lists partitions/ before topics/).
+          const states = this.partitionStates.get(what.name);
+          if (states !== undefined) for (const [p, s] of states) states.set(p, { ...s, replicas: t.replicas[p] ?? [] });
+        } else {
           this.topicRecords.delete(what.name);
           this.partitionStates.delete(what.name);
         }
