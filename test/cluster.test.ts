@@ -8,6 +8,8 @@
 //   SIGCONT; with two of three stopped, an acks=all produce is refused NOT_ENOUGH_REPLICAS and
 //   nothing is acknowledged.
 // - etcd stopped: the brokers go on serving writes and reads with the leaders they have.
+// - The group coordinator killed while a client commits: every acknowledged commit is there on
+//   the new coordinator (the leader of the group's __consumer_offsets partition).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +19,16 @@ import { RawConnection } from "./raw-kafka.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { encodeRecordBatch } from "../core/batch/record-batch.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
-import { Produce, defaultProduceRequest } from "../net/protocol/messages/index.ts";
+import {
+  FindCoordinator,
+  OffsetCommit,
+  OffsetFetch,
+  Produce,
+  defaultFindCoordinatorRequest,
+  defaultOffsetCommitRequest,
+  defaultOffsetFetchRequest,
+  defaultProduceRequest,
+} from "../net/protocol/messages/index.ts";
 
 const skip = etcdMissing();
 
@@ -224,4 +235,88 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
       cluster.etcd.resume();
     }
   }, 90_000);
+
+  test("the group coordinator killed during commits: every acknowledged commit is on the new coordinator", async () => {
+    const created = await streamctl(["topics", "create", "work", "--partitions", "2", "--broker", cluster.address(1)]);
+    expect(created.code).toBe(0);
+    const group = "billing";
+    /** The coordinator's id, once some live broker names a live one. */
+    const coordinator = async (): Promise<number> => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        for (const id of cluster.live()) {
+          const c = await RawConnection.open(cluster.address(id)).catch(() => null);
+          if (c === null) continue;
+          try {
+            const res = await c.request(FindCoordinator, 3, { ...defaultFindCoordinatorRequest(), key: group, keyType: 0 });
+            if (res.errorCode === 0 && cluster.live().includes(res.nodeId)) return res.nodeId;
+          } catch {
+            // a broker going away: ask another
+          } finally {
+            c.close();
+          }
+        }
+        if (Date.now() > deadline) throw new Error("no coordinator for the group");
+        await Bun.sleep(100);
+      }
+    };
+    let acked = -1;
+    let lastError = 0;
+    const commit = async (id: number, offset: number): Promise<boolean> => {
+      const c = await RawConnection.open(cluster.address(id)).catch(() => null);
+      if (c === null) return false;
+      try {
+        const partitions = [0, 1].map((partitionIndex) => ({ partitionIndex, committedOffset: BigInt(offset), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }));
+        const res = await c.request(OffsetCommit, 8, { ...defaultOffsetCommitRequest(), groupId: group, generationIdOrMemberEpoch: -1, topics: [{ name: "work", partitions }] }, 5000);
+        lastError = res.topics[0]!.partitions.find((p) => p.errorCode !== 0)?.errorCode ?? 0;
+        return lastError === 0;
+      } catch {
+        return false; // the coordinator died under us: not acknowledged
+      } finally {
+        c.close();
+      }
+    };
+    const first = await coordinator();
+    // A new coordinator loads its partition first (COORDINATOR_LOAD_IN_PROGRESS: clients retry).
+    const ready = Date.now() + 20_000;
+    while (!(await commit(first, 1)) && Date.now() < ready) {
+      expect([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR] as number[]).toContain(lastError);
+      await Bun.sleep(100);
+    }
+    for (let n = 1; n <= 40; n++) if (await commit(first, n)) acked = n;
+    expect([acked, lastError]).toEqual([40, 0]);
+    // Commit on while the coordinator is killed: what was acknowledged must survive.
+    const committing = (async () => {
+      for (let n = 41; n <= 400; n++) {
+        if (await commit(first, n)) acked = n;
+        else break;
+      }
+    })();
+    await Bun.sleep(30);
+    await cluster.kill9(first);
+    await committing;
+    const next = await coordinator();
+    expect(next).not.toBe(first);
+    const deadline = Date.now() + 20_000;
+    let fetched: number[] = [];
+    for (;;) {
+      const c = await RawConnection.open(cluster.address(next));
+      try {
+        const res = await c.request(OffsetFetch, 7, { ...defaultOffsetFetchRequest(), groupId: group, topics: [{ name: "work", partitionIndexes: [0, 1] }] });
+        if (res.errorCode === 0) {
+          fetched = res.topics[0]!.partitions.map((p) => Number(p.committedOffset));
+          break;
+        }
+        // COORDINATOR_LOAD_IN_PROGRESS while the new coordinator loads the partition
+        expect([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR] as number[]).toContain(res.errorCode);
+      } finally {
+        c.close();
+      }
+      if (Date.now() > deadline) throw new Error("the new coordinator never answered");
+      await Bun.sleep(100);
+    }
+    console.log(`commits acknowledged before and during the kill: ${acked}; on the new coordinator: ${JSON.stringify(fetched)}`);
+    for (const offset of fetched) expect(offset).toBeGreaterThanOrEqual(acked);
+    await cluster.startBroker(first);
+  }, 120_000);
 });

@@ -441,7 +441,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
   }
 
   groupOwnership(groupId: string): "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | null {
-    return this.groupsInCluster?.ownership(groupId) ?? "NOT_COORDINATOR";
+    return this.groupsInCluster === null ? "NOT_COORDINATOR" : this.groupsInCluster.ownership(groupId);
   }
 
   async deleteTopic(name: string): Promise<void> {

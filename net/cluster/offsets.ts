@@ -63,7 +63,8 @@ export class ClusterGroups {
     if (topic === undefined) return "NOT_COORDINATOR";
     const p = offsetsPartitionFor(groupId, topic.partitions.length);
     const loaded = this.led.get(p);
-    if (loaded === undefined) return "NOT_COORDINATOR";
+    // Named leader by the cluster but not yet applied here: about to load.
+    if (loaded === undefined) return topic.partitions[p]?.leader === this.nodeId ? "COORDINATOR_LOAD_IN_PROGRESS" : "NOT_COORDINATOR";
     return loaded.ready ? null : "COORDINATOR_LOAD_IN_PROGRESS";
   }
 
