@@ -104,6 +104,17 @@ export class TestCluster {
     }
   }
 
+  /** The controller's id as a live broker's Metadata says. */
+  async metadataController(): Promise<number | null> {
+    const c = await RawConnection.open(this.address(this.live()[0]!));
+    try {
+      const res = await c.request(Metadata, 9, { ...defaultMetadataRequest(), topics: [], allowAutoTopicCreation: false });
+      return res.controllerId >= 0 ? res.controllerId : null;
+    } finally {
+      c.close();
+    }
+  }
+
   /**
    * Re-reads metadata until `ok` holds (a bounded wait for the cluster to act: an election, an ISR
    * change), failing with the last answer after `timeoutMs`.

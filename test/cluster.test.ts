@@ -148,6 +148,15 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
       const killedAt = performance.now(); // the leader is gone: any ack after this is the new one's
       failovers.push((await producer.ackAfter(killedAt)) - killedAt);
       meta = await cluster.waitFor("ha", (m) => m[0]!.leader !== leader && m[0]!.leader >= 0, "a new leader");
+      if (round === 0) {
+        // The control plane says so: the dead broker, the partition under-replicated, an election.
+        const http = cluster.brokers.get(meta[0]!.leader)!.http;
+        const view = (await (await fetch(`http://${http}/v1/cluster`)).json()) as { brokers: Array<{ id: number; alive: boolean }>; underReplicated: Array<{ topic: string }> };
+        expect(view.brokers.find((b) => b.id === leader)?.alive).toBe(false);
+        expect(view.underReplicated.map((p) => p.topic)).toContain("ha");
+        const controller = cluster.brokers.get((await cluster.metadataController())!)!.http;
+        expect(await (await fetch(`http://${controller}/metrics`)).text()).toMatch(/streamctl_cluster_leader_elections_total [1-9]/);
+      }
       await cluster.startBroker(leader);
       meta = await cluster.waitFor("ha", (m) => m[0]!.isr.length === 3, "the restarted broker back in the ISR");
     }

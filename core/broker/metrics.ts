@@ -45,6 +45,8 @@ export class BrokerMetrics {
   readonly fsync: LatencyStats = { count: 0, latencyMsTotal: 0, latencyMsMax: 0, latencyBuckets: FSYNC_BUCKETS_MS.map(() => 0) };
   /** When the broker started (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
+  /** Cluster mode: ISR changes this broker made as a leader, elections it made as controller. */
+  readonly cluster = { isrShrinks: 0, isrExpands: 0, leaderElections: 0 };
 
   private api(key: number): ApiStats {
     let s = this.apis.get(key);

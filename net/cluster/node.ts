@@ -331,7 +331,11 @@ export class ClusterNode implements ClusterPort, IsrProposer {
       compare: [compare.modRevision(key, "=", basedOn.version), compare.lease(this.keys.broker(this.nodeId), "=", this.lease!.id)],
       success: [op.put(key, encodePartition({ leader: this.nodeId, leaderEpoch: basedOn.leaderEpoch, isr }))],
     });
-    if (r.succeeded) this.broker.log.info(`cluster: ${basedOn.topic}/${basedOn.partition} ISR ${JSON.stringify(basedOn.isr)} → ${JSON.stringify(isr)}`);
+    if (r.succeeded) {
+      this.broker.log.info(`cluster: ${basedOn.topic}/${basedOn.partition} ISR ${JSON.stringify(basedOn.isr)} → ${JSON.stringify(isr)}`);
+      if (isr.length < basedOn.isr.length) this.broker.metrics.cluster.isrShrinks++;
+      else this.broker.metrics.cluster.isrExpands++;
+    }
     return r.succeeded;
   }
 
@@ -373,6 +377,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
             success: [op.put(key, encodePartition(next))],
           });
           if (r.succeeded) {
+            if (next.leader !== state.leader) this.broker.metrics.cluster.leaderElections++;
             const what = next.leader !== state.leader ? `leader ${state.leader} → ${next.leader} (epoch ${next.leaderEpoch})` : `ISR → ${JSON.stringify(next.isr)}`;
             this.broker.log.info(`cluster: controller: ${topic}/${state.partition} ${what}`);
           }

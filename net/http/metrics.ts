@@ -90,6 +90,17 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.histogram("streamctl_fsync_duration_seconds", "fdatasync of log, index and offset files: what an fsync=always acknowledgement waits for.", [
     { labels: {}, bounds: FSYNC_BUCKETS_MS.map((b) => b / 1000), buckets: m.fsync.latencyBuckets, sum: m.fsync.latencyMsTotal / 1000, count: m.fsync.count },
   ]);
+  if (broker.cluster !== null) {
+    const live = new Set(broker.cluster.brokers().map((b) => b.id));
+    const led = broker.topicAssignments().flatMap((t) => t.partitions.filter((p) => p.leader === broker.nodeId));
+    e.family("streamctl_cluster_under_replicated_partitions", "gauge", "Partitions this broker leads whose ISR is smaller than their replicas.", [[{}, led.filter((p) => p.isr.length < p.replicas.length).length]]);
+    e.family("streamctl_cluster_offline_partitions", "gauge", "Partitions of the cluster without a live leader (every broker reports the same).", [
+      [{}, broker.topicAssignments().flatMap((t) => t.partitions).filter((p) => p.leader < 0 || !live.has(p.leader)).length],
+    ]);
+    e.family("streamctl_cluster_isr_shrinks_total", "counter", "ISR shrinks this broker made as a leader (a follower fell behind).", [[{}, m.cluster.isrShrinks]]);
+    e.family("streamctl_cluster_isr_expands_total", "counter", "ISR expansions this broker made as a leader (a follower caught up).", [[{}, m.cluster.isrExpands]]);
+    e.family("streamctl_cluster_leader_elections_total", "counter", "Leader elections this broker made as the controller.", [[{}, m.cluster.leaderElections]]);
+  }
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
   e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections).", [[{}, m.connectionsRefused]]);

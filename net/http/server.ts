@@ -8,6 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Server } from "bun";
 import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
+import { clusterRoutes } from "./cluster.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { groupRoutes } from "./groups.ts";
 import { checkHttpLimits, SERVER_BODY_BYTES_MAX } from "./limits.ts";
@@ -47,6 +48,7 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
   const sampler = new StatsSampler(broker);
   const router = new Router([
     ...healthRoutes,
+    ...clusterRoutes,
     ...topicRoutes,
     ...recordRoutes,
     ...streamRoutes,

@@ -59,14 +59,24 @@ export function durabilityText(policy: FsyncPolicy): string {
 }
 
 export function topicView(topic: Topic, broker: Broker) {
+  // Cluster mode: each partition's leader, replicas and ISR, and what acks=all means there.
+  const assignment = broker.cluster === null ? undefined : broker.topicAssignment(topic.name);
+  const partitions = partitionViews(topic).map((p) => {
+    const s = assignment?.partitions[p.partition];
+    return s === undefined ? p : { ...p, leader: s.leader, leaderEpoch: s.leaderEpoch, replicas: s.replicas, isr: s.isr };
+  });
+  const replicated =
+    assignment === undefined
+      ? ""
+      : `; acks=all is answered once every in-sync replica has the batch on disk (each replica fsyncs before it reports its end), and needs min.insync.replicas=${topic.configs["min.insync.replicas"]} of them; acks=1 once the leader has`;
   return {
     name: topic.name,
     topicId: topic.topicIdString,
-    partitions: partitionViews(topic),
+    partitions,
     configs: shownConfigs(topic),
     overrides: topic.overrides,
     noEffect: Object.keys(topic.overrides).filter((key) => !isAppliedConfig(key)).sort(),
-    durability: durabilityText(broker.fsyncPolicy),
+    durability: durabilityText(broker.fsyncPolicy) + replicated,
     fsync: formatFsyncPolicy(broker.fsyncPolicy),
   };
 }
