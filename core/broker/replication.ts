@@ -280,3 +280,26 @@ export class ReplicaManager {
     for (const w of waiters) w.reject(new CoreError("NOT_LEADER", why, { topic: r.state.topic, partition: r.state.partition }));
   }
 }
+
+/**
+ * Where a follower's log agrees with its leader's (KIP-279), from the leader's OffsetForLeaderEpoch
+ * answer to the follower's latest epoch E:
+ *
+ * | the leader's answer (E', end)  | truncate to                                            |
+ * |--------------------------------|--------------------------------------------------------|
+ * | undefined (-1, -1)             | the follower's high watermark                          |
+ * | E' = E                         | min(end, the follower's log end)                       |
+ * | E' ≠ E                         | min(end, where E' ends in the follower's own log)      |
+ *
+ * Never below the follower's log start.
+ */
+export function divergencePoint(log: PartitionLog, answer: { epoch: number; endOffset: number }): number {
+  let to: number;
+  if (answer.epoch < 0 || answer.endOffset < 0) to = log.highWatermark;
+  else if (answer.epoch === log.leaderEpoch) to = Math.min(answer.endOffset, log.endOffset);
+  else {
+    const mine = log.endOffsetForEpoch(answer.epoch);
+    to = Math.min(answer.endOffset, mine.endOffset < 0 ? log.highWatermark : mine.endOffset);
+  }
+  return Math.max(to, log.startOffset);
+}

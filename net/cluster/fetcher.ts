@@ -20,6 +20,7 @@
 //      or at once when the cluster's next state arrives (follow() again); a connection failure
 //      retries with backoff (the controller elects a new leader if this one is gone).
 import { batchSizeAt, BATCH_HEADER_BYTES } from "../../core/batch/header.ts";
+import { divergencePoint } from "../../core/broker/replication.ts";
 import type { PartitionLog } from "../../core/log/partition-log.ts";
 import { Connection } from "../client/connection.ts";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -201,13 +202,7 @@ class LeaderLoop {
           continue;
         }
         const log = e.log;
-        const mine = log.leaderEpoch;
-        const end = Number(p.endOffset);
-        let to: number;
-        if (p.leaderEpoch < 0 || end < 0) to = log.highWatermark;
-        else if (p.leaderEpoch === mine) to = Math.min(end, log.endOffset);
-        else to = Math.min(end, log.endOffsetForEpoch(p.leaderEpoch).endOffset < 0 ? log.highWatermark : log.endOffsetForEpoch(p.leaderEpoch).endOffset);
-        to = Math.max(to, log.startOffset);
+        const to = divergencePoint(log, { epoch: p.leaderEpoch, endOffset: Number(p.endOffset) });
         if (to < log.endOffset) {
           this.opts.log.info(`replica ${e.topic}/${e.partition}: truncating ${log.endOffset - to} offset(s) from ${to} to follow broker ${this.leaderId} (epoch ${e.leaderEpoch})`);
           await log.truncateTo(to);
