@@ -12,7 +12,7 @@ export interface DescribedConfig {
   source: number;
 }
 
-export function describeTopicConfigs(topic: Topic, keys: readonly string[] | null = null): DescribedConfig[] {
+export function describeTopicConfigs(topic: Pick<Topic, "configs" | "overrides">, keys: readonly string[] | null = null): DescribedConfig[] {
   const all = configStrings(topic.configs) as Record<string, string>;
   const names = keys === null ? Object.keys(all) : keys.filter((k) => k in all);
   return names.map((name) => ({

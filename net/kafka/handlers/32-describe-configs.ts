@@ -5,6 +5,7 @@
 //   The resource name must be our node id or empty (the default broker config).
 // - Any other resource type → INVALID_REQUEST for that resource.
 // v0 reports is_default; v1+ config_source (and synonyms when asked); v3+ config_type.
+import { effectiveConfigs } from "../../../core/topics/configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   DescribeConfigs,
@@ -38,7 +39,9 @@ export const describeConfigsHandler = defineHandler<DescribeConfigsRequest, Desc
 function describeResource(r: DescribeConfigsRequestDescribeConfigsResource, synonyms: boolean, ctx: RequestContext): Result {
   const base = { errorCode: 0, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] };
   if (r.resourceType === RESOURCE_TOPIC) {
-    const topic = ctx.broker.topic(r.resourceName);
+    // Cluster mode: a topic with no replica on this broker is described from the cluster's record.
+    const assigned = ctx.broker.cluster === null ? undefined : ctx.broker.topicAssignment(r.resourceName);
+    const topic = ctx.broker.topic(r.resourceName) ?? (assigned && { configs: effectiveConfigs({}, { ...assigned.configs }), overrides: { ...assigned.configs } });
     if (!topic) {
       const missing = ctx.broker.missingTopic(r.resourceName);
       return { ...base, errorCode: kafkaErrorCode(missing), errorMessage: errorMessage(missing) };
