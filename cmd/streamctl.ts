@@ -2,13 +2,14 @@
 // streamctl entry point: wires the subcommands into commander and maps every failure to the
 // exit-code contract of DESIGN.md (0 ok, 1 runtime failure, 2 usage error), one line on stderr.
 import { Command, CommanderError } from "commander";
-import { type Io, processIo, UsageError, RuntimeError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
+import { type Io, processIo, UsageError, RuntimeError, InterruptedError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
 import { VERSION } from "./version.ts";
 import { serveCommand } from "./serve.ts";
 import { produceCommand } from "./produce.ts";
 import { consumeCommand } from "./consume.ts";
 import { tailCommand } from "./tail.ts";
 import { replayCommand } from "./replay.ts";
+import { copyCommand } from "./copy.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
@@ -23,6 +24,7 @@ const subcommands: readonly CommandFactory[] = [
   consumeCommand,
   tailCommand,
   replayCommand,
+  copyCommand,
   topicsCommand,
   groupsCommand,
   topCommand,
@@ -82,6 +84,10 @@ function reportError(err: unknown, io: Io): number {
   if (err instanceof RuntimeError) {
     io.stderr.write(`streamctl: ${err.message}\n`);
     return EXIT_RUNTIME;
+  }
+  if (err instanceof InterruptedError) {
+    if (err.message !== "") io.stderr.write(`streamctl: ${err.message}\n`);
+    return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
   io.stderr.write(`streamctl: ${message.split("\n")[0]}\n`);

@@ -21,7 +21,12 @@
 // whole), as with any non-idempotent Kafka producer.
 //
 // Failures: a non-retriable error (MESSAGE_TOO_LARGE, INVALID_RECORD, …) or a retriable one past
-// RETRIES_MAX fails that batch's records; later batches still go. `flush()` resolves when nothing
+// RETRIES_MAX fails that batch's records; later batches still go. So does the delivery timeout
+// (Kafka's delivery.timeout.ms): a batch not acknowledged `deliveryTimeoutMs` after its first record
+// was appended fails, wherever it is — waiting to be sent, set aside for a retry, or in flight (then
+// it may still have been written; its late answer is ignored). A sweep every DELIVERY_SWEEP_MS
+// finds them, so a dead broker ends a produce within the timeout (issue #22). `onRetry` hears of
+// each retry as it is decided. `flush()` resolves when nothing
 // is buffered or in flight, with the counts. acks=0 counts a batch as acknowledged once its bytes
 // are written to the socket: that is all acks=0 can know.
 //
@@ -42,7 +47,7 @@ import { Produce, type ProduceRequest, type ProduceResponse } from "../protocol/
 import { BatchBuilder, type ProducerHeader } from "./batch-builder.ts";
 import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection, ResponseHandler } from "./connection.ts";
-import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
+import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, DELIVERY_TIMEOUT_MS_DEFAULT, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError, KafkaClientError } from "./errors.ts";
 import { partitionForKey } from "../../core/batch/key-partition.ts";
 
@@ -57,11 +62,28 @@ export interface ProducerOptions {
   batchBytes?: number;
   /** Create topics on first use through Metadata (default true). */
   autoCreate?: boolean;
-  /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX). */
+  /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX; Infinity
+   * leaves the delivery timeout as the only bound, as Kafka's producer does). */
   retriesMax?: number;
+  /** How long a record may wait for its acknowledgement, retries included (default
+   * DELIVERY_TIMEOUT_MS_DEFAULT). */
+  deliveryTimeoutMs?: number;
+  /** A batch failed retriably and will be sent again after a backoff. */
+  onRetry?: (retry: ProduceRetry) => void;
   /** Called as each batch's acknowledgement is read, with its record count (not for acks=0,
    * which has no answer). Bench measures ack latency with it. */
   onAcked?: (topic: string, partition: number, records: number) => void;
+}
+
+export interface ProduceRetry {
+  topic: string;
+  partition: number;
+  /** The attempt that failed (1 = the first send). */
+  attempt: number;
+  records: number;
+  error: string;
+  /** Milliseconds left before the delivery timeout fails the batch. */
+  msLeft: number;
 }
 
 export interface ProduceSummary {
@@ -84,6 +106,12 @@ interface SealedBatch {
   recordBytes: number;
   payloadBytes: number;
   attempts: number;
+  /** performance.now() past which the batch fails with the delivery timeout. */
+  deadline: number;
+  /** Failed by the delivery timeout while in flight: its answer, when it comes, changes nothing. */
+  expired: boolean;
+  /** The last retriable error (for the delivery-timeout message). */
+  lastError: string | null;
 }
 
 class PartitionQueue {
@@ -132,6 +160,8 @@ const SPARE_BUFFERS_MAX = 8;
 /** Marks a partition already put in a request during one pump pass (leaders are ≥ -1). */
 const TAKEN = -2;
 const NOT_RETRIED = "not retried: a later batch of the partition was already written, resending would reorder";
+/** How often batches are checked against the delivery timeout while any is unacknowledged. */
+const DELIVERY_SWEEP_MS = 200;
 
 export class Producer {
   private readonly codec: Codec;
@@ -140,6 +170,9 @@ export class Producer {
   private readonly batchBytes: number;
   private readonly autoCreate: boolean;
   private readonly retriesMax: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly onRetry: ((retry: ProduceRetry) => void) | null;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly topics = new Map<string, TopicState>();
   /** The same TopicStates, for loops on the per-request path (no Map iterator). */
   private readonly topicList: TopicState[] = [];
@@ -170,6 +203,7 @@ export class Producer {
     topicData: [{ name: "", partitionData: [{ index: 0, records: null as Uint8Array | null }] }],
   };
   private readonly onAcked: ((topic: string, partition: number, records: number) => void) | null;
+  private readonly produceTimeoutMs: number;
   private readonly callDone = (call: ProduceCall, res: ProduceResponse | null, err: unknown): void => this.answered(call, res, err);
 
   constructor(
@@ -182,8 +216,14 @@ export class Producer {
     this.batchBytes = opts.batchBytes ?? BATCH_BYTES_DEFAULT;
     this.autoCreate = opts.autoCreate ?? true;
     this.retriesMax = opts.retriesMax ?? RETRIES_MAX;
+    this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS_DEFAULT;
+    this.onRetry = opts.onRetry ?? null;
     this.onAcked = opts.onAcked ?? null;
     this.onePartitionBody.acks = this.acks;
+    // The broker may hold an acks=all produce this long; the connection waits that plus its own
+    // request timeout, so a silent broker fails a produce in about twice the request timeout.
+    this.produceTimeoutMs = Math.min(PRODUCE_TIMEOUT_MS, client.requestTimeoutMs);
+    this.onePartitionBody.timeoutMs = this.produceTimeoutMs;
   }
 
   /** Loads (and, by default, creates) the topic; required before appending to it. Resolves to
@@ -197,6 +237,16 @@ export class Producer {
     this.topics.set(topic, state);
     this.topicList.push(state);
     return queues.length;
+  }
+
+  /** Takes in partitions added to `topic` since prepare (CreatePartitions); resolves to the count now. */
+  async refreshPartitions(topic: string): Promise<number> {
+    const state = this.topics.get(topic);
+    if (state === undefined) return this.prepare(topic);
+    const info = await this.client.topic(topic, { autoCreate: false, refresh: true });
+    for (let p = state.queues.length; p < info.partitions.length; p++) state.queues.push(new PartitionQueue(topic, p));
+    state.info = info;
+    return state.queues.length;
   }
 
   /** Counts so far. */
@@ -263,9 +313,20 @@ export class Producer {
     q.open = null;
     this.openCount--;
     q.sizeHint = Math.min(BATCH_SIZE_HINT_MAX, Math.max(BATCH_SIZE_HINT_MIN, 2 ** Math.ceil(Math.log2(b.recordBytes + 1))));
-    const sealed: SealedBatch = { bytes: null, buffer: null, count: b.count, recordBytes: b.recordBytes, payloadBytes: b.payloadBytes, attempts: 0 };
+    const sealed: SealedBatch = {
+      bytes: null,
+      buffer: null,
+      count: b.count,
+      recordBytes: b.recordBytes,
+      payloadBytes: b.payloadBytes,
+      attempts: 0,
+      deadline: q.openedAt + this.deliveryTimeoutMs,
+      expired: false,
+      lastError: null,
+    };
     q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
+    this.armSweep();
     if (t.queues.length > 1 && t.queues[t.sticky] === q) t.sticky = (t.sticky + 1 + Math.floor(Math.random() * (t.queues.length - 1))) % t.queues.length;
     if (this.codec === Codec.Zstd) {
       b.sealZstdAsync((buf) => this.recycle(buf)).then(
@@ -451,7 +512,7 @@ export class Producer {
       if (t === undefined) topicData.push((t = { name: q.topic, partitionData: [] }));
       t.partitionData.push({ index: q.partition, records: batches[i]!.bytes });
     }
-    return { transactionalId: null, acks: this.acks, timeoutMs: PRODUCE_TIMEOUT_MS, topicData };
+    return { transactionalId: null, acks: this.acks, timeoutMs: this.produceTimeoutMs, topicData };
   }
 
   /** A call's answer or failure (from ProduceCall). */
@@ -508,6 +569,12 @@ export class Producer {
   }
 
   private settle(q: PartitionQueue, b: SealedBatch, code: number, message: string | null): void {
+    if (b.expired) {
+      // Already counted as failed by the delivery timeout; what the broker says now changes nothing.
+      this.remove(q, b);
+      this.release(b);
+      return;
+    }
     if (code === 0) {
       this.remove(q, b);
       if (q.setAside.length > 0) {
@@ -525,7 +592,12 @@ export class Producer {
 
   private settleError(q: PartitionQueue, b: SealedBatch, retriable: boolean, message: string): void {
     this.remove(q, b);
-    if (retriable && b.attempts < this.retriesMax) q.setAside.push(b);
+    if (b.expired) this.release(b);
+    else if (retriable && b.attempts < this.retriesMax && performance.now() < b.deadline) {
+      b.lastError = message;
+      q.setAside.push(b);
+      this.onRetry?.({ topic: q.topic, partition: q.partition, attempt: b.attempts, records: b.count, error: message, msLeft: Math.max(0, b.deadline - performance.now()) });
+    } else if (retriable && b.attempts < this.retriesMax) this.fail(b, this.timedOut(q, b, message));
     else this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
     if (q.inFlight.length === 0 && q.setAside.length > 0) {
       // Everything sent before has answered: resend the set-aside batches first, in order.
@@ -556,10 +628,66 @@ export class Producer {
     if (this.summary.errors.length < MAX_ERRORS_KEPT && !this.summary.errors.includes(text)) this.summary.errors.push(text);
   }
 
+  /** Nothing left to wait for: no batch open, queued or set aside, and none in flight that still
+   * counts (a batch the delivery timeout failed is not waited for). */
   private get idle(): boolean {
-    if (this.openCount > 0 || this.requestsInFlight > 0) return false;
-    for (const t of this.topicList) for (const q of t.queues) if (q.sealed.length > 0 || q.inFlight.length > 0 || q.setAside.length > 0) return false;
+    if (this.openCount > 0) return false;
+    for (const t of this.topicList) {
+      for (const q of t.queues) {
+        if (q.sealed.length > 0 || q.setAside.length > 0) return false;
+        for (let i = 0; i < q.inFlight.length; i++) if (!q.inFlight[i]!.expired) return false;
+      }
+    }
     return true;
+  }
+
+  private timedOut(q: PartitionQueue, b: SealedBatch, last: string | null): string {
+    const tried = b.attempts === 0 ? "never sent" : `${b.attempts} attempt${b.attempts === 1 ? "" : "s"}`;
+    return `produce to ${q.topic}/${q.partition}: not acknowledged within the delivery timeout of ${this.deliveryTimeoutMs} ms (${tried}${last ? `; last error: ${last}` : ""})`;
+  }
+
+  private armSweep(): void {
+    if (this.sweepTimer !== null || !Number.isFinite(this.deliveryTimeoutMs)) return;
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(DELIVERY_SWEEP_MS, Math.max(10, this.deliveryTimeoutMs / 4)));
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** Fails every batch past its delivery deadline (see the file comment, "Failures"). */
+  private sweep(): void {
+    const now = performance.now();
+    let any = false;
+    let failed = false;
+    for (const t of this.topicList) {
+      for (const q of t.queues) {
+        for (const list of [q.sealed, q.setAside]) {
+          for (let i = 0; i < list.length; ) {
+            const b = list[i]!;
+            // A batch still being compressed (bytes null) is left to its compression's end.
+            if (b.deadline <= now && b.bytes !== null) {
+              list.splice(i, 1);
+              this.fail(b, this.timedOut(q, b, b.lastError));
+              failed = true;
+            } else i++;
+          }
+          if (list.length > 0) any = true;
+        }
+        for (const b of q.inFlight) {
+          if (!b.expired && b.deadline <= now) {
+            b.expired = true;
+            this.fail(b, `${this.timedOut(q, b, b.lastError)}, still unanswered: it may have been written`);
+            failed = true;
+          }
+          if (!b.expired) any = true;
+        }
+        if (q.open !== null) any = true;
+      }
+    }
+    if (!any) this.stopSweep();
+    if (failed) this.pump();
   }
 
   private wake(): void {
@@ -586,6 +714,7 @@ export class Producer {
   /** Stops timers; records still buffered are dropped (call flush() first to keep them). */
   close(): void {
     this.cancelLinger();
+    this.stopSweep();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }

@@ -21,9 +21,13 @@
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
+// | DescribeConfigs  | 1-4  | v1 says where a value comes from      | newest (auto.create.topics.enable)    |
+// | CreatePartitions | 0-3  | any                                   | newest (produce --json grows a copy)  |
 import {
   ApiVersions,
+  CreatePartitions,
   CreateTopics,
+  DescribeConfigs,
   Fetch,
   FindCoordinator,
   Heartbeat,
@@ -56,6 +60,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
+  [DescribeConfigs.key, { min: 1, max: 4 }],
+  [CreatePartitions.key, { min: 0, max: 3 }],
 ]);
 
 export class UnsupportedApiError extends Error {
