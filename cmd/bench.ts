@@ -18,7 +18,7 @@ import type { HistogramSummary } from "./bench-histogram.ts";
 import { type PauseStats, startPauseMeter } from "./bench-pauses.ts";
 import { consumeLoad, type ConsumeResult, ensureTopic, type LoadOptions, makeBenchClient, nowMs, offsetsAt, produceLoad, type ProduceResult } from "./bench-load.ts";
 import { EARLIEST, LATEST } from "../net/client/client.ts";
-import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, onInterrupt } from "./data-common.ts";
+import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, onInterrupt, plural } from "./data-common.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
 import { parseHostPort } from "./listen-address.ts";
 import { DEFAULT_BROKER } from "./data-common.ts";
@@ -140,7 +140,7 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
     } catch (err) {
       throw describeFailure(err, `bench ${mode}: topic ${o.topic}`);
     }
-    if (partitions !== partitionsWanted) io.stderr.write(`streamctl: topic ${o.topic} already has ${partitions} partition(s); using them\n`);
+    if (partitions !== partitionsWanted) io.stderr.write(`streamctl: topic ${o.topic} already has ${plural(partitions, "partition")}; using them\n`);
     let report: BenchReport;
     try {
       if (warmup > 0) {
@@ -236,8 +236,8 @@ export function formatReport(r: BenchReport): string {
   // A consume reads what is there (topped up first if short): the producer settings say nothing about it.
   const header =
     r.mode === "consume"
-      ? `bench consume: ${formatCount(r.records)} records of ${r.recordBytes} B from ${r.topic} (${r.partitions} partition(s))`
-      : `bench ${r.mode}: ${formatCount(r.records)} records of ${r.recordBytes} B to ${r.topic} (${r.partitions} partition(s), ${r.producers} producer(s), acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`;
+      ? `bench consume: ${plural(r.records, "record")} of ${r.recordBytes} B from ${r.topic} (${plural(r.partitions, "partition")})`
+      : `bench ${r.mode}: ${plural(r.records, "record")} of ${r.recordBytes} B to ${r.topic} (${plural(r.partitions, "partition")}, ${plural(r.producers, "producer")}, acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`;
   const lines = [
     header,
     `  throughput  ${formatCount(Math.round(r.recordsPerSec))} records/s, ${r.mbPerSec.toFixed(1)} MB/s, ${r.seconds.toFixed(2)} s`,

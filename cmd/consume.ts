@@ -16,7 +16,7 @@
 // a second, exit 130/143 (data-stop.ts).
 import { Command, Option } from "commander";
 import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
-import { brokerOption, checkTopic, describeFailure, intFlag, isTty, makeClient, Progress, timeoutOption } from "./data-common.ts";
+import { brokerOption, checkTopic, describeFailure, intFlag, isTty, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
 import { addFilterOptions, addOutputOptions, describeAssignment, type FilterFlags, type OutputFlags, recordFilter, recordPrinter, resolveTopics } from "./data-read.ts";
 import { Stopper } from "./data-stop.ts";
@@ -102,7 +102,7 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
       throw describeFailure(err, what);
     });
     if (partitionFlag !== undefined && partitionFlag >= topics.get(names[0]!)!) {
-      throw new UsageError(`--partition ${partitionFlag}: topic ${names[0]} has ${topics.get(names[0]!)} partition(s)`);
+      throw new UsageError(`--partition ${partitionFlag}: topic ${names[0]} has ${plural(topics.get(names[0]!)!, "partition")}`);
     }
     const group = flags.group;
     let closing = false;

@@ -149,7 +149,7 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
     io.stderr.write(`streamctl: aborted: ${plural(st.acked, "record")} ${verb}, ${formatCount(Math.max(0, read - bad.count - st.acked))} not (failed or unconfirmed)\n`);
   });
   stopper.onStop(() => input.stop());
-  if (fromTerminal) io.stderr.write("streamctl: reading records from the terminal, one per line: Ctrl-D sends them and ends, Ctrl-C stops\n");
+  if (fromTerminal) io.stderr.write("streamctl: reading records from the terminal, one per line, each sent as you type it: Ctrl-D ends, Ctrl-C stops\n");
   const progress = fromTerminal ? null : new Progress(io.stderr, "produced", () => ({ records: producer.stats.acked, bytes: producer.stats.ackedBytes, inputBytes, totalBytes: input.totalBytes }));
   const started = performance.now();
   try {
@@ -172,7 +172,7 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
     } catch (err) {
       throw describeFailure(err, `produce to ${topic}`);
     }
-    if (s.partition >= partitions) throw new UsageError(`--partition ${s.partition}: topic ${topic} has ${partitions} partition(s)`);
+    if (s.partition >= partitions) throw new UsageError(`--partition ${s.partition}: topic ${topic} has ${plural(partitions, "partition")}`);
     // Records naming a partition the topic does not have yet (a topic this command created: grown
     // before they are appended).
     let beyond: { line: number; e: EnvelopeRecord }[] = [];

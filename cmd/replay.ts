@@ -70,7 +70,7 @@ async function replay(io: Io, topic: string, flags: ReplayFlags): Promise<void> 
       const info = await client.topic(topic, { autoCreate: false });
       const sourcePartitions = info.partitions.length;
       if (partitionFlag !== undefined && partitionFlag >= sourcePartitions) {
-        throw new UsageError(`--partition ${partitionFlag}: topic ${topic} has ${sourcePartitions} partition(s)`);
+        throw new UsageError(`--partition ${partitionFlag}: topic ${topic} has ${plural(sourcePartitions, "partition")}`);
       }
       let keep = true;
       if (target !== null) {
