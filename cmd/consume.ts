@@ -10,8 +10,8 @@
 // A topic that does not exist is an error at once (exit 1): reading never creates a topic.
 //
 // stdout carries records only. stderr stays empty unless something fails, except for a group's
-// `assigned:`/`revoked:` lines (as kcat prints them) and, on a terminal, the progress line, which
-// is cleared before records are written. A closed stdout (`consume | head -1`) ends the command
+// `assigned:`/`revoked:` lines (as kcat prints them) and, on a terminal, the progress line, shown
+// only when records go to a file (and cleared before they are written). A closed stdout (`consume | head -1`) ends the command
 // quietly with exit 0 within a second, even while no record arrives; SIGINT/SIGTERM end it within
 // a second, exit 130/143 (data-stop.ts).
 import { Command, Option } from "commander";
@@ -20,6 +20,7 @@ import { brokerOption, checkTopic, describeFailure, intFlag, isTty, makeClient, 
 import { OutputSink } from "./data-output.ts";
 import { addFilterOptions, addOutputOptions, describeAssignment, type FilterFlags, type OutputFlags, recordFilter, recordPrinter, resolveTopics } from "./data-read.ts";
 import { Stopper } from "./data-stop.ts";
+import { isPiped } from "./stdout-watch.ts";
 import { offsetSpec, parsePosition, POSITION_HELP } from "./data-time.ts";
 import { type Io, UsageError } from "./io.ts";
 
@@ -79,8 +80,9 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
   let printedBytes = 0;
   const stopper = new Stopper(io);
   sink.watchReader(() => stopper.request("stdout closed"));
-  // Progress only when records do not go to the same terminal, and cleared before any is written.
-  const progress = isTty(io.stdout) ? null : new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: printedBytes }));
+  // Progress (on a terminal stderr) only when records go to a file: on a terminal, or through a
+  // pipe into a program that prints there, they would land on the end of it. Cleared before writes.
+  const progress = isTty(io.stdout) || isPiped(io.stdout) ? null : new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: printedBytes }));
   if (progress !== null) sink.beforeWrite = () => progress.clear();
   const onRecord = (r: TopicRecordView): boolean => {
     if (filter !== null && !filter(r)) return true;

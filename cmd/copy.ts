@@ -52,7 +52,9 @@ const CHECKPOINT_MS = 1_000;
 
 export function copyCommand(io: Io): Command {
   return new Command("copy")
-    .description("copy the records of SRC into DST, here or in another cluster, keeping keys, headers, timestamps and partitions; resumable")
+    .description(
+      "copy the records of SRC into DST, here or in another cluster, keeping keys, headers, timestamps and partitions; resumable: the offsets copied so far are committed to a consumer group on SRC's cluster (--group), and the same command run again goes on from there",
+    )
     .argument("<src>", "topic to copy (it must exist)")
     .argument("<dst>", "topic to copy into (created with SRC's partition count if missing)")
     .addOption(brokerOption())

@@ -40,6 +40,18 @@ function loadPoll(): PollFn | null {
   return poll;
 }
 
+/** True when `stream` is the process's stdout and that is a pipe or a socket (another program reads it). */
+export function isPiped(stream: unknown): boolean {
+  const fd = (stream as { fd?: unknown }).fd;
+  if (stream !== process.stdout || typeof fd !== "number") return false;
+  try {
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Calls `onClosed` once the reader of `fd` (a pipe or socket) is gone. Returns a function that stops
  * watching. The timer is unref'd: it never keeps the process alive by itself.

@@ -33,6 +33,10 @@
 //   2. a heartbeat that saw a rebalance: onRevoked, commit positions, join again (step 1)
 //   3. otherwise, positions are committed every autoCommitIntervalMs
 //   4. the next answer is fetched (the one after it is already on its way)
+// A group with `join: false` is only a store for offsets (Kafka's "simple" consumer with a group
+// id): every (chosen) partition is read, committed offsets are the starts, commits carry generation
+// -1 and no member id; no JoinGroup, so no rebalance and no group.initial.rebalance.delay.ms wait.
+// `streamctl copy` reads that way, one copier per group.
 // close(): onRevoked, a final commit, LeaveGroup. After a failure (a poll or walk threw; poll()
 // throws it again) close commits nothing — the chunk being walked is not done, and a broken
 // connection would only make the commit retry — and only leaves, best effort.
