@@ -3,7 +3,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { Codec } from "../../core/batch/header.ts";
 import { KafkaClient } from "./client.ts";
-import { Producer } from "./producer.ts";
+import { type ProduceRetry, Producer } from "./producer.ts";
 import { ScriptedBroker } from "../testing/scripted-broker.ts";
 
 const utf8 = new TextEncoder();
@@ -16,11 +16,22 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(script: (n: number) => number, opts: { batchBytes?: number; lingerMs?: number; partitions?: number; retriesMax?: number; answerDelayMs?: number } = {}) {
+async function setup(
+  script: (n: number) => number,
+  opts: { batchBytes?: number; lingerMs?: number; partitions?: number; retriesMax?: number; answerDelayMs?: number; deliveryTimeoutMs?: number; onRetry?: (r: ProduceRetry) => void } = {},
+) {
   const broker = new ScriptedBroker("t", opts.partitions ?? 1, script, opts.answerDelayMs).start();
   const [host, port] = broker.address.split(":");
   const client = new KafkaClient({ bootstrap: [{ host: host!, port: Number(port) }] });
-  const producer = new Producer(client, { codec: Codec.None, acks: -1, batchBytes: opts.batchBytes ?? 200, retriesMax: opts.retriesMax, lingerMs: opts.lingerMs ?? 1000 });
+  const producer = new Producer(client, {
+    codec: Codec.None,
+    acks: -1,
+    batchBytes: opts.batchBytes ?? 200,
+    retriesMax: opts.retriesMax,
+    lingerMs: opts.lingerMs ?? 1000,
+    deliveryTimeoutMs: opts.deliveryTimeoutMs,
+    onRetry: opts.onRetry,
+  });
   cleanup.push(async () => {
     producer.close();
     await client.close();
@@ -117,4 +128,28 @@ test("keyed records go to murmur2 partitions; keyless ones stick to one partitio
   await producer.flush();
   const all = broker.produces.flatMap((p) => p.values);
   expect(all.sort()).toEqual([...Array.from({ length: 8 }, (_, i) => `keyed${i}`), ...Array.from({ length: 5 }, (_, i) => `free${i}`)].sort());
+});
+
+test("delivery timeout: a partition that keeps failing retriably is reported at each retry, then fails at the timeout, not at an attempt limit (issue #22)", async () => {
+  const retries: ProduceRetry[] = [];
+  const { producer } = await setup(() => NOT_LEADER, { retriesMax: Infinity, deliveryTimeoutMs: 600, onRetry: (r) => void retries.push(r) });
+  appendRecords(producer, 10);
+  const started = performance.now();
+  const summary = await producer.flush();
+  expect(summary).toMatchObject({ acked: 0, failed: 10 });
+  expect(summary.errors[0]).toMatch(/^produce to t\/0: not acknowledged within the delivery timeout of 600 ms \(\d+ attempts; last error: produce to t\/0: NOT_LEADER_OR_FOLLOWER \(6\)\)$/);
+  expect(performance.now() - started).toBeLessThan(600 + 1000); // the timeout and one backoff at most
+  expect(retries.length).toBeGreaterThanOrEqual(2);
+  expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));
+  expect(retries[0]).toMatchObject({ topic: "t", partition: 0, records: 10 });
+});
+
+test("delivery timeout: a batch whose answer does not come fails at the timeout without waiting for it (issue #22)", async () => {
+  const { producer } = await setup(() => 0, { deliveryTimeoutMs: 300, answerDelayMs: 5_000 });
+  appendRecords(producer, 10);
+  const started = performance.now();
+  const summary = await producer.flush();
+  expect(summary).toMatchObject({ acked: 0, failed: 10 });
+  expect(summary.errors[0]).toMatch(/delivery timeout of 300 ms .*still unanswered: it may have been written$/);
+  expect(performance.now() - started).toBeLessThan(3_000);
 });
