@@ -19,6 +19,7 @@ import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
 import { brokerOption, checkTopic, describeFailure, intFlag, isTty, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
 import { addFilterOptions, addOutputOptions, describeAssignment, type FilterFlags, type OutputFlags, recordFilter, recordPrinter, resolveTopics } from "./data-read.ts";
+import { clientRetryReporter } from "./data-retry.ts";
 import { Stopper } from "./data-stop.ts";
 import { isPiped } from "./stdout-watch.ts";
 import { offsetSpec, parsePosition, POSITION_HELP } from "./data-time.ts";
@@ -75,15 +76,16 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
   const what = `consume ${names.length > 0 ? names.join(", ") : `--topic-regex ${flags.topicRegex}`}`;
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
-  const client = makeClient(io, flags.broker, flags.timeout);
+  let progress: Progress | null = null;
+  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io, () => progress?.clear()) });
   let printed = 0;
   let printedBytes = 0;
   const stopper = new Stopper(io);
   sink.watchReader(() => stopper.request("stdout closed"));
   // Progress (on a terminal stderr) only when records go to a file: on a terminal, or through a
   // pipe into a program that prints there, they would land on the end of it. Cleared before writes.
-  const progress = isTty(io.stdout) || isPiped(io.stdout) ? null : new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: printedBytes }));
-  if (progress !== null) sink.beforeWrite = () => progress.clear();
+  progress = isTty(io.stdout) || isPiped(io.stdout) ? null : new Progress(io.stderr, "consumed", () => ({ records: printed, bytes: printedBytes }));
+  if (progress !== null) sink.beforeWrite = () => progress?.clear();
   const onRecord = (r: TopicRecordView): boolean => {
     if (filter !== null && !filter(r)) return true;
     print(r);

@@ -26,18 +26,19 @@ import { Codec } from "../core/batch/header.ts";
 import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
 import { Producer } from "../net/client/producer.ts";
 import { readHeaders, type RecordView } from "../net/client/record-walker.ts";
-import { brokerOption, checkTopic, collect, describeFailure, formatCount, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
+import { brokerOption, checkTopic, collect, describeFailure, formatCount, intFlag, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
 import { describeAssignment } from "./data-read.ts";
+import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, produceRetryReporter } from "./data-retry.ts";
 import { Stopper } from "./data-stop.ts";
 import { offsetSpec, parsePosition, POSITION_HELP } from "./data-time.ts";
 import { topicForWriting } from "./data-topics.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
-import { DELIVERY_TIMEOUT_MS_CLI } from "./produce.ts";
 
 interface CopyFlags {
   broker?: string;
   toBroker?: string;
   timeout?: string;
+  deliveryTimeout?: string;
   from?: string;
   to?: string;
   follow?: boolean;
@@ -60,6 +61,7 @@ export function copyCommand(io: Io): Command {
     .addOption(brokerOption())
     .option("--to-broker <host:port>", "bootstrap broker of the cluster DST is in (default: SRC's)")
     .addOption(timeoutOption())
+    .addOption(deliveryTimeoutOption())
     .option("--from <position>", `where to start where the group has no committed offset: ${POSITION_HELP}; default beginning`)
     .option("--to <position>", "where to stop, exclusive, in the same words (default: the end each partition has at start)")
     .option("--follow", "keep copying records as they arrive (instead of stopping at the end seen at start)")
@@ -124,9 +126,10 @@ async function copy(io: Io, src: string, dst: string, flags: CopyFlags): Promise
   const filter = whereFilter(flags);
   const groupId = flags.group ?? `streamctl-copy.${src}.${dst}${sameCluster ? "" : `@${flags.toBroker}`}`;
   if (groupId === "") throw new UsageError("--group: must not be empty");
-  const source = makeClient(io, flags.broker, flags.timeout);
-  const target = sameCluster ? source : makeClient(io, flags.toBroker, flags.timeout);
-  const producer = new Producer(target, { codec: Codec.Zstd, acks: -1, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS_CLI, retriesMax: Infinity });
+  const deliveryTimeoutMs = intFlag("--delivery-timeout", flags.deliveryTimeout, { min: 1 }) ?? DELIVERY_TIMEOUT_MS_CLI;
+  const source = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const target = sameCluster ? source : makeClient(io, flags.toBroker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const producer = new Producer(target, { codec: Codec.Zstd, acks: -1, deliveryTimeoutMs, retriesMax: Infinity, onRetry: produceRetryReporter(io) });
   const stopper = new Stopper(io, () => io.stderr.write(`streamctl: aborted: copied up to the last checkpoint, committed to group ${groupId}; run the same command to resume\n`));
   let read = 0;
   let copied = 0;

@@ -5,7 +5,7 @@
 import { Option } from "commander";
 import type { Writable } from "node:stream";
 import { topicNameProblem } from "../core/topics/names.ts";
-import { KafkaClient } from "../net/client/client.ts";
+import { type ClientRetry, KafkaClient } from "../net/client/client.ts";
 import { REQUEST_TIMEOUT_MS_DEFAULT } from "../net/client/constants.ts";
 import { KafkaClientError } from "../net/client/errors.ts";
 import { UnsupportedApiError } from "../net/client/versions.ts";
@@ -25,11 +25,11 @@ export function timeoutOption(): Option {
   return new Option("--timeout <ms>", `how long a broker may take to accept a connection or to answer a request before the command fails naming it (default ${REQUEST_TIMEOUT_MS_DEFAULT})`);
 }
 
-export function makeClient(io: Io, broker: string | undefined, timeout?: string): KafkaClient {
+export function makeClient(io: Io, broker: string | undefined, timeout?: string, opts: { onRetry?: (r: ClientRetry) => void } = {}): KafkaClient {
   const value = broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
   const list = value.split(",").map((s) => parseHostPort("--broker", s.trim()));
   const timeoutMs = intFlag("--timeout", timeout, { min: 1 }) ?? REQUEST_TIMEOUT_MS_DEFAULT;
-  return new KafkaClient({ bootstrap: list, clientId: "streamctl", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+  return new KafkaClient({ bootstrap: list, clientId: "streamctl", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, onRetry: opts.onRetry });
 }
 
 /** "1 record", "2 records", "1,000 records". */

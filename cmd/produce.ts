@@ -23,11 +23,12 @@ import type { Codec } from "../core/batch/header.ts";
 import type { KafkaClient } from "../net/client/client.ts";
 import { BATCH_BYTES_DEFAULT, LINGER_MS_DEFAULT } from "../net/client/constants.ts";
 import { KafkaClientError } from "../net/client/errors.ts";
-import { type Acks, Producer, type ProducerHeader, type ProduceRetry, type ProduceSummary } from "../net/client/producer.ts";
+import { type Acks, Producer, type ProducerHeader, type ProduceSummary } from "../net/client/producer.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
 import { brokerOption, checkTopic, collect, describeFailure, formatBytes, formatCount, intFlag, isTty, keyValues, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
 import { type EnvelopeRecord, parseEnvelope, unescape } from "./data-format.ts";
 import { openInput, RecordSplitter } from "./data-input.ts";
+import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, produceRetryReporter } from "./data-retry.ts";
 import { Stopper } from "./data-stop.ts";
 import { growTopic, topicForWriting } from "./data-topics.ts";
 import { InterruptedError, type Io, RuntimeError, UsageError } from "./io.ts";
@@ -51,13 +52,10 @@ interface ProduceFlags {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export const DELIVERY_TIMEOUT_MS_CLI = 30_000;
 /** Read-ahead bounds for --json into a topic that does not exist yet (see the top). */
 const PEEK_RECORDS_MAX = 100_000;
 const PEEK_BYTES_MAX = 16 * 1024 * 1024;
 const PEEK_MS = 2_000;
-/** Retry lines on stderr: at most one per this interval (the rest are counted in the next one). */
-const RETRY_REPORT_INTERVAL_MS = 1_000;
 
 export function produceCommand(io: Io): Command {
   return new Command("produce")
@@ -65,7 +63,7 @@ export function produceCommand(io: Io): Command {
     .argument("<topic>", "topic to write to (created on first use unless the broker says otherwise)")
     .addOption(brokerOption())
     .addOption(timeoutOption())
-    .option("--delivery-timeout <ms>", `how long a record may wait for its acknowledgement, retries included, before it counts as failed (default ${DELIVERY_TIMEOUT_MS_CLI})`)
+    .addOption(deliveryTimeoutOption())
     .option("--file <path>", "read records from this file instead of stdin")
     .option("--delimiter <sep>", "record delimiter (escapes \\n \\t \\0 \\xHH)", "\\n")
     .option("--key-separator <sep>", "the key is what comes before the first SEP on a line")
@@ -127,8 +125,8 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
   const s = settings(flags);
   const input = openInput(io.stdin, flags.file);
   const fromTerminal = flags.file === undefined && (io.stdin as { isTTY?: boolean }).isTTY === true;
-  const client = makeClient(io, flags.broker, flags.timeout);
-  const retries = retryReporter(io);
+  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const retries = produceRetryReporter(io);
   const producer = new Producer(client, {
     codec: s.codec,
     acks: s.acks,
@@ -299,23 +297,6 @@ async function readAhead(
   } finally {
     if (timer !== null) clearTimeout(timer);
   }
-}
-
-/** Prints each retry as it is decided, at most one line per RETRY_REPORT_INTERVAL_MS. */
-function retryReporter(io: Io): (r: ProduceRetry) => void {
-  let last = -Infinity;
-  let quiet = 0;
-  return (r) => {
-    const now = performance.now();
-    if (now - last < RETRY_REPORT_INTERVAL_MS) {
-      quiet++;
-      return;
-    }
-    last = now;
-    const more = quiet > 0 ? ` (and ${plural(quiet, "other retry", "other retries")} since the last line)` : "";
-    quiet = 0;
-    io.stderr.write(`streamctl: produce to ${r.topic}/${r.partition}: ${r.error}; retrying ${plural(r.records, "record")} (attempt ${r.attempt + 1}, ${(r.msLeft / 1000).toFixed(0)} s left of --delivery-timeout)${more}\n`);
-  };
 }
 
 /** The plain-lines path: key separator, fixed headers, one timestamp per input chunk read. */

@@ -19,6 +19,7 @@ import { readHeaders } from "../net/client/record-walker.ts";
 import { brokerOption, checkTopic, describeFailure, intFlag, makeClient, plural, timeoutOption } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
 import { addFilterOptions, addOutputOptions, type FilterFlags, type OutputFlags, recordFilter, recordPrinter } from "./data-read.ts";
+import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, produceRetryReporter } from "./data-retry.ts";
 import { Stopper } from "./data-stop.ts";
 import { offsetSpec, parsePosition, POSITION_HELP } from "./data-time.ts";
 import { topicForWriting } from "./data-topics.ts";
@@ -27,6 +28,7 @@ import { type Io, RuntimeError, UsageError } from "./io.ts";
 interface ReplayFlags extends FilterFlags, OutputFlags {
   broker?: string;
   timeout?: string;
+  deliveryTimeout?: string;
   from?: string;
   to?: string;
   partition?: string;
@@ -42,7 +44,8 @@ export function replayCommand(io: Io): Command {
     .requiredOption("--from <position>", `first record, inclusive: ${POSITION_HELP}`)
     .option("--to <position>", "end, exclusive, in the same words as --from (default: the end at start)")
     .option("--partition <n>", "only this partition")
-    .option("--to-topic <topic>", "republish into this topic instead of printing (created with TOPIC's partition count if missing; partitions kept when the counts match, else chosen by key)");
+    .option("--to-topic <topic>", "republish into this topic instead of printing (created with TOPIC's partition count if missing; partitions kept when the counts match, else chosen by key)")
+    .addOption(deliveryTimeoutOption());
   addFilterOptions(cmd);
   addOutputOptions(cmd);
   return cmd.action(async (topic: string, flags: ReplayFlags) => {
@@ -60,8 +63,9 @@ async function replay(io: Io, topic: string, flags: ReplayFlags): Promise<void> 
   const filter = recordFilter(flags);
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
-  const client = makeClient(io, flags.broker, flags.timeout);
-  const producer = target === null ? null : new Producer(client, { codec: Codec.Zstd, acks: -1 });
+  const deliveryTimeoutMs = intFlag("--delivery-timeout", flags.deliveryTimeout, { min: 1 }) ?? DELIVERY_TIMEOUT_MS_CLI;
+  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const producer = target === null ? null : new Producer(client, { codec: Codec.Zstd, acks: -1, deliveryTimeoutMs, retriesMax: Infinity, onRetry: produceRetryReporter(io) });
   const stopper = new Stopper(io);
   sink.watchReader(() => stopper.request("stdout closed"));
   let read = 0;

@@ -19,6 +19,7 @@ import type { RecordView } from "../net/client/record-walker.ts";
 import { brokerOption, checkTopic, describeFailure, intFlag, makeClient, timeoutOption } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
 import { addFilterOptions, addOutputOptions, copyRecord, type FilterFlags, type OutputFlags, recordFilter, recordPrinter } from "./data-read.ts";
+import { clientRetryReporter } from "./data-retry.ts";
 import { Stopper } from "./data-stop.ts";
 import type { Io } from "./io.ts";
 
@@ -64,7 +65,7 @@ async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
   const filter = recordFilter(flags);
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
-  const client = makeClient(io, flags.broker, flags.timeout);
+  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
   const stopper = new Stopper(io);
   sink.watchReader(() => stopper.request("stdout closed"));
   const until = () => stopper.requested || sink.closed;

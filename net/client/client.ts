@@ -24,6 +24,16 @@ export interface ClientOptions {
   /** Per connection and per request (connection.ts, "Timeouts"); defaults in constants.ts. */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Told each time a request is tried again after a connection failed (the CLI says so on stderr). */
+  onRetry?: (retry: ClientRetry) => void;
+}
+
+export interface ClientRetry {
+  /** What is being retried: "metadata for orders", "fetch from orders", … */
+  what: string;
+  error: Error;
+  /** The attempt that failed (0 = the first). */
+  attempt: number;
 }
 
 export interface PartitionInfo {
@@ -73,6 +83,14 @@ export class KafkaClient {
     this.clientVersion = opts.clientVersion ?? "0";
     this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
+    this.onRetry = opts.onRetry ?? null;
+  }
+
+  private readonly onRetry: ((retry: ClientRetry) => void) | null;
+
+  /** Tells the onRetry hook (if any) that `what` is tried again after `error`. */
+  reportRetry(what: string, error: unknown, attempt: number): void {
+    if (this.onRetry !== null && !this.closed) this.onRetry({ what, error: error instanceof Error ? error : new Error(String(error)), attempt });
   }
 
   private connectionOptions(addr: BrokerAddress) {
@@ -217,6 +235,8 @@ export class KafkaClient {
         // Before any broker ever answered, a silent one is not worth waiting for again: the user
         // hears which broker did not answer within its timeout (issue #22).
         if (!isRetriableError(err) || attempt >= limit || (!this.everConnected && err instanceof TimeoutError)) throw err;
+        // Before the first answer, a refused bootstrap is retried briefly and then reported once, as a failure.
+        if (this.everConnected) this.reportRetry(`metadata for ${name}`, err, attempt);
         await sleep(backoffMs(attempt));
         continue;
       }
@@ -305,6 +325,8 @@ export class KafkaClient {
       );
       if (retry.size > 0) {
         if (attempt >= METADATA_RETRIES_MAX) throw lastError ?? new ConnectionError("list offsets: retries exhausted");
+        const failed = lastError as Error | null; // assigned in the callbacks above
+        if (failed instanceof ConnectionError) this.reportRetry(`list offsets of ${topic}`, failed, attempt);
         this.invalidate(topic);
         await sleep(backoffMs(attempt));
       }

@@ -97,6 +97,7 @@ export class GroupMember {
         message = r.message;
       } catch (err) {
         if (!isRetriableError(err) || attempt >= RETRIES_MAX) throw err;
+        this.client.reportRetry(`${what} (group ${this.groupId})`, err, attempt);
         this.dropCoordinator();
         await sleep(backoffMs(attempt));
         continue;
