@@ -39,6 +39,8 @@ export interface LoadOptions {
   compression: string;
   lingerMs: number;
   batchBytes: number;
+  /** Connect and request timeout of every client (--timeout; the client's default when absent). */
+  timeoutMs?: number;
 }
 
 /** Epoch milliseconds with sub-millisecond precision (one clock for producer and consumer). */
@@ -82,8 +84,8 @@ class AckTracker {
   };
 }
 
-export function makeBenchClient(bootstrap: BrokerAddress[]): KafkaClient {
-  return new KafkaClient({ bootstrap, clientId: "streamctl-bench", clientVersion: VERSION });
+export function makeBenchClient(bootstrap: BrokerAddress[], timeoutMs?: number): KafkaClient {
+  return new KafkaClient({ bootstrap, clientId: "streamctl-bench", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
 }
 
 /**
@@ -123,7 +125,7 @@ export interface ProduceResult {
 export async function produceLoad(opts: LoadOptions, partitions: number, stop: () => boolean = () => false): Promise<ProduceResult> {
   const codec = codecFromName(opts.compression);
   const P = opts.producers;
-  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap));
+  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap, opts.timeoutMs));
   const trackers = Array.from({ length: P }, () => new AckTracker());
   const producers = clients.map(
     (c, j) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false, onAcked: trackers[j]!.onAcked }),

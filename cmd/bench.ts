@@ -18,7 +18,8 @@ import type { HistogramSummary } from "./bench-histogram.ts";
 import { type PauseStats, startPauseMeter } from "./bench-pauses.ts";
 import { consumeLoad, type ConsumeResult, ensureTopic, type LoadOptions, makeBenchClient, nowMs, offsetsAt, produceLoad, type ProduceResult } from "./bench-load.ts";
 import { EARLIEST, LATEST } from "../net/client/client.ts";
-import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, onInterrupt, plural } from "./data-common.ts";
+import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, plural, timeoutOption } from "./data-common.ts";
+import { Stopper } from "./data-stop.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
 import { parseHostPort } from "./listen-address.ts";
 import { DEFAULT_BROKER } from "./data-common.ts";
@@ -39,6 +40,7 @@ interface BenchFlags {
   batchBytes?: string;
   warmup?: string;
   json?: boolean;
+  timeout?: string;
 }
 
 /** e2e waits this long after the last send for the consumer to see the remaining records. */
@@ -56,6 +58,7 @@ export function benchCommand(io: Io): Command {
             : "produce at --rate while consuming; ack and produce→consume latency",
       )
       .addOption(brokerOption())
+      .addOption(timeoutOption())
       .option("--topic <name>", "topic to use", "streamctl-bench")
       .option("--records <n>", `records to send or read (default ${mode === "e2e" ? "10 s at --rate" : "1000000"})`)
       .option("--record-size <bytes>", "value bytes per record (no key)", "100")
@@ -93,6 +96,7 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
     compression: flags.compression,
     lingerMs: intFlag("--linger-ms", flags.lingerMs) ?? (rate > 0 ? 0 : LINGER_MS_DEFAULT),
     batchBytes: intFlag("--batch-bytes", flags.batchBytes, { min: 1 }) ?? BATCH_BYTES_DEFAULT,
+    timeoutMs: intFlag("--timeout", flags.timeout, { min: 1 }),
   };
 }
 
@@ -129,10 +133,10 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
   if (!Number.isFinite(warmup) || warmup < 0) throw new UsageError(`--warmup: expected seconds ≥ 0, got '${flags.warmup}'`);
   if (warmup > 0 && o.rate === 0) throw new UsageError("--warmup: needs --rate (a warm-up is the same fixed-rate load, unmeasured)");
   const partitionsWanted = intFlag("--partitions", flags.partitions, { min: 1 })!;
-  let interrupted = false;
-  const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
-  const stop = () => interrupted;
-  const client = makeBenchClient(o.bootstrap);
+  // SIGINT/SIGTERM: the load stops and the report covers what ran, within a second (exit 130/143).
+  const stopper = new Stopper(io);
+  const stop = () => stopper.requested;
+  const client = makeBenchClient(o.bootstrap, o.timeoutMs);
   try {
     let partitions: number;
     try {
@@ -160,8 +164,9 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
     }
     io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
     if (report.failed > 0) throw new RuntimeError(`bench ${mode}: ${formatCount(report.failed)} records failed: ${report.errors.join("; ")}`);
+    stopper.throwIfSignalled();
   } finally {
-    removeInterrupt();
+    stopper.dispose();
     await client.close();
   }
 }

@@ -66,6 +66,7 @@ describe("a broker that accepts and never answers", () => {
     ["replay", ["replay", "t", "--from", "0"], ""],
     ["produce", ["produce", "t"], "one\n"],
     ["copy", ["copy", "t", "u"], ""],
+    ["bench produce", ["bench", "produce", "--records", "10"], ""],
   ];
 
   test.each(commands)("%s fails within its --timeout, naming the broker (issue #22)", async (_name, args, input) => {
