@@ -13,7 +13,7 @@
 // --json reads the envelope `consume --json` prints, keeping key, headers, timestamp and
 // partition (an explicit --partition wins); --header and --key-separator do not apply to it. Into
 // a topic that does not exist yet, the first records are read ahead (up to PEEK_RECORDS_MAX records,
-// PEEK_BYTES_MAX bytes or PEEK_MS, or the end of the input) and the topic is created with the
+// PEEK_BYTES_MAX bytes or PEEK_MS after the first bytes, or the end of the input) and the topic is created with the
 // partitions they name (highest + 1), so `consume --json | produce --json` copies a topic partition
 // for partition; a record naming a higher partition later grows the topic where the broker can
 // (CreatePartitions; data-topics.ts).
@@ -278,12 +278,15 @@ async function readAhead(
       bad.add(line, (err as Error).message);
     }
   };
+  // The clock starts with the first bytes: an upstream that takes its time to start (a consume
+  // still connecting) does not cut the read-ahead short.
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeUp = new Promise<"time">((resolve) => (timer = setTimeout(() => resolve("time"), PEEK_MS)));
+  let timeUp: Promise<"time"> | null = null;
   try {
     for (;;) {
       const pending = chunks.next();
-      const next = await Promise.race([pending, timeUp]);
+      const next = timeUp === null ? await pending : await Promise.race([pending, timeUp]);
+      timeUp ??= new Promise<"time">((resolve) => (timer = setTimeout(() => resolve("time"), PEEK_MS)));
       if (next === "time") return { records, pending };
       if (next.done) {
         splitter.end(onRecord);
