@@ -95,7 +95,9 @@ describe("a broker that accepts and never answers", () => {
     const elapsed = performance.now() - sent;
     clearTimeout(guard);
     expect(exit).toBe(code);
-    expect(elapsed).toBeLessThan(1500); // "within 1 s", plus the time the exit takes to be seen
+    // "Within 1 s" (data-stop.ts gives it 0.7 s), plus the time a busy machine takes to show the exit;
+    // far from the 10 s timeout it would otherwise wait out.
+    expect(elapsed).toBeLessThan(2000);
     expect(await new Response(proc.stdout).text()).toBe("");
   });
 
@@ -204,7 +206,7 @@ describe("against a live broker", () => {
       const elapsed = performance.now() - killed;
       const stderr = await new Response(proc.stderr).text();
       expect(code).toBe(1);
-      expect(stderr).toMatch(/retrying 2 records \(attempt 2/);
+      expect(stderr).toMatch(/^streamctl: produce to mid\/0: .*; retrying [12] records? \(attempt 2, \d s left of --delivery-timeout\)/m);
       expect(stderr.trimEnd().split("\n").at(-1)).toMatch(
         /^streamctl: 2 records acknowledged .* to mid, 2 failed: produce to mid\/0: not acknowledged within the delivery timeout of 3000 ms/,
       );
