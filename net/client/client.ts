@@ -218,7 +218,7 @@ export class KafkaClient {
    * `autoCreate`) if the cache has none. Retries while the broker says the leader or the freshly
    * created topic is not ready; fails with the broker's error otherwise.
    */
-  async topic(name: string, opts: { autoCreate: boolean; refresh?: boolean }): Promise<TopicInfo> {
+  async topic(name: string, opts: { autoCreate: boolean; refresh?: boolean; retriesMax?: number }): Promise<TopicInfo> {
     const cached = this.topics.get(name);
     if (cached && !opts.refresh && cached.partitions.every((p) => p.leader >= 0)) return cached;
     for (let attempt = 0; ; attempt++) {
@@ -231,7 +231,7 @@ export class KafkaClient {
         if (code === 0 && info && info.partitions.length > 0 && info.partitions.every((p) => p.leader >= 0)) return info;
         if (code === 0) code = ErrorCode.LEADER_NOT_AVAILABLE;
       } catch (err) {
-        const limit = this.everConnected ? METADATA_RETRIES_MAX : BOOTSTRAP_RETRIES_MAX;
+        const limit = opts.retriesMax ?? (this.everConnected ? METADATA_RETRIES_MAX : BOOTSTRAP_RETRIES_MAX);
         // Before any broker ever answered, a silent one is not worth waiting for again: the user
         // hears which broker did not answer within its timeout (issue #22).
         if (!isRetriableError(err) || attempt >= limit || (!this.everConnected && err instanceof TimeoutError)) throw err;
@@ -244,7 +244,7 @@ export class KafkaClient {
       // that still says UNKNOWN_TOPIC_OR_PARTITION after being asked to create it will not (Kafka
       // with auto-creation off), so that gets only a couple of retries, not a leader election's worth.
       const transient = code === ErrorCode.LEADER_NOT_AVAILABLE || (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.autoCreate && attempt < UNKNOWN_TOPIC_RETRIES_MAX);
-      if (!transient || attempt >= METADATA_RETRIES_MAX) {
+      if (!transient || attempt >= (opts.retriesMax ?? METADATA_RETRIES_MAX)) {
         if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new KafkaClientError(code, `topic ${name} does not exist`);
         throw kafkaError(code, `metadata for topic ${name}`);
       }

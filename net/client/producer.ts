@@ -561,7 +561,9 @@ export class Producer {
       const t = this.topics.get(name);
       if (!t) continue;
       try {
-        t.info = await this.client.topic(name, { autoCreate: false, refresh: true });
+        // One Metadata round trip, no retries of its own: the batches' retries come back here, each
+        // after its backoff, and say so (onRetry); retrying inside would hold them up unseen.
+        t.info = await this.client.topic(name, { autoCreate: false, refresh: true, retriesMax: 0 });
       } catch {
         // keep the old leaders; the retries will ask again
       }
