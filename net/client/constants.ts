@@ -51,10 +51,12 @@ export const AUTO_COMMIT_INTERVAL_MS = 5_000;
 
 /** Metadata for a topic that was just auto-created may say LEADER_NOT_AVAILABLE for a moment. */
 export const METADATA_RETRIES_MAX = 20;
-/** Retries of a Metadata that asked to create a topic and heard UNKNOWN_TOPIC_OR_PARTITION: a broker
- * that creates topics says LEADER_NOT_AVAILABLE meanwhile, so this is for brokers that answer
- * before their creation shows, not for those that will never create it. */
-export const UNKNOWN_TOPIC_RETRIES_MAX = 2;
+/** Retries of a Metadata that asked to create a topic and heard UNKNOWN_TOPIC_OR_PARTITION (about
+ * 2.5 s with the backoff above): a Kafka broker that creates topics says LEADER_NOT_AVAILABLE
+ * meanwhile, so this is for brokers whose creation shows a little late, not for those that will never
+ * create it (those took METADATA_RETRIES_MAX, 17.6 s, to be believed; the CLI asks the broker's
+ * auto.create.topics.enable first and does not wait at all). */
+export const UNKNOWN_TOPIC_RETRIES_MAX = 5;
 /** Attempts to reach the bootstrap brokers before the first connection ever succeeded: a wrong
  * --broker should fail in about a second, not after a leader-election's worth of retries. */
 export const BOOTSTRAP_RETRIES_MAX = 3;
