@@ -167,7 +167,7 @@ export class Connection {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
-        reject(new TimeoutError(this.address, `connect to ${this.address}: broker ${this.address} did not accept a connection within ${this.connectTimeoutMs} ms`));
+        reject(new TimeoutError(this.address, `broker ${this.address} did not accept a connection within ${this.connectTimeoutMs} ms`));
         this.fail(new ConnectionError(`connect to ${this.address}: timed out`));
       }, this.connectTimeoutMs);
       Bun.connect({
