@@ -25,7 +25,7 @@ import { Command } from "commander";
 import { Codec } from "../core/batch/header.ts";
 import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
 import { Producer } from "../net/client/producer.ts";
-import { readHeaders, type RecordView } from "../net/client/record-walker.ts";
+import { readHeaders } from "../net/client/record-walker.ts";
 import { brokerOption, checkTopic, collect, describeFailure, formatCount, intFlag, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
 import { describeAssignment } from "./data-read.ts";
 import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, produceRetryReporter } from "./data-retry.ts";

@@ -25,7 +25,7 @@ import { BATCH_BYTES_DEFAULT, LINGER_MS_DEFAULT } from "../net/client/constants.
 import { KafkaClientError } from "../net/client/errors.ts";
 import { type Acks, Producer, type ProducerHeader, type ProduceSummary } from "../net/client/producer.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
-import { brokerOption, checkTopic, collect, describeFailure, formatBytes, formatCount, intFlag, isTty, keyValues, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
+import { brokerOption, checkTopic, collect, describeFailure, formatBytes, formatCount, intFlag, keyValues, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
 import { type EnvelopeRecord, parseEnvelope, unescape } from "./data-format.ts";
 import { openInput, RecordSplitter } from "./data-input.ts";
 import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, produceRetryReporter } from "./data-retry.ts";
