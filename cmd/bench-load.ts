@@ -41,6 +41,8 @@ export interface LoadOptions {
   batchBytes: number;
   /** Idempotent producers (ProducerOptions.idempotence; default true). */
   idempotence?: boolean;
+  /** Connect and request timeout of every client (--timeout; the client's default when absent). */
+  timeoutMs?: number;
 }
 
 /** Epoch milliseconds with sub-millisecond precision (one clock for producer and consumer). */
@@ -84,8 +86,8 @@ class AckTracker {
   };
 }
 
-export function makeBenchClient(bootstrap: BrokerAddress[]): KafkaClient {
-  return new KafkaClient({ bootstrap, clientId: "streamctl-bench", clientVersion: VERSION });
+export function makeBenchClient(bootstrap: BrokerAddress[], timeoutMs?: number): KafkaClient {
+  return new KafkaClient({ bootstrap, clientId: "streamctl-bench", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
 }
 
 /**
@@ -125,7 +127,7 @@ export interface ProduceResult {
 export async function produceLoad(opts: LoadOptions, partitions: number, stop: () => boolean = () => false): Promise<ProduceResult> {
   const codec = codecFromName(opts.compression);
   const P = opts.producers;
-  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap));
+  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap, opts.timeoutMs));
   const trackers = Array.from({ length: P }, () => new AckTracker());
   const producers = clients.map(
     (c, j) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false, onAcked: trackers[j]!.onAcked, idempotence: opts.idempotence }),

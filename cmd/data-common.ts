@@ -5,7 +5,8 @@
 import { Option } from "commander";
 import type { Writable } from "node:stream";
 import { topicNameProblem } from "../core/topics/names.ts";
-import { KafkaClient } from "../net/client/client.ts";
+import { type ClientRetry, KafkaClient } from "../net/client/client.ts";
+import { REQUEST_TIMEOUT_MS_DEFAULT } from "../net/client/constants.ts";
 import { KafkaClientError } from "../net/client/errors.ts";
 import { UnsupportedApiError } from "../net/client/versions.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
@@ -19,10 +20,21 @@ export function brokerOption(): Option {
   return new Option("--broker <host:port>", `Kafka bootstrap broker (env STREAMCTL_BROKER, default ${DEFAULT_BROKER})`);
 }
 
-export function makeClient(io: Io, broker: string | undefined): KafkaClient {
+/** `--timeout MS`: the connect and request timeout of every data command (issue #22). */
+export function timeoutOption(): Option {
+  return new Option("--timeout <ms>", `how long a broker may take to accept a connection or to answer a request before the command fails naming it (default ${REQUEST_TIMEOUT_MS_DEFAULT})`);
+}
+
+export function makeClient(io: Io, broker: string | undefined, timeout?: string, opts: { onRetry?: (r: ClientRetry) => void } = {}): KafkaClient {
   const value = broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
   const list = value.split(",").map((s) => parseHostPort("--broker", s.trim()));
-  return new KafkaClient({ bootstrap: list, clientId: "streamctl", clientVersion: VERSION });
+  const timeoutMs = intFlag("--timeout", timeout, { min: 1 }) ?? REQUEST_TIMEOUT_MS_DEFAULT;
+  return new KafkaClient({ bootstrap: list, clientId: "streamctl", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, onRetry: opts.onRetry });
+}
+
+/** "1 record", "2 records", "1,000 records". */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : nouns}`;
 }
 
 export function checkTopic(flag: string, name: string): string {
@@ -109,7 +121,7 @@ export class Progress {
     const s = this.sample();
     const secs = (performance.now() - this.started) / 1000;
     const rate = secs > 0 ? s.bytes / secs : 0;
-    let line = `${this.verb} ${formatCount(s.records)} records, ${formatBytes(s.bytes)}, ${formatBytes(Math.round(rate))}/s, ${formatCount(Math.round(s.records / Math.max(secs, 0.001)))} rec/s`;
+    let line = `${this.verb} ${plural(s.records, "record")}, ${formatBytes(s.bytes)}, ${formatBytes(Math.round(rate))}/s, ${formatCount(Math.round(s.records / Math.max(secs, 0.001)))} rec/s`;
     if (s.totalBytes && s.inputBytes !== undefined && s.inputBytes > 0) {
       const inputRate = s.inputBytes / secs;
       const pct = Math.min(100, (100 * s.inputBytes) / s.totalBytes);
@@ -117,6 +129,13 @@ export class Progress {
     }
     this.stderr.write(`\r\x1b[2K${line}`);
     this.shown = true;
+  }
+
+  /** Takes the line off the screen, before records go to a stdout that may share the terminal
+   * (the next tick draws it again). */
+  clear(): void {
+    if (this.shown) this.stderr.write("\r\x1b[2K");
+    this.shown = false;
   }
 
   /** Removes the line so the summary starts on a clean row. */

@@ -7,7 +7,7 @@
 // value) goes to stderr and exits 2, with "did you mean …" when a known name is close; `topic` and
 // `group` are aliases of `topics` and `groups`; `--version` names the commit and the Bun runtime.
 import { Command, CommanderError } from "commander";
-import { type Io, processIo, UsageError, RuntimeError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
+import { type Io, processIo, UsageError, RuntimeError, InterruptedError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
 import { versionText } from "./version.ts";
 import { completionCommand } from "./completion.ts";
 import { exitCodesHelp } from "./conventions.ts";
@@ -16,6 +16,7 @@ import { produceCommand } from "./produce.ts";
 import { consumeCommand } from "./consume.ts";
 import { tailCommand } from "./tail.ts";
 import { replayCommand } from "./replay.ts";
+import { copyCommand } from "./copy.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
@@ -32,6 +33,7 @@ const subcommands: readonly CommandFactory[] = [
   consumeCommand,
   tailCommand,
   replayCommand,
+  copyCommand,
   topicsCommand,
   groupsCommand,
   metadataCommand,
@@ -105,6 +107,10 @@ function reportError(err: unknown, io: Io): number {
   if (err instanceof RuntimeError) {
     io.stderr.write(`streamctl: ${err.message}\n`);
     return EXIT_RUNTIME;
+  }
+  if (err instanceof InterruptedError) {
+    if (err.message !== "") io.stderr.write(`streamctl: ${err.message}\n`);
+    return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
   io.stderr.write(`streamctl: ${message.split("\n")[0]}\n`);

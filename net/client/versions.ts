@@ -26,10 +26,11 @@
 // | DescribeGroups 15| 0-5  | any                                   | newest                                |
 // | ListGroups (16)  | 0-5  | any (state from v4, else DescribeGroups) | newest                             |
 // | DeleteGroups (42)| 0-2  | any                                   | newest                                |
-// | DescribeConfigs  | 1-4  | v1 has config_source                  | newest                                |
+// | DescribeConfigs  | 1-4  | v1 has config_source (where a value   | newest (also auto.create.topics.enable|
+// |                  |      |   comes from)                         |   for produce --no-auto-create)       |
 // | AlterConfigs (33)| 0-2  | any (fallback without key 44)         | newest                                |
 // | IncrementalAlter…| 0-1  | any (KIP-339)                         | newest                                |
-// | CreatePartitions | 0-3  | any                                   | newest                                |
+// | CreatePartitions | 0-3  | any                                   | newest (also produce --json grows a copy)|
 // | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
 // |   (22)           |      |   fields)                             |                                       |
 import {
