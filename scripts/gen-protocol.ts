@@ -22,7 +22,7 @@ export const APIS = [
   "JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ListGroups", "SaslHandshake",
   "ApiVersions", "CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch",
   "DescribeConfigs", "AlterConfigs", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs",
-  "DescribeCluster",
+  "DescribeCluster", "SaslAuthenticate", "DescribeUserScramCredentials", "AlterUserScramCredentials",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */
 export const OTHER_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];

@@ -9,6 +9,7 @@
 //   topics      lookup (by name, by id, why one is missing), create (and create-on-first-use),
 //               delete, alter configs
 //   groups      the group coordinator (core/groups), as it is
+//   auth        users, SASL exchanges, super users and authorize() (core/broker/auth.ts)
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
 // answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
@@ -26,6 +27,7 @@ import type { PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { type Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { Auth, type AuthConfig } from "./auth.ts";
 import { Idempotence } from "./idempotence.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
@@ -46,6 +48,8 @@ export interface BrokerConfig {
   defaultPartitions: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
+  /** Super users and whether authorization is on (core/broker/auth.ts). */
+  auth?: AuthConfig;
 }
 
 /** Seams for tests: a memory disk, a manual clock and timers, no lock (the memory disk has no files). */
@@ -75,6 +79,8 @@ export class Broker {
     readonly log: BrokerLog,
     readonly store: TopicStore,
     readonly groups: GroupCoordinator,
+    /** Users, SASL exchanges and authorize(): the auth decisions of every door. */
+    readonly auth: Auth,
     metrics: BrokerMetrics,
     private readonly lock: DataDirLock | null,
   ) {
@@ -95,6 +101,8 @@ export class Broker {
     try {
       const metrics = new BrokerMetrics();
       const fs = timedFileLayer((ms) => metrics.fsyncDone(ms), deps.fs);
+      // Users first: a damaged users.json stops the open before recovery does any work.
+      const auth = Auth.open(fs, config.dataDir, config.auth);
       const { store, groups } = await openStorage({
         dataDir: config.dataDir,
         fsync: config.fsync,
@@ -104,7 +112,7 @@ export class Broker {
         groups: { config: config.groups, timers: deps.timers },
       });
       store.onTopicDeleted((name) => metrics.topics.delete(name));
-      return new Broker(config, log, store, groups, metrics, lock);
+      return new Broker(config, log, store, groups, auth, metrics, lock);
     } catch (err) {
       lock?.release();
       throw err;

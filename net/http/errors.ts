@@ -33,6 +33,12 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   OFFSET_OUT_OF_RANGE: 416,
   STORAGE: 507,
   CLOSED: 503,
+  USER_NOT_FOUND: 404,
+  USER_EXISTS: 409,
+  UNACCEPTABLE_CREDENTIAL: 400,
+  DUPLICATE_RESOURCE: 400,
+  UNSUPPORTED_MECHANISM: 400,
+  NOT_AUTHORIZED: 403,
 };
 
 export function badRequest(message: string, code = "BAD_REQUEST"): HttpError {

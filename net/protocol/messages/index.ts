@@ -3,6 +3,7 @@
 // Every generated API descriptor, and a lookup by API key.
 import type { ApiDescriptor } from "../api.ts";
 import { AlterConfigs } from "./alter-configs.ts";
+import { AlterUserScramCredentials } from "./alter-user-scram-credentials.ts";
 import { ApiVersions } from "./api-versions.ts";
 import { CreatePartitions } from "./create-partitions.ts";
 import { CreateTopics } from "./create-topics.ts";
@@ -12,6 +13,7 @@ import { DeleteTopics } from "./delete-topics.ts";
 import { DescribeCluster } from "./describe-cluster.ts";
 import { DescribeConfigs } from "./describe-configs.ts";
 import { DescribeGroups } from "./describe-groups.ts";
+import { DescribeUserScramCredentials } from "./describe-user-scram-credentials.ts";
 import { Fetch } from "./fetch.ts";
 import { FindCoordinator } from "./find-coordinator.ts";
 import { Heartbeat } from "./heartbeat.ts";
@@ -26,10 +28,12 @@ import { OffsetCommit } from "./offset-commit.ts";
 import { OffsetFetch } from "./offset-fetch.ts";
 import { OffsetForLeaderEpoch } from "./offset-for-leader-epoch.ts";
 import { Produce } from "./produce.ts";
+import { SaslAuthenticate } from "./sasl-authenticate.ts";
 import { SaslHandshake } from "./sasl-handshake.ts";
 import { SyncGroup } from "./sync-group.ts";
 
 export * from "./alter-configs.ts";
+export * from "./alter-user-scram-credentials.ts";
 export * from "./api-versions.ts";
 export * from "./create-partitions.ts";
 export * from "./create-topics.ts";
@@ -39,6 +43,7 @@ export * from "./delete-topics.ts";
 export * from "./describe-cluster.ts";
 export * from "./describe-configs.ts";
 export * from "./describe-groups.ts";
+export * from "./describe-user-scram-credentials.ts";
 export * from "./fetch.ts";
 export * from "./find-coordinator.ts";
 export * from "./heartbeat.ts";
@@ -53,6 +58,7 @@ export * from "./offset-commit.ts";
 export * from "./offset-fetch.ts";
 export * from "./offset-for-leader-epoch.ts";
 export * from "./produce.ts";
+export * from "./sasl-authenticate.ts";
 export * from "./sasl-handshake.ts";
 export * from "./sync-group.ts";
 export * from "./consumer-protocol-subscription.ts";
@@ -60,7 +66,7 @@ export * from "./consumer-protocol-assignment.ts";
 
 /** Every generated API, in API key order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, Fetch, FindCoordinator, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
+export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, AlterUserScramCredentials, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeUserScramCredentials, Fetch, FindCoordinator, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
 
 /** API key → descriptor. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
