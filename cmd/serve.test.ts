@@ -23,7 +23,7 @@ describe("serve options", () => {
 
   test("defaults follow DESIGN.md", () => {
     const o = resolveServeOptions({}, { HOME: "/h" });
-    expect(o.kafka).toEqual({ host: "127.0.0.1", port: 9092 });
+    expect(o.listeners.map((l) => [l.protocol, l.address])).toEqual([["PLAINTEXT", { host: "127.0.0.1", port: 9092 }]]);
     expect(o.http).toEqual({ host: "127.0.0.1", port: 8092 });
     expect(o.fsync).toEqual({ mode: "always" });
     expect(o.autoCreateTopics).toBe(true);

@@ -19,26 +19,39 @@ import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
-import { startKafkaServer } from "../net/kafka/server.ts";
+import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
+import { type SecurityProtocol, usesSasl } from "../net/kafka/session.ts";
+import { type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
 
 export interface BrokerOptions {
   dataDir: string;
-  kafka: HostPort;
+  /** The Kafka listeners, in the order given (cmd/serve-listeners.ts). */
+  listeners: KafkaListenerSpec[];
   http: HostPort;
+  /** The certificate of TLS listeners and of --http-tls. */
+  tls?: TlsServerConfig;
+  /** Serve the HTTP door over TLS with `tls`'s certificate. */
+  httpTls?: boolean;
+  /** Whether any listener authenticates (authorization is on then). */
+  authenticates?: boolean;
+  superUsers?: string[];
+  /** STREAMCTL_ADMIN_PASSWORD: makes the super user admin on a first start with a SASL listener. */
+  adminPassword?: string;
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
   defaultPartitions: number;
   httpToken?: string;
   maxConnections: number;
   idleTimeoutMs: number;
-  /** Address advertised in Metadata/FindCoordinator instead of the listener's. */
-  advertise?: HostPort;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
 }
 
 export interface RunningBroker {
+  /** The first listener's address (port 0 resolved). */
   kafka: HostPort;
+  /** Every listener with its real port, in order. */
+  listeners: Array<{ protocol: SecurityProtocol; address: HostPort }>;
   http: HostPort;
   broker: Broker;
   stop(): Promise<void>;
@@ -48,59 +61,92 @@ export interface RunningBroker {
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
   const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
   const broker = await Broker.open(
-    { dataDir: options.dataDir, fsync: options.fsync, autoCreateTopics: options.autoCreateTopics, defaultPartitions: options.defaultPartitions, groups: options.groups },
+    {
+      dataDir: options.dataDir,
+      fsync: options.fsync,
+      autoCreateTopics: options.autoCreateTopics,
+      defaultPartitions: options.defaultPartitions,
+      groups: options.groups,
+      auth: { superUsers: options.superUsers, authorizationEnabled: options.authenticates ?? false },
+    },
     log,
   );
-  let kafka: ReturnType<typeof startKafkaServer> | undefined;
+  const kafka: KafkaServer[] = [];
   try {
-    kafka = startKafkaServer({
-      host: options.kafka.host,
-      port: options.kafka.port,
-      broker,
-      requestBytesMax: REQUEST_BYTES_MAX,
-      maxConnections: options.maxConnections,
-      idleTimeoutMs: options.idleTimeoutMs,
-      advertise: options.advertise,
-    });
-    const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
-    const kafkaDoor = kafka;
+    await bootstrapUsers(broker, options, log);
+    for (const l of options.listeners) {
+      kafka.push(
+        startKafkaServer({
+          host: l.address.host,
+          port: l.address.port,
+          broker,
+          requestBytesMax: REQUEST_BYTES_MAX,
+          maxConnections: options.maxConnections,
+          idleTimeoutMs: options.idleTimeoutMs,
+          advertise: l.advertise,
+          security: l.security,
+          // Client certificates are asked for on SSL listeners only: on SASL_SSL the login
+          // authenticates (as Kafka, where ssl.client.auth applies to SASL_SSL only per listener).
+          tls: options.tls && l.protocol === "SASL_SSL" ? { ...options.tls, clientAuth: "none" } : options.tls,
+        }),
+      );
+    }
+    const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
+    const listeners = options.listeners.map((l, i) => ({ protocol: l.protocol, address: { host: l.address.host, port: kafka[i]!.port } }));
     return {
-      kafka: { host: options.kafka.host, port: kafka.port },
+      kafka: listeners[0]!.address,
+      listeners,
       http: { host: options.http.host, port: http.port },
       broker,
       async stop() {
         broker.beginShutdown();
-        await kafkaDoor.stop();
+        await Promise.all(kafka.map((k) => k.stop()));
         await http.stop();
         await broker.close();
       },
     };
   } catch (err) {
     broker.beginShutdown();
-    await kafka?.stop(0);
+    await Promise.all(kafka.map((k) => k.stop(0)));
     await broker.close();
     throw err;
   }
 }
 
-export interface ServeFlags {
+/** First start with a SASL listener and no users: the super user admin from STREAMCTL_ADMIN_PASSWORD, or a refusal. */
+async function bootstrapUsers(broker: Broker, options: BrokerOptions, log: BrokerLog): Promise<void> {
+  if (!options.listeners.some((l) => usesSasl(l.protocol)) || broker.auth.userCount > 0) return;
+  if (!options.adminPassword) {
+    throw new UsageError("a SASL listener needs users and there are none yet: set STREAMCTL_ADMIN_PASSWORD to create the super user admin on this first start");
+  }
+  await broker.auth.bootstrapAdmin(options.adminPassword);
+  log.info("created the super user admin from STREAMCTL_ADMIN_PASSWORD (first start with a SASL listener)");
+}
+
+export interface ServeFlags extends ListenerFlags {
   dataDir?: string;
-  kafkaListen?: string;
   httpListen?: string;
   config?: string;
   fsync?: string;
   autoCreate?: boolean;
   defaultPartitions?: string;
+  /** Only from a --config file (a file is not in `ps`); on the command line see httpTokenFile. */
   httpToken?: string;
+  httpTokenFile?: string;
   maxConnections?: string;
   idleTimeoutMs?: string;
-  advertise?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs"]);
+const CONFIG_KEYS = new Set([
+  "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
+  "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
+  "saslSessionLifetimeMs", "superUsers", "insecureListener",
+]);
+/** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
+const LIST_KEYS = new Set(["listener", "advertise"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -118,10 +164,11 @@ function readConfigFile(path: string): ServeFlags {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`--config ${path}: expected a JSON object`);
   }
-  const out: Record<string, string | boolean> = {};
+  const out: Record<string, string | boolean | string[]> = {};
   for (const [k, v] of Object.entries(parsed)) {
     if (!CONFIG_KEYS.has(k)) throw new UsageError(`--config ${path}: unknown key "${k}"`);
-    out[k] = typeof v === "boolean" ? v : String(v);
+    if (LIST_KEYS.has(k)) out[k] = (Array.isArray(v) ? v : [v]).map(String);
+    else out[k] = typeof v === "boolean" ? v : String(v);
   }
   return out as ServeFlags;
 }
@@ -134,7 +181,7 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 
 export function resolveServeOptions(flags: ServeFlags, env: Record<string, string | undefined>): BrokerOptions {
   const merged: ServeFlags = { ...(flags.config ? readConfigFile(flags.config) : {}), ...definedOnly(flags) };
-  const kafka: HostPort = parseHostPort("--kafka-listen", merged.kafkaListen ?? "127.0.0.1:9092");
+  const kafka = resolveListeners(merged);
   const http: HostPort = parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
   let fsync: FsyncPolicy;
   try {
@@ -142,21 +189,26 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   } catch (err) {
     throw new UsageError(`--fsync: ${(err as Error).message}`);
   }
+  const httpToken = resolveHttpToken(merged, env);
   const loopback = http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
-  if (!loopback && !merged.httpToken) {
-    throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires --http-token`);
+  if (!loopback && !httpToken) {
+    throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
   }
   return {
     dataDir: merged.dataDir ?? defaultDataDir(env),
-    kafka,
+    listeners: kafka.listeners,
+    tls: kafka.tls,
+    httpTls: merged.httpTls === true,
+    authenticates: kafka.authenticates,
+    superUsers: kafka.superUsers,
+    adminPassword: env.STREAMCTL_ADMIN_PASSWORD || undefined,
     http,
     fsync,
     autoCreateTopics: merged.autoCreate !== false,
     defaultPartitions: positiveInt("--default-partitions", merged.defaultPartitions, 1),
-    httpToken: merged.httpToken,
+    httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
-    advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
@@ -164,10 +216,30 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   };
 }
 
+/** The control plane's token: from a file or the environment, never from the command line (where `ps` shows it). */
+function resolveHttpToken(flags: ServeFlags, env: Record<string, string | undefined>): string | undefined {
+  if (flags.httpTokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.httpTokenFile, "utf8");
+    } catch (err) {
+      throw new UsageError(`--http-token-file ${flags.httpTokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const token = text.replace(/\r?\n$/, "");
+    if (token === "") throw new UsageError(`--http-token-file ${flags.httpTokenFile}: the file is empty`);
+    return token;
+  }
+  return flags.httpToken ?? (env.STREAMCTL_HTTP_TOKEN || undefined);
+}
+
 function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a non-negative integer, got "${value}"`);
   return Number(value);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -178,18 +250,31 @@ export function serveCommand(io: Io): Command {
   return new Command("serve")
     .description("run the broker: Kafka protocol on --kafka-listen, HTTP control plane on --http-listen")
     .option("--data-dir <dir>", "where topics live (default $STREAMCTL_DATA_DIR, else $XDG_DATA_HOME/streamctl)")
-    .option("--kafka-listen <host:port>", "Kafka protocol listener, port 0 picks a free one (default 127.0.0.1:9092)")
+    .option("--kafka-listen <host:port>", "a PLAINTEXT Kafka listener, port 0 picks a free one (default 127.0.0.1:9092 when no --listener)")
+    .option("--listener <protocol://host:port>", "a Kafka listener, repeatable: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", collect)
     .option("--http-listen <host:port>", "HTTP control plane listener (default 127.0.0.1:8092)")
     .option("--config <file>", "JSON file with any of these settings in camelCase; flags win")
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token <token>", "Bearer token every HTTP request must carry (required off loopback)")
+    .option("--http-token-file <file>", "file holding the Bearer token every HTTP request must carry (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
+      throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
+    }))
+    .option("--tls-cert <file>", "PEM certificate (chain) of SSL/SASL_SSL listeners and --http-tls")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option("--tls-ca <file>", "PEM CA certificates that verify client certificates")
+    .option("--tls-client-auth <mode>", "none | requested | required: client certificates on TLS listeners (principal User:<CN>; default none)")
+    .option("--http-tls", "serve the HTTP control plane over TLS with --tls-cert/--tls-key")
+    .option("--sasl-mechanisms <list>", "SASL mechanisms offered, comma-separated (default PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)")
+    .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
+    .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
+    .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs)")
     .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
-    .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
+    .option("--advertise <[protocol://]host:port>", "the address Metadata tells clients of a listener (behind NAT or a proxy), repeatable: PROTOCOL:// picks the listener; default: the listener's own", collect)
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
       // The broker outlives whoever reads its log: once stderr's reader is gone (`serve 2>&1 |
@@ -207,7 +292,8 @@ export function serveCommand(io: Io): Command {
         if (err instanceof CoreError && err.code === "DATA_DIR_LOCKED") throw new UsageError(err.message);
         throw err;
       });
-      log(`ready kafka=${formatHostPort(broker.kafka)} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
+      const kafka = broker.listeners.map((l) => `kafka=${readyName(l.protocol, l.address)}`).join(" ");
+      log(`ready ${kafka} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
       await stopSignal;
       log("stopping: finishing in-flight requests");
       await broker.stop();

@@ -232,7 +232,9 @@ export class ScramServer {
     if (c![0] !== "c" || r![0] !== "r" || p[0] !== "p") return { kind: "failure", reason: "client-final message is malformed" };
     const binding = unb64(c![1]);
     if (binding === null || decodeText(binding) !== this.gs2Header) return { kind: "failure", reason: "channel binding does not match the gs2 header" };
-    if (r![1] !== this.nonce) return { kind: "failure", reason: "nonce does not match" };
+    // Kafka checks only that the nonce ends with the server's (ScramSaslServer): librdkafka (at
+    // least to 2.x) sends its own nonce again in front of the whole server nonce.
+    if (!r![1].endsWith(this.nonce)) return { kind: "failure", reason: "nonce does not match" };
     const proof = unb64(p[1]);
     const credential = this.credential;
     if (proof === null || proof.length !== hashBytes(this.mechanism) || credential === null) return { kind: "failure", reason: "invalid credentials" };

@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   token?: string;
   /** The broker core: topics, records, groups, metrics. */
   broker: Broker;
+  /** Serve HTTPS with this PEM certificate and key (serve --http-tls). */
+  tls?: { cert: string; key: string };
 }
 
 export interface HttpServer {
@@ -88,6 +90,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     // kernel spreads requests over both brokers. One port, one broker.
     reusePort: false,
     maxRequestBodySize: SERVER_BODY_BYTES_MAX,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     fetch: (req, server) => door.fetch(req, server),
     error(err) {
       return errorResponse(err);

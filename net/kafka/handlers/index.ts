@@ -19,6 +19,10 @@ import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
 import { describeConfigsHandler } from "./32-describe-configs.ts";
 import { deleteGroupsHandler } from "./42-delete-groups.ts";
+import { saslHandshakeHandler } from "./17-sasl-handshake.ts";
+import { saslAuthenticateHandler } from "./36-sasl-authenticate.ts";
+import { describeUserScramCredentialsHandler } from "./50-describe-user-scram-credentials.ts";
+import { alterUserScramCredentialsHandler } from "./51-alter-user-scram-credentials.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produceHandler,
@@ -40,4 +44,8 @@ export const HANDLERS: readonly Handler[] = [
   describeConfigsHandler,
   initProducerIdHandler,
   deleteGroupsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];
