@@ -20,8 +20,7 @@ import { consumeLoad, type ConsumeResult, ensureTopic, type LoadOptions, makeBen
 import { EARLIEST, LATEST } from "../net/client/client.ts";
 import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, onInterrupt } from "./data-common.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
-import { parseHostPort } from "./listen-address.ts";
-import { DEFAULT_BROKER } from "./data-common.ts";
+import { resolveClient } from "./client-options.ts";
 
 type Mode = "produce" | "consume" | "e2e";
 
@@ -81,9 +80,10 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
   if (mode === "e2e" && rate === 0) throw new UsageError("--rate: e2e needs a rate above 0");
   const producers = intFlag("--producers", flags.producers, { min: 1 })!;
   const recordBytes = intFlag("--record-size", flags.recordSize, { min: mode === "e2e" ? 8 : 1 })!;
-  const broker = flags.broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
+  const { bootstrap, security } = resolveClient(io, flags);
   return {
-    bootstrap: broker.split(",").map((s) => parseHostPort("--broker", s.trim())),
+    bootstrap,
+    security,
     topic: checkTopic("--topic", flags.topic),
     records: intFlag("--records", flags.records, { min: 1 }) ?? (mode === "e2e" ? rate * 10 : 1_000_000),
     recordBytes,
@@ -132,7 +132,7 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
   const stop = () => interrupted;
-  const client = makeBenchClient(o.bootstrap);
+  const client = makeBenchClient(o.bootstrap, o.security);
   try {
     let partitions: number;
     try {

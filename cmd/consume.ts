@@ -100,7 +100,7 @@ async function consume(io: Io, topic: string, flags: ConsumeFlags): Promise<void
   const filter = recordFilter(flags);
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
-  const client = makeClient(io, flags.broker);
+  const client = makeClient(io, flags);
   let printed = 0;
   let printedBytes = 0;
   let interrupted = false;

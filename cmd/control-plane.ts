@@ -1,32 +1,51 @@
 // What every management command (`topics`, `groups`, `top`) shares: the --http / --http-token
 // flags with their environment fallbacks, the client, and the mapping of control-plane failures
 // to the exit-code contract (an answer from the broker or no answer at all: exit 1, one line).
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable } from "../net/http/client.ts";
+import { readFileSync } from "node:fs";
+import { readSecretFile } from "./client-options.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
+import { loadProfile } from "./profile.ts";
 
 export const HTTP_URL_DEFAULT = "http://127.0.0.1:8092";
 
 export interface HttpFlags {
   http?: string;
-  httpToken?: string;
+  httpTokenFile?: string;
   json?: boolean;
+  profile?: string;
 }
 
 export function withHttpOptions(cmd: Command, json = true): Command {
   cmd.option("--http <url>", `control plane URL (env STREAMCTL_HTTP, default ${HTTP_URL_DEFAULT})`);
-  cmd.option("--http-token <token>", "Bearer token for the control plane (env STREAMCTL_HTTP_TOKEN)");
+  cmd.option("--http-token-file <file>", "file holding the control plane's bearer token (or env STREAMCTL_HTTP_TOKEN; never a flag: `ps` shows flags)");
+  cmd.addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
+    throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
+  }));
   if (json) cmd.option("--json", "print the control plane's JSON instead of a table");
   return cmd;
 }
 
+/** The control plane client: flags, then environment, then the profile (cmd/client-options.ts). */
 export function controlPlane(flags: HttpFlags, io: Io): ControlPlaneClient {
-  const url = flags.http ?? io.env.STREAMCTL_HTTP ?? HTTP_URL_DEFAULT;
-  const token = flags.httpToken ?? io.env.STREAMCTL_HTTP_TOKEN;
+  const profile = loadProfile(io.env, flags.profile);
+  const url = flags.http ?? io.env.STREAMCTL_HTTP ?? profile?.http ?? HTTP_URL_DEFAULT;
+  const tokenFile = flags.httpTokenFile ?? profile?.httpTokenFile;
+  const token = flags.httpTokenFile !== undefined ? readSecretFile("--http-token-file", flags.httpTokenFile) : io.env.STREAMCTL_HTTP_TOKEN || (tokenFile !== undefined ? readSecretFile(`profile ${profile?.name}: httpTokenFile`, tokenFile) : undefined);
+  const ca = profile?.tlsCa !== undefined && url.startsWith("https:") ? readCa(profile.tlsCa) : undefined;
   try {
-    return new ControlPlaneClient({ url, token: token || undefined });
+    return new ControlPlaneClient({ url, token: token || undefined, ca });
   } catch (err) {
     throw new UsageError(`--http: ${(err as Error).message}`);
+  }
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`tlsCa ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 

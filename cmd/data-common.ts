@@ -6,23 +6,24 @@ import { Option } from "commander";
 import type { Writable } from "node:stream";
 import { topicNameProblem } from "../core/topics/names.ts";
 import { KafkaClient } from "../net/client/client.ts";
-import { KafkaClientError } from "../net/client/errors.ts";
+import { AuthenticationError, KafkaClientError } from "../net/client/errors.ts";
 import { UnsupportedApiError } from "../net/client/versions.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
-import { parseHostPort } from "./listen-address.ts";
+import { type ClientFlags, DEFAULT_BROKER, resolveClient } from "./client-options.ts";
 import { VERSION } from "./version.ts";
 
-export const DEFAULT_BROKER = "127.0.0.1:9092";
+export { DEFAULT_BROKER };
 
 export function brokerOption(): Option {
   return new Option("--broker <host:port>", `Kafka bootstrap broker (env STREAMCTL_BROKER, default ${DEFAULT_BROKER})`);
 }
 
-export function makeClient(io: Io, broker: string | undefined): KafkaClient {
-  const value = broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
-  const list = value.split(",").map((s) => parseHostPort("--broker", s.trim()));
-  return new KafkaClient({ bootstrap: list, clientId: "streamctl", clientVersion: VERSION });
+/** The client for a command's --broker and security flags (cmd/client-options.ts); a bare
+ * string is just --broker. */
+export function makeClient(io: Io, flags: ClientFlags | string | undefined): KafkaClient {
+  const { bootstrap, security } = resolveClient(io, typeof flags === "object" ? flags : { broker: flags });
+  return new KafkaClient({ bootstrap, clientId: "streamctl", clientVersion: VERSION, security });
 }
 
 export function checkTopic(flag: string, name: string): string {
@@ -56,7 +57,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function describeFailure(err: unknown, what: string): Error {
   if (err instanceof UsageError || err instanceof RuntimeError) return err;
   if (err instanceof KafkaClientError && err.code === ErrorCode.INVALID_TOPIC_EXCEPTION) return new UsageError(`${what}: ${err.message}`);
-  if (err instanceof UnsupportedApiError) return new RuntimeError(`${what}: ${err.message}`);
+  if (err instanceof UnsupportedApiError || err instanceof AuthenticationError) return new RuntimeError(`${what}: ${err.message}`);
   const message = err instanceof Error ? err.message : String(err);
   return new RuntimeError(`${what}: ${message.split("\n")[0]}`);
 }

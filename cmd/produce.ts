@@ -85,7 +85,7 @@ function settings(flags: ProduceFlags): Settings {
 async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void> {
   const s = settings(flags);
   const input = openInput(io.stdin, flags.file);
-  const client = makeClient(io, flags.broker);
+  const client = makeClient(io, flags);
   const producer = new Producer(client, { codec: s.codec, acks: s.acks, lingerMs: s.lingerMs, batchBytes: s.batchBytes });
   let read = 0;
   let inputBytes = 0;

@@ -43,7 +43,7 @@ async function replay(io: Io, topic: string, flags: ReplayFlags): Promise<void> 
   const target = flags.toTopic === undefined ? null : checkTopic("--to-topic", flags.toTopic);
   if (target === topic) throw new UsageError("--to-topic: replaying a topic into itself would never end");
   const sink = new OutputSink(io.stdout);
-  const client = makeClient(io, flags.broker);
+  const client = makeClient(io, flags);
   const producer = target === null ? null : new Producer(client, { codec: Codec.Zstd, acks: -1 });
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));

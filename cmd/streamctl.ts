@@ -13,6 +13,9 @@ import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
 import { benchCommand } from "./bench.ts";
+import { addSecurityWhereConnecting } from "./client-options.ts";
+import { profileCommand } from "./profile.ts";
+import { usersCommand } from "./users.ts";
 
 export type CommandFactory = (io: Io) => Command;
 
@@ -27,6 +30,8 @@ const subcommands: readonly CommandFactory[] = [
   groupsCommand,
   topCommand,
   benchCommand,
+  usersCommand,
+  profileCommand,
 ];
 
 export function buildProgram(io: Io, factories: readonly CommandFactory[] = subcommands): Command {
@@ -42,6 +47,8 @@ export function buildProgram(io: Io, factories: readonly CommandFactory[] = subc
     });
   for (const factory of factories) {
     const cmd = factory(io);
+    // Every command that connects takes the same TLS, SASL and profile flags (cmd/client-options.ts).
+    addSecurityWhereConnecting(cmd);
     cmd.exitOverride().configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),

@@ -44,7 +44,7 @@ export function lastN(all: Kept[], n: number): Kept[] {
 async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
   const n = intFlag("--lines", flags.lines) ?? 10;
   const sink = new OutputSink(io.stdout);
-  const client = makeClient(io, flags.broker);
+  const client = makeClient(io, flags);
   let interrupted = false;
   const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
   const until = () => interrupted || sink.closed;

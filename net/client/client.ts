@@ -11,6 +11,7 @@ import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messag
 import { Connection } from "./connection.ts";
 import { BOOTSTRAP_RETRIES_MAX, METADATA_RETRIES_MAX, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
 import { ConnectionError, KafkaClientError, isRetriableError, kafkaError } from "./errors.ts";
+import type { ClientSecurity } from "./security.ts";
 
 export interface BrokerAddress {
   host: string;
@@ -21,6 +22,8 @@ export interface ClientOptions {
   bootstrap: BrokerAddress[];
   clientId?: string;
   clientVersion?: string;
+  /** TLS and SASL for every connection (net/client/security.ts). */
+  security?: ClientSecurity;
 }
 
 export interface PartitionInfo {
@@ -49,6 +52,7 @@ export function backoffMs(attempt: number): number {
 export class KafkaClient {
   readonly clientId: string;
   private readonly clientVersion: string;
+  private readonly security: ClientSecurity | undefined;
   private readonly bootstrap: BrokerAddress[];
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly connections = new Map<string, Promise<Connection>>();
@@ -66,6 +70,7 @@ export class KafkaClient {
     this.bootstrap = opts.bootstrap;
     this.clientId = opts.clientId ?? "streamctl";
     this.clientVersion = opts.clientVersion ?? "0";
+    this.security = opts.security;
   }
 
   /** A negotiated connection to `addr`, shared by every caller; reopened if it failed. */
@@ -83,7 +88,7 @@ export class KafkaClient {
   }
 
   private openConnection(key: string, addr: BrokerAddress): Promise<Connection> {
-    const p = Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
+    const p = Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion, security: this.security });
     this.connections.set(key, p);
     p.then(() => (this.everConnected = true)).catch(() => {
       if (this.connections.get(key) === p) this.connections.delete(key);
@@ -100,7 +105,7 @@ export class KafkaClient {
    */
   async ownConnection(addr: BrokerAddress): Promise<Connection> {
     if (this.closed) throw new ConnectionError("client closed");
-    const conn = await Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
+    const conn = await Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion, security: this.security });
     this.everConnected = true;
     if (this.closed) {
       conn.close();

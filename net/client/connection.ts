@@ -21,7 +21,9 @@
 // and hot callers (producer, fetcher) pass a `ResponseHandler` instead of taking a Promise.
 //
 // Opening negotiates versions first (ApiVersions v3, then the broker's max for key 18 after
-// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on.
+// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on;
+// with `security`, TLS runs under the socket and a SASL login follows the versions
+// (net/client/security.ts).
 import type { Socket } from "bun";
 import { LentBuffers, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
@@ -31,7 +33,8 @@ import { decodeResponseHeader, encodeRequestHeader } from "../protocol/header.ts
 import { ApiVersions, decodeApiVersionsResponse, type ApiVersionsResponse } from "../protocol/messages/index.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
-import { ConnectionError, kafkaError } from "./errors.ts";
+import { AuthenticationError, ConnectionError, kafkaError } from "./errors.ts";
+import { type ClientSecurity, saslLogin } from "./security.ts";
 import { pickVersion, type VersionRange } from "./versions.ts";
 
 export const CLIENT_SOFTWARE_NAME = "streamctl";
@@ -83,6 +86,8 @@ export interface ConnectionOptions {
   clientVersion: string;
   /** Largest response frame accepted (fetch responses are bounded by our own maxBytes). */
   maxResponseBytes?: number;
+  /** TLS and a SASL login (default: neither). */
+  security?: ClientSecurity;
 }
 
 export class Connection {
@@ -117,7 +122,13 @@ export class Connection {
   static async open(opts: ConnectionOptions): Promise<Connection> {
     const conn = new Connection(opts);
     await conn.connect();
-    await conn.negotiate();
+    try {
+      await conn.negotiate();
+      if (opts.security?.sasl) await saslLogin(conn, opts.security.sasl);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
     return conn;
   }
 
@@ -155,21 +166,42 @@ export class Connection {
         reject(new ConnectionError(`connect to ${this.address}: timed out after ${CONNECT_TIMEOUT_MS} ms`));
         this.socket?.end();
       }, CONNECT_TIMEOUT_MS);
+      const tls = this.opts.security?.tls;
+      const ready = (s: Socket<undefined>) => {
+        clearTimeout(timer);
+        this.socket = s;
+        this.watchdog = setInterval(() => this.checkTimeouts(), WATCHDOG_INTERVAL_MS);
+        this.watchdog.unref?.();
+        resolve();
+      };
       Bun.connect({
         hostname: this.opts.host,
         port: this.opts.port,
+        ...(tls ? { tls: { ...tls, serverName: this.opts.host } } : {}),
         socket: {
+          // With TLS the connection is ready once the handshake has verified the broker.
           open: (s) => {
+            if (!tls) ready(s);
+          },
+          handshake: (s, success, authorizationError) => {
+            if (success) return ready(s);
             clearTimeout(timer);
-            this.socket = s;
-            this.watchdog = setInterval(() => this.checkTimeouts(), WATCHDOG_INTERVAL_MS);
-            this.watchdog.unref?.();
-            resolve();
+            s.end();
+            reject(new AuthenticationError(`TLS to ${this.address}: ${authorizationError?.message ?? "the broker's certificate was not accepted"}`));
           },
           data: (_s, chunk) => this.onData(chunk),
           drain: () => this.flushOutbox(),
-          close: () => this.fail(new ConnectionError(`connection to ${this.address} closed`)),
-          error: (_s, err) => this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`)),
+          close: () => {
+            // Closed before it was ready (a TLS handshake the broker refused): the open fails now.
+            clearTimeout(timer);
+            reject(new ConnectionError(`connection to ${this.address} closed${tls ? " during the TLS handshake" : ""}`));
+            this.fail(new ConnectionError(`connection to ${this.address} closed`));
+          },
+          error: (_s, err) => {
+            clearTimeout(timer);
+            reject(new ConnectionError(`connection to ${this.address}: ${err.message}`));
+            this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`));
+          },
           connectError: (_s, err) => {
             clearTimeout(timer);
             reject(new ConnectionError(`connect to ${this.address}: ${err.message}`));

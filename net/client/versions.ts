@@ -21,9 +21,13 @@
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
+// | SaslHandshake(17)| 1-1  | v1: tokens in SaslAuthenticate        | newest                                |
+// | SaslAuthenticate | 0-2  | any                                   | newest (v1+ tells session lifetime)   |
 import {
   ApiVersions,
   CreateTopics,
+  SaslAuthenticate,
+  SaslHandshake,
   Fetch,
   FindCoordinator,
   Heartbeat,
@@ -56,6 +60,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
+  [SaslHandshake.key, { min: 1, max: 1 }],
+  [SaslAuthenticate.key, { min: 0, max: 2 }],
 ]);
 
 export class UnsupportedApiError extends Error {

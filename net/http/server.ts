@@ -17,6 +17,7 @@ import { MethodNotAllowed, type Route, Router } from "./router.ts";
 import { StatsSampler, statsRoutes } from "./stats.ts";
 import { streamRoutes } from "./stream.ts";
 import { topicRoutes } from "./topics.ts";
+import { userRoutes } from "./users.ts";
 
 export interface HttpServerOptions {
   host: string;
@@ -55,6 +56,7 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
     ...groupRoutes,
     ...statsRoutes(sampler),
     ...metricsRoutes(sampler),
+    ...userRoutes,
   ]);
   const authorized = bearerCheck(token);
   return {
