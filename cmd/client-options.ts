@@ -98,9 +98,11 @@ export interface ResolvedClient {
 
 /** Bootstrap brokers and security from flags, environment and profile (the table above). */
 export function resolveClient(io: Io, flags: ClientFlags): ResolvedClient {
+  // An empty variable counts as unset (`STREAMCTL_USER= streamctl …`).
+  const env = (name: string) => io.env[name] || undefined;
   const profile = loadProfile(io.env, flags.profile);
   const p: Profile = profile ?? { name: "" };
-  const broker = flags.broker ?? io.env.STREAMCTL_BROKER ?? p.broker ?? DEFAULT_BROKER;
+  const broker = flags.broker ?? env("STREAMCTL_BROKER") ?? p.broker ?? DEFAULT_BROKER;
   const bootstrap = broker.split(",").map((s) => parseHostPort("--broker", s.trim()));
   const security: ClientSecurity = {};
 
@@ -116,8 +118,8 @@ export function resolveClient(io: Io, flags: ClientFlags): ResolvedClient {
     };
   }
 
-  const user = flags.user ?? io.env.STREAMCTL_USER ?? p.user;
-  const mechanismName = flags.saslMechanism ?? io.env.STREAMCTL_SASL_MECHANISM ?? p.saslMechanism;
+  const user = flags.user ?? env("STREAMCTL_USER") ?? p.user;
+  const mechanismName = flags.saslMechanism ?? env("STREAMCTL_SASL_MECHANISM") ?? p.saslMechanism;
   if (mechanismName !== undefined && !CLIENT_SASL_MECHANISMS.includes(mechanismName as ClientSaslMechanism)) {
     throw new UsageError(`--sasl-mechanism: expected ${CLIENT_SASL_MECHANISMS.join(", ")}, got "${mechanismName}"`);
   }

@@ -30,7 +30,7 @@ export function withHttpOptions(cmd: Command, json = true): Command {
 /** The control plane client: flags, then environment, then the profile (cmd/client-options.ts). */
 export function controlPlane(flags: HttpFlags, io: Io): ControlPlaneClient {
   const profile = loadProfile(io.env, flags.profile);
-  const url = flags.http ?? io.env.STREAMCTL_HTTP ?? profile?.http ?? HTTP_URL_DEFAULT;
+  const url = flags.http ?? (io.env.STREAMCTL_HTTP || undefined) ?? profile?.http ?? HTTP_URL_DEFAULT;
   const tokenFile = flags.httpTokenFile ?? profile?.httpTokenFile;
   const token = flags.httpTokenFile !== undefined ? readSecretFile("--http-token-file", flags.httpTokenFile) : io.env.STREAMCTL_HTTP_TOKEN || (tokenFile !== undefined ? readSecretFile(`profile ${profile?.name}: httpTokenFile`, tokenFile) : undefined);
   const ca = profile?.tlsCa !== undefined && url.startsWith("https:") ? readCa(profile.tlsCa) : undefined;
