@@ -1,0 +1,102 @@
+// Benchmarks of the security issue (#18), section "security": what TLS and SASL cost, in the same
+// run on the same broker.
+//   produce  `streamctl bench produce --records N` over PLAINTEXT, then over SASL_SSL
+//            (SCRAM-SHA-512, TLS 1.3 from Bun's BoringSSL), alternating who goes first
+//   consume  `streamctl bench consume --records N` the same way
+//   logins   connections per second, each a full open: TCP connect, ApiVersions, and for the
+//            secured ones the TLS handshake and a SCRAM-SHA-512 (or PLAIN) login, then close;
+//            HANDSHAKE_CONCURRENCY at once from this process (net/client's Connection)
+// The broker is `bin/streamctl serve` with a PLAINTEXT and a SASL_SSL listener, certificates made
+// by openssl, fsync always. Best of ROUNDS for throughput. Measures only; asserts nothing.
+//
+//   BENCH=security make bench                       (or: bun run bench/security.ts)
+//   BENCH_SECURITY_RECORDS=2000000 …                 records per throughput run
+import { removeDir, startBroker, STREAMCTL_BIN } from "../test/harness.ts";
+import { makeCerts } from "../test/tls-helpers.ts";
+import { Connection } from "../net/client/connection.ts";
+import type { ClientSecurity } from "../net/client/security.ts";
+import type { BenchRow } from "./types.ts";
+
+const SECTION = "security";
+const ROUNDS = 2;
+const HANDSHAKE_SECONDS = 5;
+const HANDSHAKE_CONCURRENCY = 8;
+const PASSWORD = "bench-admin-password";
+
+async function benchRun(args: string[]): Promise<{ recordsPerSec: number; mbPerSec: number }> {
+  const proc = Bun.spawn([STREAMCTL_BIN, "bench", ...args, "--json"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", STREAMCTL_PASSWORD: PASSWORD, STREAMCTL_PROFILE: "", XDG_CONFIG_HOME: "/nonexistent" } });
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`streamctl bench ${args.join(" ")} exited ${code}: ${err.trim()}`);
+  return JSON.parse(out);
+}
+
+/** Full connection opens per second for `seconds`, `concurrency` at a time. */
+async function opensPerSecond(host: string, port: number, security: ClientSecurity | undefined, seconds: number, concurrency: number): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  let opened = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const conn = await Connection.open({ host, port, clientId: "bench-logins", clientVersion: "0", security });
+        conn.close();
+        opened++;
+      }
+    }),
+  );
+  return Math.round(opened / ((performance.now() - started) / 1000));
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const records = Number(process.env.BENCH_SECURITY_RECORDS ?? 2_000_000);
+  const certs = await makeCerts();
+  const broker = await startBroker({
+    args: ["--listener", "SASL_SSL://127.0.0.1:0", "--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
+    env: { STREAMCTL_ADMIN_PASSWORD: PASSWORD },
+  });
+  const plain = broker.kafka;
+  const secure = broker.listeners.find((l) => l.protocol === "SASL_SSL")!.address;
+  const secureArgs = ["--broker", secure, "--tls-ca", certs.ca, "--user", "admin", "--sasl-mechanism", "SCRAM-SHA-512"];
+  const best = { plainProduce: 0, tlsProduce: 0, plainConsume: 0, tlsConsume: 0 };
+  const logins: Record<string, number> = {};
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const common = ["--records", String(records), "--record-size", "100"];
+      const producePlain = async () => (best.plainProduce = Math.max(best.plainProduce, (await benchRun(["produce", ...common, "--topic", `sec-plain-${round}`, "--broker", plain])).recordsPerSec));
+      const produceTls = async () => (best.tlsProduce = Math.max(best.tlsProduce, (await benchRun(["produce", ...common, "--topic", `sec-tls-${round}`, ...secureArgs])).recordsPerSec));
+      const consumePlain = async () => (best.plainConsume = Math.max(best.plainConsume, (await benchRun(["consume", ...common, "--topic", `sec-plain-${round}`, "--broker", plain])).recordsPerSec));
+      const consumeTls = async () => (best.tlsConsume = Math.max(best.tlsConsume, (await benchRun(["consume", ...common, "--topic", `sec-tls-${round}`, ...secureArgs])).recordsPerSec));
+      // Alternate who goes first, so neither always meets the colder or the warmer broker.
+      for (const step of round % 2 === 0 ? [producePlain, produceTls, consumePlain, consumeTls] : [produceTls, producePlain, consumeTls, consumePlain]) await step();
+    }
+    const [host, port] = [secure.split(":")[0]!, Number(secure.split(":")[1])];
+    const [plainHost, plainPort] = [plain.split(":")[0]!, Number(plain.split(":")[1])];
+    const ca = await Bun.file(certs.ca).text();
+    logins.plaintext = await opensPerSecond(plainHost, plainPort, undefined, HANDSHAKE_SECONDS, HANDSHAKE_CONCURRENCY);
+    logins.scram512 = await opensPerSecond(host, port, { tls: { ca }, sasl: { mechanism: "SCRAM-SHA-512", username: "admin", password: PASSWORD } }, HANDSHAKE_SECONDS, HANDSHAKE_CONCURRENCY);
+    logins.scram256 = await opensPerSecond(host, port, { tls: { ca }, sasl: { mechanism: "SCRAM-SHA-256", username: "admin", password: PASSWORD } }, HANDSHAKE_SECONDS, HANDSHAKE_CONCURRENCY);
+    logins.plain = await opensPerSecond(host, port, { tls: { ca }, sasl: { mechanism: "PLAIN", username: "admin", password: PASSWORD } }, HANDSHAKE_SECONDS, HANDSHAKE_CONCURRENCY);
+  } finally {
+    await broker.stop();
+    removeDir(broker.dataDir);
+    removeDir(certs.dir);
+  }
+  const pct = (tls: number, plainRate: number) => `${(((plainRate - tls) / plainRate) * 100).toFixed(1)}% below PLAINTEXT`;
+  const what = `${records.toLocaleString("en-US")} records of 100 B, 1 partition, acks=all, fsync always, no compression, best of ${ROUNDS}`;
+  const secured = "SASL_SSL: TLS 1.3 (Bun's BoringSSL, RSA-2048 certificate), SCRAM-SHA-512 login";
+  const opens = `${HANDSHAKE_CONCURRENCY} at a time for ${HANDSHAKE_SECONDS} s from one Bun process (net/client Connection.open, then close); each iteration 4096 PBKDF2 iterations on the client for SCRAM`;
+  return [
+    { section: SECTION, name: "bench produce, PLAINTEXT", value: Math.round(best.plainProduce), unit: "records/s", note: `${what}; streamctl bench produce --records N --broker PLAINTEXT` },
+    { section: SECTION, name: "bench produce, SASL_SSL", value: Math.round(best.tlsProduce), unit: "records/s", note: `${pct(best.tlsProduce, best.plainProduce)}; ${secured}; same command with --tls-ca --user --sasl-mechanism SCRAM-SHA-512` },
+    { section: SECTION, name: "bench consume, PLAINTEXT", value: Math.round(best.plainConsume), unit: "records/s", note: `${what}; streamctl bench consume --records N` },
+    { section: SECTION, name: "bench consume, SASL_SSL", value: Math.round(best.tlsConsume), unit: "records/s", note: `${pct(best.tlsConsume, best.plainConsume)}; ${secured}` },
+    { section: SECTION, name: "connection opens, PLAINTEXT", value: logins.plaintext!, unit: "opens/s", note: `TCP + ApiVersions; ${opens}` },
+    { section: SECTION, name: "connection opens, TLS + SCRAM-SHA-512", value: logins.scram512!, unit: "opens/s", note: `TCP + TLS handshake + ApiVersions + SaslHandshake + 2 SaslAuthenticate; ${opens}` },
+    { section: SECTION, name: "connection opens, TLS + SCRAM-SHA-256", value: logins.scram256!, unit: "opens/s", note: opens },
+    { section: SECTION, name: "connection opens, TLS + PLAIN", value: logins.plain!, unit: "opens/s", note: `the broker runs one PBKDF2 (4096 iterations, SHA-256) per PLAIN login, off the event loop; ${opens}` },
+  ];
+}
+
+if (import.meta.main) {
+  for (const row of await run()) console.log(`${row.name.padEnd(40)} ${String(row.value).padStart(10)} ${row.unit}   (${row.note})`);
+}
