@@ -11,6 +11,7 @@
 //
 //   BENCH=security make bench                       (or: bun run bench/security.ts)
 //   BENCH_SECURITY_RECORDS=2000000 …                 records per throughput run
+import { readFileSync } from "node:fs";
 import { removeDir, startBroker, STREAMCTL_BIN } from "../test/harness.ts";
 import { makeCerts } from "../test/tls-helpers.ts";
 import { Connection } from "../net/client/connection.ts";
@@ -23,11 +24,28 @@ const HANDSHAKE_SECONDS = 5;
 const HANDSHAKE_CONCURRENCY = 8;
 const PASSWORD = "bench-admin-password";
 
-async function benchRun(args: string[]): Promise<{ recordsPerSec: number; mbPerSec: number }> {
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface Run {
+  recordsPerSec: number;
+  /** CPU seconds of the bench client and the broker together, per million records: less
+   * sensitive than records/s to other work on a shared machine. */
+  cpuPerMillion: number;
+}
+
+async function benchRun(brokerPid: number, args: string[], records: number): Promise<Run> {
+  const brokerBefore = cpuSeconds(brokerPid);
   const proc = Bun.spawn([STREAMCTL_BIN, "bench", ...args, "--json"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", STREAMCTL_PASSWORD: PASSWORD, STREAMCTL_PROFILE: "", XDG_CONFIG_HOME: "/nonexistent" } });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   if (code !== 0) throw new Error(`streamctl bench ${args.join(" ")} exited ${code}: ${err.trim()}`);
-  return JSON.parse(out);
+  const usage = proc.resourceUsage()!;
+  const client = (Number(usage.cpuTime.user) + Number(usage.cpuTime.system)) / 1e6;
+  const report = JSON.parse(out) as { recordsPerSec: number };
+  return { recordsPerSec: report.recordsPerSec, cpuPerMillion: ((client + cpuSeconds(brokerPid) - brokerBefore) * 1e6) / records };
 }
 
 /** Full connection opens per second for `seconds`, `concurrency` at a time. */
@@ -57,15 +75,23 @@ export async function run(): Promise<BenchRow[]> {
   const plain = broker.kafka;
   const secure = broker.listeners.find((l) => l.protocol === "SASL_SSL")!.address;
   const secureArgs = ["--broker", secure, "--tls-ca", certs.ca, "--user", "admin", "--sasl-mechanism", "SCRAM-SHA-512"];
-  const best = { plainProduce: 0, tlsProduce: 0, plainConsume: 0, tlsConsume: 0 };
+  type Key = "plainProduce" | "tlsProduce" | "plainConsume" | "tlsConsume";
+  const best: Record<Key, number> = { plainProduce: 0, tlsProduce: 0, plainConsume: 0, tlsConsume: 0 };
+  const cpu: Record<Key, number> = { plainProduce: Infinity, tlsProduce: Infinity, plainConsume: Infinity, tlsConsume: Infinity };
+  const pid = broker.proc.pid;
+  const measure = async (key: Key, args: string[]) => {
+    const r = await benchRun(pid, args, records);
+    best[key] = Math.max(best[key], r.recordsPerSec);
+    cpu[key] = Math.min(cpu[key], r.cpuPerMillion);
+  };
   const logins: Record<string, number> = {};
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const common = ["--records", String(records), "--record-size", "100"];
-      const producePlain = async () => (best.plainProduce = Math.max(best.plainProduce, (await benchRun(["produce", ...common, "--topic", `sec-plain-${round}`, "--broker", plain])).recordsPerSec));
-      const produceTls = async () => (best.tlsProduce = Math.max(best.tlsProduce, (await benchRun(["produce", ...common, "--topic", `sec-tls-${round}`, ...secureArgs])).recordsPerSec));
-      const consumePlain = async () => (best.plainConsume = Math.max(best.plainConsume, (await benchRun(["consume", ...common, "--topic", `sec-plain-${round}`, "--broker", plain])).recordsPerSec));
-      const consumeTls = async () => (best.tlsConsume = Math.max(best.tlsConsume, (await benchRun(["consume", ...common, "--topic", `sec-tls-${round}`, ...secureArgs])).recordsPerSec));
+      const producePlain = () => measure("plainProduce", ["produce", ...common, "--topic", `sec-plain-${round}`, "--broker", plain]);
+      const produceTls = () => measure("tlsProduce", ["produce", ...common, "--topic", `sec-tls-${round}`, ...secureArgs]);
+      const consumePlain = () => measure("plainConsume", ["consume", ...common, "--topic", `sec-plain-${round}`, "--broker", plain]);
+      const consumeTls = () => measure("tlsConsume", ["consume", ...common, "--topic", `sec-tls-${round}`, ...secureArgs]);
       // Alternate who goes first, so neither always meets the colder or the warmer broker.
       for (const step of round % 2 === 0 ? [producePlain, produceTls, consumePlain, consumeTls] : [produceTls, producePlain, consumeTls, consumePlain]) await step();
     }
@@ -81,7 +107,12 @@ export async function run(): Promise<BenchRow[]> {
     removeDir(broker.dataDir);
     removeDir(certs.dir);
   }
-  const pct = (tls: number, plainRate: number) => `${(((plainRate - tls) / plainRate) * 100).toFixed(1)}% below PLAINTEXT`;
+  const round2 = (n: number) => Math.round(n * 100) / 100;
+  const pctMore = (tls: number, plainCpu: number) => `${(((tls - plainCpu) / plainCpu) * 100).toFixed(1)}% more than PLAINTEXT`;
+  const pct = (tls: number, plainRate: number) => {
+    const d = ((plainRate - tls) / plainRate) * 100;
+    return d >= 0 ? `${d.toFixed(1)}% below PLAINTEXT` : `${(-d).toFixed(1)}% above PLAINTEXT`;
+  };
   const what = `${records.toLocaleString("en-US")} records of 100 B, 1 partition, acks=all, fsync always, no compression, best of ${ROUNDS}`;
   const secured = "SASL_SSL: TLS 1.3 (Bun's BoringSSL, RSA-2048 certificate), SCRAM-SHA-512 login";
   const opens = `${HANDSHAKE_CONCURRENCY} at a time for ${HANDSHAKE_SECONDS} s from one Bun process (net/client Connection.open, then close); each iteration 4096 PBKDF2 iterations on the client for SCRAM`;
@@ -90,6 +121,10 @@ export async function run(): Promise<BenchRow[]> {
     { section: SECTION, name: "bench produce, SASL_SSL", value: Math.round(best.tlsProduce), unit: "records/s", note: `${pct(best.tlsProduce, best.plainProduce)}; ${secured}; same command with --tls-ca --user --sasl-mechanism SCRAM-SHA-512` },
     { section: SECTION, name: "bench consume, PLAINTEXT", value: Math.round(best.plainConsume), unit: "records/s", note: `${what}; streamctl bench consume --records N` },
     { section: SECTION, name: "bench consume, SASL_SSL", value: Math.round(best.tlsConsume), unit: "records/s", note: `${pct(best.tlsConsume, best.plainConsume)}; ${secured}` },
+    { section: SECTION, name: "CPU per million records produced, PLAINTEXT", value: round2(cpu.plainProduce), unit: "CPU s", note: "the bench client's and the broker's user+system CPU together, best of the runs above" },
+    { section: SECTION, name: "CPU per million records produced, SASL_SSL", value: round2(cpu.tlsProduce), unit: "CPU s", note: `${pctMore(cpu.tlsProduce, cpu.plainProduce)}` },
+    { section: SECTION, name: "CPU per million records consumed, PLAINTEXT", value: round2(cpu.plainConsume), unit: "CPU s", note: "as above" },
+    { section: SECTION, name: "CPU per million records consumed, SASL_SSL", value: round2(cpu.tlsConsume), unit: "CPU s", note: `${pctMore(cpu.tlsConsume, cpu.plainConsume)}` },
     { section: SECTION, name: "connection opens, PLAINTEXT", value: logins.plaintext!, unit: "opens/s", note: `TCP + ApiVersions; ${opens}` },
     { section: SECTION, name: "connection opens, TLS + SCRAM-SHA-512", value: logins.scram512!, unit: "opens/s", note: `TCP + TLS handshake + ApiVersions + SaslHandshake + 2 SaslAuthenticate; ${opens}` },
     { section: SECTION, name: "connection opens, TLS + SCRAM-SHA-256", value: logins.scram256!, unit: "opens/s", note: opens },

@@ -251,6 +251,13 @@ export class ScramServer {
 // ---------------------------------------------------------------------------------------------
 // The client's side.
 
+interface ServerFirst {
+  message: string;
+  nonce: string;
+  salt: Uint8Array;
+  iterations: number;
+}
+
 /** The client's half of one exchange: first() → send; final(serverFirst) → send; verify(serverFinal). */
 export class ScramClient {
   private readonly clientNonce: string;
@@ -273,6 +280,17 @@ export class ScramClient {
 
   /** The client-final message for the server's first message; throws when that message is unusable. */
   final(serverFirstBytes: Uint8Array): Uint8Array {
+    const first = this.parseServerFirst(serverFirstBytes);
+    return this.finalWith(first, saltedPassword(this.mechanism, this.password, first.salt, first.iterations));
+  }
+
+  /** final() with the PBKDF2 off the event loop's thread (a connection's login must not stall the others). */
+  async finalAsync(serverFirstBytes: Uint8Array): Promise<Uint8Array> {
+    const first = this.parseServerFirst(serverFirstBytes);
+    return this.finalWith(first, await saltedPasswordAsync(this.mechanism, this.password, first.salt, first.iterations));
+  }
+
+  private parseServerFirst(serverFirstBytes: Uint8Array): ServerFirst {
     const serverFirst = decodeText(serverFirstBytes);
     const attrs = serverFirst === null ? null : attributes(serverFirst);
     if (serverFirst === null || attrs === null) throw new Error("SCRAM: server-first message is malformed");
@@ -284,7 +302,10 @@ export class ScramClient {
     if (nonce === undefined || !nonce.startsWith(this.clientNonce) || nonce.length === this.clientNonce.length) throw new Error("SCRAM: server nonce is invalid");
     if (salt === null || salt.length === 0 || !Number.isSafeInteger(iterations) || iterations < 1) throw new Error("SCRAM: server-first message is malformed");
     if (iterations > SCRAM_ITERATIONS_MAX * 64) throw new Error(`SCRAM: server asks for ${iterations} iterations`);
-    const salted = saltedPassword(this.mechanism, this.password, salt, iterations);
+    return { message: serverFirst, nonce, salt, iterations };
+  }
+
+  private finalWith({ message: serverFirst, nonce }: ServerFirst, salted: Uint8Array): Uint8Array {
     const clientKey = hmac(this.mechanism, salted, "Client Key");
     const storedKey = h(this.mechanism, clientKey);
     const withoutProof = `c=${b64(utf8.encode("n,,"))},r=${nonce}`;

@@ -65,7 +65,7 @@ export async function saslLogin(conn: Requester, sasl: ClientSasl): Promise<void
   const serverFirst = await step(scram.first());
   let final: Uint8Array;
   try {
-    final = scram.final(serverFirst);
+    final = await scram.finalAsync(serverFirst);
   } catch (err) {
     throw new AuthenticationError(`SASL ${sasl.mechanism} with ${conn.address}: ${(err as Error).message}`);
   }
