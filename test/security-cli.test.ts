@@ -10,6 +10,7 @@ import { type BrokerProcess, removeDir, runProcess, startBroker, STREAMCTL_BIN, 
 import { makeCerts, type TestCerts, tlsServeArgs } from "./tls-helpers.ts";
 
 const ADMIN_PASSWORD = "cli-Admin-Pw-42";
+const HTTP_TOKEN = "cli-http-token";
 let certs: TestCerts;
 let broker: BrokerProcess;
 let home: string;
@@ -22,10 +23,10 @@ function serveArgs(): string[] {
 
 beforeAll(async () => {
   certs = await makeCerts();
-  broker = await startBroker({ noDefaultListener: true, args: serveArgs(), env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  broker = await startBroker({ noDefaultListener: true, args: serveArgs(), env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMCTL_HTTP_TOKEN: HTTP_TOKEN } });
   home = tempDir("streamctl-cli-home-");
   // Profiles live here; nothing of the machine's own configuration leaks in.
-  env = { XDG_CONFIG_HOME: join(home, "config"), HOME: home, STREAMCTL_PROFILE: "", STREAMCTL_PASSWORD: "", STREAMCTL_USER: "", STREAMCTL_BROKER: "" };
+  env = { XDG_CONFIG_HOME: join(home, "config"), HOME: home, STREAMCTL_PROFILE: "", STREAMCTL_PASSWORD: "", STREAMCTL_USER: "", STREAMCTL_BROKER: "", STREAMCTL_HTTP_TOKEN: HTTP_TOKEN };
   writeFileSync(join(home, "admin.pw"), `${ADMIN_PASSWORD}\n`);
   // The HTTPS control plane through a profile that trusts the test CA.
   const made = await streamctl(["profile", "create", "ops", "--http", `https://${broker.http}`, "--tls-ca", certs.ca, "--broker", at("SASL_SSL"), "--user", "admin", "--password-file", join(home, "admin.pw")], { env });
@@ -60,6 +61,19 @@ describe("users over the HTTPS control plane", () => {
     expect((await produce("bob-second")).code).toBe(0);
     expect((await cli(["users", "delete", "bob"])).stderr).toBe("streamctl: deleted user bob\n");
     expect((await cli(["users", "delete", "bob"])).stderr).toContain("no user bob");
+  });
+
+  test("without the control plane's token, users cannot be listed or made (403 NOT_AUTHORIZED)", async () => {
+    const open = await startBroker({ noDefaultListener: true, args: ["--listener", "SASL_PLAINTEXT://127.0.0.1:0"], env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMCTL_HTTP_TOKEN: "" } });
+    try {
+      const r = await cli(["users", "create", "mallory", "--super-user", "--http", `http://${open.http}`], { input: "x\n", env: { STREAMCTL_HTTP_TOKEN: "" } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("streamctl: managing users needs a super user: start serve with a control-plane token (--http-token-file or STREAMCTL_HTTP_TOKEN) and send it\n");
+      expect((await cli(["users", "list", "--http", `http://${open.http}`], { env: { STREAMCTL_HTTP_TOKEN: "" } })).code).toBe(1);
+    } finally {
+      await open.stop();
+      removeDir(open.dataDir);
+    }
   });
 });
 
@@ -152,7 +166,7 @@ describe("first start, restarts and secrets", () => {
       }
     }
     // Restarted without STREAMCTL_ADMIN_PASSWORD: the users are there.
-    broker = await startBroker({ dataDir, noDefaultListener: true, args: serveArgs(), env: { STREAMCTL_ADMIN_PASSWORD: "" } });
+    broker = await startBroker({ dataDir, noDefaultListener: true, args: serveArgs(), env: { STREAMCTL_ADMIN_PASSWORD: "", STREAMCTL_HTTP_TOKEN: HTTP_TOKEN } });
     const r = await cli(["produce", "restart-t", "--broker", at("SASL_SSL"), "--user", "carol"], { input: "after restart\n", env: { STREAMCTL_PASSWORD: "carol-Pw-9" } });
     expect(r.code).toBe(0);
     expect((await cli(["users", "list", "--http", `https://${broker.http}`, "--json"])).stdout).toContain('"name":"carol"');

@@ -17,10 +17,10 @@ beforeAll(async () => {
   broker = await startBroker({
     noDefaultListener: true,
     args: ["--listener", "SASL_SSL://127.0.0.1:0", "--listener", "SSL://127.0.0.1:0", "--listener", "SASL_PLAINTEXT://127.0.0.1:0", ...tlsServeArgs(certs, "required")],
-    env: { STREAMCTL_ADMIN_PASSWORD: "kjs-admin-pw" },
+    env: { STREAMCTL_ADMIN_PASSWORD: "kjs-admin-pw", STREAMCTL_HTTP_TOKEN: "kjs-token" },
   });
   // A user of our own, made the way an operator would: `streamctl users create`.
-  const made = await streamctl(["users", "create", "kjs", "--http", `http://${broker.http}`], { input: "kjs-Secret-1\n" });
+  const made = await streamctl(["users", "create", "kjs", "--http", `http://${broker.http}`], { input: "kjs-Secret-1\n", env: { STREAMCTL_HTTP_TOKEN: "kjs-token", XDG_CONFIG_HOME: "/nonexistent" } });
   expect(made.stderr).toContain("created user kjs");
   expect(made.code).toBe(0);
 });

@@ -6,6 +6,7 @@
 // it), then Bun stops accepting and waits for in-flight requests, then the stats sampler stops.
 import { timingSafeEqual } from "node:crypto";
 import type { Server } from "bun";
+import { ANONYMOUS, type Operation, type Resource } from "../../core/broker/auth.ts";
 import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -59,6 +60,10 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
     ...userRoutes,
   ]);
   const authorized = bearerCheck(token);
+  // Who a request acts as: the holder of the configured bearer token is a super user (it is the
+  // operator's own key); without a token, everyone is User:ANONYMOUS, whom broker.auth.authorize
+  // lets do what it lets anonymous Kafka clients do. HTTP Basic users come with issue #18 item 5.
+  const authorize = token !== undefined ? () => true : (operation: Operation, resource: Resource) => broker.auth.authorize(ANONYMOUS, operation, resource);
   return {
     async fetch(req, server) {
       try {
@@ -67,7 +72,7 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
         }
         const url = new URL(req.url);
         const { route, params } = router.match(req.method, url.pathname);
-        return await route.handle({ req, url, params, broker, server });
+        return await route.handle({ req, url, params, broker, server, authorize });
       } catch (err) {
         const res = errorResponse(err);
         if (err instanceof MethodNotAllowed) res.headers.set("allow", err.allowed.join(", "));

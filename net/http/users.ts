@@ -9,13 +9,21 @@
 // A password arrives in the body (never the URL) and is turned into salted SCRAM credentials at
 // once; neither it nor a salt or key is ever answered or logged. mechanisms defaults to both
 // SCRAM-SHA-256 and SCRAM-SHA-512, iterations to 4096 (Kafka's bounds: 4096..16384). Codes:
-// 409 USER_EXISTS, 404 USER_NOT_FOUND, 400 UNACCEPTABLE_CREDENTIAL. Who may call these is the
-// door's gate (the bearer token for now).
-import { SCRAM_MECHANISMS, type ScramMechanism } from "../../core/broker/auth.ts";
+// 409 USER_EXISTS, 404 USER_NOT_FOUND, 400 UNACCEPTABLE_CREDENTIAL. Listing needs DESCRIBE, the
+// rest ALTER, on the cluster (as Kafka's Describe/AlterUserScramCredentials): when any listener
+// authenticates, that is a super user, i.e. the holder of the control plane's bearer token; 403
+// NOT_AUTHORIZED otherwise, so that an open loopback control plane cannot mint users for a SASL
+// listener.
+import { CLUSTER, type Operation, SCRAM_MECHANISMS, type ScramMechanism } from "../../core/broker/auth.ts";
 import { readJsonObject } from "./body.ts";
-import { badRequest } from "./errors.ts";
+import { badRequest, HttpError } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
+
+function requireCluster(ctx: RouteContext, operation: Operation): void {
+  if (ctx.authorize(operation, CLUSTER)) return;
+  throw new HttpError(403, "NOT_AUTHORIZED", "managing users needs a super user: start serve with a control-plane token (--http-token-file or STREAMCTL_HTTP_TOKEN) and send it");
+}
 
 function mechanismsOf(value: unknown): ScramMechanism[] | undefined {
   if (value === undefined) return undefined;
@@ -37,6 +45,7 @@ function iterationsOf(value: unknown): number | undefined {
 }
 
 async function createUser(ctx: RouteContext): Promise<Response> {
+  requireCluster(ctx, "ALTER");
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "password", "mechanisms", "iterations", "superUser"]);
   if (typeof body.name !== "string") throw badRequest("name must be a string", "UNACCEPTABLE_CREDENTIAL");
   if (body.superUser !== undefined && typeof body.superUser !== "boolean") throw badRequest("superUser must be true or false");
@@ -51,6 +60,7 @@ async function createUser(ctx: RouteContext): Promise<Response> {
 }
 
 async function changePassword(ctx: RouteContext): Promise<Response> {
+  requireCluster(ctx, "ALTER");
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["password", "mechanisms", "iterations"]);
   const user = await ctx.broker.auth.setPassword(ctx.params.name!, passwordOf(body), { mechanisms: mechanismsOf(body.mechanisms), iterations: iterationsOf(body.iterations), mode: "change" });
   ctx.broker.log.info(`changed the password of user ${user.name} (http)`);
@@ -58,6 +68,7 @@ async function changePassword(ctx: RouteContext): Promise<Response> {
 }
 
 async function deleteUser(ctx: RouteContext): Promise<Response> {
+  requireCluster(ctx, "ALTER");
   const name = ctx.params.name!;
   await ctx.broker.auth.deleteUser(name);
   ctx.broker.log.info(`deleted user ${name} (http)`);
@@ -65,7 +76,14 @@ async function deleteUser(ctx: RouteContext): Promise<Response> {
 }
 
 export const userRoutes: Route[] = [
-  { method: "GET", path: "/v1/users", handle: (ctx) => Response.json({ users: ctx.broker.auth.listUsers() }) },
+  {
+    method: "GET",
+    path: "/v1/users",
+    handle: (ctx) => {
+      requireCluster(ctx, "DESCRIBE");
+      return Response.json({ users: ctx.broker.auth.listUsers() });
+    },
+  },
   { method: "POST", path: "/v1/users", handle: createUser },
   { method: "PUT", path: "/v1/users/:name", handle: changePassword },
   { method: "DELETE", path: "/v1/users/:name", handle: deleteUser },
