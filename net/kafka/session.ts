@@ -74,11 +74,6 @@ export class Session {
     return usesSasl(this.security.protocol);
   }
 
-  /** Whether this session has logged in at least once (a re-login keeps it logged in). */
-  get loggedIn(): boolean {
-    return this.mechanism !== null || !this.sasl;
-  }
-
   /** Starts an exchange after a SaslHandshake of `version` (0: raw tokens follow, 1: SaslAuthenticate). */
   begin(exchange: SaslExchange, version: number): void {
     this.exchange = exchange;
