@@ -7,38 +7,18 @@
 // test). Blocking in `Atomics.wait` does not spin, but it blocks the event loop: an answer that
 // arrives meanwhile is seen only when the wait ends, and the measured latency grows by it.
 //
-// So the waiting happens on another thread. `RateTicker` starts a worker that sleeps in
-// `Atomics.wait` until each intended send time and then posts a message; the I/O thread sits in
-// its event loop (epoll), is woken by the message or by a socket, and never blocks. A tick is
-// posted only when the previous one was taken (a shared flag), so a busy I/O thread gets one
-// wake-up, not a queue of them; the caller sends everything due by the clock when it wakes.
+// So the waiting happens on another thread. `RateTicker` starts a worker (bench-pace-worker.ts)
+// that sleeps in `Atomics.wait` until each intended send time and then posts a message; the I/O
+// thread sits in its event loop (epoll), is woken by the message or by a socket, and never blocks.
+// A tick is posted only when the previous one was taken (a shared flag), so a busy I/O thread gets
+// one wake-up, not a queue of them; the caller sends everything due by the clock when it wakes.
 //
 // Measured with a bare Kafka client sending one-record Produce requests at 5,000/s to a broker
 // with --fsync never: ack p50 0.30 ms with `Atomics.wait` slices on the I/O thread, 0.15–0.19 ms
 // with the ticker (the same client in C, blocking threads: 0.15 ms).
 
-import { type InlineWorker, startInlineWorker } from "./inline-worker.ts";
-
-// The worker's source, inline so that it needs no file beside a compiled binary. Its clock is
-// epoch ms as performance.timeOrigin + performance.now(), which agrees with the calling thread's
-// to within ~0.05 ms (measured); process.hrtime and Bun.nanoseconds do not: each thread counts
-// from its own start (a worker's read 14 ms behind the main thread's).
-// state[0]: 1 while a tick is posted and not yet taken; state[1]: 1 = stop.
-const WORKER_SOURCE = `
-const nowMs = () => performance.timeOrigin + performance.now();
-postMessage(0);
-self.onmessage = (e) => {
-  const { startMs, intervalMs, count, state } = e.data;
-  const flags = new Int32Array(state);
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < count && Atomics.load(flags, 1) === 0; i++) {
-    const at = startMs + i * intervalMs;
-    for (let left = at - nowMs(); left > 0; left = at - nowMs()) Atomics.wait(sleeper, 0, 0, left);
-    if (Atomics.compareExchange(flags, 0, 0, 1) === 0) postMessage(i + 1);
-  }
-  postMessage(-count);
-};
-`;
+import type { PaceRequest } from "./bench-pace-worker.ts";
+import { type StartedWorker, startWorker } from "./start-worker.ts";
 
 const epochMs = (): number => performance.timeOrigin + performance.now();
 
@@ -67,17 +47,18 @@ export class RateTicker {
   startMs = 0;
 
   private constructor(
-    private readonly thread: InlineWorker,
+    private readonly thread: StartedWorker,
     readonly rate: number,
     readonly count: number,
   ) {}
 
   static async start(rate: number, count: number): Promise<RateTicker> {
-    const thread = await startInlineWorker(WORKER_SOURCE, "pacing worker");
+    const thread = await startWorker(new URL("./bench-pace-worker.ts", import.meta.url), "pacing worker");
     const ticker = new RateTicker(thread, rate, count);
     thread.worker.onmessage = (e: MessageEvent<number>) => ticker.onTick(e.data);
     ticker.startMs = epochMs() + 1;
-    thread.worker.postMessage({ startMs: ticker.startMs, intervalMs: 1000 / rate, count, state: ticker.state.buffer });
+    const request: PaceRequest = { startMs: ticker.startMs, intervalMs: 1000 / rate, count, state: ticker.state.buffer };
+    thread.worker.postMessage(request);
     return ticker;
   }
 

@@ -45,11 +45,18 @@ describe("pauseStats", () => {
 
 test("the meter runs on its own thread while the caller is busy, until stop()", async () => {
   const meter = await startPauseMeter();
-  const until = performance.now() + 50;
-  while (performance.now() < until) {
-    // Spinning: the event loop cannot turn, so only a thread of its own can be measuring.
+  // Spinning until the meter has woken 20 times: the event loop cannot turn meanwhile, so only a
+  // thread of its own can be counting. (It waited for a fixed 50 ms before and expected 45 ms
+  // measured: on a loaded machine the thread started its count late, and about half the runs failed.)
+  const WAKE_UPS = 20;
+  // A bound so that a meter which never counts fails the test instead of hanging it.
+  const giveUpAt = performance.now() + 10_000;
+  while (meter.wakeUps() < WAKE_UPS && performance.now() < giveUpAt) {
+    // spin
   }
   const stats = await meter.stop();
-  expect(stats.seconds).toBeGreaterThanOrEqual(0.045);
+  // Each wake-up follows a sleep of 1 ms (half of that allowed for the timer's granularity).
+  expect(stats.seconds).toBeGreaterThanOrEqual((WAKE_UPS * 0.5) / 1000);
+  expect(meter.wakeUps()).toBeGreaterThanOrEqual(WAKE_UPS);
   expect(Number.isFinite(stats.pausedMsPerSec)).toBe(true);
 });

@@ -1,8 +1,8 @@
 // Did the machine itself stop while a fixed-rate bench ran? A thread that only sleeps, 1 ms at a
-// time, notes every wake-up that came 2 ms or more late: its CPU was taken from it, by the
-// scheduler or by the hypervisor (a virtual machine paused whole). In the spirit of jHiccup.
-// `streamctl bench produce|e2e --rate` report it beside their latencies, and `make bench` runs
-// it beside every system's latency phase (the peers' clients import it too).
+// time (bench-pauses-worker.ts), notes every wake-up that came 2 ms or more late: its CPU was
+// taken from it, by the scheduler or by the hypervisor (a virtual machine paused whole). In the
+// spirit of jHiccup. `streamctl bench produce|e2e --rate` report it beside their latencies, and
+// `make bench` runs it beside every system's latency phase (the peers' clients import it too).
 //
 // Why (issue 8): on the 2-vCPU VM these figures were first taken on, with an fdatasync before
 // every ack and both vCPUs busy, the VM is paused for 4–10 ms once in every 100 ms, at the same
@@ -13,28 +13,8 @@
 // within the busiest 10 ms window of the 100 ms period (about 0.1 when they are spread out, near
 // 1 when a quota is throttling).
 
-import { startInlineWorker } from "./inline-worker.ts";
-
-const WORKER_SOURCE = `
-const nowMs = () => performance.timeOrigin + performance.now();
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-postMessage(null);
-self.onmessage = (e) => {
-  const stop = new Int32Array(e.data);
-  const ends = [];
-  const lates = [];
-  const started = nowMs();
-  let last = started;
-  while (Atomics.load(stop, 0) === 0) {
-    Atomics.wait(sleeper, 0, 0, 1);
-    const now = nowMs();
-    const late = now - last - 1;
-    if (late >= 2) { ends.push(now); lates.push(late); }
-    last = now;
-  }
-  postMessage({ seconds: (last - started) / 1000, ends, lates });
-};
-`;
+import type { PauseSamples } from "./bench-pauses-worker.ts";
+import { startWorker } from "./start-worker.ts";
 
 export interface PauseStats {
   seconds: number;
@@ -52,16 +32,25 @@ export interface PauseStats {
 
 export const LOCKED_SHARE_MIN_PAUSES = 10;
 
-/** Starts measuring once the meter's thread runs (not during its start-up); `stop()` ends it and gives the figures. */
-export async function startPauseMeter(): Promise<{ stop(): Promise<PauseStats> }> {
-  const thread = await startInlineWorker(WORKER_SOURCE, "pause meter");
-  const state = new Int32Array(new SharedArrayBuffer(4));
-  const result = new Promise<{ seconds: number; ends: number[]; lates: number[] }>((resolve, reject) => {
+export interface PauseMeter {
+  /** How many times the meter's thread has woken so far (each after sleeping at least 1 ms). */
+  wakeUps(): number;
+  /** Ends the measurement and gives the figures. */
+  stop(): Promise<PauseStats>;
+}
+
+/** Starts measuring once the meter's thread runs (not during its start-up). */
+export async function startPauseMeter(): Promise<PauseMeter> {
+  const thread = await startWorker(new URL("./bench-pauses-worker.ts", import.meta.url), "pause meter");
+  // [0]: 1 = stop; [1]: wake-ups so far (bench-pauses-worker.ts).
+  const state = new Int32Array(new SharedArrayBuffer(8));
+  const result = new Promise<PauseSamples>((resolve, reject) => {
     thread.worker.onmessage = (e) => resolve(e.data);
     thread.worker.onerror = (e) => reject(new Error(`pause meter: ${e.message}`));
   });
   thread.worker.postMessage(state.buffer);
   return {
+    wakeUps: () => Atomics.load(state, 1),
     async stop() {
       Atomics.store(state, 0, 1);
       const r = await result;

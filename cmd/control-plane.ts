@@ -1,44 +1,71 @@
-// What every management command (`topics`, `groups`, `top`) shares: the --http / --http-token
-// flags with their environment fallbacks, the client, and the mapping of control-plane failures
-// to the exit-code contract (an answer from the broker or no answer at all: exit 1, one line).
-import { type Command, Option } from "commander";
-import { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable } from "../net/http/client.ts";
+// streamctl's HTTP control plane as the management commands use it: for what only a streamctl
+// broker knows (bytes and segments per partition, what an ack means on disk, rates out, damaged
+// topics). Everything else goes over the Kafka protocol (admin-common.ts), so `topics`, `groups`
+// and `top` work with the HTTP door off, and against Kafka or Redpanda.
+//
+// Which control plane, if any:
+//   --http URL|HOST:PORT, else STREAMCTL_HTTP     that one; failing to reach it is an error (exit 1)
+//   --http none / STREAMCTL_HTTP=none             none
+//   neither, and the broker is streamctl          the default http://127.0.0.1:8092, if it answers
+//                                                 quickly; silently none otherwise
+// Before a control plane's numbers are shown beside the Kafka broker's, it must prove it is the same
+// broker: a topic both list must carry the same topic id on both doors (a second broker on the
+// default port would otherwise lend its sizes to this one). A named control plane that fails the
+// check is an error; the default one is just not used. A broker that is not streamctl (its cluster
+// id says so) gets none.
 import { readFileSync } from "node:fs";
+import { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable, seg } from "../net/http/client.ts";
 import { readSecretFile } from "./client-options.ts";
-import { type Io, RuntimeError, UsageError } from "./io.ts";
+import { RuntimeError, UsageError } from "./io.ts";
 import { loadProfile } from "./profile.ts";
 
 export const HTTP_URL_DEFAULT = "http://127.0.0.1:8092";
+/** The default control plane is a guess: give up on it fast. A named one gets the usual timeout. */
+const GUESSED_TIMEOUT_MS = 2_000;
 
 export interface HttpFlags {
   http?: string;
+  /** The token is read from a file (or STREAMCTL_HTTP_TOKEN), never taken as a flag: `ps` shows flags. */
   httpTokenFile?: string;
-  json?: boolean;
   profile?: string;
 }
 
-export function withHttpOptions(cmd: Command, json = true): Command {
-  cmd.option("--http <url>", `control plane URL (env STREAMCTL_HTTP, default ${HTTP_URL_DEFAULT})`);
-  cmd.option("--http-token-file <file>", "file holding the control plane's bearer token (or env STREAMCTL_HTTP_TOKEN; never a flag: `ps` shows flags)");
-  cmd.addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
-    throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
-  }));
-  if (json) cmd.option("--json", "print the control plane's JSON instead of a table");
-  return cmd;
+/** `HOST:PORT` (as the ready line prints it) or an http(s) URL, as a URL; "none" is null. */
+export function httpUrl(flag: string, value: string): string | null {
+  if (value === "none") return null;
+  if (/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value)) return `http://${value}`;
+  try {
+    const u = new URL(value);
+    if (u.protocol === "http:" || u.protocol === "https:") return value;
+  } catch {
+    // below
+  }
+  throw new UsageError(`${flag}: expected HOST:PORT, an http(s) URL or none, got "${value}"`);
 }
 
-/** The control plane client: flags, then environment, then the profile (cmd/client-options.ts). */
-export function controlPlane(flags: HttpFlags, io: Io): ControlPlaneClient {
-  const profile = loadProfile(io.env, flags.profile);
-  const url = flags.http ?? (io.env.STREAMCTL_HTTP || undefined) ?? profile?.http ?? HTTP_URL_DEFAULT;
-  const tokenFile = flags.httpTokenFile ?? profile?.httpTokenFile;
-  const token = flags.httpTokenFile !== undefined ? readSecretFile("--http-token-file", flags.httpTokenFile) : io.env.STREAMCTL_HTTP_TOKEN || (tokenFile !== undefined ? readSecretFile(`profile ${profile?.name}: httpTokenFile`, tokenFile) : undefined);
-  const ca = profile?.tlsCa !== undefined && url.startsWith("https:") ? readCa(profile.tlsCa) : undefined;
-  try {
-    return new ControlPlaneClient({ url, token: token || undefined, ca });
-  } catch (err) {
-    throw new UsageError(`--http: ${(err as Error).message}`);
-  }
+export interface ControlPlaneChoice {
+  url: string | null;
+  /** Named by --http, STREAMCTL_HTTP or the profile (not the default guess). */
+  named: boolean;
+  /** Named by --http on this command line. */
+  byFlag?: boolean;
+  token?: string;
+  /** PEM CAs for an https control plane (the profile's tlsCa; serve --http-tls). */
+  ca?: string;
+}
+
+/** --http, STREAMCTL_HTTP, the profile's (cmd/profile.ts), or the default; the token from
+ * --http-token-file, STREAMCTL_HTTP_TOKEN or the profile's token file. */
+export function chooseControlPlane(flags: HttpFlags, env: Record<string, string | undefined>): ControlPlaneChoice {
+  const profile = loadProfile(env, flags.profile);
+  const tokenFile = flags.httpTokenFile ?? (env.STREAMCTL_HTTP_TOKEN ? undefined : profile?.httpTokenFile);
+  const token = (tokenFile !== undefined ? readSecretFile(flags.httpTokenFile !== undefined ? "--http-token-file" : `profile ${profile?.name}: httpTokenFile`, tokenFile) : env.STREAMCTL_HTTP_TOKEN) || undefined;
+  const withCa = (choice: ControlPlaneChoice): ControlPlaneChoice =>
+    choice.url?.startsWith("https:") && profile?.tlsCa !== undefined ? { ...choice, ca: readCa(profile.tlsCa) } : choice;
+  if (flags.http !== undefined) return withCa({ url: httpUrl("--http", flags.http), named: true, byFlag: true, token });
+  if (env.STREAMCTL_HTTP) return withCa({ url: httpUrl("STREAMCTL_HTTP", env.STREAMCTL_HTTP), named: true, token });
+  if (profile?.http !== undefined) return withCa({ url: httpUrl(`profile ${profile.name}: http`, profile.http), named: true, token });
+  return { url: HTTP_URL_DEFAULT, named: false, token };
 }
 
 function readCa(path: string): string {
@@ -49,61 +76,32 @@ function readCa(path: string): string {
   }
 }
 
+export function controlPlaneClient(choice: ControlPlaneChoice): ControlPlaneClient {
+  return new ControlPlaneClient({ url: choice.url!, token: choice.token, timeoutMs: choice.named ? undefined : GUESSED_TIMEOUT_MS, ca: choice.ca });
+}
+
+/**
+ * Whether the control plane serves the broker whose topics (name → id) are `kafkaTopics`: a topic
+ * listed by both has the same id on both. Two brokers without topics pass only when `emptyMatches`
+ * (a named control plane: the user said it is this broker's; a guessed one must prove it).
+ */
+export async function sameBroker(cp: ControlPlaneClient, kafkaTopics: ReadonlyMap<string, string | null>, emptyMatches: boolean): Promise<boolean> {
+  const listed = await cp.get<{ topics: Array<{ name: string }> }>("/v1/topics");
+  const common = listed.topics.map((t) => t.name).filter((n) => kafkaTopics.has(n));
+  if (common.length === 0) return emptyMatches && listed.topics.length === 0 && kafkaTopics.size === 0;
+  const name = common[0]!;
+  const doc = await cp.get<{ topicId?: string }>(`/v1/topics/${seg(name)}`);
+  return doc.topicId !== undefined && doc.topicId === kafkaTopics.get(name);
+}
+
 /** Runs a control-plane call, turning its failures into RuntimeError (exit 1, one line). */
-export async function admin<T>(call: () => Promise<T>): Promise<T> {
+export async function viaControlPlane<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof ControlPlaneError || err instanceof ControlPlaneUnreachable) throw new RuntimeError(oneLine(err.message), { cause: err });
+    if (err instanceof ControlPlaneError || err instanceof ControlPlaneUnreachable) throw new RuntimeError(err.message.split("\n")[0]!, { cause: err });
     throw err;
   }
 }
 
-/** The control plane's error code behind a failure from admin(), if it answered. */
-export function errorCode(err: unknown): string | undefined {
-  const cause = (err as { cause?: unknown })?.cause;
-  return cause instanceof ControlPlaneError ? cause.code : undefined;
-}
-
-/** Nested subcommands do not inherit the entry point's exit override and output streams from
- * addCommand(): give them the same, so a usage mistake deep down is still exit 2, one line. */
-export function sameOutputBelow(cmd: Command, io: Io): Command {
-  for (const sub of cmd.commands) {
-    sub.exitOverride().configureOutput({
-      writeOut: (s) => void io.stdout.write(s),
-      writeErr: (s) => void io.stderr.write(s),
-      outputError: () => {},
-    });
-    sameOutputBelow(sub, io);
-  }
-  return cmd;
-}
-
-function oneLine(s: string): string {
-  return s.split("\n")[0]!;
-}
-
-export function printJson(io: Io, doc: unknown): void {
-  io.stdout.write(`${JSON.stringify(doc)}\n`);
-}
-
-/** Collects a repeatable option into a list. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-/** `K=V` pairs (from --config / --set) into an object; a pair without '=' is a usage error. */
-export function keyValues(flag: string, pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const i = p.indexOf("=");
-    if (i <= 0) throw new UsageError(`${flag}: expected KEY=VALUE, got "${p}"`);
-    out[p.slice(0, i)] = p.slice(i + 1);
-  }
-  return out;
-}
-
-export function nonNegativeInt(flag: string, value: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag}: expected a non-negative integer, got "${value}"`);
-  return Number(value);
-}
+export { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable };

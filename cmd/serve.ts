@@ -22,12 +22,14 @@ import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/l
 import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
 import { type SecurityProtocol, usesSasl } from "../net/kafka/session.ts";
 import { type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
+import { ClusterNode } from "../net/cluster/node.ts";
 
 export interface BrokerOptions {
   dataDir: string;
   /** The Kafka listeners, in the order given (cmd/serve-listeners.ts). */
   listeners: KafkaListenerSpec[];
-  http: HostPort;
+  /** null: no HTTP control plane (`--http-listen none`). */
+  http: HostPort | null;
   /** The certificate of TLS listeners and of --http-tls. */
   tls?: TlsServerConfig;
   /** Serve the HTTP door over TLS with `tls`'s certificate. */
@@ -45,6 +47,10 @@ export interface BrokerOptions {
   idleTimeoutMs: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
+  /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
+  cluster?: { nodeId: number; etcd: string; name: string };
+  /** Detail lines too (recovery per partition); otherwise one summary line per subject. */
+  verbose?: boolean;
 }
 
 export interface RunningBroker {
@@ -52,17 +58,18 @@ export interface RunningBroker {
   kafka: HostPort;
   /** Every listener with its real port, in order. */
   listeners: Array<{ protocol: SecurityProtocol; address: HostPort }>;
-  http: HostPort;
+  http: HostPort | null;
   broker: Broker;
   stop(): Promise<void>;
 }
 
 /** Opens the core and starts both doors; a failure part way undoes what was started. */
 export async function startBroker(options: BrokerOptions, logLine: (line: string) => void): Promise<RunningBroker> {
-  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`) };
+  const log: BrokerLog = { info: logLine, warn: (l) => logLine(`warning: ${l}`), error: (l) => logLine(`error: ${l}`), debug: options.verbose ? logLine : () => {} };
   const broker = await Broker.open(
     {
       dataDir: options.dataDir,
+      nodeId: options.cluster?.nodeId ?? 0,
       fsync: options.fsync,
       autoCreateTopics: options.autoCreateTopics,
       defaultPartitions: options.defaultPartitions,
@@ -72,6 +79,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     log,
   );
   const kafka: KafkaServer[] = [];
+  let cluster: ClusterNode | undefined;
   try {
     await bootstrapUsers(broker, options, log);
     for (const l of options.listeners) {
@@ -91,21 +99,33 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
         }),
       );
     }
-    const http = startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
     const listeners = options.listeners.map((l, i) => ({ protocol: l.protocol, address: { host: l.address.host, port: kafka[i]!.port } }));
+    if (options.cluster !== undefined) {
+      // One listener in cluster mode (resolveServeOptions says so): its address goes to etcd.
+      const first = options.listeners[0]!;
+      const advertise = first.advertise ?? { host: first.address.host === "0.0.0.0" || first.address.host === "::" ? "127.0.0.1" : first.address.host, port: kafka[0]!.port };
+      cluster = new ClusterNode(broker, { nodeId: options.cluster.nodeId, etcdEndpoints: options.cluster.etcd, clusterName: options.cluster.name, advertise });
+      await cluster.start();
+    }
+    const httpAt = options.http;
+    const http = httpAt === null ? null : startHttpServer({ host: httpAt.host, port: httpAt.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
+    const clusterNode = cluster;
     return {
       kafka: listeners[0]!.address,
       listeners,
-      http: { host: options.http.host, port: http.port },
+      http: httpAt === null || http === null ? null : { host: httpAt.host, port: http.port },
       broker,
       async stop() {
+        // Leaving the cluster first: our partitions get new leaders while we finish requests.
+        await clusterNode?.stop();
         broker.beginShutdown();
         await Promise.all(kafka.map((k) => k.stop()));
-        await http.stop();
+        await http?.stop();
         await broker.close();
       },
     };
   } catch (err) {
+    await cluster?.stop().catch(() => {});
     broker.beginShutdown();
     await Promise.all(kafka.map((k) => k.stop(0)));
     await broker.close();
@@ -135,15 +155,19 @@ export interface ServeFlags extends ListenerFlags {
   httpTokenFile?: string;
   maxConnections?: string;
   idleTimeoutMs?: string;
+  nodeId?: string;
+  cluster?: string;
+  clusterName?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
+  verbose?: boolean;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
 const CONFIG_KEYS = new Set([
   "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
-  "saslSessionLifetimeMs", "superUsers", "insecureListener",
+  "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
 ]);
 /** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
 const LIST_KEYS = new Set(["listener", "advertise"]);
@@ -182,7 +206,7 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 export function resolveServeOptions(flags: ServeFlags, env: Record<string, string | undefined>): BrokerOptions {
   const merged: ServeFlags = { ...(flags.config ? readConfigFile(flags.config) : {}), ...definedOnly(flags) };
   const kafka = resolveListeners(merged);
-  const http: HostPort = parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
+  const http: HostPort | null = merged.httpListen === "none" ? null : parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
   let fsync: FsyncPolicy;
   try {
     fsync = parseFsyncPolicy(merged.fsync ?? "always");
@@ -190,8 +214,8 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     throw new UsageError(`--fsync: ${(err as Error).message}`);
   }
   const httpToken = resolveHttpToken(merged, env);
-  const loopback = http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
-  if (!loopback && !httpToken) {
+  const loopback = http === null || http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
+  if (http !== null && !loopback && !httpToken) {
     throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
   }
   return {
@@ -209,6 +233,8 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
+    cluster: resolveCluster(merged, kafka.listeners.length),
+    verbose: merged.verbose === true,
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
@@ -232,6 +258,24 @@ function resolveHttpToken(flags: ServeFlags, env: Record<string, string | undefi
   return flags.httpToken ?? (env.STREAMCTL_HTTP_TOKEN || undefined);
 }
 
+function resolveCluster(merged: ServeFlags, listeners: number): BrokerOptions["cluster"] {
+  if (merged.cluster === undefined) {
+    if (merged.nodeId !== undefined || merged.clusterName !== undefined) throw new UsageError("--node-id and --cluster-name need --cluster ETCD_URL");
+    return undefined;
+  }
+  if (merged.nodeId === undefined) throw new UsageError("--cluster needs --node-id N: each broker of a cluster has its own id");
+  // etcd holds one address per broker (what Metadata tells every client), so one listener for now.
+  if (listeners > 1) throw new UsageError("--cluster takes one Kafka listener for now: etcd keeps one address per broker");
+  const nodeId = nonNegativeInt("--node-id", merged.nodeId, 0);
+  const urls = merged.cluster.split(",").map((u) => u.trim());
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(u)) throw new UsageError(`--cluster: expected etcd URLs like http://127.0.0.1:2379, got "${u}"`);
+  }
+  const name = merged.clusterName ?? "streamctl";
+  if (!/^[a-zA-Z0-9._-]{1,64}$/.test(name)) throw new UsageError(`--cluster-name: letters, digits, '.', '_' and '-' only, got "${name}"`);
+  return { nodeId, etcd: urls.join(","), name };
+}
+
 function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a non-negative integer, got "${value}"`);
@@ -252,7 +296,7 @@ export function serveCommand(io: Io): Command {
     .option("--data-dir <dir>", "where topics live (default $STREAMCTL_DATA_DIR, else $XDG_DATA_HOME/streamctl)")
     .option("--kafka-listen <host:port>", "a PLAINTEXT Kafka listener, port 0 picks a free one (default 127.0.0.1:9092 when no --listener)")
     .option("--listener <protocol://host:port>", "a Kafka listener, repeatable: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", collect)
-    .option("--http-listen <host:port>", "HTTP control plane listener (default 127.0.0.1:8092)")
+    .option("--http-listen <host:port>", "HTTP control plane listener, or none (default 127.0.0.1:8092)")
     .option("--config <file>", "JSON file with any of these settings in camelCase; flags win")
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
@@ -274,6 +318,10 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
+    .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
+    .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
+    .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
+    .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
     .option("--advertise <[protocol://]host:port>", "the address Metadata tells clients of a listener (behind NAT or a proxy), repeatable: PROTOCOL:// picks the listener; default: the listener's own", collect)
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
@@ -293,7 +341,7 @@ export function serveCommand(io: Io): Command {
         throw err;
       });
       const kafka = broker.listeners.map((l) => `kafka=${readyName(l.protocol, l.address)}`).join(" ");
-      log(`ready ${kafka} http=${formatHostPort(broker.http)} data=${options.dataDir}`);
+      log(`ready ${kafka} http=${broker.http === null ? "none" : formatHostPort(broker.http)} data=${options.dataDir}`);
       await stopSignal;
       log("stopping: finishing in-flight requests");
       await broker.stop();

@@ -1,9 +1,16 @@
 #!/usr/bin/env bun
 // streamctl entry point: wires the subcommands into commander and maps every failure to the
 // exit-code contract of DESIGN.md (0 ok, 1 runtime failure, 2 usage error), one line on stderr.
+//
+// Conventions every command follows: `--help` prints help on stdout and exits 0; a usage mistake
+// (a bare `streamctl`, a command group without its subcommand, an unknown command or flag, a bad
+// value) goes to stderr and exits 2, with "did you mean …" when a known name is close; `topic` and
+// `group` are aliases of `topics` and `groups`; `--version` names the commit and the Bun runtime.
 import { Command, CommanderError } from "commander";
 import { type Io, processIo, UsageError, RuntimeError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
-import { VERSION } from "./version.ts";
+import { versionText } from "./version.ts";
+import { completionCommand } from "./completion.ts";
+import { exitCodesHelp } from "./conventions.ts";
 import { serveCommand } from "./serve.ts";
 import { produceCommand } from "./produce.ts";
 import { consumeCommand } from "./consume.ts";
@@ -12,6 +19,8 @@ import { replayCommand } from "./replay.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
+import { metadataCommand } from "./metadata.ts";
+import { offsetsCommand } from "./offsets.ts";
 import { benchCommand } from "./bench.ts";
 import { addSecurityWhereConnecting } from "./client-options.ts";
 import { profileCommand } from "./profile.ts";
@@ -28,16 +37,22 @@ const subcommands: readonly CommandFactory[] = [
   replayCommand,
   topicsCommand,
   groupsCommand,
+  metadataCommand,
+  offsetsCommand,
   topCommand,
   benchCommand,
   usersCommand,
   profileCommand,
+  completionCommand,
 ];
 
 export function buildProgram(io: Io, factories: readonly CommandFactory[] = subcommands): Command {
   const program = new Command("streamctl")
     .description("A Kafka-compatible event-streaming broker and the command line to drive it")
-    .version(VERSION, "-V, --version")
+    .usage("<command> [options]")
+    .version(versionText(), "-V, --version", "print the version, the commit it was built from and the Bun runtime")
+    .helpOption("-h, --help", "print help (for a command: streamctl <command> --help)")
+    .addHelpText("after", `\n${exitCodesHelp()}\nEvery option of every command: man -l bin/streamctl.1 (make man).\n`)
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -63,7 +78,8 @@ export function buildProgram(io: Io, factories: readonly CommandFactory[] = subc
 export async function run(argv: string[], io: Io, factories?: readonly CommandFactory[]): Promise<number> {
   const program = buildProgram(io, factories);
   if (argv.length === 0) {
-    program.outputHelp();
+    // A bare `streamctl` is a usage mistake: the help goes to stderr, exit 2.
+    program.outputHelp({ error: true });
     return EXIT_USAGE;
   }
   try {
@@ -74,12 +90,19 @@ export async function run(argv: string[], io: Io, factories?: readonly CommandFa
   }
 }
 
+/** commander's message on one line: "unknown command 'tpoics' (did you mean topics?)". */
+export function commanderMessage(message: string): string {
+  const [first, ...rest] = message.replace(/^error: /, "").split("\n");
+  const hint = rest.map((l) => /^\(Did you mean (.*)\?\)$/.exec(l.trim())).find((m) => m !== null);
+  return hint ? `${first} (did you mean ${hint[1]}?)` : first!;
+}
+
 function reportError(err: unknown, io: Io): number {
   if (err instanceof CommanderError) {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") {
-      return EXIT_OK;
-    }
-    io.stderr.write(`streamctl: ${err.message.replace(/^error: /, "").split("\n")[0]}\n`);
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT_OK;
+    // A command group without its subcommand: commander printed its help on stderr.
+    if (err.code === "commander.help") return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    io.stderr.write(`streamctl: ${commanderMessage(err.message)}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof UsageError) {

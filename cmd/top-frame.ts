@@ -1,21 +1,23 @@
-// What `streamctl top` shows, as plain text: pure functions from one /v1/stats document (and the
-// view and sort the user picked) to the lines of a frame. The ink app (top.tsx) draws these lines
-// with emphasis; `top --once` prints them as they are.
+// What `streamctl top` shows, as plain text: pure functions from one stats document (and the
+// view and sort the user picked) to the lines of a frame. The document is streamctl's /v1/stats,
+// or the part of it the Kafka protocol can tell (top-source.ts): there, what only streamctl knows
+// (sizes, rates out, uptime, fsync, connections) is null and shows as "-" or is left out. The ink
+// app (top-app.tsx) draws these lines with emphasis; `top --once` prints them as they are.
 import { formatBytes, formatCount, formatMBps, formatRate, formatTable, type Cell } from "./table.ts";
 
 export interface StatsDoc {
   time: number;
-  uptimeMs: number;
+  uptimeMs: number | null;
   windowMs: number | null;
-  fsync: string;
-  connections: { open: number; total: number; refused: number };
-  diskBytes: number;
+  fsync: string | null;
+  connections: { open: number; total: number; refused: number } | null;
+  diskBytes: number | null;
   topics: Array<{
     name: string;
-    partitions: Array<{ partition: number; start: number; end: number; bytes: number; segments: number; recordsInPerSec: number | null; bytesInPerSec: number | null }>;
+    partitions: Array<{ partition: number; start: number; end: number; bytes: number | null; segments: number | null; recordsInPerSec: number | null; bytesInPerSec: number | null }>;
     end: number;
     records: number;
-    bytes: number;
+    bytes: number | null;
     rates: { bytesIn: number | null; recordsIn: number | null; bytesOut: number | null; recordsOut: number | null };
   }>;
   groups: Array<{ group: string; state: string; members: unknown[]; lag: number; lagSeconds: number | null; lagTrend: number | null; commitRate: number | null }>;
@@ -43,7 +45,7 @@ const TOPIC_COLUMNS: Column<TopicRow>[] = [
   { title: "REC/S OUT", cell: (t) => formatRate(t.rates.recordsOut), key: (t) => t.rates.recordsOut ?? -1 },
   { title: "MB/S OUT", cell: (t) => formatMBps(t.rates.bytesOut), key: (t) => t.rates.bytesOut ?? -1 },
   { title: "END", cell: (t) => formatCount(t.end), key: (t) => t.end },
-  { title: "SIZE", cell: (t) => formatBytes(t.bytes), key: (t) => t.bytes },
+  { title: "SIZE", cell: (t) => bytes(t.bytes), key: (t) => t.bytes ?? -1 },
 ];
 
 const PARTITION_COLUMNS: Column<PartitionRow>[] = [
@@ -53,8 +55,8 @@ const PARTITION_COLUMNS: Column<PartitionRow>[] = [
   { title: "MB/S IN", cell: (p) => formatMBps(p.bytesInPerSec), key: (p) => p.bytesInPerSec ?? -1 },
   { title: "START", cell: (p) => formatCount(p.start), key: (p) => p.start },
   { title: "END", cell: (p) => formatCount(p.end), key: (p) => p.end },
-  { title: "SIZE", cell: (p) => formatBytes(p.bytes), key: (p) => p.bytes },
-  { title: "SEGS", cell: (p) => p.segments, key: (p) => p.segments },
+  { title: "SIZE", cell: (p) => bytes(p.bytes), key: (p) => p.bytes ?? -1 },
+  { title: "SEGS", cell: (p) => p.segments, key: (p) => p.segments ?? -1 },
 ];
 
 const GROUP_COLUMNS: Column<GroupRow>[] = [
@@ -66,6 +68,10 @@ const GROUP_COLUMNS: Column<GroupRow>[] = [
   { title: "TREND/S", cell: (g) => trend(g.lagTrend), key: (g) => g.lagTrend ?? 0 },
   { title: "COMMITS/S", cell: (g) => formatRate(g.commitRate), key: (g) => g.commitRate ?? -1 },
 ];
+
+function bytes(n: number | null): string | null {
+  return n === null ? null : formatBytes(n);
+}
 
 /** Lag change per second with a direction: "+120 ↑" growing, "-40 ↓" catching up, "0 →". */
 export function trend(perSec: number | null): string {
@@ -101,17 +107,20 @@ function compare(a: number | string, b: number | string): number {
   return String(a).localeCompare(String(b));
 }
 
-/** The table of one view, sorted: a header line and one line per row. */
-export function viewTable(doc: StatsDoc, view: View, sort: { column: number; descending: boolean }, arrows = true): string[] {
+/** The table of one view, sorted: a header line and one line per row. `filter` keeps the rows
+ * whose name (first column) contains it, ignoring case. */
+export function viewTable(doc: StatsDoc, view: View, sort: { column: number; descending: boolean }, arrows = true, filter = ""): string[] {
   const columns = columnsOf(view) as Column<unknown>[];
   const col = columns[Math.min(sort.column, columns.length - 1)]!;
   const name = columns[0]!;
-  const rows = [...rowsOf(doc, view)].sort((a, b) => {
+  const wanted = filter.toLowerCase();
+  const kept = wanted === "" ? rowsOf(doc, view) : rowsOf(doc, view).filter((r) => String(name.cell(r)).toLowerCase().includes(wanted));
+  const rows = [...kept].sort((a, b) => {
     const c = compare(col.key!(a), col.key!(b));
     return (sort.descending ? -c : c) || compare(name.key!(a), name.key!(b));
   });
   const titles = columns.map((c) => (c === col && arrows ? `${c.title}${sort.descending ? "▼" : "▲"}` : c.title));
-  if (rows.length === 0) return [titles.join("  "), view === "groups" ? "(no consumer groups)" : "(no topics)"];
+  if (rows.length === 0) return [titles.join("  "), wanted !== "" ? `(nothing matches /${filter})` : view === "groups" ? "(no consumer groups)" : "(no topics)"];
   return formatTable(titles, rows.map((r) => columns.map((c) => c.cell(r)))).trimEnd().split("\n");
 }
 
@@ -125,10 +134,17 @@ export function formatDuration(ms: number): string {
   return `${m}m${String(s % 60).padStart(2, "0")}s`;
 }
 
-/** The summary line above the tables. */
+/** The summary line above the tables; what the source does not know is left out. */
 export function summaryLine(doc: StatsDoc, url: string): string {
   const records = doc.topics.reduce((n, t) => n + t.records, 0);
-  return `streamctl top  ${url}  up ${formatDuration(doc.uptimeMs)}  fsync ${doc.fsync}  conns ${doc.connections.open}  topics ${doc.topics.length}  records ${formatCount(records)}  disk ${formatBytes(doc.diskBytes)}  groups ${doc.groups.length}`;
+  const parts = [`streamctl top  ${url}`];
+  if (doc.uptimeMs !== null) parts.push(`up ${formatDuration(doc.uptimeMs)}`);
+  if (doc.fsync !== null) parts.push(`fsync ${doc.fsync}`);
+  if (doc.connections !== null) parts.push(`conns ${doc.connections.open}`);
+  parts.push(`topics ${doc.topics.length}`, `records ${formatCount(records)}`);
+  if (doc.diskBytes !== null) parts.push(`disk ${formatBytes(doc.diskBytes)}`);
+  parts.push(`groups ${doc.groups.length}`);
+  return parts.join("  ");
 }
 
 /** `top --once`: the summary, the chosen view, and the groups when the view is not groups. */

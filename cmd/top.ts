@@ -1,14 +1,16 @@
-// `streamctl top` — a live dashboard of the broker from `/v1/stats`, refreshed every second:
-// topics and partitions (records/s and MB/s in and out, end offsets, size on disk) and consumer
-// groups (lag in records, in seconds, and its trend). Keys: t/p/g or Tab switch views, s sorts
-// by the next column, r reverses, q or Ctrl-C quits. `--once` prints one frame as plain text
-// (for scripts; no ANSI), without loading ink.
+// `streamctl top` — a live dashboard of a cluster, refreshed every second: topics and partitions
+// (records/s in, end offsets; against streamctl also MB/s in and out and size on disk) and
+// consumer groups (lag in records, its trend, commits/s; against streamctl also lag in seconds).
+// It reads the Kafka protocol (top-source.ts), or streamctl's /v1/stats when the broker is a
+// streamctl with a matching control plane. Keys are listed in top-app.tsx. `--once` prints one
+// frame as plain text (for scripts; no ANSI), without loading ink.
 import { Command } from "commander";
-import { admin, controlPlane, type HttpFlags, withHttpOptions } from "./control-plane.ts";
+import { type AdminFlags, withAdmin, withAdminOptions } from "./admin-common.ts";
 import { type Io, UsageError } from "./io.ts";
-import { onceFrame, type StatsDoc, type View, VIEWS } from "./top-frame.ts";
+import { onceFrame, type View, VIEWS } from "./top-frame.ts";
+import { httpStats, KafkaStats, type StatsSource } from "./top-source.ts";
 
-interface TopFlags extends HttpFlags {
+interface TopFlags extends AdminFlags {
   once?: boolean;
   view: string;
   intervalMs: string;
@@ -20,31 +22,28 @@ function parseView(v: string): View {
 }
 
 export function topCommand(io: Io): Command {
-  return withHttpOptions(
+  return withAdminOptions(
     new Command("top")
-      .description("live dashboard: rates, end offsets, sizes and group lag, from the control plane's /v1/stats")
+      .description("live dashboard: rates, end offsets, sizes and group lag")
       .option("--once", "print one frame as plain text and exit (for scripts)")
       .option("--view <view>", `starting view: ${VIEWS.join(", ")}`, "topics")
       .option("--interval-ms <ms>", "refresh interval", "1000"),
     false,
-  ).action(async (flags: TopFlags) => {
+  ).action((flags: TopFlags) => {
     const view = parseView(flags.view);
     if (!/^\d+$/.test(flags.intervalMs) || Number(flags.intervalMs) < 100) throw new UsageError(`--interval-ms: expected an integer ≥ 100, got "${flags.intervalMs}"`);
-    const client = controlPlane(flags, io);
-    const url = client.base.origin;
-    if (flags.once) {
-      const doc = await admin(() => client.get<StatsDoc>("/v1/stats"));
-      io.stdout.write(onceFrame(doc, url, view));
-      return;
-    }
     const stdin = io.stdin as NodeJS.ReadStream;
     const stdout = io.stdout as NodeJS.WriteStream;
-    if (!stdin.isTTY || !stdout.isTTY) throw new UsageError("top needs a terminal; use --once for one frame as text");
-    const color = !io.env.NO_COLOR;
-    const { runTopApp } = await import("./top-app.tsx");
-    await runTopApp(
-      { client, url, intervalMs: Number(flags.intervalMs), initialView: view, color, columns: () => stdout.columns || 120 },
-      { stdin, stdout, stderr: io.stderr as NodeJS.WriteStream },
-    );
+    if (!flags.once && (!stdin.isTTY || !stdout.isTTY)) throw new UsageError("top needs a terminal; use --once for one frame as text");
+    return withAdmin(flags, io, "top", async (s) => {
+      const cp = await s.controlPlane();
+      const source: StatsSource = cp ? httpStats(cp) : new KafkaStats(s.broker, s.admin, s.groups);
+      if (flags.once) {
+        io.stdout.write(onceFrame(await source.poll(), source.label, view));
+        return;
+      }
+      const { runTopApp } = await import("./top-app.tsx");
+      await runTopApp({ source, intervalMs: Number(flags.intervalMs), initialView: view, color: !io.env.NO_COLOR }, { stdin, stdout, stderr: io.stderr as NodeJS.WriteStream });
+    });
   });
 }

@@ -1,28 +1,50 @@
-// `streamctl topics list|create|describe|delete|alter` — topic management through the HTTP
-// control plane. Tables for people on stdout, confirmations on stderr; `--json` prints the
-// control plane's JSON document (one line) instead. A missing topic exits 1 with one line.
+// `streamctl topics list|create|describe|delete|alter|add-partitions` — topic management over
+// Kafka's admin APIs (Metadata, ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs,
+// IncrementalAlterConfigs/AlterConfigs, CreatePartitions), so it manages Kafka and Redpanda too.
+// A streamctl broker's control plane, when there is a matching one (control-plane.ts), adds what
+// only it knows: bytes and segments per partition, what an ack means on disk, damaged topics.
+// Without it those read "-" (null in JSON). Tables for people on stdout, confirmations on stderr;
+// `--json` prints one JSON document instead. A missing topic exits 1 with one line.
 import { Command } from "commander";
 import { topicNameProblem } from "../core/topics/names.ts";
+import { CONFIG_SOURCE_TOPIC, type TopicMetadata } from "../net/client/admin.ts";
+import { UnsupportedApiError } from "../net/client/versions.ts";
 import { seg } from "../net/http/client.ts";
-import { admin, collect, controlPlane, errorCode, sameOutputBelow, type HttpFlags, keyValues, printJson, withHttpOptions } from "./control-plane.ts";
+import { ErrorCode } from "../net/protocol/errors.ts";
+import { type AdminFlags, type AdminSession, collect, kafkaCode, keyValues, plural, positiveInt, printJson, sameOutputBelow, withAdmin, withAdminOptions } from "./admin-common.ts";
+import { viaControlPlane } from "./control-plane.ts";
 import { type Io, UsageError } from "./io.ts";
 import { formatBytes, formatCount, formatTable } from "./table.ts";
 
-interface TopicSummary {
-  name: string;
-  partitions: number;
-  records: number;
-  bytes: number;
-  segments: number;
+interface PartitionDoc {
+  partition: number;
+  start: number;
+  end: number;
+  /** streamctl's control plane only; null without it. */
+  bytes: number | null;
+  segments: number | null;
+  leader: number;
+  replicas: number[];
+  isr: number[];
 }
 
 export interface TopicDoc {
   name: string;
-  topicId: string;
-  partitions: Array<{ partition: number; start: number; end: number; bytes: number; segments: number }>;
+  topicId: string | null;
+  partitions: PartitionDoc[];
   configs: Record<string, string>;
   overrides: Record<string, string>;
+  /** streamctl's control plane only. */
+  durability?: string;
+  fsync?: string;
+}
+
+/** What the control plane answers for a topic (net/http/topics.ts). */
+interface HttpTopicDoc {
+  topicId: string;
+  partitions: Array<{ partition: number; bytes: number; segments: number }>;
   durability: string;
+  fsync: string;
 }
 
 function topicName(name: string): string {
@@ -34,122 +56,206 @@ function topicName(name: string): string {
 export function renderTopic(t: TopicDoc): string {
   const parts = formatTable(
     ["PARTITION", "START", "END", "RECORDS", "SIZE", "SEGMENTS"],
-    t.partitions.map((p) => [p.partition, p.start, p.end, formatCount(p.end - p.start), formatBytes(p.bytes), p.segments]),
+    t.partitions.map((p) => [p.partition, p.start, p.end, formatCount(p.end - p.start), p.bytes === null ? null : formatBytes(p.bytes), p.segments]),
   );
-  const configs = formatTable(
-    ["CONFIG", "VALUE", "SOURCE"],
-    Object.entries(t.configs).map(([k, v]) => [k, v, Object.hasOwn(t.overrides, k) ? "topic" : "default"]),
-  );
-  return `topic       ${t.name}\nid          ${t.topicId}\ndurability  ${t.durability}\n\n${parts}\n${configs}`;
+  const durability = t.durability === undefined ? "" : `durability  ${t.durability}\n`;
+  return `topic       ${t.name}\nid          ${t.topicId ?? "-"}\n${durability}\n${parts}\n${configTable(t)}`;
+}
+
+function configTable(t: TopicDoc): string {
+  return formatTable(["CONFIG", "VALUE", "SOURCE"], Object.entries(t.configs).map(([k, v]) => [k, v, Object.hasOwn(t.overrides, k) ? "topic" : "default"]));
+}
+
+/** The whole document of one topic: metadata, offsets and configs over Kafka, plus the control plane's extras. */
+async function describeTopic(s: AdminSession, name: string): Promise<TopicDoc> {
+  const [md, configs] = await Promise.all([s.admin.topic(name), s.admin.describeConfigs(name)]);
+  const ranges = (await s.admin.offsetRanges([md])).get(name)!;
+  const cp = await s.controlPlane();
+  const extra = cp ? await viaControlPlane(() => cp.get<HttpTopicDoc>(`/v1/topics/${seg(name)}`)) : null;
+  const sameTopic = extra !== null && extra.topicId === md.topicId;
+  const doc: TopicDoc = {
+    name,
+    topicId: md.topicId,
+    partitions: md.partitions.map((p) => {
+      const onDisk = sameTopic ? extra.partitions.find((x) => x.partition === p.partition) : undefined;
+      const r = ranges.get(p.partition) ?? { start: 0, end: 0 };
+      return { partition: p.partition, start: r.start, end: r.end, bytes: onDisk?.bytes ?? null, segments: onDisk?.segments ?? null, leader: p.leader, replicas: p.replicas, isr: p.isr };
+    }),
+    configs: Object.fromEntries(configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!])),
+    overrides: Object.fromEntries(configs.filter((c) => c.source === CONFIG_SOURCE_TOPIC && c.value !== null).map((c) => [c.name, c.value!])),
+  };
+  if (sameTopic) {
+    doc.durability = extra.durability;
+    doc.fsync = extra.fsync;
+  }
+  return doc;
+}
+
+interface ListFlags extends AdminFlags {
+  internal?: boolean;
 }
 
 function listCommand(io: Io): Command {
-  return withHttpOptions(new Command("list").description("list topics with their partitions, records and size on disk")).action(async (flags: HttpFlags) => {
-    const doc = await admin(() => controlPlane(flags, io).get<{ topics: TopicSummary[]; damaged?: Array<{ name: string; file: string; reason: string }> }>("/v1/topics"));
-    if (flags.json) return printJson(io, doc);
-    // Topics kept unopened because their topic.json is damaged: on stderr, not in the table.
-    for (const d of doc.damaged ?? []) io.stderr.write(`damaged topic ${d.name}: ${d.file} (${d.reason}); restore the file or delete the topic\n`);
-    if (doc.topics.length === 0) {
-      io.stderr.write("no topics yet; create one with: streamctl topics create NAME --partitions N\n");
-      return;
-    }
-    io.stdout.write(formatTable(["TOPIC", "PARTITIONS", "RECORDS", "SIZE"], doc.topics.map((t) => [t.name, t.partitions, formatCount(t.records), formatBytes(t.bytes)])));
-  });
+  return withAdminOptions(new Command("list").description("list topics with their partitions, records and size on disk").option("-i, --internal", "include internal topics (__consumer_offsets, …)")).action(
+    (flags: ListFlags) =>
+      withAdmin(flags, io, "topics list", async (s) => {
+        const md = await s.cluster();
+        const topics = md.topics.filter((t) => t.errorCode === 0 && (flags.internal || !t.internal));
+        const ranges = await s.admin.offsetRanges(topics);
+        const cp = await s.controlPlane();
+        type HttpListing = { topics: Array<{ name: string; bytes: number; segments: number }>; damaged?: Array<{ name: string; file: string; reason: string }> };
+        const http = cp ? await viaControlPlane(() => cp.get<HttpListing>("/v1/topics")) : null;
+        const doc = {
+          topics: topics.map((t: TopicMetadata) => {
+            const r = [...(ranges.get(t.name)?.values() ?? [])];
+            const onDisk = http?.topics.find((x) => x.name === t.name);
+            return { name: t.name, partitions: t.partitions.length, records: r.reduce((n, p) => n + p.end - p.start, 0), bytes: onDisk?.bytes ?? null, segments: onDisk?.segments ?? null };
+          }),
+          damaged: http?.damaged ?? [],
+        };
+        if (flags.json) return printJson(io, doc);
+        // Topics kept unopened because their topic.json is damaged: on stderr, not in the table.
+        for (const d of doc.damaged) io.stderr.write(`damaged topic ${d.name}: ${d.file} (${d.reason}); restore the file or delete the topic\n`);
+        if (doc.topics.length === 0) {
+          io.stderr.write("no topics yet; create one with: streamctl topics create NAME --partitions N\n");
+          return;
+        }
+        io.stdout.write(formatTable(["TOPIC", "PARTITIONS", "RECORDS", "SIZE"], doc.topics.map((t) => [t.name, t.partitions, formatCount(t.records), t.bytes === null ? null : formatBytes(t.bytes)])));
+      }),
+  );
 }
 
-interface CreateFlags extends HttpFlags {
+interface CreateFlags extends AdminFlags {
   partitions?: string;
+  replicationFactor?: string;
   config: string[];
   ifNotExists?: boolean;
 }
 
 function createCommand(io: Io): Command {
-  return withHttpOptions(
+  return withAdminOptions(
     new Command("create")
       .description("create a topic")
       .argument("<topic>", "name: 1-249 of [a-zA-Z0-9._-]")
-      .option("-p, --partitions <n>", "number of partitions (default: the broker's --default-partitions)")
+      .option("-p, --partitions <n>", "number of partitions (default: the broker's)")
+      .option("-r, --replication-factor <n>", "copies of each partition (default: the broker's)")
       .option("-c, --config <key=value>", "topic config, repeatable (retention.ms, cleanup.policy, …)", collect, [])
       .option("--if-not-exists", "succeed quietly when the topic exists already"),
-  ).action(async (name: string, flags: CreateFlags) => {
-    const body: { name: string; partitions?: number; configs?: Record<string, string> } = { name: topicName(name) };
-    if (flags.partitions !== undefined) {
-      if (!/^\d+$/.test(flags.partitions) || Number(flags.partitions) < 1) throw new UsageError(`--partitions: expected a positive integer, got "${flags.partitions}"`);
-      body.partitions = Number(flags.partitions);
-    }
-    if (flags.config.length > 0) body.configs = keyValues("--config", flags.config);
-    const client = controlPlane(flags, io);
-    let doc: TopicDoc;
-    try {
-      doc = await admin(() => client.post<TopicDoc>("/v1/topics", body));
-    } catch (err) {
-      if (!flags.ifNotExists || errorCode(err) !== "TOPIC_EXISTS") throw err;
-      doc = await admin(() => client.get<TopicDoc>(`/v1/topics/${seg(name)}`));
+  ).action((name: string, flags: CreateFlags) => {
+    topicName(name);
+    const partitions = flags.partitions === undefined ? null : positiveInt("--partitions", flags.partitions);
+    const replicationFactor = flags.replicationFactor === undefined ? null : positiveInt("--replication-factor", flags.replicationFactor);
+    const configs = keyValues("--config", flags.config);
+    return withAdmin(flags, io, "topics create", async (s) => {
+      try {
+        await s.admin.createTopic(name, { partitions, replicationFactor, configs });
+      } catch (err) {
+        if (!flags.ifNotExists || kafkaCode(err) !== ErrorCode.TOPIC_ALREADY_EXISTS) throw err;
+        const doc = await describeTopic(s, name);
+        if (flags.json) return printJson(io, doc);
+        io.stderr.write(`topic ${name} exists already (${plural(doc.partitions.length, "partition")})\n`);
+        return;
+      }
+      const doc = await describeTopic(s, name);
       if (flags.json) return printJson(io, doc);
-      io.stderr.write(`topic ${name} exists already (${doc.partitions.length} partition${doc.partitions.length === 1 ? "" : "s"})\n`);
-      return;
-    }
-    if (flags.json) return printJson(io, doc);
-    io.stderr.write(`created topic ${doc.name} with ${doc.partitions.length} partition${doc.partitions.length === 1 ? "" : "s"}\n`);
+      io.stderr.write(`created topic ${doc.name} with ${plural(doc.partitions.length, "partition")}\n`);
+    });
   });
 }
 
 function describeCommand(io: Io): Command {
-  return withHttpOptions(new Command("describe").description("partitions (offsets, size, segments), configs and durability of a topic").argument("<topic>")).action(
-    async (name: string, flags: HttpFlags) => {
-      const doc = await admin(() => controlPlane(flags, io).get<TopicDoc>(`/v1/topics/${seg(topicName(name))}`));
+  return withAdminOptions(new Command("describe").description("partitions (offsets, size, segments), configs and durability of a topic").argument("<topic>")).action((name: string, flags: AdminFlags) => {
+    topicName(name);
+    return withAdmin(flags, io, "topics describe", async (s) => {
+      const doc = await describeTopic(s, name);
       if (flags.json) return printJson(io, doc);
       io.stdout.write(renderTopic(doc));
-    },
-  );
+    });
+  });
 }
 
 function deleteCommand(io: Io): Command {
-  return withHttpOptions(new Command("delete").description("delete a topic and all its records").argument("<topic>").option("--if-exists", "succeed quietly when there is no such topic")).action(
-    async (name: string, flags: HttpFlags & { ifExists?: boolean }) => {
-      let doc: { deleted: string };
-      try {
-        doc = await admin(() => controlPlane(flags, io).delete<{ deleted: string }>(`/v1/topics/${seg(topicName(name))}`));
-      } catch (err) {
-        if (flags.ifExists && errorCode(err) === "UNKNOWN_TOPIC") return;
-        throw err;
-      }
-      if (flags.json) return printJson(io, doc);
-      io.stderr.write(`deleted topic ${doc.deleted}\n`);
+  return withAdminOptions(new Command("delete").description("delete a topic and all its records").argument("<topic>").option("--if-exists", "succeed quietly when there is no such topic")).action(
+    (name: string, flags: AdminFlags & { ifExists?: boolean }) => {
+      topicName(name);
+      return withAdmin(flags, io, "topics delete", async (s) => {
+        try {
+          await s.admin.deleteTopic(name);
+        } catch (err) {
+          if (flags.ifExists && kafkaCode(err) === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return;
+          throw err;
+        }
+        if (flags.json) return printJson(io, { deleted: name });
+        io.stderr.write(`deleted topic ${name}\n`);
+      });
     },
   );
 }
 
-interface AlterFlags extends HttpFlags {
+interface AlterFlags extends AdminFlags {
   set: string[];
   reset: string[];
 }
 
 function alterCommand(io: Io): Command {
-  return withHttpOptions(
+  return withAdminOptions(
     new Command("alter")
       .description("change topic configs: --set key=value, --reset key (back to the default)")
       .argument("<topic>")
       .option("--set <key=value>", "set a config, repeatable", collect, [])
       .option("--reset <key>", "return a config to its default, repeatable", collect, []),
-  ).action(async (name: string, flags: AlterFlags) => {
+  ).action((name: string, flags: AlterFlags) => {
+    topicName(name);
     const changes: Record<string, string | null> = keyValues("--set", flags.set);
     for (const k of flags.reset) changes[k] = null;
-    if (Object.keys(changes).length === 0) throw new UsageError("nothing to change: give --set key=value or --reset key");
-    const doc = await admin(() => controlPlane(flags, io).patch<TopicDoc>(`/v1/topics/${seg(topicName(name))}/configs`, changes));
-    if (flags.json) return printJson(io, doc);
-    io.stderr.write(`altered ${Object.keys(changes).length} config${Object.keys(changes).length === 1 ? "" : "s"} of topic ${doc.name}\n`);
-    io.stdout.write(formatTable(["CONFIG", "VALUE", "SOURCE"], Object.entries(doc.configs).map(([k, v]) => [k, v, Object.hasOwn(doc.overrides, k) ? "topic" : "default"])));
+    const count = Object.keys(changes).length;
+    if (count === 0) throw new UsageError("nothing to change: give --set key=value or --reset key");
+    return withAdmin(flags, io, "topics alter", async (s) => {
+      await s.admin.topic(name); // "does not exist" before anything else
+      try {
+        await s.admin.alterConfigs(name, changes);
+      } catch (err) {
+        // A streamctl broker without the Kafka config APIs still has its control plane.
+        const cp = err instanceof UnsupportedApiError ? await s.controlPlane() : null;
+        if (cp === null) throw err;
+        await viaControlPlane(() => cp.patch(`/v1/topics/${seg(name)}/configs`, changes));
+      }
+      const doc = await describeTopic(s, name);
+      if (flags.json) return printJson(io, doc);
+      io.stderr.write(`altered ${plural(count, "config")} of topic ${name}\n`);
+      io.stdout.write(configTable(doc));
+    });
+  });
+}
+
+function addPartitionsCommand(io: Io): Command {
+  return withAdminOptions(
+    new Command("add-partitions")
+      .description("add partitions to a topic (Kafka never removes any; keys may map to other partitions afterwards)")
+      .argument("<topic>")
+      .argument("<count>", "how many partitions to add"),
+  ).action((name: string, count: string, flags: AdminFlags) => {
+    topicName(name);
+    const more = positiveInt("<count>", count);
+    return withAdmin(flags, io, "topics add-partitions", async (s) => {
+      const before = (await s.admin.topic(name)).partitions.length;
+      await s.admin.createPartitions(name, before + more);
+      const doc = await describeTopic(s, name);
+      if (flags.json) return printJson(io, doc);
+      io.stderr.write(`topic ${name} now has ${plural(doc.partitions.length, "partition")} (was ${before})\n`);
+    });
   });
 }
 
 export function topicsCommand(io: Io): Command {
   const cmd = new Command("topics")
-    .description("list, create, describe, delete and alter topics (through the HTTP control plane)")
+    .alias("topic")
+    .description("list, create, describe, delete, alter and add partitions to topics (Kafka admin APIs)")
     .addCommand(listCommand(io))
     .addCommand(createCommand(io))
     .addCommand(describeCommand(io))
     .addCommand(deleteCommand(io))
-    .addCommand(alterCommand(io));
+    .addCommand(alterCommand(io))
+    .addCommand(addPartitionsCommand(io));
   return sameOutputBelow(cmd, io);
 }

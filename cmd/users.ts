@@ -3,10 +3,11 @@
 // read from --new-password-file, STREAMCTL_NEW_PASSWORD, or the first line of stdin. The broker
 // keeps salted SCRAM credentials only; nothing here prints a secret.
 import { Command } from "commander";
-import { seg } from "../net/http/client.ts";
-import { readSecretFile } from "./client-options.ts";
-import { admin, collect, controlPlane, type HttpFlags, printJson, sameOutputBelow, withHttpOptions } from "./control-plane.ts";
-import { type Io, UsageError } from "./io.ts";
+import { type ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable, seg } from "../net/http/client.ts";
+import { collect, hiddenTokenFlag, printJson, sameOutputBelow } from "./admin-common.ts";
+import { profileOption, readSecretFile } from "./client-options.ts";
+import { chooseControlPlane, controlPlaneClient, HTTP_URL_DEFAULT, type HttpFlags } from "./control-plane.ts";
+import { type Io, RuntimeError, UsageError } from "./io.ts";
 import { formatTable } from "./table.ts";
 
 interface UserDoc {
@@ -15,7 +16,37 @@ interface UserDoc {
   credentials: Array<{ mechanism: string; iterations: number }>;
 }
 
-interface PasswordFlags extends HttpFlags {
+interface UsersFlags extends HttpFlags {
+  json?: boolean;
+}
+
+function withHttpOptions(cmd: Command): Command {
+  cmd.option("--http <url>", `the control plane: HOST:PORT or an http(s) URL (env STREAMCTL_HTTP, the profile's, default ${HTTP_URL_DEFAULT})`);
+  cmd.option("--http-token-file <file>", "file holding the control plane's bearer token (or env STREAMCTL_HTTP_TOKEN)");
+  cmd.addOption(hiddenTokenFlag());
+  cmd.addOption(profileOption());
+  cmd.option("--json", "print the control plane's JSON instead of a table");
+  return cmd;
+}
+
+function controlPlane(flags: UsersFlags, io: Io): ControlPlaneClient {
+  const choice = chooseControlPlane(flags, io.env);
+  if (choice.url === null) throw new UsageError("users are managed through the control plane: --http HOST:PORT (not none)");
+  // A guessed default is named here: `users` has no other door to fall back on.
+  return controlPlaneClient({ ...choice, named: true });
+}
+
+/** Runs a control-plane call, its failures as one-line RuntimeErrors (exit 1). */
+async function admin<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ControlPlaneError || err instanceof ControlPlaneUnreachable) throw new RuntimeError(err.message.split("\n")[0]!, { cause: err });
+    throw err;
+  }
+}
+
+interface PasswordFlags extends UsersFlags {
   newPasswordFile?: string;
   mechanism?: string[];
   iterations?: string;
@@ -60,7 +91,7 @@ function describe(u: UserDoc): string {
 export function usersCommand(io: Io): Command {
   const cmd = new Command("users").description("users of the broker's SASL listeners (PLAIN and SCRAM), through the control plane");
   cmd.addCommand(
-    withHttpOptions(new Command("list").description("users, whether each is a super user, and their SCRAM mechanisms")).action(async (flags: HttpFlags) => {
+    withHttpOptions(new Command("list").description("users, whether each is a super user, and their SCRAM mechanisms")).action(async (flags: UsersFlags) => {
       const doc = await admin(() => controlPlane(flags, io).get<{ users: UserDoc[] }>("/v1/users"));
       if (flags.json) return printJson(io, doc);
       io.stdout.write(formatTable(["USER", "SUPER", "CREDENTIALS"], doc.users.map((u) => [u.name, u.superUser ? "yes" : "no", describe(u)])));
@@ -85,7 +116,7 @@ export function usersCommand(io: Io): Command {
     }),
   );
   cmd.addCommand(
-    withHttpOptions(new Command("delete").description("delete a user").argument("<name>")).action(async (name: string, flags: HttpFlags) => {
+    withHttpOptions(new Command("delete").description("delete a user").argument("<name>")).action(async (name: string, flags: UsersFlags) => {
       const doc = await admin(() => controlPlane(flags, io).delete<{ deleted: string }>(`/v1/users/${seg(name)}`));
       if (flags.json) return printJson(io, doc);
       io.stderr.write(`streamctl: deleted user ${doc.deleted}\n`);

@@ -21,6 +21,11 @@ export type CoreErrorCode =
   | "GROUP_NOT_EMPTY" // a consumer group with members cannot be deleted or have its offsets reset
   | "GROUP_NOT_FOUND"
   | "DATA_DIR_LOCKED" // another broker holds the data dir
+  | "NOT_LEADER" // cluster mode: this broker does not lead the partition (or lost leadership)
+  | "FENCED_LEADER_EPOCH" // a request names a leader epoch older than the current one
+  | "UNKNOWN_LEADER_EPOCH" // a request names a leader epoch newer than this broker knows
+  | "NOT_ENOUGH_REPLICAS" // fewer in-sync replicas than min.insync.replicas: nothing appended
+  | "NOT_ENOUGH_REPLICAS_AFTER_APPEND" // appended, but the ISR shrank below min.insync.replicas
   | "STORAGE" // the disk failed us (ENOSPC, EIO, a corrupt range in the middle of a log)
   | "CLOSED" // the log or registry was closed under the caller
   | "USER_NOT_FOUND" // no such user, or no credential of that mechanism

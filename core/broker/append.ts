@@ -27,6 +27,9 @@ import { missingTopic, partitionOf } from "./topic-lookup.ts";
 export interface AppendOptions {
   /** zstd batches are accepted (Kafka refuses them from Produce requests below v7). */
   allowZstd: boolean;
+  /** Cluster mode: "all" answers once every in-sync replica has the batch (acks=-1); default
+   * "leader": once this broker has it under its fsync policy (acks=1). A single node: the same. */
+  acks?: "leader" | "all";
 }
 
 /** What an append resolves to: the batch's first offset and, on LogAppendTime topics, the time stamped on it. */

@@ -26,7 +26,9 @@ import type { FsyncPolicy } from "../log/durability.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
-import { type Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
+import type { ReplicaManager } from "./replication.ts";
 import { Auth, type AuthConfig } from "./auth.ts";
 import { Idempotence } from "./idempotence.ts";
 import { BrokerMetrics } from "./metrics.ts";
@@ -41,6 +43,8 @@ export interface BrokerLog extends Logger {
 
 export interface BrokerConfig {
   dataDir: string;
+  /** This broker's id (cluster mode: --node-id; a single node is 0). */
+  nodeId?: number;
   fsync: FsyncPolicy;
   /** Create a topic the first time a client names it (Kafka's auto.create.topics.enable). */
   autoCreateTopics: boolean;
@@ -65,9 +69,11 @@ export type { Appending, AppendOptions, PartitionRead, WaitOutcome };
 export { partitionOf };
 
 export class Broker {
-  /** This broker's id in Metadata (one node until the cluster issue). */
-  readonly nodeId = 0;
-  readonly clusterId = "streamctl";
+  /** This broker's id in Metadata (0 for a single node). */
+  readonly nodeId: number;
+  /** Cluster mode (net/cluster attaches it): the cluster's view and this broker's replicas. */
+  private clusterPort: ClusterPort | null = null;
+  private replicaManager: ReplicaManager | null = null;
   readonly metrics: BrokerMetrics;
   readonly idempotence = new Idempotence();
   private readonly stopping = new AbortController();
@@ -85,6 +91,7 @@ export class Broker {
     private readonly lock: DataDirLock | null,
   ) {
     this.metrics = metrics;
+    this.nodeId = config.nodeId ?? 0;
     this.retention = setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS);
     (this.retention as { unref?: () => void }).unref?.();
   }
@@ -117,6 +124,61 @@ export class Broker {
       lock?.release();
       throw err;
     }
+  }
+
+  get clusterId(): string {
+    return this.clusterPort?.clusterId ?? "streamctl";
+  }
+
+  /** Cluster mode from now on: partitions are led, followed and created as `port` says. */
+  attachCluster(port: ClusterPort, replicas: ReplicaManager): void {
+    assert(this.clusterPort === null, "a broker joins one cluster once");
+    assert(port.nodeId === this.nodeId && replicas.nodeId === this.nodeId, "the cluster port speaks for this broker");
+    this.clusterPort = port;
+    this.replicaManager = replicas;
+  }
+
+  get cluster(): ClusterPort | null {
+    return this.clusterPort;
+  }
+
+  get replicas(): ReplicaManager | null {
+    return this.replicaManager;
+  }
+
+  // --- what Metadata describes ------------------------------------------------------------------
+
+  /** Live brokers; a single node answers itself at `self`. */
+  brokerEndpoints(self: { host: string; port: number }): BrokerEndpoint[] {
+    return this.clusterPort?.brokers() ?? [{ id: this.nodeId, host: self.host, port: self.port }];
+  }
+
+  controllerId(): number {
+    return this.clusterPort?.controllerId() ?? this.nodeId;
+  }
+
+  /** Every topic with each partition's leader, epoch, replicas and ISR. */
+  topicAssignments(): TopicAssignment[] {
+    if (this.clusterPort !== null) return this.clusterPort.topics();
+    return this.store.topics().map((t) => this.localAssignment(t));
+  }
+
+  topicAssignment(name: string): TopicAssignment | undefined {
+    if (this.clusterPort !== null) return this.clusterPort.topic(name);
+    const t = this.store.topic(name);
+    return t === undefined ? undefined : this.localAssignment(t);
+  }
+
+  private localAssignment(t: Topic): TopicAssignment {
+    return { name: t.name, topicId: t.topicId, partitions: t.partitions.map((_, p) => singlePartitionState(t.name, p, this.nodeId)), configs: t.overrides };
+  }
+
+  /**
+   * Throws NOT_LEADER (or a leader-epoch error when `epoch` ≥ 0 names another) unless this broker
+   * serves the partition to clients: always for a single node, the leader in a cluster.
+   */
+  checkLeader(topicName: string, partition: number, epoch = -1): void {
+    this.replicaManager?.checkLeader(topicName, partition, epoch);
   }
 
   /** Aborted when the broker begins to stop: long polls and streams answer at once. */
@@ -196,7 +258,12 @@ export class Broker {
   }
 
   /** Creates a topic (partitions default to the broker's); `validateOnly` checks and creates nothing. */
-  async createTopic(name: string, partitions: number | null, configs: Record<string, string> = {}, options: { validateOnly?: boolean; via?: string } = {}): Promise<Topic | undefined> {
+  async createTopic(name: string, partitions: number | null, configs: Record<string, string> = {}, options: { validateOnly?: boolean; via?: string; replicationFactor?: number | null } = {}): Promise<Topic | undefined> {
+    if (this.clusterPort !== null) {
+      const created = await this.clusterPort.createTopic(name, partitions ?? this.config.defaultPartitions, options.replicationFactor ?? null, configs, options.validateOnly ?? false);
+      if (created !== undefined) this.log.info(`created topic ${name} with ${created.partitions.length} partition(s) in the cluster${options.via ? ` (${options.via})` : ""}`);
+      return created === undefined ? undefined : this.store.topic(name);
+    }
     const count = partitions ?? this.config.defaultPartitions;
     const topic = await this.store.createTopic(name, count, configs, { validateOnly: options.validateOnly });
     if (!options.validateOnly) this.log.info(`created topic ${name} with ${count} partition(s)${options.via ? ` (${options.via})` : ""}`);
@@ -212,6 +279,7 @@ export class Broker {
   async topicOrCreate(name: string, allowed: boolean): Promise<Topic | undefined> {
     const existing = this.store.topic(name);
     if (existing) return existing;
+    if (this.clusterPort !== null) return this.clusterTopicOrCreate(name, allowed);
     // Never created over: a topic kept unopened because its topic.json is damaged.
     if (this.store.damagedTopic(name) !== undefined) throw this.missingTopic(name);
     if (!allowed || !this.config.autoCreateTopics) return undefined;
@@ -230,8 +298,26 @@ export class Broker {
     }
   }
 
+  /** Cluster mode: a topic that exists in the cluster, even without a replica here, counts. */
+  private async clusterTopicOrCreate(name: string, allowed: boolean): Promise<Topic | undefined> {
+    const port = this.clusterPort!;
+    if (port.topic(name) !== undefined || !allowed || !this.config.autoCreateTopics) return this.store.topic(name);
+    try {
+      await port.createTopic(name, this.config.defaultPartitions, null, {}, false);
+      this.log.info(`created topic ${name} in the cluster on first use`);
+    } catch (err) {
+      if (!(err instanceof CoreError && err.code === "TOPIC_EXISTS")) throw err;
+    }
+    return this.store.topic(name);
+  }
+
   /** Deletes a topic, a damaged one too (the operator's way out); its counters go with it. */
   async deleteTopic(name: string, via?: string): Promise<void> {
+    if (this.clusterPort !== null) {
+      await this.clusterPort.deleteTopic(name);
+      this.log.info(`deleted topic ${name} in the cluster${via ? ` (${via})` : ""}`);
+      return;
+    }
     const damaged = this.store.topic(name) === undefined && this.store.damagedTopic(name) !== undefined;
     await this.store.deleteTopic(name);
     this.log.info(`deleted ${damaged ? "damaged " : ""}topic ${name}${via ? ` (${via})` : ""}`);
@@ -254,7 +340,25 @@ export class Broker {
    * CoreError for anything refused before the write.
    */
   append(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
-    return appendBatch(this.store, this.metrics, this.idempotence, topicName, partition, batch, options);
+    const rm = this.replicaManager;
+    if (rm === null) return appendBatch(this.store, this.metrics, this.idempotence, topicName, partition, batch, options);
+    const state = rm.checkLeader(topicName, partition);
+    const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
+    if (options.acks === "all" && state.isr.length < minIsr) {
+      throw new CoreError("NOT_ENOUGH_REPLICAS", `${state.isr.length} in-sync replica(s), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
+    }
+    const a = appendBatch(this.store, this.metrics, this.idempotence, topicName, partition, batch, options);
+    if (options.acks !== "all") return a;
+    // acks=all: answered once every in-sync replica has the batch on disk (the high watermark
+    // passed it), and refused after the fact if the ISR fell below min.insync.replicas meanwhile.
+    const replicated = a.result.then(async (r) => {
+      await rm.waitReplicated(topicName, partition, r.lastOffset + 1);
+      if (rm.isrSize(topicName, partition) < minIsr) {
+        throw new CoreError("NOT_ENOUGH_REPLICAS_AFTER_APPEND", `the ISR shrank below min.insync.replicas ${minIsr}`, { topic: topicName, partition });
+      }
+      return r;
+    });
+    return new Appending(replicated, a.log, a.duplicate);
   }
 
   /** Appends several batches of one topic; every batch is checked before any is written. */

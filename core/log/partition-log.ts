@@ -36,6 +36,7 @@ import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import { RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
 import type { Syncable } from "./durability.ts";
+import { type EpochEntry, LEADER_EPOCHS_FILE, LeaderEpochs } from "./leader-epochs.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
@@ -99,8 +100,15 @@ export class PartitionLog implements Syncable {
   private rolling: Promise<void> | null = null;
   private closed = false;
   private readonly listeners = new Set<(highWatermark: number) => void>();
+  private readonly durableListeners = new Set<(durableEnd: number) => void>();
   private readonly scratch = newScratch();
   private runwayExtendedAt = -Infinity;
+  /** The leader epoch stamped on appended batches (cluster mode moves it; single node: 0). */
+  private epoch: number;
+  /** Cluster mode: the replication layer moves the high watermark (the ISR's smallest durable
+   * end), not this log's own syncs. */
+  private externalHighWatermark = false;
+  private truncating = false;
 
   private constructor(
     readonly dir: string,
@@ -109,12 +117,14 @@ export class PartitionLog implements Syncable {
     segments: Segment[],
     startOffset: number,
     readonly recovery: PartitionRecovery,
+    private readonly epochs: LeaderEpochs,
   ) {
     this.segments = segments;
     const end = this.active.nextOffset;
     this.start = Math.min(Math.max(startOffset, segments[0]!.baseOffset), end);
     this.hwm = end;
     this.durableOffset = end;
+    this.epoch = epochs.latest;
     deps.durability.register(this);
   }
 
@@ -131,7 +141,15 @@ export class PartitionLog implements Syncable {
     }
     const persistedStart = readLogStart(fs, dir);
     const { segments, report } = await loadSegments(dir, deps, persistedStart);
-    return new PartitionLog(dir, config, deps, segments, persistedStart, report);
+    const epochs = LeaderEpochs.load(fs, dir, (line) => deps.logger.warn(line));
+    try {
+      // Epochs that began past what recovery kept never wrote a batch that survived.
+      await epochs.truncateFromEnd(segments.at(-1)!.nextOffset + 1);
+    } catch (e) {
+      for (const seg of segments) seg.release();
+      throw storageError("cannot trim leader epochs", e, deps, joinPath(dir, LEADER_EPOCHS_FILE));
+    }
+    return new PartitionLog(dir, config, deps, segments, persistedStart, report, epochs);
   }
 
   get config(): LogConfig {
@@ -233,16 +251,22 @@ export class PartitionLog implements Syncable {
   }
 
   /** The synchronous part of an append: nothing else runs between the offset and the write. */
-  private write(batch: Uint8Array): AppendResult {
+  private write(batch: Uint8Array, replica = false): AppendResult {
     const seg = this.active;
     const now = this.deps.clock.now();
     const baseOffset = seg.nextOffset;
     const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
     assert(lastOffset >= baseOffset, "lastOffsetDelta is not negative");
-    be.setInt64(batch, OFF_BASE_OFFSET, baseOffset);
-    be.setInt32(batch, OFF_LEADER_EPOCH, 0);
+    assert(!this.truncating, "nothing is appended while the log is truncated");
     let logAppendTime = -1;
-    if (this.cfg.timestampType === "LogAppendTime") {
+    if (replica) {
+      // A follower keeps the leader's offsets, epoch and timestamps byte for byte.
+      assert(be.int64(batch, OFF_BASE_OFFSET) === baseOffset, "a replicated batch continues the log");
+    } else {
+      be.setInt64(batch, OFF_BASE_OFFSET, baseOffset);
+      be.setInt32(batch, OFF_LEADER_EPOCH, this.epoch);
+    }
+    if (!replica && this.cfg.timestampType === "LogAppendTime") {
       const attributes = be.int16(batch, OFF_ATTRIBUTES);
       if (attributes & ATTR_LOG_APPEND_TIME) {
         // The caller stamped it already (and fixed the CRC): keep its time.
@@ -275,7 +299,8 @@ export class PartitionLog implements Syncable {
     seg.noteBatch(position, batchInfoAt(batch, 0), now);
     seg.indexDirty = true;
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
-    else this.raiseHighWatermark(seg.nextOffset);
+    else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
+    else if (this.durableListeners.size > 0) queueMicrotask(() => this.notifyDurable());
     return { baseOffset, lastOffset, logAppendTime };
   }
 
@@ -343,7 +368,8 @@ export class PartitionLog implements Syncable {
     this.syncing = false;
     seg.markDurable(state);
     if (state.nextOffset > this.durableOffset) this.durableOffset = state.nextOffset;
-    if (this.deps.durability.syncsEachAppend) this.raiseHighWatermark(this.durableOffset);
+    if (this.deps.durability.syncsEachAppend && !this.externalHighWatermark) this.raiseHighWatermark(this.durableOffset);
+    if (this.durableListeners.size > 0) this.notifyDurable();
     const still: Waiter[] = [];
     for (const w of this.waiters) {
       if (w.offset <= this.durableOffset) w.resolve();
@@ -437,15 +463,18 @@ export class PartitionLog implements Syncable {
    * is returned whole however large (KIP-74), never past the high watermark, never across a
    * damaged range (offsets in one fail with STORAGE; a read stops before one, so offsets are
    * never skipped silently). Every batch handed out passed its CRC check in this process.
+   * `limit`: the offset reads stop before, the high watermark for consumers; a follower in
+   * cluster mode reads up to the durable end (`durableEndOffset`).
    */
-  read(offset: number, maxBytes: number): ReadResult {
+  read(offset: number, maxBytes: number, limit = this.hwm): ReadResult {
     this.checkOpen();
-    if (offset < this.start || offset > this.hwm) {
-      throw new CoreError("OFFSET_OUT_OF_RANGE", `offset outside [${this.start}, ${this.hwm}]`, this.ctx({ offset }));
+    assert(limit <= this.durableOffset || !this.deps.durability.syncsEachAppend, "reads stop at durable data");
+    if (offset < this.start || offset > limit) {
+      throw new CoreError("OFFSET_OUT_OF_RANGE", `offset outside [${this.start}, ${limit}]`, this.ctx({ offset }));
     }
     const chunks: Uint8Array[] = [];
     let bytes = 0;
-    if (offset === this.hwm) return { chunks, bytes };
+    if (offset === limit) return { chunks, bytes };
     let expected = -1;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
@@ -461,7 +490,7 @@ export class PartitionLog implements Syncable {
         if (found === null) continue;
         if (found.problem !== null) {
           if (!this.damageFound(i, found.position, found.expected ?? seg.baseOffset, found.problem)) throw this.unreadable(seg, found.position, offset, found.problem);
-          return this.read(offset, maxBytes); // one damaged range more each time: terminates
+          return this.read(offset, maxBytes, limit); // one damaged range more each time: terminates
         }
         position = found.position;
         firstSize = found.info.size;
@@ -473,10 +502,10 @@ export class PartitionLog implements Syncable {
       if (position >= end) break;
       const budget = Math.max(maxBytes - bytes, firstSize);
       const window = seg.bytes(position, Math.min(end - position, budget));
-      const served = this.servable(i, position, window, expected, end);
+      const served = this.servable(i, position, window, expected, end, limit);
       if (served.length === 0) {
         if (chunks.length === 0) {
-          if (served.damaged) return this.read(offset, maxBytes);
+          if (served.damaged) return this.read(offset, maxBytes, limit);
           throw this.unreadable(seg, position, offset, "no whole batch where one should start");
         }
         break;
@@ -484,7 +513,7 @@ export class PartitionLog implements Syncable {
       chunks.push(served.length === window.length ? window : window.subarray(0, served.length));
       bytes += served.length;
       expected = served.nextOffset;
-      if (position + served.length < visible) break;
+      if (position + served.length < visible || expected >= limit) break;
     }
     return { chunks, bytes };
   }
@@ -494,12 +523,12 @@ export class PartitionLog implements Syncable {
    * continue the log from `expected` and pass their CRC check (once per batch per process).
    * A batch that fails is recorded as damage (`damaged`).
    */
-  private servable(i: number, position: number, window: Uint8Array, expected: number, end: number): { length: number; nextOffset: number; damaged: boolean } {
+  private servable(i: number, position: number, window: Uint8Array, expected: number, end: number, limit: number): { length: number; nextOffset: number; damaged: boolean } {
     const seg = this.segments[i]!;
     let pos = 0;
     let verifiedFrom = -1;
     let damaged = false;
-    while (window.length - pos >= BATCH_HEADER_BYTES) {
+    while (window.length - pos >= BATCH_HEADER_BYTES && expected < limit) {
       const at = position + pos;
       const info = batchInfoAt(window, pos);
       const problem = headerProblem(info, at, end, expected);
@@ -734,6 +763,178 @@ export class PartitionLog implements Syncable {
     if (this.start < this.segments[0]!.baseOffset) this.start = this.segments[0]!.baseOffset;
   }
 
+  // --- replication (cluster mode) ------------------------------------------------------------
+  //
+  // A leader appends as above, stamping its epoch (beginEpoch records where the epoch starts
+  // first); a follower appends the leader's batches as they are (appendReplica). Either way the
+  // replication layer, not the log's own syncs, moves the high watermark once it owns it
+  // (useExternalHighWatermark): a leader's to the smallest durable end in the ISR, a follower's
+  // to what the leader says. A replica whose suffix diverged from the new leader's log cuts it
+  // (truncateTo), found through the leader epochs (endOffsetForEpoch, KIP-101/279).
+
+  /** What this replica holds for sure: on disk under fsync `always`, else written. A follower
+   * reports it as its fetch offset, so the leader counts only what each replica has synced. */
+  get durableEndOffset(): number {
+    return this.deps.durability.syncsEachAppend ? this.durableOffset : this.endOffset;
+  }
+
+  /** The epoch stamped on batches appended now. */
+  get leaderEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Where each leader epoch began ([epoch, start offset], oldest first). */
+  leaderEpochs(): readonly EpochEntry[] {
+    return this.epochs.all;
+  }
+
+  /** OffsetForLeaderEpoch: the largest epoch ≤ `epoch` this log knows and where it ends. */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.epochs.endOffsetFor(epoch, this.endOffset);
+  }
+
+  /** The epoch of the batch holding `offset` (-1 below every known epoch). */
+  epochAt(offset: number): number {
+    return this.epochs.epochAt(offset);
+  }
+
+  /** Calls `listener` each time the durable end rises (the leader's share of the high
+   * watermark); returns the unsubscribe function. */
+  onDurable(listener: (durableEnd: number) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  private notifyDurable(): void {
+    const end = this.durableEndOffset;
+    for (const listener of this.durableListeners) {
+      try {
+        listener(end);
+      } catch (e) {
+        this.deps.logger.error(`durable-end listener threw: ${String(e)}`);
+      }
+    }
+  }
+
+  /** From now on only advanceHighWatermark moves the high watermark. */
+  useExternalHighWatermark(): void {
+    this.externalHighWatermark = true;
+  }
+
+  /** Raises the high watermark to `offset`, never past this replica's durable end. */
+  advanceHighWatermark(offset: number): void {
+    assert(this.externalHighWatermark, "the replication layer owns the high watermark");
+    this.raiseHighWatermark(Math.min(offset, this.durableEndOffset));
+  }
+
+  /** Leads from now on under `epoch` (≥ the current one): recorded at the log end, durably, before
+   * any batch of it is written. */
+  async beginEpoch(epoch: number): Promise<void> {
+    this.checkOpen();
+    assert(epoch >= this.epoch, "leader epochs only rise");
+    while (this.rolling !== null) await this.rolling.catch(() => {});
+    await this.epochs.assign(epoch, this.endOffset);
+    this.epoch = epoch;
+  }
+
+  /**
+   * Appends one batch fetched from the leader, keeping its offsets, epoch and timestamps; its
+   * base offset must be this log's end. A batch of a newer epoch records the epoch first.
+   * Resolves once it is durable under the fsync policy.
+   */
+  async appendReplica(batch: Uint8Array): Promise<AppendResult> {
+    this.checkOpen();
+    assert(batch.length >= BATCH_HEADER_BYTES, "appendReplica takes a whole, validated batch");
+    const batchEpoch = be.int32(batch, OFF_LEADER_EPOCH);
+    if (batchEpoch > this.epoch) {
+      await this.epochs.assign(batchEpoch, be.int64(batch, OFF_BASE_OFFSET));
+      this.epoch = batchEpoch;
+    }
+    for (;;) {
+      if (this.rolling !== null) {
+        await this.rolling;
+        this.checkOpen();
+        continue;
+      }
+      if (this.shouldRoll(batch)) {
+        this.rolling = this.roll().finally(() => {
+          this.rolling = null;
+        });
+        continue;
+      }
+      break;
+    }
+    if (be.int64(batch, OFF_BASE_OFFSET) !== this.endOffset) {
+      throw new CoreError("INVALID_RECORD", `replicated batch at ${be.int64(batch, OFF_BASE_OFFSET)} does not continue the log at ${this.endOffset}`, this.ctx());
+    }
+    const result = this.write(batch, true);
+    if (this.deps.durability.syncsEachAppend) await this.waitDurable(result.lastOffset + 1);
+    return result;
+  }
+
+  /**
+   * Removes every batch from the one holding `offset` on (a follower's diverged suffix), durably:
+   * later segments are deleted, the segment holding `offset` is cut (a sealed one, which readers
+   * may have mapped, is rewritten to a new file and renamed over it, never truncated in place),
+   * leader epochs past the new end are dropped, and the segments are loaded again. The high
+   * watermark comes down to the new end if it was above. No append may run meanwhile.
+   */
+  async truncateTo(offset: number): Promise<void> {
+    this.checkOpen();
+    if (offset >= this.endOffset) return;
+    assert(offset >= this.segments[0]!.baseOffset, "truncation keeps the log's first segment");
+    this.truncating = true;
+    try {
+      while (this.rolling !== null) await this.rolling.catch(() => {});
+      await this.waitDurable(this.endOffset);
+      assert(!this.syncing && this.waiters.length === 0, "no sync runs while the log is truncated");
+      const { fs } = this.deps;
+      const i = this.segmentIndexFor(Math.max(offset, this.segments[0]!.baseOffset));
+      const seg = this.segments[i]!;
+      const found = offset <= seg.baseOffset ? null : seg.positionOf(offset, seg.size, this.scratch, true);
+      const cutAt = found === null ? 0 : found.position;
+      for (const later of this.segments.slice(i + 1).reverse()) {
+        later.release();
+        deleteSegmentFiles(fs, this.dir, later.baseOffset);
+      }
+      if (cutAt === 0 && i > 0) {
+        seg.release();
+        deleteSegmentFiles(fs, this.dir, seg.baseOffset);
+      } else if (seg.sealed) {
+        await rewritePrefix(fs, seg, cutAt);
+      } else {
+        seg.release();
+        const file = fs.open(seg.paths.log);
+        try {
+          fs.truncate(file, cutAt);
+          await fs.fdatasync(file);
+        } finally {
+          fs.close(file);
+        }
+        for (const p of [seg.paths.index, seg.paths.timeIndex]) if (fs.stat(p) !== null) fs.unlink(p);
+      }
+      await fs.fsyncDir(this.dir);
+      for (const s of this.segments) s.release();
+      const reloaded = await loadSegments(this.dir, { ...this.deps, clean: true }, this.start);
+      this.segments = reloaded.segments;
+      const end = this.active.nextOffset;
+      await this.epochs.truncateFromEnd(end + 1);
+      this.epoch = this.epochs.latest;
+      this.durableOffset = end;
+      if (this.hwm > end) this.hwm = end;
+      if (this.start > end) this.start = end;
+      this.runwayExtendedAt = -Infinity;
+      reclaimReleasedMappings();
+    } catch (e) {
+      this.closed = true;
+      this.deps.durability.unregister(this);
+      for (const s of this.segments) s.release();
+      throw storageError("truncation failed", e, this.deps, this.dir);
+    } finally {
+      this.truncating = false;
+    }
+  }
+
   // --- close ----------------------------------------------------------------------------------
 
   /** Syncs everything, writes the active segment's indexes and releases files. */
@@ -779,6 +980,23 @@ function firstBadBatch(seg: Segment, all: Uint8Array): { position: number; expec
     position += info.size;
   }
   return null;
+}
+
+/** Replaces a sealed segment's file by its first `size` bytes, written to a temp file, synced and
+ * renamed over it: a mapping of the old file stays valid for whoever still reads it. */
+async function rewritePrefix(fs: FileLayer, seg: Segment, size: number): Promise<void> {
+  const tmp = `${seg.paths.log}.tmp`;
+  const out = fs.open(tmp, { create: true, truncate: true });
+  try {
+    const step = 1024 * 1024;
+    for (let pos = 0; pos < size; pos += step) fs.pwrite(out, seg.bytes(pos, Math.min(step, size - pos)), pos);
+    await fs.fdatasync(out);
+  } finally {
+    fs.close(out);
+  }
+  fs.rename(tmp, seg.paths.log);
+  for (const p of [seg.paths.index, seg.paths.timeIndex]) if (fs.stat(p) !== null) fs.unlink(p);
+  seg.release();
 }
 
 function readLogStart(fs: FileLayer, dir: string): number {

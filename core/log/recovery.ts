@@ -493,9 +493,11 @@ async function finishLoad(segments: Segment[], deps: LogDeps, report: PartitionR
   }
   active.markDurable(active.snapshot());
   if (report.segmentsScanned > 0 || report.cuts.length > 0 || report.damaged.length > 0) {
-    deps.logger.info(
-      `recovery: ${deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : report.dir}: scanned ${report.bytesScanned} bytes in ${report.segmentsScanned} segment(s), ${report.cuts.length} cut(s), ${report.damaged.length} damaged range(s) kept`,
-    );
+    // Per partition, so detail: the topic store sums every partition up in one line, and cuts and
+    // damage are warned about where they are found.
+    const line = `recovery: ${deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : report.dir}: scanned ${report.bytesScanned} bytes in ${report.segmentsScanned} segment(s), ${report.cuts.length} cut(s), ${report.damaged.length} damaged range(s) kept`;
+    if (deps.logger.debug) deps.logger.debug(line);
+    else deps.logger.info(line);
   }
 }
 

@@ -32,6 +32,8 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /** Detail a person asks for (`serve --verbose`); a logger without it gets these lines as info. */
+  debug?(message: string): void;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

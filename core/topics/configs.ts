@@ -11,6 +11,10 @@
 // | cleanup.policy         | delete      | delete, compact, or both comma-separated  |
 // | max.message.bytes      | 1048588     | integer 0 … 2147483647                    |
 // | message.timestamp.type | CreateTime  | CreateTime or LogAppendTime               |
+// | min.insync.replicas    | 1           | integer ≥ 1 (cluster mode: acks=all needs |
+// |                        |             |   this many in-sync replicas)             |
+// | unclean.leader.election.enable | false | true or false (cluster mode: a replica |
+// |                        |             |   outside the ISR may become leader)      |
 import { CoreError } from "../errors.ts";
 import { MESSAGE_BYTES_MAX_DEFAULT } from "../limits.ts";
 import type { LogConfig } from "../log/types.ts";
@@ -23,6 +27,8 @@ export interface TopicConfigs {
   "cleanup.policy": string;
   "max.message.bytes": number;
   "message.timestamp.type": "CreateTime" | "LogAppendTime";
+  "min.insync.replicas": number;
+  "unclean.leader.election.enable": boolean;
 }
 
 export type TopicConfigKey = keyof TopicConfigs;
@@ -65,6 +71,11 @@ export const CONFIG_DEFS: Record<TopicConfigKey, ConfigDef> = {
     default: "CreateTime",
     check: (value) => (value === "CreateTime" || value === "LogAppendTime" ? { ok: value } : { error: "must be CreateTime or LogAppendTime" }),
   },
+  "min.insync.replicas": { default: "1", check: integer(1, INT32_MAX, "≥ 1") },
+  "unclean.leader.election.enable": {
+    default: "false",
+    check: (value) => (value === "true" || value === "false" ? { ok: value } : { error: "must be true or false" }),
+  },
 };
 
 export const CONFIG_KEYS = Object.keys(CONFIG_DEFS) as TopicConfigKey[];
@@ -99,6 +110,8 @@ export function effectiveConfigs(brokerDefaults: Record<string, string>, overrid
     "cleanup.policy": pick("cleanup.policy"),
     "max.message.bytes": Number(pick("max.message.bytes")),
     "message.timestamp.type": pick("message.timestamp.type") as TopicConfigs["message.timestamp.type"],
+    "min.insync.replicas": Number(pick("min.insync.replicas")),
+    "unclean.leader.election.enable": pick("unclean.leader.election.enable") === "true",
   };
 }
 

@@ -330,8 +330,8 @@ export class TopicStore {
 
   /** Creates a topic; of concurrent creates of one name exactly one succeeds (TOPIC_EXISTS). */
   async createTopic(name: string, partitions: number, configs?: Record<string, string>): Promise<Topic>;
-  async createTopic(name: string, partitions: number, configs: Record<string, string> | undefined, options: { validateOnly?: boolean }): Promise<Topic | undefined>;
-  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}, options: { validateOnly?: boolean } = {}): Promise<Topic | undefined> {
+  async createTopic(name: string, partitions: number, configs: Record<string, string> | undefined, options: { validateOnly?: boolean; topicId?: Uint8Array }): Promise<Topic | undefined>;
+  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}, options: { validateOnly?: boolean; topicId?: Uint8Array } = {}): Promise<Topic | undefined> {
     this.checkOpen();
     validateTopicName(name);
     if (this.byName.has(name) || this.busy.has(name) || this.damaged.has(name)) throw new CoreError("TOPIC_EXISTS", `topic '${name}' already exists`, { topic: name });
@@ -345,7 +345,7 @@ export class TopicStore {
     const overrides = validateConfigs(configs, name);
     if (options.validateOnly) return undefined;
     assert(!this.busy.has(name), `topic '${name}' is reserved once`);
-    const work = this.doCreate(name, partitions, overrides);
+    const work = this.doCreate(name, partitions, overrides, options.topicId);
     this.busy.set(name, work);
     try {
       return await work;
@@ -354,11 +354,12 @@ export class TopicStore {
     }
   }
 
-  private async doCreate(name: string, partitions: number, overrides: Record<string, string>): Promise<Topic> {
+  /** `topicId`: the cluster's id for the topic (every replica's copy has the same one). */
+  private async doCreate(name: string, partitions: number, overrides: Record<string, string>, givenId?: Uint8Array): Promise<Topic> {
     const { fs } = this;
     const dir = joinPath(this.topicsDir, name);
     const configs = effectiveConfigs(this.defaults, overrides);
-    const topicId = newTopicId();
+    const topicId = givenId ?? newTopicId();
     const logs: PartitionLog[] = [];
     try {
       // In chunks, yielding between them: a create of thousands of partitions must not stall

@@ -23,11 +23,28 @@
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
 // | SaslHandshake(17)| 1-1  | v1: tokens in SaslAuthenticate        | newest                                |
 // | SaslAuthenticate | 0-2  | any                                   | newest (v1+ tells session lifetime)   |
+// | OffsetForLeaderEpoch (23) | 3-4 | v3 names the replica asking (a follower) | newest               |
+// | DeleteTopics (20)| 1-6  | v1 has throttle time                  | newest (v6 names topics or ids)       |
+// | DescribeGroups 15| 0-5  | any                                   | newest                                |
+// | ListGroups (16)  | 0-5  | any (state from v4, else DescribeGroups) | newest                             |
+// | DeleteGroups (42)| 0-2  | any                                   | newest                                |
+// | DescribeConfigs  | 1-4  | v1 has config_source                  | newest                                |
+// | AlterConfigs (33)| 0-2  | any (fallback without key 44)         | newest                                |
+// | IncrementalAlter…| 0-1  | any (KIP-339)                         | newest                                |
+// | CreatePartitions | 0-3  | any                                   | newest                                |
 import {
+  AlterConfigs,
   ApiVersions,
+  CreatePartitions,
   CreateTopics,
   SaslAuthenticate,
   SaslHandshake,
+  DeleteGroups,
+  DeleteTopics,
+  DescribeConfigs,
+  DescribeGroups,
+  IncrementalAlterConfigs,
+  ListGroups,
   Fetch,
   FindCoordinator,
   Heartbeat,
@@ -37,6 +54,7 @@ import {
   Metadata,
   OffsetCommit,
   OffsetFetch,
+  OffsetForLeaderEpoch,
   Produce,
   SyncGroup,
 } from "../protocol/messages/index.ts";
@@ -62,6 +80,15 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [CreateTopics.key, { min: 2, max: 7 }],
   [SaslHandshake.key, { min: 1, max: 1 }],
   [SaslAuthenticate.key, { min: 0, max: 2 }],
+  [OffsetForLeaderEpoch.key, { min: 3, max: 4 }],
+  [DeleteTopics.key, { min: 1, max: 6 }],
+  [DescribeGroups.key, { min: 0, max: 5 }],
+  [ListGroups.key, { min: 0, max: 5 }],
+  [DeleteGroups.key, { min: 0, max: 2 }],
+  [DescribeConfigs.key, { min: 1, max: 4 }],
+  [AlterConfigs.key, { min: 0, max: 2 }],
+  [IncrementalAlterConfigs.key, { min: 0, max: 1 }],
+  [CreatePartitions.key, { min: 0, max: 3 }],
 ]);
 
 export class UnsupportedApiError extends Error {

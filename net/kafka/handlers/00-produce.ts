@@ -58,7 +58,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       // answer is encoded straight into its frame.
       const name = topics[0]!.name;
       const p = topics[0]!.partitionData[0]!;
-      const started = startPartition(name, p, ctx);
+      const started = startPartition(name, p, ctx, req.acks);
       const { correlationId, apiVersion } = ctx;
       let r: PartitionResult;
       if (!(started instanceof Appending)) r = started;
@@ -78,7 +78,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         if (!acksValid || req.transactionalId !== null) {
           return Promise.resolve(partitionResponse(p.index, failed(acksValid ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUIRED_ACKS)));
         }
-        const started = startPartition(t.name, p, ctx);
+        const started = startPartition(t.name, p, ctx, req.acks);
         if (!(started instanceof Appending)) return Promise.resolve(partitionResponse(p.index, started));
         return appendResult(started, ctx, t.name, p.index).then((r) => partitionResponse(p.index, r));
       }),
@@ -133,19 +133,24 @@ function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName
  * Checks and starts appending one partition's batch, synchronously: the append's write happens
  * during this call, in request order; only its durability is awaited (appendResult).
  */
-function startPartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext): PartitionResult | Appending {
+function startPartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext, acks: number): PartitionResult | Appending {
   const records = p.records ?? NO_RECORDS;
   try {
     if (ctx.apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {
       ctx.broker.partition(topicName, p.index); // an unknown partition is the first thing to say
       return failed(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2");
     }
-    return ctx.broker.append(topicName, p.index, records, ctx.apiVersion >= 7 ? ZSTD_ALLOWED : ZSTD_REFUSED);
+    return ctx.broker.append(topicName, p.index, records, APPEND_OPTIONS[(ctx.apiVersion >= 7 ? 1 : 0) + (acks === -1 ? 2 : 0)]!);
   } catch (err) {
     return failed(kafkaErrorCode(err), errorMessage(err));
   }
 }
 
 const NO_RECORDS = new Uint8Array(0);
-const ZSTD_ALLOWED: AppendOptions = { allowZstd: true };
-const ZSTD_REFUSED: AppendOptions = { allowZstd: false };
+/** By [zstd allowed (v7+)] + 2 × [acks=-1]: made once, not per request. */
+const APPEND_OPTIONS: readonly AppendOptions[] = [
+  { allowZstd: false, acks: "leader" },
+  { allowZstd: true, acks: "leader" },
+  { allowZstd: false, acks: "all" },
+  { allowZstd: true, acks: "all" },
+];

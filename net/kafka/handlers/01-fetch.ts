@@ -28,6 +28,9 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>
   minVersion: 4,
   maxVersion: 16,
   async handle(req, ctx) {
+    const replicaId = ctx.apiVersion <= 14 ? req.replicaId : req.replicaState.replicaId;
+    // A follower's fetch; a single node has no followers and serves it as a consumer's.
+    if (replicaId >= 0 && ctx.broker.replicas !== null) return replicaFetch(req, ctx, replicaId);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
       // A consumer at the tail usually finds nothing: it waits without building an answer first.
@@ -103,6 +106,12 @@ function readPartition(
     return answer(p.partition, errorCode, -1, -1, EMPTY);
   }
   const offset = Number(p.fetchOffset);
+  try {
+    ctx.broker.checkLeader(topic.name, p.partition, p.currentLeaderEpoch);
+  } catch (err) {
+    round.errors = true;
+    return answer(p.partition, kafkaErrorCode(err), -1, -1, EMPTY);
+  }
   if (round.budget <= 0 && round.bytes > 0 && offset >= log.startOffset && offset <= log.highWatermark) {
     return answer(p.partition, 0, log.highWatermark, log.startOffset, EMPTY);
   }
@@ -136,4 +145,77 @@ function waitForAppend(req: FetchRequest, timeoutMs: number, ctx: RequestContext
     }
   }
   return ctx.broker.waitForData(logs, timeoutMs, ctx.closed);
+}
+
+/**
+ * A follower's fetch (cluster mode, replica_id ≥ 0): its fetch offset says what it has on disk
+ * (the leader's ISR and high watermark follow it), and it reads up to the leader's durable end,
+ * not the high watermark. It waits, up to max_wait_ms, for the leader's durable end to pass its
+ * offset. Answers carry the leader's high watermark, which the follower adopts.
+ */
+async function replicaFetch(req: FetchRequest, ctx: RequestContext, replicaId: number): Promise<EncodedResponse> {
+  const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+  for (let first = true; ; first = false) {
+    const topics: FetchTopicAnswer[] = [];
+    const logs: PartitionLog[] = [];
+    let bytes = 0;
+    let errors = false;
+    let budget = req.maxBytes;
+    for (const t of req.topics) {
+      const topic = resolveTopic(t, ctx);
+      const partitions: FetchPartitionAnswer[] = [];
+      for (const p of t.partitions) {
+        const log = topic?.partitions[p.partition];
+        if (!topic || !log) {
+          errors = true;
+          partitions.push(answer(p.partition, topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, EMPTY));
+          continue;
+        }
+        try {
+          ctx.broker.checkLeader(topic.name, p.partition, p.currentLeaderEpoch);
+          const offset = Number(p.fetchOffset);
+          const end = first ? ctx.broker.replicas!.followerFetched(topic.name, p.partition, replicaId, offset) : log.durableEndOffset;
+          if (offset > end || offset < log.startOffset) {
+            errors = true;
+            partitions.push(answer(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, log.highWatermark, log.startOffset, EMPTY));
+            continue;
+          }
+          logs.push(log);
+          const read = offset === end || budget <= 0 ? null : log.read(offset, Math.min(p.partitionMaxBytes, budget), end);
+          const n = read?.bytes ?? 0;
+          bytes += n;
+          budget -= n;
+          partitions.push(answer(p.partition, 0, log.highWatermark, log.startOffset, read?.chunks ?? EMPTY));
+        } catch (err) {
+          errors = true;
+          partitions.push(answer(p.partition, kafkaErrorCode(err), -1, -1, EMPTY));
+        }
+      }
+      topics.push({ topic: topic?.name ?? t.topic, topicId: t.topicId, partitions });
+    }
+    const remaining = deadline - Date.now();
+    if (bytes > 0 || errors || remaining <= 0 || ctx.closed.aborted || ctx.broker.shutdown.aborted) {
+      return new EncodedResponse(fetchResponseFrame(ctx.correlationId, ctx.apiVersion, topics));
+    }
+    await waitForDurable(logs, remaining, ctx);
+  }
+}
+
+/** Resolves when any of `logs` grows its durable end (or its high watermark), on timeout, or on close. */
+function waitForDurable(logs: PartitionLog[], timeoutMs: number, ctx: RequestContext): Promise<void> {
+  return new Promise((resolve) => {
+    const offs: Array<() => void> = [];
+    const done = () => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      ctx.closed.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    for (const log of logs) {
+      offs.push(log.onDurable(done));
+      offs.push(log.onHighWatermark(done));
+    }
+    ctx.closed.addEventListener("abort", done, { once: true });
+  });
 }

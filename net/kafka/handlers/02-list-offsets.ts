@@ -34,6 +34,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
         const log = topic?.partitions[p.partitionIndex];
         if (!log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : kafkaErrorCode(ctx.broker.missingTopic(t.name)) };
         try {
+          ctx.broker.checkLeader(t.name, p.partitionIndex, p.currentLeaderEpoch);
           const { offset, timestamp } = lookup(log, p.timestamp);
           const oldStyleOffsets = ctx.apiVersion === 0 && offset >= 0 ? [BigInt(offset)].slice(0, Math.max(0, p.maxNumOffsets)) : [];
           return { ...base, errorCode: 0, offset: BigInt(offset), timestamp: BigInt(timestamp), leaderEpoch: 0, oldStyleOffsets };

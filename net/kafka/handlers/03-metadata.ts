@@ -1,4 +1,6 @@
-// Metadata (key 3), v0-12. One broker (node 0) leads every partition and is the controller.
+// Metadata (key 3), v0-12. A single node (0) leads every partition and is the controller; in
+// cluster mode the brokers, controller, leaders, epochs, replicas and ISR are the cluster's
+// (core/broker/cluster.ts), and a partition without a leader answers LEADER_NOT_AVAILABLE.
 // - null topics (v1+) or an empty array (v0) means every topic.
 // - An unknown topic is created when the broker allows it (auto-create, on by default as in
 //   Kafka) and the request allows it (AllowAutoTopicCreation, v4+; always on before v4).
@@ -19,7 +21,7 @@ import {
   defaultMetadataResponseTopic,
   defaultMetadataResponsePartition,
 } from "../../protocol/messages/index.ts";
-import type { Topic } from "../../../core/topics/topic-store.ts";
+import type { TopicAssignment } from "../../../core/broker/cluster.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
@@ -33,35 +35,43 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     const { broker } = ctx;
     const wantsAll = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const allowCreate = ctx.apiVersion < 4 || req.allowAutoTopicCreation;
+    const live = new Set<number>();
+    const brokers = broker.brokerEndpoints({ host: advertisedHost(ctx), port: ctx.door.advertised.port }).map((b) => {
+      live.add(b.id);
+      return { nodeId: b.id, host: b.id === broker.nodeId ? advertisedHost(ctx) : b.host, port: b.id === broker.nodeId ? ctx.door.advertised.port : b.port, rack: null };
+    });
     const topics: MetadataResponseTopic[] = [];
     if (wantsAll) {
-      for (const t of broker.topics()) topics.push(describeTopic(t, ctx));
+      for (const t of broker.topicAssignments()) topics.push(describeTopic(t, live));
     } else {
       for (const wanted of req.topics ?? []) {
-        topics.push(await lookup(wanted.name, wanted.topicId, allowCreate, ctx));
+        topics.push(await lookup(wanted.name, wanted.topicId, allowCreate, ctx, live));
       }
     }
     return {
       ...defaultMetadataResponse(),
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, rack: null }],
+      brokers,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: broker.controllerId(),
       topics,
     };
   },
 });
 
-async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boolean, ctx: RequestContext): Promise<MetadataResponseTopic> {
+async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boolean, ctx: RequestContext, live: Set<number>): Promise<MetadataResponseTopic> {
   const broker = ctx.broker;
   if (name === null) {
-    const t = broker.topicById(topicId);
-    if (t) return describeTopic(t, ctx);
+    const t = broker.topicAssignments().find((a) => sameBytes(a.topicId, topicId));
+    if (t) return describeTopic(t, live);
     return { ...defaultMetadataResponseTopic(), errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId };
   }
   try {
-    const topic = await broker.topicOrCreate(name, allowCreate);
-    if (topic) return describeTopic(topic, ctx);
+    const known = broker.topicAssignment(name);
+    if (known) return describeTopic(known, live);
+    await broker.topicOrCreate(name, allowCreate);
+    const created = broker.topicAssignment(name);
+    if (created) return describeTopic(created, live);
     // Absent and not to be created, or still being created by another client (Kafka answers the
     // retriable LEADER_NOT_AVAILABLE for a topic it is creating).
     const creating = allowCreate && broker.config.autoCreateTopics;
@@ -71,25 +81,28 @@ async function lookup(name: string | null, topicId: Uint8Array, allowCreate: boo
   }
 }
 
-function describeTopic(t: Topic, ctx: RequestContext): MetadataResponseTopic {
-  const nodeId = ctx.broker.nodeId;
+function describeTopic(t: TopicAssignment, live: Set<number>): MetadataResponseTopic {
   return {
     ...defaultMetadataResponseTopic(),
     errorCode: 0,
     name: t.name,
     topicId: t.topicId ?? NIL_UUID,
     isInternal: false,
-    partitions: t.partitions.map((_, i) => ({
+    partitions: t.partitions.map((p) => ({
       ...defaultMetadataResponsePartition(),
-      errorCode: 0,
-      partitionIndex: i,
-      leaderId: nodeId,
-      leaderEpoch: 0,
-      replicaNodes: [nodeId],
-      isrNodes: [nodeId],
-      offlineReplicas: [],
+      errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+      partitionIndex: p.partition,
+      leaderId: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
+      offlineReplicas: p.replicas.filter((id) => !live.has(id)),
     })),
   };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 export function advertisedHost(ctx: RequestContext): string {

@@ -46,8 +46,12 @@ function failed(name: string, errorCode: number, message: string): Result {
 
 async function createOne(t: CreateTopicsRequestCreatableTopic, validateOnly: boolean, ctx: RequestContext): Promise<Result> {
   const nodeId = ctx.broker.nodeId;
-  if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments.length === 0) {
-    return failed(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the 1 available broker`);
+  const live = ctx.broker.brokerEndpoints(ctx.door.advertised).length;
+  if (t.replicationFactor !== -1 && (t.replicationFactor < 1 || t.replicationFactor > live) && t.assignments.length === 0) {
+    return failed(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the ${live} available broker${live === 1 ? "" : "s"}`);
+  }
+  if (t.assignments.length > 0 && ctx.broker.cluster !== null) {
+    return failed(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "manual replica assignment is not supported in cluster mode; give a replication factor");
   }
   let partitions: number | null = t.numPartitions === -1 ? null : t.numPartitions;
   if (t.assignments.length > 0) {
@@ -67,7 +71,7 @@ async function createOne(t: CreateTopicsRequestCreatableTopic, validateOnly: boo
     configs[c.name] = c.value;
   }
   try {
-    const topic = await ctx.broker.createTopic(t.name, partitions, configs, { validateOnly });
+    const topic = await ctx.broker.createTopic(t.name, partitions, configs, { validateOnly, replicationFactor: t.replicationFactor === -1 ? null : t.replicationFactor });
     return describe(t.name, topic, partitions ?? ctx.broker.config.defaultPartitions, ctx);
   } catch (err) {
     if (!(err instanceof CoreError)) throw err;

@@ -14,6 +14,7 @@ import { syncGroupHandler } from "./14-sync-group.ts";
 import { describeGroupsHandler } from "./15-describe-groups.ts";
 import { listGroupsHandler } from "./16-list-groups.ts";
 import { initProducerIdHandler } from "./22-init-producer-id.ts";
+import { offsetForLeaderEpochHandler } from "./23-offset-for-leader-epoch.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
@@ -43,6 +44,7 @@ export const HANDLERS: readonly Handler[] = [
   deleteTopicsHandler,
   describeConfigsHandler,
   initProducerIdHandler,
+  offsetForLeaderEpochHandler,
   deleteGroupsHandler,
   saslHandshakeHandler,
   saslAuthenticateHandler,
