@@ -79,6 +79,8 @@ describe("serve options", () => {
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--advertise", "SSL://h:1"], "no SSL listener"],
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--listener", "PLAINTEXT://127.0.0.1:9093"], "two listeners on 127.0.0.1:9093"],
     [["--http-token", "s3cret"], "would show the token in `ps`"],
+    [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "--cluster needs a PLAINTEXT listener"],
+    [["--kafka-listen", "127.0.0.1:9092", "--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "one Kafka listener"],
   ])("serve %p is a usage error: exit 2, one line naming %s", async (args, mention) => {
     const io = captureIo({ HOME: "/tmp" });
     expect(await run(["serve", ...args], io, [serveCommand])).toBe(2);

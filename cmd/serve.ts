@@ -233,7 +233,7 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
-    cluster: resolveCluster(merged, kafka.listeners.length),
+    cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
@@ -258,14 +258,16 @@ function resolveHttpToken(flags: ServeFlags, env: Record<string, string | undefi
   return flags.httpToken ?? (env.STREAMCTL_HTTP_TOKEN || undefined);
 }
 
-function resolveCluster(merged: ServeFlags, listeners: number): BrokerOptions["cluster"] {
+function resolveCluster(merged: ServeFlags, listeners: readonly KafkaListenerSpec[]): BrokerOptions["cluster"] {
   if (merged.cluster === undefined) {
     if (merged.nodeId !== undefined || merged.clusterName !== undefined) throw new UsageError("--node-id and --cluster-name need --cluster ETCD_URL");
     return undefined;
   }
   if (merged.nodeId === undefined) throw new UsageError("--cluster needs --node-id N: each broker of a cluster has its own id");
   // etcd holds one address per broker (what Metadata tells every client), so one listener for now.
-  if (listeners > 1) throw new UsageError("--cluster takes one Kafka listener for now: etcd keeps one address per broker");
+  if (listeners.length > 1) throw new UsageError("--cluster takes one Kafka listener for now: etcd keeps one address per broker");
+  // Followers fetch from leaders with net/client, without TLS or credentials of their own yet.
+  if (listeners[0]!.protocol !== "PLAINTEXT") throw new UsageError(`--cluster needs a PLAINTEXT listener for now: brokers replicate without TLS or SASL (got ${listeners[0]!.protocol})`);
   const nodeId = nonNegativeInt("--node-id", merged.nodeId, 0);
   const urls = merged.cluster.split(",").map((u) => u.trim());
   for (const u of urls) {
