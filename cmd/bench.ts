@@ -21,8 +21,7 @@ import { EARLIEST, LATEST } from "../net/client/client.ts";
 import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, plural, timeoutOption } from "./data-common.ts";
 import { Stopper } from "./data-stop.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
-import { parseHostPort } from "./listen-address.ts";
-import { DEFAULT_BROKER } from "./data-common.ts";
+import { resolveClient } from "./client-options.ts";
 
 type Mode = "produce" | "consume" | "e2e";
 
@@ -87,9 +86,10 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
   if (mode === "e2e" && rate === 0) throw new UsageError("--rate: e2e needs a rate above 0");
   const producers = intFlag("--producers", flags.producers, { min: 1 })!;
   const recordBytes = intFlag("--record-size", flags.recordSize, { min: mode === "e2e" ? 8 : 1 })!;
-  const broker = flags.broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
+  const { bootstrap, security } = resolveClient(io, flags);
   return {
-    bootstrap: broker.split(",").map((s) => parseHostPort("--broker", s.trim())),
+    bootstrap,
+    security,
     topic: checkTopic("--topic", flags.topic),
     records: intFlag("--records", flags.records, { min: 1 }) ?? (mode === "e2e" ? rate * 10 : 1_000_000),
     recordBytes,
@@ -140,7 +140,7 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
   // SIGINT/SIGTERM: the load stops and the report covers what ran, within a second (exit 130/143).
   const stopper = new Stopper(io);
   const stop = () => stopper.requested;
-  const client = makeBenchClient(o.bootstrap, o.timeoutMs);
+  const client = makeBenchClient(o.bootstrap, o.timeoutMs, o.security);
   try {
     let partitions: number;
     try {

@@ -77,7 +77,7 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
   let progress: Progress | null = null;
-  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io, () => progress?.clear()) });
+  const client = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io, () => progress?.clear()) });
   let printed = 0;
   let printedBytes = 0;
   const stopper = new Stopper(io);

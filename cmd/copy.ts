@@ -32,9 +32,10 @@ import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, pr
 import { Stopper } from "./data-stop.ts";
 import { offsetSpec, parsePosition, POSITION_HELP } from "./data-time.ts";
 import { topicForWriting } from "./data-topics.ts";
+import type { ClientFlags } from "./client-options.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
 
-interface CopyFlags {
+interface CopyFlags extends ClientFlags {
   broker?: string;
   toBroker?: string;
   timeout?: string;
@@ -59,7 +60,7 @@ export function copyCommand(io: Io): Command {
     .argument("<src>", "topic to copy (it must exist)")
     .argument("<dst>", "topic to copy into (created with SRC's partition count if missing)")
     .addOption(brokerOption())
-    .option("--to-broker <host:port>", "bootstrap broker of the cluster DST is in (default: SRC's)")
+    .option("--to-broker <host:port>", "bootstrap broker of the cluster DST is in (default: SRC's), reached with the same TLS, SASL and profile settings")
     .addOption(timeoutOption())
     .addOption(deliveryTimeoutOption())
     .option("--from <position>", `where to start where the group has no committed offset: ${POSITION_HELP}; default beginning`)
@@ -127,8 +128,9 @@ async function copy(io: Io, src: string, dst: string, flags: CopyFlags): Promise
   const groupId = flags.group ?? `streamctl-copy.${src}.${dst}${sameCluster ? "" : `@${flags.toBroker}`}`;
   if (groupId === "") throw new UsageError("--group: must not be empty");
   const deliveryTimeoutMs = intFlag("--delivery-timeout", flags.deliveryTimeout, { min: 1 }) ?? DELIVERY_TIMEOUT_MS_CLI;
-  const source = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
-  const target = sameCluster ? source : makeClient(io, flags.toBroker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const source = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io) });
+  // The other cluster is reached with the same TLS, SASL and profile settings (one set of flags).
+  const target = sameCluster ? source : makeClient(io, { ...flags, broker: flags.toBroker }, flags.timeout, { onRetry: clientRetryReporter(io) });
   const producer = new Producer(target, { codec: Codec.Zstd, acks: -1, deliveryTimeoutMs, retriesMax: Infinity, onRetry: produceRetryReporter(io) });
   const stopper = new Stopper(io, () => io.stderr.write(`streamctl: aborted: copied up to the last checkpoint, committed to group ${groupId}; run the same command to resume\n`));
   let read = 0;

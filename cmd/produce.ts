@@ -128,7 +128,7 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
   const s = settings(flags);
   const input = openInput(io.stdin, flags.file);
   const fromTerminal = flags.file === undefined && (io.stdin as { isTTY?: boolean }).isTTY === true;
-  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const client = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io) });
   const retries = produceRetryReporter(io);
   const producer = new Producer(client, {
     codec: s.codec,

@@ -64,7 +64,7 @@ async function replay(io: Io, topic: string, flags: ReplayFlags): Promise<void> 
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
   const deliveryTimeoutMs = intFlag("--delivery-timeout", flags.deliveryTimeout, { min: 1 }) ?? DELIVERY_TIMEOUT_MS_CLI;
-  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const client = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io) });
   const producer = target === null ? null : new Producer(client, { codec: Codec.Zstd, acks: -1, deliveryTimeoutMs, retriesMax: Infinity, onRetry: produceRetryReporter(io) });
   const stopper = new Stopper(io);
   sink.watchReader(() => stopper.request("stdout closed"));

@@ -23,6 +23,9 @@ import { topCommand } from "./top.ts";
 import { metadataCommand } from "./metadata.ts";
 import { offsetsCommand } from "./offsets.ts";
 import { benchCommand } from "./bench.ts";
+import { addSecurityWhereConnecting } from "./client-options.ts";
+import { profileCommand } from "./profile.ts";
+import { usersCommand } from "./users.ts";
 
 export type CommandFactory = (io: Io) => Command;
 
@@ -40,6 +43,8 @@ const subcommands: readonly CommandFactory[] = [
   offsetsCommand,
   topCommand,
   benchCommand,
+  usersCommand,
+  profileCommand,
   completionCommand,
 ];
 
@@ -59,6 +64,8 @@ export function buildProgram(io: Io, factories: readonly CommandFactory[] = subc
     });
   for (const factory of factories) {
     const cmd = factory(io);
+    // Every command that connects takes the same TLS, SASL and profile flags (cmd/client-options.ts).
+    addSecurityWhereConnecting(cmd);
     cmd.exitOverride().configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),

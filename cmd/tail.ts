@@ -65,7 +65,7 @@ async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
   const filter = recordFilter(flags);
   const sink = new OutputSink(io.stdout);
   const print = recordPrinter(sink, flags);
-  const client = makeClient(io, flags.broker, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const client = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io) });
   const stopper = new Stopper(io);
   sink.watchReader(() => stopper.request("stdout closed"));
   const until = () => stopper.requested || sink.closed;

@@ -11,6 +11,7 @@ import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messag
 import { Connection } from "./connection.ts";
 import { BOOTSTRAP_RETRIES_MAX, UNKNOWN_TOPIC_RETRIES_MAX, CONNECT_TIMEOUT_MS_DEFAULT, METADATA_RETRIES_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
 import { ClientClosedError, ConnectionError, KafkaClientError, isRetriableError, kafkaError, TimeoutError } from "./errors.ts";
+import type { ClientSecurity } from "./security.ts";
 
 export interface BrokerAddress {
   host: string;
@@ -26,6 +27,8 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Told each time a request is tried again after a connection failed (the CLI says so on stderr). */
   onRetry?: (retry: ClientRetry) => void;
+  /** TLS and SASL for every connection (net/client/security.ts). */
+  security?: ClientSecurity;
 }
 
 export interface ClientRetry {
@@ -64,6 +67,7 @@ export class KafkaClient {
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
   private readonly clientVersion: string;
+  private readonly security: ClientSecurity | undefined;
   private readonly bootstrap: BrokerAddress[];
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly connections = new Map<string, Promise<Connection>>();
@@ -84,6 +88,7 @@ export class KafkaClient {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.onRetry = opts.onRetry ?? null;
+    this.security = opts.security;
   }
 
   private readonly onRetry: ((retry: ClientRetry) => void) | null;
@@ -101,6 +106,7 @@ export class KafkaClient {
       clientVersion: this.clientVersion,
       connectTimeoutMs: this.connectTimeoutMs,
       requestTimeoutMs: this.requestTimeoutMs,
+      security: this.security,
     };
   }
 

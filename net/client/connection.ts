@@ -21,14 +21,17 @@
 // and hot callers (producer, fetcher) pass a `ResponseHandler` instead of taking a Promise.
 //
 // Opening negotiates versions first (ApiVersions v3, then the broker's max for key 18 after
-// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on.
+// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on;
+// with `security`, TLS runs under the socket and a SASL login follows the versions
+// (net/client/security.ts).
 //
 // Timeouts (issue #22: a broker that accepts and never answers hung the CLI for minutes): a connect
-// fails after `connectTimeoutMs`, and a request unanswered `requestTimeoutMs` after it was sent,
-// plus the time the request itself asks the broker to wait (a Fetch's maxWaitMs, a Produce's or
-// CreateTopics' timeoutMs, a JoinGroup's rebalance timeout: the Java client adds those too), fails
-// the connection with a TimeoutError naming the broker. Answers come in order, so only the oldest
-// pending request's deadline is watched.
+// (with TLS, its handshake included) fails after `connectTimeoutMs`, and a request unanswered
+// `requestTimeoutMs` after it was sent, plus the time the request itself asks the broker to wait (a
+// Fetch's maxWaitMs, a Produce's or CreateTopics' timeoutMs, a JoinGroup's rebalance timeout: the
+// Java client adds those too), fails the connection with a TimeoutError naming the broker. Answers
+// come in order, so only the oldest pending request's deadline is watched. The SASL login's
+// requests are requests like any other.
 import type { Socket } from "bun";
 import { LentBuffers, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
@@ -39,7 +42,8 @@ import { ApiVersions, decodeApiVersionsResponse, type ApiVersionsResponse } from
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import { CONNECT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from "./constants.ts";
-import { ConnectionError, kafkaError, TimeoutError } from "./errors.ts";
+import { AuthenticationError, ConnectionError, kafkaError, TimeoutError } from "./errors.ts";
+import { type ClientSecurity, saslLogin } from "./security.ts";
 import { pickVersion, type VersionRange } from "./versions.ts";
 
 export const CLIENT_SOFTWARE_NAME = "streamctl";
@@ -92,6 +96,8 @@ export interface ConnectionOptions {
   connectTimeoutMs?: number;
   /** How long a request may go unanswered beyond what it asks the broker to wait (default REQUEST_TIMEOUT_MS_DEFAULT). */
   requestTimeoutMs?: number;
+  /** TLS and a SASL login (default: neither). */
+  security?: ClientSecurity;
 }
 
 export class Connection {
@@ -130,7 +136,13 @@ export class Connection {
   static async open(opts: ConnectionOptions): Promise<Connection> {
     const conn = new Connection(opts);
     await conn.connect();
-    await conn.negotiate();
+    try {
+      await conn.negotiate();
+      if (opts.security?.sasl) await saslLogin(conn, opts.security.sasl);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
     return conn;
   }
 
@@ -165,30 +177,55 @@ export class Connection {
   private connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      const tls = this.opts.security?.tls;
+      /** The socket once TCP is up (with TLS, before the handshake). */
+      let opened: Socket<undefined> | null = null;
       const timer = setTimeout(() => {
         settled = true;
         reject(new TimeoutError(this.address, `broker ${this.address} did not accept a connection within ${this.connectTimeoutMs} ms`));
         this.fail(new ConnectionError(`connect to ${this.address}: timed out`));
+        opened?.end(); // a TLS handshake still under way
       }, this.connectTimeoutMs);
+      const ready = (s: Socket<undefined>) => {
+        clearTimeout(timer);
+        if (settled) {
+          s.end(); // too late: the connect already timed out
+          return;
+        }
+        this.socket = s;
+        this.watchdog = setInterval(() => this.checkTimeouts(), Math.max(50, Math.min(WATCHDOG_INTERVAL_MS, this.requestTimeoutMs / 10)));
+        this.watchdog.unref?.();
+        resolve();
+      };
       Bun.connect({
         hostname: this.opts.host,
         port: this.opts.port,
+        ...(tls ? { tls: { ...tls, serverName: this.opts.host } } : {}),
         socket: {
+          // With TLS the connection is ready once the handshake has verified the broker.
           open: (s) => {
+            opened = s;
+            if (!tls) ready(s);
+          },
+          handshake: (s, success, authorizationError) => {
+            if (success) return ready(s);
             clearTimeout(timer);
-            if (settled) {
-              s.end(); // too late: the connect already timed out
-              return;
-            }
-            this.socket = s;
-            this.watchdog = setInterval(() => this.checkTimeouts(), Math.max(50, Math.min(WATCHDOG_INTERVAL_MS, this.requestTimeoutMs / 10)));
-            this.watchdog.unref?.();
-            resolve();
+            s.end();
+            reject(new AuthenticationError(`TLS to ${this.address}: ${authorizationError?.message ?? "the broker's certificate was not accepted"}`));
           },
           data: (_s, chunk) => this.onData(chunk),
           drain: () => this.flushOutbox(),
-          close: () => this.fail(new ConnectionError(`connection to ${this.address} closed`)),
-          error: (_s, err) => this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`)),
+          close: () => {
+            // Closed before it was ready (a TLS handshake the broker refused): the open fails now.
+            clearTimeout(timer);
+            reject(new ConnectionError(`connection to ${this.address} closed${tls ? " during the TLS handshake" : ""}`));
+            this.fail(new ConnectionError(`connection to ${this.address} closed`));
+          },
+          error: (_s, err) => {
+            clearTimeout(timer);
+            reject(new ConnectionError(`connection to ${this.address}: ${err.message}`));
+            this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`));
+          },
           connectError: (_s, err) => {
             clearTimeout(timer);
             reject(new ConnectionError(`connect to ${this.address}: ${err.message}`));

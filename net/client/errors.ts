@@ -51,7 +51,22 @@ export class ClientClosedError extends Error {
 
 /** Whether an error is worth retrying after a backoff (and a metadata refresh). */
 export function isRetriableError(err: unknown): boolean {
+  if (err instanceof AuthenticationError) return false;
   if (err instanceof ConnectionError) return true;
   if (err instanceof KafkaClientError) return err.retriable;
   return false;
+}
+
+/** A TLS handshake or SASL login the broker (or we) refused: retrying with the same settings
+ * cannot help, so it is never retried. `code` is Kafka's (SASL_AUTHENTICATION_FAILED…) when the
+ * broker said so. */
+export class AuthenticationError extends Error {
+  override name = "AuthenticationError";
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
 }

@@ -21,6 +21,8 @@
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
+// | SaslHandshake(17)| 1-1  | v1: tokens in SaslAuthenticate        | newest                                |
+// | SaslAuthenticate | 0-2  | any                                   | newest (v1+ tells session lifetime)   |
 // | OffsetForLeaderEpoch (23) | 3-4 | v3 names the replica asking (a follower) | newest               |
 // | DeleteTopics (20)| 1-6  | v1 has throttle time                  | newest (v6 names topics or ids)       |
 // | DescribeGroups 15| 0-5  | any                                   | newest                                |
@@ -38,6 +40,8 @@ import {
   ApiVersions,
   CreatePartitions,
   CreateTopics,
+  SaslAuthenticate,
+  SaslHandshake,
   DeleteGroups,
   DeleteTopics,
   DescribeConfigs,
@@ -78,6 +82,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
+  [SaslHandshake.key, { min: 1, max: 1 }],
+  [SaslAuthenticate.key, { min: 0, max: 2 }],
   [OffsetForLeaderEpoch.key, { min: 3, max: 4 }],
   [DeleteTopics.key, { min: 1, max: 6 }],
   [DescribeGroups.key, { min: 0, max: 5 }],
