@@ -5,7 +5,7 @@
 // line naming what failed; a mistake in the call is exit 2.
 import { type Command, Option } from "commander";
 import { topicNameProblem } from "../core/topics/names.ts";
-import { AdminClient, type ClusterMetadata } from "../net/client/admin.ts";
+import { ADMIN_REQUEST_TIMEOUT_MS_DEFAULT, AdminClient, type ClusterMetadata } from "../net/client/admin.ts";
 import { GroupAdmin } from "../net/client/admin-groups.ts";
 import { KafkaClient } from "../net/client/client.ts";
 import { AuthenticationError, ConnectionError, KafkaClientError } from "../net/client/errors.ts";
@@ -139,7 +139,10 @@ export async function withAdmin<T>(flags: AdminFlags, io: Io, command: string, f
   const { security, profile } = resolveClient(io, { ...flags, broker: flags.broker ?? settings.bootstrapServers });
   const { label, list } = bootstrapOf(flags, settings, io, profile?.broker);
   const cpChoice = chooseControlPlane(flags, io.env);
-  const client = new KafkaClient({ bootstrap: list, clientId: settings.clientId ?? "streamctl", clientVersion: VERSION, security });
+  // -X request.timeout.ms bounds each admin operation (AdminClient.bounded); the connections get the
+  // same bound, so the client's own default (10 s, issue #22's data commands) never cuts it shorter.
+  const timeoutMs = settings.requestTimeoutMs ?? ADMIN_REQUEST_TIMEOUT_MS_DEFAULT;
+  const client = new KafkaClient({ bootstrap: list, clientId: settings.clientId ?? "streamctl", clientVersion: VERSION, security, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
   const session = new AdminSession(client, label, settings, cpChoice, io);
   try {
     return await fn(session);
