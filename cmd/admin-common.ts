@@ -5,11 +5,12 @@
 // line naming what failed; a mistake in the call is exit 2.
 import { type Command, Option } from "commander";
 import { topicNameProblem } from "../core/topics/names.ts";
-import { AdminClient, type ClusterMetadata } from "../net/client/admin.ts";
+import { ADMIN_REQUEST_TIMEOUT_MS_DEFAULT, AdminClient, type ClusterMetadata } from "../net/client/admin.ts";
 import { GroupAdmin } from "../net/client/admin-groups.ts";
 import { KafkaClient } from "../net/client/client.ts";
-import { ConnectionError, KafkaClientError } from "../net/client/errors.ts";
+import { AuthenticationError, ConnectionError, KafkaClientError } from "../net/client/errors.ts";
 import { UnsupportedApiError } from "../net/client/versions.ts";
+import { resolveClient } from "./client-options.ts";
 import { type ClientSettings, parseClientSettings } from "./client-settings.ts";
 import { chooseControlPlane, type ControlPlaneChoice, type ControlPlaneClient, controlPlaneClient, ControlPlaneError, ControlPlaneUnreachable, type HttpFlags, sameBroker } from "./control-plane.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
@@ -30,14 +31,23 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Adds --broker, -X, --http, --http-token (and --json) to a management command. */
+/** Adds --broker, -X, --http, --http-token-file (and --json) to a management command; its TLS,
+ * SASL and profile flags come with --broker (cmd/client-options.ts). */
 export function withAdminOptions(cmd: Command, json = true): Command {
   cmd.addOption(new Option("--broker <host:port>", `Kafka bootstrap broker(s), comma-separated (env STREAMCTL_BROKER, default ${BROKER_DEFAULT})`));
   cmd.addOption(new Option("-X <key=value>", "client setting, repeatable: client.id, request.timeout.ms, bootstrap.servers").argParser(collect).default([]));
   cmd.option("--http <url>", "streamctl's control plane for sizes, segments and durability: HOST:PORT, URL, or none (env STREAMCTL_HTTP)");
-  cmd.option("--http-token <token>", "Bearer token for the control plane (env STREAMCTL_HTTP_TOKEN)");
+  cmd.option("--http-token-file <file>", "file holding the control plane's bearer token (or env STREAMCTL_HTTP_TOKEN; never a flag: `ps` shows flags)");
+  cmd.addOption(hiddenTokenFlag());
   if (json) cmd.option("--json", "print JSON instead of a table");
   return cmd;
+}
+
+/** --http-token, refused: a token on the command line is in `ps` for every user of the machine. */
+export function hiddenTokenFlag(): Option {
+  return new Option("--http-token <token>").hideHelp().argParser(() => {
+    throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
+  });
 }
 
 /** One command's connection to the cluster: closed by `withAdmin` whatever happens. */
@@ -107,13 +117,17 @@ export class AdminSession {
 }
 
 /** The bootstrap list from --broker, -X bootstrap.servers, STREAMCTL_BROKER or the default. */
-function bootstrapOf(flags: AdminFlags, settings: ClientSettings, io: Io): { label: string; list: Array<{ host: string; port: number }> } {
+function bootstrapOf(flags: AdminFlags, settings: ClientSettings, io: Io, profileBroker?: string): { label: string; list: Array<{ host: string; port: number }> } {
   const [flag, value] =
     flags.broker !== undefined
       ? ["--broker", flags.broker]
       : settings.bootstrapServers !== undefined
         ? ["-X bootstrap.servers", settings.bootstrapServers]
-        : ["STREAMCTL_BROKER", io.env.STREAMCTL_BROKER || BROKER_DEFAULT];
+        : io.env.STREAMCTL_BROKER
+          ? ["STREAMCTL_BROKER", io.env.STREAMCTL_BROKER]
+          : profileBroker !== undefined
+            ? ["the profile's broker", profileBroker]
+            : ["STREAMCTL_BROKER", BROKER_DEFAULT];
   const list = value.split(",").map((s) => parseHostPort(flag, s.trim()));
   return { label: list.map(formatHostPort).join(","), list };
 }
@@ -121,9 +135,14 @@ function bootstrapOf(flags: AdminFlags, settings: ClientSettings, io: Io): { lab
 /** Opens an AdminSession for `command`, runs `fn`, maps failures, closes. */
 export async function withAdmin<T>(flags: AdminFlags, io: Io, command: string, fn: (s: AdminSession) => Promise<T>): Promise<T> {
   const settings = parseClientSettings(flags.X ?? [], "admin", command);
-  const { label, list } = bootstrapOf(flags, settings, io);
+  // TLS, SASL and the profile (cmd/client-options.ts); the bootstrap list as -X allows.
+  const { security, profile } = resolveClient(io, { ...flags, broker: flags.broker ?? settings.bootstrapServers });
+  const { label, list } = bootstrapOf(flags, settings, io, profile?.broker);
   const cpChoice = chooseControlPlane(flags, io.env);
-  const client = new KafkaClient({ bootstrap: list, clientId: settings.clientId ?? "streamctl", clientVersion: VERSION });
+  // -X request.timeout.ms bounds each admin operation (AdminClient.bounded); the connections get the
+  // same bound, so the client's own default (10 s, issue #22's data commands) never cuts it shorter.
+  const timeoutMs = settings.requestTimeoutMs ?? ADMIN_REQUEST_TIMEOUT_MS_DEFAULT;
+  const client = new KafkaClient({ bootstrap: list, clientId: settings.clientId ?? "streamctl", clientVersion: VERSION, security, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
   const session = new AdminSession(client, label, settings, cpChoice, io);
   try {
     return await fn(session);
@@ -144,7 +163,7 @@ const CLOSE_WAIT_MS = 200;
 /** Client failures as the CLI's one-line errors. */
 export function adminFailure(err: unknown, broker: string): Error {
   if (err instanceof UsageError || err instanceof RuntimeError) return err;
-  if (err instanceof KafkaClientError || err instanceof UnsupportedApiError) return new RuntimeError(oneLine(err.message), { cause: err });
+  if (err instanceof KafkaClientError || err instanceof UnsupportedApiError || err instanceof AuthenticationError) return new RuntimeError(oneLine(err.message), { cause: err });
   if (err instanceof ConnectionError) return new RuntimeError(`broker ${broker}: ${oneLine(err.message)} (--broker or STREAMCTL_BROKER)`, { cause: err });
   if (err instanceof ControlPlaneError || err instanceof ControlPlaneUnreachable) return new RuntimeError(oneLine(err.message), { cause: err });
   return err instanceof Error ? err : new RuntimeError(String(err));

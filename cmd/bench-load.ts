@@ -19,6 +19,7 @@
 import { codecFromName } from "../core/batch/codecs.ts";
 import * as be from "../core/bytes.ts";
 import { type BrokerAddress, EARLIEST, KafkaClient, LATEST } from "../net/client/client.ts";
+import type { ClientSecurity } from "../net/client/security.ts";
 import { Consumer } from "../net/client/consumer.ts";
 import { type Acks, Producer } from "../net/client/producer.ts";
 import type { RecordView } from "../net/client/record-walker.ts";
@@ -29,6 +30,8 @@ import { VERSION } from "./version.ts";
 
 export interface LoadOptions {
   bootstrap: BrokerAddress[];
+  /** TLS and SASL (cmd/client-options.ts). */
+  security?: ClientSecurity;
   topic: string;
   records: number;
   recordBytes: number;
@@ -41,6 +44,8 @@ export interface LoadOptions {
   batchBytes: number;
   /** Idempotent producers (ProducerOptions.idempotence; default true). */
   idempotence?: boolean;
+  /** Connect and request timeout of every client (--timeout; the client's default when absent). */
+  timeoutMs?: number;
 }
 
 /** Epoch milliseconds with sub-millisecond precision (one clock for producer and consumer). */
@@ -84,8 +89,8 @@ class AckTracker {
   };
 }
 
-export function makeBenchClient(bootstrap: BrokerAddress[]): KafkaClient {
-  return new KafkaClient({ bootstrap, clientId: "streamctl-bench", clientVersion: VERSION });
+export function makeBenchClient(bootstrap: BrokerAddress[], timeoutMs?: number, security?: ClientSecurity): KafkaClient {
+  return new KafkaClient({ bootstrap, clientId: "streamctl-bench", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, security });
 }
 
 /**
@@ -125,7 +130,7 @@ export interface ProduceResult {
 export async function produceLoad(opts: LoadOptions, partitions: number, stop: () => boolean = () => false): Promise<ProduceResult> {
   const codec = codecFromName(opts.compression);
   const P = opts.producers;
-  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap));
+  const clients = Array.from({ length: P }, () => makeBenchClient(opts.bootstrap, opts.timeoutMs, opts.security));
   const trackers = Array.from({ length: P }, () => new AckTracker());
   const producers = clients.map(
     (c, j) => new Producer(c, { codec, acks: opts.acks, lingerMs: opts.lingerMs, batchBytes: opts.batchBytes, autoCreate: false, onAcked: trackers[j]!.onAcked, idempotence: opts.idempotence }),

@@ -18,10 +18,10 @@ import type { HistogramSummary } from "./bench-histogram.ts";
 import { type PauseStats, startPauseMeter } from "./bench-pauses.ts";
 import { consumeLoad, type ConsumeResult, ensureTopic, type LoadOptions, makeBenchClient, nowMs, offsetsAt, produceLoad, type ProduceResult } from "./bench-load.ts";
 import { EARLIEST, LATEST } from "../net/client/client.ts";
-import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, onInterrupt } from "./data-common.ts";
+import { brokerOption, checkTopic, describeFailure, formatCount, intFlag, plural, timeoutOption } from "./data-common.ts";
+import { Stopper } from "./data-stop.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
-import { parseHostPort } from "./listen-address.ts";
-import { DEFAULT_BROKER } from "./data-common.ts";
+import { resolveClient } from "./client-options.ts";
 
 type Mode = "produce" | "consume" | "e2e";
 
@@ -41,6 +41,7 @@ interface BenchFlags {
   json?: boolean;
   /** false with --no-idempotence. */
   idempotence: boolean;
+  timeout?: string;
 }
 
 /** e2e waits this long after the last send for the consumer to see the remaining records. */
@@ -58,6 +59,7 @@ export function benchCommand(io: Io): Command {
             : "produce at --rate while consuming; ack and produce→consume latency",
       )
       .addOption(brokerOption())
+      .addOption(timeoutOption())
       .option("--topic <name>", "topic to use", "streamctl-bench")
       .option("--records <n>", `records to send or read (default ${mode === "e2e" ? "10 s at --rate" : "1000000"})`)
       .option("--record-size <bytes>", "value bytes per record (no key)", "100")
@@ -84,9 +86,10 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
   if (mode === "e2e" && rate === 0) throw new UsageError("--rate: e2e needs a rate above 0");
   const producers = intFlag("--producers", flags.producers, { min: 1 })!;
   const recordBytes = intFlag("--record-size", flags.recordSize, { min: mode === "e2e" ? 8 : 1 })!;
-  const broker = flags.broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
+  const { bootstrap, security } = resolveClient(io, flags);
   return {
-    bootstrap: broker.split(",").map((s) => parseHostPort("--broker", s.trim())),
+    bootstrap,
+    security,
     topic: checkTopic("--topic", flags.topic),
     records: intFlag("--records", flags.records, { min: 1 }) ?? (mode === "e2e" ? rate * 10 : 1_000_000),
     recordBytes,
@@ -97,6 +100,7 @@ function loadOptions(io: Io, mode: Mode, flags: BenchFlags): LoadOptions {
     lingerMs: intFlag("--linger-ms", flags.lingerMs) ?? (rate > 0 ? 0 : LINGER_MS_DEFAULT),
     batchBytes: intFlag("--batch-bytes", flags.batchBytes, { min: 1 }) ?? BATCH_BYTES_DEFAULT,
     idempotence: flags.idempotence,
+    timeoutMs: intFlag("--timeout", flags.timeout, { min: 1 }),
   };
 }
 
@@ -133,10 +137,10 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
   if (!Number.isFinite(warmup) || warmup < 0) throw new UsageError(`--warmup: expected seconds ≥ 0, got '${flags.warmup}'`);
   if (warmup > 0 && o.rate === 0) throw new UsageError("--warmup: needs --rate (a warm-up is the same fixed-rate load, unmeasured)");
   const partitionsWanted = intFlag("--partitions", flags.partitions, { min: 1 })!;
-  let interrupted = false;
-  const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
-  const stop = () => interrupted;
-  const client = makeBenchClient(o.bootstrap);
+  // SIGINT/SIGTERM: the load stops and the report covers what ran, within a second (exit 130/143).
+  const stopper = new Stopper(io);
+  const stop = () => stopper.requested;
+  const client = makeBenchClient(o.bootstrap, o.timeoutMs, o.security);
   try {
     let partitions: number;
     try {
@@ -144,7 +148,7 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
     } catch (err) {
       throw describeFailure(err, `bench ${mode}: topic ${o.topic}`);
     }
-    if (partitions !== partitionsWanted) io.stderr.write(`streamctl: topic ${o.topic} already has ${partitions} partition(s); using them\n`);
+    if (partitions !== partitionsWanted) io.stderr.write(`streamctl: topic ${o.topic} already has ${plural(partitions, "partition")}; using them\n`);
     let report: BenchReport;
     try {
       if (warmup > 0) {
@@ -164,8 +168,9 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
     }
     io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report));
     if (report.failed > 0) throw new RuntimeError(`bench ${mode}: ${formatCount(report.failed)} records failed: ${report.errors.join("; ")}`);
+    stopper.throwIfSignalled();
   } finally {
-    removeInterrupt();
+    stopper.dispose();
     await client.close();
   }
 }
@@ -240,8 +245,8 @@ export function formatReport(r: BenchReport): string {
   // A consume reads what is there (topped up first if short): the producer settings say nothing about it.
   const header =
     r.mode === "consume"
-      ? `bench consume: ${formatCount(r.records)} records of ${r.recordBytes} B from ${r.topic} (${r.partitions} partition(s))`
-      : `bench ${r.mode}: ${formatCount(r.records)} records of ${r.recordBytes} B to ${r.topic} (${r.partitions} partition(s), ${r.producers} producer(s), acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`;
+      ? `bench consume: ${plural(r.records, "record")} of ${r.recordBytes} B from ${r.topic} (${plural(r.partitions, "partition")})`
+      : `bench ${r.mode}: ${plural(r.records, "record")} of ${r.recordBytes} B to ${r.topic} (${plural(r.partitions, "partition")}, ${plural(r.producers, "producer")}, acks=${r.acks}, compression=${r.compression}${r.rate > 0 ? `, fixed rate ${formatCount(r.rate)}/s` : ", flat out"}${r.warmupSeconds > 0 ? `, after ${r.warmupSeconds} s of the same load unmeasured` : ""})`;
   const lines = [
     header,
     `  throughput  ${formatCount(Math.round(r.recordsPerSec))} records/s, ${r.mbPerSec.toFixed(1)} MB/s, ${r.seconds.toFixed(2)} s`,

@@ -13,8 +13,11 @@
 // default port would otherwise lend its sizes to this one). A named control plane that fails the
 // check is an error; the default one is just not used. A broker that is not streamctl (its cluster
 // id says so) gets none.
+import { readFileSync } from "node:fs";
 import { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachable, seg } from "../net/http/client.ts";
+import { readSecretFile } from "./client-options.ts";
 import { RuntimeError, UsageError } from "./io.ts";
+import { loadProfile } from "./profile.ts";
 
 export const HTTP_URL_DEFAULT = "http://127.0.0.1:8092";
 /** The default control plane is a guess: give up on it fast. A named one gets the usual timeout. */
@@ -22,7 +25,9 @@ const GUESSED_TIMEOUT_MS = 2_000;
 
 export interface HttpFlags {
   http?: string;
-  httpToken?: string;
+  /** The token is read from a file (or STREAMCTL_HTTP_TOKEN), never taken as a flag: `ps` shows flags. */
+  httpTokenFile?: string;
+  profile?: string;
 }
 
 /** `HOST:PORT` (as the ready line prints it) or an http(s) URL, as a URL; "none" is null. */
@@ -40,22 +45,39 @@ export function httpUrl(flag: string, value: string): string | null {
 
 export interface ControlPlaneChoice {
   url: string | null;
-  /** Named by --http or STREAMCTL_HTTP (not the default guess). */
+  /** Named by --http, STREAMCTL_HTTP or the profile (not the default guess). */
   named: boolean;
   /** Named by --http on this command line. */
   byFlag?: boolean;
   token?: string;
+  /** PEM CAs for an https control plane (the profile's tlsCa; serve --http-tls). */
+  ca?: string;
 }
 
+/** --http, STREAMCTL_HTTP, the profile's (cmd/profile.ts), or the default; the token from
+ * --http-token-file, STREAMCTL_HTTP_TOKEN or the profile's token file. */
 export function chooseControlPlane(flags: HttpFlags, env: Record<string, string | undefined>): ControlPlaneChoice {
-  const token = flags.httpToken ?? env.STREAMCTL_HTTP_TOKEN;
-  if (flags.http !== undefined) return { url: httpUrl("--http", flags.http), named: true, byFlag: true, token: token || undefined };
-  if (env.STREAMCTL_HTTP) return { url: httpUrl("STREAMCTL_HTTP", env.STREAMCTL_HTTP), named: true, token: token || undefined };
-  return { url: HTTP_URL_DEFAULT, named: false, token: token || undefined };
+  const profile = loadProfile(env, flags.profile);
+  const tokenFile = flags.httpTokenFile ?? (env.STREAMCTL_HTTP_TOKEN ? undefined : profile?.httpTokenFile);
+  const token = (tokenFile !== undefined ? readSecretFile(flags.httpTokenFile !== undefined ? "--http-token-file" : `profile ${profile?.name}: httpTokenFile`, tokenFile) : env.STREAMCTL_HTTP_TOKEN) || undefined;
+  const withCa = (choice: ControlPlaneChoice): ControlPlaneChoice =>
+    choice.url?.startsWith("https:") && profile?.tlsCa !== undefined ? { ...choice, ca: readCa(profile.tlsCa) } : choice;
+  if (flags.http !== undefined) return withCa({ url: httpUrl("--http", flags.http), named: true, byFlag: true, token });
+  if (env.STREAMCTL_HTTP) return withCa({ url: httpUrl("STREAMCTL_HTTP", env.STREAMCTL_HTTP), named: true, token });
+  if (profile?.http !== undefined) return withCa({ url: httpUrl(`profile ${profile.name}: http`, profile.http), named: true, token });
+  return { url: HTTP_URL_DEFAULT, named: false, token };
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`tlsCa ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 export function controlPlaneClient(choice: ControlPlaneChoice): ControlPlaneClient {
-  return new ControlPlaneClient({ url: choice.url!, token: choice.token, timeoutMs: choice.named ? undefined : GUESSED_TIMEOUT_MS });
+  return new ControlPlaneClient({ url: choice.url!, token: choice.token, timeoutMs: choice.named ? undefined : GUESSED_TIMEOUT_MS, ca: choice.ca });
 }
 
 /**

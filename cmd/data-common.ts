@@ -5,24 +5,38 @@
 import { Option } from "commander";
 import type { Writable } from "node:stream";
 import { topicNameProblem } from "../core/topics/names.ts";
-import { KafkaClient } from "../net/client/client.ts";
-import { KafkaClientError } from "../net/client/errors.ts";
+import { type ClientRetry, KafkaClient } from "../net/client/client.ts";
+import { REQUEST_TIMEOUT_MS_DEFAULT } from "../net/client/constants.ts";
+import { AuthenticationError, KafkaClientError } from "../net/client/errors.ts";
 import { UnsupportedApiError } from "../net/client/versions.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
 import { type Io, RuntimeError, UsageError } from "./io.ts";
-import { parseHostPort } from "./listen-address.ts";
+import { type ClientFlags, DEFAULT_BROKER, resolveClient } from "./client-options.ts";
 import { VERSION } from "./version.ts";
 
-export const DEFAULT_BROKER = "127.0.0.1:9092";
+export { DEFAULT_BROKER };
 
 export function brokerOption(): Option {
   return new Option("--broker <host:port>", `Kafka bootstrap broker (env STREAMCTL_BROKER, default ${DEFAULT_BROKER})`);
 }
 
-export function makeClient(io: Io, broker: string | undefined): KafkaClient {
-  const value = broker ?? io.env.STREAMCTL_BROKER ?? DEFAULT_BROKER;
-  const list = value.split(",").map((s) => parseHostPort("--broker", s.trim()));
-  return new KafkaClient({ bootstrap: list, clientId: "streamctl", clientVersion: VERSION });
+/** `--timeout MS`: the connect and request timeout of every data command (issue #22). */
+export function timeoutOption(): Option {
+  return new Option("--timeout <ms>", `how long a broker may take to accept a connection or to answer a request before the command fails naming it (default ${REQUEST_TIMEOUT_MS_DEFAULT})`);
+}
+
+/** The client for a command's --broker and security flags (cmd/client-options.ts; a bare string
+ * is just --broker), with --timeout as its connect and request timeout and `onRetry` told of
+ * each retry. */
+export function makeClient(io: Io, flags: ClientFlags | string | undefined, timeout?: string, opts: { onRetry?: (r: ClientRetry) => void } = {}): KafkaClient {
+  const { bootstrap, security } = resolveClient(io, typeof flags === "object" ? flags : { broker: flags });
+  const timeoutMs = intFlag("--timeout", timeout, { min: 1 }) ?? REQUEST_TIMEOUT_MS_DEFAULT;
+  return new KafkaClient({ bootstrap, clientId: "streamctl", clientVersion: VERSION, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, onRetry: opts.onRetry, security });
+}
+
+/** "1 record", "2 records", "1,000 records". */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : nouns}`;
 }
 
 export function checkTopic(flag: string, name: string): string {
@@ -56,7 +70,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function describeFailure(err: unknown, what: string): Error {
   if (err instanceof UsageError || err instanceof RuntimeError) return err;
   if (err instanceof KafkaClientError && err.code === ErrorCode.INVALID_TOPIC_EXCEPTION) return new UsageError(`${what}: ${err.message}`);
-  if (err instanceof UnsupportedApiError) return new RuntimeError(`${what}: ${err.message}`);
+  if (err instanceof UnsupportedApiError || err instanceof AuthenticationError) return new RuntimeError(`${what}: ${err.message}`);
   const message = err instanceof Error ? err.message : String(err);
   return new RuntimeError(`${what}: ${message.split("\n")[0]}`);
 }
@@ -109,7 +123,7 @@ export class Progress {
     const s = this.sample();
     const secs = (performance.now() - this.started) / 1000;
     const rate = secs > 0 ? s.bytes / secs : 0;
-    let line = `${this.verb} ${formatCount(s.records)} records, ${formatBytes(s.bytes)}, ${formatBytes(Math.round(rate))}/s, ${formatCount(Math.round(s.records / Math.max(secs, 0.001)))} rec/s`;
+    let line = `${this.verb} ${plural(s.records, "record")}, ${formatBytes(s.bytes)}, ${formatBytes(Math.round(rate))}/s, ${formatCount(Math.round(s.records / Math.max(secs, 0.001)))} rec/s`;
     if (s.totalBytes && s.inputBytes !== undefined && s.inputBytes > 0) {
       const inputRate = s.inputBytes / secs;
       const pct = Math.min(100, (100 * s.inputBytes) / s.totalBytes);
@@ -117,6 +131,13 @@ export class Progress {
     }
     this.stderr.write(`\r\x1b[2K${line}`);
     this.shown = true;
+  }
+
+  /** Takes the line off the screen, before records go to a stdout that may share the terminal
+   * (the next tick draws it again). */
+  clear(): void {
+    if (this.shown) this.stderr.write("\r\x1b[2K");
+    this.shown = false;
   }
 
   /** Removes the line so the summary starts on a clean row. */

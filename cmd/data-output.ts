@@ -5,8 +5,13 @@
 //
 // A closed pipe (`consume | head -1`): the write fails with EPIPE (or the stream is destroyed);
 // the sink marks itself closed, swallows the error, and the command stops quietly with exit 0 and
-// nothing on stderr, as `cat` does.
+// nothing on stderr, as `cat` does. When nothing is being written (an idle topic), `watchReader`
+// notices the reader going away all the same (stdout-watch.ts).
+//
+// `beforeWrite` runs before each hand-over to stdout: a progress line on a terminal stderr clears
+// itself there, so records never land on the end of it.
 import type { Writable } from "node:stream";
+import { watchReaderGone } from "./stdout-watch.ts";
 
 const BUFFER_BYTES = 256 * 1024;
 const encoder = new TextEncoder();
@@ -17,6 +22,9 @@ export class OutputSink {
   closed = false;
   private blocked: Promise<void> | null = null;
   private onClosed: (() => void)[] = [];
+  private stopWatching: (() => void) | null = null;
+  /** Called before bytes go to stdout. */
+  beforeWrite: (() => void) | null = null;
 
   constructor(private readonly out: Writable) {
     out.on("error", (err: NodeJS.ErrnoException) => {
@@ -31,6 +39,22 @@ export class OutputSink {
     this.closed = true;
     for (const f of this.onClosed) f();
     this.onClosed = [];
+  }
+
+  /** Watches stdout's reader (when stdout is the process's pipe or socket); `onGone` runs once it
+   * is gone, after the sink marks itself closed. */
+  watchReader(onGone: () => void): void {
+    const fd = (this.out as { fd?: unknown }).fd;
+    if (typeof fd !== "number" || this.out !== process.stdout) return;
+    this.stopWatching = watchReaderGone(fd, () => {
+      this.markClosed();
+      onGone();
+    });
+  }
+
+  unwatch(): void {
+    this.stopWatching?.();
+    this.stopWatching = null;
   }
 
   /** Resolves when stdout closes (for commands that otherwise wait forever, like tail -f). */
@@ -89,6 +113,7 @@ export class OutputSink {
 
   private emit(chunk: Uint8Array): void {
     if (this.closed) return;
+    this.beforeWrite?.();
     let ok: boolean;
     try {
       ok = this.out.write(chunk);

@@ -41,5 +41,9 @@ test("positions", () => {
   expect(parsePosition("--from", "42")).toEqual({ kind: "offset", offset: 42 });
   expect(parsePosition("--from", "@-1h", { now: NOW })).toEqual({ kind: "time", ms: NOW - 3_600_000 });
   expect(() => parsePosition("--to", "end", { allowEnds: false })).toThrow(/--to: expected an offset or @TIME/);
-  expect(() => parsePosition("--from", "-5")).toThrow(/expected beginning, end, an offset or @TIME/);
+  // One vocabulary for positions, kcat's words and -N included (issue #22).
+  expect(parsePosition("--from", "earliest")).toEqual({ kind: "beginning" });
+  expect(parsePosition("--from", "latest")).toEqual({ kind: "end" });
+  expect(parsePosition("--from", "-5")).toEqual({ kind: "last", count: 5 });
+  expect(() => parsePosition("--from", "-5x")).toThrow(/expected beginning, end, an offset, -N or @TIME/);
 });

@@ -1,7 +1,11 @@
-// Positions the data commands accept (`--from`, `--to`): where in a partition to start or stop.
+// Positions the data commands accept (`--from`, `--to` of consume, tail, replay and copy): where in
+// a partition to start or stop. One vocabulary everywhere (issue #22), kcat's words included:
 //
-//   beginning | end          the log start / the end offset at the time of asking
+//   beginning | earliest     the log start
+//   end | latest             the end offset at the time of asking
 //   OFFSET                   an absolute offset (digits)
+//   -N                       N before the end of each partition (kcat's -o -5): as a start, the
+//                            last N records of each partition; as a stop, all but the last N
 //   @TIME                    the first record whose timestamp is at or after TIME, where TIME is
 //     @1700000000000         epoch milliseconds (10+ digits; shorter numbers are refused as
 //                            ambiguous with seconds, which `@1700000000s` spells out)
@@ -17,6 +21,7 @@ import { UsageError } from "./io.ts";
 export type Position =
   | { kind: "beginning" }
   | { kind: "end" }
+  | { kind: "last"; count: number }
   | { kind: "offset"; offset: number }
   | { kind: "time"; ms: number };
 
@@ -53,7 +58,11 @@ export function parseTime(flag: string, text: string, now: number = Date.now()):
   throw new UsageError(`${flag}: cannot read "@${text}" as a time (try @2026-11-21T10:00, @1700000000000 or @-2h)`);
 }
 
-/** Parses `beginning|end|OFFSET|@TIME`. `allowEnds` is false for flags that take only OFFSET|@TIME. */
+/** What `--from`/`--to` take, for help texts. */
+export const POSITION_HELP =
+  "beginning|earliest, end|latest, OFFSET, -N (N before the end of each partition), or @TIME: ISO-8601 (local time unless it ends in Z or ±HH:MM), epoch ms, or relative like @-2h";
+
+/** Parses `beginning|end|OFFSET|-N|@TIME`. `allowEnds` is false for flags that take only OFFSET|@TIME. */
 export function parsePosition(flag: string, text: string, opts: { allowEnds?: boolean; now?: number } = {}): Position {
   const allowEnds = opts.allowEnds ?? true;
   if (allowEnds && (text === "beginning" || text === "earliest" || text === "start")) return { kind: "beginning" };
@@ -63,8 +72,13 @@ export function parsePosition(flag: string, text: string, opts: { allowEnds?: bo
     if (!Number.isSafeInteger(offset)) throw new UsageError(`${flag}: offset ${text} is too large`);
     return { kind: "offset", offset };
   }
+  if (allowEnds && /^-\d+$/.test(text)) {
+    const count = Number(text.slice(1));
+    if (!Number.isSafeInteger(count)) throw new UsageError(`${flag}: ${text} is too large`);
+    return { kind: "last", count };
+  }
   if (text.startsWith("@")) return { kind: "time", ms: parseTime(flag, text.slice(1), opts.now) };
-  const want = allowEnds ? "beginning, end, an offset or @TIME" : "an offset or @TIME";
+  const want = allowEnds ? "beginning, end, an offset, -N or @TIME" : "an offset or @TIME";
   throw new UsageError(`${flag}: expected ${want}, got "${text}"`);
 }
 
@@ -75,6 +89,8 @@ export function offsetSpec(pos: Position): OffsetSpec {
       return { kind: "earliest" };
     case "end":
       return { kind: "latest" };
+    case "last":
+      return { kind: "last", count: pos.count };
     case "offset":
       return { kind: "offset", offset: pos.offset };
     case "time":

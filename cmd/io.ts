@@ -25,6 +25,30 @@ export class RuntimeError extends Error {
   override name = "RuntimeError";
 }
 
+/**
+ * Stopped by SIGINT or SIGTERM: exit 130 or 143 (128 + the signal's number, as a shell reports a
+ * process killed by it), with `message` on stderr when there is something to say (produce's summary).
+ */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+  constructor(
+    readonly signal: "SIGINT" | "SIGTERM",
+    message = "",
+  ) {
+    super(message);
+  }
+
+  get exitCode(): number {
+    return exitCodeOf(this.signal);
+  }
+}
+
+export function exitCodeOf(signal: "SIGINT" | "SIGTERM"): number {
+  return signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
+}
+
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_SIGINT = 130;
+export const EXIT_SIGTERM = 143;

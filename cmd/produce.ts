@@ -1,23 +1,42 @@
 // `streamctl produce TOPIC`: records from stdin (or --file), one per delimiter-separated piece, to
 // a topic (created on first use unless the broker refuses). Exit 0 only when every record read was
-// acknowledged; a summary line on stderr says how many were and were not. SIGINT stops reading,
-// flushes what was read, reports, and exits by the same rule (0 if all of it was acknowledged); a
-// second SIGINT stops waiting, reports, and exits 1.
+// acknowledged; a summary line on stderr says how many were and were not ("sent" with --acks 0,
+// which gets no acknowledgement). Each retry is reported on stderr as it happens, and a record not
+// acknowledged within --delivery-timeout (default 30 s, retries included) fails (issue #22: a broker
+// killed mid-produce was retried silently for 304 s).
+//
+// SIGINT/SIGTERM stop reading, flush what was read, report, and exit 130/143; if the flush does
+// not finish within a second (a dead broker), the summary says what is unconfirmed and the process
+// exits all the same (data-stop.ts). Reading a terminal, produce says so once (how to end) and
+// draws no progress line, which typing would run into.
 //
 // --json reads the envelope `consume --json` prints, keeping key, headers, timestamp and
-// partition (an explicit --partition wins); --header and --key-separator do not apply to it.
+// partition (an explicit --partition wins); --header and --key-separator do not apply to it. Into
+// a topic that does not exist yet, the first records are read ahead (up to PEEK_RECORDS_MAX records,
+// PEEK_BYTES_MAX bytes or PEEK_MS after the first bytes, or the end of the input) and the topic is created with the
+// partitions they name (highest + 1), so `consume --json | produce --json` copies a topic partition
+// for partition; a record naming a higher partition later grows the topic where the broker can
+// (CreatePartitions; data-topics.ts).
 import { Command, Option } from "commander";
 import { codecFromName } from "../core/batch/codecs.ts";
 import type { Codec } from "../core/batch/header.ts";
+import type { KafkaClient } from "../net/client/client.ts";
 import { BATCH_BYTES_DEFAULT, LINGER_MS_DEFAULT } from "../net/client/constants.ts";
+import { KafkaClientError } from "../net/client/errors.ts";
 import { type Acks, Producer, type ProducerHeader, type ProduceSummary } from "../net/client/producer.ts";
-import { brokerOption, checkTopic, collect, describeFailure, formatBytes, formatCount, intFlag, keyValues, makeClient, onInterrupt, Progress } from "./data-common.ts";
-import { parseEnvelope, unescape } from "./data-format.ts";
+import { ErrorCode } from "../net/protocol/errors.ts";
+import { brokerOption, checkTopic, collect, describeFailure, formatBytes, formatCount, intFlag, keyValues, makeClient, plural, Progress, timeoutOption } from "./data-common.ts";
+import { type EnvelopeRecord, parseEnvelope, unescape } from "./data-format.ts";
 import { openInput, RecordSplitter } from "./data-input.ts";
-import { type Io, RuntimeError, UsageError } from "./io.ts";
+import { clientRetryReporter, DELIVERY_TIMEOUT_MS_CLI, deliveryTimeoutOption, produceRetryReporter } from "./data-retry.ts";
+import { Stopper } from "./data-stop.ts";
+import { growTopic, topicForWriting } from "./data-topics.ts";
+import { InterruptedError, type Io, RuntimeError, UsageError } from "./io.ts";
 
 interface ProduceFlags {
   broker?: string;
+  timeout?: string;
+  deliveryTimeout?: string;
   file?: string;
   delimiter: string;
   keySeparator?: string;
@@ -35,21 +54,28 @@ interface ProduceFlags {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Read-ahead bounds for --json into a topic that does not exist yet (see the top). */
+const PEEK_RECORDS_MAX = 100_000;
+const PEEK_BYTES_MAX = 16 * 1024 * 1024;
+const PEEK_MS = 2_000;
+
 export function produceCommand(io: Io): Command {
   return new Command("produce")
     .description("write records from stdin (or --file) to TOPIC, one per line")
     .argument("<topic>", "topic to write to (created on first use unless the broker says otherwise)")
     .addOption(brokerOption())
+    .addOption(timeoutOption())
+    .addOption(deliveryTimeoutOption())
     .option("--file <path>", "read records from this file instead of stdin")
     .option("--delimiter <sep>", "record delimiter (escapes \\n \\t \\0 \\xHH)", "\\n")
     .option("--key-separator <sep>", "the key is what comes before the first SEP on a line")
     .option("--header <k=v>", "add this header to every record (repeatable)", collect)
     .option("--partition <n>", "write every record to this partition")
     .addOption(new Option("--compression <codec>", "batch compression").choices(["zstd", "gzip", "lz4", "snappy", "none"]).default("zstd"))
-    .addOption(new Option("--acks <acks>", "acknowledgement the broker gives: all replicas, the leader, or none").choices(["all", "1", "0", "-1"]).default("all"))
+    .addOption(new Option("--acks <acks>", "acknowledgement the broker gives: all replicas, the leader, or none (records are then only sent)").choices(["all", "1", "0", "-1"]).default("all"))
     .option("--linger-ms <ms>", `how long a partly full batch waits for more records (default ${LINGER_MS_DEFAULT})`)
     .option("--batch-bytes <n>", `largest batch, uncompressed bytes (default ${BATCH_BYTES_DEFAULT})`)
-    .option("--json", "input lines are consume --json envelopes (key, value, headers, timestamp, partition)")
+    .option("--json", "input lines are consume --json envelopes (key, value, headers, timestamp, partition); a topic it creates gets the partitions they name")
     .option("--no-idempotence", "plain batches, no producer id or sequences (idempotence is on with --acks all when the broker supports it: retries never duplicate or reorder)")
     .action(async (topic: string, flags: ProduceFlags) => {
       await produce(io, checkTopic("TOPIC", topic), flags);
@@ -61,6 +87,7 @@ interface Settings {
   acks: Acks;
   lingerMs: number;
   batchBytes: number;
+  deliveryTimeoutMs: number;
   partition: number;
   delimiter: Uint8Array;
   keySeparator: Uint8Array | null;
@@ -78,6 +105,7 @@ function settings(flags: ProduceFlags): Settings {
     acks: flags.acks === "all" || flags.acks === "-1" ? -1 : flags.acks === "1" ? 1 : 0,
     lingerMs: intFlag("--linger-ms", flags.lingerMs) ?? LINGER_MS_DEFAULT,
     batchBytes,
+    deliveryTimeoutMs: intFlag("--delivery-timeout", flags.deliveryTimeout, { min: 1 }) ?? DELIVERY_TIMEOUT_MS_CLI,
     partition: intFlag("--partition", flags.partition) ?? -1,
     delimiter: encoder.encode(unescape("--delimiter", flags.delimiter)),
     keySeparator: keySep,
@@ -85,69 +113,196 @@ function settings(flags: ProduceFlags): Settings {
   };
 }
 
+/** Lines that did not become records (unreadable envelopes, partitions that do not exist). */
+class BadLines {
+  count = 0;
+  first: string | null = null;
+
+  add(line: number, why: string): void {
+    this.count++;
+    this.first ??= `line ${line}: ${why}`;
+  }
+}
+
 async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void> {
   const s = settings(flags);
   const input = openInput(io.stdin, flags.file);
-  const client = makeClient(io, flags.broker);
-  const producer = new Producer(client, { codec: s.codec, acks: s.acks, lingerMs: s.lingerMs, batchBytes: s.batchBytes, idempotence: flags.idempotence });
+  const fromTerminal = flags.file === undefined && (io.stdin as { isTTY?: boolean }).isTTY === true;
+  const client = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const retries = produceRetryReporter(io);
+  const producer = new Producer(client, {
+    codec: s.codec,
+    acks: s.acks,
+    lingerMs: s.lingerMs,
+    batchBytes: s.batchBytes,
+    deliveryTimeoutMs: s.deliveryTimeoutMs,
+    retriesMax: Infinity,
+    onRetry: retries,
+    idempotence: flags.idempotence,
+  });
+  const verb = s.acks === 0 ? "sent" : "acknowledged";
   let read = 0;
   let inputBytes = 0;
-  let badLines = 0;
-  let firstBad: string | null = null;
-  let interrupted = false;
-  const progress = new Progress(io.stderr, "produced", () => ({ records: producer.stats.acked, bytes: producer.stats.ackedBytes, inputBytes, totalBytes: input.totalBytes }));
-  const removeInterrupt = onInterrupt(io, () => {
-    if (interrupted) {
-      // A second interrupt: stop waiting for acknowledgements.
-      const st = producer.stats;
-      io.stderr.write(`streamctl: aborted: ${formatCount(st.acked)} records acknowledged, ${formatCount(read - st.acked)} not (failed or unconfirmed)\n`);
-      process.exit(1);
-    }
-    interrupted = true;
-    input.stop();
+  const bad = new BadLines();
+  const stopper = new Stopper(io, () => {
+    // The flush did not finish within the grace: say what is confirmed, and go.
+    const st = producer.stats;
+    progress?.stop();
+    io.stderr.write(`streamctl: aborted: ${plural(st.acked, "record")} ${verb}, ${formatCount(Math.max(0, read - bad.count - st.acked))} not (failed or unconfirmed)\n`);
   });
+  stopper.onStop(() => input.stop());
+  if (fromTerminal) io.stderr.write("streamctl: reading records from the terminal, one per line, each sent as you type it: Ctrl-D ends, Ctrl-C stops\n");
+  const progress = fromTerminal ? null : new Progress(io.stderr, "produced", () => ({ records: producer.stats.acked, bytes: producer.stats.ackedBytes, inputBytes, totalBytes: input.totalBytes }));
   const started = performance.now();
   try {
+    const chunks = input.chunks[Symbol.asyncIterator]();
+    const splitter = new RecordSplitter(s.delimiter);
     let partitions: number;
+    let created = false;
+    // --json into a topic that does not exist: read ahead to learn how many partitions it needs.
+    let peeked: { line: number; e: EnvelopeRecord }[] = [];
+    let pendingChunk: Promise<IteratorResult<Uint8Array>> | null = null;
     try {
+      if (flags.json && s.partition < 0 && !(await topicExists(client, topic))) {
+        const peek = await readAhead(chunks, splitter, () => ++read, bad, (n) => (inputBytes += n));
+        peeked = peek.records;
+        pendingChunk = peek.pending;
+        const highest = peeked.reduce((m, r) => Math.max(m, r.e.partition ?? -1), -1);
+        created = (await topicForWriting(client, topic, highest >= 0 ? highest + 1 : null)).created;
+      } else await topicForWriting(client, topic, null);
       partitions = await producer.prepare(topic);
     } catch (err) {
       throw describeFailure(err, `produce to ${topic}`);
     }
-    if (s.partition >= partitions) throw new UsageError(`--partition ${s.partition}: topic ${topic} has ${partitions} partition(s)`);
-    const splitter = new RecordSplitter(s.delimiter);
+    if (s.partition >= partitions) throw new UsageError(`--partition ${s.partition}: topic ${topic} has ${plural(partitions, "partition")}`);
+    // Records naming a partition the topic does not have yet (a topic this command created: grown
+    // before they are appended).
+    let beyond: { line: number; e: EnvelopeRecord }[] = [];
+    const appendEnvelope = (line: number, e: EnvelopeRecord) => {
+      const partition = s.partition >= 0 ? s.partition : (e.partition ?? -1);
+      if (partition >= partitions) {
+        if (created) beyond.push({ line, e });
+        else bad.add(line, `partition ${partition} does not exist (topic ${topic} has ${partitions})`);
+        return;
+      }
+      producer.append(topic, partition, e.key, e.value, e.headers.length > 0 ? e.headers : null, e.timestamp ?? Date.now());
+    };
+    const growForBeyond = async () => {
+      if (beyond.length === 0) return;
+      const waiting = beyond;
+      beyond = [];
+      const want = waiting.reduce((m, r) => Math.max(m, r.e.partition! + 1), partitions);
+      let grown = false;
+      try {
+        grown = await growTopic(client, topic, want);
+      } catch (err) {
+        io.stderr.write(`streamctl: produce to ${topic}: ${(err as Error).message}\n`);
+      }
+      if (grown) {
+        partitions = await producer.refreshPartitions(topic);
+        io.stderr.write(`streamctl: ${topic} now has ${plural(partitions, "partition")}, as the input names\n`);
+      }
+      for (const r of waiting) {
+        if (r.e.partition! < partitions) appendEnvelope(r.line, r.e);
+        else bad.add(r.line, `partition ${r.e.partition} does not exist (topic ${topic} has ${partitions}, and the broker cannot add partitions)`);
+      }
+    };
+    for (const r of peeked) appendEnvelope(r.line, r.e);
+    peeked = [];
+    await growForBeyond();
     // Records read in one chunk share its arrival time (one clock read per chunk, not per line).
     const clock = { now: Date.now() };
     const onRecord = flags.json
       ? (buf: Uint8Array, start: number, end: number) => {
-          read++;
+          const line = ++read;
           if (end === start) return; // blank lines between envelopes
           try {
-            const e = parseEnvelope(decoder.decode(buf.subarray(start, end)));
-            const partition = s.partition >= 0 ? s.partition : (e.partition ?? -1);
-            if (partition >= partitions) throw new Error(`partition ${partition} does not exist (topic ${topic} has ${partitions})`);
-            producer.append(topic, partition, e.key, e.value, e.headers.length > 0 ? e.headers : null, e.timestamp ?? Date.now());
+            appendEnvelope(line, parseEnvelope(decoder.decode(buf.subarray(start, end))));
           } catch (err) {
-            badLines++;
-            firstBad ??= `line ${read}: ${(err as Error).message}`;
+            bad.add(line, (err as Error).message);
           }
         }
       : recordAppender(producer, topic, s, clock, () => read++);
-    for await (const chunk of input.chunks) {
+    for (;;) {
+      const next = await (pendingChunk ?? chunks.next());
+      pendingChunk = null;
+      if (next.done) break;
       clock.now = Date.now();
-      inputBytes += chunk.length;
-      splitter.push(chunk, onRecord);
+      inputBytes += next.value.length;
+      splitter.push(next.value, onRecord);
+      await growForBeyond();
       if (producer.needsDrain) await producer.drained();
     }
     splitter.end(onRecord);
+    await growForBeyond();
     const summary = await producer.flush();
-    progress.stop();
-    report(io, topic, summary, badLines, firstBad, interrupted, (performance.now() - started) / 1000);
+    progress?.stop();
+    const line = report(topic, summary, verb, bad, stopper.requested, (performance.now() - started) / 1000);
+    const sig = stopper.reason;
+    if (sig === "SIGINT" || sig === "SIGTERM") throw new InterruptedError(sig, line.text);
+    if (line.failed) throw new RuntimeError(line.text);
+    io.stderr.write(`streamctl: ${line.text}\n`);
   } finally {
-    progress.stop();
-    removeInterrupt();
+    progress?.stop();
+    stopper.dispose();
     producer.close();
     await client.close();
+  }
+}
+
+async function topicExists(client: KafkaClient, topic: string): Promise<boolean> {
+  try {
+    await client.topic(topic, { autoCreate: false });
+    return true;
+  } catch (err) {
+    if (err instanceof KafkaClientError && err.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return false;
+    throw err;
+  }
+}
+
+/**
+ * Reads envelopes until the input ends or a read-ahead bound is reached. Resolves to what it read
+ * and, when it stopped on time, the read still under way (the main loop goes on from it).
+ */
+async function readAhead(
+  chunks: AsyncIterator<Uint8Array>,
+  splitter: RecordSplitter,
+  nextLine: () => number,
+  bad: BadLines,
+  addBytes: (n: number) => void,
+): Promise<{ records: { line: number; e: EnvelopeRecord }[]; pending: Promise<IteratorResult<Uint8Array>> | null }> {
+  const records: { line: number; e: EnvelopeRecord }[] = [];
+  let bytes = 0;
+  const onRecord = (buf: Uint8Array, start: number, end: number) => {
+    const line = nextLine();
+    if (end === start) return;
+    try {
+      records.push({ line, e: parseEnvelope(decoder.decode(buf.subarray(start, end))) });
+    } catch (err) {
+      bad.add(line, (err as Error).message);
+    }
+  };
+  // The clock starts with the first bytes: an upstream that takes its time to start (a consume
+  // still connecting) does not cut the read-ahead short.
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timeUp: Promise<"time"> | null = null;
+  try {
+    for (;;) {
+      const pending = chunks.next();
+      const next = timeUp === null ? await pending : await Promise.race([pending, timeUp]);
+      timeUp ??= new Promise<"time">((resolve) => (timer = setTimeout(() => resolve("time"), PEEK_MS)));
+      if (next === "time") return { records, pending };
+      if (next.done) {
+        splitter.end(onRecord);
+        return { records, pending: Promise.resolve(next) };
+      }
+      bytes += next.value.length;
+      addBytes(next.value.length);
+      splitter.push(next.value, onRecord);
+      if (records.length >= PEEK_RECORDS_MAX || bytes >= PEEK_BYTES_MAX) return { records, pending: null };
+    }
+  } finally {
+    if (timer !== null) clearTimeout(timer);
   }
 }
 
@@ -168,14 +323,11 @@ function recordAppender(producer: Producer, topic: string, s: Settings, clock: {
   };
 }
 
-function report(io: Io, topic: string, summary: ProduceSummary, badLines: number, firstBad: string | null, interrupted: boolean, secs: number): void {
-  const failed = summary.failed + badLines;
+function report(topic: string, summary: ProduceSummary, verb: string, bad: BadLines, interrupted: boolean, secs: number): { text: string; failed: boolean } {
+  const failed = summary.failed + bad.count;
   const rate = secs > 0 ? `, ${formatBytes(Math.round(summary.ackedBytes / secs))}/s` : "";
-  const head = `${interrupted ? "interrupted: " : ""}${formatCount(summary.acked)} records acknowledged (${formatBytes(summary.ackedBytes)} in ${secs.toFixed(1)} s${rate}) to ${topic}`;
-  if (failed === 0) {
-    io.stderr.write(`streamctl: ${head}, 0 failed\n`);
-    return;
-  }
-  const why = [...(firstBad ? [firstBad] : []), ...summary.errors].join("; ");
-  throw new RuntimeError(`${head}, ${formatCount(failed)} failed: ${why}`);
+  const head = `${interrupted ? "interrupted: " : ""}${plural(summary.acked, "record")} ${verb} (${formatBytes(summary.ackedBytes)} in ${secs.toFixed(1)} s${rate}) to ${topic}`;
+  if (failed === 0) return { text: `${head}, 0 failed`, failed: false };
+  const why = [...(bad.first ? [bad.first] : []), ...summary.errors].join("; ");
+  return { text: `${head}, ${formatCount(failed)} failed: ${why}`, failed: true };
 }

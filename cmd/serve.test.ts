@@ -23,11 +23,38 @@ describe("serve options", () => {
 
   test("defaults follow DESIGN.md", () => {
     const o = resolveServeOptions({}, { HOME: "/h" });
-    expect(o.kafka).toEqual({ host: "127.0.0.1", port: 9092 });
+    expect(o.listeners.map((l) => [l.protocol, l.address])).toEqual([["PLAINTEXT", { host: "127.0.0.1", port: 9092 }]]);
     expect(o.http).toEqual({ host: "127.0.0.1", port: 8092 });
     expect(o.fsync).toEqual({ mode: "always" });
     expect(o.autoCreateTopics).toBe(true);
     expect(o.defaultPartitions).toBe(1);
+  });
+
+  test("listeners keep their order, each with its own advertised address and security (issue #18)", () => {
+    const o = resolveServeOptions(
+      {
+        kafkaListen: "127.0.0.1:9092",
+        listener: ["SASL_PLAINTEXT://0.0.0.0:9093", "PLAINTEXT://0.0.0.0:9094"],
+        advertise: ["SASL_PLAINTEXT://broker.example:19093"],
+        insecureListener: true,
+        saslMechanisms: "SCRAM-SHA-512",
+        saslSessionLifetimeMs: "3600000",
+        superUsers: "User:ops;User:alice",
+      },
+      { HOME: "/h", STREAMCTL_ADMIN_PASSWORD: "pw" },
+    );
+    expect(o.listeners.map((l) => [l.protocol, l.address.host, l.address.port, l.advertise, l.security.saslMechanisms, l.security.sessionLifetimeMs])).toEqual([
+      ["PLAINTEXT", "127.0.0.1", 9092, undefined, [], 0],
+      ["SASL_PLAINTEXT", "0.0.0.0", 9093, { host: "broker.example", port: 19093 }, ["SCRAM-SHA-512"], 3_600_000],
+      ["PLAINTEXT", "0.0.0.0", 9094, undefined, [], 0],
+    ]);
+    expect(o.authenticates).toBe(true);
+    expect(o.superUsers).toEqual(["User:ops", "User:alice"]);
+    expect(o.adminPassword).toBe("pw");
+  });
+
+  test("a SASL listener off loopback needs no --insecure-listener", () => {
+    expect(resolveServeOptions({ listener: ["SASL_PLAINTEXT://0.0.0.0:9093"] }, { HOME: "/h" }).authenticates).toBe(true);
   });
 
   test.each([
@@ -37,6 +64,23 @@ describe("serve options", () => {
     [["--default-partitions", "0"], "--default-partitions"],
     [["--http-listen", "0.0.0.0:8092"], "--http-token"],
     [["--config", "/nonexistent/streamctl.json"], "--config"],
+    // Listeners and security (issue #18).
+    [["--listener", "PLAINTEXT://0.0.0.0:9092"], "is not on loopback and authenticates nobody"],
+    [["--kafka-listen", "0.0.0.0:9092"], "--insecure-listener"],
+    [["--listener", "TLS://127.0.0.1:9093"], "unknown protocol TLS"],
+    [["--listener", "127.0.0.1:9093"], "PROTOCOL://HOST:PORT"],
+    [["--listener", "SASL_SSL://127.0.0.1:9093"], "needs --tls-cert FILE and --tls-key FILE"],
+    [["--http-tls"], "--http-tls needs --tls-cert"],
+    [["--listener", "SSL://127.0.0.1:9093", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"], "--tls-cert /nonexistent.pem: ENOENT"],
+    [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--sasl-mechanisms", "GSSAPI"], "unknown mechanism GSSAPI"],
+    [["--sasl-session-lifetime-ms", "1000"], "no SASL_PLAINTEXT or SASL_SSL listener"],
+    [["--super-users", "alice"], "User:alice"],
+    [["--kafka-listen", "127.0.0.1:9092", "--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--advertise", "h:1"], "say which"],
+    [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--advertise", "SSL://h:1"], "no SSL listener"],
+    [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--listener", "PLAINTEXT://127.0.0.1:9093"], "two listeners on 127.0.0.1:9093"],
+    [["--http-token", "s3cret"], "would show the token in `ps`"],
+    [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "--cluster needs a PLAINTEXT listener"],
+    [["--kafka-listen", "127.0.0.1:9092", "--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "one Kafka listener"],
   ])("serve %p is a usage error: exit 2, one line naming %s", async (args, mention) => {
     const io = captureIo({ HOME: "/tmp" });
     expect(await run(["serve", ...args], io, [serveCommand])).toBe(2);

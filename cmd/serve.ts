@@ -19,22 +19,32 @@ import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
-import { startKafkaServer } from "../net/kafka/server.ts";
+import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
+import { type SecurityProtocol, usesSasl } from "../net/kafka/session.ts";
+import { type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
 import { ClusterNode } from "../net/cluster/node.ts";
 
 export interface BrokerOptions {
   dataDir: string;
-  kafka: HostPort;
+  /** The Kafka listeners, in the order given (cmd/serve-listeners.ts). */
+  listeners: KafkaListenerSpec[];
   /** null: no HTTP control plane (`--http-listen none`). */
   http: HostPort | null;
+  /** The certificate of TLS listeners and of --http-tls. */
+  tls?: TlsServerConfig;
+  /** Serve the HTTP door over TLS with `tls`'s certificate. */
+  httpTls?: boolean;
+  /** Whether any listener authenticates (authorization is on then). */
+  authenticates?: boolean;
+  superUsers?: string[];
+  /** STREAMCTL_ADMIN_PASSWORD: makes the super user admin on a first start with a SASL listener. */
+  adminPassword?: string;
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
   defaultPartitions: number;
   httpToken?: string;
   maxConnections: number;
   idleTimeoutMs: number;
-  /** Address advertised in Metadata/FindCoordinator instead of the listener's. */
-  advertise?: HostPort;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
   /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
@@ -44,7 +54,10 @@ export interface BrokerOptions {
 }
 
 export interface RunningBroker {
+  /** The first listener's address (port 0 resolved). */
   kafka: HostPort;
+  /** Every listener with its real port, in order. */
+  listeners: Array<{ protocol: SecurityProtocol; address: HostPort }>;
   http: HostPort | null;
   broker: Broker;
   stop(): Promise<void>;
@@ -61,38 +74,52 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       autoCreateTopics: options.autoCreateTopics,
       defaultPartitions: options.defaultPartitions,
       groups: options.groups,
+      auth: { superUsers: options.superUsers, authorizationEnabled: options.authenticates ?? false },
     },
     log,
   );
-  let kafka: ReturnType<typeof startKafkaServer> | undefined;
+  const kafka: KafkaServer[] = [];
   let cluster: ClusterNode | undefined;
   try {
-    kafka = startKafkaServer({
-      host: options.kafka.host,
-      port: options.kafka.port,
-      broker,
-      requestBytesMax: REQUEST_BYTES_MAX,
-      maxConnections: options.maxConnections,
-      idleTimeoutMs: options.idleTimeoutMs,
-      advertise: options.advertise,
-    });
+    await bootstrapUsers(broker, options, log);
+    for (const l of options.listeners) {
+      kafka.push(
+        startKafkaServer({
+          host: l.address.host,
+          port: l.address.port,
+          broker,
+          requestBytesMax: REQUEST_BYTES_MAX,
+          maxConnections: options.maxConnections,
+          idleTimeoutMs: options.idleTimeoutMs,
+          advertise: l.advertise,
+          security: l.security,
+          // Client certificates are asked for on SSL listeners only: on SASL_SSL the login
+          // authenticates (as Kafka, where ssl.client.auth applies to SASL_SSL only per listener).
+          tls: options.tls && l.protocol === "SASL_SSL" ? { ...options.tls, clientAuth: "none" } : options.tls,
+        }),
+      );
+    }
+    const listeners = options.listeners.map((l, i) => ({ protocol: l.protocol, address: { host: l.address.host, port: kafka[i]!.port } }));
     if (options.cluster !== undefined) {
-      const advertise = options.advertise ?? { host: options.kafka.host === "0.0.0.0" || options.kafka.host === "::" ? "127.0.0.1" : options.kafka.host, port: kafka.port };
+      // One listener in cluster mode (resolveServeOptions says so): its address goes to etcd.
+      const first = options.listeners[0]!;
+      const advertise = first.advertise ?? { host: first.address.host === "0.0.0.0" || first.address.host === "::" ? "127.0.0.1" : first.address.host, port: kafka[0]!.port };
       cluster = new ClusterNode(broker, { nodeId: options.cluster.nodeId, etcdEndpoints: options.cluster.etcd, clusterName: options.cluster.name, advertise, replicaLagMaxMs: options.cluster.replicaLagMaxMs });
       await cluster.start();
     }
-    const http = options.http === null ? null : startHttpServer({ host: options.http.host, port: options.http.port, token: options.httpToken, broker });
-    const kafkaDoor = kafka;
+    const httpAt = options.http;
+    const http = httpAt === null ? null : startHttpServer({ host: httpAt.host, port: httpAt.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
     const clusterNode = cluster;
     return {
-      kafka: { host: options.kafka.host, port: kafka.port },
-      http: options.http === null || http === null ? null : { host: options.http.host, port: http.port },
+      kafka: listeners[0]!.address,
+      listeners,
+      http: httpAt === null || http === null ? null : { host: httpAt.host, port: http.port },
       broker,
       async stop() {
         // Leaving the cluster first: our partitions get new leaders while we finish requests.
         await clusterNode?.stop();
         broker.beginShutdown();
-        await kafkaDoor.stop();
+        await Promise.all(kafka.map((k) => k.stop()));
         await http?.stop();
         await broker.close();
       },
@@ -100,24 +127,34 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
   } catch (err) {
     await cluster?.stop().catch(() => {});
     broker.beginShutdown();
-    await kafka?.stop(0);
+    await Promise.all(kafka.map((k) => k.stop(0)));
     await broker.close();
     throw err;
   }
 }
 
-export interface ServeFlags {
+/** First start with a SASL listener and no users: the super user admin from STREAMCTL_ADMIN_PASSWORD, or a refusal. */
+async function bootstrapUsers(broker: Broker, options: BrokerOptions, log: BrokerLog): Promise<void> {
+  if (!options.listeners.some((l) => usesSasl(l.protocol)) || broker.auth.userCount > 0) return;
+  if (!options.adminPassword) {
+    throw new UsageError("a SASL listener needs users and there are none yet: set STREAMCTL_ADMIN_PASSWORD to create the super user admin on this first start");
+  }
+  await broker.auth.bootstrapAdmin(options.adminPassword);
+  log.info("created the super user admin from STREAMCTL_ADMIN_PASSWORD (first start with a SASL listener)");
+}
+
+export interface ServeFlags extends ListenerFlags {
   dataDir?: string;
-  kafkaListen?: string;
   httpListen?: string;
   config?: string;
   fsync?: string;
   autoCreate?: boolean;
   defaultPartitions?: string;
+  /** Only from a --config file (a file is not in `ps`); on the command line see httpTokenFile. */
   httpToken?: string;
+  httpTokenFile?: string;
   maxConnections?: string;
   idleTimeoutMs?: string;
-  advertise?: string;
   nodeId?: string;
   cluster?: string;
   clusterName?: string;
@@ -128,7 +165,14 @@ export interface ServeFlags {
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
-const CONFIG_KEYS = new Set(["verbose", "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "maxConnections", "idleTimeoutMs", "advertise", "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "nodeId", "cluster", "clusterName", "replicaLagTimeMaxMs"]);
+const CONFIG_KEYS = new Set([
+  "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
+  "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
+  "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
+  "replicaLagTimeMaxMs",
+]);
+/** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
+const LIST_KEYS = new Set(["listener", "advertise"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -146,10 +190,11 @@ function readConfigFile(path: string): ServeFlags {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`--config ${path}: expected a JSON object`);
   }
-  const out: Record<string, string | boolean> = {};
+  const out: Record<string, string | boolean | string[]> = {};
   for (const [k, v] of Object.entries(parsed)) {
     if (!CONFIG_KEYS.has(k)) throw new UsageError(`--config ${path}: unknown key "${k}"`);
-    out[k] = typeof v === "boolean" ? v : String(v);
+    if (LIST_KEYS.has(k)) out[k] = (Array.isArray(v) ? v : [v]).map(String);
+    else out[k] = typeof v === "boolean" ? v : String(v);
   }
   return out as ServeFlags;
 }
@@ -162,7 +207,7 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 
 export function resolveServeOptions(flags: ServeFlags, env: Record<string, string | undefined>): BrokerOptions {
   const merged: ServeFlags = { ...(flags.config ? readConfigFile(flags.config) : {}), ...definedOnly(flags) };
-  const kafka: HostPort = parseHostPort("--kafka-listen", merged.kafkaListen ?? "127.0.0.1:9092");
+  const kafka = resolveListeners(merged);
   const http: HostPort | null = merged.httpListen === "none" ? null : parseHostPort("--http-listen", merged.httpListen ?? "127.0.0.1:8092");
   let fsync: FsyncPolicy;
   try {
@@ -170,22 +215,27 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   } catch (err) {
     throw new UsageError(`--fsync: ${(err as Error).message}`);
   }
+  const httpToken = resolveHttpToken(merged, env);
   const loopback = http === null || http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
-  if (http !== null && !loopback && !merged.httpToken) {
-    throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires --http-token`);
+  if (http !== null && !loopback && !httpToken) {
+    throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
   }
   return {
     dataDir: merged.dataDir ?? defaultDataDir(env),
-    kafka,
+    listeners: kafka.listeners,
+    tls: kafka.tls,
+    httpTls: merged.httpTls === true,
+    authenticates: kafka.authenticates,
+    superUsers: kafka.superUsers,
+    adminPassword: env.STREAMCTL_ADMIN_PASSWORD || undefined,
     http,
     fsync,
     autoCreateTopics: merged.autoCreate !== false,
     defaultPartitions: positiveInt("--default-partitions", merged.defaultPartitions, 1),
-    httpToken: merged.httpToken,
+    httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
-    advertise: merged.advertise === undefined ? undefined : parseHostPort("--advertise", merged.advertise),
-    cluster: resolveCluster(merged),
+    cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
@@ -194,12 +244,32 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   };
 }
 
-function resolveCluster(merged: ServeFlags): BrokerOptions["cluster"] {
+/** The control plane's token: from a file or the environment, never from the command line (where `ps` shows it). */
+function resolveHttpToken(flags: ServeFlags, env: Record<string, string | undefined>): string | undefined {
+  if (flags.httpTokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.httpTokenFile, "utf8");
+    } catch (err) {
+      throw new UsageError(`--http-token-file ${flags.httpTokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const token = text.replace(/\r?\n$/, "");
+    if (token === "") throw new UsageError(`--http-token-file ${flags.httpTokenFile}: the file is empty`);
+    return token;
+  }
+  return flags.httpToken ?? (env.STREAMCTL_HTTP_TOKEN || undefined);
+}
+
+function resolveCluster(merged: ServeFlags, listeners: readonly KafkaListenerSpec[]): BrokerOptions["cluster"] {
   if (merged.cluster === undefined) {
     if (merged.nodeId !== undefined || merged.clusterName !== undefined) throw new UsageError("--node-id and --cluster-name need --cluster ETCD_URL");
     return undefined;
   }
   if (merged.nodeId === undefined) throw new UsageError("--cluster needs --node-id N: each broker of a cluster has its own id");
+  // etcd holds one address per broker (what Metadata tells every client), so one listener for now.
+  if (listeners.length > 1) throw new UsageError("--cluster takes one Kafka listener for now: etcd keeps one address per broker");
+  // Followers fetch from leaders with net/client, without TLS or credentials of their own yet.
+  if (listeners[0]!.protocol !== "PLAINTEXT") throw new UsageError(`--cluster needs a PLAINTEXT listener for now: brokers replicate without TLS or SASL (got ${listeners[0]!.protocol})`);
   const nodeId = nonNegativeInt("--node-id", merged.nodeId, 0);
   if (nodeId > 1023) throw new UsageError(`--node-id: 0 to 1023, got ${nodeId}`);
   const urls = merged.cluster.split(",").map((u) => u.trim());
@@ -218,6 +288,10 @@ function nonNegativeInt(flag: string, value: string | undefined, fallback: numbe
   return Number(value);
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -226,13 +300,26 @@ export function serveCommand(io: Io): Command {
   return new Command("serve")
     .description("run the broker: Kafka protocol on --kafka-listen, HTTP control plane on --http-listen")
     .option("--data-dir <dir>", "where topics live (default $STREAMCTL_DATA_DIR, else $XDG_DATA_HOME/streamctl)")
-    .option("--kafka-listen <host:port>", "Kafka protocol listener, port 0 picks a free one (default 127.0.0.1:9092)")
+    .option("--kafka-listen <host:port>", "a PLAINTEXT Kafka listener, port 0 picks a free one (default 127.0.0.1:9092 when no --listener)")
+    .option("--listener <protocol://host:port>", "a Kafka listener, repeatable: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", collect)
     .option("--http-listen <host:port>", "HTTP control plane listener, or none (default 127.0.0.1:8092)")
     .option("--config <file>", "JSON file with any of these settings in camelCase; flags win")
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token <token>", "Bearer token every HTTP request must carry (required off loopback)")
+    .option("--http-token-file <file>", "file holding the Bearer token every HTTP request must carry (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
+      throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
+    }))
+    .option("--tls-cert <file>", "PEM certificate (chain) of SSL/SASL_SSL listeners and --http-tls")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option("--tls-ca <file>", "PEM CA certificates that verify client certificates")
+    .option("--tls-client-auth <mode>", "none | requested | required: client certificates on TLS listeners (principal User:<CN>; default none)")
+    .option("--http-tls", "serve the HTTP control plane over TLS with --tls-cert/--tls-key")
+    .option("--sasl-mechanisms <list>", "SASL mechanisms offered, comma-separated (default PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)")
+    .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
+    .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
+    .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs)")
     .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
@@ -242,7 +329,7 @@ export function serveCommand(io: Io): Command {
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
     .addOption(new Option("--replica-lag-time-max-ms <ms>", "a follower not caught up this long leaves the ISR (Kafka's replica.lag.time.max.ms, default 10000)"))
     .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
-    .option("--advertise <host:port>", "the Kafka address Metadata tells clients to use (behind NAT or a proxy); default: the listener")
+    .option("--advertise <[protocol://]host:port>", "the address Metadata tells clients of a listener (behind NAT or a proxy), repeatable: PROTOCOL:// picks the listener; default: the listener's own", collect)
     .action(async (flags: ServeFlags) => {
       const options = resolveServeOptions(flags, io.env);
       // The broker outlives whoever reads its log: once stderr's reader is gone (`serve 2>&1 |
@@ -260,7 +347,8 @@ export function serveCommand(io: Io): Command {
         if (err instanceof CoreError && err.code === "DATA_DIR_LOCKED") throw new UsageError(err.message);
         throw err;
       });
-      log(`ready kafka=${formatHostPort(broker.kafka)} http=${broker.http === null ? "none" : formatHostPort(broker.http)} data=${options.dataDir}`);
+      const kafka = broker.listeners.map((l) => `kafka=${readyName(l.protocol, l.address)}`).join(" ");
+      log(`ready ${kafka} http=${broker.http === null ? "none" : formatHostPort(broker.http)} data=${options.dataDir}`);
       await stopSignal;
       log("stopping: finishing in-flight requests");
       await broker.stop();

@@ -7,7 +7,7 @@
 // value) goes to stderr and exits 2, with "did you mean …" when a known name is close; `topic` and
 // `group` are aliases of `topics` and `groups`; `--version` names the commit and the Bun runtime.
 import { Command, CommanderError } from "commander";
-import { type Io, processIo, UsageError, RuntimeError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
+import { type Io, processIo, UsageError, RuntimeError, InterruptedError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./io.ts";
 import { versionText } from "./version.ts";
 import { completionCommand } from "./completion.ts";
 import { exitCodesHelp } from "./conventions.ts";
@@ -16,12 +16,16 @@ import { produceCommand } from "./produce.ts";
 import { consumeCommand } from "./consume.ts";
 import { tailCommand } from "./tail.ts";
 import { replayCommand } from "./replay.ts";
+import { copyCommand } from "./copy.ts";
 import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
 import { metadataCommand } from "./metadata.ts";
 import { offsetsCommand } from "./offsets.ts";
 import { benchCommand } from "./bench.ts";
+import { addSecurityWhereConnecting } from "./client-options.ts";
+import { profileCommand } from "./profile.ts";
+import { usersCommand } from "./users.ts";
 
 export type CommandFactory = (io: Io) => Command;
 
@@ -32,12 +36,15 @@ const subcommands: readonly CommandFactory[] = [
   consumeCommand,
   tailCommand,
   replayCommand,
+  copyCommand,
   topicsCommand,
   groupsCommand,
   metadataCommand,
   offsetsCommand,
   topCommand,
   benchCommand,
+  usersCommand,
+  profileCommand,
   completionCommand,
 ];
 
@@ -57,6 +64,8 @@ export function buildProgram(io: Io, factories: readonly CommandFactory[] = subc
     });
   for (const factory of factories) {
     const cmd = factory(io);
+    // Every command that connects takes the same TLS, SASL and profile flags (cmd/client-options.ts).
+    addSecurityWhereConnecting(cmd);
     cmd.exitOverride().configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
@@ -105,6 +114,10 @@ function reportError(err: unknown, io: Io): number {
   if (err instanceof RuntimeError) {
     io.stderr.write(`streamctl: ${err.message}\n`);
     return EXIT_RUNTIME;
+  }
+  if (err instanceof InterruptedError) {
+    if (err.message !== "") io.stderr.write(`streamctl: ${err.message}\n`);
+    return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
   io.stderr.write(`streamctl: ${message.split("\n")[0]}\n`);

@@ -1,74 +1,86 @@
-// `streamctl tail TOPIC [-n N] [-f]`: the last N records of the topic (default 10) as values, one
-// per line — across partitions, ordered by timestamp (then partition, offset) — and with -f every
-// record that arrives afterwards, until interrupted or stdout closes.
+// `streamctl tail TOPIC [-n N] [-f]`: the last N records of the topic (default 10) — across
+// partitions, ordered by timestamp (then partition, offset) — and with -f every record that
+// arrives afterwards, until interrupted or stdout closes. --format/--json print as consume does;
+// filters (--grep, -i, --key, --header) choose which records count, so `tail -n 5 --grep ERROR`
+// is the last five errors.
 //
-// Finding them: per partition, [max(start, end - N), end) holds that partition's last N; the last
-// N of the union of those are the topic's last N.
+// Finding them: per partition, [max(start, end - W), end) holds that partition's last W records;
+// the last N matching ones of the union of those are the topic's last N. Without a filter W = N;
+// with one, W grows (×4) until every partition has N matches in its window or the window reached
+// its start. The follow goes on from the ends seen at start.
+//
+// The topic must exist (exit 1 at once otherwise); SIGINT/SIGTERM end it within a second (exit
+// 130/143), a closed stdout quietly (exit 0), even while no record arrives.
 import { Command } from "commander";
+import type { KafkaClient } from "../net/client/client.ts";
 import { Consumer, type TopicRecordView } from "../net/client/consumer.ts";
-import { brokerOption, checkTopic, describeFailure, intFlag, makeClient, onInterrupt } from "./data-common.ts";
+import { EARLIEST_OFFSET, LATEST_OFFSET, resolveOffsets } from "../net/client/offset-spec.ts";
+import type { RecordView } from "../net/client/record-walker.ts";
+import { brokerOption, checkTopic, describeFailure, intFlag, makeClient, timeoutOption } from "./data-common.ts";
 import { OutputSink } from "./data-output.ts";
+import { addFilterOptions, addOutputOptions, copyRecord, type FilterFlags, type OutputFlags, recordFilter, recordPrinter } from "./data-read.ts";
+import { clientRetryReporter } from "./data-retry.ts";
+import { Stopper } from "./data-stop.ts";
 import type { Io } from "./io.ts";
 
-interface TailFlags {
+interface TailFlags extends FilterFlags, OutputFlags {
   broker?: string;
+  timeout?: string;
   lines?: string;
   follow?: boolean;
 }
 
-interface Kept {
+interface Ordered {
   partition: number;
   offset: number;
   timestamp: number;
-  value: Uint8Array | null;
 }
 
+/** Without a filter the window is N; with one it starts here and grows ×4. */
+const FILTERED_WINDOW_MIN = 1000;
+
 export function tailCommand(io: Io): Command {
-  return new Command("tail")
+  const cmd = new Command("tail")
     .description("print the last records of TOPIC; -f keeps following")
-    .argument("<topic>", "topic to read")
+    .argument("<topic>", "topic to read (it must exist)")
     .addOption(brokerOption())
-    .option("-n, --lines <n>", "how many records (default 10)")
-    .option("-f, --follow", "keep printing records as they arrive")
-    .action(async (topic: string, flags: TailFlags) => {
-      await tail(io, checkTopic("TOPIC", topic), flags);
-    });
+    .addOption(timeoutOption())
+    .option("-n, --lines <n>", "how many records (default 10); with filters, the last N that match")
+    .option("-f, --follow", "keep printing records as they arrive");
+  addFilterOptions(cmd);
+  addOutputOptions(cmd);
+  return cmd.action(async (topic: string, flags: TailFlags) => {
+    await tail(io, checkTopic("TOPIC", topic), flags);
+  });
 }
 
 /** The last `n` records of `all`, in timestamp order (partition, offset break ties). */
-export function lastN(all: Kept[], n: number): Kept[] {
+export function lastN<T extends Ordered>(all: T[], n: number): T[] {
   const sorted = [...all].sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.offset - b.offset);
   return n === 0 ? [] : sorted.slice(-n);
 }
 
 async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
   const n = intFlag("--lines", flags.lines) ?? 10;
+  const filter = recordFilter(flags);
   const sink = new OutputSink(io.stdout);
-  const client = makeClient(io, flags.broker);
-  let interrupted = false;
-  const removeInterrupt = onInterrupt(io, () => void (interrupted = true));
-  const until = () => interrupted || sink.closed;
+  const print = recordPrinter(sink, flags);
+  const client = makeClient(io, flags, flags.timeout, { onRetry: clientRetryReporter(io) });
+  const stopper = new Stopper(io);
+  sink.watchReader(() => stopper.request("stdout closed"));
+  const until = () => stopper.requested || sink.closed;
   try {
     try {
-      await client.topic(topic, { autoCreate: true });
-      // Each partition's last N up to its end now; the follow goes on from those ends.
-      const last = new Consumer(client, { topics: [topic], from: { kind: "last", count: n }, stopAtEnd: true });
-      const kept: Kept[] = [];
-      try {
-        await last.run((r) => void kept.push({ partition: r.partition, offset: r.offset, timestamp: r.timestamp, value: r.valueStart < 0 ? null : r.buf.slice(r.valueStart, r.valueEnd) }), { until });
-      } finally {
-        await last.close();
-      }
-      for (const k of lastN(kept, n)) {
-        if (k.value !== null) sink.bytes(k.value);
-        sink.byte(10);
-      }
+      const info = await client.topic(topic, { autoCreate: false });
+      const partitions = info.partitions.map((p) => p.partition);
+      const ends = await resolveOffsets(client, topic, partitions, LATEST_OFFSET);
+      const last = await lastRecords(client, topic, partitions, ends, n, filter, until);
+      for (const r of lastN(last, n)) print(r);
       sink.flush();
-      if (flags.follow) {
-        const follow = new Consumer(client, { topics: [topic], from: { kind: "exact", offsets: last.positions() } });
-        const print = (r: TopicRecordView): boolean => {
-          if (r.valueStart >= 0) sink.bytes(r.buf, r.valueStart, r.valueEnd);
-          sink.byte(10);
+      if (flags.follow && !until()) {
+        const follow = new Consumer(client, { topics: [topic], from: { kind: "exact", offsets: new Map([[topic, ends]]) } });
+        const visit = (r: TopicRecordView): boolean => {
+          if (filter === null || filter(r)) print(r);
           return !sink.closed;
         };
         const afterPoll = async () => {
@@ -76,7 +88,7 @@ async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
           await sink.ready();
         };
         try {
-          await follow.run(print, { afterPoll, until });
+          await follow.run(visit, { afterPoll, until });
         } finally {
           await follow.close();
         }
@@ -85,8 +97,48 @@ async function tail(io: Io, topic: string, flags: TailFlags): Promise<void> {
       throw describeFailure(err, `tail ${topic}`);
     }
     await sink.end();
+    stopper.throwIfSignalled();
   } finally {
-    removeInterrupt();
+    sink.unwatch();
+    stopper.dispose();
     await client.close();
+  }
+}
+
+/** Up to `n` matching records of each partition, the last ones before `ends` (see the top). */
+async function lastRecords(
+  client: KafkaClient,
+  topic: string,
+  partitions: number[],
+  ends: Map<number, number>,
+  n: number,
+  filter: ((r: RecordView) => boolean) | null,
+  until: () => boolean,
+): Promise<TopicRecordView[]> {
+  if (n === 0) return [];
+  const starts = await resolveOffsets(client, topic, partitions, EARLIEST_OFFSET);
+  for (let window = filter === null ? n : Math.max(n, FILTERED_WINDOW_MIN); ; window *= 4) {
+    const from = new Map(partitions.map((p) => [p, Math.max(starts.get(p)!, ends.get(p)! - window)]));
+    const kept = new Map<number, TopicRecordView[]>(partitions.map((p) => [p, []]));
+    const reader = new Consumer(client, {
+      topics: [topic],
+      from: { kind: "exact", offsets: new Map([[topic, from]]) },
+      stopAt: { kind: "exact", offsets: new Map([[topic, ends]]) },
+    });
+    try {
+      await reader.run(
+        (r) => {
+          if (filter !== null && !filter(r)) return;
+          const list = kept.get(r.partition)!;
+          list.push(copyRecord(r));
+          if (list.length >= 2 * n) list.splice(0, list.length - n);
+        },
+        { until },
+      );
+    } finally {
+      await reader.close();
+    }
+    const done = partitions.every((p) => kept.get(p)!.length >= n || from.get(p)! <= starts.get(p)!);
+    if (done || until()) return [...kept.values()].flatMap((list) => list.slice(-n));
   }
 }

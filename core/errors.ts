@@ -28,7 +28,13 @@ export type CoreErrorCode =
   | "NOT_ENOUGH_REPLICAS" // fewer in-sync replicas than min.insync.replicas: nothing appended
   | "NOT_ENOUGH_REPLICAS_AFTER_APPEND" // appended, but the ISR shrank below min.insync.replicas
   | "STORAGE" // the disk failed us (ENOSPC, EIO, a corrupt range in the middle of a log)
-  | "CLOSED"; // the log or registry was closed under the caller
+  | "CLOSED" // the log or registry was closed under the caller
+  | "USER_NOT_FOUND" // no such user, or no credential of that mechanism
+  | "USER_EXISTS" // a user created twice
+  | "UNACCEPTABLE_CREDENTIAL" // a user name, password or SCRAM parameters outside the rules
+  | "DUPLICATE_RESOURCE" // the same user and mechanism twice in one change
+  | "UNSUPPORTED_MECHANISM" // a SASL mechanism this broker does not have
+  | "NOT_AUTHORIZED"; // the principal may not do this
 
 export interface CoreErrorContext {
   file?: string;

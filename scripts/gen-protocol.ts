@@ -23,7 +23,8 @@ export const APIS = [
   "ApiVersions", "CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch",
   "DescribeConfigs", "AlterConfigs", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs",
   "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
-  "DescribeTopicPartitions", "GetTelemetrySubscriptions",
+  "DescribeTopicPartitions", "GetTelemetrySubscriptions", "SaslAuthenticate", "DescribeUserScramCredentials",
+  "AlterUserScramCredentials",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */
 export const OTHER_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];

@@ -73,14 +73,15 @@ describe("streamctl bench", () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("records/s");
     expect(text.stdout).toContain("ack latency ms");
-    expect(text.stdout).toMatch(/^bench produce: 10 records of 100 B to b-text \(1 partition\(s\), 1 producer\(s\), acks=all, compression=none, flat out\)\n/);
+    // Plural forms (issue #22): "1 partition", not "1 partition(s)".
+    expect(text.stdout).toMatch(/^bench produce: 10 records of 100 B to b-text \(1 partition, 1 producer, acks=all, compression=none, flat out\)\n/);
     expect(text.stdout).not.toContain("machine paused");
     const paced = await streamctl(["bench", "produce", "--topic", "b-text", "--records", "200", "--rate", "2000", "--broker", broker.kafka]);
     expect(paced.code).toBe(0);
     expect(paced.stdout).toMatch(/\n  machine paused  \d+\.\d ms per s \(\d+\.\d wake-ups\/s of a sleeping thread 2 ms or more late, worst \d+\.\d ms/);
     const read = await streamctl(["bench", "consume", "--topic", "b-text", "--records", "10", "--broker", broker.kafka]);
     expect(read.code).toBe(0);
-    expect(read.stdout).toMatch(/^bench consume: 10 records of 100 B from b-text \(1 partition\(s\)\)\n  throughput  [\d,]+ records\/s/);
+    expect(read.stdout).toMatch(/^bench consume: 10 records of 100 B from b-text \(1 partition\)\n  throughput  [\d,]+ records\/s/);
     const bad = await streamctl(["bench", "e2e", "--rate", "0", "--broker", broker.kafka]);
     expect(bad.code).toBe(2);
     const badTopic = await streamctl(["bench", "produce", "--topic", "no/slash", "--broker", broker.kafka]);

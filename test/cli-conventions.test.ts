@@ -61,7 +61,7 @@ describe("shell completion and the man page", () => {
       show() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _streamctl; echo "[\${COMPREPLY[*]}]"; }
       show streamctl to
       show streamctl topic ""
-      show streamctl topics create --pa
+      show streamctl topics create --par
       show streamctl groups reset-offsets g --ex`;
     const r = await runProcess(["bash", "-c", script]);
     expect(r.stderr).toBe("");
@@ -84,7 +84,7 @@ describe("shell completion and the man page", () => {
 
   // fish and zsh are not part of the toolchain: checked where they are installed, skipped elsewhere.
   test.skipIf(Bun.which("fish") === null)("the fish script loads and completes (where fish is installed)", async () => {
-    const script = `${STREAMCTL_BIN} completion fish | source; complete -C "streamctl to"; complete -C "streamctl topic create --pa"`;
+    const script = `${STREAMCTL_BIN} completion fish | source; complete -C "streamctl to"; complete -C "streamctl topic create --par"`;
     const home = tempDir("streamctl-fish-home-"); // fish keeps history and config under HOME
     const r = await runProcess(["fish", "-c", script], { env: { HOME: home, XDG_CONFIG_HOME: `${home}/.config`, XDG_DATA_HOME: `${home}/.local/share` } });
     removeDir(home);

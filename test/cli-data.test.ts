@@ -227,7 +227,8 @@ describe("tail and replay", () => {
     expect((await sc(["produce", "followed"], { input: "after\n" })).code).toBe(0);
     await waitFor("after\n");
     proc.kill("SIGINT");
-    expect(await proc.exited).toBe(0);
+    // Issue #22: a command ended by Ctrl-C exits 130, as a shell reports it (it exited 0 before).
+    expect(await proc.exited).toBe(130);
     expect(seen).toBe("before-2\nafter\n");
     expect(await new Response(proc.stderr).text()).toBe("");
   });
@@ -329,7 +330,8 @@ describe("kcat interoperability", () => {
 describe("consumer groups", () => {
   test("--group resumes from committed offsets", async () => {
     expect((await sc(["produce", "grouped"], { input: "g1\ng2\ng3\n" })).code).toBe(0);
-    expect(await sc(["consume", "grouped", "--group", "readers", "--until-end"])).toMatchObject({ code: 0, stdout: "g1\ng2\ng3\n", stderr: "" });
+    // Issue #22: a group member says what it was assigned on stderr, as kcat does (stderr was empty).
+    expect(await sc(["consume", "grouped", "--group", "readers", "--until-end"])).toMatchObject({ code: 0, stdout: "g1\ng2\ng3\n", stderr: "streamctl: group readers: assigned: grouped [0]\n" });
     expect((await sc(["produce", "grouped"], { input: "g4\n" })).code).toBe(0);
     expect((await sc(["consume", "grouped", "--group", "readers", "--until-end"])).stdout).toBe("g4\n");
     // -n commits only what was printed.
@@ -356,7 +358,7 @@ describe("consumer groups", () => {
 });
 
 describe("signals", () => {
-  test("SIGINT during produce flushes what was read, reports and exits 0", async () => {
+  test("SIGINT during produce flushes what was read, reports and exits 130", async () => {
     const proc = Bun.spawn([STREAMCTL_BIN, "produce", "interrupted", "--broker", broker.kafka], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     proc.stdin.write("i1\ni2\ni3\n");
     await proc.stdin.flush();
@@ -369,7 +371,8 @@ describe("signals", () => {
       if (r.stdout === "i1\ni2\ni3\n") break;
     }
     proc.kill("SIGINT");
-    expect(await proc.exited).toBe(0);
+    // Issue #22: 130 after Ctrl-C, as a shell reports it (it exited 0 before); the summary is unchanged.
+    expect(await proc.exited).toBe(130);
     expect(await new Response(proc.stderr).text()).toMatch(/^streamctl: interrupted: 3 records acknowledged .*, 0 failed\n$/);
   });
 });

@@ -9,14 +9,17 @@ import type { Subprocess } from "bun";
 export const REPO_ROOT = resolve(import.meta.dir, "..");
 export const STREAMCTL_BIN = process.env.STREAMCTL_BIN ?? join(REPO_ROOT, "bin", "streamctl");
 
-const READY = /^streamctl: ready kafka=(\S+) http=(\S+) data=(.+)$/m;
+/** The ready line: one kafka= per listener (PLAINTEXT as HOST:PORT, others PROTOCOL://HOST:PORT). */
+const READY = /^streamctl: ready ((?:kafka=\S+ )+)http=(\S+) data=(.+)$/m;
 
 export function tempDir(prefix = "streamctl-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export interface BrokerProcess {
-  kafka: string; // HOST:PORT
+  kafka: string; // HOST:PORT of the first listener
+  /** Every Kafka listener in the ready line's order, e.g. {protocol: "SASL_SSL", address: "127.0.0.1:40123"}. */
+  listeners: Array<{ protocol: string; address: string }>;
   http: string; // HOST:PORT
   dataDir: string;
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -34,12 +37,14 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Give up waiting for the ready line after this many ms (the process is killed). */
   readyTimeoutMs?: number;
+  /** Leave out the default `--kafka-listen 127.0.0.1:0` (the args bring their own --listener). */
+  noDefaultListener?: boolean;
 }
 
 export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const proc = Bun.spawn(
-    [STREAMCTL_BIN, "serve", "--data-dir", dataDir, "--kafka-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", ...(opts.args ?? [])],
+    [STREAMCTL_BIN, "serve", "--data-dir", dataDir, ...(opts.noDefaultListener ? [] : ["--kafka-listen", "127.0.0.1:0"]), "--http-listen", "127.0.0.1:0", ...(opts.args ?? [])],
     { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...opts.env } },
   );
   let err = "";
@@ -69,8 +74,14 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
       reject(new Error(`broker exited with ${code} before ready; stderr:\n${err}`));
     });
   });
+  const listeners = ready[1]!.trim().split(" ").map((entry) => {
+    const value = entry.slice("kafka=".length);
+    const m = /^([A-Z_]+):\/\/(.+)$/.exec(value);
+    return m ? { protocol: m[1]!, address: m[2]! } : { protocol: "PLAINTEXT", address: value };
+  });
   return {
-    kafka: ready[1]!,
+    kafka: listeners[0]!.address,
+    listeners,
     http: ready[2]!,
     dataDir,
     proc,

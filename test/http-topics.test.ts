@@ -169,7 +169,7 @@ describe("topics: bad input gets 4xx and the error shape", () => {
 
 describe("bearer token", () => {
   test("every request without the token gets 401", async () => {
-    const secured = await startBroker({ args: ["--http-token", "s3cret"] });
+    const secured = await startBroker({ env: { STREAMCTL_HTTP_TOKEN: "s3cret" } });
     try {
       for (const path of ["/healthz", "/v1/topics", "/v1/stats", "/metrics", "/v1/groups", "/nowhere"]) {
         expectClientError(await api(secured.http, path), 401, "UNAUTHORIZED");

@@ -26,14 +26,18 @@ export class RawConnection {
   }
   private onClose: () => void;
 
-  static async open(address: string, opts: { firstCorrelationId?: number } = {}): Promise<RawConnection> {
+  static async open(address: string, opts: { firstCorrelationId?: number; tls?: { ca?: string; cert?: string; key?: string } } = {}): Promise<RawConnection> {
     const [host, port] = address.split(":") as [string, string];
     const conn = new RawConnection();
     if (opts.firstCorrelationId !== undefined) conn.nextCorrelation = opts.firstCorrelationId;
+    let handshake: (() => void) | undefined;
+    const handshaken = new Promise<void>((r) => (handshake = r));
     conn.socket = await Bun.connect({
       hostname: host,
       port: Number(port),
+      ...(opts.tls ? { tls: { ...opts.tls, serverName: "localhost" } } : {}),
       socket: {
+        handshake: () => handshake?.(),
         data: (_s, chunk) => {
           for (const frame of conn.splitter.push(chunk)) {
             const corr = new DataView(frame.buffer, frame.byteOffset).getInt32(4);
@@ -54,6 +58,7 @@ export class RawConnection {
         },
       },
     });
+    if (opts.tls) await Promise.race([handshaken, conn.closed]);
     return conn;
   }
 
@@ -73,6 +78,17 @@ export class RawConnection {
     if (r.error) throw new Error(`${api.name} v${version} response did not decode: ${r.error}`);
     if (r.remaining !== 0) throw new Error(`${api.name} v${version} response has ${r.remaining} trailing bytes`);
     return res;
+  }
+
+  /** The next answer that is not a response to request() (a raw SASL token after SaslHandshake v0), or null once closed. */
+  async nextUnsolicited(timeoutMs = 10000): Promise<Uint8Array | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.unsolicited.length === 0) {
+      if (this.isClosed) return null;
+      if (Date.now() > deadline) throw new Error(`no unsolicited frame in ${timeoutMs} ms`);
+      await Bun.sleep(5);
+    }
+    return this.unsolicited.shift()!;
   }
 
   /** Sends bytes as they are. */

@@ -73,12 +73,9 @@ const BOUNDED: Bounded[] = [
   { match: /^streamctl consume logs --from @-2h --grep /, why: "consume without --until-end follows the topic", until: (o) => o.stdout.includes("ERROR payment failed") },
   { match: /^streamctl consume orders --key 42 /, why: "consume without --until-end follows the topic", until: (o) => lines(o.stdout).length === 2 },
   { match: /^streamctl consume orders --group billing$/, why: "a group consumer follows the topic", until: (o) => lines(o.stdout).length === 3 },
+  { match: /^streamctl consume orders --group billing --from @-1h --reset-group-start$/, why: "a group consumer follows the topic", until: (o) => lines(o.stdout).length === 3 },
   { match: /^streamctl tail logs -n 20 -f$/, why: "tail -f follows the topic", until: (o) => lines(o.stdout).length === 20 },
   { match: /^curl -sN /, why: "a Server-Sent Events stream stays open", until: (o) => /^data: /m.test(o.stdout) },
-  // PENDING: should end by itself, and does once the data-command half of issue 22 lands ("a closed
-  // stdout ends consume within 1 s even when no record arrives"); until then it waits for a record
-  // on the idle topic. Remove this entry then: the command must end by itself with exit 0.
-  { match: /^streamctl consume logs \| head -1$/, why: "PENDING issue 22: consume must notice the closed pipe", until: (o) => o.stdout === "app started\n" },
 ];
 
 const SKIPPED: Array<{ match: RegExp; why: string }> = [{ match: /^streamctl top$/, why: "interactive: needs a terminal; test/top-tmux.test.ts drives it in tmux" }];
@@ -108,8 +105,18 @@ const CHECKS: Array<[RegExp, Check]> = [
   [/^streamctl consume logs --from @-2h --grep/, (r) => expect(lines(r.stdout)).toEqual(["WARN disk 80% full", "ERROR payment failed"])],
   [/^streamctl consume orders --key 42 /, (r) => expect(lines(r.stdout)).toEqual([expect.stringMatching(/^0\/0 \d{13} 42=order-1 src=shop$/), expect.stringMatching(/^0\/2 \d{13} 42=order-3 src=shop$/)])],
   [/^streamctl consume orders --group billing$/, (r) => expect(lines(r.stdout)).toEqual(["order-1", "order-2", "order-3"])],
+  [
+    /^streamctl consume orders --group billing --from @-1h --reset-group-start$/,
+    (r) => {
+      expect(lines(r.stdout)).toEqual(["order-1", "order-2", "order-3"]);
+      expect(r.stderr).toContain("--reset-group-start: starting orders [0] at --from @-1h, not at the committed offsets");
+    },
+  ],
+  [/^streamctl consume logs --grep error -i --until-end$/, (r) => expect(lines(r.stdout)).toEqual(["ERROR payment failed"])],
+  // A closed stdout ends consume on an idle topic by itself (issue 22), exit 0: no longer bounded.
   [/^streamctl consume logs \| head -1$/, (r) => expect(r.stdout).toBe("app started\n")],
   [/^streamctl tail logs -n 20 -f$/, (r) => expect(lines(r.stdout).at(-1)).toBe("line 1000")],
+  [/^streamctl tail logs -n 5 --grep ERROR --json$/, (r) => expect(lines(r.stdout).map((l) => JSON.parse(l).value)).toEqual(["ERROR payment failed"])],
   [/^streamctl replay orders .* --to-topic orders-fix$/, (r) => expect(r.stderr).toContain("into orders-fix")],
   [/^streamctl consume orders --json --until-end \| streamctl produce orders-copy --json$/, (r) => expect(r.stderr).toContain("3 records acknowledged")],
   [/^streamctl topics create payments /, (r) => expect(r.stderr).toBe("created topic payments with 3 partitions\n")],

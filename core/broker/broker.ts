@@ -19,6 +19,7 @@
 //   groups      the group coordinator (core/groups), as it is
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
+//   auth        users, SASL exchanges, super users and authorize() (core/broker/auth.ts)
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
 // answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
@@ -44,6 +45,7 @@ import { describeLogDirs, type LogDirDescription } from "./log-dirs.ts";
 import type { ReplicaManager } from "./replication.ts";
 import type { ProducerDescription } from "../log/producer-state.ts";
 import type { ProducerIds } from "./producer-ids.ts";
+import { Auth, type AuthConfig } from "./auth.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
@@ -67,6 +69,8 @@ export interface BrokerConfig {
   defaultPartitions: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
+  /** Super users and whether authorization is on (core/broker/auth.ts). */
+  auth?: AuthConfig;
 }
 
 /** Seams for tests: a memory disk, a manual clock and timers, no lock (the memory disk has no files). */
@@ -100,6 +104,8 @@ export class Broker {
     readonly log: BrokerLog,
     readonly store: TopicStore,
     readonly groups: GroupCoordinator,
+    /** Users, SASL exchanges and authorize(): the auth decisions of every door. */
+    readonly auth: Auth,
     metrics: BrokerMetrics,
     private readonly lock: DataDirLock | null,
     private readonly producerIds: ProducerIds,
@@ -122,6 +128,8 @@ export class Broker {
     try {
       const metrics = new BrokerMetrics();
       const fs = timedFileLayer((ms) => metrics.fsyncDone(ms), deps.fs);
+      // Users first: a damaged users.json stops the open before recovery does any work.
+      const auth = Auth.open(fs, config.dataDir, config.auth);
       const { store, groups, producerIds } = await openStorage({
         dataDir: config.dataDir,
         fsync: config.fsync,
@@ -131,7 +139,7 @@ export class Broker {
         groups: { config: config.groups, timers: deps.timers },
       });
       store.onTopicDeleted((name) => metrics.topics.delete(name));
-      return new Broker(config, log, store, groups, metrics, lock, producerIds);
+      return new Broker(config, log, store, groups, auth, metrics, lock, producerIds);
     } catch (err) {
       lock?.release();
       throw err;

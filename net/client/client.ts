@@ -9,8 +9,9 @@
 import { ErrorCode } from "../protocol/errors.ts";
 import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messages/index.ts";
 import { Connection } from "./connection.ts";
-import { BOOTSTRAP_RETRIES_MAX, METADATA_RETRIES_MAX, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
-import { ConnectionError, KafkaClientError, isRetriableError, kafkaError } from "./errors.ts";
+import { BOOTSTRAP_RETRIES_MAX, UNKNOWN_TOPIC_RETRIES_MAX, CONNECT_TIMEOUT_MS_DEFAULT, METADATA_RETRIES_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
+import { ClientClosedError, ConnectionError, KafkaClientError, isRetriableError, kafkaError, TimeoutError } from "./errors.ts";
+import type { ClientSecurity } from "./security.ts";
 
 export interface BrokerAddress {
   host: string;
@@ -21,6 +22,21 @@ export interface ClientOptions {
   bootstrap: BrokerAddress[];
   clientId?: string;
   clientVersion?: string;
+  /** Per connection and per request (connection.ts, "Timeouts"); defaults in constants.ts. */
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Told each time a request is tried again after a connection failed (the CLI says so on stderr). */
+  onRetry?: (retry: ClientRetry) => void;
+  /** TLS and SASL for every connection (net/client/security.ts). */
+  security?: ClientSecurity;
+}
+
+export interface ClientRetry {
+  /** What is being retried: "metadata for orders", "fetch from orders", … */
+  what: string;
+  error: Error;
+  /** The attempt that failed (0 = the first). */
+  attempt: number;
 }
 
 export interface PartitionInfo {
@@ -48,7 +64,10 @@ export function backoffMs(attempt: number): number {
 
 export class KafkaClient {
   readonly clientId: string;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   private readonly clientVersion: string;
+  private readonly security: ClientSecurity | undefined;
   private readonly bootstrap: BrokerAddress[];
   private readonly brokers = new Map<number, BrokerAddress>();
   private readonly connections = new Map<string, Promise<Connection>>();
@@ -66,11 +85,34 @@ export class KafkaClient {
     this.bootstrap = opts.bootstrap;
     this.clientId = opts.clientId ?? "streamctl";
     this.clientVersion = opts.clientVersion ?? "0";
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
+    this.onRetry = opts.onRetry ?? null;
+    this.security = opts.security;
+  }
+
+  private readonly onRetry: ((retry: ClientRetry) => void) | null;
+
+  /** Tells the onRetry hook (if any) that `what` is tried again after `error`. */
+  reportRetry(what: string, error: unknown, attempt: number): void {
+    if (this.onRetry !== null && !this.closed) this.onRetry({ what, error: error instanceof Error ? error : new Error(String(error)), attempt });
+  }
+
+  private connectionOptions(addr: BrokerAddress) {
+    return {
+      host: addr.host,
+      port: addr.port,
+      clientId: this.clientId,
+      clientVersion: this.clientVersion,
+      connectTimeoutMs: this.connectTimeoutMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      security: this.security,
+    };
   }
 
   /** A negotiated connection to `addr`, shared by every caller; reopened if it failed. */
   connectionTo(addr: BrokerAddress): Promise<Connection> {
-    if (this.closed) return Promise.reject(new ConnectionError("client closed"));
+    if (this.closed) return Promise.reject(new ClientClosedError());
     const key = `${addr.host}:${addr.port}`;
     const cached = this.connections.get(key);
     if (cached) {
@@ -83,7 +125,7 @@ export class KafkaClient {
   }
 
   private openConnection(key: string, addr: BrokerAddress): Promise<Connection> {
-    const p = Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
+    const p = Connection.open(this.connectionOptions(addr));
     this.connections.set(key, p);
     p.then(() => (this.everConnected = true)).catch(() => {
       if (this.connections.get(key) === p) this.connections.delete(key);
@@ -99,12 +141,12 @@ export class KafkaClient {
    * reason). The caller gives it back with `releaseConnection`.
    */
   async ownConnection(addr: BrokerAddress): Promise<Connection> {
-    if (this.closed) throw new ConnectionError("client closed");
-    const conn = await Connection.open({ host: addr.host, port: addr.port, clientId: this.clientId, clientVersion: this.clientVersion });
+    if (this.closed) throw new ClientClosedError();
+    const conn = await Connection.open(this.connectionOptions(addr));
     this.everConnected = true;
     if (this.closed) {
       conn.close();
-      throw new ConnectionError("client closed");
+      throw new ClientClosedError();
     }
     this.owned.add(conn);
     return conn;
@@ -148,11 +190,11 @@ export class KafkaClient {
     throw last instanceof Error ? last : new ConnectionError("no broker reachable");
   }
 
-  /** One Metadata round trip for `topics` (auto-creating them if asked); updates the cache. */
-  async refreshMetadata(topics: string[], autoCreate: boolean): Promise<MetadataResponse> {
+  /** One Metadata round trip for `topics` (null: every topic; auto-creating them if asked); updates the cache. */
+  async refreshMetadata(topics: string[] | null, autoCreate: boolean): Promise<MetadataResponse> {
     const conn = await this.anyConnection();
     const res = await conn.request(Metadata, {
-      topics: topics.map((name) => ({ topicId: new Uint8Array(16), name })),
+      topics: topics === null ? null : topics.map((name) => ({ topicId: new Uint8Array(16), name })),
       allowAutoTopicCreation: autoCreate,
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
@@ -182,7 +224,7 @@ export class KafkaClient {
    * `autoCreate`) if the cache has none. Retries while the broker says the leader or the freshly
    * created topic is not ready; fails with the broker's error otherwise.
    */
-  async topic(name: string, opts: { autoCreate: boolean; refresh?: boolean }): Promise<TopicInfo> {
+  async topic(name: string, opts: { autoCreate: boolean; refresh?: boolean; retriesMax?: number }): Promise<TopicInfo> {
     const cached = this.topics.get(name);
     if (cached && !opts.refresh && cached.partitions.every((p) => p.leader >= 0)) return cached;
     for (let attempt = 0; ; attempt++) {
@@ -195,18 +237,31 @@ export class KafkaClient {
         if (code === 0 && info && info.partitions.length > 0 && info.partitions.every((p) => p.leader >= 0)) return info;
         if (code === 0) code = ErrorCode.LEADER_NOT_AVAILABLE;
       } catch (err) {
-        const limit = this.everConnected ? METADATA_RETRIES_MAX : BOOTSTRAP_RETRIES_MAX;
-        if (!isRetriableError(err) || attempt >= limit) throw err;
+        const limit = opts.retriesMax ?? (this.everConnected ? METADATA_RETRIES_MAX : BOOTSTRAP_RETRIES_MAX);
+        // Before any broker ever answered, a silent one is not worth waiting for again: the user
+        // hears which broker did not answer within its timeout (issue #22).
+        if (!isRetriableError(err) || attempt >= limit || (!this.everConnected && err instanceof TimeoutError)) throw err;
+        // Before the first answer, a refused bootstrap is retried briefly and then reported once, as a failure.
+        if (this.everConnected) this.reportRetry(`metadata for ${name}`, err, attempt);
         await sleep(backoffMs(attempt));
         continue;
       }
-      const transient = code === ErrorCode.LEADER_NOT_AVAILABLE || (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.autoCreate);
-      if (!transient || attempt >= METADATA_RETRIES_MAX) {
+      // A broker creating a topic on first use answers LEADER_NOT_AVAILABLE until it is ready; one
+      // that still says UNKNOWN_TOPIC_OR_PARTITION after being asked to create it will not (Kafka
+      // with auto-creation off), so that gets only a couple of retries, not a leader election's worth.
+      const transient = code === ErrorCode.LEADER_NOT_AVAILABLE || (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.autoCreate && attempt < UNKNOWN_TOPIC_RETRIES_MAX);
+      if (!transient || attempt >= (opts.retriesMax ?? METADATA_RETRIES_MAX)) {
         if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new KafkaClientError(code, `topic ${name} does not exist`);
         throw kafkaError(code, `metadata for topic ${name}`);
       }
       await sleep(backoffMs(attempt));
     }
+  }
+
+  /** The name of every topic in the cluster (internal ones like __consumer_offsets only if asked). */
+  async topicNames(opts: { internal?: boolean } = {}): Promise<string[]> {
+    const res = await this.refreshMetadata(null, false);
+    return res.topics.filter((t) => t.name !== null && t.errorCode === 0 && (opts.internal || !t.isInternal)).map((t) => t.name!);
   }
 
   /** Forgets the cached leaders of `topic` (after NOT_LEADER_OR_FOLLOWER and the like). */
@@ -276,6 +331,8 @@ export class KafkaClient {
       );
       if (retry.size > 0) {
         if (attempt >= METADATA_RETRIES_MAX) throw lastError ?? new ConnectionError("list offsets: retries exhausted");
+        const failed = lastError as Error | null; // assigned in the callbacks above
+        if (failed instanceof ConnectionError) this.reportRetry(`list offsets of ${topic}`, failed, attempt);
         this.invalidate(topic);
         await sleep(backoffMs(attempt));
       }

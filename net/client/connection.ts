@@ -21,7 +21,17 @@
 // and hot callers (producer, fetcher) pass a `ResponseHandler` instead of taking a Promise.
 //
 // Opening negotiates versions first (ApiVersions v3, then the broker's max for key 18 after
-// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on.
+// UNSUPPORTED_VERSION, as librdkafka does), so `version(api)` works from the first request on;
+// with `security`, TLS runs under the socket and a SASL login follows the versions
+// (net/client/security.ts).
+//
+// Timeouts (issue #22: a broker that accepts and never answers hung the CLI for minutes): a connect
+// (with TLS, its handshake included) fails after `connectTimeoutMs`, and a request unanswered
+// `requestTimeoutMs` after it was sent, plus the time the request itself asks the broker to wait (a
+// Fetch's maxWaitMs, a Produce's or CreateTopics' timeoutMs, a JoinGroup's rebalance timeout: the
+// Java client adds those too), fails the connection with a TimeoutError naming the broker. Answers
+// come in order, so only the oldest pending request's deadline is watched. The SASL login's
+// requests are requests like any other.
 import type { Socket } from "bun";
 import { LentBuffers, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
@@ -31,15 +41,13 @@ import { decodeResponseHeader, encodeRequestHeader } from "../protocol/header.ts
 import { ApiVersions, decodeApiVersionsResponse, type ApiVersionsResponse } from "../protocol/messages/index.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
-import { ConnectionError, kafkaError } from "./errors.ts";
+import { CONNECT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from "./constants.ts";
+import { AuthenticationError, ConnectionError, kafkaError, TimeoutError } from "./errors.ts";
+import { type ClientSecurity, saslLogin } from "./security.ts";
 import { pickVersion, type VersionRange } from "./versions.ts";
 
 export const CLIENT_SOFTWARE_NAME = "streamctl";
-/** How long a connect may take before it fails (then it is retried like any connection error). */
-const CONNECT_TIMEOUT_MS = 10_000;
-/** A request unanswered this long fails its connection (Kafka's request.timeout.ms is 30 s; this is
- * longer than the produce timeout and any fetch long-poll we ask for, so only a hung broker hits it). */
-const REQUEST_TIMEOUT_MS = 45_000;
+/** The watchdog looks at the oldest request this often (at most; a tenth of the timeout when shorter). */
 const WATCHDOG_INTERVAL_MS = 1_000;
 /** Answers up to this size are gathered in one buffer of their declared size (framing.ts). */
 const RESPONSE_WHOLE_BYTES = 64 * 1024 * 1024;
@@ -56,7 +64,8 @@ export interface ResponseHandler<Res> {
 
 interface Pending {
   correlationId: number;
-  sentAt: number;
+  /** performance.now() after which the request counts as unanswered. */
+  deadline: number;
   api: ApiDescriptor<any, any, any, any>;
   version: number;
   /** Null: header then `api.decodeResponse`. */
@@ -83,6 +92,12 @@ export interface ConnectionOptions {
   clientVersion: string;
   /** Largest response frame accepted (fetch responses are bounded by our own maxBytes). */
   maxResponseBytes?: number;
+  /** How long a connect may take (default CONNECT_TIMEOUT_MS_DEFAULT). */
+  connectTimeoutMs?: number;
+  /** How long a request may go unanswered beyond what it asks the broker to wait (default REQUEST_TIMEOUT_MS_DEFAULT). */
+  requestTimeoutMs?: number;
+  /** TLS and a SASL login (default: neither). */
+  security?: ClientSecurity;
 }
 
 export class Connection {
@@ -103,6 +118,8 @@ export class Connection {
   private nextCorrelationId = 1;
   private failure: Error | null = null;
   private readonly picked = new Map<number, number>();
+  private readonly connectTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private closedResolve!: () => void;
   /** Resolves when the socket is gone, for whatever reason. */
@@ -110,6 +127,8 @@ export class Connection {
 
   private constructor(private readonly opts: ConnectionOptions) {
     this.address = `${opts.host}:${opts.port}`;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     this.splitter = new FrameSplitter(opts.maxResponseBytes ?? 256 * 1024 * 1024, { wholeBytes: RESPONSE_WHOLE_BYTES, take: (n) => this.takeBuffer(n) });
   }
 
@@ -117,7 +136,13 @@ export class Connection {
   static async open(opts: ConnectionOptions): Promise<Connection> {
     const conn = new Connection(opts);
     await conn.connect();
-    await conn.negotiate();
+    try {
+      await conn.negotiate();
+      if (opts.security?.sasl) await saslLogin(conn, opts.security.sasl);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
     return conn;
   }
 
@@ -151,25 +176,56 @@ export class Connection {
 
   private connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const tls = this.opts.security?.tls;
+      /** The socket once TCP is up (with TLS, before the handshake). */
+      let opened: Socket<undefined> | null = null;
       const timer = setTimeout(() => {
-        reject(new ConnectionError(`connect to ${this.address}: timed out after ${CONNECT_TIMEOUT_MS} ms`));
-        this.socket?.end();
-      }, CONNECT_TIMEOUT_MS);
+        settled = true;
+        reject(new TimeoutError(this.address, `broker ${this.address} did not accept a connection within ${this.connectTimeoutMs} ms`));
+        this.fail(new ConnectionError(`connect to ${this.address}: timed out`));
+        opened?.end(); // a TLS handshake still under way
+      }, this.connectTimeoutMs);
+      const ready = (s: Socket<undefined>) => {
+        clearTimeout(timer);
+        if (settled) {
+          s.end(); // too late: the connect already timed out
+          return;
+        }
+        this.socket = s;
+        this.watchdog = setInterval(() => this.checkTimeouts(), Math.max(50, Math.min(WATCHDOG_INTERVAL_MS, this.requestTimeoutMs / 10)));
+        this.watchdog.unref?.();
+        resolve();
+      };
       Bun.connect({
         hostname: this.opts.host,
         port: this.opts.port,
+        ...(tls ? { tls: { ...tls, serverName: this.opts.host } } : {}),
         socket: {
+          // With TLS the connection is ready once the handshake has verified the broker.
           open: (s) => {
+            opened = s;
+            if (!tls) ready(s);
+          },
+          handshake: (s, success, authorizationError) => {
+            if (success) return ready(s);
             clearTimeout(timer);
-            this.socket = s;
-            this.watchdog = setInterval(() => this.checkTimeouts(), WATCHDOG_INTERVAL_MS);
-            this.watchdog.unref?.();
-            resolve();
+            s.end();
+            reject(new AuthenticationError(`TLS to ${this.address}: ${authorizationError?.message ?? "the broker's certificate was not accepted"}`));
           },
           data: (_s, chunk) => this.onData(chunk),
           drain: () => this.flushOutbox(),
-          close: () => this.fail(new ConnectionError(`connection to ${this.address} closed`)),
-          error: (_s, err) => this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`)),
+          close: () => {
+            // Closed before it was ready (a TLS handshake the broker refused): the open fails now.
+            clearTimeout(timer);
+            reject(new ConnectionError(`connection to ${this.address} closed${tls ? " during the TLS handshake" : ""}`));
+            this.fail(new ConnectionError(`connection to ${this.address} closed`));
+          },
+          error: (_s, err) => {
+            clearTimeout(timer);
+            reject(new ConnectionError(`connection to ${this.address}: ${err.message}`));
+            this.fail(new ConnectionError(`connection to ${this.address}: ${err.message}`));
+          },
           connectError: (_s, err) => {
             clearTimeout(timer);
             reject(new ConnectionError(`connect to ${this.address}: ${err.message}`));
@@ -232,7 +288,7 @@ export class Connection {
     }
     const correlationId = this.nextCorrelationId++;
     const bytes = this.frame(api, version, correlationId, body);
-    this.pending.push({ correlationId, sentAt: performance.now(), api, version, decode, handler });
+    this.pending.push({ correlationId, deadline: performance.now() + this.requestTimeoutMs + waitAskedMs(api.key, body), api, version, decode, handler });
     this.write(bytes);
   }
 
@@ -364,8 +420,8 @@ export class Connection {
   /** A broker that stops answering fails the connection (its requests are retried elsewhere). */
   private checkTimeouts(): void {
     const head = this.pending[this.pendingHead];
-    if (head !== undefined && performance.now() - head.sentAt > REQUEST_TIMEOUT_MS) {
-      this.fail(new ConnectionError(`${what(head)} to ${this.address}: no answer in ${REQUEST_TIMEOUT_MS} ms`));
+    if (head !== undefined && performance.now() > head.deadline) {
+      this.fail(new TimeoutError(this.address, `broker ${this.address} did not answer ${what(head)} within ${this.requestTimeoutMs} ms`));
     }
   }
 
@@ -384,6 +440,23 @@ export class Connection {
 
   close(): void {
     this.fail(new ConnectionError(`connection to ${this.address} closed by the client`));
+  }
+}
+
+/** How long a request asks the broker to hold it before answering (added to the request timeout). */
+function waitAskedMs(apiKey: number, body: unknown): number {
+  const b = body as { maxWaitMs?: number; timeoutMs?: number; rebalanceTimeoutMs?: number; sessionTimeoutMs?: number };
+  switch (apiKey) {
+    case 0: // Produce: acks wait up to timeoutMs
+    case 19: // CreateTopics
+    case 37: // CreatePartitions
+      return Math.max(0, b.timeoutMs ?? 0);
+    case 1: // Fetch long-poll
+      return Math.max(0, b.maxWaitMs ?? 0);
+    case 11: // JoinGroup waits for the rebalance (v0: the session timeout)
+      return Math.max(0, b.rebalanceTimeoutMs ?? b.sessionTimeoutMs ?? 0);
+    default:
+      return 0;
   }
 }
 

@@ -1,6 +1,13 @@
 // The client's knobs and bounds, each with its reason. Commands override the user-facing ones
 // (linger, batch size, acks); the rest are fixed.
 
+/** How long a connect may take, and how long a request may go unanswered beyond the wait it asks
+ * the broker for (a fetch's long-poll, a produce's ack timeout). Kafka's request.timeout.ms is 30 s;
+ * a CLI user waiting on a broker that does not answer wants to hear in seconds (issue #22), and a
+ * healthy broker answers anything else in milliseconds. The CLI's `--timeout` sets both. */
+export const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+
 /** First retry backoff; doubles per attempt up to RETRY_BACKOFF_MAX_MS (librdkafka: 100 ms → 1 s). */
 export const RETRY_BACKOFF_MS = 100;
 export const RETRY_BACKOFF_MAX_MS = 1000;
@@ -21,6 +28,9 @@ export const BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 /** Batches of one partition in flight at once (Kafka's idempotent producer allows 5 too). The
  * ordering rule that makes more than one safe without idempotence is in producer.ts. */
 export const MAX_IN_FLIGHT_PER_PARTITION = 5;
+/** How long a record may wait for its acknowledgement, retries included (Kafka's delivery.timeout.ms
+ * is 120 s; `streamctl produce --delivery-timeout` defaults to 30 s). */
+export const DELIVERY_TIMEOUT_MS_DEFAULT = 120_000;
 /** How long the broker may wait for acks=all before answering (Kafka's request.timeout.ms is 30 s). */
 export const PRODUCE_TIMEOUT_MS = 30_000;
 
@@ -41,6 +51,12 @@ export const AUTO_COMMIT_INTERVAL_MS = 5_000;
 
 /** Metadata for a topic that was just auto-created may say LEADER_NOT_AVAILABLE for a moment. */
 export const METADATA_RETRIES_MAX = 20;
+/** Retries of a Metadata that asked to create a topic and heard UNKNOWN_TOPIC_OR_PARTITION (about
+ * 2.5 s with the backoff above): a Kafka broker that creates topics says LEADER_NOT_AVAILABLE
+ * meanwhile, so this is for brokers whose creation shows a little late, not for those that will never
+ * create it (those took METADATA_RETRIES_MAX, 17.6 s, to be believed; the CLI asks the broker's
+ * auto.create.topics.enable first and does not wait at all). */
+export const UNKNOWN_TOPIC_RETRIES_MAX = 5;
 /** Attempts to reach the bootstrap brokers before the first connection ever succeeded: a wrong
  * --broker should fail in about a second, not after a leader-election's worth of retries. */
 export const BOOTSTRAP_RETRIES_MAX = 3;

@@ -33,6 +33,10 @@
 //   2. a heartbeat that saw a rebalance: onRevoked, commit positions, join again (step 1)
 //   3. otherwise, positions are committed every autoCommitIntervalMs
 //   4. the next answer is fetched (the one after it is already on its way)
+// A group with `join: false` is only a store for offsets (Kafka's "simple" consumer with a group
+// id): every (chosen) partition is read, committed offsets are the starts, commits carry generation
+// -1 and no member id; no JoinGroup, so no rebalance and no group.initial.rebalance.delay.ms wait.
+// `streamctl copy` reads that way, one copier per group.
 // close(): onRevoked, a final commit, LeaveGroup. After a failure (a poll or walk threw; poll()
 // throws it again) close commits nothing — the chunk being walked is not done, and a broken
 // connection would only make the commit retry — and only leaves, best effort.
@@ -73,6 +77,14 @@ export type Assignment = Map<string, number[]>;
 
 export interface ConsumerGroupOptions {
   id: string;
+  /** false: do not join; read every (chosen) partition and use the group only to keep offsets, as
+   * Kafka's "simple" consumer with a group id does (commits carry generation -1 and no member id,
+   * which a broker accepts while the group has no members). No rebalance, so no
+   * group.initial.rebalance.delay.ms wait either. Default true. */
+  join?: boolean;
+  /** On the first assignment only, start at `from` even where the group has committed offsets
+   * (later rebalances start from the commits, which by then are this run's). */
+  ignoreCommitted?: boolean;
   /** Commit positions() at close, before a rejoin and every autoCommitIntervalMs (default true);
    * false: only commit() commits. */
   autoCommit?: boolean;
@@ -98,8 +110,9 @@ export interface ConsumerOptions {
   partitionMaxBytes?: number;
   /** A fetch's OFFSET_OUT_OF_RANGE moved a partition (retention deleted what it pointed at, or it pointed past the end). */
   onReset?: (topic: string, partition: number, from: number, to: number) => void;
-  /** Group only: after each join, once the new partitions' starts are known. */
-  onAssigned?: (assigned: Assignment) => void | Promise<void>;
+  /** Group only: after each join, once the new partitions' starts are known; `committed` holds the
+   * assigned partitions that had a committed offset (whether or not it was used: ignoreCommitted). */
+  onAssigned?: (assigned: Assignment, committed: TopicOffsets) => void | Promise<void>;
   /** Group only: before a rejoin's or close's commit gives the partitions up. */
   onRevoked?: (revoked: Assignment) => void | Promise<void>;
   /** A periodic, rejoin or final commit failed (they do not throw; commit() does). */
@@ -113,6 +126,9 @@ const NONE: readonly FetchedChunk[] = [];
 export class Consumer {
   private readonly fetcher: Fetcher;
   private readonly member: GroupMember | null;
+  /** A member that joins the group (false for no group, and for a group used only for offsets). */
+  private readonly joins: boolean;
+  private firstAssignment = true;
   private readonly from: OffsetSpec;
   private readonly autoCommit: boolean;
   private readonly autoCommitIntervalMs: number;
@@ -146,10 +162,11 @@ export class Consumer {
     private readonly opts: ConsumerOptions,
   ) {
     if (opts.topics.length === 0) throw new Error("consumer: no topic to read");
-    if (opts.group !== undefined && opts.partitions !== undefined) throw new Error("consumer: a group member reads the partitions the group assigns, not chosen ones");
+    if (opts.group !== undefined && opts.group.join !== false && opts.partitions !== undefined) throw new Error("consumer: a group member reads the partitions the group assigns, not chosen ones");
     if (opts.group !== undefined && opts.group.id === "") throw new Error("consumer: the group id must not be empty");
     this.from = opts.from ?? EARLIEST_OFFSET;
-    this.member = opts.group === undefined ? null : new GroupMember(client, opts.group.id, [...opts.topics]);
+    this.member = opts.group === undefined ? null : new GroupMember(client, opts.group.id, [...opts.topics], { join: opts.group.join !== false });
+    this.joins = opts.group !== undefined && opts.group.join !== false;
     this.autoCommit = opts.group?.autoCommit ?? true;
     this.autoCommitIntervalMs = opts.group?.autoCommitIntervalMs ?? AUTO_COMMIT_INTERVAL_MS;
     this.fetcher = new Fetcher(client, { maxWaitMs: opts.maxWaitMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, partitionMaxBytes: opts.partitionMaxBytes, onReset: opts.onReset });
@@ -180,7 +197,7 @@ export class Consumer {
       if (this.closed) return null;
       if (this.fetcher.done) {
         // Nothing left to read — unless this member has nothing yet and nothing bounds it.
-        const waiting = this.member !== null && this.parts.length === 0 && !this.opts.stopAtEnd && this.opts.stopAt === undefined;
+        const waiting = this.joins && this.parts.length === 0 && !this.opts.stopAtEnd && this.opts.stopAt === undefined;
         if (!waiting) {
           this.ended = true;
           return null;
@@ -346,6 +363,10 @@ export class Consumer {
     this.closed = true;
     this.fetcher.close();
     if (this.member === null) return;
+    if (!this.joins) {
+      if (this.started && this.failure === null && this.autoCommit) await this.commitQuietly();
+      return;
+    }
     try {
       if (this.started && this.failure === null && this.member.generationId >= 0) await this.revoke();
     } finally {
@@ -356,13 +377,16 @@ export class Consumer {
   /** The first assignment: the group's, or every (chosen) partition of each topic. */
   private async start(): Promise<void> {
     this.started = true;
-    if (this.member !== null) return this.join();
+    if (this.joins) return this.join();
     const assignment: Assignment = new Map();
     for (const topic of this.opts.topics) {
       const chosen = this.opts.partitions?.get(topic);
       assignment.set(topic, chosen !== undefined ? [...chosen] : (await this.client.topic(topic, { autoCreate: false })).partitions.map((p) => p.partition));
     }
-    await this.assign(assignment, null);
+    if (this.member === null) return this.assign(assignment, null);
+    const committed = await this.member.committed(assignment);
+    await this.assign(assignment, this.opts.group?.ignoreCommitted ? null : committed);
+    await this.opts.onAssigned?.(this.assignment(), onlyCommitted(committed));
   }
 
   private async join(): Promise<void> {
@@ -373,8 +397,10 @@ export class Consumer {
       if (partitions !== undefined && partitions.length > 0) assignment.set(topic, partitions);
     }
     const committed = assignment.size > 0 ? await this.member!.committed(assignment) : null;
-    await this.assign(assignment, committed);
-    await this.opts.onAssigned?.(this.assignment());
+    const ignore = this.firstAssignment && this.opts.group?.ignoreCommitted === true;
+    this.firstAssignment = false;
+    await this.assign(assignment, ignore ? null : committed);
+    await this.opts.onAssigned?.(this.assignment(), onlyCommitted(committed));
   }
 
   /** Resolves each partition's start (committed, else `from`) and stop, then hands them to the fetcher. */
@@ -443,6 +469,16 @@ export class Consumer {
     this.handed = NONE;
     this.ended = true;
   }
+}
+
+/** The partitions with a committed offset (OffsetFetch says -1 for none). */
+function onlyCommitted(committed: TopicOffsets | null): TopicOffsets {
+  const out: TopicOffsets = new Map();
+  for (const [topic, byPartition] of committed ?? []) {
+    const kept = new Map([...byPartition].filter(([, o]) => o >= 0));
+    if (kept.size > 0) out.set(topic, kept);
+  }
+  return out;
 }
 
 /** A chunk's records are done: its partition is processed up to the chunk's end (or its stop). */

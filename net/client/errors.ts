@@ -29,9 +29,44 @@ export class ConnectionError extends Error {
   readonly retriable = true;
 }
 
+/** A broker did not accept a connection, or did not answer a request, in time (connection.ts). */
+export class TimeoutError extends ConnectionError {
+  override name = "TimeoutError";
+  constructor(
+    /** HOST:PORT of the broker that stayed silent. */
+    readonly address: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The client was closed while something still used it: final, never retried. */
+export class ClientClosedError extends Error {
+  override name = "ClientClosedError";
+  constructor() {
+    super("client closed");
+  }
+}
+
 /** Whether an error is worth retrying after a backoff (and a metadata refresh). */
 export function isRetriableError(err: unknown): boolean {
+  if (err instanceof AuthenticationError) return false;
   if (err instanceof ConnectionError) return true;
   if (err instanceof KafkaClientError) return err.retriable;
   return false;
+}
+
+/** A TLS handshake or SASL login the broker (or we) refused: retrying with the same settings
+ * cannot help, so it is never retried. `code` is Kafka's (SASL_AUTHENTICATION_FAILED…) when the
+ * broker said so. */
+export class AuthenticationError extends Error {
+  override name = "AuthenticationError";
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
 }

@@ -198,6 +198,7 @@ export class Fetcher {
     const error = first.error;
     if (error !== null) {
       if (!isRetriableError(error) || this.failures >= RETRIES_MAX) throw error;
+      this.client.reportRetry(`fetch from ${this.topics.join(", ")}`, error, this.failures);
       await sleep(backoffMs(this.failures++));
       this.invalidate(first);
       return [];

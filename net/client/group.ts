@@ -39,11 +39,18 @@ export class GroupMember {
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
 
+  /** false: never joins; only OffsetFetch and OffsetCommit with generation -1 and no member id
+   * (Kafka's "simple" consumer, which a broker accepts while the group has no members). */
+  private readonly joins: boolean;
+
   constructor(
     private readonly client: KafkaClient,
     readonly groupId: string,
     readonly topics: string[],
-  ) {}
+    opts: { join?: boolean } = {},
+  ) {
+    this.joins = opts.join !== false;
+  }
 
   /** The coordinator's connection, found (once, however many callers ask meanwhile) if not open. */
   private findCoordinator(): Promise<Connection> {
@@ -90,6 +97,7 @@ export class GroupMember {
         message = r.message;
       } catch (err) {
         if (!isRetriableError(err) || attempt >= RETRIES_MAX) throw err;
+        this.client.reportRetry(`${what} (group ${this.groupId})`, err, attempt);
         this.dropCoordinator();
         await sleep(backoffMs(attempt));
         continue;
@@ -212,7 +220,7 @@ export class GroupMember {
         name,
         partitions: [...byPartition].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
       }));
-    if (topics.length === 0 || this.generationId < 0) return;
+    if (topics.length === 0 || (this.joins && this.generationId < 0)) return;
     await this.withCoordinator("offset commit", async (conn) => {
       const res = await conn.request(OffsetCommit, {
         groupId: this.groupId,

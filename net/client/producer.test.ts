@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Codec } from "../../core/batch/header.ts";
 import { KafkaClient } from "./client.ts";
-import { Producer } from "./producer.ts";
+import { type ProduceRetry, Producer } from "./producer.ts";
 import { ScriptedBroker, type ScriptedAnswer } from "../testing/scripted-broker.ts";
 
 const utf8 = new TextEncoder();
@@ -24,12 +24,14 @@ interface SetupOptions {
   lingerMs?: number;
   partitions?: number;
   retriesMax?: number;
-  answerDelayMs?: number;
+  answerDelayMs?: number | ((n: number) => number);
   /** The broker supports InitProducerId and keeps producer sequences. */
   idempotentBroker?: boolean;
   idempotence?: boolean;
   acks?: -1 | 1;
   codec?: Codec;
+  deliveryTimeoutMs?: number;
+  onRetry?: (r: ProduceRetry) => void;
 }
 
 async function setup(script: (n: number) => ScriptedAnswer, opts: SetupOptions = {}) {
@@ -43,6 +45,8 @@ async function setup(script: (n: number) => ScriptedAnswer, opts: SetupOptions =
     retriesMax: opts.retriesMax,
     lingerMs: opts.lingerMs ?? 1000,
     idempotence: opts.idempotence,
+    deliveryTimeoutMs: opts.deliveryTimeoutMs,
+    onRetry: opts.onRetry,
   });
   cleanup.push(async () => {
     producer.close();
@@ -211,6 +215,15 @@ describe("idempotent producer (issue #20)", () => {
     expect(broker.produces.at(-1)!.stamps[0]).toEqual([1000, 1, 0]);
   });
 
+  test("the batch behind one that failed for good is answered out of order and resent without a retry reported (issue #22's onRetry)", async () => {
+    const retries: ProduceRetry[] = [];
+    const { broker, producer } = await idem((n) => (n === 2 ? MESSAGE_TOO_LARGE : 0), { onRetry: (r) => void retries.push(r) });
+    appendRecords(producer, 30);
+    expect(await producer.flush()).toMatchObject({ acked: 20, failed: 10 });
+    expect(broker.produces.length).toBe(4); // the third batch twice: out of order, then under epoch 1
+    expect(retries).toEqual([]);
+  });
+
   test("zstd batches compressed off the thread are stamped too, and restamped when an epoch bump caught them compressing", async () => {
     const { broker, producer } = await idem((n) => (n === 1 ? OUT_OF_ORDER_SEQUENCE_NUMBER : 0), { codec: Codec.Zstd, lingerMs: 0 });
     const values = appendRecords(producer, 30);
@@ -229,5 +242,76 @@ describe("idempotent producer (issue #20)", () => {
     expect(await producer.flush()).toMatchObject({ acked: 10, failed: 0 });
     expect(producer.idempotent).toBe(false);
     expect(broker.produces[0]!.stamps).toEqual([[-1, -1, -1]]);
+  });
+});
+
+test("delivery timeout: a partition that keeps failing retriably is reported at each retry, then fails at the timeout, not at an attempt limit (issue #22)", async () => {
+  const retries: ProduceRetry[] = [];
+  const { producer } = await setup(() => NOT_LEADER, { retriesMax: Infinity, deliveryTimeoutMs: 600, onRetry: (r) => void retries.push(r) });
+  appendRecords(producer, 10);
+  const started = performance.now();
+  const summary = await producer.flush();
+  expect(summary).toMatchObject({ acked: 0, failed: 10 });
+  expect(summary.errors[0]).toMatch(/^produce to t\/0: not acknowledged within the delivery timeout of 600 ms \(\d+ attempts; last error: produce to t\/0: NOT_LEADER_OR_FOLLOWER \(6\)\)$/);
+  expect(performance.now() - started).toBeLessThan(600 + 1000); // the timeout and one backoff at most
+  expect(retries.length).toBeGreaterThanOrEqual(2);
+  expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));
+  expect(retries[0]).toMatchObject({ topic: "t", partition: 0, records: 10 });
+});
+
+test("delivery timeout: a batch whose answer does not come fails at the timeout without waiting for it (issue #22)", async () => {
+  const { producer } = await setup(() => 0, { deliveryTimeoutMs: 300, answerDelayMs: 5_000 });
+  appendRecords(producer, 10);
+  const started = performance.now();
+  const summary = await producer.flush();
+  expect(summary).toMatchObject({ acked: 0, failed: 10 });
+  expect(summary.errors[0]).toMatch(/delivery timeout of 300 ms .*still unanswered: it may have been written$/);
+  expect(performance.now() - started).toBeLessThan(3_000);
+});
+
+describe("delivery timeout with idempotence (issues #20, #22)", () => {
+  const idem = (script: (n: number) => ScriptedAnswer, opts: SetupOptions = {}) => setup(script, { ...opts, idempotentBroker: true });
+
+  test("a batch that expires while retried leaves a gap: the next batch goes under a new epoch from sequence 0, never out of order", async () => {
+    let failing = true;
+    const retries: ProduceRetry[] = [];
+    const { broker, producer } = await idem(() => (failing ? NOT_LEADER : 0), { retriesMax: Infinity, deliveryTimeoutMs: 400, onRetry: (r) => void retries.push(r) });
+    appendRecords(producer, 10);
+    const first = await producer.flush();
+    expect(first).toMatchObject({ acked: 0, failed: 10 });
+    expect(first.errors[0]).toMatch(/delivery timeout of 400 ms/);
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    failing = false;
+    const sentBefore = broker.produces.length;
+    for (let i = 0; i < 10; i++) producer.append("t", 0, null, utf8.encode(`after-${i}`), null, 0);
+    expect(await producer.flush()).toMatchObject({ acked: 10, failed: 10 });
+    expect(broker.log).toEqual(Array.from({ length: 10 }, (_, i) => `after-${i}`));
+    expect(broker.initRequests).toEqual([
+      [-1, -1],
+      [1000, 0],
+    ]);
+    // One send, stamped with the new epoch and sequence 0: the broker never saw a gap.
+    expect(broker.produces.slice(sentBefore).map((p) => p.stamps[0])).toEqual([[1000, 1, 0]]);
+  });
+
+  test("a batch that expires in flight may have been written: the bump waits for its answer, which is not counted, then the next batch goes under a new epoch", async () => {
+    const { broker, producer } = await idem(() => 0, { deliveryTimeoutMs: 600, answerDelayMs: (n) => (n === 1 ? 1_200 : 1) });
+    const values = appendRecords(producer, 10);
+    const started = performance.now();
+    const first = await producer.flush();
+    expect(first).toMatchObject({ acked: 0, failed: 10 });
+    expect(first.errors[0]).toMatch(/still unanswered: it may have been written$/);
+    expect(performance.now() - started).toBeLessThan(1_100); // not waiting for the answer
+    // The next records come 1 s in: they wait for the late answer (at 1.2 s) within their own timeout.
+    await Bun.sleep(1_000 - (performance.now() - started));
+    for (let i = 0; i < 10; i++) producer.append("t", 0, null, utf8.encode(`after-${i}`), null, 0);
+    expect(await producer.flush()).toMatchObject({ acked: 10, failed: 10 });
+    // The first batch was written after all (its late success changes no count); the second one
+    // was sent only once the first had answered, under epoch 1 from sequence 0.
+    expect(broker.log).toEqual([...values, ...Array.from({ length: 10 }, (_, i) => `after-${i}`)]);
+    expect(broker.produces.map((p) => [p.answeredBefore, p.stamps[0]])).toEqual([
+      [0, [1000, 0, 0]],
+      [1, [1000, 1, 0]],
+    ]);
   });
 });

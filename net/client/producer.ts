@@ -32,7 +32,9 @@
 //   - OUT_OF_ORDER_SEQUENCE_NUMBER behind an earlier batch of the partition that failed is
 //     retriable like any transient error (it is resent after that one). On the first unanswered
 //     batch of the partition, or UNKNOWN_PRODUCER_ID, the broker has lost the producer's sequence;
-//     and a batch that failed for good leaves a gap. Either way the producer starts a new epoch
+//     a batch that failed for good leaves a gap; and one the delivery timeout failed (below) left
+//     either a gap or, if it expired in flight, a sequence nobody knows was written or not. Any of
+//     these and the producer starts a new epoch
 //     (KIP-360): nothing more is sent until every request has answered, then every unacknowledged
 //     batch is stamped again with the new epoch and sequences from 0, in queue order, and sending
 //     resumes. Restamping rewrites a header and its CRC: the rare path only.
@@ -40,8 +42,15 @@
 //   - DUPLICATE_SEQUENCE_NUMBER (older brokers' answer to a retry they hold) is an acknowledgement.
 //
 // Failures: a non-retriable error (MESSAGE_TOO_LARGE, INVALID_RECORD, …) or a retriable one past
-// RETRIES_MAX fails that batch's records; later batches still go. `flush()` resolves when nothing
-// is buffered or in flight, with the counts. acks=0 counts a batch as acknowledged once its bytes
+// RETRIES_MAX fails that batch's records; later batches still go. So does the delivery timeout
+// (Kafka's delivery.timeout.ms): a batch not acknowledged `deliveryTimeoutMs` after its first record
+// was appended fails, wherever it is — waiting to be sent, set aside for a retry, or in flight (then
+// it may still have been written; its late answer is ignored, onAcked included). A sweep every
+// DELIVERY_SWEEP_MS finds them, so a dead broker ends a produce within the timeout (issue #22); an
+// idempotent producer then starts a new epoch before sending more (see "Idempotence"), which waits
+// for an expired batch's request to answer or fail like any other. `onRetry` hears of each retry
+// as it is decided. `flush()` resolves when nothing is buffered or in flight (a batch the timeout
+// failed is not waited for), with the counts. acks=0 counts a batch as acknowledged once its bytes
 // are written to the socket: that is all acks=0 can know.
 //
 // Memory: `append` never blocks; callers check `needsDrain` and `await drained()` between chunks,
@@ -62,7 +71,7 @@ import { Produce, type ProduceRequest, type ProduceResponse } from "../protocol/
 import { BatchBuilder, type ProducerHeader, type ProducerStamp, restamp } from "./batch-builder.ts";
 import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection, ResponseHandler } from "./connection.ts";
-import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
+import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, DELIVERY_TIMEOUT_MS_DEFAULT, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError, KafkaClientError } from "./errors.ts";
 import { partitionForKey } from "../../core/batch/key-partition.ts";
 
@@ -77,15 +86,33 @@ export interface ProducerOptions {
   batchBytes?: number;
   /** Create topics on first use through Metadata (default true). */
   autoCreate?: boolean;
-  /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX). */
+  /** Attempts per batch before a retriable error becomes a failure (default RETRIES_MAX; Infinity
+   * leaves the delivery timeout as the only bound, as Kafka's producer does). */
   retriesMax?: number;
+  /** How long a record may wait for its acknowledgement, retries included (default
+   * DELIVERY_TIMEOUT_MS_DEFAULT). */
+  deliveryTimeoutMs?: number;
+  /** A batch failed retriably and will be sent again after a backoff. */
+  onRetry?: (retry: ProduceRetry) => void;
   /** Idempotent batches (default true; only with acks -1, and only when the broker supports
    * InitProducerId): see "Idempotence" above. */
   idempotence?: boolean;
   /** Called as each batch's acknowledgement is read, with its record count, its first offset (-1
    * when the broker did not say) and the index of its first record among those appended to the
-   * partition (not for acks=0, which has no answer). Bench measures ack latency with it. */
+   * partition (not for acks=0, which has no answer, nor for a batch the delivery timeout already
+   * failed). Bench measures ack latency with it. */
   onAcked?: (topic: string, partition: number, records: number, baseOffset: number, firstRecord: number) => void;
+}
+
+export interface ProduceRetry {
+  topic: string;
+  partition: number;
+  /** The attempt that failed (1 = the first send). */
+  attempt: number;
+  records: number;
+  error: string;
+  /** Milliseconds left before the delivery timeout fails the batch. */
+  msLeft: number;
 }
 
 export interface ProduceSummary {
@@ -115,6 +142,12 @@ interface SealedBatch {
   sequence: number;
   /** Restamped while still being compressed: stamp the bytes when they arrive. */
   restampOnArrival: boolean;
+  /** performance.now() past which the batch fails with the delivery timeout. */
+  deadline: number;
+  /** Failed by the delivery timeout while in flight: its answer, when it comes, changes nothing. */
+  expired: boolean;
+  /** The last retriable error (for the delivery-timeout message). */
+  lastError: string | null;
 }
 
 class PartitionQueue {
@@ -173,6 +206,8 @@ const enum Bump {
   Wanted,
   Running,
 }
+/** How often batches are checked against the delivery timeout while any is unacknowledged. */
+const DELIVERY_SWEEP_MS = 200;
 
 export class Producer {
   private readonly codec: Codec;
@@ -188,6 +223,9 @@ export class Producer {
   private bump = Bump.None;
   /** The stamp of a batch sealed synchronously (read at once, so one object serves all). */
   private readonly stampScratch: ProducerStamp = { producerId: -1, epoch: -1, baseSequence: -1 };
+  private readonly deliveryTimeoutMs: number;
+  private readonly onRetry: ((retry: ProduceRetry) => void) | null;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private readonly topics = new Map<string, TopicState>();
   /** The same TopicStates, for loops on the per-request path (no Map iterator). */
   private readonly topicList: TopicState[] = [];
@@ -218,6 +256,7 @@ export class Producer {
     topicData: [{ name: "", partitionData: [{ index: 0, records: null as Uint8Array | null }] }],
   };
   private readonly onAcked: NonNullable<ProducerOptions["onAcked"]> | null;
+  private readonly produceTimeoutMs: number;
   private readonly callDone = (call: ProduceCall, res: ProduceResponse | null, err: unknown): void => this.answered(call, res, err);
 
   constructor(
@@ -231,8 +270,14 @@ export class Producer {
     this.autoCreate = opts.autoCreate ?? true;
     this.retriesMax = opts.retriesMax ?? RETRIES_MAX;
     this.idempotenceWanted = (opts.idempotence ?? true) && opts.acks === -1;
+    this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS_DEFAULT;
+    this.onRetry = opts.onRetry ?? null;
     this.onAcked = opts.onAcked ?? null;
     this.onePartitionBody.acks = this.acks;
+    // The broker may hold an acks=all produce this long; the connection waits that plus its own
+    // request timeout, so a silent broker fails a produce in about twice the request timeout.
+    this.produceTimeoutMs = Math.min(PRODUCE_TIMEOUT_MS, client.requestTimeoutMs);
+    this.onePartitionBody.timeoutMs = this.produceTimeoutMs;
   }
 
   /** Loads (and, by default, creates) the topic; required before appending to it. Resolves to
@@ -266,6 +311,16 @@ export class Producer {
   /** Whether batches carry a producer id and sequences (known after the first `prepare`). */
   get idempotent(): boolean {
     return this.identity !== null;
+  }
+
+  /** Takes in partitions added to `topic` since prepare (CreatePartitions); resolves to the count now. */
+  async refreshPartitions(topic: string): Promise<number> {
+    const state = this.topics.get(topic);
+    if (state === undefined) return this.prepare(topic);
+    const info = await this.client.topic(topic, { autoCreate: false, refresh: true });
+    for (let p = state.queues.length; p < info.partitions.length; p++) state.queues.push(new PartitionQueue(topic, p));
+    state.info = info;
+    return state.queues.length;
   }
 
   /** Counts so far. */
@@ -343,11 +398,15 @@ export class Producer {
       epoch: -1,
       sequence: -1,
       restampOnArrival: false,
+      deadline: q.openedAt + this.deliveryTimeoutMs,
+      expired: false,
+      lastError: null,
     };
     q.sealedRecords += b.count;
     const stamp = this.stampNext(q, sealed);
     q.sealed.push(sealed);
     this.bufferedBytes += b.recordBytes;
+    this.armSweep();
     if (t.queues.length > 1 && t.queues[t.sticky] === q) t.sticky = (t.sticky + 1 + Math.floor(Math.random() * (t.queues.length - 1))) % t.queues.length;
     if (this.codec === Codec.Zstd) {
       b.sealZstdAsync((buf) => this.recycle(buf), stamp === this.stampScratch ? { ...stamp } : stamp).then(
@@ -359,6 +418,7 @@ export class Producer {
         (err: Error) => {
           q.sealed.splice(q.sealed.indexOf(sealed), 1);
           this.fail(sealed, `compress a batch for ${q.topic}/${q.partition}: ${err.message}`);
+          this.wantBump(); // its sequences are a gap
           this.pump();
         },
       );
@@ -603,7 +663,7 @@ export class Producer {
       if (t === undefined) topicData.push((t = { name: q.topic, partitionData: [] }));
       t.partitionData.push({ index: q.partition, records: batches[i]!.bytes });
     }
-    return { transactionalId: null, acks: this.acks, timeoutMs: PRODUCE_TIMEOUT_MS, topicData };
+    return { transactionalId: null, acks: this.acks, timeoutMs: this.produceTimeoutMs, topicData };
   }
 
   /** A call's answer or failure (from ProduceCall). */
@@ -626,7 +686,7 @@ export class Producer {
         if (stale === null) stale = [q.topic];
         else if (!stale.includes(q.topic)) stale.push(q.topic);
       }
-      if (code === 0 && this.onAcked !== null) this.onAcked(q.topic, q.partition, batches[i]!.count, p === undefined ? -1 : Number(p.baseOffset), batches[i]!.firstRecord);
+      if (code === 0 && this.onAcked !== null && !batches[i]!.expired) this.onAcked(q.topic, q.partition, batches[i]!.count, p === undefined ? -1 : Number(p.baseOffset), batches[i]!.firstRecord);
       this.settle(q, batches[i]!, code, p?.errorMessage ?? (p === undefined ? "no answer for this partition" : null));
     }
     if (stale !== null) void this.refreshThenFinish(stale);
@@ -652,7 +712,9 @@ export class Producer {
       const t = this.topics.get(name);
       if (!t) continue;
       try {
-        t.info = await this.client.topic(name, { autoCreate: false, refresh: true });
+        // One Metadata round trip, no retries of its own: the batches' retries come back here, each
+        // after its backoff, and say so (onRetry); retrying inside would hold them up unseen.
+        t.info = await this.client.topic(name, { autoCreate: false, refresh: true, retriesMax: 0 });
       } catch {
         // keep the old leaders; the retries will ask again
       }
@@ -660,6 +722,14 @@ export class Producer {
   }
 
   private settle(q: PartitionQueue, b: SealedBatch, code: number, message: string | null): void {
+    if (b.expired) {
+      // Already counted as failed by the delivery timeout (which asked for a new epoch if the
+      // producer is idempotent); what the broker says now changes nothing.
+      this.remove(q, b);
+      this.release(b);
+      if (q.inFlight.length === 0 && q.setAside.length > 0) this.requeueSetAside(q);
+      return;
+    }
     const idempotent = this.identity !== null;
     if (code === 0 || (idempotent && code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER)) {
       this.remove(q, b);
@@ -679,20 +749,31 @@ export class Producer {
       return;
     }
     let retriable = isRetriable(code);
+    let quiet = false;
     if (idempotent && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID)) {
       // Behind an earlier batch that failed: resent after it. Else the broker lost our sequence.
       const behindEarlier = q.setAside.length > 0 || q.inFlight.indexOf(b) > 0;
+      // Out of order behind a batch that failed (retried, failed for good or expired, and a new
+      // epoch already wanted for it): this batch did nothing wrong, its resend is no news for
+      // onRetry (produce would print a retry line after every refused record).
+      quiet = code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (behindEarlier || this.bump !== Bump.None);
       if (!behindEarlier || code === ErrorCode.UNKNOWN_PRODUCER_ID) this.wantBump();
       retriable = true;
     }
-    this.settleError(q, b, retriable, kafkaError(code, `produce to ${q.topic}/${q.partition}`, message).message);
+    this.settleError(q, b, retriable, kafkaError(code, `produce to ${q.topic}/${q.partition}`, message).message, quiet);
   }
 
-  private settleError(q: PartitionQueue, b: SealedBatch, retriable: boolean, message: string): void {
+  /** `quiet`: a retry onRetry is not told of (see settle). */
+  private settleError(q: PartitionQueue, b: SealedBatch, retriable: boolean, message: string, quiet = false): void {
     this.remove(q, b);
-    if (retriable && b.attempts < this.retriesMax) q.setAside.push(b);
-    else {
-      this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
+    if (b.expired) this.release(b);
+    else if (retriable && b.attempts < this.retriesMax && performance.now() < b.deadline) {
+      b.lastError = message;
+      q.setAside.push(b);
+      if (!quiet) this.onRetry?.({ topic: q.topic, partition: q.partition, attempt: b.attempts, records: b.count, error: message, msLeft: Math.max(0, b.deadline - performance.now()) });
+    } else {
+      if (retriable && b.attempts < this.retriesMax) this.fail(b, this.timedOut(q, b, message));
+      else this.fail(b, b.attempts > 1 ? `${message} (after ${b.attempts} attempts)` : message);
       // A gap in the partition's sequences: later batches go under a new epoch.
       this.wantBump();
     }
@@ -727,10 +808,72 @@ export class Producer {
     if (this.summary.errors.length < MAX_ERRORS_KEPT && !this.summary.errors.includes(text)) this.summary.errors.push(text);
   }
 
+  /** Nothing left to wait for: no batch open, queued or set aside, and none in flight that still
+   * counts (a batch the delivery timeout failed is not waited for). */
   private get idle(): boolean {
-    if (this.openCount > 0 || this.requestsInFlight > 0) return false;
-    for (const t of this.topicList) for (const q of t.queues) if (q.sealed.length > 0 || q.inFlight.length > 0 || q.setAside.length > 0) return false;
+    if (this.openCount > 0) return false;
+    for (const t of this.topicList) {
+      for (const q of t.queues) {
+        if (q.sealed.length > 0 || q.setAside.length > 0) return false;
+        for (let i = 0; i < q.inFlight.length; i++) if (!q.inFlight[i]!.expired) return false;
+      }
+    }
     return true;
+  }
+
+  private timedOut(q: PartitionQueue, b: SealedBatch, last: string | null): string {
+    const tried = b.attempts === 0 ? "never sent" : `${b.attempts} attempt${b.attempts === 1 ? "" : "s"}`;
+    return `produce to ${q.topic}/${q.partition}: not acknowledged within the delivery timeout of ${this.deliveryTimeoutMs} ms (${tried}${last ? `; last error: ${last}` : ""})`;
+  }
+
+  private armSweep(): void {
+    if (this.sweepTimer !== null || !Number.isFinite(this.deliveryTimeoutMs)) return;
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(DELIVERY_SWEEP_MS, Math.max(10, this.deliveryTimeoutMs / 4)));
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** Fails every batch past its delivery deadline (see the file comment, "Failures"). */
+  private sweep(): void {
+    const now = performance.now();
+    let any = false;
+    let failed = false;
+    for (const t of this.topicList) {
+      for (const q of t.queues) {
+        for (const list of [q.sealed, q.setAside]) {
+          for (let i = 0; i < list.length; ) {
+            const b = list[i]!;
+            // A batch still being compressed (bytes null) is left to its compression's end.
+            if (b.deadline <= now && b.bytes !== null) {
+              list.splice(i, 1);
+              this.fail(b, this.timedOut(q, b, b.lastError));
+              // Its sequences will never be written: a gap, as for any batch failed for good.
+              this.wantBump();
+              failed = true;
+            } else i++;
+          }
+          if (list.length > 0) any = true;
+        }
+        for (const b of q.inFlight) {
+          if (!b.expired && b.deadline <= now) {
+            b.expired = true;
+            this.fail(b, `${this.timedOut(q, b, b.lastError)}, still unanswered: it may have been written`);
+            // Written or not, nobody will know: the partition's next sequence is uncertain, so the
+            // later batches go under a new epoch (as Kafka's producer does for an expired batch).
+            // The bump waits for this request to answer or fail, like any bump.
+            this.wantBump();
+            failed = true;
+          }
+          if (!b.expired) any = true;
+        }
+        if (q.open !== null) any = true;
+      }
+    }
+    if (!any) this.stopSweep();
+    if (failed) this.pump();
   }
 
   private wake(): void {
@@ -757,6 +900,7 @@ export class Producer {
   /** Stops timers; records still buffered are dropped (call flush() first to keep them). */
   close(): void {
     this.cancelLinger();
+    this.stopSweep();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }

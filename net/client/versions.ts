@@ -21,15 +21,18 @@
 // | SyncGroup (14)   | 0-5  |                                       |                                       |
 // | ApiVersions (18) | 0-3  |                                       |                                       |
 // | CreateTopics (19)| 2-7  | v2 has error messages                 | newest (`streamctl bench --partitions`)|
+// | SaslHandshake(17)| 1-1  | v1: tokens in SaslAuthenticate        | newest                                |
+// | SaslAuthenticate | 0-2  | any                                   | newest (v1+ tells session lifetime)   |
 // | OffsetForLeaderEpoch (23) | 3-4 | v3 names the replica asking (a follower) | newest               |
 // | DeleteTopics (20)| 1-6  | v1 has throttle time                  | newest (v6 names topics or ids)       |
 // | DescribeGroups 15| 0-5  | any                                   | newest                                |
 // | ListGroups (16)  | 0-5  | any (state from v4, else DescribeGroups) | newest                             |
 // | DeleteGroups (42)| 0-2  | any                                   | newest                                |
-// | DescribeConfigs  | 1-4  | v1 has config_source                  | newest                                |
+// | DescribeConfigs  | 1-4  | v1 has config_source (where a value   | newest (also auto.create.topics.enable|
+// |                  |      |   comes from)                         |   for produce --no-auto-create)       |
 // | AlterConfigs (33)| 0-2  | any (fallback without key 44)         | newest                                |
 // | IncrementalAlter…| 0-1  | any (KIP-339)                         | newest                                |
-// | CreatePartitions | 0-3  | any                                   | newest                                |
+// | CreatePartitions | 0-3  | any                                   | newest (also produce --json grows a copy)|
 // | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
 // |   (22)           |      |   fields)                             |                                       |
 import {
@@ -37,6 +40,8 @@ import {
   ApiVersions,
   CreatePartitions,
   CreateTopics,
+  SaslAuthenticate,
+  SaslHandshake,
   DeleteGroups,
   DeleteTopics,
   DescribeConfigs,
@@ -77,6 +82,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [SyncGroup.key, { min: 0, max: 5 }],
   [ApiVersions.key, { min: 0, max: 3 }],
   [CreateTopics.key, { min: 2, max: 7 }],
+  [SaslHandshake.key, { min: 1, max: 1 }],
+  [SaslAuthenticate.key, { min: 0, max: 2 }],
   [OffsetForLeaderEpoch.key, { min: 3, max: 4 }],
   [DeleteTopics.key, { min: 1, max: 6 }],
   [DescribeGroups.key, { min: 0, max: 5 }],

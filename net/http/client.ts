@@ -11,6 +11,8 @@ export interface ControlPlaneOptions {
   token?: string;
   /** Whole-request timeout. */
   timeoutMs?: number;
+  /** PEM CAs to trust for https (a broker's own CA, serve --http-tls). */
+  ca?: string;
 }
 
 export class ControlPlaneError extends Error {
@@ -50,6 +52,9 @@ export class ControlPlaneClient {
   post<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>("POST", path, body);
   }
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>("PUT", path, body);
+  }
   patch<T>(path: string, body: unknown): Promise<T> {
     return this.call<T>("PATCH", path, body);
   }
@@ -57,19 +62,19 @@ export class ControlPlaneClient {
     return this.call<T>("DELETE", path);
   }
 
-  async call<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
+  async call<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
     const url = new URL(path.replace(/^\//, ""), this.base.href.endsWith("/") ? this.base : `${this.base.href}/`);
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: { statusCode: number; body: { text(): Promise<string> } };
     try {
-      res = await request(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? TIMEOUT_MS_DEFAULT),
-      });
+      const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.options.timeoutMs ?? TIMEOUT_MS_DEFAULT) };
+      if (this.options.ca !== undefined) {
+        // Bun's undici ignores a dispatcher's CA; its fetch takes one.
+        const r = await fetch(url, { ...init, tls: { ca: this.options.ca } } as RequestInit);
+        res = { statusCode: r.status, body: { text: () => r.text() } };
+      } else res = await request(url, init);
     } catch (err) {
       const e = err as { code?: string; name?: string; message?: string };
       const why = e.name === "TimeoutError" ? "timed out" : (e.code ?? e.message ?? String(err));

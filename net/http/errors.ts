@@ -1,7 +1,8 @@
 // The one place that turns failures into the control plane's JSON error shape:
 // {"error":{"code":"...","message":"..."}} with a 4xx/5xx status. Core's codes keep their names;
 // the control plane's own are BAD_REQUEST, INVALID_JSON, UNKNOWN_FIELD, NOT_FOUND,
-// METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, GROUP_* .
+// METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, NOT_AUTHORIZED (403),
+// GROUP_* .
 import { CoreError, type CoreErrorCode } from "../../core/errors.ts";
 
 export class HttpError extends Error {
@@ -39,6 +40,12 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   POLICY_VIOLATION: 409,
   STORAGE: 507,
   CLOSED: 503,
+  USER_NOT_FOUND: 404,
+  USER_EXISTS: 409,
+  UNACCEPTABLE_CREDENTIAL: 400,
+  DUPLICATE_RESOURCE: 400,
+  UNSUPPORTED_MECHANISM: 400,
+  NOT_AUTHORIZED: 403,
 };
 
 export function badRequest(message: string, code = "BAD_REQUEST"): HttpError {

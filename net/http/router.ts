@@ -1,6 +1,7 @@
 // Route table: METHOD + a path pattern whose `:name` segments match one URL segment each
 // (percent-decoded). A path that matches with another method answers 405 with `Allow`.
 import type { Server } from "bun";
+import type { Operation, Resource } from "../../core/broker/auth.ts";
 import type { Broker } from "../../core/broker/broker.ts";
 import { badRequest, HttpError } from "./errors.ts";
 
@@ -10,6 +11,8 @@ export interface RouteContext {
   params: Record<string, string>;
   broker: Broker;
   server: Pick<Server<unknown>, "timeout">;
+  /** Whether the caller may do `operation` on `resource` (the door's one authorization gate). */
+  authorize(operation: Operation, resource: Resource): boolean;
 }
 
 export interface Route {

@@ -6,6 +6,7 @@
 // it), then Bun stops accepting and waits for in-flight requests, then the stats sampler stops.
 import { timingSafeEqual } from "node:crypto";
 import type { Server } from "bun";
+import { ANONYMOUS, type Operation, type Resource } from "../../core/broker/auth.ts";
 import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
 import { clusterRoutes } from "./cluster.ts";
@@ -18,6 +19,7 @@ import { MethodNotAllowed, type Route, Router } from "./router.ts";
 import { StatsSampler, statsRoutes } from "./stats.ts";
 import { streamRoutes } from "./stream.ts";
 import { topicRoutes } from "./topics.ts";
+import { userRoutes } from "./users.ts";
 
 export interface HttpServerOptions {
   host: string;
@@ -26,6 +28,8 @@ export interface HttpServerOptions {
   token?: string;
   /** The broker core: topics, records, groups, metrics. */
   broker: Broker;
+  /** Serve HTTPS with this PEM certificate and key (serve --http-tls). */
+  tls?: { cert: string; key: string };
 }
 
 export interface HttpServer {
@@ -55,8 +59,13 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
     ...groupRoutes,
     ...statsRoutes(sampler),
     ...metricsRoutes(sampler),
+    ...userRoutes,
   ]);
   const authorized = bearerCheck(token);
+  // Who a request acts as: the holder of the configured bearer token is a super user (it is the
+  // operator's own key); without a token, everyone is User:ANONYMOUS, whom broker.auth.authorize
+  // lets do what it lets anonymous Kafka clients do. HTTP Basic users come with issue #18 item 5.
+  const authorize = token !== undefined ? () => true : (operation: Operation, resource: Resource) => broker.auth.authorize(ANONYMOUS, operation, resource);
   return {
     async fetch(req, server) {
       try {
@@ -65,7 +74,7 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
         }
         const url = new URL(req.url);
         const { route, params } = router.match(req.method, url.pathname);
-        return await route.handle({ req, url, params, broker, server });
+        return await route.handle({ req, url, params, broker, server, authorize });
       } catch (err) {
         const res = errorResponse(err);
         if (err instanceof MethodNotAllowed) res.headers.set("allow", err.allowed.join(", "));
@@ -90,6 +99,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
     // kernel spreads requests over both brokers. One port, one broker.
     reusePort: false,
     maxRequestBodySize: SERVER_BODY_BYTES_MAX,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     fetch: (req, server) => door.fetch(req, server),
     error(err) {
       return errorResponse(err);

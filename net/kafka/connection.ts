@@ -21,12 +21,17 @@
 //   4. lent buffers go back (core/lent-buffers.ts): a response chunk once handed to the socket
 //      whole (a large read of the active segment), a large Produce request once answered (its
 //      batches are in the log's file by then; nothing keeps a view of the request)
+//
+// Before a SASL connection has logged in (net/kafka/session.ts) it is read one request at a time
+// (each answered before the next is dispatched: a login step changes what the next frame may be),
+// its frames are at most SASL_FRAME_BYTES_MAX, and it must log in within AUTH_TIMEOUT_MS.
 import type { Socket } from "bun";
 import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
-import { FETCH_IN_FLIGHT_MAX, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH } from "./limits.ts";
+import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { Session } from "./session.ts";
 
 const FETCH_KEY = 1;
 const PRODUCE_KEY = 0;
@@ -68,12 +73,19 @@ export class Connection {
   /** What every request on this connection shares, made once: the socket's address getters
    * build a new string each time they are read. */
   private readonly context: ConnectionContext;
+  /** Who this connection acts as; where its SASL login stands. */
+  readonly session: Session;
+  /** Closes a connection that has not logged in (or finished its TLS handshake) in time. */
+  private loginDeadline: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly socket: PausableSocket,
     private readonly door: KafkaDoor,
   ) {
-    this.splitter = new FrameSplitter(door.options.requestBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer });
+    this.session = new Session(door.security);
+    const loggedOut = this.session.phase !== "done";
+    this.splitter = new FrameSplitter(loggedOut ? Math.min(SASL_FRAME_BYTES_MAX, door.options.requestBytesMax) : door.options.requestBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer });
+    if (loggedOut) this.startLoginDeadline();
     this.context = {
       broker: door.broker,
       door,
@@ -81,7 +93,36 @@ export class Connection {
       localPort: socket.localPort,
       remoteAddress: socket.remoteAddress,
       closed: this.abort.signal,
+      session: this.session,
     };
+  }
+
+  /** Closes the connection unless it has logged in within AUTH_TIMEOUT_MS (a TLS listener also
+   * arms it for the handshake: see tlsHandshakeDone). */
+  startLoginDeadline(): void {
+    if (this.loginDeadline !== null) return;
+    this.loginDeadline = setTimeout(() => {
+      this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: not logged in after ${AUTH_TIMEOUT_MS} ms`);
+      this.closeNow();
+    }, AUTH_TIMEOUT_MS);
+    (this.loginDeadline as { unref?: () => void }).unref?.();
+  }
+
+  private clearLoginDeadline(): void {
+    if (this.loginDeadline !== null) clearTimeout(this.loginDeadline);
+    this.loginDeadline = null;
+  }
+
+  /** The TLS handshake finished: a connection that needs no SASL login is now fully open. */
+  tlsHandshakeDone(): void {
+    if (this.session.phase === "done") this.clearLoginDeadline();
+  }
+
+  /** After each answer before login: once logged in, full-size frames and no deadline. */
+  private checkLoggedIn(): void {
+    if (this.loginDeadline === null || this.session.phase !== "done") return;
+    this.clearLoginDeadline();
+    this.splitter.maxBytes = this.door.options.requestBytesMax;
   }
 
   get closedSignal(): AbortSignal {
@@ -121,6 +162,8 @@ export class Connection {
   /** Dispatches queued frames, in order, while under the in-flight and output bounds. */
   private pump(): void {
     while (this.pendingHead < this.pending.length && !this.closing && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
+      // Not logged in (or logging in again): one request at a time, each answered first.
+      if (this.session.phase !== "done" && this.inFlight > 0) break;
       const frame = this.pending[this.pendingHead]!;
       const apiKey = frame.length >= 6 ? (frame[4]! << 8) | frame[5]! : -1;
       if (apiKey === FETCH_KEY && this.fetchesInFlight >= FETCH_IN_FLIGHT_MAX) break;
@@ -150,8 +193,11 @@ export class Connection {
     slot.done = true;
     this.inFlight--;
     if (slot.fetch) this.fetchesInFlight--;
-    if (outcome instanceof EncodedResponse) slot.chunks = outcome.chunks;
-    else if (outcome === CLOSE_CONNECTION) slot.close = true;
+    if (outcome instanceof EncodedResponse) {
+      slot.chunks = outcome.chunks;
+      slot.close = outcome.closeAfter;
+    } else if (outcome === CLOSE_CONNECTION) slot.close = true;
+    this.checkLoggedIn();
     // Answered (or acks=0 and done): every append of it was written. Not after a failure, which
     // may leave an append waiting for a roll with a view of the request.
     if (slot.produceFrame !== null && !slot.close) giveBack(slot.produceFrame);
@@ -161,13 +207,13 @@ export class Connection {
   private flush(): void {
     while (this.slots.length && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
+      const chunks = slot.chunks;
+      if (chunks instanceof Uint8Array) this.write(chunks);
+      else if (chunks) for (const c of chunks) this.write(c);
       if (slot.close) {
         this.closeAfterOutput();
         return;
       }
-      const chunks = slot.chunks;
-      if (chunks instanceof Uint8Array) this.write(chunks);
-      else if (chunks) for (const c of chunks) this.write(c);
     }
     this.pump();
     this.notifyIdle();
@@ -234,6 +280,7 @@ export class Connection {
   }
 
   onClose(): void {
+    this.clearLoginDeadline();
     this.closing = true;
     this.pending = [];
     this.pendingHead = 0;

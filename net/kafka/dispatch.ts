@@ -10,18 +10,32 @@
 // | body does not decode (short, counts)    | close the connection                              |
 // | handler says NO_RESPONSE (acks=0)       | nothing written                                   |
 // | handler says CLOSE_CONNECTION           | close after earlier responses are written         |
+// | handler says AnswerThenClose            | answer, then close (a failed SASL login)          |
+// | not admitted by the session (SASL phase | close the connection (net/kafka/session.ts)       |
+// | or expired session)                     |                                                   |
+// | a raw SASL token (after SaslHandshake v0)| a raw token back, or close (net/kafka/sasl.ts)   |
+//
+// The session gate (admits) is the one place every request passes with its principal known:
+// where an authorize() check that needs only the API key would sit.
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/header.ts";
 import { ApiVersions } from "../protocol/messages/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
+import { AnswerThenClose, CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
+import { saslRawToken } from "./sasl.ts";
+import { admits, Session } from "./session.ts";
 
 /** What to do with a request: write these chunks, write nothing, or close the connection. */
 export type DispatchOutcome = EncodedResponse | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
 
-/** The part of a request's context that is the same for every request on one connection. */
-export type ConnectionContext = Omit<RequestContext, "apiVersion" | "correlationId" | "clientId">;
+/** The part of a request's context that is the same for every request on one connection. A
+ * context without a session is a PLAINTEXT connection (in-process tests build them so). */
+export type ConnectionContext = Omit<RequestContext, "apiVersion" | "correlationId" | "clientId" | "session"> & { session?: Session };
+
+/** The session of every connection that has none of its own: PLAINTEXT, never changed (only a
+ * SASL session moves between phases). */
+const PLAINTEXT_SESSION = new Session();
 
 /** Where a request's outcome goes: its place in the connection's response order. */
 export interface OutcomeSink {
@@ -36,6 +50,10 @@ export interface OutcomeSink {
  * own per request: the connection's slot is the sink (issue #8).
  */
 export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: OutcomeSink): void {
+  if (conn.session?.phase === "raw") {
+    void settleLater(saslRawToken(frame, conn.session, conn), null, sink);
+    return;
+  }
   let decoded: Decoded | DispatchOutcome;
   let res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>;
   try {
@@ -73,6 +91,12 @@ function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchO
     if (apiKey === ApiVersions.key && frame.length >= 12) return unsupportedApiVersions(door, correlationId);
     return CLOSE_CONNECTION;
   }
+  const session = conn.session ?? PLAINTEXT_SESSION;
+  if (!admits(session, apiKey, Date.now)) {
+    door.broker.log.debug?.(`closing connection from ${conn.remoteAddress}: API ${apiKey} not allowed in SASL phase ${session.phase}${session.phase === "done" ? " (session expired)" : ""}`);
+    door.broker.metrics.requestRejected(apiKey, apiVersion);
+    return CLOSE_CONNECTION;
+  }
   const handler = door.handlers.get(apiKey);
   if (!handler || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
     if (apiKey === ApiVersions.key) return unsupportedApiVersions(door, correlationId);
@@ -94,6 +118,7 @@ function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchO
     localPort: conn.localPort,
     remoteAddress: conn.remoteAddress,
     closed: conn.closed,
+    session,
   };
   return new Decoded(handler, req, ctx);
 }
@@ -115,12 +140,13 @@ function finish(res: HandlerResult<unknown>, { handler, ctx, started }: Decoded)
   const apiKey = handler.api.key;
   ctx.broker.metrics.requestHandled(apiKey, performance.now() - started);
   if (res === NO_RESPONSE || res === CLOSE_CONNECTION || res instanceof EncodedResponse) return res;
+  const closeAfter = res instanceof AnswerThenClose;
   const w = new Writer(256); // most answers are small; it grows by doubling, and record data goes out as its own chunks
   const mark = w.reserveInt32();
   encodeResponseHeader(w, ctx.correlationId, apiKey, ctx.apiVersion);
-  handler.api.encodeResponse(w, ctx.apiVersion, res);
+  handler.api.encodeResponse(w, ctx.apiVersion, closeAfter ? res.res : res);
   w.patchInt32(mark, w.length - 4);
-  return new EncodedResponse(w.finishChunks());
+  return new EncodedResponse(w.finishChunks(), closeAfter);
 }
 
 function failed(door: KafkaDoor | undefined, err: unknown): DispatchOutcome {

@@ -4,6 +4,7 @@
 // exactly those, so the two can never disagree.
 import type { Broker } from "../../core/broker/broker.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
+import { PLAINTEXT_LISTENER, type ListenerSecurity, type Session } from "./session.ts";
 
 export interface KafkaDoorOptions {
   /** Largest request frame accepted (Kafka's socket.request.max.bytes). */
@@ -19,7 +20,11 @@ export interface KafkaDoor {
   readonly handlers: ReadonlyMap<number, Handler>;
   /** The address Metadata and FindCoordinator advertise (0.0.0.0 → the connection's local address). */
   advertised: { host: string; port: number };
+  /** The listener's protocol and SASL settings (absent: PLAINTEXT, as for in-process tests). */
+  readonly security?: ListenerSecurity;
 }
+
+export { PLAINTEXT_LISTENER };
 
 /** Returned by a handler that must not answer (Produce with acks=0). */
 export const NO_RESPONSE = Symbol("no response");
@@ -40,6 +45,9 @@ export interface RequestContext {
   remoteAddress?: string;
   /** Resolves when the connection closes or the broker stops: long polls end early on it. */
   closed: AbortSignal;
+  /** Who the connection acts as and where its SASL exchange stands (net/kafka/session.ts). The
+   * principal is what an authorize() gate in dispatch would ask about. */
+  session: Session;
 }
 
 /**
@@ -48,11 +56,20 @@ export interface RequestContext {
  * exact-size array (net/protocol/fast-responses.ts) instead of response objects and a Writer.
  */
 export class EncodedResponse {
-  /** One array (most answers) or several, written in order. */
-  constructor(readonly chunks: Uint8Array | Uint8Array[]) {}
+  constructor(
+    /** One array (most answers) or several, written in order. */
+    readonly chunks: Uint8Array | Uint8Array[],
+    /** Close the connection once these are written (a failed authentication). */
+    readonly closeAfter = false,
+  ) {}
 }
 
-export type HandlerResult<Res> = Res | EncodedResponse | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+/** An answer after which the connection closes, as Kafka closes it after a failed authentication. */
+export class AnswerThenClose<Res> {
+  constructor(readonly res: Res) {}
+}
+
+export type HandlerResult<Res> = Res | EncodedResponse | AnswerThenClose<Res> | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
 
 export interface Handler<Req = any, Res = any> {
   api: ApiDescriptor<Req, Res>;

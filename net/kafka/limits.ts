@@ -18,6 +18,13 @@ export const MAX_CONNECTIONS_DEFAULT = 10_000;
  * connections.max.idle.ms is 10 minutes too). A long-polling fetch is not idle. */
 export const IDLE_TIMEOUT_MS_DEFAULT = 600_000;
 
+/** A SASL connection must log in within this (issue #18), and a TLS one finish its handshake: a
+ * client that does neither holds a connection slot for nothing. */
+export const AUTH_TIMEOUT_MS = 10_000;
+/** The largest frame read before a SASL login (Kafka's sasl.server.max.receive.size): whoever has
+ * not logged in cannot make the broker hold 100 MiB for them. */
+export const SASL_FRAME_BYTES_MAX = 512 * 1024;
+
 export const KAFKA_DOOR_LIMITS = {
   REQUEST_BYTES_MAX,
   MESSAGE_BYTES_MAX_DEFAULT,
@@ -27,6 +34,8 @@ export const KAFKA_DOOR_LIMITS = {
   OUTPUT_BYTES_HIGH,
   MAX_CONNECTIONS_DEFAULT,
   IDLE_TIMEOUT_MS_DEFAULT,
+  AUTH_TIMEOUT_MS,
+  SASL_FRAME_BYTES_MAX,
 };
 
 export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOOR_LIMITS>[] = [
@@ -36,6 +45,8 @@ export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOO
   ["large frames are gathered into recycled buffers, small ones are not worth it", (l) => l.RECYCLE_MIN_BYTES < l.REQUEST_BYTES_MAX],
   ["the idle timeout is in whole seconds (the socket timer's unit) and longer than a client's request timeout", (l) => l.IDLE_TIMEOUT_MS_DEFAULT % 1000 === 0 && l.IDLE_TIMEOUT_MS_DEFAULT >= 60_000],
   ["the connection cap is positive", (l) => l.MAX_CONNECTIONS_DEFAULT >= 1],
+  ["a login must finish well before a connection counts as idle", (l) => l.AUTH_TIMEOUT_MS > 0 && l.AUTH_TIMEOUT_MS < l.IDLE_TIMEOUT_MS_DEFAULT],
+  ["a SASL token of any mechanism we offer (a few hundred bytes) fits a pre-login frame, which is far below a request's cap", (l) => l.SASL_FRAME_BYTES_MAX >= 4096 && l.SASL_FRAME_BYTES_MAX < l.REQUEST_BYTES_MAX],
 ];
 
 export function checkKafkaDoorLimits(): void {

@@ -57,7 +57,8 @@ export class FrameSplitter {
   private lending = false;
 
   constructor(
-    readonly maxBytes = FRAME_BYTES_MAX_DEFAULT,
+    /** May change between frames: a Kafka connection takes smaller frames before it logs in. */
+    public maxBytes = FRAME_BYTES_MAX_DEFAULT,
     buffers: GatherBuffers = {},
   ) {
     this.wholeBytes = buffers.wholeBytes ?? 0;

@@ -61,8 +61,8 @@ export class ScriptedBroker {
     readonly partitions: number,
     /** Answer for the n-th Produce request (1-based). */
     private readonly script: (n: number) => ScriptedAnswer,
-    /** How long each Produce answer is held back. */
-    private readonly answerDelayMs = 1,
+    /** How long each Produce answer is held back (or, given the request's number, that one's). */
+    private readonly answerDelayMs: number | ((n: number) => number) = 1,
     readonly idempotent = false,
   ) {}
 
@@ -186,7 +186,7 @@ export class ScriptedBroker {
         Produce.encodeResponse(out, h.apiVersion, { ...defaultProduceResponse(), responses });
         out.patchInt32(m, out.length - m - 4);
         answer(out.finish());
-      }, this.answerDelayMs);
+      }, typeof this.answerDelayMs === "number" ? this.answerDelayMs : this.answerDelayMs(n));
       return;
     }
     w.patchInt32(mark, w.length - mark - 4);

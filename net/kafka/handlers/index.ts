@@ -31,6 +31,10 @@ import { describeClusterHandler } from "./60-describe-cluster.ts";
 import { describeProducersHandler } from "./61-describe-producers.ts";
 import { getTelemetrySubscriptionsHandler } from "./71-get-telemetry-subscriptions.ts";
 import { describeTopicPartitionsHandler } from "./75-describe-topic-partitions.ts";
+import { saslHandshakeHandler } from "./17-sasl-handshake.ts";
+import { saslAuthenticateHandler } from "./36-sasl-authenticate.ts";
+import { describeUserScramCredentialsHandler } from "./50-describe-user-scram-credentials.ts";
+import { alterUserScramCredentialsHandler } from "./51-alter-user-scram-credentials.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produceHandler,
@@ -64,4 +68,8 @@ export const HANDLERS: readonly Handler[] = [
   describeProducersHandler,
   getTelemetrySubscriptionsHandler,
   describeTopicPartitionsHandler,
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
 ];

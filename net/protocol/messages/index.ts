@@ -3,6 +3,7 @@
 // Every generated API descriptor, and a lookup by API key.
 import type { ApiDescriptor } from "../api.ts";
 import { AlterConfigs } from "./alter-configs.ts";
+import { AlterUserScramCredentials } from "./alter-user-scram-credentials.ts";
 import { ApiVersions } from "./api-versions.ts";
 import { CreatePartitions } from "./create-partitions.ts";
 import { CreateTopics } from "./create-topics.ts";
@@ -15,6 +16,7 @@ import { DescribeGroups } from "./describe-groups.ts";
 import { DescribeLogDirs } from "./describe-log-dirs.ts";
 import { DescribeProducers } from "./describe-producers.ts";
 import { DescribeTopicPartitions } from "./describe-topic-partitions.ts";
+import { DescribeUserScramCredentials } from "./describe-user-scram-credentials.ts";
 import { ElectLeaders } from "./elect-leaders.ts";
 import { Fetch } from "./fetch.ts";
 import { FindCoordinator } from "./find-coordinator.ts";
@@ -32,10 +34,12 @@ import { OffsetDelete } from "./offset-delete.ts";
 import { OffsetFetch } from "./offset-fetch.ts";
 import { OffsetForLeaderEpoch } from "./offset-for-leader-epoch.ts";
 import { Produce } from "./produce.ts";
+import { SaslAuthenticate } from "./sasl-authenticate.ts";
 import { SaslHandshake } from "./sasl-handshake.ts";
 import { SyncGroup } from "./sync-group.ts";
 
 export * from "./alter-configs.ts";
+export * from "./alter-user-scram-credentials.ts";
 export * from "./api-versions.ts";
 export * from "./create-partitions.ts";
 export * from "./create-topics.ts";
@@ -48,6 +52,7 @@ export * from "./describe-groups.ts";
 export * from "./describe-log-dirs.ts";
 export * from "./describe-producers.ts";
 export * from "./describe-topic-partitions.ts";
+export * from "./describe-user-scram-credentials.ts";
 export * from "./elect-leaders.ts";
 export * from "./fetch.ts";
 export * from "./find-coordinator.ts";
@@ -65,6 +70,7 @@ export * from "./offset-delete.ts";
 export * from "./offset-fetch.ts";
 export * from "./offset-for-leader-epoch.ts";
 export * from "./produce.ts";
+export * from "./sasl-authenticate.ts";
 export * from "./sasl-handshake.ts";
 export * from "./sync-group.ts";
 export * from "./consumer-protocol-subscription.ts";
@@ -72,7 +78,7 @@ export * from "./consumer-protocol-assignment.ts";
 
 /** Every generated API, in API key order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, ElectLeaders, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
+export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, AlterUserScramCredentials, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeUserScramCredentials, ElectLeaders, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
 
 /** API key → descriptor. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
