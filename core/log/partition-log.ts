@@ -24,10 +24,21 @@
 // open rebuilds the state from the newest snapshot and the headers after it
 // (producer-snapshots.ts); a failed sync that forgets the unsynced tail rebuilds it too, from the
 // state kept at the last roll or open.
+//
+// Transactions (KIP-98): the producer state also keeps each producer's open transaction, and the
+// log its TransactionIndex (transaction-index.ts: aborted transactions, and what holds the last
+// stable offset down). WRITE checks a transaction marker (a control batch from the coordinator,
+// appendMarker) against the producer's epoch instead of its sequences and, once written, closes
+// the producer's transaction, noting it as aborted when it is. Roll writes the sealed segment's
+// .txnindex before the producer snapshot; close writes the active one's; open rebuilds the index
+// from those files and the markers after the snapshot.
 import { assert } from "../assert.ts";
 import { crc32c } from "../batch/crc32c.ts";
+import { type Marker, readMarker } from "../batch/control.ts";
 import {
+  ATTR_CONTROL,
   ATTR_LOG_APPEND_TIME,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_BYTES,
   CRC_START,
   OFF_ATTRIBUTES,
@@ -52,6 +63,7 @@ import { type EpochEntry, LEADER_EPOCHS_FILE, LeaderEpochs } from "./leader-epoc
 import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerBatches, writeSnapshot } from "./producer-snapshots.ts";
 import { type ProducerDescription, ProducerState, addSequence } from "./producer-state.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
+import { type AbortedTxn, TransactionIndex, writeTxnIndex } from "./transaction-index.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
 
@@ -131,6 +143,8 @@ export class PartitionLog implements Syncable {
   private producerAnchor: { offset: number; state: ProducerState };
   /** A failed sync forgot batches the state had applied: rebuild before the next check. */
   private producersStale = false;
+  /** Aborted transactions and ending ones (transaction-index.ts), as of the end offset. */
+  private txns: TransactionIndex;
 
   private constructor(
     readonly dir: string,
@@ -150,6 +164,7 @@ export class PartitionLog implements Syncable {
     this.durableOffset = end;
     this.epoch = epochs.latest;
     this.producerAnchor = { offset: end, state: producers.state.clone() };
+    this.txns = new TransactionIndex(producers.aborted);
     deps.durability.register(this);
   }
 
@@ -283,10 +298,14 @@ export class PartitionLog implements Syncable {
     const seg = this.active;
     const now = this.deps.clock.now();
     const producerId = be.int64(batch, OFF_PRODUCER_ID);
+    const marker = be.int16(batch, OFF_ATTRIBUTES) & ATTR_CONTROL ? readMarker(batch) : null;
     // A follower's batch was checked by its leader: applied below, never refused here.
     if (producerId >= 0 && !replica) {
-      const duplicate = this.checkProducer(batch, producerId);
-      if (duplicate !== null) return duplicate;
+      if (marker !== null) this.checkMarker(batch, producerId, marker);
+      else {
+        const duplicate = this.checkProducer(batch, producerId);
+        if (duplicate !== null) return duplicate;
+      }
     }
     const baseOffset = seg.nextOffset;
     const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
@@ -334,9 +353,16 @@ export class PartitionLog implements Syncable {
     seg.noteBatch(position, info, now);
     seg.indexDirty = true;
     if (producerId >= 0) {
-      const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
-      const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
-      this.producerState.apply(producerId, be.int16(batch, OFF_PRODUCER_EPOCH), firstSequence, lastSequence, baseOffset, lastOffset, info.maxTimestamp, now);
+      const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+      if (marker !== null) {
+        const first = this.producerState.applyMarker(producerId, epoch, marker.coordinatorEpoch, baseOffset, info.maxTimestamp, now);
+        this.txns.noteMarker(producerId, first, baseOffset, marker.commit, this.producerState.firstOpenOffset());
+      } else if ((be.int16(batch, OFF_ATTRIBUTES) & ATTR_CONTROL) === 0) {
+        const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
+        const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
+        const transactional = (be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0;
+        this.producerState.apply(producerId, epoch, firstSequence, lastSequence, baseOffset, lastOffset, info.maxTimestamp, now, transactional);
+      }
     }
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
@@ -352,8 +378,11 @@ export class PartitionLog implements Syncable {
     const state = this.currentProducers();
     const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
     const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
-    const verdict = state.check(producerId, epoch, firstSequence, be.int32(batch, OFF_LAST_OFFSET_DELTA) + 1);
+    const transactional = (be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0;
+    const verdict = state.check(producerId, epoch, firstSequence, be.int32(batch, OFF_LAST_OFFSET_DELTA) + 1, transactional);
     switch (verdict.kind) {
+      case "not-transactional":
+        throw new CoreError("INVALID_TXN_STATE", `producer ${producerId} sent a batch outside its transaction open since offset ${verdict.txnFirstOffset}`, this.ctx());
       case "append":
         return null;
       case "duplicate":
@@ -365,13 +394,24 @@ export class PartitionLog implements Syncable {
     }
   }
 
+  /** A marker against the producer state (the marker table of producer-state.ts); throws a refusal. */
+  private checkMarker(batch: Uint8Array, producerId: number, marker: Marker): void {
+    const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+    const verdict = this.currentProducers().checkMarker(producerId, epoch, marker.coordinatorEpoch);
+    if (verdict.kind === "fenced") throw new CoreError("PRODUCER_FENCED", `marker for producer ${producerId} epoch ${epoch}, older than ${verdict.currentEpoch}`, this.ctx());
+    if (verdict.kind === "coordinator-fenced") {
+      throw new CoreError("COORDINATOR_FENCED", `marker of coordinator epoch ${marker.coordinatorEpoch}, older than ${verdict.coordinatorEpoch}`, this.ctx());
+    }
+  }
+
   /** The producer state, rebuilt first if a failed sync made it stale (throws STORAGE if it cannot be). */
   private currentProducers(): ProducerState {
     if (this.producersStale) {
       const { offset, state } = this.producerAnchor;
       const rebuilt = state.clone();
       try {
-        walkProducerBatches(this.deps.fs, this.segments, offset, rebuilt, this.deps.clock.now(), this.deps.logger, this.dir);
+        this.txns.dropFrom(offset);
+        walkProducerBatches(this.deps.fs, this.segments, offset, rebuilt, this.deps.clock.now(), this.deps.logger, this.dir, this.txns);
       } catch (e) {
         throw storageError("cannot rebuild the producer state", e, this.deps, this.active.paths.log);
       }
@@ -385,6 +425,32 @@ export class PartitionLog implements Syncable {
   producers(): ProducerDescription[] {
     this.checkOpen();
     return this.currentProducers().describe();
+  }
+
+  // --- transactions ---------------------------------------------------------------------------
+
+  /**
+   * Appends a transaction marker (a control batch, core/batch/control.ts) for `producerId`: checked
+   * against its epoch, never its sequences; closes its open transaction here. Resolves once durable.
+   */
+  appendMarker(batch: Uint8Array): Promise<AppendResult> {
+    assert(readMarker(batch) !== null, "appendMarker takes a control batch with a marker");
+    return this.append(batch);
+  }
+
+  /**
+   * The last stable offset: the first offset of the oldest transaction not yet known committed or
+   * aborted below the high watermark, else the high watermark (transaction-index.ts).
+   */
+  get lastStableOffset(): number {
+    if (this.producerState.openTransactions === 0 && this.txns.settled && !this.producersStale) return this.hwm;
+    return this.txns.lastStableOffset(this.hwm, this.currentProducers().firstOpenOffset());
+  }
+
+  /** Aborted transactions a read_committed fetch from `from` whose data ends before `upper` must drop. */
+  abortedTransactions(from: number, upper: number): AbortedTxn[] {
+    this.checkOpen();
+    return this.txns.abortedBetween(from, upper);
   }
 
   /** Forgets producers idle for PRODUCER_EXPIRATION_MS (the broker's retention timer); returns how many. */
@@ -511,6 +577,7 @@ export class PartitionLog implements Syncable {
     try {
       await this.cutRunway(old);
       await writeIndexes(fs, old);
+      await writeTxnIndex(fs, old, this.txns.entriesIn(old.baseOffset, old.nextOffset));
       // No append writes during a roll: the state is as of old.nextOffset, which is synced.
       await this.snapshotProducers(old.nextOffset);
       seg = new Segment(fs, this.dir, old.nextOffset);
@@ -886,6 +953,7 @@ export class PartitionLog implements Syncable {
     this.producerState = new ProducerState();
     this.producerAnchor = { offset, state: new ProducerState() };
     this.producersStale = false;
+    this.txns = new TransactionIndex();
     this.raiseHighWatermark(offset);
     reclaimReleasedMappings();
   }
@@ -901,6 +969,7 @@ export class PartitionLog implements Syncable {
       this.deps.logger.warn(`cannot delete ${seg.paths.log}: ${fsErrorCode(e) ?? String(e)}`);
     }
     if (this.start < this.segments[0]!.baseOffset) this.start = this.segments[0]!.baseOffset;
+    this.txns.dropBelow(this.segments[0]!.baseOffset);
   }
 
   // --- replication (cluster mode) ------------------------------------------------------------
@@ -1065,6 +1134,7 @@ export class PartitionLog implements Syncable {
       this.producerState = producers.state;
       this.producerAnchor = { offset: end, state: producers.state.clone() };
       this.producersStale = false;
+      this.txns = new TransactionIndex(producers.aborted);
       this.epoch = this.epochs.latest;
       this.durableOffset = end;
       if (this.hwm > end) this.hwm = end;
@@ -1093,6 +1163,7 @@ export class PartitionLog implements Syncable {
       const active = this.active;
       await this.cutRunway(active);
       if (active.indexDirty) await writeIndexes(this.deps.fs, active);
+      await writeTxnIndex(this.deps.fs, active, this.txns.entriesIn(active.baseOffset, active.nextOffset));
       await this.snapshotProducers(this.endOffset);
     } catch (e) {
       throw storageError("close failed", e, this.deps, this.active.paths.log);
