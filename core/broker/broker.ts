@@ -48,7 +48,7 @@ import type { ProducerIds } from "./producer-ids.ts";
 import { Auth, type AuthConfig } from "./auth.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
-import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
+import { type Isolation, type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
 import { deleteRecords } from "./records.ts";
 import { openStorage } from "./storage.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
@@ -82,7 +82,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
+export type { AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, Isolation, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 /** Node ids a cluster's producer ids keep apart (cluster mode: id = n × this + node id). */
@@ -438,10 +438,11 @@ export class Broker {
   /**
    * Whole batches of `log` from `offset` within `maxBytes`, counted; the first batch comes whole
    * however large unless `minOneBatch` is false (then possibly none: Kafka's rule once a fetch
-   * answer already holds data).
+   * answer already holds data). read_committed reads stop at the last stable offset and name the
+   * aborted transactions they overlap (core/broker/read.ts).
    */
-  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
-    return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch);
+  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true, isolation: Isolation = "read_uncommitted"): PartitionRead {
+    return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch, isolation);
   }
 
   /**
@@ -453,8 +454,8 @@ export class Broker {
   }
 
   /** An offset of `log` by position or time (core/broker/offsets.ts); offset -1 when there is none. */
-  offsetFor(log: PartitionLog, query: OffsetQuery): OffsetAnswer {
-    return offsetFor(log, query);
+  offsetFor(log: PartitionLog, query: OffsetQuery, isolation: Isolation = "read_uncommitted"): OffsetAnswer {
+    return offsetFor(log, query, isolation);
   }
 
   /** Resolves when any of `logs` has new data, after `timeoutMs`, or when `signal` or the broker stops. */
