@@ -26,6 +26,7 @@ export type GroupErrorName =
   | "OFFSET_METADATA_TOO_LARGE"
   | "INVALID_COMMIT_OFFSET_SIZE"
   | "GROUP_SUBSCRIBED_TO_TOPIC"
+  | "UNSTABLE_OFFSET_COMMIT" // a transaction has offsets pending for the partition (KIP-447)
   | "KAFKA_STORAGE_ERROR";
 
 export interface ProtocolMetadata {
