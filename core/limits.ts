@@ -51,6 +51,17 @@ export const PRODUCER_SNAPSHOTS_KEPT = 2;
 /** Producer ids reserved per write of DATA/producer-ids (core/broker/producer-ids.ts), as Kafka's
  * ProducerIdManager reserves blocks of 1000: one fsync'd write per thousand InitProducerIds. */
 export const PRODUCER_ID_BLOCK = 1000;
+/** Transactions (core/transactions): partitions of the transaction log, __transaction_state. Kafka
+ * has 50; in a cluster each partition's leader coordinates its transactional ids, so a few more
+ * than brokers spread them, and a new leader loads less on failover. */
+export const TXN_LOG_PARTITIONS = 8;
+/** The longest transaction.timeout.ms a producer may ask for (Kafka's transaction.max.timeout.ms). */
+export const TXN_TIMEOUT_MAX_MS = 900_000;
+/** How often open transactions are checked for their timeout, and unfinished markers retried
+ * (Kafka checks every 10 s; a transaction aborts at most this long after its timeout). */
+export const TXN_CHECK_MS = 1000;
+/** A transactional id idle this long is forgotten (Kafka's transactional.id.expiration.ms, 7 days). */
+export const TXN_ID_EXPIRATION_MS = 7 * 24 * 3600 * 1000;
 
 /** Lent buffers (core/lent-buffers.ts): reads and frames at least this large borrow a recycled
  * buffer instead of allocating (smaller ones are cheap for the allocator); capacities go in
@@ -88,6 +99,10 @@ export const CORE_LIMITS = {
   PRODUCER_EXPIRATION_MS,
   PRODUCER_SNAPSHOTS_KEPT,
   PRODUCER_ID_BLOCK,
+  TXN_LOG_PARTITIONS,
+  TXN_TIMEOUT_MAX_MS,
+  TXN_CHECK_MS,
+  TXN_ID_EXPIRATION_MS,
 };
 
 export type LimitRelation<L> = readonly [why: string, holds: (l: L) => boolean];
@@ -105,6 +120,7 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["compaction of committed offsets waits for a meaningful number of records", (l) => l.OFFSETS_COMPACT_RECORDS_MIN >= 1000],
   ["producers expire long after a client's retries give up (minutes), and are checked far more often than they expire", (l) => l.PRODUCER_EXPIRATION_MS >= 3600_000 && l.RETENTION_CHECK_MS * 100 <= l.PRODUCER_EXPIRATION_MS],
   ["a damaged newest producer snapshot has an older one to fall back on; id blocks are large enough to make their fsync rare", (l) => l.PRODUCER_SNAPSHOTS_KEPT >= 2 && l.PRODUCER_ID_BLOCK >= 100],
+  ["transactions are checked for their timeout far more often than the longest one lasts, and ids outlive any transaction", (l) => l.TXN_CHECK_MS * 100 <= l.TXN_TIMEOUT_MAX_MS && l.TXN_ID_EXPIRATION_MS > l.TXN_TIMEOUT_MAX_MS && l.TXN_LOG_PARTITIONS >= 1],
   ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
 ];
 

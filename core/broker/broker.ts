@@ -20,10 +20,13 @@
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
 //   auth        users, SASL exchanges, super users and authorize() (core/broker/auth.ts)
+//   transactions the transaction coordinator (core/transactions) over __transaction_state
+//               (core/broker/transactions.ts); a transactional batch is appended only while its
+//               producer's transaction includes the partition (verifyAppend)
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
-// answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
-// close() (sync, clean-shutdown marker, the lock).
+// answer at once, the coordinators stop serving) → the doors finish in-flight requests and stop →
+// close() (queued transaction steps finish, sync, clean-shutdown marker, the lock).
 import type { Clock } from "../clock.ts";
 import { DataDirLock } from "../data-dir-lock.ts";
 import { assert } from "../assert.ts";
@@ -53,6 +56,11 @@ import { deleteRecords } from "./records.ts";
 import { openStorage } from "./storage.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
 import { timedFileLayer } from "./timed-fs.ts";
+import { ATTR_TRANSACTIONAL, BATCH_HEADER_BYTES, OFF_ATTRIBUTES, OFF_PRODUCER_EPOCH, OFF_PRODUCER_ID } from "../batch/header.ts";
+import * as be from "../bytes.ts";
+import { systemTimers } from "../groups/timers.ts";
+import type { TransactionCoordinator } from "../transactions/coordinator.ts";
+import { openTransactions } from "./transactions.ts";
 
 export interface BrokerLog extends Logger {
   debug?(line: string): void;
@@ -98,6 +106,7 @@ export class Broker {
   private readonly stopping = new AbortController();
   private readonly retention: ReturnType<typeof setInterval>;
   private closed = false;
+  private txnCoordinator: TransactionCoordinator | null = null;
 
   private constructor(
     readonly config: Readonly<BrokerConfig>,
@@ -139,7 +148,17 @@ export class Broker {
         groups: { config: config.groups, timers: deps.timers },
       });
       store.onTopicDeleted((name) => metrics.topics.delete(name));
-      return new Broker(config, log, store, groups, auth, metrics, lock, producerIds);
+      const broker = new Broker(config, log, store, groups, auth, metrics, lock, producerIds);
+      try {
+        broker.txnCoordinator = await openTransactions({ store, groups, timers: deps.timers ?? systemTimers(), logger: log, nextProducerId: () => broker.nextProducerId() });
+        await broker.txnCoordinator.recover();
+      } catch (err) {
+        clearInterval(broker.retention);
+        await groups.close().catch(() => {});
+        await store.close().catch(() => {});
+        throw err;
+      }
+      return broker;
     } catch (err) {
       lock?.release();
       throw err;
@@ -216,6 +235,12 @@ export class Broker {
     return this.clusterPort.groupCoordinator(groupId);
   }
 
+  /** The transaction coordinator (core/transactions): every transactional id this broker coordinates. */
+  get transactions(): TransactionCoordinator {
+    assert(this.txnCoordinator !== null, "the transaction coordinator opens with the broker");
+    return this.txnCoordinator;
+  }
+
   /** Aborted when the broker begins to stop: long polls and streams answer at once. */
   get shutdown(): AbortSignal {
     return this.stopping.signal;
@@ -231,6 +256,7 @@ export class Broker {
     clearInterval(this.retention);
     this.stopping.abort();
     this.groups.stopServing();
+    this.txnCoordinator?.stop();
   }
 
   /** Syncs and closes everything and gives up the data dir. Call after the doors stopped. */
@@ -239,6 +265,7 @@ export class Broker {
     this.closed = true;
     this.beginShutdown();
     try {
+      await this.txnCoordinator?.close();
       await this.groups.close();
       await this.store.close();
     } finally {
@@ -402,6 +429,7 @@ export class Broker {
    * CoreError for anything refused before the write.
    */
   append(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
+    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
     const rm = this.replicaManager;
     if (rm === null) {
       // One broker is an ISR of one: acks=all with min.insync.replicas above 1 is refused, as Kafka does.
@@ -428,6 +456,20 @@ export class Broker {
       return r;
     });
     return new Appending(replicated, a.log);
+  }
+
+  /**
+   * A transactional batch is appended only while its producer's transaction includes the partition
+   * (the coordinator's verifyAppend). One broker only: in a cluster the coordinator may be another
+   * broker, and Kafka asks it over the wire (KIP-890), which is not done here.
+   */
+  private verifyTransactional(topicName: string, partition: number, batch: Uint8Array): void {
+    if (this.clusterPort !== null || this.txnCoordinator === null) return;
+    const producerId = be.int64(batch, OFF_PRODUCER_ID);
+    const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+    const refused = this.txnCoordinator.verifyAppend(producerId, epoch, topicName, partition);
+    if (refused === "PRODUCER_FENCED") throw new CoreError("PRODUCER_FENCED", `producer ${producerId} epoch ${epoch} is fenced by a newer one of its transactional id`, { topic: topicName, partition });
+    if (refused !== null) throw new CoreError("INVALID_TXN_STATE", `producer ${producerId} epoch ${epoch} has no open transaction including this partition`, { topic: topicName, partition });
   }
 
   /** Appends several batches of one topic; every batch is checked before any is written. */

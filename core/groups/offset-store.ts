@@ -83,13 +83,9 @@ import type { SyncScheduler } from "../log/durability.ts";
 import { PartitionLog } from "../log/partition-log.ts";
 import { DEFAULT_LOG_CONFIG, type Logger } from "../log/types.ts";
 import { PendingOffsets } from "./pending-offsets.ts";
+import type { CommittedOffset } from "./types.ts";
 
-export interface CommittedOffset {
-  offset: number;
-  leaderEpoch: number;
-  metadata: string | null;
-  commitTimestamp: number;
-}
+export type { CommittedOffset } from "./types.ts";
 
 export interface OffsetCommitEntry extends CommittedOffset {
   topic: string;

@@ -5,7 +5,7 @@
 // them durable: each pending commit and each transaction end is a record of its log, and its
 // snapshots carry what is pending, so a broker that restarts between a TxnOffsetCommit and the
 // transaction's end still commits them when the coordinator's marker comes.
-import type { CommittedOffset } from "./offset-store.ts";
+import type { CommittedOffset } from "./types.ts";
 
 type Key = string; // topic \0 partition
 

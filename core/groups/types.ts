@@ -2,6 +2,14 @@
 // net/ maps them to wire codes with one lookup), and the shapes of requests and results. No
 // sockets and no Kafka codec here: the broker's handlers translate to and from these.
 
+/** One committed offset of a group for a partition (core/groups/offset-store.ts). */
+export interface CommittedOffset {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestamp: number;
+}
+
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead";
 
 export const GROUP_STATES: readonly GroupState[] = ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"];

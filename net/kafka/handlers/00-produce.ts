@@ -15,8 +15,11 @@
 //   answer again instead of a second append; a sequence gap → OUT_OF_ORDER_SEQUENCE_NUMBER (45),
 //   an old epoch → INVALID_PRODUCER_EPOCH (47). The log keeps the sequences and recovers them with
 //   its data, so this holds across broker restarts, clean or not (core/log/producer-state.ts).
-// - Transactions are not supported: a request carrying a transactionalId is answered with
-//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition.
+// - Transactions (issue #20): a transactional batch is appended only while its producer's
+//   transaction is open and includes the partition (AddPartitionsToTxn first), else
+//   INVALID_TXN_STATE (48); a fenced epoch → INVALID_PRODUCER_EPOCH (47) (core/broker/broker.ts
+//   verifyTransactional). In cluster mode, where transactions are not supported yet, a request
+//   carrying a transactionalId is answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
 // - LogAppendTime topics: the log stamps the broker's time on the batch (and its CRC) as it
 //   appends; CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1)
 //   get it fixed first.
@@ -37,6 +40,7 @@ import {
   defaultProduceResponseLeaderIdAndEpoch,
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
+import { transactionsUnavailable } from "../txn-errors.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
 
 /** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
@@ -55,7 +59,8 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   async handle(req, ctx) {
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
     const topics = req.topicData;
-    if (acksValid && req.acks !== 0 && req.transactionalId === null && topics.length === 1 && topics[0]!.partitionData.length === 1) {
+    const txnRefused = req.transactionalId !== null && transactionsUnavailable(ctx) !== null;
+    if (acksValid && req.acks !== 0 && !txnRefused && topics.length === 1 && topics[0]!.partitionData.length === 1) {
       // The common request (one batch for one partition, answered): no response objects, the
       // answer is encoded straight into its frame.
       const name = topics[0]!.name;
@@ -77,7 +82,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     const pending = topics.map((t) => ({
       name: t.name,
       partitions: t.partitionData.map((p) => {
-        if (!acksValid || req.transactionalId !== null) {
+        if (!acksValid || txnRefused) {
           return Promise.resolve(partitionResponse(p.index, failed(acksValid ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUIRED_ACKS)));
         }
         const started = startPartition(t.name, p, ctx, req.acks);
@@ -128,7 +133,7 @@ function appended(a: Appending, r: Appended): PartitionResult {
 
 function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName: string, partition: number): PartitionResult {
   // A sequence or epoch refusal is the producer's to handle, not the broker's to warn about.
-  const refused = err instanceof CoreError && (err.code === "OUT_OF_ORDER_SEQUENCE" || err.code === "PRODUCER_FENCED");
+  const refused = err instanceof CoreError && (err.code === "OUT_OF_ORDER_SEQUENCE" || err.code === "PRODUCER_FENCED" || err.code === "INVALID_TXN_STATE");
   if (!refused) ctx.broker.log.warn(`append to ${topicName}/${partition} failed: ${errorMessage(err)}`);
   return failed(kafkaErrorCode(err), errorMessage(err));
 }
