@@ -42,7 +42,7 @@
 // connection would only make the commit retry — and only leaves, best effort.
 import { AUTO_COMMIT_INTERVAL_MS, FETCH_MAX_WAIT_MS } from "./constants.ts";
 import { sleep, type KafkaClient } from "./client.ts";
-import { Fetcher, FetchPartition, type FetchedChunk } from "./fetcher.ts";
+import { Fetcher, FetchPartition, type FetchedChunk, type Isolation, isolationLevel } from "./fetcher.ts";
 import { GroupMember } from "./group.ts";
 import { EARLIEST_OFFSET, LATEST_OFFSET, resolveOffsets, type OffsetSpec, type TopicOffsets } from "./offset-spec.ts";
 import { readHeaders, walkBatch, type DecodedHeader, type RecordView } from "./record-walker.ts";
@@ -103,6 +103,9 @@ export interface ConsumerOptions {
   stopAtEnd?: boolean;
   /** Stop each partition here (exclusive); with stopAtEnd, at whichever comes first. */
   stopAt?: OffsetSpec;
+  /** read_committed (default): only committed transactions' records, up to the last stable offset,
+   * which is also "latest" and stopAtEnd's end; read_uncommitted: everything up to the high watermark. */
+  isolation?: Isolation;
   /** Fetch long-poll and sizes (constants.ts has the defaults). */
   maxWaitMs?: number;
   minBytes?: number;
@@ -169,7 +172,7 @@ export class Consumer {
     this.joins = opts.group !== undefined && opts.group.join !== false;
     this.autoCommit = opts.group?.autoCommit ?? true;
     this.autoCommitIntervalMs = opts.group?.autoCommitIntervalMs ?? AUTO_COMMIT_INTERVAL_MS;
-    this.fetcher = new Fetcher(client, { maxWaitMs: opts.maxWaitMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, partitionMaxBytes: opts.partitionMaxBytes, onReset: opts.onReset });
+    this.fetcher = new Fetcher(client, { isolation: opts.isolation, maxWaitMs: opts.maxWaitMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, partitionMaxBytes: opts.partitionMaxBytes, onReset: opts.onReset });
   }
 
   /**
@@ -409,7 +412,7 @@ export class Consumer {
     for (const [topic, partitions] of assignment) {
       const have = committed?.get(topic);
       const missing = partitions.filter((p) => (have?.get(p) ?? -1) < 0);
-      const fallback = await resolveOffsets(this.client, topic, missing, this.from);
+      const fallback = await resolveOffsets(this.client, topic, missing, this.from, isolationLevel(this.opts.isolation));
       const stops = await this.stopsOf(topic, partitions);
       for (const p of partitions) {
         const c = have?.get(p) ?? -1;
@@ -422,8 +425,8 @@ export class Consumer {
   }
 
   private async stopsOf(topic: string, partitions: number[]): Promise<Map<number, number> | null> {
-    const ends = this.opts.stopAtEnd ? await resolveOffsets(this.client, topic, partitions, LATEST_OFFSET) : null;
-    const at = this.opts.stopAt !== undefined ? await resolveOffsets(this.client, topic, partitions, this.opts.stopAt) : null;
+    const ends = this.opts.stopAtEnd ? await resolveOffsets(this.client, topic, partitions, LATEST_OFFSET, isolationLevel(this.opts.isolation)) : null;
+    const at = this.opts.stopAt !== undefined ? await resolveOffsets(this.client, topic, partitions, this.opts.stopAt, isolationLevel(this.opts.isolation)) : null;
     if (ends === null || at === null) return ends ?? at;
     for (const p of partitions) at.set(p, Math.min(at.get(p)!, ends.get(p)!));
     return at;

@@ -102,8 +102,9 @@ export class GroupMember {
         await sleep(backoffMs(attempt));
         continue;
       }
-      if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
-      this.dropCoordinator();
+      // UNSTABLE_OFFSET_COMMIT: a transaction with offsets of the group is being ended; ask again.
+      if (!(COORDINATOR_ERRORS.has(code) || code === ErrorCode.UNSTABLE_OFFSET_COMMIT) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
+      if (code !== ErrorCode.UNSTABLE_OFFSET_COMMIT) this.dropCoordinator();
       await sleep(backoffMs(attempt));
     }
   }
@@ -201,7 +202,7 @@ export class GroupMember {
         const offsets = new Map<number, number>();
         out.set(t.name, offsets);
         for (const p of t.partitions) {
-          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
+          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode) && p.errorCode !== ErrorCode.UNSTABLE_OFFSET_COMMIT) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
           if (p.errorCode !== 0) return { code: p.errorCode, value: out };
           offsets.set(p.partitionIndex, Number(p.committedOffset));
         }
