@@ -181,3 +181,26 @@ async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await Promise.resolve().then(() => new Promise((r) => setImmediate(r)));
   expect(cond()).toBe(true);
 }
+
+test("a timer tick that saw the decision does not end the next transaction (the state is read in the id's turn)", async () => {
+  const { c, log, participants, timers } = await open();
+  const p = await init(c, "race");
+  await c.addPartitions("race", p.producerId, 0, [{ topic: "a", partitions: [0] }]);
+  // The Complete record's write takes a while: EndTxn is answered (markers written) before it.
+  let release: (() => void) | null = null;
+  const append = log.append.bind(log);
+  log.append = async (partition, batch) => {
+    if (log.batches.length === 4) await new Promise<void>((r) => (release = r));
+    return append(partition, batch);
+  };
+  expect(await c.endTxn("race", p.producerId, 0, true)).toBeNull();
+  expect(c.metadata("race")!.state).toBe("PrepareCommit");
+  const adding = c.addPartitions("race", p.producerId, 0, [{ topic: "a", partitions: [1] }]); // the next transaction, queued
+  timers.advance(TXN_CHECK_MS); // the check sees PrepareCommit and queues a finish behind it
+  await until(() => release !== null);
+  release!();
+  expect((await adding)[0]!.error).toBeNull();
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  expect(c.metadata("race")!.state).toBe("Ongoing");
+  expect(participants.events).toEqual(["COMMIT a-0 pid 1000 epoch 0"]);
+});

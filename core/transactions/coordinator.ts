@@ -22,6 +22,7 @@
 // markers carry epoch + 1, so a zombie's late writes are refused by every partition), retries
 // markers that could not be written, and forgets ids idle for TXN_ID_EXPIRATION_MS.
 import { encodeRecordBatch } from "../batch/record-batch.ts";
+import { assert } from "../assert.ts";
 import { CoreError } from "../errors.ts";
 import type { TimerHandle, Timers } from "../groups/timers.ts";
 import { TXN_CHECK_MS, TXN_ID_EXPIRATION_MS, TXN_TIMEOUT_MAX_MS } from "../limits.ts";
@@ -133,7 +134,7 @@ export class TransactionCoordinator {
   async recover(): Promise<void> {
     const pending = [...this.txns.values()].filter((m) => m.state === "PrepareCommit" || m.state === "PrepareAbort");
     if (pending.length > 0) this.opts.logger.info(`transactions: completing ${pending.length} transaction(s) decided before the restart`);
-    await Promise.all(pending.map((m) => this.run(m.transactionalId, async () => void (await this.finish(this.txns.get(m.transactionalId)!)))));
+    await Promise.all(pending.map((m) => this.run(m.transactionalId, () => this.finishIfDecided(m.transactionalId))));
     const ongoing = [...this.txns.values()].filter((m) => m.state === "Ongoing").length;
     if (ongoing > 0) this.opts.logger.info(`transactions: ${ongoing} transaction(s) open at the restart; their timeouts will abort them unless they end`);
     this.schedule();
@@ -376,6 +377,7 @@ export class TransactionCoordinator {
    * timer tries again; the transaction stays decided).
    */
   private async finish(m: TxnMetadata, markersWritten?: () => void): Promise<boolean> {
+    assert(m.state === "PrepareCommit" || m.state === "PrepareAbort", "only a decided transaction is finished");
     const commit = m.state === "PrepareCommit";
     const marker = { producerId: m.producerId, producerEpoch: m.producerEpoch, commit, coordinatorEpoch: this.coordinatorEpoch };
     const writes: Array<Promise<unknown>> = [];
@@ -397,6 +399,16 @@ export class TransactionCoordinator {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The timer's and recovery's finish: the id's state is looked at in its turn, not when the work
+   * was queued — by then the request that decided it may have finished it and opened the next
+   * transaction, which must not be ended here.
+   */
+  private async finishIfDecided(transactionalId: string): Promise<void> {
+    const m = this.txns.get(transactionalId);
+    if (m !== undefined && (m.state === "PrepareCommit" || m.state === "PrepareAbort")) await this.finish(m);
   }
 
   /** Logs `next` durably, then makes it the id's state. */
@@ -449,7 +461,7 @@ export class TransactionCoordinator {
       if (this.checking.has(m.transactionalId)) continue;
       let work: (() => Promise<void>) | null = null;
       if (m.state === "Ongoing" && m.startMs >= 0 && now - m.startMs > m.timeoutMs) work = () => this.abortTimedOut(m.transactionalId, m.producerId, m.producerEpoch);
-      else if (m.state === "PrepareCommit" || m.state === "PrepareAbort") work = async () => void (await this.finish(this.txns.get(m.transactionalId)!));
+      else if (m.state === "PrepareCommit" || m.state === "PrepareAbort") work = () => this.finishIfDecided(m.transactionalId);
       else if ((m.state === "Empty" || m.state === "CompleteCommit" || m.state === "CompleteAbort") && now - m.updateMs > TXN_ID_EXPIRATION_MS) work = () => this.expire(m.transactionalId, m.updateMs);
       if (work === null) continue;
       this.checking.add(m.transactionalId);
