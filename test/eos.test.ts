@@ -4,7 +4,7 @@
 // both are SIGKILLed and restarted (the broker on the same port and data dir). At the end a last
 // transformer runs to the input's end, and the output read read_committed must hold each input's
 // result exactly once, in input order per partition; aborted attempts are visible only
-// read_uncommitted. EOS_CYCLES (default 4; `make soak` runs 25 or more), EOS_INPUTS, SEED.
+// read_uncommitted. EOS_CYCLES (default 4; `make soak` runs 25 or more), EOS_INPUTS_PER_CYCLE, SEED.
 import { expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { Codec } from "../core/batch/header.ts";
@@ -15,7 +15,9 @@ import { Producer } from "../net/client/producer.ts";
 import { type BrokerProcess, REPO_ROOT, removeDir, startBroker, tempDir } from "./harness.ts";
 
 const CYCLES = Number(process.env.EOS_CYCLES ?? 4);
-const INPUTS = Number(process.env.EOS_INPUTS ?? 1000);
+/** Inputs written before the first cycle and before each cycle, so the transformer always has work. */
+const INPUTS_PER_CYCLE = Number(process.env.EOS_INPUTS_PER_CYCLE ?? 250);
+const INPUTS = INPUTS_PER_CYCLE * (CYCLES + 1);
 const SEED = Number(process.env.SEED ?? 7);
 const PER_TXN = 10;
 const PARTITIONS = 2;
@@ -87,18 +89,23 @@ test(`exactly once through ${CYCLES} SIGKILLs of the transformer and the broker 
   const figures = { seed: SEED, cycles: CYCLES, inputs: INPUTS, perTxn: PER_TXN, transformerKills: 0, brokerKills: 0, transformerExits: 0, transactions: 0, results: 0, duplicates: 0, missing: 0, outOfOrder: 0, abortedResultsHidden: 0 };
   let t: Transformer | null = null;
   try {
-    const client = clientOf(b);
     const admin = await fetch(`http://${b.http}/v1/topics`, { method: "POST", body: JSON.stringify({ name: "eos-in", partitions: PARTITIONS }) });
     expect(admin.status).toBe(201);
     expect((await fetch(`http://${b.http}/v1/topics`, { method: "POST", body: JSON.stringify({ name: "eos-out", partitions: PARTITIONS }) })).status).toBe(201);
-    const producer = new Producer(client, { codec: Codec.None, acks: -1, lingerMs: 5 });
-    await producer.prepare("eos-in");
-    for (let i = 0; i < INPUTS; i++) producer.append("eos-in", i % PARTITIONS, null, utf8.encode(`in-${i}`), null, Date.now());
-    expect((await producer.flush()).failed).toBe(0);
-    producer.close();
-    await client.close();
+    let written = 0;
+    const writeInputs = async () => {
+      const client = clientOf(b);
+      const producer = new Producer(client, { codec: Codec.None, acks: -1, lingerMs: 5 });
+      await producer.prepare("eos-in");
+      for (let k = 0; k < INPUTS_PER_CYCLE; k++, written++) producer.append("eos-in", written % PARTITIONS, null, utf8.encode(`in-${written}`), null, Date.now());
+      expect((await producer.flush()).failed).toBe(0);
+      producer.close();
+      await client.close();
+    };
+    await writeInputs();
 
     for (let cycle = 0; cycle < CYCLES; cycle++) {
+      await writeInputs();
       t ??= new Transformer(b, false);
       await t.committedAtLeast(t.committed + 1); // it is working (or it exited)
       await Bun.sleep(random(300)); // the kill lands at a seeded moment of its work
