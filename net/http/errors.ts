@@ -46,6 +46,8 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   DUPLICATE_RESOURCE: 400,
   UNSUPPORTED_MECHANISM: 400,
   NOT_AUTHORIZED: 403,
+  INVALID_ACL: 400,
+  SECURITY_DISABLED: 409,
 };
 
 export function badRequest(message: string, code = "BAD_REQUEST"): HttpError {

@@ -65,7 +65,7 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
   // Who a request acts as: the holder of the configured bearer token is a super user (it is the
   // operator's own key); without a token, everyone is User:ANONYMOUS, whom broker.auth.authorize
   // lets do what it lets anonymous Kafka clients do. HTTP Basic users come with issue #18 item 5.
-  const authorize = token !== undefined ? () => true : (operation: Operation, resource: Resource) => broker.auth.authorize(ANONYMOUS, operation, resource);
+  const authorize = token !== undefined ? () => true : (operation: Operation, resource: Resource) => broker.auth.authorize({ principal: ANONYMOUS, host: "" }, operation, resource);
   return {
     async fetch(req, server) {
       try {
