@@ -50,6 +50,9 @@ describe("users over the HTTPS control plane", () => {
     expect(listed.stdout).toBe("USER   SUPER  CREDENTIALS\nadmin  yes    SCRAM-SHA-256 (4096), SCRAM-SHA-512 (4096)\nbob    no     SCRAM-SHA-256 (4096)\n");
     expect((await cli(["users", "create", "bob"], { input: "again\n" })).stderr).toContain("user bob already exists");
 
+    // bob may write (and create) users-t: an ACL made with the ops profile's super user (issue #18 item 4).
+    const granted = await cli(["acls", "create", "--allow-principal", "User:bob", "--operation", "Write", "--operation", "Create", "--topic", "users-t"]);
+    expect(granted.code).toBe(0);
     const produce = (password: string) =>
       // The profile in use (ops) brings TLS and the CA; the flags and env bring another user.
       cli(["produce", "users-t", "--broker", at("SASL_SSL"), "--user", "bob", "--sasl-mechanism", "SCRAM-SHA-256"], { input: "x\n", env: { STREAMCTL_PASSWORD: password } });
@@ -183,11 +186,13 @@ describe("first start, restarts and secrets", () => {
     expect(r.stderr).toContain(message);
   });
 
-  test("users outlive a restart; no password is on disk or in ps", async () => {
+  test("users and ACLs outlive a restart; no password is on disk or in ps", async () => {
     // The admin password is in this broker's environment, not its command line.
     const cmdline = readFileSync(`/proc/${broker.proc.pid}/cmdline`, "utf8");
     expect(cmdline).not.toContain(ADMIN_PASSWORD);
     expect((await cli(["users", "create", "carol", "--profile", "ops"], { input: "carol-Pw-9\n" })).code).toBe(0);
+    // Her ACL must outlive the restart too (DATA/acls.json).
+    expect((await cli(["acls", "create", "--allow-principal", "User:carol", "--operation", "Write", "--operation", "Create", "--topic", "restart-t", "--profile", "ops"])).code).toBe(0);
 
     const dataDir = broker.dataDir;
     expect(await broker.stop()).toBe(0);
