@@ -66,13 +66,19 @@ describe("users over the HTTPS control plane", () => {
     expect((await cli(["users", "delete", "bob"])).stderr).toContain("no user bob");
   });
 
-  test("without the control plane's token, users cannot be listed or made (403 NOT_AUTHORIZED)", async () => {
+  test("without a token, users cannot be listed or made anonymously (401); the profile's user by HTTP Basic can", async () => {
     const open = await startBroker({ noDefaultListener: true, args: ["--listener", "SASL_PLAINTEXT://127.0.0.1:0"], env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMCTL_HTTP_TOKEN: "" } });
     try {
-      const r = await cli(["users", "create", "mallory", "--super-user", "--http", `http://${open.http}`], { input: "x\n", env: { STREAMCTL_HTTP_TOKEN: "" } });
+      // No profile, no user: an anonymous request.
+      const anonymous = { STREAMCTL_HTTP_TOKEN: "", XDG_CONFIG_HOME: join(home, "none") };
+      const r = await cli(["users", "create", "mallory", "--super-user", "--http", `http://${open.http}`], { input: "x\n", env: anonymous });
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe("streamctl: managing users needs a super user: start serve with a control-plane token (--http-token-file or STREAMCTL_HTTP_TOKEN) and send it\n");
-      expect((await cli(["users", "list", "--http", `http://${open.http}`], { env: { STREAMCTL_HTTP_TOKEN: "" } })).code).toBe(1);
+      expect(r.stderr).toBe("streamctl: an anonymous request may not ALTER CLUSTER kafka-cluster: send credentials (HTTP Basic user and password, or the Bearer token)\n");
+      expect((await cli(["users", "list", "--http", `http://${open.http}`], { env: anonymous })).code).toBe(1);
+      // The ops profile's user (admin, a super user there too) is sent by HTTP Basic.
+      const listed = await cli(["users", "list", "--http", `http://${open.http}`], { env: { STREAMCTL_HTTP_TOKEN: "" } });
+      expect(listed.stdout).toContain("admin  yes");
+      expect(listed.code).toBe(0);
     } finally {
       await open.stop();
       removeDir(open.dataDir);

@@ -18,7 +18,7 @@
 // Decisions are cached per (principal, host, operation, resource) until the ACLs change (super
 // users are asked first, uncached: a user made one counts at once): a produce asks once per topic
 // per request, and the answer is a map lookup.
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { ANONYMOUS, type Principal, parsePrincipal, samePrincipal, userPrincipal } from "../security/principal.ts";
@@ -101,6 +101,9 @@ export type AclDeletion = { error: CoreError } | { error: null; removed: AclBind
 /** Decisions cached at most; past this the cache starts over (a scan of thousands of names). */
 const DECISIONS_CACHED_MAX = 50_000;
 
+/** Passwords checked and remembered at most (HTTP Basic); past this the memory starts over. */
+const PASSWORDS_REMEMBERED_MAX = 1_000;
+
 /** One step of a SASL exchange, as the door sends it on. */
 export type SaslStep =
   | { kind: "challenge"; bytes: Uint8Array }
@@ -144,6 +147,12 @@ export class Auth {
   private readonly fakeSaltKey = new Uint8Array(randomBytes(32));
   /** A credential to spend a PLAIN check's PBKDF2 on when the user does not exist. */
   private decoy: ScramCredential | null = null;
+  /** HMAC(user, password) → the credential it matched: a client sending Basic on every request
+   * pays the PBKDF2 once, not per request. A new password or a deleted user makes a new (or no)
+   * credential object, so the entry no longer counts. Keyed by a per-process secret: the map holds
+   * no fast hash of a password that could be guessed offline. */
+  private remembered = new Map<string, ScramCredential>();
+  private readonly rememberKey = new Uint8Array(randomBytes(32));
 
   private constructor(
     private readonly store: UserStore,
@@ -198,6 +207,23 @@ export class Auth {
     const ok = await passwordMatches(credential ?? this.decoyCredential(), password);
     if (!ok || credential === undefined) return { kind: "failure", reason: `PLAIN: invalid credentials for ${JSON.stringify(user)}` };
     return { kind: "success", bytes: new Uint8Array(0), principal: userPrincipal(user) };
+  }
+
+  /**
+   * The principal `user` is when `password` is theirs (HTTP Basic, checked like SASL/PLAIN against
+   * the SCRAM credentials), or null. A password that matched once is remembered until it changes.
+   */
+  async checkPassword(user: string, password: string): Promise<Principal | null> {
+    if (user === "" || password === "") return null;
+    const key = createHmac("sha256", this.rememberKey).update(user).update("\0").update(password).digest("base64");
+    const stored = this.store.get(user);
+    const credential = stored?.credentials.get("SCRAM-SHA-256") ?? stored?.credentials.get("SCRAM-SHA-512");
+    if (credential !== undefined && this.remembered.get(key) === credential) return userPrincipal(user);
+    const step = await this.plain(new TextEncoder().encode(`\0${user}\0${password}`));
+    if (step.kind !== "success" || credential === undefined) return null;
+    if (this.remembered.size >= PASSWORDS_REMEMBERED_MAX) this.remembered = new Map();
+    this.remembered.set(key, credential);
+    return step.principal;
   }
 
   private decoyCredential(): ScramCredential {
