@@ -11,6 +11,7 @@ import { listenOrExplain } from "../listen.ts";
 import { clusterRoutes } from "./cluster.ts";
 import { CallerCheck, unauthorized, WWW_AUTHENTICATE } from "./callers.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { CLIENT_HEADER, type Front, frontPlumbing, SECRET_HEADER, startFront } from "./front.ts";
 import { Guard, isLoopbackListener } from "./guard.ts";
 import { groupRoutes } from "./groups.ts";
 import { checkHttpLimits, SERVER_BODY_BYTES_MAX } from "./limits.ts";
@@ -121,28 +122,54 @@ export function httpDoor(broker: Broker, options: DoorOptions = {}): HttpDoor {
 
 export function startHttpServer(opts: HttpServerOptions): HttpServer {
   const door = httpDoor(opts.broker, { ...opts, listenHost: opts.host, tls: opts.tls !== undefined });
-  const server = listenOrExplain("http", opts.host, opts.port, () => Bun.serve({
-    hostname: opts.host,
-    port: opts.port,
-    development: false,
-    // Bun's default lets a second process bind the same port (SO_REUSEPORT), after which the
-    // kernel spreads requests over both brokers. One port, one broker.
-    reusePort: false,
-    maxRequestBodySize: SERVER_BODY_BYTES_MAX,
-    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    fetch: (req, server) => door.fetch(req, server),
-    error(err) {
-      return errorResponse(err);
-    },
-  }));
+  // Bun.serve on a private unix socket behind the front (net/http/front.ts), which faces the
+  // network, terminates TLS and answers what Bun's parser would refuse without JSON.
+  const plumbing = frontPlumbing();
+  let server: Server<unknown>;
+  try {
+    server = Bun.serve({
+      unix: plumbing.socket,
+      development: false,
+      maxRequestBodySize: SERVER_BODY_BYTES_MAX,
+      fetch: (req, server) => door.fetch(req, { timeout: (r, s) => server.timeout(r, s), requestIP: (r) => frontClient(r, plumbing.secret) }),
+      error(err) {
+        return errorResponse(err);
+      },
+    });
+  } catch (err) {
+    plumbing.remove();
+    door.close();
+    throw err;
+  }
+  let front: Front;
+  try {
+    front = listenOrExplain("http", opts.host, opts.port, () =>
+      startFront({ hostname: opts.host, port: opts.port, tls: opts.tls, upstream: plumbing.socket, bodyBytesMax: SERVER_BODY_BYTES_MAX, secret: plumbing.secret }),
+    );
+  } catch (err) {
+    void server.stop(true);
+    plumbing.remove();
+    door.close();
+    throw err;
+  }
   return {
     host: opts.host,
-    port: server.port ?? opts.port,
+    port: front.port,
     async stop() {
+      front.stop();
       await server.stop(false);
+      front.closeAll();
       door.close();
+      plumbing.remove();
     },
   };
+}
+
+/** The client's address as the front passed it (with the secret that proves the front sent it). */
+function frontClient(req: Request, secret: string): { address: string } | null {
+  if (req.headers.get(SECRET_HEADER) !== secret) return null;
+  const address = req.headers.get(CLIENT_HEADER);
+  return address === null ? null : { address };
 }
 
 /** The client's address as ACLs name hosts: an IPv4-mapped IPv6 address as plain IPv4. */
