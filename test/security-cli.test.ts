@@ -2,7 +2,8 @@
 // flags and with a profile (flags and environment over the profile, `profile show` printing no
 // secret), `streamctl users` over an HTTPS control plane (--http-tls), the first start's admin
 // (or the one-line refusal without STREAMCTL_ADMIN_PASSWORD), users kept across a restart and
-// never on disk or in `ps` in plaintext. Issue #18.
+// never on disk or in `ps` in plaintext; ACLs made with the profile's super user and enforced on
+// both doors (bob by SASL on Kafka, by HTTP Basic on the HTTPS control plane). Issue #18.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -62,6 +63,23 @@ describe("users over the HTTPS control plane", () => {
     expect(old.code).toBe(1);
     expect(old.stderr).toContain("Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256");
     expect((await produce("bob-second")).code).toBe(0);
+    // No ACL lets bob write elsewhere: our CLI says what Kafka's code says.
+    const elsewhere = await cli(["produce", "ops-only", "--broker", at("SASL_SSL"), "--user", "bob", "--sasl-mechanism", "SCRAM-SHA-256"], { input: "x\n", env: { STREAMCTL_PASSWORD: "bob-second" } });
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toContain("TOPIC_AUTHORIZATION_FAILED");
+
+    // The HTTPS control plane takes bob by HTTP Basic, with the same ACLs: users-t is all he may
+    // describe, and managing users is 403 JSON; a wrong password is 401 JSON with WWW-Authenticate.
+    const https = async (path: string, password: string) => {
+      const res = await fetch(`https://${broker.http}${path}`, { headers: { authorization: `Basic ${Buffer.from(`bob:${password}`).toString("base64")}` }, tls: { ca: readFileSync(certs.ca, "utf8") } } as RequestInit);
+      return { status: res.status, auth: res.headers.get("www-authenticate"), body: (await res.json()) as any };
+    };
+    expect((await https("/v1/topics", "bob-second")).body.topics.map((t: { name: string }) => t.name)).toEqual(["users-t"]);
+    const users = await https("/v1/users", "bob-second");
+    expect([users.status, users.body]).toEqual([403, { error: { code: "NOT_AUTHORIZED", message: "User:bob may not DESCRIBE CLUSTER kafka-cluster" } }]);
+    const wrong = await https("/v1/topics", "bob-first");
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, "UNAUTHORIZED"]);
+    expect(wrong.auth).toContain("Basic");
     expect((await cli(["users", "delete", "bob"])).stderr).toBe("streamctl: deleted user bob\n");
     expect((await cli(["users", "delete", "bob"])).stderr).toContain("no user bob");
   });
