@@ -335,7 +335,7 @@ export function serveCommand(io: Io): Command {
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token-file <file>", "file holding the Bearer token every HTTP request must carry (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .option("--http-token-file <file>", "file holding the operator's Bearer token, a super user; with one, every HTTP request needs it or HTTP Basic (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
     .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
       throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
     }))
