@@ -18,9 +18,18 @@
 // Checks before the state: unknown member → UNKNOWN_MEMBER_ID; static member whose instance id now
 // maps to another member → FENCED_INSTANCE_ID; generation ≠ the group's → ILLEGAL_GENERATION.
 //
-// Static membership (group.instance.id, KIP-345) is kept simple: a rejoin under a known instance
-// id with a new member id fences the old member (its polls get FENCED_INSTANCE_ID) and rebalances,
-// where Kafka would hand the old assignment over without one.
+// Static membership (group.instance.id, KIP-345), as Kafka's classic coordinator: a static member
+// that restarts within its session timeout rejoins with no member id and its instance id; the new
+// member id takes the old one's place and assignment, and a Stable group does not rebalance (the
+// others never see it). The old member id is fenced: whatever it sends gets FENCED_INSTANCE_ID, so
+// of two processes with one instance id the older one stops. Static members never get
+// MEMBER_ID_REQUIRED; they leave by session expiry or by LeaveGroup naming their instance id.
+//
+// Cooperative rebalancing (KIP-429) needs nothing of its own here: the coordinator relays the
+// protocols (cooperative-sticky's subscriptions carry the owned partitions); the leader withholds
+// partitions that move, members that lose some revoke them and rejoin, and that JoinGroup (its
+// metadata changed) starts the second rebalance that hands them over. Members keep fetching and
+// committing meanwhile (commits in PreparingRebalance are stored, as Kafka stores them).
 //
 // Every transition runs synchronously inside one call or timer callback, so nothing interleaves;
 // only OffsetCommit/DeleteGroups wait (for the offsets log), after their checks. Transitions go
@@ -164,8 +173,7 @@ export class GroupCoordinator {
     assert(!group.members.has(memberId) && !group.pending.has(memberId), `member id ${memberId} is new to group '${group.groupId}'`);
     if (req.groupInstanceId !== null) {
       const old = group.instances.get(req.groupInstanceId);
-      // Dropped without a rebalance of its own: the new member's join starts the one needed.
-      if (old !== undefined && group.members.has(old)) this.dropMember(group, group.members.get(old)!, "FENCED_INSTANCE_ID");
+      if (old !== undefined && group.members.has(old)) return this.replaceStaticMember(group, group.members.get(old)!, memberId, req);
       return this.addMemberAndRebalance(group, req, memberId);
     }
     if (req.requireKnownMemberId) {
@@ -203,6 +211,42 @@ export class GroupCoordinator {
       default:
         return joinError("UNKNOWN_MEMBER_ID", req.memberId);
     }
+  }
+
+  /**
+   * A static member restarted within its session (Kafka's updateStaticMemberAndRebalance): the new
+   * member id takes the old one's place and assignment, the old id is fenced (its parked
+   * JoinGroup/SyncGroup and every later request get FENCED_INSTANCE_ID). A Stable group whose
+   * chosen protocol stays the same does not rebalance: the member is answered at once with the
+   * current generation and no member list, and the old leader id, so that a restarted leader does
+   * not assign (a Stable group would not pass its assignment on); its SyncGroup gets its old
+   * assignment. CompletingRebalance rebalances again (the leader may be assigning to the old id);
+   * PreparingRebalance goes on with the new id in the old one's place.
+   */
+  private replaceStaticMember(group: Group, old: Member, memberId: string, req: JoinRequest): Result<JoinResult> {
+    const instanceId = req.groupInstanceId!;
+    const currentLeader = group.leaderId;
+    this.timers.clear(old.expiry);
+    old.expiry = null;
+    const oldJoin = old.joinWaiter;
+    old.joinWaiter = null;
+    const member = group.replaceStaticMember(instanceId, old.memberId, memberId);
+    oldJoin?.(joinError("FENCED_INSTANCE_ID", old.memberId));
+    this.answerSync(old, { error: "FENCED_INSTANCE_ID", protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    this.logger.info(`group ${group.groupId}: static member ${instanceId} rejoined in ${group.state} as ${memberId}, replacing ${old.memberId}`);
+    if (group.state === "Stable") {
+      member.protocols = req.protocols;
+      if (group.selectProtocol() === group.protocolName) {
+        member.sessionTimeoutMs = req.sessionTimeoutMs;
+        member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+        member.clientId = req.clientId;
+        member.clientHost = req.clientHost;
+        this.touch(group, member);
+        return { error: null, generationId: group.generationId, protocolType: group.protocolType, protocolName: group.protocolName, leaderId: currentLeader ?? "", memberId, members: [] };
+      }
+    }
+    this.touch(group, member);
+    return this.updateMemberAndRebalance(group, member, req);
   }
 
   private addMemberAndRebalance(group: Group, req: JoinRequest, memberId: string): Promise<JoinResult> {
