@@ -517,7 +517,7 @@ describe("group coordinator flows", () => {
     expect(d.state).toBe("Stable");
     expect(d.members.find((m) => m.memberId === "a-1")!.assignment).toEqual([{ topic: "t", partitions: [0, 1] }]);
     expect(d.offsets).toEqual([{ topic: "t", partitions: [{ partition: 0, committed: 40, end: 100, lag: 60 }, { partition: 1, committed: null, end: 100, lag: null }] }]);
-    expect(c.listGroups()).toEqual([{ groupId: G, protocolType: "consumer", state: "Stable" }]);
+    expect(c.listGroups()).toEqual([{ groupId: G, protocolType: "consumer", state: "Stable", groupType: "classic" }]);
   });
 
   test("resetOffsets only while Empty; deleteGroup forgets offsets", async () => {

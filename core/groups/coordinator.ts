@@ -43,7 +43,8 @@ import { GROUP_MEMBERS_MAX, OFFSET_METADATA_BYTES_MAX } from "../limits.ts";
 import type { SyncScheduler } from "../log/durability.ts";
 import { type Logger, silentLogger } from "../log/types.ts";
 import { subscribedTopics } from "./assignment.ts";
-import { describeForControlPlane, summarize } from "./describe.ts";
+import { ConsumerGroups } from "./consumer-group.ts";
+import { describeConsumerGroup, describeForControlPlane, summarize } from "./describe.ts";
 import { EMPTY_BYTES, Group, Member } from "./group.ts";
 import { OffsetStore } from "./offset-store.ts";
 import { type Timers, systemTimers } from "./timers.ts";
@@ -74,6 +75,10 @@ export interface GroupCoordinatorConfig {
   initialRebalanceDelayMs: number;
   /** group.max.size. */
   maxGroupSize: number;
+  /** group.consumer.heartbeat.interval.ms (Kafka default 5000): the consumer protocol's heartbeat. */
+  consumerHeartbeatIntervalMs: number;
+  /** group.consumer.session.timeout.ms (Kafka default 45000). */
+  consumerSessionTimeoutMs: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -81,6 +86,8 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   maxSessionTimeoutMs: 1_800_000,
   initialRebalanceDelayMs: 3000,
   maxGroupSize: GROUP_MEMBERS_MAX,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerSessionTimeoutMs: 45_000,
 };
 
 export interface GroupCoordinatorOptions {
@@ -111,6 +118,8 @@ export class GroupCoordinator {
   private closed = false;
   private replicator: CommitReplicator | null = null;
   readonly config: GroupCoordinatorConfig;
+  /** Groups of the consumer group protocol (KIP-848), in the same id space as the classic ones. */
+  readonly consumer: ConsumerGroups;
 
   private constructor(
     readonly offsets: OffsetStore,
@@ -121,6 +130,21 @@ export class GroupCoordinator {
     private readonly newMemberId: (prefix: string) => string,
   ) {
     this.config = config;
+    this.consumer = new ConsumerGroups(
+      timers,
+      () => this.topics,
+      logger,
+      { heartbeatIntervalMs: config.consumerHeartbeatIntervalMs, sessionTimeoutMs: config.consumerSessionTimeoutMs, maxGroupSize: config.maxGroupSize },
+      {
+        active: (id) => (this.groups.get(id)?.size ?? 0) > 0,
+        drop: (id) => {
+          const g = this.groups.get(id);
+          if (g !== undefined && g.state === "Empty" && g.size === 0) this.groups.delete(id);
+        },
+      },
+      () => newMemberId("consumer"),
+      (id) => !this.offsets.hasGroup(id),
+    );
   }
 
   static async open(opts: GroupCoordinatorOptions): Promise<GroupCoordinator> {
@@ -154,6 +178,9 @@ export class GroupCoordinator {
     if (req.groupId === "") return fail("INVALID_GROUP_ID");
     const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.config;
     if (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max) return fail("INVALID_SESSION_TIMEOUT");
+    // A consumer-protocol group with members admits no classic member; an Empty one becomes classic.
+    if (this.consumer.active(req.groupId)) return fail("INCONSISTENT_GROUP_PROTOCOL");
+    if (this.consumer.has(req.groupId)) this.consumer.forget(req.groupId);
     let group = this.groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberId !== "") return fail("UNKNOWN_MEMBER_ID");
@@ -542,13 +569,18 @@ export class GroupCoordinator {
     if (this.closed) return all("NOT_COORDINATOR");
     if (req.groupId === "") return all("INVALID_GROUP_ID");
     let group = this.groups.get(req.groupId);
-    if (group === undefined) {
-      if (req.generationId >= 0) return all("ILLEGAL_GENERATION");
-      group = new Group(req.groupId);
-      this.groups.set(req.groupId, group);
+    if (this.consumer.has(req.groupId)) {
+      const refused = this.consumer.validateCommit(req.groupId, req.memberId, req.generationId, req.apiVersion ?? 9);
+      if (refused !== null) return all(refused);
+    } else {
+      if (group === undefined) {
+        if (req.generationId >= 0) return all("ILLEGAL_GENERATION");
+        group = new Group(req.groupId);
+        this.groups.set(req.groupId, group);
+      }
+      const refused = this.validateCommit(group, req);
+      if (refused !== null) return all(refused);
     }
-    const refused = this.validateCommit(group, req);
-    if (refused !== null) return all(refused);
     const results: PartitionError[] = [];
     const accepted: typeof req.offsets = [];
     for (const o of req.offsets) {
@@ -573,7 +605,7 @@ export class GroupCoordinator {
       for (const r of results) if (r.error === null) r.error = moved ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
     }
     assert(results.length === req.offsets.length, "an OffsetCommit answers every partition it names");
-    this.dropIfUnused(group);
+    if (group !== undefined) this.dropIfUnused(group);
     return results;
   }
 
@@ -604,12 +636,17 @@ export class GroupCoordinator {
     if (this.closed) return { error: "NOT_COORDINATOR", partitions: [] };
     if (groupId === "") return { error: "INVALID_GROUP_ID", partitions: [] };
     const group = this.groups.get(groupId);
+    if (this.consumer.has(groupId)) return this.deleteOffsetsOf(groupId, partitions, this.consumer.subscribedTopicNames(groupId), null);
     if (group === undefined || group.state === "Dead") return { error: "GROUP_ID_NOT_FOUND", partitions: [] };
     let subscribed: Set<string> | null = new Set();
     if (group.state !== "Empty") {
       if (group.protocolType !== "consumer") return { error: "NON_EMPTY_GROUP", partitions: [] };
       subscribed = subscriptionsOf(group);
     }
+    return this.deleteOffsetsOf(groupId, partitions, subscribed, group);
+  }
+
+  private async deleteOffsetsOf(groupId: string, partitions: Array<{ topic: string; partition: number }>, subscribed: Set<string> | null, group: Group | null): Promise<DeleteOffsetsResult> {
     const results = partitions.map((p) => ({ ...p, error: subscribed === null || subscribed.has(p.topic) ? ("GROUP_SUBSCRIBED_TO_TOPIC" as const) : null }));
     const eligible = results.filter((r) => r.error === null).map(({ topic, partition }) => ({ topic, partition }));
     try {
@@ -620,14 +657,19 @@ export class GroupCoordinator {
       return { error: e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR", partitions: [] };
     }
     if (eligible.length > 0) this.logger.info(`group ${groupId}: deleted the offsets of ${eligible.map((p) => `${p.topic}/${p.partition}`).join(", ")}`);
-    this.dropIfUnused(group);
+    if (group !== null) this.dropIfUnused(group);
     return { error: null, partitions: results };
   }
 
   /** OffsetFetch: committed offsets of the partitions asked for (or all, when `topics` is null). */
-  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null): FetchOffsetsResult {
+  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null, member?: { memberId: string; memberEpoch: number }): FetchOffsetsResult {
     if (this.closed) return { error: "NOT_COORDINATOR", topics: [] };
     if (groupId === "" && topics === null) return { error: "INVALID_GROUP_ID", topics: [] };
+    // OffsetFetch v9+ from a consumer-protocol member: its epoch must be current (KIP-848).
+    if (member !== undefined && member.memberEpoch >= 0 && this.consumer.has(groupId)) {
+      const refused = this.consumer.validateFetch(groupId, member.memberId, member.memberEpoch);
+      if (refused !== null) return { error: refused, topics: [] };
+    }
     const committed = this.offsets.groupOffsets(groupId);
     const wanted = topics ?? [...committed].map(([topic, byPart]) => ({ topic, partitions: [...byPart.keys()].sort((a, b) => a - b) }));
     return {
@@ -670,7 +712,9 @@ export class GroupCoordinator {
   // --- listing, describing, deleting ----------------------------------------------------------
 
   listGroups(): GroupListing[] {
-    return [...this.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state }));
+    const classic = [...this.groups.values()].map((g): GroupListing => ({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state, groupType: "classic" }));
+    const consumer = this.consumer.ids().map((id): GroupListing => ({ groupId: id, protocolType: "consumer", state: this.consumer.stateOf(id)!, groupType: "consumer" }));
+    return [...classic, ...consumer];
   }
 
   /** DescribeGroups' summary; an unknown group reads as Dead (as Kafka answers). */
@@ -678,12 +722,16 @@ export class GroupCoordinator {
     return ids.map((id) => {
       if (this.closed) return { groupId: id, error: "NOT_COORDINATOR", state: "Dead", protocolType: "", protocolData: "", members: [] };
       if (id === "") return { groupId: id, error: "INVALID_GROUP_ID", state: "Dead", protocolType: "", protocolData: "", members: [] };
+      // A consumer-protocol group is described by ConsumerGroupDescribe (as Kafka 3.8 answers).
+      if (this.consumer.has(id)) return { groupId: id, error: "GROUP_ID_NOT_FOUND", state: "Dead", protocolType: "", protocolData: "", members: [] };
       return summarize(this.groups.get(id), id);
     });
   }
 
   /** The control plane's view with lag, or null when the group does not exist. */
   describeGroup(id: string): GroupDescription | null {
+    const view = this.consumer.describe(id);
+    if (view !== undefined) return describeConsumerGroup(view, this.offsets.groupOffsets(id), this.topics);
     const group = this.groups.get(id);
     if (group === undefined) return null;
     return describeForControlPlane(group, this.offsets.groupOffsets(id), this.topics);
@@ -699,6 +747,7 @@ export class GroupCoordinator {
   async deleteGroup(groupId: string): Promise<{ error: GroupErrorName | null; message: string }> {
     if (this.closed) return { error: "NOT_COORDINATOR", message: "the broker is stopping" };
     if (groupId === "") return { error: "INVALID_GROUP_ID", message: "group id is empty" };
+    if (this.consumer.has(groupId)) return this.deleteConsumerGroup(groupId);
     const group = this.groups.get(groupId);
     if (group === undefined) return { error: "GROUP_ID_NOT_FOUND", message: `group '${groupId}' does not exist` };
     if (group.state === "Dead") return { error: "GROUP_ID_NOT_FOUND", message: `group '${groupId}' is being deleted` };
@@ -717,6 +766,18 @@ export class GroupCoordinator {
     return { error: null, message: "" };
   }
 
+  private async deleteConsumerGroup(groupId: string): Promise<{ error: GroupErrorName | null; message: string }> {
+    if (this.consumer.active(groupId)) return { error: "NON_EMPTY_GROUP", message: `consumer group '${groupId}' has members` };
+    try {
+      if (this.offsets.hasGroup(groupId)) await this.offsets.deleteGroup(groupId);
+    } catch (e) {
+      if (e instanceof AssertionError) throw e;
+      return { error: "KAFKA_STORAGE_ERROR", message: e instanceof Error ? e.message : String(e) };
+    }
+    if (!this.consumer.active(groupId)) this.consumer.forget(groupId);
+    return { error: null, message: "" };
+  }
+
   /**
    * A topic was deleted: every group forgets its offsets of that topic, durably. The tombstone is
    * written even when no offset of the topic is in the table yet: a commit validated before the
@@ -732,7 +793,8 @@ export class GroupCoordinator {
   // --- the control plane's GroupSource (net/http/groups.ts): the same operations, throwing ------
 
   list(): Array<{ group: string; state: string; members: number }> {
-    return [...this.groups.values()].map((g) => ({ group: g.groupId, state: g.state, members: g.members.size }));
+    const consumer = this.consumer.ids().map((id) => ({ group: id, state: this.consumer.stateOf(id)!, members: this.consumer.describe(id)!.members.length }));
+    return [...[...this.groups.values()].map((g) => ({ group: g.groupId, state: g.state, members: g.members.size })), ...consumer];
   }
 
   describe(groupId: string):
@@ -800,6 +862,7 @@ export class GroupCoordinator {
   stopServing(): void {
     if (this.closed) return;
     this.closed = true;
+    this.consumer.stopServing();
     for (const g of this.groups.values()) {
       this.timers.clear(g.rebalanceTimer);
       for (const t of g.pending.values()) this.timers.clear(t);
@@ -820,7 +883,7 @@ export class GroupCoordinator {
 
   /** For tests and the bench: a group's state, or undefined when it does not exist. */
   stateOf(groupId: string): string | undefined {
-    return this.groups.get(groupId)?.state;
+    return this.groups.get(groupId)?.state ?? this.consumer.stateOf(groupId);
   }
 }
 
