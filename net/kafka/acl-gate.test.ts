@@ -14,6 +14,8 @@ import type { ApiDescriptor } from "../protocol/api.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { decodeResponseHeader, encodeRequestHeader } from "../protocol/header.ts";
 import {
+  ConsumerGroupDescribe,
+  ConsumerGroupHeartbeat,
   CreateAcls,
   DeleteAcls,
   DescribeAcls,
@@ -25,6 +27,7 @@ import {
   Metadata,
   OffsetCommit,
   Produce,
+  defaultConsumerGroupHeartbeatRequest,
   defaultDescribeConfigsRequest,
   defaultFetchRequest,
   defaultJoinGroupRequest,
@@ -181,6 +184,25 @@ describe("groups", () => {
     await answer(connection("admin"), OffsetCommit, 8, { ...defaultOffsetCommitRequest(), groupId: "other", topics: [{ name: "orders", partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }] }] });
     const listed = await answer(alice, ListGroups, 4, defaultListGroupsRequest());
     expect(listed.groups.map((g) => g.groupId)).toEqual(["app"]);
+  });
+});
+
+describe("the consumer group protocol (KIP-848)", () => {
+  test("a heartbeat needs READ on the group and DESCRIBE on every subscribed topic; describing needs DESCRIBE per group", async () => {
+    const alice = connection("alice");
+    const beat = (groupId: string, topics: string[]) =>
+      answer(alice, ConsumerGroupHeartbeat, 0, { ...defaultConsumerGroupHeartbeatRequest(), groupId, memberId: "m-1", memberEpoch: 0, rebalanceTimeoutMs: 30_000, subscribedTopicNames: topics, topicPartitions: [] });
+    expect((await beat("other", ["orders"])).errorCode).toBe(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    const hidden = await beat("app", ["orders", "hidden"]);
+    expect([hidden.errorCode, hidden.errorMessage]).toEqual([ErrorCode.TOPIC_AUTHORIZATION_FAILED, "not authorized to DESCRIBE topic(s) hidden"]);
+    const joined = await beat("app", ["orders"]);
+    expect(joined.errorCode).toBe(0);
+    expect(joined.memberEpoch).toBeGreaterThan(0);
+    const described = await answer(alice, ConsumerGroupDescribe, 0, { groupIds: ["app", "other"], includeAuthorizedOperations: true });
+    const byId = Object.fromEntries(described.groups.map((g) => [g.groupId, g]));
+    expect(byId.app!.errorCode).toBe(0);
+    expect(byId.app!.authorizedOperations).toBe(operationBits(["READ", "DESCRIBE"]));
+    expect(byId.other!.errorCode).toBe(ErrorCode.GROUP_AUTHORIZATION_FAILED);
   });
 });
 

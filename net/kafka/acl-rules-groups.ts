@@ -15,6 +15,9 @@
 // | ListGroups (16)           | DESCRIBE on the cluster, else only groups it may DESCRIBE | (left out)                   |
 // | DeleteGroups (42)         | DELETE on each group                                      | GROUP_AUTHORIZATION_FAILED   |
 // | OffsetDelete (47)         | DELETE on the group, READ on each topic                   | GROUP_/TOPIC_AUTHORIZATION_… |
+// | ConsumerGroupHeartbeat    | READ on the group; DESCRIBE on every subscribed topic     | GROUP_/TOPIC_AUTHORIZATION_  |
+// | (68, KIP-848)             |   (one refused: the whole heartbeat is refused)           | FAILED                       |
+// | ConsumerGroupDescribe (69)| DESCRIBE on each group                                    | GROUP_AUTHORIZATION_FAILED   |
 // | AddPartitionsToTxn (24)   | v0-3: WRITE on the TRANSACTIONAL_ID and on each topic     | TRANSACTIONAL_ID_/TOPIC_AUTH…|
 // |                           | (the others OPERATION_NOT_ATTEMPTED); v4+: CLUSTER_ACTION | CLUSTER_AUTHORIZATION_FAILED |
 // | AddOffsetsToTxn (25)      | WRITE on the TRANSACTIONAL_ID, READ on the group          | TRANSACTIONAL_ID_/GROUP_AUTH…|
@@ -32,6 +35,12 @@
 import { CLUSTER_NAME } from "../../core/broker/auth.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import {
+  type ConsumerGroupDescribeRequest,
+  type ConsumerGroupDescribeResponse,
+  type ConsumerGroupHeartbeatRequest,
+  type ConsumerGroupHeartbeatResponse,
+  defaultConsumerGroupDescribeResponseDescribedGroup,
+  defaultConsumerGroupHeartbeatResponse,
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
   type DescribeGroupsRequest,
@@ -202,6 +211,25 @@ const offsetDelete: Rule<OffsetDeleteRequest, OffsetDeleteResponse> = (req, a) =
   return topicsRead(req, a, (topics) => ({ errorCode: 0, throttleTimeMs: 0, topics }));
 };
 
+const consumerGroupHeartbeat: Rule<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = (req, a) => {
+  const refuse = (errorCode: number, errorMessage: string) => ({ answer: { ...defaultConsumerGroupHeartbeatResponse(), errorCode, errorMessage } });
+  if (!a.can("READ", "GROUP", req.groupId)) return refuse(GROUP_DENIED, `not authorized to READ group ${req.groupId}`);
+  const hidden = (req.subscribedTopicNames ?? []).filter((t) => !a.can("DESCRIBE", "TOPIC", t));
+  if (hidden.length > 0) return refuse(TOPIC_DENIED, `not authorized to DESCRIBE topic(s) ${hidden.join(", ")}`);
+  return null;
+};
+
+const consumerGroupDescribe: Rule<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = (req, a) => {
+  const refusedGroup = (groupId: string) => ({ ...defaultConsumerGroupDescribeResponseDescribedGroup(), groupId, errorCode: GROUP_DENIED });
+  return partly<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, string>(
+    req.groupIds,
+    (g) => a.can("DESCRIBE", "GROUP", g),
+    (groupIds) => ({ ...req, groupIds }),
+    (refused) => ({ throttleTimeMs: 0, groups: refused.map(refusedGroup) }),
+    (res, refused) => ({ ...res, groups: [...res.groups, ...refused.map(refusedGroup)] }),
+  );
+};
+
 // --- transactions (rules for handlers that may come later; loosely typed from Kafka's schemas) ---
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -274,6 +302,8 @@ export const GROUP_RULES: ReadonlyArray<[number, Rule]> = [
   [16, listGroups],
   [42, deleteGroups],
   [47, offsetDelete],
+  [68, consumerGroupHeartbeat],
+  [69, consumerGroupDescribe],
   [24, addPartitionsToTxn],
   [25, addOffsetsToTxn],
   [26, endTxn],

@@ -38,6 +38,8 @@ import { alterUserScramCredentialsHandler } from "./51-alter-user-scram-credenti
 import { describeAclsHandler } from "./29-describe-acls.ts";
 import { createAclsHandler } from "./30-create-acls.ts";
 import { deleteAclsHandler } from "./31-delete-acls.ts";
+import { consumerGroupHeartbeatHandler } from "./68-consumer-group-heartbeat.ts";
+import { consumerGroupDescribeHandler } from "./69-consumer-group-describe.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produceHandler,
@@ -78,4 +80,6 @@ export const HANDLERS: readonly Handler[] = [
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
 ];
