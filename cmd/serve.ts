@@ -17,6 +17,7 @@ import { CoreError } from "../core/errors.ts";
 import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { hostName, normaliseOrigin } from "../net/http/guard.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
 import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
@@ -43,6 +44,10 @@ export interface BrokerOptions {
   autoCreateTopics: boolean;
   defaultPartitions: number;
   httpToken?: string;
+  /** More names Host may carry on a loopback control plane without a token (--http-host). */
+  httpHosts?: readonly string[];
+  /** Origins allowed cross-origin requests and CORS (--http-cors-origin). */
+  corsOrigins?: readonly string[];
   maxConnections: number;
   idleTimeoutMs: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
@@ -108,7 +113,15 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       await cluster.start();
     }
     const httpAt = options.http;
-    const http = httpAt === null ? null : startHttpServer({ host: httpAt.host, port: httpAt.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
+    const http = httpAt === null ? null : startHttpServer({
+            host: httpAt.host,
+            port: httpAt.port,
+            token: options.httpToken,
+            broker,
+            tls: options.httpTls ? options.tls : undefined,
+            allowedHosts: options.httpHosts,
+            corsOrigins: options.corsOrigins,
+          });
     const clusterNode = cluster;
     return {
       kafka: listeners[0]!.address,
@@ -153,6 +166,8 @@ export interface ServeFlags extends ListenerFlags {
   /** Only from a --config file (a file is not in `ps`); on the command line see httpTokenFile. */
   httpToken?: string;
   httpTokenFile?: string;
+  httpHost?: string[];
+  httpCorsOrigin?: string[];
   maxConnections?: string;
   idleTimeoutMs?: string;
   nodeId?: string;
@@ -171,10 +186,10 @@ const CONFIG_KEYS = new Set([
   "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
-  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs",
+  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin",
 ]);
 /** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
-const LIST_KEYS = new Set(["listener", "advertise"]);
+const LIST_KEYS = new Set(["listener", "advertise", "httpHost", "httpCorsOrigin"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -222,8 +237,21 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   if (http !== null && !loopback && !httpToken) {
     throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
   }
+  const httpHosts = (merged.httpHost ?? []).map((h) => {
+    if (hostName(h) === null) throw new UsageError(`--http-host: expected a host name like broker.internal (optionally :PORT), got "${h}"`);
+    return h.trim().toLowerCase();
+  });
+  const corsOrigins = (merged.httpCorsOrigin ?? []).map((o) => {
+    try {
+      return normaliseOrigin(o);
+    } catch (err) {
+      throw new UsageError(`--http-cors-origin: ${(err as Error).message}`);
+    }
+  });
   return {
     dataDir: merged.dataDir ?? defaultDataDir(env),
+    httpHosts,
+    corsOrigins,
     listeners: kafka.listeners,
     tls: kafka.tls,
     httpTls: merged.httpTls === true,
@@ -311,7 +339,7 @@ export function serveCommand(io: Io): Command {
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token-file <file>", "file holding the Bearer token every HTTP request must carry (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .option("--http-token-file <file>", "file holding the operator's Bearer token, a super user; with one, every HTTP request needs it or HTTP Basic (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
     .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
       throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
     }))
@@ -320,6 +348,8 @@ export function serveCommand(io: Io): Command {
     .option("--tls-ca <file>", "PEM CA certificates that verify client certificates")
     .option("--tls-client-auth <mode>", "none | requested | required: client certificates on TLS listeners (principal User:<CN>; default none)")
     .option("--http-tls", "serve the HTTP control plane over TLS with --tls-cert/--tls-key")
+    .option("--http-host <name>", "another name the Host header may carry on a loopback control plane without a token (default: localhost, 127.x, [::1] only), repeatable", collect)
+    .option("--http-cors-origin <origin>", "an origin (https://app.example:8443) allowed cross-origin requests and CORS on the control plane, repeatable (default: none)", collect)
     .option("--sasl-mechanisms <list>", "SASL mechanisms offered, comma-separated (default PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)")
     .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
     .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
