@@ -117,6 +117,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress,
       closed: this.abort.signal,
       session: this.session,
+      holdDispatch: (until) => this.holdDispatch(until),
     };
   }
 
@@ -144,6 +145,18 @@ export class Connection {
       this.closeNow();
     }, ms);
     (this.firstRequestDeadline as { unref?: () => void }).unref?.();
+  }
+
+  /** Requests holding further dispatch (RequestContext.holdDispatch). */
+  private holds = 0;
+
+  private holdDispatch(until: Promise<unknown>): void {
+    this.holds++;
+    const release = () => {
+      this.holds--;
+      this.pump();
+    };
+    until.then(release, release);
   }
 
   /** The splitter read a frame's length: count it against the request memory, or wait. */
@@ -234,7 +247,7 @@ export class Connection {
 
   /** Dispatches queued frames, in order, while under the in-flight and output bounds. */
   private pump(): void {
-    while (this.pendingHead < this.pending.length && !this.closing && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
+    while (this.pendingHead < this.pending.length && !this.closing && this.holds === 0 && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
       // Not logged in (or logging in again): one request at a time, each answered first.
       if (this.session.phase !== "done" && this.inFlight > 0) break;
       const frame = this.pending[this.pendingHead]!;
