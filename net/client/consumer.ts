@@ -1,7 +1,7 @@
 // Consumer: reads topics, alone or as a member of a consumer group, for any library user and for
 // the CLI's consume, tail, replay and bench. It owns the assignment (every partition of each topic,
 // chosen partitions, or the group's share), the start and stop offset of each partition
-// (offset-spec.ts), the positions, group membership (group.ts: join, sync, heartbeats, rejoin),
+// (offset-spec.ts), the positions, group membership (group-member.ts: KIP-848 or classic),
 // commits, and the pipelined fetch (fetcher.ts). For example:
 //
 //   const consumer = new Consumer(client, { topics: ["orders"], group: { id: "billing" } });
@@ -28,9 +28,11 @@
 // Records past a partition's stop offset are never shown and never counted.
 //
 // Group order, per poll() (nothing else interleaves):
-//   1. the first poll joins: JoinGroup/SyncGroup, committed offsets (OffsetFetch) as starts,
-//      `from` for partitions with none, stops if asked; then onAssigned
-//   2. a heartbeat that saw a rebalance: onRevoked, commit positions, join again (step 1)
+//   1. the first poll joins (group-member.ts: ConsumerGroupHeartbeat where the coordinator serves
+//      KIP-848, else JoinGroup/SyncGroup), committed offsets (OffsetFetch) as starts, `from` for
+//      partitions with none, stops if asked; then onAssigned
+//   2. a heartbeat that saw a rebalance (classic) or a new assignment (KIP-848): onRevoked, commit
+//      positions, join again (step 1; KIP-848: take the new assignment)
 //   3. otherwise, positions are committed every autoCommitIntervalMs
 //   4. the next answer is fetched (the one after it is already on its way)
 // A group with `join: false` is only a store for offsets (Kafka's "simple" consumer with a group
@@ -43,7 +45,7 @@
 import { AUTO_COMMIT_INTERVAL_MS, FETCH_MAX_WAIT_MS } from "./constants.ts";
 import { sleep, type KafkaClient } from "./client.ts";
 import { Fetcher, FetchPartition, type FetchedChunk } from "./fetcher.ts";
-import { GroupMember } from "./group.ts";
+import { createGroupMember, type GroupMembership, type GroupProtocol } from "./group-member.ts";
 import { EARLIEST_OFFSET, LATEST_OFFSET, resolveOffsets, type OffsetSpec, type TopicOffsets } from "./offset-spec.ts";
 import { readHeaders, walkBatch, type DecodedHeader, type RecordView } from "./record-walker.ts";
 
@@ -89,6 +91,9 @@ export interface ConsumerGroupOptions {
    * false: only commit() commits. */
   autoCommit?: boolean;
   autoCommitIntervalMs?: number;
+  /** The group protocol (group-member.ts): "auto" (default) speaks the consumer group protocol
+   * (KIP-848: no initial rebalance delay) where the coordinator serves it, else the classic one. */
+  protocol?: GroupProtocol;
 }
 
 export interface ConsumerOptions {
@@ -125,7 +130,7 @@ const NONE: readonly FetchedChunk[] = [];
 
 export class Consumer {
   private readonly fetcher: Fetcher;
-  private readonly member: GroupMember | null;
+  private readonly member: GroupMembership | null;
   /** A member that joins the group (false for no group, and for a group used only for offsets). */
   private readonly joins: boolean;
   private firstAssignment = true;
@@ -165,7 +170,7 @@ export class Consumer {
     if (opts.group !== undefined && opts.group.join !== false && opts.partitions !== undefined) throw new Error("consumer: a group member reads the partitions the group assigns, not chosen ones");
     if (opts.group !== undefined && opts.group.id === "") throw new Error("consumer: the group id must not be empty");
     this.from = opts.from ?? EARLIEST_OFFSET;
-    this.member = opts.group === undefined ? null : new GroupMember(client, opts.group.id, [...opts.topics], { join: opts.group.join !== false });
+    this.member = opts.group === undefined ? null : createGroupMember(client, opts.group.id, [...opts.topics], { join: opts.group.join !== false, protocol: opts.group.protocol });
     this.joins = opts.group !== undefined && opts.group.join !== false;
     this.autoCommit = opts.group?.autoCommit ?? true;
     this.autoCommitIntervalMs = opts.group?.autoCommitIntervalMs ?? AUTO_COMMIT_INTERVAL_MS;
@@ -328,6 +333,12 @@ export class Consumer {
       from = 0;
     }
     return out;
+  }
+
+  /** The group protocol the member speaks ("consumer": KIP-848; "classic"), null without a group.
+   * With the default "auto" it is known once the first poll has joined. */
+  get groupProtocol(): "classic" | "consumer" | null {
+    return this.member?.protocol ?? null;
   }
 
   /** The partitions assigned now, topic → partitions (a group's share changes at each rebalance). */
