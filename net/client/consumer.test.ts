@@ -8,6 +8,8 @@ import { type BrokerProcess, removeDir, startBroker } from "../../test/harness.t
 import { KafkaClient } from "./client.ts";
 import { type Assignment, Consumer, type ConsumerOptions, type TopicRecordView } from "./consumer.ts";
 import { Producer } from "./producer.ts";
+import { ConsumerGroupHeartbeat } from "../protocol/messages/index.ts";
+import { HiddenApisClient } from "../testing/hidden-apis-client.ts";
 
 const T0 = 1_700_000_000_000;
 const utf8 = new TextEncoder();
@@ -54,7 +56,7 @@ async function produce(topic: string, partition: number, n: number, value: (i: n
   }
 }
 
-async function group(id: string): Promise<{ state: string; members: unknown[]; offsets: { topic: string; partitions: { partition: number; committed: number }[] }[] }> {
+async function group(id: string): Promise<{ state: string; protocol: string; members: unknown[]; offsets: { topic: string; partitions: { partition: number; committed: number }[] }[] }> {
   const res = await fetch(`http://${broker.http}/v1/groups/${id}`);
   return (await res.json()) as never;
 }
@@ -270,6 +272,45 @@ describe.each(["auto", "classic"] as const)("groups (protocol %s)", (protocol) =
     expect(g.members).toEqual([]);
     expect(g.offsets[0]!.partitions.map((p) => [p.partition, p.committed])).toEqual([0, 1, 2, 3].map((p) => [p, 60]));
   }, 60_000);
+});
+
+describe("group protocol choice", () => {
+  test("a broker that does not advertise ConsumerGroupHeartbeat gets a classic member, which reads as before", async () => {
+    const [host, port] = broker.kafka.split(":");
+    const older = new HiddenApisClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "older" }, [ConsumerGroupHeartbeat.key]);
+    try {
+      const consumer = new Consumer(older, { topics: ["ten"], group: { id: "no-kip848" }, stopAtEnd: true });
+      const values: string[] = [];
+      let protocolWhileMember: unknown = null;
+      await consumer.run((r) => {
+        protocolWhileMember ??= (async () => (await group("no-kip848")).protocol)();
+        values.push(text.decode(r.buf.subarray(r.valueStart, r.valueEnd)));
+      });
+      expect(consumer.groupProtocol).toBe("classic");
+      expect(await protocolWhileMember).toBe("range"); // the classic group's assignor; a KIP-848 group says uniform
+      await consumer.close();
+      expect(values).toEqual(range(0, 10));
+      expect((await group("no-kip848")).offsets[0]!.partitions[0]!.committed).toBe(10);
+    } finally {
+      await older.close();
+    }
+  });
+
+  test("a classic group with members under the id: an auto member joins it as a classic member and they split", async () => {
+    await createTopic("mixed", 2);
+    const assigned = new Map<string, number[]>();
+    const member = (name: string, protocol: "classic" | "auto") =>
+      new Consumer(client, { topics: ["mixed"], group: { id: "mixed", protocol }, maxWaitMs: 100, onAssigned: (a) => void assigned.set(name, a.get("mixed") ?? []) });
+    const a = member("a", "classic");
+    const b = member("b", "auto");
+    const split = () => (assigned.get("a")?.length ?? 0) === 1 && (assigned.get("b")?.length ?? 0) === 1;
+    const aRunning = a.run(() => {}, { until: split });
+    await waitUntil(() => (assigned.get("a")?.length ?? 0) === 2);
+    await Promise.all([aRunning, b.run(() => {}, { until: split })]);
+    expect([a.groupProtocol, b.groupProtocol]).toEqual(["classic", "classic"]);
+    expect([...assigned.get("a")!, ...assigned.get("b")!].sort()).toEqual([0, 1]);
+    await Promise.all([a.close(), b.close()]);
+  }, 30_000);
 });
 
 async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -54,6 +54,8 @@ const LEAVE_EPOCH = -1;
 const FENCED_ERRORS = new Set<number>([ErrorCode.FENCED_MEMBER_EPOCH, ErrorCode.UNKNOWN_MEMBER_ID]);
 /** Answers of a coordinator that will not run this group under the consumer protocol. */
 const UNAVAILABLE_ERRORS = new Set<number>([ErrorCode.UNSUPPORTED_VERSION, ErrorCode.GROUP_ID_NOT_FOUND]);
+/** Heartbeats a joining member waits for a first partition when its first answer gives none. */
+const EMPTY_JOIN_HEARTBEATS_MAX = 3;
 /** Heartbeats with the new owned partitions after a join before the assignment is taken as it is. */
 const SETTLE_ROUNDS_MAX = 5;
 
@@ -111,11 +113,21 @@ export class ConsumerGroupMember implements GroupMembership {
   private async joinRounds(): Promise<Map<string, number[]>> {
     for (let attempt = 0, rounds = 0; ; attempt++) {
       if (this.fatal !== null) throw this.fatal;
+      if (this.stopped) return new Map(); // left meanwhile (the consumer closed)
       try {
         if (this.memberEpoch === JOIN_EPOCH) {
           this.owned = new Map();
           this.reported = null;
           await this.link.with("join", (conn) => this.heartbeat(conn, true));
+          // Nothing free yet: what others hold for this member comes once they let it go, at a
+          // later heartbeat. Wait a few for it, as a classic JoinGroup waits for the rebalance
+          // (a bounded read would otherwise end with nothing; a member of a group with more
+          // members than partitions stays empty after them).
+          for (let i = 0; i < EMPTY_JOIN_HEARTBEATS_MAX && this.target === null && this.memberEpoch !== JOIN_EPOCH && !this.stopped; i++) {
+            await sleep(this.heartbeatIntervalMs);
+            if (!this.stopped) await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
+          }
+          if (this.stopped || this.memberEpoch === JOIN_EPOCH) continue;
         }
         const next = this.target ?? this.owned;
         const released = [...this.owned].some(([id, ps]) => ps.some((p) => !next.get(id)?.includes(p)));
