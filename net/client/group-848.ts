@@ -11,12 +11,13 @@
 //   ConsumerGroupHeartbeat every HeartbeatIntervalMs (the coordinator's), with the epoch; owned
 //               partitions only when they changed since the last one sent (as the Java client's
 //               HeartbeatState); heartbeats go on while the consumer gives partitions up
-//   an answer with a different assignment sets `needsRejoin`: the Consumer gives up what it reads
-//               (onRevoked, a commit at the current epoch), then join() takes the new assignment
-//               and, when partitions went away, heartbeats at once with what it owns now, which is
-//               how the coordinator learns they are free for the others (it keeps the member's
-//               epoch until then). The Consumer's model stays eager (everything revoked, then the
-//               whole new assignment taken): correct, if not incremental.
+//   an answer with a different assignment sets `needsRejoin`: the Consumer asks for it
+//               (pendingAssignment), gives up only the partitions that go away (onRevoked, a
+//               commit at the current epoch), then take()s it; when partitions went away, the
+//               member heartbeats at once with what it owns now, which is how the coordinator learns
+//               they are free for the others (it keeps the member's epoch until then). Kept
+//               partitions are read on without a pause. (join() does the same in one step for a
+//               consumer that gave up everything: the first join, and after a fence.)
 //   OffsetCommit v9 with the member id and epoch (the coordinator checks the epoch:
 //               STALE_MEMBER_EPOCH → once more with the epoch a heartbeat brought meanwhile)
 //   ConsumerGroupHeartbeat, MemberEpoch -1: leaves, so the others get its partitions at once
@@ -38,7 +39,7 @@ import { backoffMs, sleep, type KafkaClient } from "./client.ts";
 import type { Connection } from "./connection.ts";
 import { HEARTBEAT_INTERVAL_MS, REBALANCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { KafkaClientError, kafkaError } from "./errors.ts";
-import { COORDINATOR_ERRORS, commitTopics, CoordinatorLink, type GroupMembership } from "./group-coordinator.ts";
+import { COORDINATOR_ERRORS, commitTopics, CoordinatorLink, type GroupMembership, type PendingAssignment } from "./group-coordinator.ts";
 
 /** The coordinator cannot serve the consumer group protocol for this group: use the classic one. */
 export class ConsumerProtocolUnavailable extends Error {
@@ -47,6 +48,10 @@ export class ConsumerProtocolUnavailable extends Error {
 
 /** topic id → partitions (sorted). */
 type IdAssignment = Map<string, number[]>;
+
+interface PendingById extends PendingAssignment {
+  readonly byId: IdAssignment;
+}
 
 const JOIN_EPOCH = 0;
 const LEAVE_EPOCH = -1;
@@ -154,6 +159,45 @@ export class ConsumerGroupMember implements GroupMembership {
         throw err;
       }
     }
+  }
+
+  /** The coordinator's new assignment, by name, for the consumer to reconcile against (incrementally:
+   * it revokes only what goes away, then take()s it); null: join() instead. */
+  async pendingAssignment(): Promise<PendingAssignment | null> {
+    const target = this.target;
+    if (this.fatal !== null || this.memberEpoch === JOIN_EPOCH || target === null) return null;
+    const pending: PendingById = { partitions: await this.byName(target), byId: target };
+    return pending;
+  }
+
+  /** Takes `pending` (the consumer no longer reads what it leaves out) and, when partitions went
+   * away, tells the coordinator at once: others get them then. A newer assignment that arrived
+   * meanwhile stays pending (`needsRejoin`); a fence leaves the member to join() again. */
+  async take(pending: PendingAssignment): Promise<void> {
+    const next = (pending as PendingById).byId;
+    this.joining = true;
+    try {
+      this.stopHeartbeats();
+      await this.inFlight;
+      if (this.memberEpoch === JOIN_EPOCH || this.fatal !== null) return;
+      const released = [...this.owned].some(([id, ps]) => ps.some((p) => !next.get(id)?.includes(p)));
+      this.owned = next;
+      if (this.target === next) {
+        this.target = null;
+        this.needsRejoin = false;
+      }
+      if (released) {
+        try {
+          await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
+        } catch (err) {
+          // Fenced: heartbeat() marked it (the consumer joins again); anything else is the consumer's.
+          if (!(err instanceof KafkaClientError && FENCED_ERRORS.has(err.code))) throw err;
+        }
+      }
+    } finally {
+      this.joining = false;
+    }
+    this.startHeartbeats(this.heartbeatIntervalMs);
   }
 
   /** One ConsumerGroupHeartbeat and what its answer says (a code link.with retries or throws). */

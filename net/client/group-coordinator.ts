@@ -33,6 +33,17 @@ export interface GroupMembership {
   commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void>;
   /** Stops heartbeats and leaves the group (best effort). */
   leave(): Promise<void>;
+  /** Incremental members (KIP-848) only: the new assignment the member would take, so the consumer
+   * revokes only what goes away; null when it must join() instead (not a member, fenced, failed). */
+  pendingAssignment?(): Promise<PendingAssignment | null>;
+  /** Takes `pending` once the consumer has let go of what it no longer holds, and says so. */
+  take?(pending: PendingAssignment): Promise<void>;
+}
+
+/** A new assignment a member has been given and not yet taken (GroupMembership.pendingAssignment). */
+export interface PendingAssignment {
+  /** topic → partitions, the subscribed topics' (the consumer reads these). */
+  readonly partitions: Map<string, number[]>;
 }
 
 export const COORDINATOR_ERRORS = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);

@@ -6,7 +6,7 @@
 // offsets (join: false, Kafka's "simple" consumer) never joins: it is a classic one.
 import type { KafkaClient } from "./client.ts";
 import { ConsumerGroupMember, ConsumerProtocolUnavailable } from "./group-848.ts";
-import type { GroupMembership } from "./group-coordinator.ts";
+import type { GroupMembership, PendingAssignment } from "./group-coordinator.ts";
 import { GroupMember } from "./group.ts";
 
 export type { GroupMembership } from "./group-coordinator.ts";
@@ -71,5 +71,13 @@ class AutoGroupMember implements GroupMembership {
 
   leave(): Promise<void> {
     return this.current.leave();
+  }
+
+  async pendingAssignment(): Promise<PendingAssignment | null> {
+    return (await this.current.pendingAssignment?.()) ?? null;
+  }
+
+  async take(pending: PendingAssignment): Promise<void> {
+    await this.current.take?.(pending);
   }
 }
