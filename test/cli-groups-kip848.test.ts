@@ -5,9 +5,11 @@
 // waits. Then, with records keyed per partition: two members split the partitions with no
 // partition read by both and every record read once; a member killed with SIGKILL loses its
 // partitions to the other after the session timeout; commits survive a restart; `groups
-// describe` and `groups list` show the consumer-protocol group.
+// describe` and `groups list` show the consumer-protocol group. A broker restart under a member:
+// it finds the coordinator again, joins again (the broker forgot it) and misses nothing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
+import { freePort } from "./etcd-harness.ts";
 import { type BrokerProcess, kcat, removeDir, startBroker, STREAMCTL_BIN, streamctl } from "./harness.ts";
 
 const PARTITIONS = 3;
@@ -30,10 +32,10 @@ afterAll(async () => {
 });
 
 /** `n` records per partition, "p<partition>-<i>" from `from` on, each written to its own partition. */
-async function produce(topic: string, n: number, from = 0): Promise<void> {
+async function produce(topic: string, n: number, from = 0, at = broker.kafka): Promise<void> {
   for (let p = 0; p < PARTITIONS; p++) {
     const lines = Array.from({ length: n }, (_, i) => `p${p}-${from + i}`);
-    expect((await kcat(broker.kafka, ["-P", "-t", topic, "-p", String(p)], { input: `${lines.join("\n")}\n` })).code).toBe(0);
+    expect((await kcat(at, ["-P", "-t", topic, "-p", String(p)], { input: `${lines.join("\n")}\n` })).code).toBe(0);
   }
 }
 
@@ -63,8 +65,8 @@ class Child {
     });
   }
 
-  static consume(name: string, args: string[]): Child {
-    const proc = Bun.spawn([STREAMCTL_BIN, "consume", ...args, "--broker", broker.kafka, "--format", "%s\\n"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  static consume(name: string, args: string[], at = broker.kafka): Child {
+    const proc = Bun.spawn([STREAMCTL_BIN, "consume", ...args, "--broker", at, "--format", "%s\\n"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     return new Child(name, proc);
   }
 
@@ -185,5 +187,33 @@ test("two members split the partitions (none read by both, every record once); S
     expect(resumed.stdout.trimEnd().split("\n").sort()).toEqual(values(15, 17));
   } finally {
     for (const child of [a, b]) child?.proc.kill("SIGKILL");
+  }
+}, 60_000);
+
+test("a broker restart under a member: it finds the coordinator again, joins again where the broker forgot it, and misses nothing", async () => {
+  const port = freePort();
+  const args = ["--kafka-listen", `127.0.0.1:${port}`, "--group-consumer-heartbeat-interval-ms", "200", "--group-consumer-session-timeout-ms", "2000", "--default-partitions", String(PARTITIONS)];
+  let restarted: BrokerProcess | null = null;
+  const first = await startBroker({ args, noDefaultListener: true });
+  const member = Child.consume("member", ["again", "--group", "again-g"], first.kafka);
+  try {
+    await produce("again", 2, 0, first.kafka);
+    await member.until("the first records", () => member.values().length === 2 * PARTITIONS);
+    expect(await first.stop()).toBe(0);
+    restarted = await startBroker({ args, noDefaultListener: true, dataDir: first.dataDir });
+    await produce("again", 2, 2, restarted.kafka);
+    await member.until("the records written after the restart", () => member.values().length >= 4 * PARTITIONS);
+    // The restarted broker no longer knew the member: it lost its partitions (uncommitted reads are
+    // read again, as in Kafka) and joined again. Nothing is missing.
+    expect(member.err).toMatch(/assigned: again \[0, 1, 2\]\n(.*\n)*streamctl: group again-g: revoked: again \[0, 1, 2\]\nstreamctl: group again-g: assigned: again \[0, 1, 2\]\n/);
+    const all = Array.from({ length: PARTITIONS }, (_, p) => [0, 1, 2, 3].map((i) => `p${p}-${i}`)).flat().sort();
+    expect([...new Set(member.values())].sort()).toEqual(all);
+    member.proc.kill("SIGTERM");
+    expect(await member.exited).toBe(143);
+  } finally {
+    member.proc.kill("SIGKILL");
+    if (restarted !== null) expect(await restarted.stop()).toBe(0);
+    else await first.stop();
+    removeDir(first.dataDir);
   }
 }, 60_000);
