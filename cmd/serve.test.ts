@@ -53,6 +53,23 @@ describe("serve options", () => {
     expect(o.adminPassword).toBe("pw");
   });
 
+  test("fair under abuse: --max-request-memory takes a size with a binary unit, the others whole numbers (issue #18)", () => {
+    const d = resolveServeOptions({}, { HOME: "/h" });
+    expect([d.maxRequestMemory, d.maxConnectionsPerIp, d.firstRequestTimeoutMs]).toEqual([256 * 1024 * 1024, 1000, 10_000]);
+    const sizes = ["268435456", "256MiB", "256m", "1GiB", "2048k"].map((v) => resolveServeOptions({ maxRequestMemory: v }, { HOME: "/h" }).maxRequestMemory);
+    expect(sizes).toEqual([256 * 1024 ** 2, 256 * 1024 ** 2, 256 * 1024 ** 2, 1024 ** 3, 2 * 1024 ** 2]);
+    const o = resolveServeOptions({ maxConnectionsPerIp: "5", firstRequestTimeoutMs: "1500" }, { HOME: "/h" });
+    expect([o.maxConnectionsPerIp, o.firstRequestTimeoutMs]).toEqual([5, 1500]);
+    for (const [flags, says] of [
+      [{ maxRequestMemory: "lots" }, "--max-request-memory: expected a size"],
+      [{ maxRequestMemory: "1000" }, "at least 1MiB"],
+      [{ maxConnectionsPerIp: "0" }, "--max-connections-per-ip: expected a positive integer"],
+      [{ firstRequestTimeoutMs: "-1" }, "--first-request-timeout-ms"],
+    ] as const) {
+      expect(() => resolveServeOptions(flags, { HOME: "/h" })).toThrow(says);
+    }
+  });
+
   test("a SASL listener off loopback needs no --insecure-listener", () => {
     expect(resolveServeOptions({ listener: ["SASL_PLAINTEXT://0.0.0.0:9093"] }, { HOME: "/h" }).authenticates).toBe(true);
   });

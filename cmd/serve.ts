@@ -19,7 +19,8 @@ import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { hostName, normaliseOrigin } from "../net/http/guard.ts";
 import { startHttpServer } from "../net/http/server.ts";
-import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
+import { Admission } from "../net/kafka/admission.ts";
+import { FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_PER_IP_DEFAULT, REQUEST_MEMORY_BYTES_DEFAULT } from "../net/kafka/limits.ts";
 import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
 import { type SecurityProtocol, usesSasl } from "../net/kafka/session.ts";
 import { type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
@@ -50,6 +51,10 @@ export interface BrokerOptions {
   corsOrigins?: readonly string[];
   maxConnections: number;
   idleTimeoutMs: number;
+  /** Bytes of requests in flight across every Kafka connection (--max-request-memory). */
+  maxRequestMemory?: number;
+  maxConnectionsPerIp?: number;
+  firstRequestTimeoutMs?: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
   /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
@@ -87,6 +92,8 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
   let cluster: ClusterNode | undefined;
   try {
     await bootstrapUsers(broker, options, log);
+    // One request memory and one count per client address for every listener.
+    const admission = new Admission(log, options.maxRequestMemory, options.maxConnectionsPerIp);
     for (const l of options.listeners) {
       kafka.push(
         startKafkaServer({
@@ -96,6 +103,8 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
           requestBytesMax: REQUEST_BYTES_MAX,
           maxConnections: options.maxConnections,
           idleTimeoutMs: options.idleTimeoutMs,
+          firstRequestTimeoutMs: options.firstRequestTimeoutMs,
+          admission,
           advertise: l.advertise,
           security: l.security,
           // Client certificates are asked for on SSL listeners only: on SASL_SSL the login
@@ -170,6 +179,9 @@ export interface ServeFlags extends ListenerFlags {
   httpCorsOrigin?: string[];
   maxConnections?: string;
   idleTimeoutMs?: string;
+  maxRequestMemory?: string;
+  maxConnectionsPerIp?: string;
+  firstRequestTimeoutMs?: string;
   nodeId?: string;
   cluster?: string;
   clusterName?: string;
@@ -184,6 +196,7 @@ export interface ServeFlags extends ListenerFlags {
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
 const CONFIG_KEYS = new Set([
   "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
+  "maxRequestMemory", "maxConnectionsPerIp", "firstRequestTimeoutMs",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
   "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin",
@@ -265,6 +278,9 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
+    maxRequestMemory: byteSize("--max-request-memory", merged.maxRequestMemory, REQUEST_MEMORY_BYTES_DEFAULT),
+    maxConnectionsPerIp: positiveInt("--max-connections-per-ip", merged.maxConnectionsPerIp, MAX_CONNECTIONS_PER_IP_DEFAULT),
+    firstRequestTimeoutMs: positiveInt("--first-request-timeout-ms", merged.firstRequestTimeoutMs, FIRST_REQUEST_TIMEOUT_MS_DEFAULT),
     cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
     groups: {
@@ -314,6 +330,19 @@ function resolveCluster(merged: ServeFlags, listeners: readonly KafkaListenerSpe
   return { nodeId, etcd: urls.join(","), name, replicaLagMaxMs };
 }
 
+/** A byte count: digits, optionally with a binary unit (KiB, MiB, GiB; K, M, G mean the same). */
+function byteSize(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+)\s*(|b|k|kib|m|mib|g|gib)$/i.exec(value.trim());
+  const unit = m ? ({ "": 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]! : 0;
+  const n = m ? Number(m[1]) * unit : 0;
+  if (!Number.isSafeInteger(n) || n < MIN_REQUEST_MEMORY) throw new UsageError(`${flag}: expected a size of at least 1MiB like 268435456 or 256MiB, got "${value}"`);
+  return n;
+}
+
+/** Below this, a client's first requests would not fit. */
+const MIN_REQUEST_MEMORY = 1024 * 1024;
+
 function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a non-negative integer, got "${value}"`);
@@ -356,6 +385,9 @@ export function serveCommand(io: Io): Command {
     .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs)")
     .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
+    .addOption(new Option("--max-connections-per-ip <n>", `Kafka connections one client address may hold at once; more are closed at once (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
+    .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
+    .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))
     .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 5000)"))

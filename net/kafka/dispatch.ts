@@ -134,6 +134,7 @@ function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchO
     remoteAddress: conn.remoteAddress,
     closed: conn.closed,
     session,
+    holdDispatch: conn.holdDispatch,
   };
   return new Decoded(handler, req, ctx);
 }
