@@ -7,6 +7,10 @@
 //   DELETE /v1/topics/{name}          → {"deleted": name}
 //   PATCH  /v1/topics/{name}/configs  {key: value | null (back to default)} → topic
 //
+// Access (the same ACLs as the Kafka door): listing shows the topics the caller may DESCRIBE; GET
+// needs DESCRIBE and shows configs/overrides/noEffect only with DESCRIBE_CONFIGS (empty otherwise);
+// POST needs CREATE on the cluster or the topic; DELETE needs DELETE; PATCH needs ALTER_CONFIGS.
+//
 // A topic reads {"name","topicId","partitions":[{"partition","start","end","bytes","segments"}],
 // "configs":{…effective},"overrides":{…set on the topic},"noEffect":[…],"durability":"…"}. `end` is
 // the high watermark: what a consumer can read. `configs` holds the effective value of every config
@@ -147,11 +151,18 @@ async function createTopic(ctx: RouteContext): Promise<Response> {
   }
   const configs = body.configs === undefined ? {} : (configMap(body.configs, "configs", false) as Record<string, string>);
   const topic = (await ctx.broker.createTopic(body.name, partitions, configs, { via: "http" }))!;
-  return Response.json(topicView(topic, ctx.broker), { status: 201 });
+  return Response.json(viewFor(ctx, topic), { status: 201 });
+}
+
+/** The topic as this caller may see it: its configs only with DESCRIBE_CONFIGS, as Kafka's DescribeConfigs and CreateTopics answer. */
+function viewFor(ctx: RouteContext, topic: Topic) {
+  const view = topicView(topic, ctx.broker);
+  if (ctx.authorize("DESCRIBE_CONFIGS", topicResource(topic.name))) return view;
+  return { ...view, configs: {}, overrides: {}, noEffect: [] };
 }
 
 function describeTopic(ctx: RouteContext): Response {
-  return Response.json(topicView(pathTopic(ctx), ctx.broker));
+  return Response.json(viewFor(ctx, pathTopic(ctx)));
 }
 
 async function deleteTopic(ctx: RouteContext): Promise<Response> {
@@ -167,7 +178,7 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, null);
   const changes = configMap(body, "configs", true);
   const altered = await ctx.broker.alterConfigs(topic.name, changes);
-  return Response.json(topicView(altered, ctx.broker));
+  return Response.json(viewFor(ctx, altered));
 }
 
 export const topicRoutes: Route[] = [
