@@ -161,6 +161,8 @@ export interface ServeFlags extends ListenerFlags {
   replicaLagTimeMaxMs?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
+  groupConsumerHeartbeatIntervalMs?: string;
+  groupConsumerSessionTimeoutMs?: string;
   verbose?: boolean;
 }
 
@@ -169,7 +171,7 @@ const CONFIG_KEYS = new Set([
   "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
-  "replicaLagTimeMaxMs",
+  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs",
 ]);
 /** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
 const LIST_KEYS = new Set(["listener", "advertise"]);
@@ -240,6 +242,8 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
+      consumerHeartbeatIntervalMs: positiveInt("--group-consumer-heartbeat-interval-ms", merged.groupConsumerHeartbeatIntervalMs, 5000),
+      consumerSessionTimeoutMs: positiveInt("--group-consumer-session-timeout-ms", merged.groupConsumerSessionTimeoutMs, 45_000),
     },
   };
 }
@@ -323,7 +327,9 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
-    .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
+    .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))
+    .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 5000)"))
+    .addOption(new Option("--group-consumer-session-timeout-ms <ms>", "session timeout of consumer-protocol groups (KIP-848, default 45000)"))
     .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")

@@ -35,6 +35,8 @@ import { saslHandshakeHandler } from "./17-sasl-handshake.ts";
 import { saslAuthenticateHandler } from "./36-sasl-authenticate.ts";
 import { describeUserScramCredentialsHandler } from "./50-describe-user-scram-credentials.ts";
 import { alterUserScramCredentialsHandler } from "./51-alter-user-scram-credentials.ts";
+import { consumerGroupHeartbeatHandler } from "./68-consumer-group-heartbeat.ts";
+import { consumerGroupDescribeHandler } from "./69-consumer-group-describe.ts";
 
 export const HANDLERS: readonly Handler[] = [
   produceHandler,
@@ -72,4 +74,6 @@ export const HANDLERS: readonly Handler[] = [
   saslAuthenticateHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
 ];
