@@ -62,14 +62,14 @@ export const BUFFER_CAPACITY_STEP = 1024 * 1024;
  * late costs only disk, and each pass walks every partition's segment list. */
 export const RETENTION_CHECK_MS = 30_000;
 /** The log cleaner (core/log/cleaner.ts): how often it looks for a log to clean (Kafka's
- * log.cleaner.backoff.ms); its I/O bound unless serve --cleaner-io-mb-per-s says otherwise (read
+ * log.cleaner.backoff.ms); its I/O bound unless serve --log-cleaner-io-max-bytes-per-second says otherwise (read
  * plus written, about a fifth of a disk that streams 250 MB/s, so produce keeps the rest); its read
  * and write buffer; how long it holds the broker's thread before yielding it; and the memory of its
  * offset map (a key's bytes plus ~80 bytes of Map entry each: 10,000 keys of 20 bytes are ~1 MiB).
  * A dirty section with more keys is cleaned in parts, as Kafka's does with a full dedupe buffer. */
 export const CLEANER_CHECK_MS = 15_000;
 export const CLEANER_IO_BYTES_PER_S_DEFAULT = 50 * 1024 * 1024;
-export const CLEANER_READ_BYTES = 1024 * 1024;
+export const CLEANER_READ_BYTES = 2 * 1024 * 1024;
 export const CLEANER_SLICE_MS = 4;
 export const CLEANER_MAP_BYTES_MAX = 64 * 1024 * 1024;
 /** How long a create-on-first-use waits for another client's create of the same name: a create

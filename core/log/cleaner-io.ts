@@ -3,7 +3,7 @@
 // thread, so it also yields the thread often (CLEANER_SLICE_MS): a produce that arrives while it
 // works waits for one slice at most, not for a segment.
 //
-// The bound is a token bucket over bytes read plus bytes written (serve --cleaner-io-mb-per-s,
+// The bound is a token bucket over bytes read plus bytes written (serve --log-cleaner-io-max-bytes-per-second,
 // Kafka's log.cleaner.io.max.bytes.per.second): a pass that would go faster sleeps. Reads are
 // preads into one buffer (CLEANER_READ_BYTES), never through the segments' mappings: a pass
 // touches every byte of the log, and mapped pages count in the broker's memory (segment.ts).
@@ -33,7 +33,7 @@ export class CleanerIo {
   private sliceStart: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
-  /** Stops a pass between two steps (the broker closes). */
+  /** Stops a pass at its next read or write (the broker closes): they throw CleanerStopped. */
   stopped = false;
 
   constructor(private readonly opts: CleanerIoOptions) {
@@ -55,6 +55,7 @@ export class CleanerIo {
 
   /** Accounts `bytes` of I/O: sleeps while the pass is ahead of its rate. */
   async take(bytes: number): Promise<void> {
+    if (this.stopped) throw new CleanerStopped();
     if (this.opts.bytesPerSecond <= 0) return this.maybeYield();
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.opts.bytesPerSecond) / 1000);
@@ -70,9 +71,17 @@ export class CleanerIo {
 
   /** Gives the thread back once the current slice has run CLEANER_SLICE_MS. */
   async maybeYield(): Promise<void> {
+    if (this.stopped) throw new CleanerStopped();
     if (this.now() - this.sliceStart < CLEANER_SLICE_MS) return;
     await yieldTurn();
     this.sliceStart = this.now();
+  }
+}
+
+/** A pass given up because its cleaner stopped: what it wrote is removed, the log is as it was. */
+export class CleanerStopped extends Error {
+  constructor() {
+    super("the log cleaner stopped");
   }
 }
 
