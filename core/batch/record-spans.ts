@@ -51,6 +51,26 @@ export interface RecordSpans {
   valueLength: Int32Array;
 }
 
+/** Spans reused from one recordSpans call to the next (see there). */
+export interface SpansScratch {
+  spans: RecordSpans | null;
+}
+
+function newSpans(capacity: number): RecordSpans {
+  return {
+    count: capacity,
+    start: new Int32Array(capacity),
+    end: new Int32Array(capacity),
+    tsAt: new Int32Array(capacity),
+    afterTs: new Int32Array(capacity),
+    timestampDelta: new Float64Array(capacity),
+    offsetDelta: new Int32Array(capacity),
+    keyAt: new Int32Array(capacity),
+    keyLength: new Int32Array(capacity),
+    valueLength: new Int32Array(capacity),
+  };
+}
+
 /** Cursor for varints: [value, next position], position -1 on failure. */
 const pair = [0, 0];
 
@@ -93,20 +113,17 @@ function varlong(buf: Uint8Array, pos: number, end: number): void {
  * The spans of exactly `count` records filling `section[from, to)`; null when they do not (a
  * batch that passed its CRC and produce validation always does).
  */
-export function recordSpans(section: Uint8Array, from: number, to: number, count: number): RecordSpans | null {
+export function recordSpans(section: Uint8Array, from: number, to: number, count: number, scratch?: SpansScratch): RecordSpans | null {
   if (count < 0 || count > to - from) return null;
-  const s: RecordSpans = {
-    count,
-    start: new Int32Array(count),
-    end: new Int32Array(count),
-    tsAt: new Int32Array(count),
-    afterTs: new Int32Array(count),
-    timestampDelta: new Float64Array(count),
-    offsetDelta: new Int32Array(count),
-    keyAt: new Int32Array(count),
-    keyLength: new Int32Array(count),
-    valueLength: new Int32Array(count),
-  };
+  let s: RecordSpans;
+  if (scratch !== undefined) {
+    // Reused: valid until the next call with the same scratch (the cleaner's hot path).
+    if (scratch.spans === null || scratch.spans.start.length < count) scratch.spans = newSpans(Math.max(count, 1024));
+    s = scratch.spans;
+    s.count = count;
+  } else {
+    s = newSpans(count);
+  }
   let pos = from;
   for (let i = 0; i < count; i++) {
     s.start[i] = pos;

@@ -20,6 +20,7 @@ import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT } from "../limits.ts";
 import type { Clock } from "../clock.ts";
 import { CleanerIo, CleanerStopped } from "../log/cleaner-io.ts";
 import { type CleanResult, cleanLog } from "../log/cleaner.ts";
+import type { TxnView } from "../log/cleaner-txn.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { Topic, TopicStore } from "../topics/topic-store.ts";
@@ -31,6 +32,11 @@ export interface CleanerConfig {
   checkMs?: number;
   /** No background timer (tests, and `topics compact` only). */
   background?: boolean;
+  /**
+   * A log's transactions as it keeps them (aborted ranges, last stable offset), for the passes;
+   * unset, each pass reads them from the log's batches (core/log/cleaner-txn.ts).
+   */
+  transactions?: (log: PartitionLog) => TxnView | null;
 }
 
 /** What `compact(topic)` did, per partition and in sum (what `streamctl topics compact` prints). */
@@ -131,7 +137,7 @@ export class LogCleaner {
     const now = this.clock.now();
     const horizon = this.horizons.get(log);
     try {
-      const r = await cleanLog(log, { io: this.io, now, force, horizonDue: horizon !== undefined && horizon <= now });
+      const r = await cleanLog(log, { io: this.io, now, force, horizonDue: horizon !== undefined && horizon <= now, transactions: this.config.transactions });
       if (r.cleaned) {
         if (r.nextHorizonMs !== null) this.horizons.set(log, r.nextHorizonMs);
         else this.horizons.delete(log);

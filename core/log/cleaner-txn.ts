@@ -44,8 +44,22 @@ export interface WalkedFile {
   size: number;
 }
 
+/**
+ * What a pass needs to know of a log's transactions. TxnOutcomes reads it from the log itself; a
+ * log that keeps a transaction index and a last stable offset (Kafka's .txnindex and LSO) can
+ * answer it without the walk (CleanOptions.transactions, core/broker/cleaning.ts).
+ */
+export interface TxnView {
+  /** Whether the log may hold transactional batches at all (false: every check is skipped). */
+  readonly any: boolean;
+  /** The first offset of the first transaction with no marker yet (the LSO); Infinity: none. */
+  readonly firstOpenOffset: number;
+  /** Whether the data batch of `producerId` starting at `offset` belongs to an aborted transaction. */
+  isAborted(producerId: number, offset: number): boolean;
+}
+
 /** Aborted transactions and the first open one, from the log's headers. */
-export class TxnOutcomes {
+export class TxnOutcomes implements TxnView {
   /** Per producer: aborted transactions as [first offset, marker offset], in log order. */
   private readonly aborted = new Map<number, Array<[number, number]>>();
   /** The first offset of each producer's transaction with no marker yet. */
@@ -136,7 +150,7 @@ export class CleanedTxns {
   private readonly aborted = new Set<number>();
 
   /** A transactional data batch met; returns whether it is aborted data (to be removed). */
-  onData(producerId: number, offset: number, outcomes: TxnOutcomes): boolean {
+  onData(producerId: number, offset: number, outcomes: TxnView): boolean {
     if (outcomes.isAborted(producerId, offset)) {
       this.aborted.add(producerId);
       return true;

@@ -172,7 +172,7 @@ describe.each(LAYERS)("cleaner on %s", (_name, makeEnv) => {
     expect(rebuilt.log.recovery.damaged).toEqual([]);
     expect(rebuilt.log.recovery.cuts).toEqual([]);
     await rebuilt.log.close();
-  });
+  }, 60_000);
 
   test("tombstones stay delete.retention.ms after their first cleaning, then go with the records they deleted", async () => {
     env = makeEnv();
@@ -227,7 +227,7 @@ describe.each(LAYERS)("cleaner on %s", (_name, makeEnv) => {
     expect(lag.cleaned).toBe(true);
     expect(lag.reason).toBe("max.compaction.lag.ms passed");
     await log.close();
-  });
+  }, 60_000);
 
   test("a small offset map cleans the dirty part in steps, each correct", async () => {
     env = makeEnv();
@@ -244,7 +244,7 @@ describe.each(LAYERS)("cleaner on %s", (_name, makeEnv) => {
     await clean(log, clock);
     checkCompacted(readAll(log), appended, end, "full");
     await log.close();
-  });
+  }, 60_000);
 
   test("a reader going through the log while a slow pass swaps segments sees rising offsets and every key's latest record", async () => {
     env = makeEnv();
@@ -283,7 +283,7 @@ describe.each(LAYERS)("cleaner on %s", (_name, makeEnv) => {
     expect((await pass).cleaned).toBe(true);
     expect(reads).toBeGreaterThan(0);
     await log.close();
-  });
+  }, 60_000);
 });
 
 describe("transactions", () => {
@@ -337,6 +337,38 @@ describe("transactions", () => {
     expect(markers()).toBe(1); // the commit marker stays while b1 and d1 are in the log
     checkCompacted(readAll(log).filter((g) => !["e"].includes(g.key) && !g.key.startsWith("y")), appended, 0, "txn");
     await log.close();
+  });
+});
+
+describe("a log's own transaction view", () => {
+  test("replaces the walk of the batches: its aborted ranges are removed, its last stable offset bounds the pass", async () => {
+    const env = LAYERS[0]![1]();
+    const { log, clock } = await openLog(env, { config: { ...COMPACTED, segmentBytes: 400 } });
+    await appendKeyed(log, clock, [["a", "a0"], ["b", "b0"]]);
+    // Producer 7's transaction has no marker in this log: the walk alone would call it open.
+    const txn = await appendKeyed(log, clock, [["a", "a-txn"], ["c", "c-txn"]], { producerId: 7, epoch: 0, sequence: 0, transactional: true });
+    const filler: Appended[] = [];
+    for (let i = 0; i < 30; i++) filler.push(...(await appendKeyed(log, clock, [[`z${i}`, `z${i}`]])));
+    const io = new CleanerIo({ bytesPerSecond: 0 });
+    // An LSO at filler[10]: nothing from there on is cleaned.
+    const lso = filler[10]!.offset;
+    const bounded = await cleanLog(log, { io, now: clock.now(), force: true, transactions: () => ({ any: true, firstOpenOffset: lso, isAborted: (pid) => pid === 7 }) });
+    expect(bounded.abortedRemoved).toBe(2);
+    expect(bounded.firstDirtyOffset).toBeLessThanOrEqual(lso);
+    expect(readAll(log).some((g) => g.value?.endsWith("-txn"))).toBe(false);
+    expect(readAll(log).find((g) => g.key === "a")!.value).toBe("a0");
+    // Without the view, the walk finds producer 7's transaction open and cleans nothing past it.
+    const { log: other, clock: c2 } = await openLog({ ...env, root: "/other" }, { config: { ...COMPACTED, segmentBytes: 400 } });
+    await appendKeyed(other, c2, [["a", "a0"]]);
+    const open = await appendKeyed(other, c2, [["a", "a-txn"]], { producerId: 7, epoch: 0, sequence: 0, transactional: true });
+    for (let i = 0; i < 30; i++) await appendKeyed(other, c2, [[`z${i}`, `z${i}`]]);
+    const walked = await cleanLog(other, { io, now: c2.now(), force: true });
+    expect(walked.abortedRemoved).toBe(0);
+    expect(walked.firstDirtyOffset).toBeLessThanOrEqual(open[0]!.offset);
+    expect(readAll(other).filter((g) => g.key === "a").map((g) => g.value)).toEqual(["a0", "a-txn"]);
+    expect(txn).toHaveLength(2);
+    await log.close();
+    await other.close();
   });
 });
 

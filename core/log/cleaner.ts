@@ -56,14 +56,14 @@ import {
   OFF_PRODUCER_ID,
   OFF_RECORD_COUNT,
 } from "../batch/header.ts";
-import { type RecordSpans, rebuildBatch, recordSpans } from "../batch/record-spans.ts";
+import { type RecordSpans, type SpansScratch, rebuildBatch, recordSpans } from "../batch/record-spans.ts";
 import type { FileLayer } from "../fs.ts";
 import { CLEANER_MAP_BYTES_MAX, DECOMPRESSED_BYTES_MAX } from "../limits.ts";
 import { type CleanerIo, CleanedWriter, type ReadBatch, SegmentReader } from "./cleaner-io.ts";
-import { CleanedTxns, TxnOutcomes, controlType, isControl, isTransactional } from "./cleaner-txn.ts";
+import { CleanedTxns, TxnOutcomes, type TxnView, controlType, isControl, isTransactional } from "./cleaner-txn.ts";
 import type { CleanerView, PartitionLog } from "./partition-log.ts";
 import { CLEANED_SUFFIX } from "./recovery.ts";
-import { Segment, batchInfoAt } from "./segment.ts";
+import { Segment, batchInfoAt, reclaimReleasedMappings } from "./segment.ts";
 
 /** What a pass did (or why it did not run), per partition. */
 export interface CleanResult {
@@ -101,6 +101,11 @@ export interface CleanOptions {
   /** A delete horizon kept by an earlier pass is due. */
   horizonDue?: boolean;
   mapBytesMax?: number;
+  /**
+   * The log's transactions, when the log keeps them itself (a transaction index and a last stable
+   * offset); without it the pass reads them from the log's batches (TxnOutcomes, cleaner-txn.ts).
+   */
+  transactions?: (log: PartitionLog) => TxnView | null;
 }
 
 /** The cleanable part of a log and its dirty share; no I/O. */
@@ -196,7 +201,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
   const counted = countingIo(opts.io);
   // 1. Transactions, up to the high watermark; the plan again with the last stable offset.
   const files = [...view.sealed.map((s) => ({ path: s.paths.log, size: s.size })), log.activeFile()];
-  const outcomes = await TxnOutcomes.read(fs, files, view.highWatermark, counted.io);
+  const outcomes = opts.transactions?.(log) ?? (await TxnOutcomes.read(fs, files, view.highWatermark, counted.io));
   if (outcomes.any) plan = planCleaning(view, opts.now, outcomes.firstOpenOffset);
   const reason = cleaningReason(view, plan, opts);
   if (reason === null) return emptyResult("an open transaction holds the dirty part back", plan, view);
@@ -228,6 +233,8 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions): Promise<C
     result.segmentsAfter++;
     result.bytesAfter += cleaned.size;
   }
+  // The replaced segments' disk space: one full collection for the pass, not one per swap (each stalls the broker).
+  if (result.segmentsAfter > 0) reclaimReleasedMappings();
   // 5. What the map covered is clean now.
   if (complete) await log.updateCheckpoint((c) => ({ ...c, firstDirtyOffset: Math.max(map.end, c.firstDirtyOffset) }));
   view = log.cleanerView();
@@ -257,14 +264,14 @@ interface Pass {
   now: number;
   view: CleanerView;
   map: Map<string, number>;
-  outcomes: TxnOutcomes;
+  outcomes: TxnView;
   txns: CleanedTxns;
   result: CleanResult;
   gapsUpTo: number;
 }
 
 /** Key → latest offset over the dirty part, up to `bytesMax` of map; `end`: the first offset not covered. */
-async function buildOffsetMap(fs: FileLayer, plan: CleanPlan, outcomes: TxnOutcomes, io: CleanerIo, bytesMax: number): Promise<{ keys: Map<string, number>; end: number }> {
+async function buildOffsetMap(fs: FileLayer, plan: CleanPlan, outcomes: TxnView, io: CleanerIo, bytesMax: number): Promise<{ keys: Map<string, number>; end: number }> {
   const keys = new Map<string, number>();
   let bytes = 0;
   const from = plan.firstDirty;
@@ -441,16 +448,27 @@ function sectionOf(b: ReadBatch): { section: Uint8Array; spans: RecordSpans } | 
   const codec = (be.int16(b.bytes, OFF_ATTRIBUTES) & ATTR_CODEC_MASK) as Codec;
   const count = be.int32(b.bytes, OFF_RECORD_COUNT);
   if (codec === 0) {
-    const spans = recordSpans(b.bytes, BATCH_HEADER_BYTES, b.bytes.length, count);
+    const spans = recordSpans(b.bytes, BATCH_HEADER_BYTES, b.bytes.length, count, SCRATCH);
     return spans === null ? null : { section: b.bytes, spans };
   }
   const section = decompress(codec, b.bytes.subarray(BATCH_HEADER_BYTES), DECOMPRESSED_BYTES_MAX);
-  const spans = recordSpans(section, 0, section.length, count);
+  const spans = recordSpans(section, 0, section.length, count, SCRATCH);
   return spans === null ? null : { section, spans };
 }
+
+/**
+ * The spans of the batch being looked at: every use of them ends before the pass's next await, and
+ * passes of one process share it (they never interleave within a batch).
+ */
+const SCRATCH: SpansScratch = { spans: null };
 
 /** A key's bytes as a string, one char per byte: exact, and a cheap Map key. */
 function keyString(section: Uint8Array, spans: RecordSpans, r: number): string {
   const at = spans.keyAt[r]!;
-  return Buffer.from(section.buffer, section.byteOffset + at, spans.keyLength[r]!).toString("latin1");
+  const length = spans.keyLength[r]!;
+  if (length > 64) return Buffer.from(section.buffer, section.byteOffset + at, length).toString("latin1");
+  // Short keys (most): no Buffer object per key.
+  let key = "";
+  for (let i = at; i < at + length; i++) key += String.fromCharCode(section[i]!);
+  return key;
 }

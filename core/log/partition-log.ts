@@ -1213,8 +1213,8 @@ export class PartitionLog implements Syncable {
       cleaned.seal();
       cleaned.gapsUpTo = this.checkpoint.gapsUpTo;
       this.segments.splice(i, group.length, cleaned);
+      // Their mappings go at the pass's end (cleaner.ts: one collection per pass).
       for (const g of group) g.release();
-      reclaimReleasedMappings();
       await fs.fsyncDir(this.dir);
       await writeIndexes(fs, cleaned);
       return true;
