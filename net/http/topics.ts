@@ -6,6 +6,14 @@
 //   GET    /v1/topics/{name}          → topic
 //   DELETE /v1/topics/{name}          → {"deleted": name}
 //   PATCH  /v1/topics/{name}/configs  {key: value | null (back to default)} → topic
+//   POST   /v1/topics/{name}/compact  → a cleaning pass on every partition now (issue #20):
+//                                        {"topic","recordsRemoved","bytesRemoved","segmentsRemoved",
+//                                         "bytesRead","bytesWritten","ms","partitions":[{"partition",
+//                                         "cleaned","reason","recordsBefore","recordsAfter",
+//                                         "bytesBefore","bytesAfter","segmentsBefore","segmentsAfter",
+//                                         "tombstonesRemoved","abortedRemoved","markersRemoved",
+//                                         "firstDirtyOffset"}]}; 400 INVALID_CONFIG when the
+//                                        topic's cleanup.policy has no compact
 //
 // Access (the same ACLs as the Kafka door): listing shows the topics the caller may DESCRIBE; GET
 // needs DESCRIBE and shows configs/overrides/noEffect only with DESCRIBE_CONFIGS (empty otherwise);
@@ -36,7 +44,7 @@ import { CLUSTER, type Resource } from "../../core/broker/auth.ts";
 export const topicResource = (name: string): Resource => ({ type: "TOPIC", name });
 /** What a route on the topic named in its path needs: `operation` on that topic. */
 export const onPathTopic =
-  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER_CONFIGS") =>
+  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER" | "ALTER_CONFIGS") =>
   (ctx: RouteContext) =>
     [[operation, topicResource(ctx.params.name!)]] as const;
 
@@ -181,10 +189,40 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
   return Response.json(viewFor(ctx, altered));
 }
 
+async function compactTopic(ctx: RouteContext): Promise<Response> {
+  const topic = pathTopic(ctx);
+  const r = await ctx.broker.compactTopic(topic.name);
+  return Response.json({
+    topic: r.topic,
+    recordsRemoved: r.recordsRemoved,
+    bytesRemoved: r.bytesRemoved,
+    segmentsRemoved: r.segmentsRemoved,
+    bytesRead: r.bytesRead,
+    bytesWritten: r.bytesWritten,
+    ms: r.ms,
+    partitions: r.partitions.map((p) => ({
+      partition: p.partition,
+      cleaned: p.cleaned,
+      reason: p.reason,
+      recordsBefore: p.recordsBefore,
+      recordsAfter: p.recordsAfter,
+      bytesBefore: p.bytesBefore,
+      bytesAfter: p.bytesAfter,
+      segmentsBefore: p.segmentsBefore,
+      segmentsAfter: p.segmentsAfter,
+      tombstonesRemoved: p.tombstonesRemoved,
+      abortedRemoved: p.abortedRemoved,
+      markersRemoved: p.markersRemoved,
+      firstDirtyOffset: p.firstDirtyOffset,
+    })),
+  });
+}
+
 export const topicRoutes: Route[] = [
   { method: "GET", path: "/v1/topics", access: "handler", handle: listTopics },
   { method: "POST", path: "/v1/topics", access: "handler", handle: createTopic },
   { method: "GET", path: "/v1/topics/:name", access: onPathTopic("DESCRIBE"), handle: describeTopic },
   { method: "DELETE", path: "/v1/topics/:name", access: onPathTopic("DELETE"), handle: deleteTopic },
   { method: "PATCH", path: "/v1/topics/:name/configs", access: onPathTopic("ALTER_CONFIGS"), handle: alterConfigs },
+  { method: "POST", path: "/v1/topics/:name/compact", access: onPathTopic("ALTER"), handle: compactTopic },
 ];
