@@ -25,7 +25,8 @@ export const APIS = [
   "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
   "DescribeTopicPartitions", "GetTelemetrySubscriptions", "SaslAuthenticate", "DescribeUserScramCredentials",
   "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
-  "DescribeTransactions", "ListTransactions",
+  "DescribeTransactions", "ListTransactions", "ConsumerGroupHeartbeat", "ConsumerGroupDescribe",
+  "DescribeAcls", "CreateAcls", "DeleteAcls",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */
 export const OTHER_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];

@@ -35,7 +35,14 @@ export type GroupErrorName =
   | "INVALID_COMMIT_OFFSET_SIZE"
   | "GROUP_SUBSCRIBED_TO_TOPIC"
   | "UNSTABLE_OFFSET_COMMIT" // a transaction has offsets pending for the partition (KIP-447)
-  | "KAFKA_STORAGE_ERROR";
+  | "KAFKA_STORAGE_ERROR"
+  // the consumer group protocol (KIP-848)
+  | "INVALID_REQUEST"
+  | "UNSUPPORTED_ASSIGNOR"
+  | "FENCED_MEMBER_EPOCH"
+  | "UNRELEASED_INSTANCE_ID"
+  | "STALE_MEMBER_EPOCH"
+  | "UNSUPPORTED_VERSION";
 
 export interface ProtocolMetadata {
   name: string;
@@ -107,6 +114,8 @@ export interface LeaveResult {
 
 export interface CommitRequest {
   groupId: string;
+  /** OffsetCommit's version: a consumer-protocol member must use v9+ (KIP-848). Absent: the newest. */
+  apiVersion?: number;
   /** -1 for a commit from outside group management (admin tools, kcat without -G). */
   generationId: number;
   memberId: string;
@@ -163,13 +172,17 @@ export interface GroupSummary {
 export interface GroupListing {
   groupId: string;
   protocolType: string;
-  state: GroupState;
+  /** A classic group's state, or a consumer group's (Empty, Assigning, Reconciling, Stable). */
+  state: string;
+  /** KIP-848: "classic" (JoinGroup/SyncGroup) or "consumer" (ConsumerGroupHeartbeat). */
+  groupType: "classic" | "consumer";
 }
 
 /** The control plane's view (`GET /v1/groups/{id}`): members with decoded assignments, and lag. */
 export interface GroupDescription {
   group: string;
-  state: GroupState;
+  /** A classic group's state, or a consumer group's (Empty, Assigning, Reconciling, Stable). */
+  state: string;
   protocolType: string;
   protocol: string;
   generationId: number;
@@ -193,4 +206,8 @@ export interface TopicView {
   partitionCount(topic: string): number | null;
   /** null when the partition does not exist. */
   highWatermark(topic: string, partition: number): number | null;
+  /** The topic's id as a uuid string (the consumer group protocol names topics by id). */
+  topicId?(topic: string): string | null;
+  /** Every topic's name (regex subscriptions). */
+  topicNames?(): string[];
 }
