@@ -321,7 +321,7 @@ export class ConsumerGroupMember implements GroupMembership {
   async leave(): Promise<void> {
     this.stopped = true;
     this.stopHeartbeats();
-    await this.inFlight;
+    // A heartbeat on its way is not waited for (closing must be quick): its answer changes nothing now.
     if (this.memberEpoch > 0) {
       try {
         const conn = await this.link.find();
