@@ -406,6 +406,7 @@ export class Consumer {
 
   private async join(): Promise<void> {
     const assignment = this.subscribed(await this.member!.join());
+    if (this.closed) return; // closed while joining: nothing to assign
     const committed = assignment.size > 0 ? await this.member!.committed(assignment) : null;
     const ignore = this.firstAssignment && this.opts.group?.ignoreCommitted === true;
     this.firstAssignment = false;

@@ -87,6 +87,9 @@ export class ConsumerGroupMember implements GroupMembership {
   private stopped = false;
   /** join() is running: it sends its own heartbeats, and the timer's wait. */
   private joining = false;
+  /** Resolves when leave() is called: a join waiting for partitions stops waiting. */
+  private readonly left: Promise<void>;
+  private resolveLeft!: () => void;
   /** Topic id → name, for the subscribed topics. */
   private readonly names = new Map<string, string>();
 
@@ -96,6 +99,7 @@ export class ConsumerGroupMember implements GroupMembership {
     readonly topics: string[],
   ) {
     this.link = new CoordinatorLink(client, groupId);
+    this.left = new Promise((resolve) => (this.resolveLeft = resolve));
   }
 
   get generationId(): number {
@@ -129,7 +133,7 @@ export class ConsumerGroupMember implements GroupMembership {
           // (a bounded read would otherwise end with nothing; a member of a group with more
           // members than partitions stays empty after them).
           for (let i = 0; i < EMPTY_JOIN_HEARTBEATS_MAX && this.target === null && this.memberEpoch !== JOIN_EPOCH && !this.stopped; i++) {
-            await sleep(this.heartbeatIntervalMs);
+            await Promise.race([sleep(this.heartbeatIntervalMs), this.left]);
             if (!this.stopped) await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
           }
           if (this.stopped || this.memberEpoch === JOIN_EPOCH) continue;
@@ -320,6 +324,7 @@ export class ConsumerGroupMember implements GroupMembership {
   /** Stops heartbeats and leaves the group (epoch -1; best effort: the session timeout covers a failure). */
   async leave(): Promise<void> {
     this.stopped = true;
+    this.resolveLeft();
     this.stopHeartbeats();
     // A heartbeat on its way is not waited for (closing must be quick): its answer changes nothing now.
     if (this.memberEpoch > 0) {
