@@ -38,6 +38,8 @@
 // | ConsumerGroupDescribe (69)  | 0-0 | `groups describe` of a KIP-848 group                        |
 // | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
 // |   (22)           |      |   fields)                             |                                       |
+// | Describe/Create/ | 1-3  | v1 has pattern types (PREFIXED,       | newest                                |
+// |  DeleteAcls 29-31|      |   KIP-290)                            |                                       |
 import {
   AlterConfigs,
   ApiVersions,
@@ -66,6 +68,9 @@ import {
   OffsetForLeaderEpoch,
   Produce,
   SyncGroup,
+  CreateAcls,
+  DeleteAcls,
+  DescribeAcls,
 } from "../protocol/messages/index.ts";
 
 export interface VersionRange {
@@ -99,6 +104,9 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [IncrementalAlterConfigs.key, { min: 0, max: 1 }],
   [CreatePartitions.key, { min: 0, max: 3 }],
   [InitProducerId.key, { min: 0, max: 4 }],
+  [DescribeAcls.key, { min: 1, max: 3 }],
+  [CreateAcls.key, { min: 1, max: 3 }],
+  [DeleteAcls.key, { min: 1, max: 3 }],
   [ConsumerGroupHeartbeat.key, { min: 0, max: 0 }],
   [ConsumerGroupDescribe.key, { min: 0, max: 0 }],
 ]);
