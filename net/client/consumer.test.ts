@@ -8,7 +8,7 @@ import { type BrokerProcess, removeDir, startBroker } from "../../test/harness.t
 import { KafkaClient } from "./client.ts";
 import { type Assignment, Consumer, type ConsumerOptions, type TopicRecordView } from "./consumer.ts";
 import { Producer } from "./producer.ts";
-import { ConsumerGroupHeartbeat } from "../protocol/messages/index.ts";
+import { ConsumerGroupHeartbeat, OffsetCommit } from "../protocol/messages/index.ts";
 import { HiddenApisClient } from "../testing/hidden-apis-client.ts";
 
 const T0 = 1_700_000_000_000;
@@ -276,22 +276,26 @@ describe.each(["auto", "classic"] as const)("groups (protocol %s)", (protocol) =
 });
 
 describe("group protocol choice", () => {
-  test("a broker that does not advertise ConsumerGroupHeartbeat gets a classic member, which reads as before", async () => {
+  test.each([
+    ["does not advertise ConsumerGroupHeartbeat", [ConsumerGroupHeartbeat.key], new Map<number, number>()],
+    ["advertises OffsetCommit up to v8 only (no member epochs)", [], new Map([[OffsetCommit.key, 8]])],
+  ])("a broker that %s gets a classic member, which reads as before", async (_what, hidden, newest) => {
     const [host, port] = broker.kafka.split(":");
-    const older = new HiddenApisClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "older" }, [ConsumerGroupHeartbeat.key]);
+    const older = new HiddenApisClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "older" }, hidden, newest);
+    const id = `no-kip848-${hidden.length}`;
     try {
-      const consumer = new Consumer(older, { topics: ["ten"], group: { id: "no-kip848" }, stopAtEnd: true });
+      const consumer = new Consumer(older, { topics: ["ten"], group: { id }, stopAtEnd: true });
       const values: string[] = [];
       let protocolWhileMember: unknown = null;
       await consumer.run((r) => {
-        protocolWhileMember ??= (async () => (await group("no-kip848")).protocol)();
+        protocolWhileMember ??= (async () => (await group(id)).protocol)();
         values.push(text.decode(r.buf.subarray(r.valueStart, r.valueEnd)));
       });
       expect(consumer.groupProtocol).toBe("classic");
       expect(await protocolWhileMember).toBe("range"); // the classic group's assignor; a KIP-848 group says uniform
       await consumer.close();
       expect(values).toEqual(range(0, 10));
-      expect((await group("no-kip848")).offsets[0]!.partitions[0]!.committed).toBe(10);
+      expect((await group(id)).offsets[0]!.partitions[0]!.committed).toBe(10);
     } finally {
       await older.close();
     }

@@ -28,8 +28,8 @@
 // connection → find the coordinator again (the session timeout bounds how long that may take).
 // Anything else (GROUP_MAX_SIZE_REACHED, UNRELEASED_INSTANCE_ID, INVALID_REQUEST, …) fails the
 // consumer at its next poll. A coordinator that cannot serve this protocol for the group — no
-// ConsumerGroupHeartbeat in its ApiVersions, UNSUPPORTED_VERSION, or GROUP_ID_NOT_FOUND (a classic
-// group with members has that id) — raises ConsumerProtocolUnavailable at the first join, and
+// ConsumerGroupHeartbeat (or no OffsetCommit v9) in its ApiVersions, UNSUPPORTED_VERSION, or
+// GROUP_ID_NOT_FOUND (a classic group with members has that id) — raises ConsumerProtocolUnavailable at the first join, and
 // group-member.ts falls back to the classic protocol. No static membership (group.instance.id), as
 // the classic member has none.
 import { ErrorCode } from "../protocol/errors.ts";
@@ -206,7 +206,10 @@ export class ConsumerGroupMember implements GroupMembership {
 
   /** One ConsumerGroupHeartbeat and what its answer says (a code link.with retries or throws). */
   private async heartbeat(conn: Connection, joining: boolean): Promise<{ code: number; value: undefined; message?: string | null }> {
-    if (!conn.supports(ConsumerGroupHeartbeat)) throw new ConsumerProtocolUnavailable(`the coordinator of group ${this.groupId} (${conn.address}) does not serve the consumer group protocol`);
+    // A member commits with OffsetCommit v9 (its epoch): a coordinator without it cannot take them.
+    if (!conn.supports(ConsumerGroupHeartbeat) || !conn.supports(OffsetCommit) || conn.version(OffsetCommit) < 9) {
+      throw new ConsumerProtocolUnavailable(`the coordinator of group ${this.groupId} (${conn.address}) does not serve the consumer group protocol`);
+    }
     const owned = signature(this.owned);
     const report = joining || owned !== this.reported;
     const res: ConsumerGroupHeartbeatResponse = await conn.request(ConsumerGroupHeartbeat, {
