@@ -301,6 +301,21 @@ describe("group protocol choice", () => {
     }
   });
 
+  test("interrupt(): a KIP-848 join waiting for a partition another member holds stops waiting; close() then leaves", async () => {
+    const a = new Consumer(client, { topics: ["ten"], group: { id: "interrupted" }, maxWaitMs: 100 });
+    await a.poll(); // a joins alone and holds the one partition
+    expect(a.assignment()).toEqual(new Map([["ten", [0]]]));
+    let assignedB: Assignment | null = null;
+    const b = new Consumer(client, { topics: ["ten"], group: { id: "interrupted" }, onAssigned: (x) => void (assignedB = x) });
+    const polling = b.poll(); // joins: nothing is free, so it would wait a few heartbeats for a partition
+    b.interrupt();
+    expect(await polling).toEqual([]);
+    expect(assignedB).toBeNull(); // it stopped waiting: nothing was assigned
+    await b.close();
+    expect((await group("interrupted")).members).toHaveLength(1); // b left; a stays
+    await a.close();
+  });
+
   test("a classic group with members under the id: an auto member joins it as a classic member and they split", async () => {
     await createTopic("mixed", 2);
     const assigned = new Map<string, number[]>();

@@ -35,7 +35,7 @@
 import { ErrorCode } from "../protocol/errors.ts";
 import { ConsumerGroupHeartbeat, type ConsumerGroupHeartbeatResponse, OffsetCommit } from "../protocol/messages/index.ts";
 import { uuidFromString, uuidToString } from "../protocol/reader.ts";
-import { backoffMs, sleep, type KafkaClient } from "./client.ts";
+import { backoffMs, type KafkaClient } from "./client.ts";
 import type { Connection } from "./connection.ts";
 import { HEARTBEAT_INTERVAL_MS, REBALANCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { KafkaClientError, kafkaError } from "./errors.ts";
@@ -87,9 +87,10 @@ export class ConsumerGroupMember implements GroupMembership {
   private stopped = false;
   /** join() is running: it sends its own heartbeats, and the timer's wait. */
   private joining = false;
-  /** Resolves when leave() is called: a join waiting for partitions stops waiting. */
-  private readonly left: Promise<void>;
-  private resolveLeft!: () => void;
+  /** Resolves on leave() or interrupt(): a join waiting for partitions stops waiting. */
+  private readonly woken: Promise<void>;
+  private wake!: () => void;
+  private interrupted = false;
   /** Topic id → name, for the subscribed topics. */
   private readonly names = new Map<string, string>();
 
@@ -99,7 +100,7 @@ export class ConsumerGroupMember implements GroupMembership {
     readonly topics: string[],
   ) {
     this.link = new CoordinatorLink(client, groupId);
-    this.left = new Promise((resolve) => (this.resolveLeft = resolve));
+    this.woken = new Promise((resolve) => (this.wake = resolve));
   }
 
   get generationId(): number {
@@ -132,9 +133,9 @@ export class ConsumerGroupMember implements GroupMembership {
           // later heartbeat. Wait a few for it, as a classic JoinGroup waits for the rebalance
           // (a bounded read would otherwise end with nothing; a member of a group with more
           // members than partitions stays empty after them).
-          for (let i = 0; i < EMPTY_JOIN_HEARTBEATS_MAX && this.target === null && this.memberEpoch !== JOIN_EPOCH && !this.stopped; i++) {
-            await Promise.race([sleep(this.heartbeatIntervalMs), this.left]);
-            if (!this.stopped) await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
+          for (let i = 0; i < EMPTY_JOIN_HEARTBEATS_MAX && this.target === null && this.memberEpoch !== JOIN_EPOCH && !this.stopped && !this.interrupted; i++) {
+            await this.pause(this.heartbeatIntervalMs);
+            if (!this.stopped && !this.interrupted) await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
           }
           if (this.stopped || this.memberEpoch === JOIN_EPOCH) continue;
         }
@@ -163,6 +164,23 @@ export class ConsumerGroupMember implements GroupMembership {
         throw err;
       }
     }
+  }
+
+  /** `ms`, or less when leave() or interrupt() wakes it (no timer is left behind to hold the process). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      void this.woken.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** A join waiting for partitions stops waiting and resolves with what it has (the consumer is closing). */
+  interrupt(): void {
+    this.interrupted = true;
+    this.wake();
   }
 
   /** The coordinator's new assignment, by name, for the consumer to reconcile against (incrementally:
@@ -327,7 +345,7 @@ export class ConsumerGroupMember implements GroupMembership {
   /** Stops heartbeats and leaves the group (epoch -1; best effort: the session timeout covers a failure). */
   async leave(): Promise<void> {
     this.stopped = true;
-    this.resolveLeft();
+    this.wake();
     this.stopHeartbeats();
     // A heartbeat on its way is not waited for (closing must be quick): its answer changes nothing now.
     if (this.memberEpoch > 0) {
