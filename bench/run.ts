@@ -10,7 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow } from "./types.ts";
 
-const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security"];
+const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "cluster"];
 const only = process.env.BENCH?.split(",");
 
 const rows: BenchRow[] = [];

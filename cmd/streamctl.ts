@@ -21,6 +21,7 @@ import { topicsCommand } from "./topics.ts";
 import { groupsCommand } from "./groups.ts";
 import { topCommand } from "./top.ts";
 import { metadataCommand } from "./metadata.ts";
+import { clusterCommand } from "./cluster.ts";
 import { offsetsCommand } from "./offsets.ts";
 import { benchCommand } from "./bench.ts";
 import { addSecurityWhereConnecting } from "./client-options.ts";
@@ -40,6 +41,7 @@ const subcommands: readonly CommandFactory[] = [
   topicsCommand,
   groupsCommand,
   metadataCommand,
+  clusterCommand,
   offsetsCommand,
   topCommand,
   benchCommand,

@@ -5,12 +5,14 @@ import { AssertionError } from "./assert.ts";
 import { brokenRelations, checkCoreLimits, checkLimits, CORE_LIMIT_RELATIONS, CORE_LIMITS } from "./limits.ts";
 import { HTTP_LIMIT_RELATIONS, HTTP_LIMITS } from "../net/http/limits.ts";
 import { KAFKA_DOOR_LIMIT_RELATIONS, KAFKA_DOOR_LIMITS } from "../net/kafka/limits.ts";
+import { CLIENT_LIMIT_RELATIONS, CLIENT_LIMITS } from "../net/client/constants.ts";
 
 describe("limits", () => {
   test.each([
     ["core", CORE_LIMIT_RELATIONS, CORE_LIMITS],
     ["kafka door", KAFKA_DOOR_LIMIT_RELATIONS, KAFKA_DOOR_LIMITS],
     ["http door", HTTP_LIMIT_RELATIONS, HTTP_LIMITS],
+    ["client", CLIENT_LIMIT_RELATIONS, CLIENT_LIMITS],
   ] as const)("%s: every relation holds as shipped", (_, relations, limits) => {
     expect(brokenRelations(relations as never, limits)).toEqual([]);
   });
@@ -33,6 +35,10 @@ describe("limits", () => {
 
   test("kafka door: an output queue smaller than a batch is caught", () => {
     expect(brokenRelations(KAFKA_DOOR_LIMIT_RELATIONS, { ...KAFKA_DOOR_LIMITS, OUTPUT_BYTES_HIGH: 1024 })).toHaveLength(1);
+  });
+
+  test("client: a default batch bigger than max.message.bytes is caught", () => {
+    expect(brokenRelations(CLIENT_LIMIT_RELATIONS, { ...CLIENT_LIMITS, BATCH_BYTES_DEFAULT: 2_000_000 })).toEqual(["a default batch with its header fits a default topic's max.message.bytes, which fits a request"]);
   });
 
   test("http door: a body cap above Bun's is caught", () => {

@@ -156,6 +156,9 @@ describe.skipIf(skip !== null)("cluster mode (etcd + 3 brokers)", () => {
         expect(view.underReplicated.map((p) => p.topic)).toContain("ha");
         const controller = cluster.brokers.get((await cluster.metadataController())!)!.http;
         expect(await (await fetch(`http://${controller}/metrics`)).text()).toMatch(/streamctl_cluster_leader_elections_total [1-9]/);
+        const status = await streamctl(["cluster", "status", "--json", "--broker", cluster.address(meta[0]!.leader)]);
+        const doc = JSON.parse(status.stdout) as { brokers: Array<{ id: number; alive: boolean }>; underReplicated: Array<{ topic: string }> };
+        expect([status.code, doc.brokers.find((b) => b.id === leader)?.alive, doc.underReplicated.some((p) => p.topic === "ha")]).toEqual([0, false, true]);
       }
       await cluster.startBroker(leader);
       meta = await cluster.waitFor("ha", (m) => m[0]!.isr.length === 3, "the restarted broker back in the ISR");

@@ -9,7 +9,7 @@
 import { ErrorCode } from "../protocol/errors.ts";
 import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messages/index.ts";
 import { Connection } from "./connection.ts";
-import { BOOTSTRAP_RETRIES_MAX, UNKNOWN_TOPIC_RETRIES_MAX, CONNECT_TIMEOUT_MS_DEFAULT, METADATA_RETRIES_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS } from "./constants.ts";
+import { BOOTSTRAP_RETRIES_MAX, UNKNOWN_TOPIC_RETRIES_MAX, CONNECT_TIMEOUT_MS_DEFAULT, METADATA_RETRIES_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS, checkClientLimits } from "./constants.ts";
 import { ClientClosedError, ConnectionError, KafkaClientError, isRetriableError, kafkaError, TimeoutError } from "./errors.ts";
 import type { ClientSecurity } from "./security.ts";
 
@@ -81,6 +81,7 @@ export class KafkaClient {
   private everConnected = false;
 
   constructor(opts: ClientOptions) {
+    checkClientLimits();
     if (opts.bootstrap.length === 0) throw new Error("no bootstrap broker");
     this.bootstrap = opts.bootstrap;
     this.clientId = opts.clientId ?? "streamctl";

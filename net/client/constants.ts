@@ -1,5 +1,8 @@
 // The client's knobs and bounds, each with its reason. Commands override the user-facing ones
-// (linger, batch size, acks); the rest are fixed.
+// (linger, batch size, acks); the rest are fixed. The relations between them (and the broker's
+// defaults they must fit) are asserted when a client is made (checkClientLimits).
+import { BATCH_HEADER_BYTES } from "../../core/batch/header.ts";
+import { checkLimits, type LimitRelation, MESSAGE_BYTES_MAX_DEFAULT, REQUEST_BYTES_MAX } from "../../core/limits.ts";
 
 /** How long a connect may take, and how long a request may go unanswered beyond the wait it asks
  * the broker for (a fetch's long-poll, a produce's ack timeout). Kafka's request.timeout.ms is 30 s;
@@ -60,3 +63,49 @@ export const UNKNOWN_TOPIC_RETRIES_MAX = 5;
 /** Attempts to reach the bootstrap brokers before the first connection ever succeeded: a wrong
  * --broker should fail in about a second, not after a leader-election's worth of retries. */
 export const BOOTSTRAP_RETRIES_MAX = 3;
+
+/** Kafka's group.min.session.timeout.ms default: a session below it is refused by every broker. */
+const BROKER_SESSION_TIMEOUT_MIN_MS = 6_000;
+
+export const CLIENT_LIMITS = {
+  CONNECT_TIMEOUT_MS_DEFAULT,
+  REQUEST_TIMEOUT_MS_DEFAULT,
+  RETRY_BACKOFF_MS,
+  RETRY_BACKOFF_MAX_MS,
+  BATCH_BYTES_DEFAULT,
+  BUFFER_BYTES_MAX,
+  MAX_IN_FLIGHT_PER_PARTITION,
+  DELIVERY_TIMEOUT_MS_DEFAULT,
+  PRODUCE_TIMEOUT_MS,
+  FETCH_MAX_WAIT_MS,
+  FETCH_MAX_BYTES,
+  FETCH_PARTITION_MAX_BYTES,
+  SESSION_TIMEOUT_MS,
+  REBALANCE_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS,
+  AUTO_COMMIT_INTERVAL_MS,
+  MESSAGE_BYTES_MAX_DEFAULT,
+  REQUEST_BYTES_MAX,
+};
+
+export const CLIENT_LIMIT_RELATIONS: readonly LimitRelation<typeof CLIENT_LIMITS>[] = [
+  ["a default batch with its header fits a default topic's max.message.bytes, which fits a request", (l) => l.BATCH_BYTES_DEFAULT + BATCH_HEADER_BYTES <= l.MESSAGE_BYTES_MAX_DEFAULT && l.MESSAGE_BYTES_MAX_DEFAULT <= l.REQUEST_BYTES_MAX],
+  ["the producer's buffer holds every batch in flight for a partition", (l) => l.BUFFER_BYTES_MAX >= l.BATCH_BYTES_DEFAULT * l.MAX_IN_FLIGHT_PER_PARTITION],
+  ["idempotence keeps at most five batches in flight per partition (the broker keeps five)", (l) => l.MAX_IN_FLIGHT_PER_PARTITION >= 1 && l.MAX_IN_FLIGHT_PER_PARTITION <= 5],
+  ["retries back off from the first step up to the cap", (l) => 0 < l.RETRY_BACKOFF_MS && l.RETRY_BACKOFF_MS <= l.RETRY_BACKOFF_MAX_MS],
+  ["a produce's ack wait ends before the record's delivery timeout", (l) => l.PRODUCE_TIMEOUT_MS <= l.DELIVERY_TIMEOUT_MS_DEFAULT],
+  ["a fetch's long poll is answered well inside the request timeout", (l) => l.FETCH_MAX_WAIT_MS * 2 <= l.REQUEST_TIMEOUT_MS_DEFAULT],
+  ["one partition's fetch fits in the fetch's bytes", (l) => l.FETCH_PARTITION_MAX_BYTES <= l.FETCH_MAX_BYTES],
+  ["three heartbeats fit in a session, which brokers accept", (l) => l.HEARTBEAT_INTERVAL_MS * 3 <= l.SESSION_TIMEOUT_MS && l.SESSION_TIMEOUT_MS >= BROKER_SESSION_TIMEOUT_MIN_MS],
+  ["a rebalance may take at least a session", (l) => l.REBALANCE_TIMEOUT_MS >= l.SESSION_TIMEOUT_MS],
+  ["offsets are committed more often than a session expires", (l) => l.AUTO_COMMIT_INTERVAL_MS < l.SESSION_TIMEOUT_MS],
+];
+
+let checked = false;
+
+/** Asserts the relations once per process (a programmer error if one is broken). */
+export function checkClientLimits(): void {
+  if (checked) return;
+  checkLimits("client", CLIENT_LIMIT_RELATIONS, CLIENT_LIMITS);
+  checked = true;
+}
