@@ -107,9 +107,9 @@ describe("topic configs (issue #21)", () => {
     expect(Object.keys(c.values)).toEqual([...CONFIG_KEYS]);
   });
 
-  test("the broker acts on nine configs; the others are accepted without effect; list configs", () => {
+  test("the broker acts on ten configs; the others are accepted without effect; list configs", () => {
     expect(CONFIG_KEYS.slice(0, 7)).toEqual(["retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "cleanup.policy", "max.message.bytes", "message.timestamp.type"]);
-    expect(CONFIG_KEYS.filter(isAppliedConfig)).toEqual([...CONFIG_KEYS.slice(0, 7), "min.insync.replicas", "unclean.leader.election.enable"]);
+    expect(CONFIG_KEYS.filter(isAppliedConfig)).toEqual([...CONFIG_KEYS.slice(0, 7), "message.downconversion.enable", "min.insync.replicas", "unclean.leader.election.enable"]);
     expect(CONFIG_KEYS.filter(isListConfig).sort()).toEqual(["cleanup.policy", "follower.replication.throttled.replicas", "leader.replication.throttled.replicas"]);
   });
 });
