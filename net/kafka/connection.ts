@@ -30,6 +30,7 @@ import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/l
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
+import { refuse } from "./refusals.ts";
 import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
 import { Session } from "./session.ts";
 
@@ -152,7 +153,7 @@ export class Connection {
     if (this.closing) return;
     this.splitter.push(chunk, this.pending);
     if (this.splitter.error) {
-      this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
+      refuse(this.door.broker, { reason: "malformed_frame", apiKey: -1, apiVersion: -1, clientId: null, remoteAddress: this.context.remoteAddress, outcome: "closed", detail: this.splitter.error });
       this.closeNow();
       return;
     }

@@ -1,0 +1,79 @@
+// Refusals leave a trace on the broker's side (issue #21): an unsupported version, an unknown API,
+// a malformed frame or body each write one line on stderr naming the client's address, client id,
+// API and version — at most one per client per 10 s, the rest counted in the next one — and count
+// in /metrics as streamctl_kafka_refusals_total{reason,api}.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type BrokerProcess, removeDir, startBroker } from "./harness.ts";
+import { api, parsePrometheusText, sampleValue } from "./http-helpers.ts";
+import { RawConnection } from "./raw-kafka.ts";
+
+let broker: BrokerProcess;
+
+beforeAll(async () => {
+  broker = await startBroker();
+});
+
+afterAll(async () => {
+  expect(await broker.stop()).toBe(0);
+  removeDir(broker.dataDir);
+});
+
+/** A request frame: header v1 (or v2 with an empty tag section) and `body`. */
+function frame(apiKey: number, apiVersion: number, correlationId: number, clientId: string, opts: { flexible?: boolean; body?: number[] } = {}): Uint8Array {
+  const id = new TextEncoder().encode(clientId);
+  const bytes = [apiKey >> 8, apiKey & 255, apiVersion >> 8, apiVersion & 255, ...[24, 16, 8, 0].map((s) => (correlationId >>> s) & 255), id.length >> 8, id.length & 255, ...id, ...(opts.flexible ? [0] : []), ...(opts.body ?? [])];
+  return Uint8Array.from([...[24, 16, 8, 0].map((s) => (bytes.length >>> s) & 255), ...bytes]);
+}
+
+/** Sends `f` on a new connection and expects the broker to close it without an answer. */
+async function refusedByClose(f: Uint8Array, correlationId: number): Promise<void> {
+  const c = await RawConnection.open(broker.kafka);
+  expect(await c.roundTripRaw(correlationId, f)).toBeNull();
+  expect(c.isClosed).toBe(true);
+}
+
+const refusalLines = (needle: string) => broker.stderr().split("\n").filter((l) => l.includes("refused") && l.includes(needle));
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr:\n${broker.stderr()}`);
+    await Bun.sleep(20); // stderr arrives through a pipe: nothing to await but its next bytes
+  }
+}
+
+test("an unsupported version: one line per client per 10 s naming address, client id, API and version; every refusal counted", async () => {
+  const started = Date.now();
+  for (let i = 0; i < 4; i++) await refusedByClose(frame(1, 17, 100 + i, "legacy-tool", { flexible: true }), 100 + i);
+  await until("the refusal line", () => refusalLines('client_id="legacy-tool"').length > 0);
+  const lines = refusalLines('client_id="legacy-tool"');
+  expect(lines[0]).toBe('streamctl: warning: refused Fetch v17 from 127.0.0.1 client_id="legacy-tool": unsupported version (this broker serves v0-16); connection closed');
+  // Four refusals within the window: one line (a box slower than 10 s per four connects could show two).
+  expect(lines.length).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / 10_000));
+
+  // Another client (another client id) gets its own line at once.
+  await refusedByClose(frame(999, 0, 200, "fuzzer"), 200);
+  await until("the second client's line", () => refusalLines('client_id="fuzzer"').length > 0);
+  expect(refusalLines('client_id="fuzzer"')[0]).toContain("refused API 999 v0 from 127.0.0.1 client_id=\"fuzzer\": unknown API; connection closed");
+
+  const families = parsePrometheusText((await api(broker.http, "/metrics")).text);
+  expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "unsupported_version", api: "Fetch" })).toBe(4);
+  expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "unsupported_api", api: "unknown" })).toBe(1);
+});
+
+test("a malformed frame and an undecodable body are refusals too", async () => {
+  const c = await RawConnection.open(broker.kafka);
+  c.sendRaw(Uint8Array.from([0xff, 0xff, 0xff, 0xfb, 0, 3, 0, 1])); // length -5
+  await c.closed;
+  await until("the malformed frame's line", () => refusalLines("malformed frame").length > 0);
+  expect(refusalLines("malformed frame")[0]).toMatch(/^streamctl: warning: refused a request from 127\.0\.0\.1 no client_id: malformed frame \(frame length -5 outside 0…\d+\); connection closed$/);
+
+  // Metadata v4 whose topic array says 5 topics and ends there.
+  await refusedByClose(frame(3, 4, 300, "short-body", { body: [0, 0, 0, 5] }), 300);
+  await until("the malformed body's line", () => refusalLines('client_id="short-body"').length > 0);
+  expect(refusalLines('client_id="short-body"')[0]).toStartWith('streamctl: warning: refused Metadata v4 from 127.0.0.1 client_id="short-body": the request body does not decode (');
+
+  const families = parsePrometheusText((await api(broker.http, "/metrics")).text);
+  expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "malformed_frame", api: "unknown" })).toBe(1);
+  expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "malformed_body", api: "Metadata" })).toBe(1);
+});
