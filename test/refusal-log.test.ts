@@ -6,6 +6,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type BrokerProcess, removeDir, startBroker } from "./harness.ts";
 import { api, parsePrometheusText, sampleValue } from "./http-helpers.ts";
 import { RawConnection } from "./raw-kafka.ts";
+import { encodeRecordBatch } from "../core/batch/record-batch.ts";
+import { encodeRequestHeader } from "../net/protocol/header.ts";
+import { defaultProduceRequest, Produce } from "../net/protocol/messages/index.ts";
+import { Writer } from "../net/protocol/writer.ts";
 
 let broker: BrokerProcess;
 
@@ -76,4 +80,20 @@ test("a malformed frame and an undecodable body are refusals too", async () => {
   const families = parsePrometheusText((await api(broker.http, "/metrics")).text);
   expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "malformed_frame", api: "unknown" })).toBe(1);
   expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "malformed_body", api: "Metadata" })).toBe(1);
+});
+
+test("a Produce with acks=0 that fails is cut off by closing the connection, and says so", async () => {
+  const w = new Writer();
+  const mark = w.reserveInt32();
+  encodeRequestHeader(w, { apiKey: Produce.key, apiVersion: 7, correlationId: 400, clientId: "fire-and-forget" });
+  const records = encodeRecordBatch({ records: [{ value: new TextEncoder().encode("x") }] });
+  Produce.encodeRequest(w, 7, { ...defaultProduceRequest(), acks: 0, timeoutMs: 1000, topicData: [{ name: "no-such-partition", partitionData: [{ index: 7, records }] }] });
+  w.patchInt32(mark, w.length - 4);
+  await refusedByClose(w.finish(), 400);
+  await until("the acks=0 line", () => refusalLines('client_id="fire-and-forget"').length > 0);
+  expect(refusalLines('client_id="fire-and-forget"')[0]).toBe(
+    'streamctl: warning: refused Produce v7 from 127.0.0.1 client_id="fire-and-forget": it failed and has no answer to carry the error (acks=0), so Kafka\'s rule is to close the connection; connection closed',
+  );
+  const families = parsePrometheusText((await api(broker.http, "/metrics")).text);
+  expect(sampleValue(families, "streamctl_kafka_refusals_total", { reason: "failed_without_answer", api: "Produce" })).toBe(1);
 });

@@ -16,8 +16,9 @@
 // | a raw SASL token (after SaslHandshake v0)| a raw token back, or close (net/kafka/sasl.ts)   |
 //
 // Every refusal in this table (not the handlers' own answers) is counted in /metrics and logged on
-// stderr, one line per client per 10 s at most (net/kafka/refusals.ts); so is a malformed frame
-// (net/kafka/connection.ts).
+// stderr, one line per client per 10 s at most (net/kafka/refusals.ts); so are a malformed frame
+// (net/kafka/connection.ts) and a request that failed with no answer to carry its error (a
+// Produce with acks=0: the handler says CLOSE_CONNECTION).
 //
 // The session gate (admits) is the one place every request passes with its principal known:
 // where an authorize() check that needs only the API key would sit.
@@ -153,6 +154,9 @@ async function settleLater(res: HandlerResult<unknown> | Promise<HandlerResult<u
 function finish(res: HandlerResult<unknown>, { handler, ctx, started }: Decoded): DispatchOutcome {
   const apiKey = handler.api.key;
   ctx.broker.metrics.requestHandled(apiKey, performance.now() - started);
+  if (res === CLOSE_CONNECTION) {
+    refuse(ctx.broker, { reason: "failed_without_answer", apiKey, apiVersion: ctx.apiVersion, clientId: ctx.clientId, remoteAddress: ctx.remoteAddress, outcome: "closed" });
+  }
   if (res === NO_RESPONSE || res === CLOSE_CONNECTION || res instanceof EncodedResponse) return res;
   const closeAfter = res instanceof AnswerThenClose;
   const w = new Writer(256); // most answers are small; it grows by doubling, and record data goes out as its own chunks

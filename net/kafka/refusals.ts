@@ -1,6 +1,7 @@
 // Refusals: every request the Kafka door turns away before a handler sees it — an API or version
 // it does not serve, a header or body that does not decode, a frame whose length is impossible, a
-// request the SASL phase does not allow — leaves one line on stderr and counts in /metrics
+// request the SASL phase does not allow — and one cut off by closing the connection (a Produce with
+// acks=0 that failed) leaves one line on stderr and counts in /metrics
 // (streamctl_kafka_refusals_total{reason,api}), so that a client that "spins silently" is visible
 // from the broker's side (issue #21):
 //
@@ -19,7 +20,14 @@ import { apiByKey } from "../protocol/messages/index.ts";
 export const REFUSAL_LOG_WINDOW_MS = 10_000;
 export const REFUSAL_CLIENTS_MAX = 4096;
 
-export type RefusalReason = "unsupported_api" | "unsupported_version" | "malformed_header" | "malformed_body" | "malformed_frame" | "not_allowed_in_sasl_phase";
+export type RefusalReason =
+  | "unsupported_api"
+  | "unsupported_version"
+  | "malformed_header"
+  | "malformed_body"
+  | "malformed_frame"
+  | "not_allowed_in_sasl_phase"
+  | "failed_without_answer";
 
 const WHAT: Record<RefusalReason, string> = {
   unsupported_api: "unknown API",
@@ -28,6 +36,7 @@ const WHAT: Record<RefusalReason, string> = {
   malformed_body: "the request body does not decode",
   malformed_frame: "malformed frame",
   not_allowed_in_sasl_phase: "not allowed before SASL authentication completes",
+  failed_without_answer: "it failed and has no answer to carry the error (acks=0), so Kafka's rule is to close the connection",
 };
 
 export interface Refusal {
