@@ -24,6 +24,12 @@ export const AUTH_TIMEOUT_MS = 10_000;
 /** The largest frame read before a SASL login (Kafka's sasl.server.max.receive.size): whoever has
  * not logged in cannot make the broker hold 100 MiB for them. */
 export const SASL_FRAME_BYTES_MAX = 512 * 1024;
+/** Fetch v0-3 (old message formats): the stored bytes one request down-converts, over all its
+ * partitions (the first message of the answer whole beyond it). Conversion is synchronous CPU work
+ * (decode, and compress again for compressed batches): 1 MiB is tens of ms, where v0-2's missing
+ * request limit and a large partition_max_bytes would otherwise let one request convert a whole
+ * log while every other client waits. Old clients fetch 1 MiB per partition by default. */
+export const DOWN_CONVERT_BYTES_MAX = 1024 * 1024;
 
 export const KAFKA_DOOR_LIMITS = {
   REQUEST_BYTES_MAX,
@@ -36,6 +42,7 @@ export const KAFKA_DOOR_LIMITS = {
   IDLE_TIMEOUT_MS_DEFAULT,
   AUTH_TIMEOUT_MS,
   SASL_FRAME_BYTES_MAX,
+  DOWN_CONVERT_BYTES_MAX,
 };
 
 export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOOR_LIMITS>[] = [
@@ -47,6 +54,7 @@ export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOO
   ["the connection cap is positive", (l) => l.MAX_CONNECTIONS_DEFAULT >= 1],
   ["a login must finish well before a connection counts as idle", (l) => l.AUTH_TIMEOUT_MS > 0 && l.AUTH_TIMEOUT_MS < l.IDLE_TIMEOUT_MS_DEFAULT],
   ["a SASL token of any mechanism we offer (a few hundred bytes) fits a pre-login frame, which is far below a request's cap", (l) => l.SASL_FRAME_BYTES_MAX >= 4096 && l.SASL_FRAME_BYTES_MAX < l.REQUEST_BYTES_MAX],
+  ["a down-converting fetch converts at least an old client's default partition fetch size (1 MiB; the first message whole beyond it)", (l) => l.DOWN_CONVERT_BYTES_MAX >= 1024 * 1024],
 ];
 
 export function checkKafkaDoorLimits(): void {

@@ -6,6 +6,7 @@ import { upConvert } from "../../core/batch/message-set.ts";
 import { decodeRecordBatch } from "../../core/batch/record-batch.ts";
 import { PY_V0, PY_V1, PY_V1_GZIP } from "../../core/testing/legacy-message-sets.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { DOWN_CONVERT_BYTES_MAX } from "./limits.ts";
 import { ApiVersions, defaultApiVersionsRequest, defaultProduceRequest, Fetch, Produce } from "../protocol/messages/index.ts";
 import { batchOf, concatRecords, DoorHarness, fetchRequest } from "../testing/kafka-door.ts";
 
@@ -120,6 +121,19 @@ describe("Produce v0-2 and Fetch v0-3 with message sets (magic 0/1)", () => {
     expect(v3.map((p) => p.records.length)).toEqual([77, 0]);
     const v3first = await fetchOld(3, "lim", 0, { maxBytes: 1, partitions: [0, 1] });
     expect(v3first.map((p) => p.records.length)).toEqual([38, 0]);
+  });
+
+  test("one request converts at most DOWN_CONVERT_BYTES_MAX, whatever the client asks (v0-2 have no request limit)", async () => {
+    await h.createTopic("big", 3);
+    const value = "x".repeat(1000);
+    for (const partition of [0, 1, 2]) {
+      for (let i = 0; i < 4; i++) expect((await h.produce("big", partition, batchOf(Array.from({ length: 200 }, () => value)))).errorCode).toBe(0);
+    }
+    const answer = await fetchOld(1, "big", 0, { partitionMaxBytes: 0x7fffffff, partitions: [0, 1, 2] });
+    const total = answer.reduce((n, p) => n + p.records.length, 0);
+    expect(answer[0]!.records.length).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(DOWN_CONVERT_BYTES_MAX + 30 * 1024); // converted messages are a little larger than stored records
+    expect(total).toBeGreaterThan(DOWN_CONVERT_BYTES_MAX / 2);
   });
 
   test("a long poll at the end is woken by an old-format produce", async () => {
