@@ -118,7 +118,11 @@ describe("message format v0: kafka-python at (0,9) and kcat falling back to 0.9.
     const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
     const produced = await kcat(broker.kafka, [...old, "-P", "-t", "kcat09", "-z", "gzip"], { input: lines.join("\n") + "\n" });
     expect(produced.code).toBe(0);
-    expect(storedBatches(broker.dataDir, "kcat09").every(([codec]) => codec === 1)).toBe(true);
+    // Stored as v2 batches, gzip as sent (librdkafka sends a set uncompressed when gzip would not
+    // make it smaller, so a short last set may be plain).
+    const stored = storedBatches(broker.dataDir, "kcat09");
+    expect(stored.reduce((n, [, records]) => n + records, 0)).toBe(50);
+    expect(stored.some(([codec]) => codec === 1)).toBe(true);
     const consumed = await kcat(broker.kafka, [...old, "-C", "-t", "kcat09", "-o", "beginning", "-e", "-f", "%o %s\n"]);
     expect(consumed.code).toBe(0);
     expect(consumed.stdout.trim().split("\n")).toEqual(lines.map((l, i) => `${i} ${l}`));
