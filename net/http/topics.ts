@@ -6,6 +6,14 @@
 //   GET    /v1/topics/{name}          → topic
 //   DELETE /v1/topics/{name}          → {"deleted": name}
 //   PATCH  /v1/topics/{name}/configs  {key: value | null (back to default)} → topic
+//   POST   /v1/topics/{name}/compact  → a cleaning pass on every partition now (issue #20):
+//                                        {"topic","recordsRemoved","bytesRemoved","segmentsRemoved",
+//                                         "bytesRead","bytesWritten","ms","partitions":[{"partition",
+//                                         "cleaned","reason","recordsBefore","recordsAfter",
+//                                         "bytesBefore","bytesAfter","segmentsBefore","segmentsAfter",
+//                                         "tombstonesRemoved","abortedRemoved","markersRemoved",
+//                                         "firstDirtyOffset"}]}; 400 INVALID_CONFIG when the
+//                                        topic's cleanup.policy has no compact
 //
 // A topic reads {"name","topicId","partitions":[{"partition","start","end","bytes","segments"}],
 // "configs":{…effective},"overrides":{…set on the topic},"noEffect":[…],"durability":"…"}. `end` is
@@ -27,6 +35,14 @@ import { configMap, readJsonObject } from "./body.ts";
 import { badRequest } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
+import { CLUSTER, type Resource } from "../../core/broker/auth.ts";
+
+export const topicResource = (name: string): Resource => ({ type: "TOPIC", name });
+/** What a route on the topic named in its path needs: `operation` on that topic. */
+export const onPathTopic =
+  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER" | "ALTER_CONFIGS") =>
+  (ctx: RouteContext) =>
+    [[operation, topicResource(ctx.params.name!)]] as const;
 
 export interface PartitionView {
   partition: number;
@@ -102,8 +118,10 @@ function pathTopicName(ctx: RouteContext): string {
 }
 
 function listTopics(ctx: RouteContext): Response {
+  // Only the topics the caller may describe, as Kafka's Metadata answers.
   const topics = ctx.broker
     .topics()
+    .filter((t) => ctx.authorize("DESCRIBE", topicResource(t.name)))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((t) => {
       const parts = partitionViews(t);
@@ -117,6 +135,7 @@ function listTopics(ctx: RouteContext): Response {
     });
   const damaged = ctx.broker
     .damagedTopics()
+    .filter((d) => ctx.authorize("DESCRIBE", topicResource(d.topic)))
     .sort((a, b) => a.topic.localeCompare(b.topic))
     .map((d) => ({ name: d.topic, file: d.file, reason: d.reason }));
   return Response.json({ topics, damaged });
@@ -125,6 +144,8 @@ function listTopics(ctx: RouteContext): Response {
 async function createTopic(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "partitions", "configs"]);
   if (typeof body.name !== "string") throw badRequest("name must be a string", "INVALID_TOPIC");
+  // CREATE on the cluster or on the topic, as Kafka's CreateTopics.
+  if (!ctx.authorize("CREATE", CLUSTER)) ctx.require("CREATE", topicResource(body.name));
   let partitions: number | null = null;
   if (body.partitions !== undefined) {
     if (typeof body.partitions !== "number" || !Number.isSafeInteger(body.partitions)) {
@@ -157,10 +178,40 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
   return Response.json(topicView(altered, ctx.broker));
 }
 
+async function compactTopic(ctx: RouteContext): Promise<Response> {
+  const topic = pathTopic(ctx);
+  const r = await ctx.broker.compactTopic(topic.name);
+  return Response.json({
+    topic: r.topic,
+    recordsRemoved: r.recordsRemoved,
+    bytesRemoved: r.bytesRemoved,
+    segmentsRemoved: r.segmentsRemoved,
+    bytesRead: r.bytesRead,
+    bytesWritten: r.bytesWritten,
+    ms: r.ms,
+    partitions: r.partitions.map((p) => ({
+      partition: p.partition,
+      cleaned: p.cleaned,
+      reason: p.reason,
+      recordsBefore: p.recordsBefore,
+      recordsAfter: p.recordsAfter,
+      bytesBefore: p.bytesBefore,
+      bytesAfter: p.bytesAfter,
+      segmentsBefore: p.segmentsBefore,
+      segmentsAfter: p.segmentsAfter,
+      tombstonesRemoved: p.tombstonesRemoved,
+      abortedRemoved: p.abortedRemoved,
+      markersRemoved: p.markersRemoved,
+      firstDirtyOffset: p.firstDirtyOffset,
+    })),
+  });
+}
+
 export const topicRoutes: Route[] = [
-  { method: "GET", path: "/v1/topics", handle: listTopics },
-  { method: "POST", path: "/v1/topics", handle: createTopic },
-  { method: "GET", path: "/v1/topics/:name", handle: describeTopic },
-  { method: "DELETE", path: "/v1/topics/:name", handle: deleteTopic },
-  { method: "PATCH", path: "/v1/topics/:name/configs", handle: alterConfigs },
+  { method: "GET", path: "/v1/topics", access: "handler", handle: listTopics },
+  { method: "POST", path: "/v1/topics", access: "handler", handle: createTopic },
+  { method: "GET", path: "/v1/topics/:name", access: onPathTopic("DESCRIBE"), handle: describeTopic },
+  { method: "DELETE", path: "/v1/topics/:name", access: onPathTopic("DELETE"), handle: deleteTopic },
+  { method: "PATCH", path: "/v1/topics/:name/configs", access: onPathTopic("ALTER_CONFIGS"), handle: alterConfigs },
+  { method: "POST", path: "/v1/topics/:name/compact", access: onPathTopic("ALTER"), handle: compactTopic },
 ];
