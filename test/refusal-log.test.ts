@@ -70,7 +70,7 @@ test("a malformed frame and an undecodable body are refusals too", async () => {
   c.sendRaw(Uint8Array.from([0xff, 0xff, 0xff, 0xfb, 0, 3, 0, 1])); // length -5
   await c.closed;
   await until("the malformed frame's line", () => refusalLines("malformed frame").length > 0);
-  expect(refusalLines("malformed frame")[0]).toMatch(/^streamctl: warning: refused a request from 127\.0\.0\.1 no client_id: malformed frame \(frame length -5 outside 0…\d+\); connection closed$/);
+  expect(refusalLines("malformed frame")[0]).toMatch(/^streamctl: warning: refused a request from 127\.0\.0\.1 no client_id: malformed frame \(frame length -5 outside 0…\d+; request cap \d+, request memory \d+\); connection closed$/);
 
   // Metadata v4 whose topic array says 5 topics and ends there.
   await refusedByClose(frame(3, 4, 300, "short-body", { body: [0, 0, 0, 5] }), 300);
