@@ -8,7 +8,8 @@
 //   streamctl: warning: refused Fetch v17 from 10.0.0.7 client_id=rdkafka: unsupported version
 //   (this broker serves v0-16); connection closed
 //
-// Rate-limited per client (its address and client id): at most one line per REFUSAL_LOG_WINDOW_MS;
+// Rate-limited per client address (not per client id, which a client writes as it likes: a fuzzer
+// varying it would otherwise get a line per request): at most one line per REFUSAL_LOG_WINDOW_MS;
 // the refusals held back meanwhile are counted in the next line (", and 41 more refusals from this
 // client in the last 10 s"). At most REFUSAL_CLIENTS_MAX clients are remembered (the oldest go
 // first), so a flood from many addresses costs bounded memory and at most that many lines per
@@ -79,7 +80,7 @@ export class RefusalLog {
   refuse(r: Refusal): void {
     const api = r.apiKey >= 0 ? (apiByKey.get(r.apiKey)?.name ?? null) : null;
     this.broker.metrics.requestRefused(r.reason, api ?? "unknown");
-    const key = `${r.remoteAddress ?? "?"}\u0000${r.clientId ?? ""}`;
+    const key = r.remoteAddress ?? "?";
     const now = this.now();
     const w = this.clients.get(key);
     if (w !== undefined && now - w.start < REFUSAL_LOG_WINDOW_MS) {
