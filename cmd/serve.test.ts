@@ -96,6 +96,9 @@ describe("serve options", () => {
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--advertise", "SSL://h:1"], "no SSL listener"],
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--listener", "PLAINTEXT://127.0.0.1:9093"], "two listeners on 127.0.0.1:9093"],
     [["--http-token", "s3cret"], "would show the token in `ps`"],
+    [["--http-host", "evil example"], "--http-host: expected a host name"],
+    [["--http-cors-origin", "app.example"], "--http-cors-origin: expected an origin like https://app.example:8443"],
+    [["--http-cors-origin", "https://app.example/path"], "--http-cors-origin"],
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "--cluster needs a PLAINTEXT listener"],
     [["--kafka-listen", "127.0.0.1:9092", "--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "one Kafka listener"],
   ])("serve %p is a usage error: exit 2, one line naming %s", async (args, mention) => {

@@ -16,7 +16,8 @@ import { Broker, type BrokerLog } from "../core/broker/broker.ts";
 import { CoreError } from "../core/errors.ts";
 import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
-import { REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT, REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { hostName, normaliseOrigin } from "../net/http/guard.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { Admission } from "../net/kafka/admission.ts";
 import { FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_PER_IP_DEFAULT, REQUEST_MEMORY_BYTES_DEFAULT } from "../net/kafka/limits.ts";
@@ -44,6 +45,10 @@ export interface BrokerOptions {
   autoCreateTopics: boolean;
   defaultPartitions: number;
   httpToken?: string;
+  /** More names Host may carry on a loopback control plane without a token (--http-host). */
+  httpHosts?: readonly string[];
+  /** Origins allowed cross-origin requests and CORS (--http-cors-origin). */
+  corsOrigins?: readonly string[];
   maxConnections: number;
   idleTimeoutMs: number;
   /** Bytes of requests in flight across every Kafka connection (--max-request-memory). */
@@ -56,6 +61,10 @@ export interface BrokerOptions {
   cluster?: { nodeId: number; etcd: string; name: string; replicaLagMaxMs?: number };
   /** Detail lines too (recovery per partition); otherwise one summary line per subject. */
   verbose?: boolean;
+  /** The log cleaner's bound on bytes read plus written per second (0: none). */
+  cleanerIoBytesPerSecond?: number;
+  /** How often the log cleaner looks for dirty logs (Kafka's log.cleaner.backoff.ms). */
+  cleanerBackoffMs?: number;
 }
 
 export interface RunningBroker {
@@ -80,6 +89,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       defaultPartitions: options.defaultPartitions,
       groups: options.groups,
       auth: { superUsers: options.superUsers, authorizationEnabled: options.authenticates ?? false },
+      cleaner: { ioBytesPerSecond: options.cleanerIoBytesPerSecond, checkMs: options.cleanerBackoffMs },
     },
     log,
   );
@@ -117,7 +127,15 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       await cluster.start();
     }
     const httpAt = options.http;
-    const http = httpAt === null ? null : startHttpServer({ host: httpAt.host, port: httpAt.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
+    const http = httpAt === null ? null : startHttpServer({
+            host: httpAt.host,
+            port: httpAt.port,
+            token: options.httpToken,
+            broker,
+            tls: options.httpTls ? options.tls : undefined,
+            allowedHosts: options.httpHosts,
+            corsOrigins: options.corsOrigins,
+          });
     const clusterNode = cluster;
     return {
       kafka: listeners[0]!.address,
@@ -162,6 +180,8 @@ export interface ServeFlags extends ListenerFlags {
   /** Only from a --config file (a file is not in `ps`); on the command line see httpTokenFile. */
   httpToken?: string;
   httpTokenFile?: string;
+  httpHost?: string[];
+  httpCorsOrigin?: string[];
   maxConnections?: string;
   idleTimeoutMs?: string;
   maxRequestMemory?: string;
@@ -175,6 +195,8 @@ export interface ServeFlags extends ListenerFlags {
   groupInitialRebalanceDelayMs?: string;
   groupConsumerHeartbeatIntervalMs?: string;
   groupConsumerSessionTimeoutMs?: string;
+  logCleanerIoMaxBytesPerSecond?: string;
+  logCleanerBackoffMs?: string;
   verbose?: boolean;
 }
 
@@ -184,10 +206,10 @@ const CONFIG_KEYS = new Set([
   "maxRequestMemory", "maxConnectionsPerIp", "firstRequestTimeoutMs",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
-  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs",
+  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin", "logCleanerIoMaxBytesPerSecond", "logCleanerBackoffMs",
 ]);
 /** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
-const LIST_KEYS = new Set(["listener", "advertise"]);
+const LIST_KEYS = new Set(["listener", "advertise", "httpHost", "httpCorsOrigin"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -235,8 +257,21 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   if (http !== null && !loopback && !httpToken) {
     throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
   }
+  const httpHosts = (merged.httpHost ?? []).map((h) => {
+    if (hostName(h) === null) throw new UsageError(`--http-host: expected a host name like broker.internal (optionally :PORT), got "${h}"`);
+    return h.trim().toLowerCase();
+  });
+  const corsOrigins = (merged.httpCorsOrigin ?? []).map((o) => {
+    try {
+      return normaliseOrigin(o);
+    } catch (err) {
+      throw new UsageError(`--http-cors-origin: ${(err as Error).message}`);
+    }
+  });
   return {
     dataDir: merged.dataDir ?? defaultDataDir(env),
+    httpHosts,
+    corsOrigins,
     listeners: kafka.listeners,
     tls: kafka.tls,
     httpTls: merged.httpTls === true,
@@ -255,6 +290,8 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     firstRequestTimeoutMs: positiveInt("--first-request-timeout-ms", merged.firstRequestTimeoutMs, FIRST_REQUEST_TIMEOUT_MS_DEFAULT),
     cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
+    cleanerBackoffMs: positiveInt("--log-cleaner-backoff-ms", merged.logCleanerBackoffMs, CLEANER_CHECK_MS),
+    cleanerIoBytesPerSecond: nonNegativeInt("--log-cleaner-io-max-bytes-per-second", merged.logCleanerIoMaxBytesPerSecond, CLEANER_IO_BYTES_PER_S_DEFAULT),
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
@@ -340,7 +377,7 @@ export function serveCommand(io: Io): Command {
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token-file <file>", "file holding the Bearer token every HTTP request must carry (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .option("--http-token-file <file>", "file holding the operator's Bearer token, a super user; with one, every HTTP request needs it or HTTP Basic (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
     .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
       throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
     }))
@@ -349,6 +386,8 @@ export function serveCommand(io: Io): Command {
     .option("--tls-ca <file>", "PEM CA certificates that verify client certificates")
     .option("--tls-client-auth <mode>", "none | requested | required: client certificates on TLS listeners (principal User:<CN>; default none)")
     .option("--http-tls", "serve the HTTP control plane over TLS with --tls-cert/--tls-key")
+    .option("--http-host <name>", "another name the Host header may carry on a loopback control plane without a token (default: localhost, 127.x, [::1] only), repeatable", collect)
+    .option("--http-cors-origin <origin>", "an origin (https://app.example:8443) allowed cross-origin requests and CORS on the control plane, repeatable (default: none)", collect)
     .option("--sasl-mechanisms <list>", "SASL mechanisms offered, comma-separated (default PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)")
     .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
     .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
@@ -366,6 +405,8 @@ export function serveCommand(io: Io): Command {
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
     .addOption(new Option("--replica-lag-time-max-ms <ms>", "a follower not caught up this long leaves the ISR (Kafka's replica.lag.time.max.ms, default 10000)"))
+    .addOption(new Option("--log-cleaner-io-max-bytes-per-second <n>", `the log cleaner's bound on bytes read plus written per second, 0 for none (Kafka's log.cleaner.io.max.bytes.per.second; default ${CLEANER_IO_BYTES_PER_S_DEFAULT})`))
+    .addOption(new Option("--log-cleaner-backoff-ms <ms>", `how often the log cleaner looks for compacted partitions to clean (Kafka's log.cleaner.backoff.ms; default ${CLEANER_CHECK_MS})`))
     .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
     .option("--advertise <[protocol://]host:port>", "the address Metadata tells clients of a listener (behind NAT or a proxy), repeatable: PROTOCOL:// picks the listener; default: the listener's own", collect)
     .action(async (flags: ServeFlags) => {

@@ -14,12 +14,13 @@
 //               (core/broker/configs.ts)
 //   leadership  one broker: epoch 0, no election ever needed (core/broker/leadership.ts); the
 //               log dir (core/broker/log-dirs.ts); idempotent producers' state
-//   authorize   what a client may do to a resource: everything, until there is an authorizer
-//               (core/broker/authorization.ts)
+//   authorize   what a client may do to a resource: auth.authorize, by the ACLs (core/broker/auth.ts)
 //   groups      the group coordinator (core/groups), as it is
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
 //   auth        users, SASL exchanges, super users and authorize() (core/broker/auth.ts)
+//   cleaning    the log cleaner of compacted topics, in the background and on demand
+//               (compactTopic: streamctl topics compact) (core/broker/cleaning.ts)
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
 // answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
@@ -37,7 +38,6 @@ import type { PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
-import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
 import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
 import { checkLeaderEpoch, LEADER_EPOCH, type ElectionOutcome, type ElectionType, electLeaders, type EpochEndOffset } from "./leadership.ts";
@@ -45,7 +45,8 @@ import { describeLogDirs, type LogDirDescription } from "./log-dirs.ts";
 import type { ReplicaManager } from "./replication.ts";
 import type { ProducerDescription } from "../log/producer-state.ts";
 import type { ProducerIds } from "./producer-ids.ts";
-import { Auth, type AuthConfig } from "./auth.ts";
+import { Auth, type AuthConfig, type Operation, type Requester, type Resource } from "./auth.ts";
+import { type CleanerConfig, LogCleaner, type TopicCleanResult } from "./cleaning.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
@@ -71,6 +72,8 @@ export interface BrokerConfig {
   groups?: Partial<GroupCoordinatorConfig>;
   /** Super users and whether authorization is on (core/broker/auth.ts). */
   auth?: AuthConfig;
+  /** The log cleaner's I/O bound and timer (core/broker/cleaning.ts). */
+  cleaner?: CleanerConfig;
 }
 
 /** Seams for tests: a memory disk, a manual clock and timers, no lock (the memory disk has no files). */
@@ -82,7 +85,8 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
+export type { TopicCleanResult };
+export type { ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 /** Node ids a cluster's producer ids keep apart (cluster mode: id = n × this + node id). */
@@ -97,6 +101,8 @@ export class Broker {
   readonly metrics: BrokerMetrics;
   private readonly stopping = new AbortController();
   private readonly retention: ReturnType<typeof setInterval>;
+  /** Compacted topics' cleaner: started here, stopped before the logs close. */
+  readonly cleaner: LogCleaner;
   private closed = false;
 
   private constructor(
@@ -114,6 +120,8 @@ export class Broker {
     this.nodeId = config.nodeId ?? 0;
     this.retention = setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS);
     (this.retention as { unref?: () => void }).unref?.();
+    this.cleaner = new LogCleaner(store, store.clock, log, config.cleaner);
+    this.cleaner.start();
   }
 
   /**
@@ -229,6 +237,8 @@ export class Broker {
   beginShutdown(): void {
     if (this.stopping.signal.aborted) return;
     clearInterval(this.retention);
+    // The pass in progress ends at its next read or write; close() waits for it.
+    void this.cleaner.stop();
     this.stopping.abort();
     this.groups.stopServing();
   }
@@ -239,6 +249,7 @@ export class Broker {
     this.closed = true;
     this.beginShutdown();
     try {
+      await this.cleaner.stop();
       await this.groups.close();
       await this.store.close();
     } finally {
@@ -387,6 +398,22 @@ export class Broker {
     return topic;
   }
 
+  /**
+   * A cleaning pass on every partition of compacted topic `name` held by this broker, now (after
+   * one in progress); CoreError UNKNOWN_TOPIC, or INVALID_CONFIG for a topic whose cleanup.policy
+   * has no compact (Kafka's cleaner never touches those).
+   */
+  async compactTopic(name: string): Promise<TopicCleanResult> {
+    const topic = this.store.requireTopic(name);
+    const policy = topic.configs["cleanup.policy"];
+    if (!policy.split(",").includes("compact")) {
+      throw new CoreError("INVALID_CONFIG", `topic '${name}' has cleanup.policy=${policy}; only a topic with compact in its cleanup.policy is cleaned`, { topic: name });
+    }
+    const r = await this.cleaner.compact(name);
+    this.log.info(`topic ${name}: cleaned on request: ${r.recordsRemoved} record(s), ${r.bytesRemoved} bytes, ${r.segmentsRemoved} segment(s) removed`);
+    return r;
+  }
+
   /** Retention, and the expiry of idle idempotent producers (PRODUCER_EXPIRATION_MS), on every partition. */
   enforceRetention(now?: number): void {
     const r = this.store.enforceRetention(now);
@@ -492,9 +519,9 @@ export class Broker {
 
   // --- authorization ----------------------------------------------------------------------------
 
-  /** What the client may do to this resource (core/broker/authorization.ts: everything, for now). */
-  authorizedOperations(kind: ResourceKind, name: string): readonly AclOperationName[] {
-    return authorizedOperations(kind, name);
+  /** What the requester may do to this resource, of the operations its type has (KIP-430). */
+  authorizedOperations(who: Requester, resource: Resource): readonly Operation[] {
+    return this.auth.authorizedOperations(who, resource);
   }
 
   // --- producers ------------------------------------------------------------------------------

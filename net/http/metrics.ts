@@ -17,6 +17,7 @@
 //   streamctl_fsync_duration_seconds                          histogram
 import { FSYNC_BUCKETS_MS, LATENCY_BUCKETS_MS } from "../../core/broker/metrics.ts";
 import { apiByKey } from "../protocol/messages/index.ts";
+import { CLUSTER } from "../../core/broker/auth.ts";
 import type { Route } from "./router.ts";
 import type { StatsSampler } from "./stats.ts";
 
@@ -120,6 +121,7 @@ export function metricsRoutes(sampler: StatsSampler): Route[] {
     {
       method: "GET",
       path: "/metrics",
+      access: () => [["DESCRIBE", CLUSTER]],
       handle: () => new Response(renderMetrics(sampler), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
     },
   ];
