@@ -121,6 +121,12 @@ test("8 connections holding 28 MiB of a 30 MiB frame under --max-request-memory 
   expect(probe.latencies.length).toBeGreaterThan(2);
   expect(probe.maxMs).toBeLessThan(PROBE_MAX_READING_MS);
   expect(rssMiB(b.proc.pid).peak).toBeLessThan(before + 64 + OVERHEAD_MIB);
+  // Two frames hold the budget; the other six connections wait unread, as /metrics says.
+  const metrics = await (await fetch(`http://${b.http}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
+  expect(gauge("streamctl_request_memory_bytes")).toBeLessThanOrEqual(64 * MiB);
+  expect(gauge("streamctl_request_memory_bytes")).toBeGreaterThanOrEqual(2 * 30 * MiB);
+  expect(gauge("streamctl_request_memory_waiting_connections")).toBe(6);
 
   const over = await openSocket(b.kafka);
   sockets.push(over);
