@@ -99,6 +99,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     await bootstrapUsers(broker, options, log);
     // One request memory and one count per client address for every listener.
     const admission = new Admission(log, options.maxRequestMemory, options.maxConnectionsPerIp);
+    broker.metrics.requestMemory = () => ({ usedBytes: admission.memory.used, maxBytes: admission.memory.maxBytes, waiting: admission.memory.waiting });
     for (const l of options.listeners) {
       kafka.push(
         startKafkaServer({
