@@ -41,6 +41,9 @@ export class BrokerMetrics {
   connectionsOpen = 0;
   connectionsTotal = 0;
   connectionsRefused = 0;
+  /** The Kafka door's request memory (--max-request-memory), read when scraped: bytes of requests
+   * in flight, the budget, connections waiting for room. Unset in-process. */
+  requestMemory?: () => { usedBytes: number; maxBytes: number; waiting: number };
   /** Every fdatasync of a log or index file (the file layer reports them). */
   readonly fsync: LatencyStats = { count: 0, latencyMsTotal: 0, latencyMsMax: 0, latencyBuckets: FSYNC_BUCKETS_MS.map(() => 0) };
   /** When the broker started (ms since the epoch), for uptime. */

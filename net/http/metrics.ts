@@ -113,6 +113,12 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
   e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
+  const memory = m.requestMemory?.();
+  if (memory) {
+    e.family("streamctl_request_memory_bytes", "gauge", "Bytes of Kafka requests in flight, counted against --max-request-memory.", [[{}, memory.usedBytes]]);
+    e.family("streamctl_request_memory_max_bytes", "gauge", "The request memory budget (--max-request-memory).", [[{}, memory.maxBytes]]);
+    e.family("streamctl_request_memory_waiting_connections", "gauge", "Kafka connections waiting, unread, for request memory.", [[{}, memory.waiting]]);
+  }
   const groups = sampler.groups();
   e.family(
     "streamctl_group_lag",

@@ -118,7 +118,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress,
       closed: this.abort.signal,
       session: this.session,
-      holdDispatch: (until) => this.holdDispatch(until),
+      holdDispatch: () => this.holdDispatch(),
     };
   }
 
@@ -151,13 +151,15 @@ export class Connection {
   /** Requests holding further dispatch (RequestContext.holdDispatch). */
   private holds = 0;
 
-  private holdDispatch(until: Promise<unknown>): void {
+  private holdDispatch(): () => void {
     this.holds++;
-    const release = () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.holds--;
       this.pump();
     };
-    until.then(release, release);
   }
 
   /** The splitter read a frame's length: count it against the request memory, or wait. */

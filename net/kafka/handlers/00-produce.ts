@@ -64,10 +64,13 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
     const topics = req.topicData;
     const txnRefused = req.transactionalId !== null && transactionsUnavailable(ctx) !== null;
+    // Set when this request waited for its decompression: later requests of the connection wait
+    // until this one's appends have started (called right after them, below).
+    let release: (() => void) | undefined;
     if (acksValid && !txnRefused) {
       const ahead = decompressAhead(req);
       if (ahead !== null) {
-        ctx.holdDispatch?.(ahead);
+        release = ctx.holdDispatch?.();
         await ahead;
       }
     }
@@ -77,6 +80,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       const name = topics[0]!.name;
       const p = topics[0]!.partitionData[0]!;
       const started = startPartition(name, p, ctx, req.acks);
+      release?.();
       const { correlationId, apiVersion } = ctx;
       let r: PartitionResult;
       if (!(started instanceof Appending)) r = started;
@@ -101,6 +105,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         return appendResult(started, ctx, t.name, p.index).then((r) => partitionResponse(p.index, r));
       }),
     }));
+    release?.();
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
     if (req.acks === 0) {
