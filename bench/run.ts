@@ -80,7 +80,8 @@ function merged(existing: string, fresh: string[]): string {
     return result;
   };
   const old = blocks(existing.split("\n"));
-  const changedHeadings = new Set(existsSync(changed) ? blocks(readFileSync(changed, "utf8").split("\n")).map((b) => b.heading) : []);
+  // The file's title block (heading "") is never a hand-written note, whatever what-we-changed.md starts with.
+  const changedHeadings = new Set(existsSync(changed) ? blocks(readFileSync(changed, "utf8").split("\n")).map((b) => b.heading).filter((h) => h !== "") : []);
   const written = blocks(fresh.join("\n").split("\n")).filter((b) => b.heading !== "" && !changedHeadings.has(b.heading));
   for (const block of written) {
     const at = old.findIndex((b) => b.heading === block.heading);
