@@ -10,7 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow } from "./types.ts";
 
-const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "cluster", "compaction"];
+const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "abuse", "cluster", "compaction"];
 const only = process.env.BENCH?.split(",");
 
 const rows: BenchRow[] = [];
@@ -80,7 +80,6 @@ function merged(existing: string, fresh: string[]): string {
     return result;
   };
   const old = blocks(existing.split("\n"));
-  // The file's title block (heading "") is never a hand-written note, whatever what-we-changed.md starts with.
   const changedHeadings = new Set(existsSync(changed) ? blocks(readFileSync(changed, "utf8").split("\n")).map((b) => b.heading).filter((h) => h !== "") : []);
   const written = blocks(fresh.join("\n").split("\n")).filter((b) => b.heading !== "" && !changedHeadings.has(b.heading));
   for (const block of written) {

@@ -25,6 +25,7 @@ export const APIS = [
   "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
   "DescribeTopicPartitions", "GetTelemetrySubscriptions", "SaslAuthenticate", "DescribeUserScramCredentials",
   "AlterUserScramCredentials", "ConsumerGroupHeartbeat", "ConsumerGroupDescribe",
+  "DescribeAcls", "CreateAcls", "DeleteAcls",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */
 export const OTHER_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];

@@ -15,6 +15,10 @@
 //                                         "firstDirtyOffset"}]}; 400 INVALID_CONFIG when the
 //                                        topic's cleanup.policy has no compact
 //
+// Access (the same ACLs as the Kafka door): listing shows the topics the caller may DESCRIBE; GET
+// needs DESCRIBE and shows configs/overrides/noEffect only with DESCRIBE_CONFIGS (empty otherwise);
+// POST needs CREATE on the cluster or the topic; DELETE needs DELETE; PATCH needs ALTER_CONFIGS.
+//
 // A topic reads {"name","topicId","partitions":[{"partition","start","end","bytes","segments"}],
 // "configs":{…effective},"overrides":{…set on the topic},"noEffect":[…],"durability":"…"}. `end` is
 // the high watermark: what a consumer can read. `configs` holds the effective value of every config
@@ -35,6 +39,14 @@ import { configMap, readJsonObject } from "./body.ts";
 import { badRequest } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
+import { CLUSTER, type Resource } from "../../core/broker/auth.ts";
+
+export const topicResource = (name: string): Resource => ({ type: "TOPIC", name });
+/** What a route on the topic named in its path needs: `operation` on that topic. */
+export const onPathTopic =
+  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER" | "ALTER_CONFIGS") =>
+  (ctx: RouteContext) =>
+    [[operation, topicResource(ctx.params.name!)]] as const;
 
 export interface PartitionView {
   partition: number;
@@ -110,8 +122,10 @@ function pathTopicName(ctx: RouteContext): string {
 }
 
 function listTopics(ctx: RouteContext): Response {
+  // Only the topics the caller may describe, as Kafka's Metadata answers.
   const topics = ctx.broker
     .topics()
+    .filter((t) => ctx.authorize("DESCRIBE", topicResource(t.name)))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((t) => {
       const parts = partitionViews(t);
@@ -125,6 +139,7 @@ function listTopics(ctx: RouteContext): Response {
     });
   const damaged = ctx.broker
     .damagedTopics()
+    .filter((d) => ctx.authorize("DESCRIBE", topicResource(d.topic)))
     .sort((a, b) => a.topic.localeCompare(b.topic))
     .map((d) => ({ name: d.topic, file: d.file, reason: d.reason }));
   return Response.json({ topics, damaged });
@@ -133,6 +148,8 @@ function listTopics(ctx: RouteContext): Response {
 async function createTopic(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "partitions", "configs"]);
   if (typeof body.name !== "string") throw badRequest("name must be a string", "INVALID_TOPIC");
+  // CREATE on the cluster or on the topic, as Kafka's CreateTopics.
+  if (!ctx.authorize("CREATE", CLUSTER)) ctx.require("CREATE", topicResource(body.name));
   let partitions: number | null = null;
   if (body.partitions !== undefined) {
     if (typeof body.partitions !== "number" || !Number.isSafeInteger(body.partitions)) {
@@ -142,11 +159,18 @@ async function createTopic(ctx: RouteContext): Promise<Response> {
   }
   const configs = body.configs === undefined ? {} : (configMap(body.configs, "configs", false) as Record<string, string>);
   const topic = (await ctx.broker.createTopic(body.name, partitions, configs, { via: "http" }))!;
-  return Response.json(topicView(topic, ctx.broker), { status: 201 });
+  return Response.json(viewFor(ctx, topic), { status: 201 });
+}
+
+/** The topic as this caller may see it: its configs only with DESCRIBE_CONFIGS, as Kafka's DescribeConfigs and CreateTopics answer. */
+function viewFor(ctx: RouteContext, topic: Topic) {
+  const view = topicView(topic, ctx.broker);
+  if (ctx.authorize("DESCRIBE_CONFIGS", topicResource(topic.name))) return view;
+  return { ...view, configs: {}, overrides: {}, noEffect: [] };
 }
 
 function describeTopic(ctx: RouteContext): Response {
-  return Response.json(topicView(pathTopic(ctx), ctx.broker));
+  return Response.json(viewFor(ctx, pathTopic(ctx)));
 }
 
 async function deleteTopic(ctx: RouteContext): Promise<Response> {
@@ -162,7 +186,7 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, null);
   const changes = configMap(body, "configs", true);
   const altered = await ctx.broker.alterConfigs(topic.name, changes);
-  return Response.json(topicView(altered, ctx.broker));
+  return Response.json(viewFor(ctx, altered));
 }
 
 async function compactTopic(ctx: RouteContext): Promise<Response> {
@@ -195,10 +219,10 @@ async function compactTopic(ctx: RouteContext): Promise<Response> {
 }
 
 export const topicRoutes: Route[] = [
-  { method: "GET", path: "/v1/topics", handle: listTopics },
-  { method: "POST", path: "/v1/topics", handle: createTopic },
-  { method: "GET", path: "/v1/topics/:name", handle: describeTopic },
-  { method: "DELETE", path: "/v1/topics/:name", handle: deleteTopic },
-  { method: "PATCH", path: "/v1/topics/:name/configs", handle: alterConfigs },
-  { method: "POST", path: "/v1/topics/:name/compact", handle: compactTopic },
+  { method: "GET", path: "/v1/topics", access: "handler", handle: listTopics },
+  { method: "POST", path: "/v1/topics", access: "handler", handle: createTopic },
+  { method: "GET", path: "/v1/topics/:name", access: onPathTopic("DESCRIBE"), handle: describeTopic },
+  { method: "DELETE", path: "/v1/topics/:name", access: onPathTopic("DELETE"), handle: deleteTopic },
+  { method: "PATCH", path: "/v1/topics/:name/configs", access: onPathTopic("ALTER_CONFIGS"), handle: alterConfigs },
+  { method: "POST", path: "/v1/topics/:name/compact", access: onPathTopic("ALTER"), handle: compactTopic },
 ];

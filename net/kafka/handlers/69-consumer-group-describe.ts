@@ -1,8 +1,8 @@
 // ConsumerGroupDescribe (key 69), v0: groups of the consumer group protocol (KIP-848) with their
 // epochs, assignor and members (subscriptions, current and target assignment). An unknown id, or
 // a classic group, is GROUP_ID_NOT_FOUND as Kafka answers; "" is INVALID_GROUP_ID.
-// authorized_operations as DescribeGroups (KIP-430): every group operation while there is no
-// authorizer, INT32_MIN when not asked.
+// authorized_operations as DescribeGroups (KIP-430): the operations the principal may do on the
+// group (every one while authorization is off), INT32_MIN when not asked.
 import {
   ConsumerGroupDescribe,
   type ConsumerGroupDescribeRequest,
@@ -10,7 +10,7 @@ import {
   defaultConsumerGroupDescribeResponse,
   defaultConsumerGroupDescribeResponseDescribedGroup,
 } from "../../protocol/messages/index.ts";
-import { OPERATIONS_NOT_REQUESTED, operationBits } from "../acl-operations.ts";
+import { allowedBits, OPERATIONS_NOT_REQUESTED } from "../acl-operations.ts";
 import { groupErrorCode, uuidFromString } from "../group-errors.ts";
 import { defineHandler } from "../handler.ts";
 
@@ -48,7 +48,7 @@ export const consumerGroupDescribeHandler = defineHandler<ConsumerGroupDescribeR
           assignment: assignment(m.assignment),
           targetAssignment: assignment(m.targetAssignment),
         })),
-        authorizedOperations: req.includeAuthorizedOperations ? operationBits(ctx.broker.authorizedOperations("group", groupId)) : OPERATIONS_NOT_REQUESTED,
+        authorizedOperations: req.includeAuthorizedOperations ? allowedBits(ctx, { type: "GROUP", name: groupId }) : OPERATIONS_NOT_REQUESTED,
       };
     });
     return { ...defaultConsumerGroupDescribeResponse(), throttleTimeMs: 0, groups };
