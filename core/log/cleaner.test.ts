@@ -343,6 +343,36 @@ describe("transactions", () => {
   });
 });
 
+describe("the cleaner's I/O bound and thread share (cleaner-io.ts)", () => {
+  test("bytes beyond the burst wait at the stated rate; each slice of work is followed by its share of rest", async () => {
+    let t = 0;
+    let slept = 0;
+    const io = new CleanerIo({
+      bytesPerSecond: 1024 * 1024,
+      threadShare: 0.5,
+      now: () => t,
+      sleep: async (ms) => {
+        slept += ms;
+        t += ms;
+      },
+    });
+    // 10 MiB at 1 MiB/s with a burst of 2 MiB (CLEANER_READ_BYTES): 8 s of waiting, in 64 KiB takes.
+    for (let i = 0; i < 160; i++) await io.take(64 * 1024);
+    expect(slept).toBeGreaterThan(7_900);
+    expect(slept).toBeLessThan(8_100);
+    // A slice of work (4 ms) then as long at rest; a shorter one does not rest.
+    slept = 0;
+    t += 1;
+    await io.maybeYield();
+    expect(slept).toBe(0);
+    t += 5;
+    await io.maybeYield();
+    expect(slept).toBeGreaterThanOrEqual(5);
+    io.stopped = true;
+    await expect(io.take(1)).rejects.toThrow("the log cleaner stopped");
+  });
+});
+
 describe("replication", () => {
   test("a follower copies a cleaned leader's batches, gaps and all, and opens them again without damage", async () => {
     const env = LAYERS[0]![1]();
