@@ -97,6 +97,8 @@ export const CLEANER_CHECK_MS = 15_000;
 export const CLEANER_IO_BYTES_PER_S_DEFAULT = 50 * 1024 * 1024;
 export const CLEANER_READ_BYTES = 2 * 1024 * 1024;
 export const CLEANER_SLICE_MS = 4;
+/** The share of the broker's one thread the cleaner may take: it works a slice, then rests as long. */
+export const CLEANER_THREAD_SHARE = 0.5;
 export const CLEANER_MAP_BYTES_MAX = 64 * 1024 * 1024;
 /** How long a create-on-first-use waits for another client's create of the same name: a create
  * of thousands of partitions takes seconds, and the retriable LEADER_NOT_AVAILABLE the Kafka door
@@ -129,6 +131,7 @@ export const CORE_LIMITS = {
   CLEANER_IO_BYTES_PER_S_DEFAULT,
   CLEANER_READ_BYTES,
   CLEANER_SLICE_MS,
+  CLEANER_THREAD_SHARE,
   CLEANER_MAP_BYTES_MAX,
   CREATE_IN_FLIGHT_WAIT_MS,
   PRODUCER_EXPIRATION_MS,
@@ -160,6 +163,7 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["a damaged newest producer snapshot has an older one to fall back on; id blocks are large enough to make their fsync rare", (l) => l.PRODUCER_SNAPSHOTS_KEPT >= 2 && l.PRODUCER_ID_BLOCK >= 100],
   ["transactions are checked for their timeout far more often than the longest one lasts, and ids outlive any transaction", (l) => l.TXN_CHECK_MS * 100 <= l.TXN_TIMEOUT_MAX_MS && l.TXN_ID_EXPIRATION_MS > l.TXN_TIMEOUT_MAX_MS && l.TXN_LOG_PARTITIONS >= 1],
   ["the cleaner's buffer holds any batch a topic accepts by default; its slices are short beside an ack's latency; its map holds a segment's worth of keys", (l) => l.CLEANER_READ_BYTES >= l.MESSAGE_BYTES_MAX_DEFAULT && l.CLEANER_SLICE_MS <= 10 && l.CLEANER_MAP_BYTES_MAX >= 16 * l.CLEANER_READ_BYTES],
+  ["the cleaner leaves the broker's thread at least half the time, and takes some of it", (l) => l.CLEANER_THREAD_SHARE > 0 && l.CLEANER_THREAD_SHARE <= 0.5],
   ["the cleaner looks for dirty logs no more often than retention runs, and its default bound leaves produce most of a disk", (l) => l.CLEANER_CHECK_MS >= 1000 && l.CLEANER_CHECK_MS <= l.RETENTION_CHECK_MS && l.CLEANER_IO_BYTES_PER_S_DEFAULT <= 100 * 1024 * 1024],
   ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
 ];

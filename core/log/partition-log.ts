@@ -204,6 +204,9 @@ export class PartitionLog implements Syncable {
     }
     const persistedStart = readLogStart(fs, dir);
     const checkpoint = readCleanerCheckpoint(fs, dir, (line) => deps.logger.warn(line));
+    // Row 1 on a compacted topic: no checkpoint may also be one lost with the gaps still there
+    // (restored from a copy, removed by hand): gaps are accepted in its sealed segments, as in row 3.
+    if (checkpoint.gapsUpTo === -1 && config.compact === true) checkpoint.gapsUpTo = GAPS_UNKNOWN;
     const { segments, report } = await loadSegments(dir, deps, persistedStart, checkpoint.gapsUpTo);
     if (checkpoint.gapsUpTo === GAPS_UNKNOWN) {
       // A damaged checkpoint (its row 3): every sealed segment was loaded accepting gaps; from now
@@ -1096,8 +1099,10 @@ export class PartitionLog implements Syncable {
       this.epoch = batchEpoch;
     }
     const base = be.int64(batch, OFF_BASE_OFFSET);
-    // A leader's cleaned batches skip offsets: the gap is made acceptable on disk before it is written.
-    if (base > this.endOffset && base > this.checkpoint.gapsUpTo) await this.updateCheckpoint((c) => ({ ...c, gapsUpTo: Math.max(c.gapsUpTo, base) }));
+    // A compacted topic's leader skips offsets it cleaned away (Kafka's followers take any batch at
+    // or past their end): the gap is made acceptable on disk before it is written. Elsewhere a
+    // replicated batch must continue the log.
+    if (this.cfg.compact === true && base > this.endOffset && base > this.checkpoint.gapsUpTo) await this.updateCheckpoint((c) => ({ ...c, gapsUpTo: Math.max(c.gapsUpTo, base) }));
     for (;;) {
       if (this.rolling !== null) {
         await this.rolling;
