@@ -11,8 +11,9 @@
 //    next segment and sync the directory → switch (the old one is sealed and read through its
 //    mapping from then on). No append writes between the first and last step.
 // 3. sync (one per log at a time, started by the shared SyncScheduler): snapshot the active
-//    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, resolve the
-//    waiters it covers. On failure under `always`: forget and truncate every unsynced batch,
+//    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, start the next
+//    sync if anything was written meanwhile (the pipeline, durability.ts) → tell the waiters it
+//    covers. On failure under `always`: forget and truncate every unsynced batch,
 //    reject every waiter.
 // 4. close: refuse new appends → wait for a running roll → sync everything → write the active
 //    segment's indexes → write the producer-state snapshot at the end offset → release files.
@@ -84,10 +85,43 @@ export interface RetentionResult {
   bytesDeleted: number;
 }
 
-interface Waiter {
+/**
+ * Something waiting until every offset below `offset` is durable: a promise's settlers (append,
+ * roll, close) or, on the produce hot path, the request itself (`appendThen`), so that an append
+ * answered from there makes no promise, closure or result object of its own. `durable` and
+ * `failed` are called synchronously from the sync's completion; they must not throw.
+ */
+export interface DurableWaiter {
+  readonly offset: number;
+  durable(): void;
+  failed(e: unknown): void;
+}
+
+class PromiseWaiter implements DurableWaiter {
+  constructor(
+    readonly offset: number,
+    private readonly resolve: () => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+  durable(): void {
+    this.resolve();
+  }
+  failed(e: unknown): void {
+    this.reject(e);
+  }
+}
+
+/**
+ * Where `appendThen` puts an append's outcome: the offsets once written, then `durable()` once
+ * they are on disk under the fsync policy (at once under `interval` and `never`), or `failed()`
+ * with the log's refusal or failure instead (nothing acknowledged).
+ */
+export interface AppendSink extends DurableWaiter {
   offset: number;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+  baseOffset: number;
+  lastOffset: number;
+  logAppendTime: number;
+  duplicate: boolean;
 }
 
 const LOG_START_FILE = "log-start-offset";
@@ -112,7 +146,9 @@ export class PartitionLog implements Syncable {
   /** Offsets below this are on disk. */
   private durableOffset: number;
   private syncing = false;
-  private waiters: Waiter[] = [];
+  private waiters: DurableWaiter[] = [];
+  /** The other waiters array: `synced` swaps the two instead of making one per sync. */
+  private spareWaiters: DurableWaiter[] = [];
   private rolling: Promise<void> | null = null;
   private closed = false;
   private readonly listeners = new Set<(highWatermark: number) => void>();
@@ -266,6 +302,43 @@ export class PartitionLog implements Syncable {
     return result;
   }
 
+  /**
+   * `append` without a promise (the produce hot path): the batch is written during this call when
+   * no roll is due or running (else `append` runs and fills `sink` when it settles), then `sink`
+   * is told once it is durable, or why it failed. Throws only what `append` throws before writing
+   * (a closed log); refusals of the write itself go to `sink.failed`.
+   */
+  appendThen(batch: Uint8Array, sink: AppendSink): void {
+    this.checkOpen();
+    assert(batch.length >= BATCH_HEADER_BYTES, "append takes a whole, validated batch");
+    if (this.rolling !== null || this.shouldRoll(batch)) {
+      this.append(batch).then(
+        (r) => {
+          sink.baseOffset = r.baseOffset;
+          sink.lastOffset = r.lastOffset;
+          sink.logAppendTime = r.logAppendTime;
+          sink.duplicate = r.duplicate;
+          sink.durable();
+        },
+        (e) => sink.failed(e),
+      );
+      return;
+    }
+    try {
+      this.writeInto(batch, false, sink);
+    } catch (e) {
+      sink.failed(e);
+      return;
+    }
+    sink.offset = sink.lastOffset + 1;
+    if (!this.deps.durability.syncsEachAppend || this.durableOffset >= sink.offset) {
+      sink.durable();
+      return;
+    }
+    this.waiters.push(sink);
+    this.deps.durability.request(this);
+  }
+
   private shouldRoll(batch: Uint8Array): boolean {
     const seg = this.active;
     if (seg.size === 0) return false;
@@ -280,13 +353,26 @@ export class PartitionLog implements Syncable {
 
   /** The synchronous part of an append: nothing else runs between the offset and the write. */
   private write(batch: Uint8Array, replica = false): AppendResult {
+    const result: AppendResult = { baseOffset: -1, lastOffset: -1, logAppendTime: -1, duplicate: false };
+    this.writeInto(batch, replica, result);
+    return result;
+  }
+
+  /** `write`, its answer put into `out` (no object of its own). */
+  private writeInto(batch: Uint8Array, replica: boolean, out: AppendResult): void {
     const seg = this.active;
     const now = this.deps.clock.now();
     const producerId = be.int64(batch, OFF_PRODUCER_ID);
     // A follower's batch was checked by its leader: applied below, never refused here.
     if (producerId >= 0 && !replica) {
       const duplicate = this.checkProducer(batch, producerId);
-      if (duplicate !== null) return duplicate;
+      if (duplicate !== null) {
+        out.baseOffset = duplicate.baseOffset;
+        out.lastOffset = duplicate.lastOffset;
+        out.logAppendTime = -1;
+        out.duplicate = true;
+        return;
+      }
     }
     const baseOffset = seg.nextOffset;
     const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
@@ -341,7 +427,10 @@ export class PartitionLog implements Syncable {
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
     else if (this.durableListeners.size > 0) queueMicrotask(() => this.notifyDurable());
-    return { baseOffset, lastOffset, logAppendTime, duplicate: false };
+    out.baseOffset = baseOffset;
+    out.lastOffset = lastOffset;
+    out.logAppendTime = logAppendTime;
+    out.duplicate = false;
   }
 
   /**
@@ -425,7 +514,7 @@ export class PartitionLog implements Syncable {
   private waitDurable(offset: number): Promise<void> {
     if (this.durableOffset >= offset) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.waiters.push({ offset, resolve, reject });
+      this.waiters.push(new PromiseWaiter(offset, resolve, reject));
       this.deps.durability.request(this);
     });
   }
@@ -459,13 +548,34 @@ export class PartitionLog implements Syncable {
     if (state.nextOffset > this.durableOffset) this.durableOffset = state.nextOffset;
     if (this.deps.durability.syncsEachAppend && !this.externalHighWatermark) this.raiseHighWatermark(this.durableOffset);
     if (this.durableListeners.size > 0) this.notifyDurable();
-    const still: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (w.offset <= this.durableOffset) w.resolve();
-      else still.push(w);
+    // The two arrays swap: a sync per ack at a steady rate makes no array. Waiters told below may
+    // append again (a connection's next request): those join `this.waiters`, not `waiters`.
+    const waiters = this.waiters;
+    const still = this.spareWaiters;
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      if (w.offset > this.durableOffset) still.push(w);
     }
     this.waiters = still;
-    if (still.length > 0) this.deps.durability.request(this);
+    // The pipeline: whatever was written while that sync ran gets the next one, started now, not
+    // a turn of the event loop later (an ack waits for at most one sync that began after its write).
+    if (still.length > 0) this.startSync();
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      if (w.offset <= this.durableOffset) this.tell(w, null);
+    }
+    waiters.length = 0;
+    this.spareWaiters = waiters;
+  }
+
+  /** Settles one waiter (durable when `error` is null); a waiter that throws is a bug, logged. */
+  private tell(w: DurableWaiter, error: unknown): void {
+    try {
+      if (error === null) w.durable();
+      else w.failed(error);
+    } catch (e) {
+      this.deps.logger.error(`durability waiter threw: ${String(e)}`);
+    }
   }
 
   private syncFailed(seg: Segment, e: unknown): void {
@@ -486,7 +596,7 @@ export class PartitionLog implements Syncable {
     this.deps.logger.error(error.message);
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.reject(error);
+    for (const w of waiters) this.tell(w, error);
   }
 
   private raiseHighWatermark(offset: number): void {
