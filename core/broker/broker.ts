@@ -33,10 +33,10 @@ import type { FileLayer } from "../fs.ts";
 import type { GroupCoordinator, GroupCoordinatorConfig } from "../groups/coordinator.ts";
 import type { Timers } from "../groups/timers.ts";
 import type { FsyncPolicy } from "../log/durability.ts";
-import type { PartitionLog } from "../log/partition-log.ts";
+import type { AppendSink, PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
-import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { Appending, type AppendOptions, appendAll, appendBatch, appendBatchThen } from "./append.ts";
 import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
 import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
@@ -428,6 +428,21 @@ export class Broker {
       return r;
     });
     return new Appending(replicated, a.log);
+  }
+
+  /**
+   * `append` for the produce hot path: no promise, `sink` hears the outcome (AppendSink in
+   * core/log/partition-log.ts). Returns the partition's log, or null, having done nothing, in
+   * cluster mode (where acks=all waits for the ISR: use `append`). Throws what `append` throws
+   * before the write. Under fsync `never`/`interval` `sink` may hear during this call.
+   */
+  appendThen(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions, sink: AppendSink): PartitionLog | null {
+    if (this.replicaManager !== null) return null;
+    if (options.acks === "all") {
+      const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
+      if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
+    }
+    return appendBatchThen(this.store, this.metrics, topicName, partition, batch, options, sink);
   }
 
   /** Appends several batches of one topic; every batch is checked before any is written. */

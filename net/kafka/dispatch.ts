@@ -23,6 +23,7 @@ import { decodeRequestHeader, encodeResponseHeader } from "../protocol/header.ts
 import { ApiVersions } from "../protocol/messages/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { AnswerThenClose, CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
+import { fastProduce } from "./fast-produce.ts";
 import { saslRawToken } from "./sasl.ts";
 import { admits, Session } from "./session.ts";
 
@@ -54,6 +55,8 @@ export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: Outco
     void settleLater(saslRawToken(frame, conn.session, conn), null, sink);
     return;
   }
+  // The common Produce, read from the frame without request objects (fast-produce.ts).
+  if (fastProduce(frame, conn, sink)) return;
   let decoded: Decoded | DispatchOutcome;
   let res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>;
   try {
