@@ -52,6 +52,16 @@ export interface Syncable {
 export class SyncScheduler {
   private readonly dirty = new Set<Syncable>();
   private scheduled = false;
+  /** A round's logs, reused: a round per ack at a steady rate makes no array or closure. */
+  private readonly round: Syncable[] = [];
+  private readonly startRound = (): void => {
+    this.scheduled = false;
+    const logs = this.round;
+    for (const l of this.dirty) logs.push(l);
+    this.dirty.clear();
+    for (const l of logs) l.startSync();
+    logs.length = 0;
+  };
   private readonly logs = new Set<Syncable>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -84,12 +94,7 @@ export class SyncScheduler {
     if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate, not a microtask: appends arriving in the same I/O callback batch join.
-    setImmediate(() => {
-      this.scheduled = false;
-      const logs = [...this.dirty];
-      this.dirty.clear();
-      for (const l of logs) l.startSync();
-    });
+    setImmediate(this.startRound);
   }
 
   close(): void {

@@ -217,12 +217,23 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     const gated = new Proxy(env.fs, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver);
-        if (prop !== "fdatasync" || typeof v !== "function") return typeof v === "function" ? v.bind(target) : v;
-        return (file: unknown) => {
-          started++;
-          const real = (v as (f: unknown) => Promise<void>).call(target, file);
-          return new Promise<void>((resolve, reject) => held.push({ real, release: () => real.then(resolve, reject) }));
-        };
+        if (typeof v !== "function") return v;
+        if (prop === "fdatasync") {
+          return (file: unknown) => {
+            started++;
+            const real = (v as (f: unknown) => Promise<void>).call(target, file);
+            return new Promise<void>((resolve, reject) => held.push({ real, release: () => real.then(resolve, reject) }));
+          };
+        }
+        if (prop === "fdatasyncThen") {
+          // The callback form (the disk layer's): the same hold.
+          return (file: unknown, done: (e: Error | null) => void) => {
+            started++;
+            const real = new Promise<void>((resolve, reject) => (v as (f: unknown, d: (e: Error | null) => void) => void).call(target, file, (e) => (e ? reject(e) : resolve())));
+            held.push({ real, release: () => real.then(() => done(null), (e: Error) => done(e)) });
+          };
+        }
+        return v.bind(target);
       },
     });
     const release = async () => {

@@ -146,6 +146,18 @@ export class PartitionLog implements Syncable {
   /** Offsets below this are on disk. */
   private durableOffset: number;
   private syncing = false;
+  /** The sync in flight: its segment and the bookkeeping it covers (see syncDone). */
+  private syncSeg: Segment | null = null;
+  private syncState: ReturnType<Segment["snapshot"]> | null = null;
+  /** The one completion callback of this log's syncs (FileLayer.fdatasyncThen): no closure per sync. */
+  private readonly syncDone = (e: unknown): void => {
+    const seg = this.syncSeg!;
+    const state = this.syncState!;
+    this.syncSeg = null;
+    this.syncState = null;
+    if (e !== null && e !== undefined) this.syncFailed(seg, e);
+    else this.synced(seg, state);
+  };
   private waiters: DurableWaiter[] = [];
   /** The other waiters array: `synced` swaps the two instead of making one per sync. */
   private spareWaiters: DurableWaiter[] = [];
@@ -525,16 +537,15 @@ export class PartitionLog implements Syncable {
     const seg = this.active;
     const state = seg.snapshot();
     this.syncing = true;
-    let sync: Promise<void>;
+    this.syncSeg = seg;
+    this.syncState = state;
+    const fs = this.deps.fs;
     try {
-      sync = this.deps.fs.fdatasync(seg.file!);
+      if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
+      else fs.fdatasync(seg.file!).then(() => this.syncDone(null), this.syncDone);
     } catch (e) {
-      sync = Promise.reject(e);
+      queueMicrotask(() => this.syncDone(e ?? new Error("fdatasync failed")));
     }
-    sync.then(
-      () => this.synced(seg, state),
-      (e) => this.syncFailed(seg, e),
-    );
   }
 
   syncInBackground(): void {
