@@ -58,6 +58,16 @@ export const PRODUCER_ID_BLOCK = 1000;
 export const RECYCLE_MIN_BYTES = 256 * 1024;
 export const BUFFER_CAPACITY_STEP = 1024 * 1024;
 
+/** The tail cache (core/log/tail-cache.ts): copies of each partition's latest small batches, so a
+ * consumer at the tail is not served by reading back the file just written. Batches go into chunks
+ * of TAIL_CACHE_CHUNK_BYTES (a larger batch is not cached: copying it would cost the throughput a
+ * large batch is for, and such consumers read through lent buffers); a partition holds at most
+ * TAIL_CACHE_PARTITION_BYTES (at 5,000 records/s of 100 B, about half a second); all partitions
+ * together at most TAIL_CACHE_BYTES_MAX, part of the broker's memory (goal: ≤ 200 MiB). */
+export const TAIL_CACHE_CHUNK_BYTES = 64 * 1024;
+export const TAIL_CACHE_PARTITION_BYTES = 256 * 1024;
+export const TAIL_CACHE_BYTES_MAX = 32 * 1024 * 1024;
+
 /** How often retention.ms / retention.bytes are enforced: segments are large, a delete a little
  * late costs only disk, and each pass walks every partition's segment list. */
 export const RETENTION_CHECK_MS = 30_000;
@@ -88,6 +98,9 @@ export const CORE_LIMITS = {
   PRODUCER_EXPIRATION_MS,
   PRODUCER_SNAPSHOTS_KEPT,
   PRODUCER_ID_BLOCK,
+  TAIL_CACHE_CHUNK_BYTES,
+  TAIL_CACHE_PARTITION_BYTES,
+  TAIL_CACHE_BYTES_MAX,
 };
 
 export type LimitRelation<L> = readonly [why: string, holds: (l: L) => boolean];
@@ -105,6 +118,7 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["compaction of committed offsets waits for a meaningful number of records", (l) => l.OFFSETS_COMPACT_RECORDS_MIN >= 1000],
   ["producers expire long after a client's retries give up (minutes), and are checked far more often than they expire", (l) => l.PRODUCER_EXPIRATION_MS >= 3600_000 && l.RETENTION_CHECK_MS * 100 <= l.PRODUCER_EXPIRATION_MS],
   ["a damaged newest producer snapshot has an older one to fall back on; id blocks are large enough to make their fsync rare", (l) => l.PRODUCER_SNAPSHOTS_KEPT >= 2 && l.PRODUCER_ID_BLOCK >= 100],
+  ["the tail cache: a partition keeps at least two chunks (one filling, one whole), all partitions fit the budget's share of the broker's memory, and a chunk is below the recycled-read size (tail reads stay small)", (l) => l.TAIL_CACHE_PARTITION_BYTES >= 2 * l.TAIL_CACHE_CHUNK_BYTES && l.TAIL_CACHE_PARTITION_BYTES <= l.TAIL_CACHE_BYTES_MAX && l.TAIL_CACHE_BYTES_MAX <= 64 * 1024 * 1024 && l.TAIL_CACHE_CHUNK_BYTES < l.RECYCLE_MIN_BYTES],
   ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
 ];
 

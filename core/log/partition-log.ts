@@ -54,6 +54,7 @@ import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerB
 import { type ProducerDescription, ProducerState, addSequence } from "./producer-state.ts";
 import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
+import { TailCache } from "./tail-cache.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
 
 export interface AppendResult {
@@ -166,6 +167,8 @@ export class PartitionLog implements Syncable {
   private readonly listeners = new Set<(highWatermark: number) => void>();
   private readonly durableListeners = new Set<(durableEnd: number) => void>();
   private readonly scratch = newScratch();
+  /** The active segment's latest batches in memory (tail-cache.ts); null without a budget. */
+  private readonly tail: TailCache | null;
   private runwayExtendedAt = -Infinity;
   /** The leader epoch stamped on appended batches (cluster mode moves it; single node: 0). */
   private epoch: number;
@@ -198,6 +201,7 @@ export class PartitionLog implements Syncable {
     this.durableOffset = end;
     this.epoch = epochs.latest;
     this.producerAnchor = { offset: end, state: producers.state.clone() };
+    this.tail = deps.tailCache !== undefined ? new TailCache(deps.tailCache) : null;
     deps.durability.register(this);
   }
 
@@ -439,6 +443,11 @@ export class PartitionLog implements Syncable {
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
     else if (this.durableListeners.size > 0) queueMicrotask(() => this.notifyDurable());
+    // A follower's batches were checked by its leader, not here: read back through the CRC check.
+    if (this.tail !== null) {
+      if (replica) this.tail.clear();
+      else this.tail.add(batch, baseOffset, lastOffset);
+    }
     out.baseOffset = baseOffset;
     out.lastOffset = lastOffset;
     out.logAppendTime = logAppendTime;
@@ -596,6 +605,7 @@ export class PartitionLog implements Syncable {
       // Nothing unsynced was acknowledged or visible: forget it, on disk too, and in the producer
       // state (rebuilt before its next use).
       seg.rollbackToDurable();
+      this.tail?.clear();
       this.producersStale = true;
       try {
         this.deps.fs.truncate(seg.file!, seg.size);
@@ -651,6 +661,7 @@ export class PartitionLog implements Syncable {
     seg.markDurable(seg.snapshot());
     this.segments.push(seg);
     old.seal();
+    this.tail?.clear(); // only the active segment's batches: sealed ones are read from their files
     this.runwayExtendedAt = -Infinity; // the new segment gets its runway at its first append
   }
 
@@ -697,9 +708,13 @@ export class PartitionLog implements Syncable {
     if (offset < this.start || offset > limit) {
       throw new CoreError("OFFSET_OUT_OF_RANGE", `offset outside [${this.start}, ${limit}]`, this.ctx({ offset }));
     }
+    if (offset === limit) return { chunks: [], bytes: 0 };
+    if (this.tail !== null) {
+      const cached = this.tail.read(offset, maxBytes, minOneBatch, limit);
+      if (cached !== null) return cached;
+    }
     const chunks: Uint8Array[] = [];
     let bytes = 0;
-    if (offset === limit) return { chunks, bytes };
     let expected = -1;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
@@ -980,6 +995,7 @@ export class PartitionLog implements Syncable {
     this.checkOpen();
     assert(offset > this.endOffset, "a log restarts above its end");
     assert(this.rolling === null && !this.syncing && this.waiters.length === 0, "a log restarts before any append");
+    this.tail?.clear();
     const { fs } = this.deps;
     const startPath = joinPath(this.dir, LOG_START_FILE);
     const seg = new Segment(fs, this.dir, offset);
@@ -1145,6 +1161,7 @@ export class PartitionLog implements Syncable {
     if (offset >= this.endOffset) return;
     assert(offset >= this.segments[0]!.baseOffset, "truncation keeps the log's first segment");
     this.truncating = true;
+    this.tail?.clear();
     try {
       while (this.rolling !== null) await this.rolling.catch(() => {});
       await this.waitDurable(this.endOffset);
@@ -1208,6 +1225,7 @@ export class PartitionLog implements Syncable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.tail?.clear(); // reads are refused from here on: its chunks go back to the budget
     while (this.rolling !== null) await this.rolling.catch(() => {});
     try {
       await this.waitDurable(this.endOffset);
