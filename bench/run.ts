@@ -10,7 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow } from "./types.ts";
 
-const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "cluster"];
+const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "abuse", "cluster"];
 const only = process.env.BENCH?.split(",");
 
 const rows: BenchRow[] = [];
@@ -64,5 +64,32 @@ for (const section of sections) {
 }
 const changed = join(import.meta.dir, "what-we-changed.md");
 if (existsSync(changed)) out.push(readFileSync(changed, "utf8"));
-writeFileSync(join(import.meta.dir, "..", "BENCHMARKS.md"), out.join("\n"));
+const target = join(import.meta.dir, "..", "BENCHMARKS.md");
+writeFileSync(target, only && existsSync(target) ? merged(readFileSync(target, "utf8"), out) : out.join("\n"));
+
+/** A run of some modules (BENCH=…) replaces only the blocks it wrote ("## heading" up to the next
+ * "## "), keeping every other module's figures and the hand-written notes; a new block goes before
+ * the first hand-written one. */
+function merged(existing: string, fresh: string[]): string {
+  const blocks = (lines: string[]): { heading: string; lines: string[] }[] => {
+    const result: { heading: string; lines: string[] }[] = [{ heading: "", lines: [] }];
+    for (const line of lines) {
+      if (line.startsWith("## ")) result.push({ heading: line, lines: [] });
+      result[result.length - 1]!.lines.push(line);
+    }
+    return result;
+  };
+  const old = blocks(existing.split("\n"));
+  const changedHeadings = new Set(existsSync(changed) ? blocks(readFileSync(changed, "utf8").split("\n")).map((b) => b.heading).filter((h) => h !== "") : []);
+  const written = blocks(fresh.join("\n").split("\n")).filter((b) => b.heading !== "" && !changedHeadings.has(b.heading));
+  for (const block of written) {
+    const at = old.findIndex((b) => b.heading === block.heading);
+    if (at >= 0) old[at] = block;
+    else {
+      const firstNote = old.findIndex((b) => changedHeadings.has(b.heading));
+      old.splice(firstNote >= 0 ? firstNote : old.length, 0, block);
+    }
+  }
+  return old.flatMap((b) => b.lines).join("\n");
+}
 process.stderr.write(`bench: wrote BENCHMARKS.md (${rows.length} rows)\n`);

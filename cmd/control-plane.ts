@@ -28,6 +28,9 @@ export interface HttpFlags {
   /** The token is read from a file (or STREAMCTL_HTTP_TOKEN), never taken as a flag: `ps` shows flags. */
   httpTokenFile?: string;
   profile?: string;
+  /** The SASL user of commands that connect, also the HTTP Basic user when there is no token. */
+  user?: string;
+  passwordFile?: string;
 }
 
 /** `HOST:PORT` (as the ready line prints it) or an http(s) URL, as a URL; "none" is null. */
@@ -50,6 +53,8 @@ export interface ControlPlaneChoice {
   /** Named by --http on this command line. */
   byFlag?: boolean;
   token?: string;
+  /** HTTP Basic credentials, when there is no token and a user with a password is known. */
+  basic?: { user: string; password: string };
   /** PEM CAs for an https control plane (the profile's tlsCa; serve --http-tls). */
   ca?: string;
 }
@@ -60,11 +65,22 @@ export function chooseControlPlane(flags: HttpFlags, env: Record<string, string 
   const profile = loadProfile(env, flags.profile);
   const tokenFile = flags.httpTokenFile ?? (env.STREAMCTL_HTTP_TOKEN ? undefined : profile?.httpTokenFile);
   const token = (tokenFile !== undefined ? readSecretFile(flags.httpTokenFile !== undefined ? "--http-token-file" : `profile ${profile?.name}: httpTokenFile`, tokenFile) : env.STREAMCTL_HTTP_TOKEN) || undefined;
+  // No token: the user of --user / STREAMCTL_USER / the profile, by HTTP Basic, when a password is
+  // known (--password-file, STREAMCTL_PASSWORD, the profile's).
+  const user = flags.user ?? (env.STREAMCTL_USER || undefined) ?? profile?.user;
+  const password =
+    user === undefined || token !== undefined
+      ? undefined
+      : flags.passwordFile !== undefined
+        ? readSecretFile("--password-file", flags.passwordFile)
+        : (env.STREAMCTL_PASSWORD || undefined) ?? (profile?.passwordFile !== undefined ? readSecretFile(`profile ${profile.name}: passwordFile`, profile.passwordFile) : profile?.password);
+  const basic = user !== undefined && password !== undefined ? { user, password } : undefined;
   const withCa = (choice: ControlPlaneChoice): ControlPlaneChoice =>
     choice.url?.startsWith("https:") && profile?.tlsCa !== undefined ? { ...choice, ca: readCa(profile.tlsCa) } : choice;
-  if (flags.http !== undefined) return withCa({ url: httpUrl("--http", flags.http), named: true, byFlag: true, token });
-  if (env.STREAMCTL_HTTP) return withCa({ url: httpUrl("STREAMCTL_HTTP", env.STREAMCTL_HTTP), named: true, token });
-  if (profile?.http !== undefined) return withCa({ url: httpUrl(`profile ${profile.name}: http`, profile.http), named: true, token });
+  if (flags.http !== undefined) return withCa({ url: httpUrl("--http", flags.http), named: true, byFlag: true, token, basic });
+  if (env.STREAMCTL_HTTP) return withCa({ url: httpUrl("STREAMCTL_HTTP", env.STREAMCTL_HTTP), named: true, token, basic });
+  if (profile?.http !== undefined) return withCa({ url: httpUrl(`profile ${profile.name}: http`, profile.http), named: true, token, basic });
+  // A guessed control plane gets no password: whatever listens on the default port is not vouched for.
   return { url: HTTP_URL_DEFAULT, named: false, token };
 }
 
@@ -77,7 +93,7 @@ function readCa(path: string): string {
 }
 
 export function controlPlaneClient(choice: ControlPlaneChoice): ControlPlaneClient {
-  return new ControlPlaneClient({ url: choice.url!, token: choice.token, timeoutMs: choice.named ? undefined : GUESSED_TIMEOUT_MS, ca: choice.ca });
+  return new ControlPlaneClient({ url: choice.url!, token: choice.token, basic: choice.basic, timeoutMs: choice.named ? undefined : GUESSED_TIMEOUT_MS, ca: choice.ca });
 }
 
 /**

@@ -53,6 +53,23 @@ describe("serve options", () => {
     expect(o.adminPassword).toBe("pw");
   });
 
+  test("fair under abuse: --max-request-memory takes a size with a binary unit, the others whole numbers (issue #18)", () => {
+    const d = resolveServeOptions({}, { HOME: "/h" });
+    expect([d.maxRequestMemory, d.maxConnectionsPerIp, d.firstRequestTimeoutMs]).toEqual([256 * 1024 * 1024, 1000, 10_000]);
+    const sizes = ["268435456", "256MiB", "256m", "1GiB", "2048k"].map((v) => resolveServeOptions({ maxRequestMemory: v }, { HOME: "/h" }).maxRequestMemory);
+    expect(sizes).toEqual([256 * 1024 ** 2, 256 * 1024 ** 2, 256 * 1024 ** 2, 1024 ** 3, 2 * 1024 ** 2]);
+    const o = resolveServeOptions({ maxConnectionsPerIp: "5", firstRequestTimeoutMs: "1500" }, { HOME: "/h" });
+    expect([o.maxConnectionsPerIp, o.firstRequestTimeoutMs]).toEqual([5, 1500]);
+    for (const [flags, says] of [
+      [{ maxRequestMemory: "lots" }, "--max-request-memory: expected a size"],
+      [{ maxRequestMemory: "1000" }, "at least 1MiB"],
+      [{ maxConnectionsPerIp: "0" }, "--max-connections-per-ip: expected a positive integer"],
+      [{ firstRequestTimeoutMs: "-1" }, "--first-request-timeout-ms"],
+    ] as const) {
+      expect(() => resolveServeOptions(flags, { HOME: "/h" })).toThrow(says);
+    }
+  });
+
   test("a SASL listener off loopback needs no --insecure-listener", () => {
     expect(resolveServeOptions({ listener: ["SASL_PLAINTEXT://0.0.0.0:9093"] }, { HOME: "/h" }).authenticates).toBe(true);
   });
@@ -79,6 +96,9 @@ describe("serve options", () => {
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--advertise", "SSL://h:1"], "no SSL listener"],
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--listener", "PLAINTEXT://127.0.0.1:9093"], "two listeners on 127.0.0.1:9093"],
     [["--http-token", "s3cret"], "would show the token in `ps`"],
+    [["--http-host", "evil example"], "--http-host: expected a host name"],
+    [["--http-cors-origin", "app.example"], "--http-cors-origin: expected an origin like https://app.example:8443"],
+    [["--http-cors-origin", "https://app.example/path"], "--http-cors-origin"],
     [["--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "--cluster needs a PLAINTEXT listener"],
     [["--kafka-listen", "127.0.0.1:9092", "--listener", "SASL_PLAINTEXT://127.0.0.1:9093", "--node-id", "1", "--cluster", "http://127.0.0.1:2379"], "one Kafka listener"],
   ])("serve %p is a usage error: exit 2, one line naming %s", async (args, mention) => {

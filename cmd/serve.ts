@@ -17,8 +17,10 @@ import { CoreError } from "../core/errors.ts";
 import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
 import { REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { hostName, normaliseOrigin } from "../net/http/guard.ts";
 import { startHttpServer } from "../net/http/server.ts";
-import { IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT } from "../net/kafka/limits.ts";
+import { Admission } from "../net/kafka/admission.ts";
+import { FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_PER_IP_DEFAULT, REQUEST_MEMORY_BYTES_DEFAULT } from "../net/kafka/limits.ts";
 import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
 import { type SecurityProtocol, usesSasl } from "../net/kafka/session.ts";
 import { type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
@@ -43,8 +45,16 @@ export interface BrokerOptions {
   autoCreateTopics: boolean;
   defaultPartitions: number;
   httpToken?: string;
+  /** More names Host may carry on a loopback control plane without a token (--http-host). */
+  httpHosts?: readonly string[];
+  /** Origins allowed cross-origin requests and CORS (--http-cors-origin). */
+  corsOrigins?: readonly string[];
   maxConnections: number;
   idleTimeoutMs: number;
+  /** Bytes of requests in flight across every Kafka connection (--max-request-memory). */
+  maxRequestMemory?: number;
+  maxConnectionsPerIp?: number;
+  firstRequestTimeoutMs?: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
   /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
@@ -82,6 +92,8 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
   let cluster: ClusterNode | undefined;
   try {
     await bootstrapUsers(broker, options, log);
+    // One request memory and one count per client address for every listener.
+    const admission = new Admission(log, options.maxRequestMemory, options.maxConnectionsPerIp);
     for (const l of options.listeners) {
       kafka.push(
         startKafkaServer({
@@ -91,6 +103,8 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
           requestBytesMax: REQUEST_BYTES_MAX,
           maxConnections: options.maxConnections,
           idleTimeoutMs: options.idleTimeoutMs,
+          firstRequestTimeoutMs: options.firstRequestTimeoutMs,
+          admission,
           advertise: l.advertise,
           security: l.security,
           // Client certificates are asked for on SSL listeners only: on SASL_SSL the login
@@ -108,7 +122,15 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       await cluster.start();
     }
     const httpAt = options.http;
-    const http = httpAt === null ? null : startHttpServer({ host: httpAt.host, port: httpAt.port, token: options.httpToken, broker, tls: options.httpTls ? options.tls : undefined });
+    const http = httpAt === null ? null : startHttpServer({
+            host: httpAt.host,
+            port: httpAt.port,
+            token: options.httpToken,
+            broker,
+            tls: options.httpTls ? options.tls : undefined,
+            allowedHosts: options.httpHosts,
+            corsOrigins: options.corsOrigins,
+          });
     const clusterNode = cluster;
     return {
       kafka: listeners[0]!.address,
@@ -153,26 +175,34 @@ export interface ServeFlags extends ListenerFlags {
   /** Only from a --config file (a file is not in `ps`); on the command line see httpTokenFile. */
   httpToken?: string;
   httpTokenFile?: string;
+  httpHost?: string[];
+  httpCorsOrigin?: string[];
   maxConnections?: string;
   idleTimeoutMs?: string;
+  maxRequestMemory?: string;
+  maxConnectionsPerIp?: string;
+  firstRequestTimeoutMs?: string;
   nodeId?: string;
   cluster?: string;
   clusterName?: string;
   replicaLagTimeMaxMs?: string;
   groupMinSessionTimeoutMs?: string;
   groupInitialRebalanceDelayMs?: string;
+  groupConsumerHeartbeatIntervalMs?: string;
+  groupConsumerSessionTimeoutMs?: string;
   verbose?: boolean;
 }
 
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
 const CONFIG_KEYS = new Set([
   "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
+  "maxRequestMemory", "maxConnectionsPerIp", "firstRequestTimeoutMs",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
-  "replicaLagTimeMaxMs",
+  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin",
 ]);
 /** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
-const LIST_KEYS = new Set(["listener", "advertise"]);
+const LIST_KEYS = new Set(["listener", "advertise", "httpHost", "httpCorsOrigin"]);
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.STREAMCTL_DATA_DIR) return env.STREAMCTL_DATA_DIR;
@@ -220,8 +250,21 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
   if (http !== null && !loopback && !httpToken) {
     throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
   }
+  const httpHosts = (merged.httpHost ?? []).map((h) => {
+    if (hostName(h) === null) throw new UsageError(`--http-host: expected a host name like broker.internal (optionally :PORT), got "${h}"`);
+    return h.trim().toLowerCase();
+  });
+  const corsOrigins = (merged.httpCorsOrigin ?? []).map((o) => {
+    try {
+      return normaliseOrigin(o);
+    } catch (err) {
+      throw new UsageError(`--http-cors-origin: ${(err as Error).message}`);
+    }
+  });
   return {
     dataDir: merged.dataDir ?? defaultDataDir(env),
+    httpHosts,
+    corsOrigins,
     listeners: kafka.listeners,
     tls: kafka.tls,
     httpTls: merged.httpTls === true,
@@ -235,11 +278,16 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     httpToken,
     maxConnections: positiveInt("--max-connections", merged.maxConnections, MAX_CONNECTIONS_DEFAULT),
     idleTimeoutMs: positiveInt("--idle-timeout-ms", merged.idleTimeoutMs, IDLE_TIMEOUT_MS_DEFAULT),
+    maxRequestMemory: byteSize("--max-request-memory", merged.maxRequestMemory, REQUEST_MEMORY_BYTES_DEFAULT),
+    maxConnectionsPerIp: positiveInt("--max-connections-per-ip", merged.maxConnectionsPerIp, MAX_CONNECTIONS_PER_IP_DEFAULT),
+    firstRequestTimeoutMs: positiveInt("--first-request-timeout-ms", merged.firstRequestTimeoutMs, FIRST_REQUEST_TIMEOUT_MS_DEFAULT),
     cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
+      consumerHeartbeatIntervalMs: positiveInt("--group-consumer-heartbeat-interval-ms", merged.groupConsumerHeartbeatIntervalMs, 5000),
+      consumerSessionTimeoutMs: positiveInt("--group-consumer-session-timeout-ms", merged.groupConsumerSessionTimeoutMs, 45_000),
     },
   };
 }
@@ -282,6 +330,19 @@ function resolveCluster(merged: ServeFlags, listeners: readonly KafkaListenerSpe
   return { nodeId, etcd: urls.join(","), name, replicaLagMaxMs };
 }
 
+/** A byte count: digits, optionally with a binary unit (KiB, MiB, GiB; K, M, G mean the same). */
+function byteSize(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+)\s*(|b|k|kib|m|mib|g|gib)$/i.exec(value.trim());
+  const unit = m ? ({ "": 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]! : 0;
+  const n = m ? Number(m[1]) * unit : 0;
+  if (!Number.isSafeInteger(n) || n < MIN_REQUEST_MEMORY) throw new UsageError(`${flag}: expected a size of at least 1MiB like 268435456 or 256MiB, got "${value}"`);
+  return n;
+}
+
+/** Below this, a client's first requests would not fit. */
+const MIN_REQUEST_MEMORY = 1024 * 1024;
+
 function nonNegativeInt(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a non-negative integer, got "${value}"`);
@@ -307,7 +368,7 @@ export function serveCommand(io: Io): Command {
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token-file <file>", "file holding the Bearer token every HTTP request must carry (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .option("--http-token-file <file>", "file holding the operator's Bearer token, a super user; with one, every HTTP request needs it or HTTP Basic (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
     .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
       throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
     }))
@@ -316,14 +377,21 @@ export function serveCommand(io: Io): Command {
     .option("--tls-ca <file>", "PEM CA certificates that verify client certificates")
     .option("--tls-client-auth <mode>", "none | requested | required: client certificates on TLS listeners (principal User:<CN>; default none)")
     .option("--http-tls", "serve the HTTP control plane over TLS with --tls-cert/--tls-key")
+    .option("--http-host <name>", "another name the Host header may carry on a loopback control plane without a token (default: localhost, 127.x, [::1] only), repeatable", collect)
+    .option("--http-cors-origin <origin>", "an origin (https://app.example:8443) allowed cross-origin requests and CORS on the control plane, repeatable (default: none)", collect)
     .option("--sasl-mechanisms <list>", "SASL mechanisms offered, comma-separated (default PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)")
     .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
     .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
     .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs)")
     .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
+    .addOption(new Option("--max-connections-per-ip <n>", `Kafka connections one client address may hold at once; more are closed at once (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
+    .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
+    .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
-    .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new group waits this long for more members before its first rebalance (default 3000)"))
+    .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))
+    .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 5000)"))
+    .addOption(new Option("--group-consumer-session-timeout-ms <ms>", "session timeout of consumer-protocol groups (KIP-848, default 45000)"))
     .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")

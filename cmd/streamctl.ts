@@ -27,6 +27,7 @@ import { benchCommand } from "./bench.ts";
 import { addSecurityWhereConnecting } from "./client-options.ts";
 import { profileCommand } from "./profile.ts";
 import { usersCommand } from "./users.ts";
+import { aclsCommand } from "./acls.ts";
 
 export type CommandFactory = (io: Io) => Command;
 
@@ -46,6 +47,7 @@ const subcommands: readonly CommandFactory[] = [
   topCommand,
   benchCommand,
   usersCommand,
+  aclsCommand,
   profileCommand,
   completionCommand,
 ];

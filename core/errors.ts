@@ -34,7 +34,9 @@ export type CoreErrorCode =
   | "UNACCEPTABLE_CREDENTIAL" // a user name, password or SCRAM parameters outside the rules
   | "DUPLICATE_RESOURCE" // the same user and mechanism twice in one change
   | "UNSUPPORTED_MECHANISM" // a SASL mechanism this broker does not have
-  | "NOT_AUTHORIZED"; // the principal may not do this
+  | "NOT_AUTHORIZED" // the principal may not do this
+  | "INVALID_ACL" // an ACL binding or filter outside the rules (core/security/acls.ts)
+  | "SECURITY_DISABLED"; // ACLs asked of a broker whose authorization is off (no listener authenticates)
 
 export interface CoreErrorContext {
   file?: string;

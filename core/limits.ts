@@ -13,6 +13,21 @@ export const MESSAGE_BYTES_MAX_DEFAULT = 1048588;
 /** A compressed batch may expand at most this much before we stop decompressing it: a zstd or
  * gzip bomb of a few KiB must not make the broker allocate gigabytes. */
 export const DECOMPRESSED_BYTES_MAX = 64 * 1024 * 1024;
+/** What all the batches of one Produce request may decompress to together (core/batch/
+ * decompress-ahead.ts): 64 gzip bombs in one request once took the broker to 827 MiB. Clients send
+ * requests of about 1 MB (librdkafka's message.max.bytes, Java's max.request.size), so even at 64:1
+ * a real request stays far below; two batches at their cap reach it. */
+export const REQUEST_DECOMPRESSED_BYTES_MAX = 128 * 1024 * 1024;
+/** A batch is decompressed on the main thread only up to this (a batch of max.message.bytes of
+ * records; ~1–4 ms here); a larger one goes off the main thread. */
+export const DECOMPRESS_SYNC_BYTES = 1024 * 1024;
+/** Main-thread decompression per turn of the event loop: once spent, the rest of the turn's batches
+ * go off the thread, so no other client waits behind a request's inflating for longer than this
+ * (1,000 zstd bombs once froze every client for 12.1 s). */
+export const DECOMPRESS_TURN_MS = 4;
+/** Decompressions running off the main thread at once, for the whole broker: each holds up to a
+ * batch's cap of output (DECOMPRESSED_BYTES_MAX); the machine has a core or two to spare. */
+export const DECOMPRESS_OFF_THREAD_MAX = 2;
 /** Sparse index interval: an .index/.timeindex entry per this many bytes appended (Kafka's index.interval.bytes). */
 export const INDEX_INTERVAL_BYTES = 4096;
 /** Topic names: Kafka's Topic.java limit. */
@@ -81,6 +96,10 @@ export const CORE_LIMITS = {
   REQUEST_BYTES_MAX,
   MESSAGE_BYTES_MAX_DEFAULT,
   DECOMPRESSED_BYTES_MAX,
+  REQUEST_DECOMPRESSED_BYTES_MAX,
+  DECOMPRESS_SYNC_BYTES,
+  DECOMPRESS_TURN_MS,
+  DECOMPRESS_OFF_THREAD_MAX,
   INDEX_INTERVAL_BYTES,
   TOPIC_NAME_LENGTH_MAX,
   PARTITIONS_PER_TOPIC_MAX,
@@ -110,6 +129,9 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["a batch of the default max.message.bytes fits in a request frame, with the request's own header", (l) => l.MESSAGE_BYTES_MAX_DEFAULT + 1024 <= l.REQUEST_BYTES_MAX],
   ["a batch is at least a header, so max.message.bytes can hold one", (l) => l.MESSAGE_BYTES_MAX_DEFAULT > BATCH_HEADER_BYTES],
   ["any batch a topic may accept by default can be decompressed for validation", (l) => l.DECOMPRESSED_BYTES_MAX >= l.MESSAGE_BYTES_MAX_DEFAULT],
+  ["a request may decompress at least one batch at its cap, and the bound is far below the broker's memory", (l) => l.REQUEST_DECOMPRESSED_BYTES_MAX >= l.DECOMPRESSED_BYTES_MAX && l.REQUEST_DECOMPRESSED_BYTES_MAX <= 4 * l.DECOMPRESSED_BYTES_MAX],
+  ["a default-sized batch of records is inflated without a thread hop; bigger ones leave the main thread", (l) => l.DECOMPRESS_SYNC_BYTES >= l.MESSAGE_BYTES_MAX_DEFAULT - 1024 && l.DECOMPRESS_SYNC_BYTES < l.DECOMPRESSED_BYTES_MAX],
+  ["a turn's main-thread decompression is a few ms, and off-thread ones are few enough that their outputs stay bounded", (l) => l.DECOMPRESS_TURN_MS >= 1 && l.DECOMPRESS_TURN_MS <= 10 && l.DECOMPRESS_OFF_THREAD_MAX >= 1 && l.DECOMPRESS_OFF_THREAD_MAX * l.DECOMPRESSED_BYTES_MAX <= 256 * 1024 * 1024],
   ["index entries are sparse: one per interval, far below a segment of committed offsets", (l) => l.INDEX_INTERVAL_BYTES > 0 && l.INDEX_INTERVAL_BYTES * 64 <= l.OFFSETS_SEGMENT_BYTES],
   ["an offsets replay read holds at least one whole commit batch of a full group", (l) => l.OFFSETS_READ_BYTES >= l.GROUP_MEMBERS_MAX * (l.OFFSET_METADATA_BYTES_MAX / 16) && l.OFFSETS_READ_BYTES <= l.OFFSETS_SEGMENT_BYTES],
   ["the runway is topped up well inside the segments it pads, and not more often than a sync round", (l) => l.RUNWAY_BYTES <= l.OFFSETS_SEGMENT_BYTES && l.RUNWAY_INTERVAL_MS >= 10],

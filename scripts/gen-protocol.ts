@@ -24,7 +24,8 @@ export const APIS = [
   "DescribeConfigs", "AlterConfigs", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs",
   "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
   "DescribeTopicPartitions", "GetTelemetrySubscriptions", "SaslAuthenticate", "DescribeUserScramCredentials",
-  "AlterUserScramCredentials",
+  "AlterUserScramCredentials", "ConsumerGroupHeartbeat", "ConsumerGroupDescribe",
+  "DescribeAcls", "CreateAcls", "DeleteAcls",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */
 export const OTHER_MESSAGES = ["RequestHeader", "ResponseHeader", "ConsumerProtocolSubscription", "ConsumerProtocolAssignment"];

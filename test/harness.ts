@@ -39,12 +39,14 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Leave out the default `--kafka-listen 127.0.0.1:0` (the args bring their own --listener). */
   noDefaultListener?: boolean;
+  /** Another streamctl binary (bench/abuse.ts measures an older one too). */
+  bin?: string;
 }
 
 export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const proc = Bun.spawn(
-    [STREAMCTL_BIN, "serve", "--data-dir", dataDir, ...(opts.noDefaultListener ? [] : ["--kafka-listen", "127.0.0.1:0"]), "--http-listen", "127.0.0.1:0", ...(opts.args ?? [])],
+    [opts.bin ?? STREAMCTL_BIN, "serve", "--data-dir", dataDir, ...(opts.noDefaultListener ? [] : ["--kafka-listen", "127.0.0.1:0"]), "--http-listen", "127.0.0.1:0", ...(opts.args ?? [])],
     { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...opts.env } },
   );
   let err = "";

@@ -2,7 +2,8 @@
 // flags and with a profile (flags and environment over the profile, `profile show` printing no
 // secret), `streamctl users` over an HTTPS control plane (--http-tls), the first start's admin
 // (or the one-line refusal without STREAMCTL_ADMIN_PASSWORD), users kept across a restart and
-// never on disk or in `ps` in plaintext. Issue #18.
+// never on disk or in `ps` in plaintext; ACLs made with the profile's super user and enforced on
+// both doors (bob by SASL on Kafka, by HTTP Basic on the HTTPS control plane). Issue #18.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -50,6 +51,9 @@ describe("users over the HTTPS control plane", () => {
     expect(listed.stdout).toBe("USER   SUPER  CREDENTIALS\nadmin  yes    SCRAM-SHA-256 (4096), SCRAM-SHA-512 (4096)\nbob    no     SCRAM-SHA-256 (4096)\n");
     expect((await cli(["users", "create", "bob"], { input: "again\n" })).stderr).toContain("user bob already exists");
 
+    // bob may write (and create) users-t: an ACL made with the ops profile's super user (issue #18 item 4).
+    const granted = await cli(["acls", "create", "--allow-principal", "User:bob", "--operation", "Write", "--operation", "Create", "--topic", "users-t"]);
+    expect(granted.code).toBe(0);
     const produce = (password: string) =>
       // The profile in use (ops) brings TLS and the CA; the flags and env bring another user.
       cli(["produce", "users-t", "--broker", at("SASL_SSL"), "--user", "bob", "--sasl-mechanism", "SCRAM-SHA-256"], { input: "x\n", env: { STREAMCTL_PASSWORD: password } });
@@ -59,17 +63,40 @@ describe("users over the HTTPS control plane", () => {
     expect(old.code).toBe(1);
     expect(old.stderr).toContain("Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256");
     expect((await produce("bob-second")).code).toBe(0);
+    // No ACL lets bob write elsewhere: our CLI says what Kafka's code says.
+    const elsewhere = await cli(["produce", "ops-only", "--broker", at("SASL_SSL"), "--user", "bob", "--sasl-mechanism", "SCRAM-SHA-256"], { input: "x\n", env: { STREAMCTL_PASSWORD: "bob-second" } });
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toContain("TOPIC_AUTHORIZATION_FAILED");
+
+    // The HTTPS control plane takes bob by HTTP Basic, with the same ACLs: users-t is all he may
+    // describe, and managing users is 403 JSON; a wrong password is 401 JSON with WWW-Authenticate.
+    const https = async (path: string, password: string) => {
+      const res = await fetch(`https://${broker.http}${path}`, { headers: { authorization: `Basic ${Buffer.from(`bob:${password}`).toString("base64")}` }, tls: { ca: readFileSync(certs.ca, "utf8") } } as RequestInit);
+      return { status: res.status, auth: res.headers.get("www-authenticate"), body: (await res.json()) as any };
+    };
+    expect((await https("/v1/topics", "bob-second")).body.topics.map((t: { name: string }) => t.name)).toEqual(["users-t"]);
+    const users = await https("/v1/users", "bob-second");
+    expect([users.status, users.body]).toEqual([403, { error: { code: "NOT_AUTHORIZED", message: "User:bob may not DESCRIBE CLUSTER kafka-cluster" } }]);
+    const wrong = await https("/v1/topics", "bob-first");
+    expect([wrong.status, wrong.body.error.code]).toEqual([401, "UNAUTHORIZED"]);
+    expect(wrong.auth).toContain("Basic");
     expect((await cli(["users", "delete", "bob"])).stderr).toBe("streamctl: deleted user bob\n");
     expect((await cli(["users", "delete", "bob"])).stderr).toContain("no user bob");
   });
 
-  test("without the control plane's token, users cannot be listed or made (403 NOT_AUTHORIZED)", async () => {
+  test("without a token, users cannot be listed or made anonymously (401); the profile's user by HTTP Basic can", async () => {
     const open = await startBroker({ noDefaultListener: true, args: ["--listener", "SASL_PLAINTEXT://127.0.0.1:0"], env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMCTL_HTTP_TOKEN: "" } });
     try {
-      const r = await cli(["users", "create", "mallory", "--super-user", "--http", `http://${open.http}`], { input: "x\n", env: { STREAMCTL_HTTP_TOKEN: "" } });
+      // No profile, no user: an anonymous request.
+      const anonymous = { STREAMCTL_HTTP_TOKEN: "", XDG_CONFIG_HOME: join(home, "none") };
+      const r = await cli(["users", "create", "mallory", "--super-user", "--http", `http://${open.http}`], { input: "x\n", env: anonymous });
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe("streamctl: managing users needs a super user: start serve with a control-plane token (--http-token-file or STREAMCTL_HTTP_TOKEN) and send it\n");
-      expect((await cli(["users", "list", "--http", `http://${open.http}`], { env: { STREAMCTL_HTTP_TOKEN: "" } })).code).toBe(1);
+      expect(r.stderr).toBe("streamctl: an anonymous request may not ALTER CLUSTER kafka-cluster: send credentials (HTTP Basic user and password, or the Bearer token)\n");
+      expect((await cli(["users", "list", "--http", `http://${open.http}`], { env: anonymous })).code).toBe(1);
+      // The ops profile's user (admin, a super user there too) is sent by HTTP Basic.
+      const listed = await cli(["users", "list", "--http", `http://${open.http}`], { env: { STREAMCTL_HTTP_TOKEN: "" } });
+      expect(listed.stdout).toContain("admin  yes");
+      expect(listed.code).toBe(0);
     } finally {
       await open.stop();
       removeDir(open.dataDir);
@@ -183,11 +210,13 @@ describe("first start, restarts and secrets", () => {
     expect(r.stderr).toContain(message);
   });
 
-  test("users outlive a restart; no password is on disk or in ps", async () => {
+  test("users and ACLs outlive a restart; no password is on disk or in ps", async () => {
     // The admin password is in this broker's environment, not its command line.
     const cmdline = readFileSync(`/proc/${broker.proc.pid}/cmdline`, "utf8");
     expect(cmdline).not.toContain(ADMIN_PASSWORD);
     expect((await cli(["users", "create", "carol", "--profile", "ops"], { input: "carol-Pw-9\n" })).code).toBe(0);
+    // Her ACL must outlive the restart too (DATA/acls.json).
+    expect((await cli(["acls", "create", "--allow-principal", "User:carol", "--operation", "Write", "--operation", "Create", "--topic", "restart-t", "--profile", "ops"])).code).toBe(0);
 
     const dataDir = broker.dataDir;
     expect(await broker.stop()).toBe(0);

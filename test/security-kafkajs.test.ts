@@ -23,6 +23,14 @@ beforeAll(async () => {
   const made = await streamctl(["users", "create", "kjs", "--http", `http://${broker.http}`], { input: "kjs-Secret-1\n", env: { STREAMCTL_HTTP_TOKEN: "kjs-token", XDG_CONFIG_HOME: "/nonexistent" } });
   expect(made.stderr).toContain("created user kjs");
   expect(made.code).toBe(0);
+  // kjs and the client certificate's User:alice may do anything to kjs-* topics and groups (ACLs,
+  // issue #18 item 4), granted as an operator would: `streamctl acls create` as the super user.
+  const granted = await streamctl(
+    ["acls", "create", "--allow-principal", "User:kjs", "--allow-principal", "User:alice", "--operation", "All", "--topic", "kjs-", "--group", "kjs-", "--resource-pattern-type", "prefixed", "--broker", at("SASL_PLAINTEXT"), "--user", "admin", "--sasl-mechanism", "SCRAM-SHA-512"],
+    { env: { STREAMCTL_PASSWORD: "kjs-admin-pw", XDG_CONFIG_HOME: "/nonexistent" } },
+  );
+  expect(granted.stderr).toContain("created ACL: ALLOW User:kjs ALL on TOPIC kjs-* (PREFIXED) from *");
+  expect(granted.code).toBe(0);
 });
 
 afterAll(async () => {

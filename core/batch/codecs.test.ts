@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { CoreError } from "../errors.ts";
-import { codecFromName, codecName, compress, decompress } from "./codecs.ts";
+import { codecFromName, codecName, compress, decompress, gzipDeclaredBytes, zstdDeclaredBytes } from "./codecs.ts";
 import { Codec } from "./header.ts";
 import { prng, SEED, withSeed } from "../testing/seed.ts";
 
@@ -162,5 +162,20 @@ describe("codec names", () => {
   test("unknown names and codec numbers are UNSUPPORTED_COMPRESSION", () => {
     expect(codeOf(() => codecFromName("brotli"))).toBe("UNSUPPORTED_COMPRESSION");
     expect(codeOf(() => decompress(5 as Codec, new Uint8Array(3)))).toBe("UNSUPPORTED_COMPRESSION");
+  });
+});
+
+describe("declared sizes (issue #18: a bomb that says its size is refused without inflating)", () => {
+  test.each([0, 1, 255, 256, 300, 65_791, 65_792, 1 << 20, (1 << 20) * 100])("zstd and gzip of %d bytes declare it", (n) => {
+    const data = new Uint8Array(n).fill(7);
+    expect(zstdDeclaredBytes(Bun.zstdCompressSync(data))).toBe(n);
+    expect(gzipDeclaredBytes(Bun.gzipSync(data))).toBe(n);
+  });
+
+  test("a bomb over the cap is DECOMPRESSION_LIMIT from its header alone; garbage declares nothing", () => {
+    const bomb = Bun.zstdCompressSync(new Uint8Array(64 * 1024 * 1024 + 1));
+    expect(() => decompress(Codec.Zstd, bomb, 1024)).toThrow(expect.objectContaining({ code: "DECOMPRESSION_LIMIT" }));
+    expect(zstdDeclaredBytes(new Uint8Array(10))).toBe(-1);
+    expect(gzipDeclaredBytes(new Uint8Array(10))).toBe(-1);
   });
 });

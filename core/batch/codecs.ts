@@ -75,12 +75,14 @@ export function decompress(
         if (data.length > maxBytes) throw limit(codec, maxBytes, ctx);
         return data;
       case Codec.Gzip:
+        if (gzipDeclaredBytes(data) > maxBytes) throw limit(codec, maxBytes, ctx);
         return zlibCapped(codec, () => zlib.gunzipSync(data, { maxOutputLength: maxBytes }), maxBytes, ctx);
       case Codec.Snappy:
         return snappyDecompress(data, maxBytes, ctx);
       case Codec.Lz4:
         return lz4DecompressFrame(data, maxBytes, ctx);
       case Codec.Zstd:
+        if (zstdDeclaredBytes(data) > maxBytes) throw limit(codec, maxBytes, ctx);
         return zlibCapped(codec, () => zlib.zstdDecompressSync(data, { maxOutputLength: maxBytes }), maxBytes, ctx);
       default:
         throw new CoreError("UNSUPPORTED_COMPRESSION", `unknown compression codec ${codec}`, ctx);
@@ -101,6 +103,34 @@ function zlibCapped(codec: Codec, run: () => Uint8Array, maxBytes: number, ctx: 
     if ((e as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE") throw limit(codec, maxBytes, ctx);
     throw new CoreError("CORRUPT_BATCH", `${codecName(codec)}: ${(e as Error)?.message ?? String(e)}`, ctx, { cause: e });
   }
+}
+
+// A stream that says how big it is gets refused on its word when that is over the cap, without
+// inflating a byte (issue #18: a bomb then costs nothing). A stream that says nothing or lies small
+// is still stopped by the cap; one that lies big is corrupt for any decoder that checks.
+
+/** gzip: ISIZE, the last member's size mod 2^32 (RFC 1952); the whole is at least that. A batch
+ * (≤ max.message.bytes) cannot hold a member of 4 GiB, so the modulus never hides one. -1: none. */
+export function gzipDeclaredBytes(data: Uint8Array): number {
+  if (data.length < 18 || data[0] !== 0x1f || data[1] !== 0x8b) return -1;
+  const n = data.length;
+  return (data[n - 4]! | (data[n - 3]! << 8) | (data[n - 2]! << 16)) + data[n - 1]! * 2 ** 24;
+}
+
+/** zstd: the first frame's Frame_Content_Size when its header has one (RFC 8878 §3.1.1.1); the
+ * whole is at least that. -1: not declared. */
+export function zstdDeclaredBytes(data: Uint8Array): number {
+  if (data.length < 6 || data[0] !== 0x28 || data[1] !== 0xb5 || data[2] !== 0x2f || data[3] !== 0xfd) return -1;
+  const fhd = data[4]!;
+  const fcsFlag = fhd >> 6;
+  const singleSegment = (fhd >> 5) & 1;
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  if (fcsBytes === 0) return -1;
+  let at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  if (at + fcsBytes > data.length) return -1;
+  let size = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + data[at + i]!;
+  return fcsBytes === 2 ? size + 256 : size;
 }
 
 function limit(codec: Codec, maxBytes: number, ctx: CoreErrorContext): CoreError {

@@ -17,7 +17,8 @@
 // | producerId ≥ 0 with baseSequence < 0                             | INVALID_RECORD          | 87    |
 // | client set LogAppendTime (attribute bit 3)                       | INVALID_TIMESTAMP       | 32    |
 // | records don't fill the declared length exactly / malformed      | INVALID_RECORD          | 87    |
-// | decompressed records above the cap                               | DECOMPRESSION_LIMIT     | (87)  |
+// | decompressed records above the cap (per batch, or per request:   | DECOMPRESSION_LIMIT     | (87)  |
+// |   decompress-ahead.ts)                                           |                         |       |
 // | record timestamp outside message.timestamp.before/after.max.ms   | INVALID_TIMESTAMP       | 32    |
 // | keyless record on a compacted topic                              | INVALID_RECORD          | 87    |
 //
@@ -44,6 +45,7 @@ import {
 import * as be from "../bytes.ts";
 import { DECOMPRESSED_BYTES_MAX } from "../limits.ts";
 import { codecName, decompress } from "./codecs.ts";
+import { preparedSection } from "./decompress-ahead.ts";
 import { type BatchSource, batchError, checkCrc, contextOf, MAGIC_V2, NO_TIMESTAMP } from "./record-batch.ts";
 import { scanRecords } from "./scan-records.ts";
 
@@ -171,7 +173,9 @@ function checkRecords(bytes: Uint8Array, h: BatchHeader, codec: Codec, opts: Val
   let section = bytes;
   let start = BATCH_HEADER_BYTES;
   if (codec !== Codec.None) {
-    section = decompress(codec, bytes.subarray(BATCH_HEADER_BYTES), opts.maxDecompressedBytes ?? DECOMPRESSED_BYTES_MAX, contextOf(opts, BATCH_HEADER_BYTES));
+    // Decompressed ahead (decompress-ahead.ts: the request's budget, off the main thread) or here.
+    const ctx = contextOf(opts, BATCH_HEADER_BYTES);
+    section = preparedSection(bytes, ctx) ?? decompress(codec, bytes.subarray(BATCH_HEADER_BYTES), opts.maxDecompressedBytes ?? DECOMPRESSED_BYTES_MAX, ctx);
     start = 0;
   }
   const now = opts.now ?? Date.now();

@@ -1,13 +1,13 @@
 // The broker's auth use cases: users kept across a reopen and never as a password, Kafka's rules
-// for AlterUserScramCredentials, SASL exchanges against the stored users, and authorize()'s table
-// (issue #18).
+// for AlterUserScramCredentials, SASL exchanges against the stored users, authorize()'s table and
+// the ACLs it decides by (issue #18).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeFileLayer } from "../fs.ts";
 import { saltedPassword, ScramClient } from "../security/scram.ts";
-import { ANONYMOUS, Auth, CLUSTER, type SaslStep, userPrincipal } from "./auth.ts";
+import { type AclBinding, ANONYMOUS, Auth, CLUSTER, MATCH_ALL, requester, type SaslStep, userPrincipal } from "./auth.ts";
 import { CoreError } from "../errors.ts";
 
 const fs = new NodeFileLayer();
@@ -126,28 +126,92 @@ describe("AlterUserScramCredentials", () => {
 });
 
 describe("authorize", () => {
+  const who = (name: string, host = "10.0.0.1") => requester(name === "ANONYMOUS" ? ANONYMOUS : userPrincipal(name), host);
+  const topic = (name: string) => ({ type: "TOPIC" as const, name });
+  const group = (name: string) => ({ type: "GROUP" as const, name });
+  const acl = (b: Partial<AclBinding>): AclBinding => ({ resourceType: "TOPIC", resourceName: "orders", patternType: "LITERAL", principal: "User:alice", host: "*", operation: "READ", permission: "ALLOW", ...b });
+
   test("off: everyone may do everything", () => {
-    expect(Auth.open(fs, dir).authorize(ANONYMOUS, "ALTER", CLUSTER)).toBe(true);
+    expect(Auth.open(fs, dir).authorize(who("ANONYMOUS"), "ALTER", CLUSTER)).toBe(true);
   });
 
-  test("on: super users (stored or --super-users) may manage users; others use topics and groups", async () => {
+  test("on: super users (stored or --super-users) may do anything; everyone else nothing without an ACL", async () => {
     const auth = Auth.open(fs, dir, { authorizationEnabled: true, superUsers: ["User:ops"] });
     await auth.bootstrapAdmin("pw");
     await auth.setPassword("alice", "pw", { mode: "create" });
-    for (const p of [userPrincipal("admin"), userPrincipal("ops")]) {
-      expect(auth.authorize(p, "ALTER", CLUSTER)).toBe(true);
-      expect(auth.authorize(p, "DESCRIBE", CLUSTER)).toBe(true);
+    for (const p of ["admin", "ops"]) {
+      expect(auth.authorize(who(p), "ALTER", CLUSTER)).toBe(true);
+      expect(auth.authorize(who(p), "WRITE", topic("t"))).toBe(true);
     }
-    for (const p of [userPrincipal("alice"), ANONYMOUS]) {
-      expect(auth.authorize(p, "ALTER", CLUSTER)).toBe(false);
-      expect(auth.authorize(p, "DESCRIBE", CLUSTER)).toBe(false);
-      expect(auth.authorize(p, "WRITE", { type: "TOPIC", name: "t" })).toBe(true);
-      expect(auth.authorize(p, "READ", { type: "GROUP", name: "g" })).toBe(true);
+    for (const p of ["alice", "ANONYMOUS"]) {
+      expect(auth.authorize(who(p), "ALTER", CLUSTER)).toBe(false);
+      expect(auth.authorize(who(p), "DESCRIBE", CLUSTER)).toBe(false);
+      expect(auth.authorize(who(p), "WRITE", topic("t"))).toBe(false);
+      expect(auth.authorize(who(p), "READ", group("g"))).toBe(false);
     }
-    expect(() => auth.require(userPrincipal("alice"), "ALTER", CLUSTER)).toThrow("User:alice may not ALTER CLUSTER kafka-cluster");
+    expect(() => auth.require(who("alice"), "ALTER", CLUSTER)).toThrow("User:alice may not ALTER CLUSTER kafka-cluster");
   });
 
   test("a --super-users entry that is not a principal is refused", () => {
     expect(() => Auth.open(fs, dir, { superUsers: ["alice"] })).toThrow("User:NAME");
+  });
+
+  test("ACLs: literal, wildcard, prefixed; DENY wins; READ implies DESCRIBE but a DENY of READ does not deny DESCRIBE; hosts", async () => {
+    const auth = Auth.open(fs, dir, { authorizationEnabled: true });
+    expect(await auth.createAcls([
+      acl({}),
+      acl({ resourceName: "logs-", patternType: "PREFIXED", operation: "WRITE" }),
+      acl({ resourceName: "logs-secret", operation: "WRITE", permission: "DENY" }),
+      acl({ resourceName: "*", principal: "User:*", operation: "DESCRIBE" }),
+      acl({ resourceName: "metrics", principal: "User:bob", host: "10.0.0.2", operation: "ALL" }),
+      acl({ resourceName: "orders", operation: "READ", permission: "DENY", principal: "User:carol" }),
+      acl({ resourceName: "orders", operation: "ALL", principal: "User:carol" }),
+    ])).toEqual([null, null, null, null, null, null, null]);
+    expect(auth.authorize(who("alice"), "READ", topic("orders"))).toBe(true);
+    expect(auth.authorize(who("alice"), "WRITE", topic("orders"))).toBe(false);
+    expect(auth.authorize(who("alice"), "WRITE", topic("logs-app"))).toBe(true);
+    expect(auth.authorize(who("alice"), "DESCRIBE", topic("logs-app"))).toBe(true); // WRITE implies DESCRIBE
+    expect(auth.authorize(who("alice"), "WRITE", topic("logs-secret"))).toBe(false); // DENY over the PREFIXED ALLOW
+    expect(auth.authorize(who("alice"), "WRITE", topic("logsx"))).toBe(false);
+    expect(auth.authorize(who("dave"), "DESCRIBE", topic("anything"))).toBe(true); // User:* on "*"
+    expect(auth.authorize(who("dave"), "READ", topic("anything"))).toBe(false);
+    expect(auth.authorize(who("bob", "10.0.0.2"), "DELETE", topic("metrics"))).toBe(true); // ALL
+    expect(auth.authorize(who("bob", "10.0.0.3"), "DELETE", topic("metrics"))).toBe(false); // another host
+    expect(auth.authorize(who("carol"), "READ", topic("orders"))).toBe(false); // DENY READ over ALLOW ALL
+    expect(auth.authorize(who("carol"), "WRITE", topic("orders"))).toBe(true);
+    expect(auth.authorize(who("carol"), "DESCRIBE", topic("orders"))).toBe(true);
+    expect(auth.authorizedOperations(who("alice"), topic("orders"))).toEqual(["READ", "DESCRIBE"]);
+    expect(auth.authorizeAny(who("alice"), "WRITE", "TOPIC")).toBe(true);
+    expect(auth.authorizeAny(who("dave"), "WRITE", "TOPIC")).toBe(false);
+  });
+
+  test("ACLs survive a reopen, change decisions at once, and a damaged acls.json stops the open", async () => {
+    const auth = Auth.open(fs, dir, { authorizationEnabled: true });
+    expect(auth.authorize(who("alice"), "READ", topic("orders"))).toBe(false);
+    await auth.createAcls([acl({}), acl({})]);
+    expect(auth.authorize(who("alice"), "READ", topic("orders"))).toBe(true);
+    const again = Auth.open(fs, dir, { authorizationEnabled: true });
+    expect(again.describeAcls(MATCH_ALL)).toEqual([acl({})]);
+    const removed = await again.deleteAcls([{ ...MATCH_ALL, resourceType: "GROUP" }, { ...MATCH_ALL, principal: "User:alice" }]);
+    expect(removed).toEqual([{ error: null, removed: [] }, { error: null, removed: [acl({})] }]);
+    expect(again.authorize(who("alice"), "READ", topic("orders"))).toBe(false);
+    writeFileSync(join(dir, "acls.json"), readFileSync(join(dir, "acls.json"), "utf8").replace("[]", "[{}]"));
+    expect(() => Auth.open(fs, dir)).toThrow("acls.json is damaged");
+  });
+
+  test("ACL filters: MATCH finds what applies to a name; bad bindings are refused one by one; off answers SECURITY_DISABLED", async () => {
+    const auth = Auth.open(fs, dir, { authorizationEnabled: true });
+    const results = await auth.createAcls([
+      acl({ resourceName: "*" }),
+      acl({ resourceName: "ord", patternType: "PREFIXED" }),
+      acl({ resourceName: "other" }),
+      acl({ resourceType: "GROUP", operation: "WRITE" }),
+      acl({ resourceType: "CLUSTER", resourceName: "c" }),
+      acl({ principal: "alice" }),
+    ]);
+    expect(results.map((r) => r?.code ?? null)).toEqual([null, null, null, "INVALID_ACL", "INVALID_ACL", "INVALID_ACL"]);
+    const match = auth.describeAcls({ ...MATCH_ALL, resourceType: "TOPIC", resourceName: "orders", patternType: "MATCH" });
+    expect(match.map((b) => b.resourceName).sort()).toEqual(["*", "ord"]);
+    expect(() => Auth.open(fs, dir).describeAcls(MATCH_ALL)).toThrow(CoreError);
   });
 });

@@ -1,22 +1,24 @@
 // The broker's auth decisions, for every door: who a SASL exchange proves a client to be (PLAIN,
 // SCRAM-SHA-256, SCRAM-SHA-512 against the users in core/security/users.ts), which principals are
-// super users, what a principal may do (authorize), and the use cases that manage users. No
-// sockets and no Kafka error codes: refusals are CoreErrors, exchanges report failure as data.
+// super users, what a principal may do (authorize, by the ACLs of core/security/acls.ts), and the
+// use cases that manage users and ACLs. No sockets and no Kafka error codes: refusals are
+// CoreErrors, exchanges report failure as data.
 //
-// authorize(principal, operation, resource) is the one gate a door asks. Until ACLs exist
-// (issue #18 item 4) its rule is:
+// authorize(requester, operation, resource) is the one gate every door asks:
 //
-// | authorization       | principal          | operation on resource                      | answer |
-// |---------------------|--------------------|--------------------------------------------|--------|
-// | off (no listener    | anyone             | anything                                   | allow  |
-// | authenticates)      |                    |                                            |        |
-// | on                  | a super user       | anything                                   | allow  |
-// | on                  | anyone else        | ALTER, ALTER_CONFIGS or DESCRIBE on CLUSTER | deny   |
-// | on                  | anyone else        | anything else                              | allow  |
+// | authorization       | principal          | operation on resource                      | answer           |
+// |---------------------|--------------------|--------------------------------------------|------------------|
+// | off (no listener    | anyone             | anything                                   | allow            |
+// | authenticates)      |                    |                                            |                  |
+// | on                  | a super user       | anything                                   | allow            |
+// | on                  | anyone else        | anything                                   | the ACLs decide  |
+// |                     | (User:ANONYMOUS    |                                            | (DENY wins; no   |
+// |                     | included)          |                                            | ACL: deny)       |
 //
-// so that managing users (Kafka asks ALTER and DESCRIBE on CLUSTER for that) takes a super user
-// while topics and groups work for every authenticated client. ACLs replace the last two rows.
-import { randomBytes } from "node:crypto";
+// Decisions are cached per (principal, host, operation, resource) until the ACLs change (super
+// users are asked first, uncached: a user made one counts at once): a produce asks once per topic
+// per request, and the answer is a map lookup.
+import { createHmac, randomBytes } from "node:crypto";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { ANONYMOUS, type Principal, parsePrincipal, samePrincipal, userPrincipal } from "../security/principal.ts";
@@ -35,8 +37,35 @@ import {
   ScramServer,
 } from "../security/scram.ts";
 import { type User, userNameProblem, UserStore, withCredential } from "../security/users.ts";
+import {
+  type AclBinding,
+  type AclFilter,
+  AclStore,
+  bindingProblem,
+  CLUSTER_NAME,
+  filterProblem,
+  type Operation,
+  type ResourceType,
+  SUPPORTED_OPERATIONS,
+} from "../security/acls.ts";
 
 export { ANONYMOUS, parsePrincipal, type Principal, principalString, samePrincipal, userPrincipal } from "../security/principal.ts";
+export {
+  ACL_OPERATIONS,
+  type AclBinding,
+  type AclFilter,
+  type AclOperation,
+  CLUSTER_NAME,
+  MATCH_ALL,
+  type Operation,
+  PATTERN_TYPES,
+  type PatternType,
+  type Permission,
+  PERMISSIONS,
+  RESOURCE_TYPES,
+  type ResourceType,
+  SUPPORTED_OPERATIONS,
+} from "../security/acls.ts";
 export { SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_MECHANISMS, type ScramMechanism } from "../security/scram.ts";
 
 export type SaslMechanism = "PLAIN" | ScramMechanism;
@@ -46,15 +75,34 @@ export function isSaslMechanism(m: string): m is SaslMechanism {
   return m === "PLAIN" || isScramMechanism(m);
 }
 
-/** Kafka's resource types and operations (ResourceType, AclOperation), for authorize(). */
-export type ResourceType = "TOPIC" | "GROUP" | "CLUSTER" | "TRANSACTIONAL_ID";
-export type Operation = "READ" | "WRITE" | "CREATE" | "DELETE" | "ALTER" | "DESCRIBE" | "CLUSTER_ACTION" | "DESCRIBE_CONFIGS" | "ALTER_CONFIGS" | "IDEMPOTENT_WRITE";
+/** A resource of Kafka's model, for authorize(). */
 export interface Resource {
   readonly type: ResourceType;
   readonly name: string;
 }
 /** The one cluster resource, named as Kafka names it. */
-export const CLUSTER: Resource = Object.freeze({ type: "CLUSTER", name: "kafka-cluster" });
+export const CLUSTER: Resource = Object.freeze({ type: "CLUSTER", name: CLUSTER_NAME });
+
+/** Who asks: the principal, and the address it connects from (ACLs may name hosts). */
+export interface Requester {
+  readonly principal: Principal;
+  /** The client's IP address as the door sees it ("" when unknown: only "*" ACLs match). */
+  readonly host: string;
+}
+
+/** A requester with no address, for in-process callers and tests. */
+export function requester(principal: Principal, host = ""): Requester {
+  return { principal, host };
+}
+
+/** One DeleteAcls filter's outcome: the bindings it removed, or why it removed none. */
+export type AclDeletion = { error: CoreError } | { error: null; removed: AclBinding[] };
+
+/** Decisions cached at most; past this the cache starts over (a scan of thousands of names). */
+const DECISIONS_CACHED_MAX = 50_000;
+
+/** Passwords checked and remembered at most (HTTP Basic); past this the memory starts over. */
+const PASSWORDS_REMEMBERED_MAX = 1_000;
 
 /** One step of a SASL exchange, as the door sends it on. */
 export type SaslStep =
@@ -92,13 +140,23 @@ export type ScramAlterResult = Map<string, CoreError | null>;
 
 export class Auth {
   private readonly superUsers: readonly Principal[];
+  /** (acl version, principal, host, operation, type, name) → allowed. */
+  private decisions = new Map<string, boolean>();
+  private decisionsVersion = -1;
   /** Keys the made-up SCRAM salts of unknown users (core/security/scram.ts). */
   private readonly fakeSaltKey = new Uint8Array(randomBytes(32));
   /** A credential to spend a PLAIN check's PBKDF2 on when the user does not exist. */
   private decoy: ScramCredential | null = null;
+  /** HMAC(user, password) → the credential it matched: a client sending Basic on every request
+   * pays the PBKDF2 once, not per request. A new password or a deleted user makes a new (or no)
+   * credential object, so the entry no longer counts. Keyed by a per-process secret: the map holds
+   * no fast hash of a password that could be guessed offline. */
+  private remembered = new Map<string, ScramCredential>();
+  private readonly rememberKey = new Uint8Array(randomBytes(32));
 
   private constructor(
     private readonly store: UserStore,
+    private readonly acls: AclStore,
     config: AuthConfig,
     readonly authorizationEnabled: boolean,
   ) {
@@ -109,9 +167,9 @@ export class Auth {
     });
   }
 
-  /** Reads the users of `dataDir` (CoreError STORAGE when users.json is damaged). */
+  /** Reads the users and ACLs of `dataDir` (CoreError STORAGE when users.json or acls.json is damaged). */
   static open(fs: FileLayer, dataDir: string, config: AuthConfig = {}): Auth {
-    return new Auth(UserStore.open(fs, dataDir), config, config.authorizationEnabled ?? false);
+    return new Auth(UserStore.open(fs, dataDir), AclStore.open(fs, dataDir), config, config.authorizationEnabled ?? false);
   }
 
   // --- authentication -------------------------------------------------------------------------
@@ -151,6 +209,23 @@ export class Auth {
     return { kind: "success", bytes: new Uint8Array(0), principal: userPrincipal(user) };
   }
 
+  /**
+   * The principal `user` is when `password` is theirs (HTTP Basic, checked like SASL/PLAIN against
+   * the SCRAM credentials), or null. A password that matched once is remembered until it changes.
+   */
+  async checkPassword(user: string, password: string): Promise<Principal | null> {
+    if (user === "" || password === "") return null;
+    const key = createHmac("sha256", this.rememberKey).update(user).update("\0").update(password).digest("base64");
+    const stored = this.store.get(user);
+    const credential = stored?.credentials.get("SCRAM-SHA-256") ?? stored?.credentials.get("SCRAM-SHA-512");
+    if (credential !== undefined && this.remembered.get(key) === credential) return userPrincipal(user);
+    const step = await this.plain(new TextEncoder().encode(`\0${user}\0${password}`));
+    if (step.kind !== "success" || credential === undefined) return null;
+    if (this.remembered.size >= PASSWORDS_REMEMBERED_MAX) this.remembered = new Map();
+    this.remembered.set(key, credential);
+    return step.principal;
+  }
+
   private decoyCredential(): ScramCredential {
     this.decoy ??= makeCredential("SCRAM-SHA-256", Buffer.from(randomBytes(16)).toString("hex"));
     return this.decoy;
@@ -163,18 +238,79 @@ export class Auth {
     return principal.type === "User" && principal !== ANONYMOUS && this.store.get(principal.name)?.superUser === true;
   }
 
-  /** Whether `principal` may do `operation` on `resource` (the table at the top of this file). */
-  authorize(principal: Principal, operation: Operation, resource: Resource): boolean {
-    if (!this.authorizationEnabled || this.isSuperUser(principal)) return true;
-    if (resource.type === "CLUSTER" && (operation === "ALTER" || operation === "ALTER_CONFIGS" || operation === "DESCRIBE")) return false;
-    return true;
+  /** Whether the requester may do `operation` on `resource` (the table at the top of this file). */
+  authorize(who: Requester, operation: Operation, resource: Resource): boolean {
+    if (!this.authorizationEnabled || this.isSuperUser(who.principal)) return true;
+    if (this.acls.version !== this.decisionsVersion || this.decisions.size >= DECISIONS_CACHED_MAX) {
+      this.decisions = new Map();
+      this.decisionsVersion = this.acls.version;
+    }
+    const principal = `${who.principal.type}:${who.principal.name}`;
+    const key = `${principal}\0${who.host}\0${operation}\0${resource.type}\0${resource.name}`;
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      allowed = this.acls.decide(principal, who.host, operation, resource.type, resource.name) === "allow";
+      this.decisions.set(key, allowed);
+    }
+    return allowed;
   }
 
   /** CoreError NOT_AUTHORIZED unless authorize() allows it. */
-  require(principal: Principal, operation: Operation, resource: Resource): void {
-    if (!this.authorize(principal, operation, resource)) {
-      throw new CoreError("NOT_AUTHORIZED", `${principal.type}:${principal.name} may not ${operation} ${resource.type} ${resource.name}`);
+  require(who: Requester, operation: Operation, resource: Resource): void {
+    if (!this.authorize(who, operation, resource)) {
+      throw new CoreError("NOT_AUTHORIZED", `${who.principal.type}:${who.principal.name} may not ${operation} ${resource.type} ${resource.name}`);
     }
+  }
+
+  /**
+   * Whether the requester may do `operation` on some resource of `type` (Kafka's
+   * authorizeByResourceType: an idempotent producer needs WRITE on any topic, KIP-679).
+   */
+  authorizeAny(who: Requester, operation: Operation, type: ResourceType): boolean {
+    if (!this.authorizationEnabled || this.isSuperUser(who.principal)) return true;
+    return this.acls.allowsAny(`${who.principal.type}:${who.principal.name}`, who.host, operation, type);
+  }
+
+  /** The operations of `resource`'s type the requester may do (KIP-430's authorized operations). */
+  authorizedOperations(who: Requester, resource: Resource): Operation[] {
+    return SUPPORTED_OPERATIONS[resource.type].filter((op) => this.authorize(who, op, resource));
+  }
+
+  // --- ACLs (DescribeAcls, CreateAcls, DeleteAcls; the door checks DESCRIBE/ALTER on CLUSTER) --
+
+  private requireAclsOn(): void {
+    if (!this.authorizationEnabled) {
+      throw new CoreError("SECURITY_DISABLED", "authorization is off on this broker (no listener authenticates), so ACLs would decide nothing: add a SASL listener, or SSL with --tls-client-auth required");
+    }
+  }
+
+  describeAcls(filter: AclFilter): AclBinding[] {
+    this.requireAclsOn();
+    const problem = filterProblem(filter);
+    if (problem !== null) throw new CoreError("INVALID_ACL", problem);
+    return this.acls.list(filter);
+  }
+
+  /** Adds every valid binding in one write; per binding, in order: null (added) or why not. */
+  async createAcls(bindings: readonly AclBinding[]): Promise<Array<CoreError | null>> {
+    this.requireAclsOn();
+    const results = bindings.map((b) => {
+      const problem = bindingProblem(b);
+      return problem === null ? null : new CoreError("INVALID_ACL", problem);
+    });
+    const valid = bindings.filter((_, i) => results[i] === null);
+    if (valid.length > 0) await this.acls.add(valid);
+    return results;
+  }
+
+  /** Removes what each filter matches, in one write; per filter, in order, what it removed. */
+  async deleteAcls(filters: readonly AclFilter[]): Promise<AclDeletion[]> {
+    this.requireAclsOn();
+    const problems = filters.map((f) => filterProblem(f));
+    const usable = filters.filter((_, i) => problems[i] === null);
+    const removed = usable.length > 0 ? await this.acls.remove(usable) : [];
+    let next = 0;
+    return problems.map((p) => (p !== null ? { error: new CoreError("INVALID_ACL", p) } : { error: null, removed: removed[next++]! }));
   }
 
   // --- users ----------------------------------------------------------------------------------

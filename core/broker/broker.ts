@@ -14,8 +14,7 @@
 //               (core/broker/configs.ts)
 //   leadership  one broker: epoch 0, no election ever needed (core/broker/leadership.ts); the
 //               log dir (core/broker/log-dirs.ts); idempotent producers' state
-//   authorize   what a client may do to a resource: everything, until there is an authorizer
-//               (core/broker/authorization.ts)
+//   authorize   what a client may do to a resource: auth.authorize, by the ACLs (core/broker/auth.ts)
 //   groups      the group coordinator (core/groups), as it is
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
@@ -37,7 +36,6 @@ import type { AppendSink, PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
 import { Appending, type AppendOptions, appendAll, appendBatch, appendBatchThen } from "./append.ts";
-import { type AclOperationName, authorizedOperations, type ResourceKind } from "./authorization.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
 import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
 import { checkLeaderEpoch, LEADER_EPOCH, type ElectionOutcome, type ElectionType, electLeaders, type EpochEndOffset } from "./leadership.ts";
@@ -45,7 +43,7 @@ import { describeLogDirs, type LogDirDescription } from "./log-dirs.ts";
 import type { ReplicaManager } from "./replication.ts";
 import type { ProducerDescription } from "../log/producer-state.ts";
 import type { ProducerIds } from "./producer-ids.ts";
-import { Auth, type AuthConfig } from "./auth.ts";
+import { Auth, type AuthConfig, type Operation, type Requester, type Resource } from "./auth.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
@@ -82,7 +80,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
-export type { AclOperationName, ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
+export type { ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 /** Node ids a cluster's producer ids keep apart (cluster mode: id = n × this + node id). */
@@ -507,9 +505,9 @@ export class Broker {
 
   // --- authorization ----------------------------------------------------------------------------
 
-  /** What the client may do to this resource (core/broker/authorization.ts: everything, for now). */
-  authorizedOperations(kind: ResourceKind, name: string): readonly AclOperationName[] {
-    return authorizedOperations(kind, name);
+  /** What the requester may do to this resource, of the operations its type has (KIP-430). */
+  authorizedOperations(who: Requester, resource: Resource): readonly Operation[] {
+    return this.auth.authorizedOperations(who, resource);
   }
 
   // --- producers ------------------------------------------------------------------------------

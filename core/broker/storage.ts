@@ -34,6 +34,8 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       // offsets are kept (null would drop them at open), commits to it are refused.
       partitionCount: (t) => store.topic(t)?.partitions.length ?? (store.damagedTopic(t) !== undefined ? 0 : null),
       highWatermark: (t, p) => store.topic(t)?.partitions[p]?.highWatermark ?? null,
+      topicId: (t) => store.topic(t)?.topicIdString ?? null,
+      topicNames: () => store.topics().map((t) => t.name),
     },
   });
   store.onTopicDeleted((topic) => {

@@ -395,16 +395,94 @@ describe("group coordinator flows", () => {
     expect(d.members.map((m) => m.memberId)).toEqual(["a-1"]);
   });
 
-  test("static member: a rejoin under the same instance id fences the old member id", async () => {
+  test("static member: a rejoin while a rebalance waits takes the old id's place; the old id is fenced", async () => {
     const { c } = await coordinator();
     const first = (await settle(c.join(joinReq("s", { groupInstanceId: "inst-1" })))) as JoinResult;
     expect(first.error).toBeNull();
     expect(first.memberId).toBe("inst-1-1");
+    const b = c.join(joinReq("b")); // a rebalance: inst-1-1 has not rejoined yet
     const again = c.join(joinReq("s", { groupInstanceId: "inst-1" }));
     expect(c.heartbeat({ groupId: G, generationId: 1, memberId: "inst-1-1", groupInstanceId: "inst-1" })).toBe("FENCED_INSTANCE_ID");
-    const r = (await settle(again)) as JoinResult;
-    expect([r.error, r.memberId, r.generationId]).toEqual([null, "inst-1-2", 2]);
+    const [r, rb] = (await Promise.all([again, b])) as JoinResult[];
+    expect([r!.error, r!.memberId, r!.generationId, rb!.generationId]).toEqual([null, "inst-1-3", 2, 2]);
     expect(c.leave(G, [{ memberId: "", groupInstanceId: "inst-1" }]).members[0]!.error).toBeNull();
+  });
+
+  /** a (static "ia", leader) and b (static "ib") Stable in generation 2 with assignments A and B. */
+  async function staticStable() {
+    const { c, timers } = await coordinator();
+    const a1 = (await settle(c.join(joinReq("a", { groupInstanceId: "ia" })))) as JoinResult;
+    const b = c.join(joinReq("b", { groupInstanceId: "ib" }));
+    const a2 = c.join(joinReq("a", { memberId: a1.memberId, groupInstanceId: "ia" }));
+    const [ra, rb] = (await Promise.all([a2, b])) as JoinResult[];
+    expect([ra!.memberId, rb!.memberId, ra!.leaderId, ra!.generationId]).toEqual(["ia-1", "ib-2", "ia-1", 2]);
+    const sa = c.sync({ groupId: G, generationId: 2, memberId: "ia-1", groupInstanceId: "ia", protocolType: null, protocolName: null, assignments: [{ memberId: "ia-1", assignment: enc("A") }, { memberId: "ib-2", assignment: enc("B") }] });
+    const sb = c.sync({ groupId: G, generationId: 2, memberId: "ib-2", groupInstanceId: "ib", protocolType: null, protocolName: null, assignments: [] });
+    await Promise.all([sa, sb]);
+    expect(c.stateOf(G)).toBe("Stable");
+    return { c, timers };
+  }
+
+  test.each([
+    ["a follower", "b", "ib", "ib-2", "B"],
+    ["the leader", "a", "ia", "ia-1", "A"],
+  ])("static member: %s restarting within its session gets its assignment back, no rebalance (KIP-345, issue #21)", async (_what, client, instance, oldId, assignment) => {
+    const { c, timers } = await staticStable();
+    timers.advance(SESSION_MS - 100); // the old process is gone; its session has not ended
+    const other = oldId === "ia-1" ? { memberId: "ib-2", groupInstanceId: "ib" } : { memberId: "ia-1", groupInstanceId: "ia" };
+    expect(c.heartbeat({ groupId: G, generationId: 2, ...other })).toBeNull();
+    const r = (await settle(c.join(joinReq(client, { groupInstanceId: instance, requireKnownMemberId: true })))) as JoinResult;
+    // Answered at once: same generation, no member list, the old leader id (a restarted leader must not assign).
+    expect([r.error, r.memberId, r.generationId, r.leaderId, r.members.length]).toEqual([null, `${instance}-3`, 2, "ia-1", 0]);
+    expect(c.stateOf(G)).toBe("Stable");
+    const s = (await settle(c.sync({ groupId: G, generationId: 2, memberId: r.memberId, groupInstanceId: instance, protocolType: null, protocolName: null, assignments: [] }))) as SyncResult;
+    expect([s.error, new TextDecoder().decode(s.assignment)]).toEqual([null, assignment]);
+    // The others go on undisturbed; the old id is fenced.
+    timers.advance(200);
+    expect(c.heartbeat({ groupId: G, generationId: 2, ...other })).toBeNull();
+    expect(c.heartbeat({ groupId: G, generationId: 2, memberId: oldId, groupInstanceId: instance })).toBe("FENCED_INSTANCE_ID");
+    expect(c.heartbeat({ groupId: G, generationId: 2, memberId: r.memberId, groupInstanceId: instance })).toBeNull();
+    expect(c.describeGroup(G)!.members.map((m) => m.memberId).sort()).toEqual([other.memberId, r.memberId].sort());
+  });
+
+  test("static member: a restart with other metadata but the same chosen protocol does not rebalance; a lapsed session does", async () => {
+    const { c, timers } = await staticStable();
+    const same = (await settle(c.join(joinReq("b", { groupInstanceId: "ib", protocols: [{ name: "range", metadata: enc("other") }] })))) as JoinResult;
+    expect([same.error, same.generationId, c.stateOf(G)]).toEqual([null, 2, "Stable"]);
+    timers.advance(100);
+    expect(c.heartbeat({ groupId: G, generationId: 2, memberId: same.memberId, groupInstanceId: "ib" })).toBeNull();
+    // a, gone past its session timeout, is removed: the group rebalances without it.
+    timers.advance(SESSION_MS - 100);
+    expect(c.stateOf(G)).toBe("PreparingRebalance");
+    expect(c.heartbeat({ groupId: G, generationId: 2, memberId: "ia-1", groupInstanceId: "ia" })).toBe("UNKNOWN_MEMBER_ID");
+  });
+
+  test("static member: two processes with one instance id: the older one is fenced on every call", async () => {
+    const { c } = await staticStable();
+    const r = (await settle(c.join(joinReq("b", { groupInstanceId: "ib" })))) as JoinResult;
+    expect(r.error).toBeNull();
+    const stale = { groupId: G, generationId: 2, memberId: "ib-2", groupInstanceId: "ib" };
+    expect(c.heartbeat(stale)).toBe("FENCED_INSTANCE_ID");
+    expect(((await settle(c.sync({ ...stale, protocolType: null, protocolName: null, assignments: [] }))) as SyncResult).error).toBe("FENCED_INSTANCE_ID");
+    expect(((await settle(c.join(joinReq("b", { memberId: "ib-2", groupInstanceId: "ib" })))) as JoinResult).error).toBe("FENCED_INSTANCE_ID");
+    expect((await c.commitOffsets({ ...stale, offsets: [{ topic: "t", partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }))[0]!.error).toBe("FENCED_INSTANCE_ID");
+    expect(c.leave(G, [{ memberId: "ib-2", groupInstanceId: "ib" }]).members[0]!.error).toBe("FENCED_INSTANCE_ID");
+    expect(c.stateOf(G)).toBe("Stable");
+  });
+
+  test("static member in CompletingRebalance: a restart rebalances again (the leader may be assigning the old id)", async () => {
+    const { c } = await coordinator();
+    const a1 = (await settle(c.join(joinReq("a", { groupInstanceId: "ia" })))) as JoinResult;
+    const b = c.join(joinReq("b", { groupInstanceId: "ib" }));
+    await Promise.all([c.join(joinReq("a", { memberId: a1.memberId, groupInstanceId: "ia" })), b]);
+    expect(c.stateOf(G)).toBe("CompletingRebalance");
+    const parked = c.sync({ groupId: G, generationId: 2, memberId: "ib-2", groupInstanceId: "ib", protocolType: null, protocolName: null, assignments: [] });
+    const again = c.join(joinReq("b", { groupInstanceId: "ib" }));
+    expect(((await settle(parked)) as SyncResult).error).toBe("FENCED_INSTANCE_ID");
+    expect(c.stateOf(G)).toBe("PreparingRebalance");
+    const ra = c.join(joinReq("a", { memberId: "ia-1", groupInstanceId: "ia" }));
+    const [r] = (await Promise.all([again, ra])) as JoinResult[];
+    expect([r!.error, r!.memberId, r!.generationId]).toEqual([null, "ib-3", 3]);
   });
 
   test("commits: unknown partitions and oversized metadata are refused per partition", async () => {
@@ -439,7 +517,7 @@ describe("group coordinator flows", () => {
     expect(d.state).toBe("Stable");
     expect(d.members.find((m) => m.memberId === "a-1")!.assignment).toEqual([{ topic: "t", partitions: [0, 1] }]);
     expect(d.offsets).toEqual([{ topic: "t", partitions: [{ partition: 0, committed: 40, end: 100, lag: 60 }, { partition: 1, committed: null, end: 100, lag: null }] }]);
-    expect(c.listGroups()).toEqual([{ groupId: G, protocolType: "consumer", state: "Stable" }]);
+    expect(c.listGroups()).toEqual([{ groupId: G, protocolType: "consumer", state: "Stable", groupType: "classic" }]);
   });
 
   test("resetOffsets only while Empty; deleteGroup forgets offsets", async () => {

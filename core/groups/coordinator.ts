@@ -18,9 +18,18 @@
 // Checks before the state: unknown member → UNKNOWN_MEMBER_ID; static member whose instance id now
 // maps to another member → FENCED_INSTANCE_ID; generation ≠ the group's → ILLEGAL_GENERATION.
 //
-// Static membership (group.instance.id, KIP-345) is kept simple: a rejoin under a known instance
-// id with a new member id fences the old member (its polls get FENCED_INSTANCE_ID) and rebalances,
-// where Kafka would hand the old assignment over without one.
+// Static membership (group.instance.id, KIP-345), as Kafka's classic coordinator: a static member
+// that restarts within its session timeout rejoins with no member id and its instance id; the new
+// member id takes the old one's place and assignment, and a Stable group does not rebalance (the
+// others never see it). The old member id is fenced: whatever it sends gets FENCED_INSTANCE_ID, so
+// of two processes with one instance id the older one stops. Static members never get
+// MEMBER_ID_REQUIRED; they leave by session expiry or by LeaveGroup naming their instance id.
+//
+// Cooperative rebalancing (KIP-429) needs nothing of its own here: the coordinator relays the
+// protocols (cooperative-sticky's subscriptions carry the owned partitions); the leader withholds
+// partitions that move, members that lose some revoke them and rejoin, and that JoinGroup (its
+// metadata changed) starts the second rebalance that hands them over. Members keep fetching and
+// committing meanwhile (commits in PreparingRebalance are stored, as Kafka stores them).
 //
 // Every transition runs synchronously inside one call or timer callback, so nothing interleaves;
 // only OffsetCommit/DeleteGroups wait (for the offsets log), after their checks. Transitions go
@@ -34,7 +43,8 @@ import { GROUP_MEMBERS_MAX, OFFSET_METADATA_BYTES_MAX } from "../limits.ts";
 import type { SyncScheduler } from "../log/durability.ts";
 import { type Logger, silentLogger } from "../log/types.ts";
 import { subscribedTopics } from "./assignment.ts";
-import { describeForControlPlane, summarize } from "./describe.ts";
+import { ConsumerGroups } from "./consumer-group.ts";
+import { describeConsumerGroup, describeForControlPlane, summarize } from "./describe.ts";
 import { EMPTY_BYTES, Group, Member } from "./group.ts";
 import { OffsetStore } from "./offset-store.ts";
 import { type Timers, systemTimers } from "./timers.ts";
@@ -65,6 +75,10 @@ export interface GroupCoordinatorConfig {
   initialRebalanceDelayMs: number;
   /** group.max.size. */
   maxGroupSize: number;
+  /** group.consumer.heartbeat.interval.ms (Kafka default 5000): the consumer protocol's heartbeat. */
+  consumerHeartbeatIntervalMs: number;
+  /** group.consumer.session.timeout.ms (Kafka default 45000). */
+  consumerSessionTimeoutMs: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
@@ -72,6 +86,8 @@ export const DEFAULT_GROUP_CONFIG: GroupCoordinatorConfig = {
   maxSessionTimeoutMs: 1_800_000,
   initialRebalanceDelayMs: 3000,
   maxGroupSize: GROUP_MEMBERS_MAX,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerSessionTimeoutMs: 45_000,
 };
 
 export interface GroupCoordinatorOptions {
@@ -102,6 +118,8 @@ export class GroupCoordinator {
   private closed = false;
   private replicator: CommitReplicator | null = null;
   readonly config: GroupCoordinatorConfig;
+  /** Groups of the consumer group protocol (KIP-848), in the same id space as the classic ones. */
+  readonly consumer: ConsumerGroups;
 
   private constructor(
     readonly offsets: OffsetStore,
@@ -112,6 +130,21 @@ export class GroupCoordinator {
     private readonly newMemberId: (prefix: string) => string,
   ) {
     this.config = config;
+    this.consumer = new ConsumerGroups(
+      timers,
+      () => this.topics,
+      logger,
+      { heartbeatIntervalMs: config.consumerHeartbeatIntervalMs, sessionTimeoutMs: config.consumerSessionTimeoutMs, maxGroupSize: config.maxGroupSize },
+      {
+        active: (id) => (this.groups.get(id)?.size ?? 0) > 0,
+        drop: (id) => {
+          const g = this.groups.get(id);
+          if (g !== undefined && g.state === "Empty" && g.size === 0) this.groups.delete(id);
+        },
+      },
+      () => newMemberId("consumer"),
+      (id) => !this.offsets.hasGroup(id),
+    );
   }
 
   static async open(opts: GroupCoordinatorOptions): Promise<GroupCoordinator> {
@@ -145,6 +178,9 @@ export class GroupCoordinator {
     if (req.groupId === "") return fail("INVALID_GROUP_ID");
     const { minSessionTimeoutMs: min, maxSessionTimeoutMs: max } = this.config;
     if (req.sessionTimeoutMs < min || req.sessionTimeoutMs > max) return fail("INVALID_SESSION_TIMEOUT");
+    // A consumer-protocol group with members admits no classic member; an Empty one becomes classic.
+    if (this.consumer.active(req.groupId)) return fail("INCONSISTENT_GROUP_PROTOCOL");
+    if (this.consumer.has(req.groupId)) this.consumer.forget(req.groupId);
     let group = this.groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberId !== "") return fail("UNKNOWN_MEMBER_ID");
@@ -164,8 +200,7 @@ export class GroupCoordinator {
     assert(!group.members.has(memberId) && !group.pending.has(memberId), `member id ${memberId} is new to group '${group.groupId}'`);
     if (req.groupInstanceId !== null) {
       const old = group.instances.get(req.groupInstanceId);
-      // Dropped without a rebalance of its own: the new member's join starts the one needed.
-      if (old !== undefined && group.members.has(old)) this.dropMember(group, group.members.get(old)!, "FENCED_INSTANCE_ID");
+      if (old !== undefined && group.members.has(old)) return this.replaceStaticMember(group, group.members.get(old)!, memberId, req);
       return this.addMemberAndRebalance(group, req, memberId);
     }
     if (req.requireKnownMemberId) {
@@ -203,6 +238,42 @@ export class GroupCoordinator {
       default:
         return joinError("UNKNOWN_MEMBER_ID", req.memberId);
     }
+  }
+
+  /**
+   * A static member restarted within its session (Kafka's updateStaticMemberAndRebalance): the new
+   * member id takes the old one's place and assignment, the old id is fenced (its parked
+   * JoinGroup/SyncGroup and every later request get FENCED_INSTANCE_ID). A Stable group whose
+   * chosen protocol stays the same does not rebalance: the member is answered at once with the
+   * current generation and no member list, and the old leader id, so that a restarted leader does
+   * not assign (a Stable group would not pass its assignment on); its SyncGroup gets its old
+   * assignment. CompletingRebalance rebalances again (the leader may be assigning to the old id);
+   * PreparingRebalance goes on with the new id in the old one's place.
+   */
+  private replaceStaticMember(group: Group, old: Member, memberId: string, req: JoinRequest): Result<JoinResult> {
+    const instanceId = req.groupInstanceId!;
+    const currentLeader = group.leaderId;
+    this.timers.clear(old.expiry);
+    old.expiry = null;
+    const oldJoin = old.joinWaiter;
+    old.joinWaiter = null;
+    const member = group.replaceStaticMember(instanceId, old.memberId, memberId);
+    oldJoin?.(joinError("FENCED_INSTANCE_ID", old.memberId));
+    this.answerSync(old, { error: "FENCED_INSTANCE_ID", protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    this.logger.info(`group ${group.groupId}: static member ${instanceId} rejoined in ${group.state} as ${memberId}, replacing ${old.memberId}`);
+    if (group.state === "Stable") {
+      member.protocols = req.protocols;
+      if (group.selectProtocol() === group.protocolName) {
+        member.sessionTimeoutMs = req.sessionTimeoutMs;
+        member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+        member.clientId = req.clientId;
+        member.clientHost = req.clientHost;
+        this.touch(group, member);
+        return { error: null, generationId: group.generationId, protocolType: group.protocolType, protocolName: group.protocolName, leaderId: currentLeader ?? "", memberId, members: [] };
+      }
+    }
+    this.touch(group, member);
+    return this.updateMemberAndRebalance(group, member, req);
   }
 
   private addMemberAndRebalance(group: Group, req: JoinRequest, memberId: string): Promise<JoinResult> {
@@ -498,13 +569,18 @@ export class GroupCoordinator {
     if (this.closed) return all("NOT_COORDINATOR");
     if (req.groupId === "") return all("INVALID_GROUP_ID");
     let group = this.groups.get(req.groupId);
-    if (group === undefined) {
-      if (req.generationId >= 0) return all("ILLEGAL_GENERATION");
-      group = new Group(req.groupId);
-      this.groups.set(req.groupId, group);
+    if (this.consumer.has(req.groupId)) {
+      const refused = this.consumer.validateCommit(req.groupId, req.memberId, req.generationId, req.apiVersion ?? 9);
+      if (refused !== null) return all(refused);
+    } else {
+      if (group === undefined) {
+        if (req.generationId >= 0) return all("ILLEGAL_GENERATION");
+        group = new Group(req.groupId);
+        this.groups.set(req.groupId, group);
+      }
+      const refused = this.validateCommit(group, req);
+      if (refused !== null) return all(refused);
     }
-    const refused = this.validateCommit(group, req);
-    if (refused !== null) return all(refused);
     const results: PartitionError[] = [];
     const accepted: typeof req.offsets = [];
     for (const o of req.offsets) {
@@ -529,7 +605,7 @@ export class GroupCoordinator {
       for (const r of results) if (r.error === null) r.error = moved ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
     }
     assert(results.length === req.offsets.length, "an OffsetCommit answers every partition it names");
-    this.dropIfUnused(group);
+    if (group !== undefined) this.dropIfUnused(group);
     return results;
   }
 
@@ -560,12 +636,17 @@ export class GroupCoordinator {
     if (this.closed) return { error: "NOT_COORDINATOR", partitions: [] };
     if (groupId === "") return { error: "INVALID_GROUP_ID", partitions: [] };
     const group = this.groups.get(groupId);
+    if (this.consumer.has(groupId)) return this.deleteOffsetsOf(groupId, partitions, this.consumer.subscribedTopicNames(groupId), null);
     if (group === undefined || group.state === "Dead") return { error: "GROUP_ID_NOT_FOUND", partitions: [] };
     let subscribed: Set<string> | null = new Set();
     if (group.state !== "Empty") {
       if (group.protocolType !== "consumer") return { error: "NON_EMPTY_GROUP", partitions: [] };
       subscribed = subscriptionsOf(group);
     }
+    return this.deleteOffsetsOf(groupId, partitions, subscribed, group);
+  }
+
+  private async deleteOffsetsOf(groupId: string, partitions: Array<{ topic: string; partition: number }>, subscribed: Set<string> | null, group: Group | null): Promise<DeleteOffsetsResult> {
     const results = partitions.map((p) => ({ ...p, error: subscribed === null || subscribed.has(p.topic) ? ("GROUP_SUBSCRIBED_TO_TOPIC" as const) : null }));
     const eligible = results.filter((r) => r.error === null).map(({ topic, partition }) => ({ topic, partition }));
     try {
@@ -576,14 +657,19 @@ export class GroupCoordinator {
       return { error: e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR", partitions: [] };
     }
     if (eligible.length > 0) this.logger.info(`group ${groupId}: deleted the offsets of ${eligible.map((p) => `${p.topic}/${p.partition}`).join(", ")}`);
-    this.dropIfUnused(group);
+    if (group !== null) this.dropIfUnused(group);
     return { error: null, partitions: results };
   }
 
   /** OffsetFetch: committed offsets of the partitions asked for (or all, when `topics` is null). */
-  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null): FetchOffsetsResult {
+  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null, member?: { memberId: string; memberEpoch: number }): FetchOffsetsResult {
     if (this.closed) return { error: "NOT_COORDINATOR", topics: [] };
     if (groupId === "" && topics === null) return { error: "INVALID_GROUP_ID", topics: [] };
+    // OffsetFetch v9+ from a consumer-protocol member: its epoch must be current (KIP-848).
+    if (member !== undefined && member.memberEpoch >= 0 && this.consumer.has(groupId)) {
+      const refused = this.consumer.validateFetch(groupId, member.memberId, member.memberEpoch);
+      if (refused !== null) return { error: refused, topics: [] };
+    }
     const committed = this.offsets.groupOffsets(groupId);
     const wanted = topics ?? [...committed].map(([topic, byPart]) => ({ topic, partitions: [...byPart.keys()].sort((a, b) => a - b) }));
     return {
@@ -626,7 +712,9 @@ export class GroupCoordinator {
   // --- listing, describing, deleting ----------------------------------------------------------
 
   listGroups(): GroupListing[] {
-    return [...this.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state }));
+    const classic = [...this.groups.values()].map((g): GroupListing => ({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state, groupType: "classic" }));
+    const consumer = this.consumer.ids().map((id): GroupListing => ({ groupId: id, protocolType: "consumer", state: this.consumer.stateOf(id)!, groupType: "consumer" }));
+    return [...classic, ...consumer];
   }
 
   /** DescribeGroups' summary; an unknown group reads as Dead (as Kafka answers). */
@@ -634,12 +722,16 @@ export class GroupCoordinator {
     return ids.map((id) => {
       if (this.closed) return { groupId: id, error: "NOT_COORDINATOR", state: "Dead", protocolType: "", protocolData: "", members: [] };
       if (id === "") return { groupId: id, error: "INVALID_GROUP_ID", state: "Dead", protocolType: "", protocolData: "", members: [] };
+      // A consumer-protocol group is described by ConsumerGroupDescribe (as Kafka 3.8 answers).
+      if (this.consumer.has(id)) return { groupId: id, error: "GROUP_ID_NOT_FOUND", state: "Dead", protocolType: "", protocolData: "", members: [] };
       return summarize(this.groups.get(id), id);
     });
   }
 
   /** The control plane's view with lag, or null when the group does not exist. */
   describeGroup(id: string): GroupDescription | null {
+    const view = this.consumer.describe(id);
+    if (view !== undefined) return describeConsumerGroup(view, this.offsets.groupOffsets(id), this.topics);
     const group = this.groups.get(id);
     if (group === undefined) return null;
     return describeForControlPlane(group, this.offsets.groupOffsets(id), this.topics);
@@ -655,6 +747,7 @@ export class GroupCoordinator {
   async deleteGroup(groupId: string): Promise<{ error: GroupErrorName | null; message: string }> {
     if (this.closed) return { error: "NOT_COORDINATOR", message: "the broker is stopping" };
     if (groupId === "") return { error: "INVALID_GROUP_ID", message: "group id is empty" };
+    if (this.consumer.has(groupId)) return this.deleteConsumerGroup(groupId);
     const group = this.groups.get(groupId);
     if (group === undefined) return { error: "GROUP_ID_NOT_FOUND", message: `group '${groupId}' does not exist` };
     if (group.state === "Dead") return { error: "GROUP_ID_NOT_FOUND", message: `group '${groupId}' is being deleted` };
@@ -673,6 +766,18 @@ export class GroupCoordinator {
     return { error: null, message: "" };
   }
 
+  private async deleteConsumerGroup(groupId: string): Promise<{ error: GroupErrorName | null; message: string }> {
+    if (this.consumer.active(groupId)) return { error: "NON_EMPTY_GROUP", message: `consumer group '${groupId}' has members` };
+    try {
+      if (this.offsets.hasGroup(groupId)) await this.offsets.deleteGroup(groupId);
+    } catch (e) {
+      if (e instanceof AssertionError) throw e;
+      return { error: "KAFKA_STORAGE_ERROR", message: e instanceof Error ? e.message : String(e) };
+    }
+    if (!this.consumer.active(groupId)) this.consumer.forget(groupId);
+    return { error: null, message: "" };
+  }
+
   /**
    * A topic was deleted: every group forgets its offsets of that topic, durably. The tombstone is
    * written even when no offset of the topic is in the table yet: a commit validated before the
@@ -688,7 +793,8 @@ export class GroupCoordinator {
   // --- the control plane's GroupSource (net/http/groups.ts): the same operations, throwing ------
 
   list(): Array<{ group: string; state: string; members: number }> {
-    return [...this.groups.values()].map((g) => ({ group: g.groupId, state: g.state, members: g.members.size }));
+    const consumer = this.consumer.ids().map((id) => ({ group: id, state: this.consumer.stateOf(id)!, members: this.consumer.describe(id)!.members.length }));
+    return [...[...this.groups.values()].map((g) => ({ group: g.groupId, state: g.state, members: g.members.size })), ...consumer];
   }
 
   describe(groupId: string):
@@ -756,6 +862,7 @@ export class GroupCoordinator {
   stopServing(): void {
     if (this.closed) return;
     this.closed = true;
+    this.consumer.stopServing();
     for (const g of this.groups.values()) {
       this.timers.clear(g.rebalanceTimer);
       for (const t of g.pending.values()) this.timers.clear(t);
@@ -776,7 +883,7 @@ export class GroupCoordinator {
 
   /** For tests and the bench: a group's state, or undefined when it does not exist. */
   stateOf(groupId: string): string | undefined {
-    return this.groups.get(groupId)?.state;
+    return this.groups.get(groupId)?.state ?? this.consumer.stateOf(groupId);
   }
 }
 

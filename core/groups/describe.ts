@@ -1,6 +1,7 @@
 // Read-only views of a group: DescribeGroups' summary (Kafka's GroupMetadata.summary) and the
 // control plane's description with committed offsets, end offsets and lag.
 import { assignedPartitions } from "./assignment.ts";
+import type { ConsumerGroupView } from "./consumer-group.ts";
 import { EMPTY_BYTES, type Group } from "./group.ts";
 import type { CommittedOffset } from "./offset-store.ts";
 import type { GroupDescription, GroupSummary, TopicView } from "./types.ts";
@@ -29,6 +30,26 @@ export function summarize(group: Group | undefined, groupId: string): GroupSumma
   };
 }
 
+/** The control plane's view of a consumer-protocol group (KIP-848): members with their current assignment. */
+export function describeConsumerGroup(view: ConsumerGroupView, committed: ReadonlyMap<string, ReadonlyMap<number, CommittedOffset>>, topics: TopicView): GroupDescription {
+  const members = view.members.map((m) => ({
+    memberId: m.memberId,
+    groupInstanceId: m.instanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    assignment: m.assignment.map((a) => ({ topic: a.topic, partitions: a.partitions })),
+  }));
+  return {
+    group: view.groupId,
+    state: view.state,
+    protocolType: "consumer",
+    protocol: view.assignorName,
+    generationId: view.groupEpoch,
+    members,
+    offsets: lagRows(members, committed, topics),
+  };
+}
+
 export function describeForControlPlane(
   group: Group,
   committed: ReadonlyMap<string, ReadonlyMap<number, CommittedOffset>>,
@@ -42,6 +63,23 @@ export function describeForControlPlane(
     clientHost: m.clientHost,
     assignment: consumer ? (assignedPartitions(m.assignment) ?? []) : [],
   }));
+  const offsets = lagRows(members, committed, topics);
+  return {
+    group: group.groupId,
+    state: group.state,
+    protocolType: group.protocolType ?? "",
+    protocol: group.protocolName ?? "",
+    generationId: group.generationId,
+    members,
+    offsets,
+  };
+}
+
+function lagRows(
+  members: ReadonlyArray<{ assignment: Array<{ topic: string; partitions: number[] }> }>,
+  committed: ReadonlyMap<string, ReadonlyMap<number, CommittedOffset>>,
+  topics: TopicView,
+): GroupDescription["offsets"] {
   // topic → partition → committed offset (null: assigned, nothing committed yet)
   const rows = new Map<string, Map<number, number | null>>();
   for (const [topic, byPart] of committed) rows.set(topic, new Map([...byPart].map(([p, c]) => [p, c.offset])));
@@ -62,13 +100,5 @@ export function describeForControlPlane(
     }
     if (partitions.length > 0) offsets.push({ topic, partitions });
   }
-  return {
-    group: group.groupId,
-    state: group.state,
-    protocolType: group.protocolType ?? "",
-    protocol: group.protocolName ?? "",
-    generationId: group.generationId,
-    members,
-    offsets,
-  };
+  return offsets;
 }

@@ -182,6 +182,26 @@ export class Group {
     }
   }
 
+  /**
+   * A static member restarted (KIP-345): its instance id comes back with a new member id. The
+   * member keeps its place, protocols and assignment under the new id (Kafka's
+   * replaceStaticMember); the old id is no member any more, so its polls are fenced. Returns the
+   * new Member; the old one's waiters are the caller's to answer.
+   */
+  replaceStaticMember(instanceId: string, oldMemberId: string, newMemberId: string): Member {
+    const old = this.members.get(oldMemberId);
+    assert(old !== undefined && old.groupInstanceId === instanceId, `group '${this.groupId}': ${oldMemberId} is not the member of instance ${instanceId}`);
+    assert(!this.members.has(newMemberId) && !this.pending.has(newMemberId), `group '${this.groupId}': ${newMemberId} is already known`);
+    const fresh = new Member(newMemberId, instanceId, old.clientId, old.clientHost, old.sessionTimeoutMs, old.rebalanceTimeoutMs, old.protocolType, old.protocols);
+    fresh.assignment = old.assignment;
+    const order = [...this.members.values()];
+    this.members.clear();
+    for (const m of order) this.members.set(m === old ? newMemberId : m.memberId, m === old ? fresh : m);
+    this.instances.set(instanceId, newMemberId);
+    if (this.leaderId === oldMemberId) this.leaderId = newMemberId;
+    return fresh;
+  }
+
   get size(): number {
     return this.members.size + this.pending.size;
   }

@@ -26,7 +26,14 @@ export type GroupErrorName =
   | "OFFSET_METADATA_TOO_LARGE"
   | "INVALID_COMMIT_OFFSET_SIZE"
   | "GROUP_SUBSCRIBED_TO_TOPIC"
-  | "KAFKA_STORAGE_ERROR";
+  | "KAFKA_STORAGE_ERROR"
+  // the consumer group protocol (KIP-848)
+  | "INVALID_REQUEST"
+  | "UNSUPPORTED_ASSIGNOR"
+  | "FENCED_MEMBER_EPOCH"
+  | "UNRELEASED_INSTANCE_ID"
+  | "STALE_MEMBER_EPOCH"
+  | "UNSUPPORTED_VERSION";
 
 export interface ProtocolMetadata {
   name: string;
@@ -98,6 +105,8 @@ export interface LeaveResult {
 
 export interface CommitRequest {
   groupId: string;
+  /** OffsetCommit's version: a consumer-protocol member must use v9+ (KIP-848). Absent: the newest. */
+  apiVersion?: number;
   /** -1 for a commit from outside group management (admin tools, kcat without -G). */
   generationId: number;
   memberId: string;
@@ -154,13 +163,17 @@ export interface GroupSummary {
 export interface GroupListing {
   groupId: string;
   protocolType: string;
-  state: GroupState;
+  /** A classic group's state, or a consumer group's (Empty, Assigning, Reconciling, Stable). */
+  state: string;
+  /** KIP-848: "classic" (JoinGroup/SyncGroup) or "consumer" (ConsumerGroupHeartbeat). */
+  groupType: "classic" | "consumer";
 }
 
 /** The control plane's view (`GET /v1/groups/{id}`): members with decoded assignments, and lag. */
 export interface GroupDescription {
   group: string;
-  state: GroupState;
+  /** A classic group's state, or a consumer group's (Empty, Assigning, Reconciling, Stable). */
+  state: string;
   protocolType: string;
   protocol: string;
   generationId: number;
@@ -184,4 +197,8 @@ export interface TopicView {
   partitionCount(topic: string): number | null;
   /** null when the partition does not exist. */
   highWatermark(topic: string, partition: number): number | null;
+  /** The topic's id as a uuid string (the consumer group protocol names topics by id). */
+  topicId?(topic: string): string | null;
+  /** Every topic's name (regex subscriptions). */
+  topicNames?(): string[];
 }

@@ -13,10 +13,12 @@
 // Resetting offsets is an OffsetCommit from outside the group (generation -1, no member id),
 // which Kafka accepts only while the group has no members; the caller checks that first so the
 // answer can say so. A group that does not exist reads as Dead from DescribeGroups (the classic
-// coordinator's answer): `describe` turns that into GROUP_ID_NOT_FOUND.
+// coordinator's answer): `describe` turns that into GROUP_ID_NOT_FOUND. A consumer-protocol group
+// (KIP-848) is not a classic one: DescribeGroups says GROUP_ID_NOT_FOUND (Kafka 3.8, and this
+// broker), and ConsumerGroupDescribe describes it, where the coordinator serves that.
 import { decodeAssignment } from "../protocol/consumer-protocol.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { DeleteGroups, DescribeGroups, FindCoordinator, ListGroups, OffsetCommit, OffsetFetch } from "../protocol/messages/index.ts";
+import { ConsumerGroupDescribe, DeleteGroups, DescribeGroups, FindCoordinator, ListGroups, OffsetCommit, OffsetFetch } from "../protocol/messages/index.ts";
 import type { AdminClient } from "./admin.ts";
 import { LATEST, sleep, backoffMs } from "./client.ts";
 import type { Connection } from "./connection.ts";
@@ -120,7 +122,11 @@ export class GroupAdmin {
       const res = await this.admin.request(conn, DescribeGroups, { groups: [group], includeAuthorizedOperations: false });
       const g = res.groups.find((x) => x.groupId === group);
       if (!g) return { code: ErrorCode.UNKNOWN_SERVER_ERROR, value: null as never };
-      if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) throw groupNotFound(group);
+      if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
+        // A consumer-protocol group (KIP-848): Kafka describes it only with ConsumerGroupDescribe.
+        if (conn.supports(ConsumerGroupDescribe)) return this.consumerGroupSummary(conn, group);
+        throw groupNotFound(group);
+      }
       const members = g.members.map((m) => ({
         memberId: m.memberId,
         groupInstanceId: m.groupInstanceId,
@@ -130,6 +136,25 @@ export class GroupAdmin {
       }));
       return { code: g.errorCode, value: { state: g.groupState, protocolType: g.protocolType, protocol: g.protocolData, members } };
     });
+  }
+
+  /** ConsumerGroupDescribe for one consumer-protocol group (KIP-848): its members and what each owns. */
+  private async consumerGroupSummary(conn: Connection, group: string): Promise<{ code: number; value: { state: string; protocolType: string; protocol: string; members: GroupMemberView[] } }> {
+    const res = await this.admin.request(conn, ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false });
+    const g = res.groups.find((x) => x.groupId === group);
+    if (!g) return { code: ErrorCode.UNKNOWN_SERVER_ERROR, value: null as never };
+    if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) throw groupNotFound(group);
+    const members = g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.instanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: m.assignment.topicPartitions
+        .filter((t) => t.partitions.length > 0)
+        .map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) }))
+        .sort((x, y) => x.topic.localeCompare(y.topic)),
+    }));
+    return { code: g.errorCode, value: { state: g.groupState, protocolType: "consumer", protocol: g.assignorName, members } };
   }
 
   /** Committed offsets of every topic the group has any for, topic → partition → offset. */

@@ -8,6 +8,7 @@
 // report LEADER_NOT_AVAILABLE for a while.
 import { ErrorCode } from "../protocol/errors.ts";
 import { ListOffsets, Metadata, type MetadataResponse } from "../protocol/messages/index.ts";
+import { uuidToString } from "../protocol/reader.ts";
 import { Connection } from "./connection.ts";
 import { BOOTSTRAP_RETRIES_MAX, UNKNOWN_TOPIC_RETRIES_MAX, CONNECT_TIMEOUT_MS_DEFAULT, METADATA_RETRIES_MAX, REQUEST_TIMEOUT_MS_DEFAULT, RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MS, checkClientLimits } from "./constants.ts";
 import { ClientClosedError, ConnectionError, KafkaClientError, isRetriableError, kafkaError, TimeoutError } from "./errors.ts";
@@ -47,6 +48,9 @@ export interface PartitionInfo {
 
 export interface TopicInfo {
   name: string;
+  /** The topic's id (base64url, as net/protocol/reader.ts writes uuids) when the broker tells it
+   * (Metadata v10+, KIP-516); the consumer group protocol assigns partitions by topic id. */
+  topicId?: string;
   partitions: PartitionInfo[];
 }
 
@@ -215,7 +219,8 @@ export class KafkaClient {
       const partitions = t.partitions
         .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, errorCode: p.errorCode }))
         .sort((a, b) => a.partition - b.partition);
-      this.topics.set(t.name, { name: t.name, partitions });
+      const topicId = t.topicId.some((b) => b !== 0) ? uuidToString(t.topicId) : undefined;
+      this.topics.set(t.name, topicId === undefined ? { name: t.name, partitions } : { name: t.name, topicId, partitions });
     }
     return res;
   }

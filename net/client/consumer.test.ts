@@ -8,6 +8,8 @@ import { type BrokerProcess, removeDir, startBroker } from "../../test/harness.t
 import { KafkaClient } from "./client.ts";
 import { type Assignment, Consumer, type ConsumerOptions, type TopicRecordView } from "./consumer.ts";
 import { Producer } from "./producer.ts";
+import { ConsumerGroupHeartbeat } from "../protocol/messages/index.ts";
+import { HiddenApisClient } from "../testing/hidden-apis-client.ts";
 
 const T0 = 1_700_000_000_000;
 const utf8 = new TextEncoder();
@@ -17,7 +19,9 @@ let broker: BrokerProcess;
 let client: KafkaClient;
 
 beforeAll(async () => {
-  broker = await startBroker({ args: ["--group-initial-rebalance-delay-ms", "0"] });
+  // The classic protocol's initial delay is off; KIP-848 members heartbeat often (a member waiting
+  // for partitions another one releases hears of them at its next heartbeat).
+  broker = await startBroker({ args: ["--group-initial-rebalance-delay-ms", "0", "--group-consumer-heartbeat-interval-ms", "300"] });
   client = newClient();
   await createTopic("ten", 1);
   await produce("ten", 0, 10, (i) => `r${i}`, (i) => T0 + i * 1000);
@@ -52,7 +56,7 @@ async function produce(topic: string, partition: number, n: number, value: (i: n
   }
 }
 
-async function group(id: string): Promise<{ state: string; members: unknown[]; offsets: { topic: string; partitions: { partition: number; committed: number }[] }[] }> {
+async function group(id: string): Promise<{ state: string; protocol: string; members: unknown[]; offsets: { topic: string; partitions: { partition: number; committed: number }[] }[] }> {
   const res = await fetch(`http://${broker.http}/v1/groups/${id}`);
   return (await res.json()) as never;
 }
@@ -181,23 +185,27 @@ describe("ways to read", () => {
   });
 });
 
-describe("groups", () => {
+// Every group test under both protocols: "auto" speaks KIP-848 to this broker, "classic" JoinGroup/SyncGroup.
+describe.each(["auto", "classic"] as const)("groups (protocol %s)", (protocol) => {
+  const expected = protocol === "auto" ? "consumer" : "classic";
+  const id = (name: string) => `${name}-${protocol}`;
+
   test("close commits what was read and leaves; the next member resumes there; --from only where nothing is committed", async () => {
     let n = 0;
-    const first = await readAll({ topics: ["ten"], group: { id: "resume" } }, () => ++n < 4);
+    const first = await readAll({ topics: ["ten"], group: { id: id("resume"), protocol } }, () => ++n < 4);
     expect(first.values).toEqual(range(0, 4));
-    const g = await group("resume");
+    const g = await group(id("resume"));
     expect(g.members).toEqual([]);
     expect(g.offsets).toEqual([{ topic: "ten", partitions: [expect.objectContaining({ partition: 0, committed: 4 })] }]);
-    const second = await readAll({ topics: ["ten"], group: { id: "resume" }, from: { kind: "latest" }, stopAtEnd: true });
+    const second = await readAll({ topics: ["ten"], group: { id: id("resume"), protocol }, from: { kind: "latest" }, stopAtEnd: true });
     expect(second.values).toEqual(range(4, 10));
-    expect((await group("resume")).offsets[0]!.partitions[0]!.committed).toBe(10);
-    const other = await readAll({ topics: ["ten"], group: { id: "resume-other" }, from: { kind: "offset", offset: 8 }, stopAtEnd: true });
+    expect((await group(id("resume"))).offsets[0]!.partitions[0]!.committed).toBe(10);
+    const other = await readAll({ topics: ["ten"], group: { id: id("resume-other"), protocol }, from: { kind: "offset", offset: 8 }, stopAtEnd: true });
     expect(other.values).toEqual(["r8", "r9"]);
   });
 
   test("after a visitor throws, poll() throws it again and close commits nothing, but still leaves", async () => {
-    const consumer = new Consumer(client, { topics: ["ten"], group: { id: "thrown" }, stopAtEnd: true });
+    const consumer = new Consumer(client, { topics: ["ten"], group: { id: id("thrown"), protocol }, stopAtEnd: true });
     const boom = new Error("boom");
     let n = 0;
     await expect(consumer.run(() => {
@@ -206,60 +214,104 @@ describe("groups", () => {
     await expect(consumer.poll()).rejects.toBe(boom);
     await consumer.close();
     // Left, with nothing committed: an empty group with no offsets is forgotten at once.
-    expect(await group("thrown")).toMatchObject({ error: { code: "GROUP_ID_NOT_FOUND" } });
+    expect(await group(id("thrown"))).toMatchObject({ error: { code: "GROUP_ID_NOT_FOUND" } });
   });
 
   test("autoCommit false: only commit() commits", async () => {
-    const consumer = new Consumer(client, { topics: ["ten"], group: { id: "manual", autoCommit: false }, stopAtEnd: true });
+    const consumer = new Consumer(client, { topics: ["ten"], group: { id: id("manual"), protocol, autoCommit: false }, stopAtEnd: true });
     await consumer.run(() => {});
-    expect((await group("manual")).offsets[0]!.partitions[0]!.committed).toBeNull();
+    expect((await group(id("manual"))).offsets[0]!.partitions[0]!.committed).toBeNull();
     await consumer.commit(new Map([["ten", new Map([[0, 6]])]]));
     await consumer.close();
-    expect((await group("manual")).offsets[0]!.partitions[0]!.committed).toBe(6);
+    expect((await group(id("manual"))).offsets[0]!.partitions[0]!.committed).toBe(6);
   });
 
   test("a second member takes half the partitions: the first revokes, commits, rejoins; each then reads only its own; close commits and leaves", async () => {
-    await createTopic("shared", 4);
-    for (let p = 0; p < 4; p++) await produce("shared", p, 50, (i) => `s${p}-${i}`);
+    const shared = id("shared");
+    await createTopic(shared, 4);
+    for (let p = 0; p < 4; p++) await produce(shared, p, 50, (i) => `s${p}-${i}`);
     const events: string[] = [];
     // One client for both (and the test's producer): each member talks to the coordinator on a
     // connection of its own, so b's JoinGroup, waiting for a to rejoin, holds up none of a's requests.
     const member = (name: string) => {
       const m = { name, assigned: new Map() as Assignment, values: [] as string[], consumer: null as unknown as Consumer };
       m.consumer = new Consumer(client, {
-        topics: ["shared"],
-        group: { id: "pair" },
+        topics: [shared],
+        group: { id: id("pair"), protocol },
         maxWaitMs: 100,
         onAssigned: (a) => {
           m.assigned = a;
-          events.push(`${name} assigned ${a.get("shared")?.join(",") ?? "-"}`);
+          events.push(`${name} assigned ${a.get(shared)?.join(",") ?? "-"}`);
         },
-        onRevoked: (a) => void events.push(`${name} revoked ${a.get("shared")?.join(",") ?? "-"}`),
+        onRevoked: (a) => void events.push(`${name} revoked ${a.get(shared)?.join(",") ?? "-"}`),
       });
       return m;
     };
     const keep = (m: ReturnType<typeof member>) => (r: TopicRecordView) => void m.values.push(text.decode(r.buf.subarray(r.valueStart, r.valueEnd)));
     const a = member("a");
     const b = member("b");
-    const split = () => [a, b].every((m) => (m.assigned.get("shared")?.length ?? 0) === 2);
+    const split = () => [a, b].every((m) => (m.assigned.get(shared)?.length ?? 0) === 2);
     const aRunning = a.consumer.run(keep(a), { until: split });
     await waitUntil(() => a.values.length === 200);
     const bRunning = b.consumer.run(keep(b), { until: split });
     await Promise.all([aRunning, bRunning]);
-    expect(events.slice(0, 2)).toEqual(["a assigned 0,1,2,3", "a revoked 0,1,2,3"]);
-    expect([...a.assigned.get("shared")!, ...b.assigned.get("shared")!].sort()).toEqual([0, 1, 2, 3]);
+    expect([a, b].map((m) => m.consumer.groupProtocol)).toEqual([expected, expected]);
+    // Classic: a gives up everything, then takes its half back. KIP-848: a gives up only b's half
+    // and reads on in its own (b may first be assigned nothing, while a still holds every partition).
+    const revokedByA = protocol === "classic" ? "0,1,2,3" : b.assigned.get(shared)!.join(",");
+    expect(events.filter((e) => e.startsWith("a "))).toEqual(["a assigned 0,1,2,3", `a revoked ${revokedByA}`, `a assigned ${a.assigned.get(shared)!.join(",")}`]);
+    expect([...a.assigned.get(shared)!, ...b.assigned.get(shared)!].sort()).toEqual([0, 1, 2, 3]);
     // What a read before the rebalance was committed then: b starts after it.
     expect(b.values).toEqual([]);
-    for (let p = 0; p < 4; p++) await produce("shared", p, 10, (i) => `s${p}-${50 + i}`);
+    for (let p = 0; p < 4; p++) await produce(shared, p, 10, (i) => `s${p}-${50 + i}`);
     const total = () => a.values.length + b.values.length;
     await Promise.all([a, b].map((m) => m.consumer.run(keep(m), { until: () => total() >= 240 })));
     expect([...a.values, ...b.values].sort()).toEqual(Array.from({ length: 4 }, (_, p) => range(0, 60, `s${p}-`)).flat().sort());
-    for (const m of [a, b]) expect(new Set(m.values.slice(m === a ? 200 : 0).map((v) => Number(v.slice(1, v.indexOf("-")))))).toEqual(new Set(m.assigned.get("shared")));
+    for (const m of [a, b]) expect(new Set(m.values.slice(m === a ? 200 : 0).map((v) => Number(v.slice(1, v.indexOf("-")))))).toEqual(new Set(m.assigned.get(shared)));
     await Promise.all([a, b].map((m) => m.consumer.close()));
-    const g = await group("pair");
+    const g = await group(id("pair"));
     expect(g.members).toEqual([]);
     expect(g.offsets[0]!.partitions.map((p) => [p.partition, p.committed])).toEqual([0, 1, 2, 3].map((p) => [p, 60]));
   }, 60_000);
+});
+
+describe("group protocol choice", () => {
+  test("a broker that does not advertise ConsumerGroupHeartbeat gets a classic member, which reads as before", async () => {
+    const [host, port] = broker.kafka.split(":");
+    const older = new HiddenApisClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "older" }, [ConsumerGroupHeartbeat.key]);
+    try {
+      const consumer = new Consumer(older, { topics: ["ten"], group: { id: "no-kip848" }, stopAtEnd: true });
+      const values: string[] = [];
+      let protocolWhileMember: unknown = null;
+      await consumer.run((r) => {
+        protocolWhileMember ??= (async () => (await group("no-kip848")).protocol)();
+        values.push(text.decode(r.buf.subarray(r.valueStart, r.valueEnd)));
+      });
+      expect(consumer.groupProtocol).toBe("classic");
+      expect(await protocolWhileMember).toBe("range"); // the classic group's assignor; a KIP-848 group says uniform
+      await consumer.close();
+      expect(values).toEqual(range(0, 10));
+      expect((await group("no-kip848")).offsets[0]!.partitions[0]!.committed).toBe(10);
+    } finally {
+      await older.close();
+    }
+  });
+
+  test("a classic group with members under the id: an auto member joins it as a classic member and they split", async () => {
+    await createTopic("mixed", 2);
+    const assigned = new Map<string, number[]>();
+    const member = (name: string, protocol: "classic" | "auto") =>
+      new Consumer(client, { topics: ["mixed"], group: { id: "mixed", protocol }, maxWaitMs: 100, onAssigned: (a) => void assigned.set(name, a.get("mixed") ?? []) });
+    const a = member("a", "classic");
+    const b = member("b", "auto");
+    const split = () => (assigned.get("a")?.length ?? 0) === 1 && (assigned.get("b")?.length ?? 0) === 1;
+    const aRunning = a.run(() => {}, { until: split });
+    await waitUntil(() => (assigned.get("a")?.length ?? 0) === 2);
+    await Promise.all([aRunning, b.run(() => {}, { until: split })]);
+    expect([a.groupProtocol, b.groupProtocol]).toEqual(["classic", "classic"]);
+    expect([...assigned.get("a")!, ...assigned.get("b")!].sort()).toEqual([0, 1]);
+    await Promise.all([a.close(), b.close()]);
+  }, 30_000);
 });
 
 async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -1,7 +1,7 @@
 // Consumer: reads topics, alone or as a member of a consumer group, for any library user and for
 // the CLI's consume, tail, replay and bench. It owns the assignment (every partition of each topic,
 // chosen partitions, or the group's share), the start and stop offset of each partition
-// (offset-spec.ts), the positions, group membership (group.ts: join, sync, heartbeats, rejoin),
+// (offset-spec.ts), the positions, group membership (group-member.ts: KIP-848 or classic),
 // commits, and the pipelined fetch (fetcher.ts). For example:
 //
 //   const consumer = new Consumer(client, { topics: ["orders"], group: { id: "billing" } });
@@ -28,9 +28,14 @@
 // Records past a partition's stop offset are never shown and never counted.
 //
 // Group order, per poll() (nothing else interleaves):
-//   1. the first poll joins: JoinGroup/SyncGroup, committed offsets (OffsetFetch) as starts,
-//      `from` for partitions with none, stops if asked; then onAssigned
-//   2. a heartbeat that saw a rebalance: onRevoked, commit positions, join again (step 1)
+//   1. the first poll joins (group-member.ts: ConsumerGroupHeartbeat where the coordinator serves
+//      KIP-848, else JoinGroup/SyncGroup), committed offsets (OffsetFetch) as starts, `from` for
+//      partitions with none, stops if asked; then onAssigned
+//   2. classic: a heartbeat that saw a rebalance: onRevoked (everything), commit positions, join
+//      again (step 1). KIP-848: a heartbeat that brought a new assignment: onRevoked with only what
+//      goes away, commit positions, take the new assignment (the member tells the coordinator);
+//      kept partitions read on where they were, added ones start as in step 1; then onAssigned
+//      with the whole new assignment. A fenced KIP-848 member loses everything and joins again.
 //   3. otherwise, positions are committed every autoCommitIntervalMs
 //   4. the next answer is fetched (the one after it is already on its way)
 // A group with `join: false` is only a store for offsets (Kafka's "simple" consumer with a group
@@ -43,7 +48,8 @@
 import { AUTO_COMMIT_INTERVAL_MS, FETCH_MAX_WAIT_MS } from "./constants.ts";
 import { sleep, type KafkaClient } from "./client.ts";
 import { Fetcher, FetchPartition, type FetchedChunk } from "./fetcher.ts";
-import { GroupMember } from "./group.ts";
+import type { PendingAssignment } from "./group-coordinator.ts";
+import { createGroupMember, type GroupMembership, type GroupProtocol } from "./group-member.ts";
 import { EARLIEST_OFFSET, LATEST_OFFSET, resolveOffsets, type OffsetSpec, type TopicOffsets } from "./offset-spec.ts";
 import { readHeaders, walkBatch, type DecodedHeader, type RecordView } from "./record-walker.ts";
 
@@ -89,6 +95,9 @@ export interface ConsumerGroupOptions {
    * false: only commit() commits. */
   autoCommit?: boolean;
   autoCommitIntervalMs?: number;
+  /** The group protocol (group-member.ts): "auto" (default) speaks the consumer group protocol
+   * (KIP-848: no initial rebalance delay) where the coordinator serves it, else the classic one. */
+  protocol?: GroupProtocol;
 }
 
 export interface ConsumerOptions {
@@ -125,7 +134,7 @@ const NONE: readonly FetchedChunk[] = [];
 
 export class Consumer {
   private readonly fetcher: Fetcher;
-  private readonly member: GroupMember | null;
+  private readonly member: GroupMembership | null;
   /** A member that joins the group (false for no group, and for a group used only for offsets). */
   private readonly joins: boolean;
   private firstAssignment = true;
@@ -165,7 +174,7 @@ export class Consumer {
     if (opts.group !== undefined && opts.group.join !== false && opts.partitions !== undefined) throw new Error("consumer: a group member reads the partitions the group assigns, not chosen ones");
     if (opts.group !== undefined && opts.group.id === "") throw new Error("consumer: the group id must not be empty");
     this.from = opts.from ?? EARLIEST_OFFSET;
-    this.member = opts.group === undefined ? null : new GroupMember(client, opts.group.id, [...opts.topics], { join: opts.group.join !== false });
+    this.member = opts.group === undefined ? null : createGroupMember(client, opts.group.id, [...opts.topics], { join: opts.group.join !== false, protocol: opts.group.protocol });
     this.joins = opts.group !== undefined && opts.group.join !== false;
     this.autoCommit = opts.group?.autoCommit ?? true;
     this.autoCommitIntervalMs = opts.group?.autoCommitIntervalMs ?? AUTO_COMMIT_INTERVAL_MS;
@@ -330,6 +339,12 @@ export class Consumer {
     return out;
   }
 
+  /** The group protocol the member speaks ("consumer": KIP-848; "classic"), null without a group.
+   * With the default "auto" it is known once the first poll has joined. */
+  get groupProtocol(): "classic" | "consumer" | null {
+    return this.member?.protocol ?? null;
+  }
+
   /** The partitions assigned now, topic → partitions (a group's share changes at each rebalance). */
   assignment(): Assignment {
     return new Map([...this.assigned].map(([t, ps]) => [t, [...ps]]));
@@ -390,12 +405,7 @@ export class Consumer {
   }
 
   private async join(): Promise<void> {
-    const joined = await this.member!.join();
-    const assignment: Assignment = new Map();
-    for (const topic of this.opts.topics) {
-      const partitions = joined.get(topic);
-      if (partitions !== undefined && partitions.length > 0) assignment.set(topic, partitions);
-    }
+    const assignment = this.subscribed(await this.member!.join());
     const committed = assignment.size > 0 ? await this.member!.committed(assignment) : null;
     const ignore = this.firstAssignment && this.opts.group?.ignoreCommitted === true;
     this.firstAssignment = false;
@@ -405,6 +415,14 @@ export class Consumer {
 
   /** Resolves each partition's start (committed, else `from`) and stop, then hands them to the fetcher. */
   private async assign(assignment: Assignment, committed: TopicOffsets | null): Promise<void> {
+    const parts = await this.partsFor(assignment, committed);
+    this.parts = parts;
+    this.assigned = assignment;
+    this.fetcher.assign(parts);
+  }
+
+  /** Each partition's start (committed, else `from`) and stop. */
+  private async partsFor(assignment: Assignment, committed: TopicOffsets | null): Promise<FetchPartition[]> {
     const parts: FetchPartition[] = [];
     for (const [topic, partitions] of assignment) {
       const have = committed?.get(topic);
@@ -416,9 +434,7 @@ export class Consumer {
         parts.push(new FetchPartition(topic, p, c >= 0 ? c : fallback.get(p)!, stops?.get(p) ?? Infinity));
       }
     }
-    this.parts = parts;
-    this.assigned = assignment;
-    this.fetcher.assign(parts);
+    return parts;
   }
 
   private async stopsOf(topic: string, partitions: number[]): Promise<Map<number, number> | null> {
@@ -430,9 +446,47 @@ export class Consumer {
   }
 
   private async rebalance(): Promise<void> {
+    const pending = (await this.member!.pendingAssignment?.()) ?? null;
+    if (pending !== null) return this.reconcile(pending);
     await this.revoke();
     this.fetcher.assign([]);
     await this.join();
+  }
+
+  /**
+   * An incremental change (KIP-848 members): only the partitions that go away are revoked
+   * (onRevoked, a commit); those kept are read on from where the caller is, without a pause; those
+   * added start at their committed offsets (else `from`). onAssigned then gets the whole new
+   * assignment.
+   */
+  private async reconcile(pending: PendingAssignment): Promise<void> {
+    const next = this.subscribed(pending.partitions);
+    const revoked = minus(this.assigned, next);
+    const added = minus(next, this.assigned);
+    if (revoked.size > 0) {
+      await this.opts.onRevoked?.(revoked);
+      if (this.autoCommit) await this.commitQuietly();
+    }
+    await this.member!.take!(pending);
+    if (this.member!.generationId < 0) return; // fenced meanwhile: the next poll joins again (eager)
+    if (revoked.size === 0 && added.size === 0) return;
+    const kept = this.parts.filter((p) => next.get(p.topic)?.includes(p.partition)).map((p) => new FetchPartition(p.topic, p.partition, p.processed, p.stop));
+    const committed = added.size > 0 ? await this.member!.committed(added) : null;
+    const parts = [...kept, ...(await this.partsFor(added, committed))];
+    this.parts = parts;
+    this.assigned = next;
+    this.fetcher.assign(parts);
+    await this.opts.onAssigned?.(this.assignment(), onlyCommitted(committed));
+  }
+
+  /** The partitions of the consumer's topics in a member's assignment (topics with none left out). */
+  private subscribed(joined: ReadonlyMap<string, number[]>): Assignment {
+    const assignment: Assignment = new Map();
+    for (const topic of this.opts.topics) {
+      const partitions = joined.get(topic);
+      if (partitions !== undefined && partitions.length > 0) assignment.set(topic, [...partitions]);
+    }
+    return assignment;
   }
 
   private async revoke(): Promise<void> {
@@ -469,6 +523,16 @@ export class Consumer {
     this.handed = NONE;
     this.ended = true;
   }
+}
+
+/** The partitions of `a` that are not in `b`, topic → partitions (topics with none left out). */
+function minus(a: Assignment, b: Assignment): Assignment {
+  const out: Assignment = new Map();
+  for (const [topic, partitions] of a) {
+    const left = partitions.filter((p) => !(b.get(topic)?.includes(p) ?? false));
+    if (left.length > 0) out.set(topic, left);
+  }
+  return out;
 }
 
 /** The partitions with a committed offset (OffsetFetch says -1 for none). */

@@ -1,6 +1,7 @@
-// GroupMember: one consumer-group membership ("consumer" protocol, range assignor), driven by the
-// Consumer (consumer.ts), which decides when to commit and rejoin. The classic protocol, in this
-// order (kafka-protocol.md §1.3d):
+// GroupMember: one consumer-group membership of the classic protocol (protocol type "consumer",
+// range assignor), driven by the Consumer (consumer.ts), which decides when to commit and rejoin.
+// Used with brokers that do not serve the consumer group protocol (group-848.ts; the choice is
+// group-member.ts's). In this order (kafka-protocol.md §1.3d):
 //
 //   FindCoordinator(key=group, type 0) → connect to the coordinator (a connection of the member's
 //               own, KafkaClient.ownConnection: a JoinGroup waiting there holds up no one else)
@@ -17,25 +18,24 @@
 // coordinator again and retry.
 import { ErrorCode } from "../protocol/errors.ts";
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from "../protocol/consumer-protocol.ts";
-import { FindCoordinator, Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, OffsetFetch, SyncGroup } from "../protocol/messages/index.ts";
+import { Heartbeat, JoinGroup, LeaveGroup, OffsetCommit, SyncGroup } from "../protocol/messages/index.ts";
 import { rangeAssign, type MemberSubscription } from "./assignor.ts";
-import { backoffMs, sleep, type KafkaClient } from "./client.ts";
-import type { Connection } from "./connection.ts";
+import type { KafkaClient } from "./client.ts";
 import { HEARTBEAT_INTERVAL_MS, REBALANCE_TIMEOUT_MS, RETRIES_MAX, SESSION_TIMEOUT_MS } from "./constants.ts";
-import { isRetriableError, KafkaClientError, kafkaError } from "./errors.ts";
+import { KafkaClientError, kafkaError } from "./errors.ts";
+import { COORDINATOR_ERRORS, commitTopics, CoordinatorLink, type GroupMembership } from "./group-coordinator.ts";
 
 const PROTOCOL_TYPE = "consumer";
 const ASSIGNOR = "range";
-const COORDINATOR_ERRORS = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
 const REJOIN_ERRORS = new Set<number>([ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.FENCED_INSTANCE_ID]);
 
-export class GroupMember {
+export class GroupMember implements GroupMembership {
   memberId = "";
   generationId = -1;
   /** Set when the coordinator says the group is rebalancing (or forgot us): join again. */
   needsRejoin = false;
-  private coordinator: Connection | null = null;
-  private finding: Promise<Connection> | null = null;
+  readonly protocol = "classic" as const;
+  private readonly link: CoordinatorLink;
   private heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
 
@@ -50,62 +50,7 @@ export class GroupMember {
     opts: { join?: boolean } = {},
   ) {
     this.joins = opts.join !== false;
-  }
-
-  /** The coordinator's connection, found (once, however many callers ask meanwhile) if not open. */
-  private findCoordinator(): Promise<Connection> {
-    if (this.coordinator?.isOpen) return Promise.resolve(this.coordinator);
-    if (this.finding === null) {
-      this.dropCoordinator();
-      this.finding = this.lookUpCoordinator().finally(() => (this.finding = null));
-    }
-    return this.finding;
-  }
-
-  private async lookUpCoordinator(): Promise<Connection> {
-    for (let attempt = 0; ; attempt++) {
-      const conn = await this.client.anyConnection();
-      const v = conn.version(FindCoordinator);
-      const res = await conn.request(FindCoordinator, { key: this.groupId, keyType: 0, coordinatorKeys: [this.groupId] }, v);
-      const c = v >= 4 ? res.coordinators[0] : { errorCode: res.errorCode, nodeId: res.nodeId, host: res.host, port: res.port, errorMessage: res.errorMessage };
-      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      if (code === 0 && c) {
-        this.coordinator = await this.client.ownConnection({ host: c.host, port: c.port });
-        return this.coordinator;
-      }
-      if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `find coordinator of group ${this.groupId}`, c?.errorMessage);
-      await sleep(backoffMs(attempt));
-    }
-  }
-
-  /** Closes the coordinator connection (this member's own: KafkaClient.ownConnection) to find it again. */
-  private dropCoordinator(): void {
-    if (this.coordinator !== null) this.client.releaseConnection(this.coordinator);
-    this.coordinator = null;
-  }
-
-  /** Runs `fn` against the coordinator, finding it again after coordinator errors. */
-  private async withCoordinator<T>(what: string, fn: (conn: Connection) => Promise<{ code: number; value: T; message?: string | null }>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      let code: number;
-      let message: string | null | undefined;
-      try {
-        const conn = await this.findCoordinator();
-        const r = await fn(conn);
-        if (r.code === 0) return r.value;
-        code = r.code;
-        message = r.message;
-      } catch (err) {
-        if (!isRetriableError(err) || attempt >= RETRIES_MAX) throw err;
-        this.client.reportRetry(`${what} (group ${this.groupId})`, err, attempt);
-        this.dropCoordinator();
-        await sleep(backoffMs(attempt));
-        continue;
-      }
-      if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
-      this.dropCoordinator();
-      await sleep(backoffMs(attempt));
-    }
+    this.link = new CoordinatorLink(client, groupId);
   }
 
   /** Joins (or rejoins) the group; resolves to this member's partitions of each topic. */
@@ -128,7 +73,7 @@ export class GroupMember {
 
   private async joinOnce(): Promise<Map<string, number[]>> {
     const subscription = encodeSubscription(0, { topics: this.topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null });
-    const joined = await this.withCoordinator("join", async (conn) => {
+    const joined = await this.link.with("join", async (conn) => {
       const res = await conn.request(JoinGroup, {
         groupId: this.groupId,
         sessionTimeoutMs: SESSION_TIMEOUT_MS,
@@ -149,7 +94,7 @@ export class GroupMember {
     this.generationId = joined.generationId;
     let assignments: { memberId: string; assignment: Uint8Array }[] = [];
     if (joined.leader === joined.memberId) assignments = await this.assign(joined.members);
-    const synced = await this.withCoordinator("sync", async (conn) => {
+    const synced = await this.link.with("sync", async (conn) => {
       const res = await conn.request(SyncGroup, {
         groupId: this.groupId,
         generationId: this.generationId,
@@ -191,37 +136,17 @@ export class GroupMember {
   }
 
   /** Committed offsets (-1 for none) of the given partitions, topic → partition → offset. */
-  async committed(partitions: ReadonlyMap<string, readonly number[]>): Promise<Map<string, Map<number, number>>> {
-    const topics = [...partitions].filter(([, list]) => list.length > 0).map(([name, list]) => ({ name, partitionIndexes: [...list] }));
-    if (topics.length === 0) return new Map();
-    return this.withCoordinator("offset fetch", async (conn) => {
-      const res = await conn.request(OffsetFetch, { groupId: this.groupId, topics, groups: [], requireStable: true });
-      const out = new Map<string, Map<number, number>>();
-      for (const t of res.topics) {
-        const offsets = new Map<number, number>();
-        out.set(t.name, offsets);
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
-          if (p.errorCode !== 0) return { code: p.errorCode, value: out };
-          offsets.set(p.partitionIndex, Number(p.committedOffset));
-        }
-      }
-      return { code: res.errorCode, value: out };
-    });
+  committed(partitions: ReadonlyMap<string, readonly number[]>): Promise<Map<string, Map<number, number>>> {
+    return this.link.committed(partitions);
   }
 
   /** Commits next-offsets to read, topic → partition → offset. A rebalance in progress marks
    * `needsRejoin` and still commits where the coordinator accepts it (Kafka accepts commits from
    * current members while rebalancing). */
   async commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
-    const topics = [...offsets]
-      .filter(([, byPartition]) => byPartition.size > 0)
-      .map(([name, byPartition]) => ({
-        name,
-        partitions: [...byPartition].map(([p, o]) => ({ partitionIndex: p, committedOffset: BigInt(o), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null })),
-      }));
+    const topics = commitTopics(offsets);
     if (topics.length === 0 || (this.joins && this.generationId < 0)) return;
-    await this.withCoordinator("offset commit", async (conn) => {
+    await this.link.with("offset commit", async (conn) => {
       const res = await conn.request(OffsetCommit, {
         groupId: this.groupId,
         generationIdOrMemberEpoch: this.generationId,
@@ -257,12 +182,12 @@ export class GroupMember {
   private async beat(): Promise<void> {
     this.heartbeatTimer = null;
     try {
-      const conn = await this.findCoordinator();
+      const conn = await this.link.find();
       const res = await conn.request(Heartbeat, { groupId: this.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
       if (REJOIN_ERRORS.has(res.errorCode)) this.needsRejoin = true;
-      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.dropCoordinator();
+      else if (COORDINATOR_ERRORS.has(res.errorCode)) this.link.drop();
     } catch {
-      this.dropCoordinator();
+      this.link.drop();
     }
     if (!this.needsRejoin) this.startHeartbeats();
   }
@@ -273,12 +198,12 @@ export class GroupMember {
     this.stopHeartbeats();
     if (this.memberId !== "") {
       try {
-        const conn = await this.findCoordinator();
+        const conn = await this.link.find();
         await conn.request(LeaveGroup, { groupId: this.groupId, memberId: this.memberId, members: [{ memberId: this.memberId, groupInstanceId: null, reason: null }] });
       } catch {
         // leaving is a courtesy
       }
     }
-    this.dropCoordinator();
+    this.link.drop();
   }
 }

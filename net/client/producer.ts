@@ -168,6 +168,11 @@ class PartitionQueue {
   /** Failed retriably, waiting for the in-flight ones to answer. */
   setAside: SealedBatch[] = [];
   notBefore = 0;
+  /** The last failure was about the leader (gone, not the leader any more): its leaders are asked
+   * again when the backoff ends, just before the retry, not only when it failed. Asked only then,
+   * a retry after a leader's kill -9 went to the dead leader again with what was known a second
+   * earlier, before the election, and failover took a whole backoff step longer. */
+  refreshBeforeRetry = false;
   /** Records sealed so far (the next batch's firstRecord). */
   sealedRecords = 0;
   /** The sequence the next sealed batch gets (idempotent producer). */
@@ -551,6 +556,7 @@ export class Producer {
     try {
       const now = performance.now();
       let nextRetry = Infinity;
+      let refresh: Set<string> | null = null;
       const sendable = this.sendable;
       const leaders = this.sendableLeaders;
       for (;;) {
@@ -563,6 +569,10 @@ export class Producer {
             if (q.sealed.length === 0 || q.sealed[0]!.bytes === null || q.setAside.length > 0 || q.inFlight.length >= q.window) continue;
             if (q.notBefore > now) {
               nextRetry = Math.min(nextRetry, q.notBefore);
+              continue;
+            }
+            if (q.refreshBeforeRetry) {
+              (refresh ??= new Set()).add(q.topic);
               continue;
             }
             const leader = t.info.partitions[q.partition]?.leader ?? -1;
@@ -586,6 +596,7 @@ export class Producer {
         }
       }
       sendable.length = leaders.length = 0;
+      if (refresh !== null && !this.refreshingBeforeRetry) this.refreshBeforeRetries([...refresh]);
       if (nextRetry !== Infinity && this.retryTimer === null) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
@@ -671,7 +682,10 @@ export class Producer {
     const { queues, batches } = call;
     if (res === null) {
       const retriable = isRetriableError(err);
-      for (let i = 0; i < queues.length; i++) this.settleError(queues[i]!, batches[i]!, retriable, (err as Error).message);
+      for (let i = 0; i < queues.length; i++) {
+        queues[i]!.refreshBeforeRetry = retriable;
+        this.settleError(queues[i]!, batches[i]!, retriable, (err as Error).message);
+      }
       const topicNames = [...new Set(queues.map((q) => q.topic))];
       for (const name of topicNames) this.client.invalidate(name);
       void this.refreshThenFinish(topicNames);
@@ -685,6 +699,7 @@ export class Producer {
       if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || code === ErrorCode.LEADER_NOT_AVAILABLE) {
         if (stale === null) stale = [q.topic];
         else if (!stale.includes(q.topic)) stale.push(q.topic);
+        q.refreshBeforeRetry = true;
       }
       if (code === 0 && this.onAcked !== null && !batches[i]!.expired) this.onAcked(q.topic, q.partition, batches[i]!.count, p === undefined ? -1 : Number(p.baseOffset), batches[i]!.firstRecord);
       this.settle(q, batches[i]!, code, p?.errorMessage ?? (p === undefined ? "no answer for this partition" : null));
@@ -705,6 +720,19 @@ export class Producer {
   private callFinished(): void {
     this.requestsInFlight--;
     this.pump();
+  }
+
+  private refreshingBeforeRetry = false;
+
+  /** Leaders asked again for partitions whose backoff after a leader failure just ended; then their
+   * retries go (pump). */
+  private refreshBeforeRetries(topics: string[]): void {
+    this.refreshingBeforeRetry = true;
+    void this.refreshLeaders(topics).finally(() => {
+      this.refreshingBeforeRetry = false;
+      for (const name of topics) for (const q of this.topics.get(name)?.queues ?? []) q.refreshBeforeRetry = false;
+      this.pump();
+    });
   }
 
   private async refreshLeaders(topics: string[]): Promise<void> {

@@ -12,7 +12,8 @@
 // | Fetch (1)        | 4-12 | v4 is the first to return magic-2     | v13+ name topics by id (KIP-516)      |
 // | ListOffsets (2)  | 1-7  | v0 returns offset arrays              | v8 adds tiered-storage timestamps     |
 // | Metadata (3)     | 1-12 | v1 has null = all topics              | newest                                |
-// | OffsetCommit (8) | 2-8  | v2 is the first with generation       | v9 is KIP-848 member epochs           |
+// | OffsetCommit (8) | 2-9  | v2 is the first with generation       | newest (v9: a KIP-848 member's epoch, |
+// |                  |      |                                       |   which the consumer protocol needs)  |
 // | OffsetFetch (9)  | 1-7  | v1 reads Kafka-stored offsets         | v8+ batch groups                      |
 // | FindCoordinator  | 0-4  | any                                   | v4 batches keys; v5 is transactions   |
 // | JoinGroup (11)   | 0-7  | any                                   | v8+ add a reason only                 |
@@ -33,12 +34,18 @@
 // | AlterConfigs (33)| 0-2  | any (fallback without key 44)         | newest                                |
 // | IncrementalAlter…| 0-1  | any (KIP-339)                         | newest                                |
 // | CreatePartitions | 0-3  | any                                   | newest (also produce --json grows a copy)|
+// | ConsumerGroupHeartbeat (68) | 0-0 | the consumer group protocol (KIP-848, group-848.ts)         |
+// | ConsumerGroupDescribe (69)  | 0-0 | `groups describe` of a KIP-848 group                        |
 // | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
 // |   (22)           |      |   fields)                             |                                       |
+// | Describe/Create/ | 1-3  | v1 has pattern types (PREFIXED,       | newest                                |
+// |  DeleteAcls 29-31|      |   KIP-290)                            |                                       |
 import {
   AlterConfigs,
   ApiVersions,
   CreatePartitions,
+  ConsumerGroupDescribe,
+  ConsumerGroupHeartbeat,
   CreateTopics,
   SaslAuthenticate,
   SaslHandshake,
@@ -61,6 +68,9 @@ import {
   OffsetForLeaderEpoch,
   Produce,
   SyncGroup,
+  CreateAcls,
+  DeleteAcls,
+  DescribeAcls,
 } from "../protocol/messages/index.ts";
 
 export interface VersionRange {
@@ -73,7 +83,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Fetch.key, { min: 4, max: 12 }],
   [ListOffsets.key, { min: 1, max: 7 }],
   [Metadata.key, { min: 1, max: 12 }],
-  [OffsetCommit.key, { min: 2, max: 8 }],
+  [OffsetCommit.key, { min: 2, max: 9 }],
   [OffsetFetch.key, { min: 1, max: 7 }],
   [FindCoordinator.key, { min: 0, max: 4 }],
   [JoinGroup.key, { min: 0, max: 7 }],
@@ -94,6 +104,11 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [IncrementalAlterConfigs.key, { min: 0, max: 1 }],
   [CreatePartitions.key, { min: 0, max: 3 }],
   [InitProducerId.key, { min: 0, max: 4 }],
+  [DescribeAcls.key, { min: 1, max: 3 }],
+  [CreateAcls.key, { min: 1, max: 3 }],
+  [DeleteAcls.key, { min: 1, max: 3 }],
+  [ConsumerGroupHeartbeat.key, { min: 0, max: 0 }],
+  [ConsumerGroupDescribe.key, { min: 0, max: 0 }],
 ]);
 
 export class UnsupportedApiError extends Error {

@@ -102,6 +102,8 @@ export class ClusterNode implements ClusterPort, IsrProposer {
     this.broker.groups.useTopicView({
       partitionCount: (t) => this.topic(t)?.partitions.length ?? null,
       highWatermark: (t, p) => this.broker.store.topic(t)?.partitions[p]?.highWatermark ?? null,
+      topicId: (t) => this.broker.store.topic(t)?.topicIdString ?? null,
+      topicNames: () => [...this.topicRecords.keys()],
     });
     await Promise.all([...this.topicRecords.keys()].map((t) => this.reconcile(t)));
     for (const local of this.broker.store.topics()) if (!this.topicRecords.has(local.name)) this.broker.log.warn(`cluster: local topic ${local.name} is not in the cluster's metadata; not served`);

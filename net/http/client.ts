@@ -9,6 +9,8 @@ export interface ControlPlaneOptions {
   url: string;
   /** Sent as `Authorization: Bearer <token>`. */
   token?: string;
+  /** Without a token: sent as HTTP Basic (the broker checks it against the user's SCRAM credential). */
+  basic?: { user: string; password: string };
   /** Whole-request timeout. */
   timeoutMs?: number;
   /** PEM CAs to trust for https (a broker's own CA, serve --http-tls). */
@@ -66,6 +68,7 @@ export class ControlPlaneClient {
     const url = new URL(path.replace(/^\//, ""), this.base.href.endsWith("/") ? this.base : `${this.base.href}/`);
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    else if (this.options.basic) headers.authorization = `Basic ${Buffer.from(`${this.options.basic.user}:${this.options.basic.password}`).toString("base64")}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: { statusCode: number; body: { text(): Promise<string> } };
     try {

@@ -6,6 +6,7 @@
 //
 // `brokers` lists every broker that is alive or named as a replica of some partition; `alive` is
 // whether it holds its registration now. A single node answers itself as a cluster of one.
+import { CLUSTER } from "../../core/broker/auth.ts";
 import type { Route, RouteContext } from "./router.ts";
 
 function cluster(ctx: RouteContext): Response {
@@ -30,4 +31,4 @@ function cluster(ctx: RouteContext): Response {
   });
 }
 
-export const clusterRoutes: Route[] = [{ method: "GET", path: "/v1/cluster", handle: cluster }];
+export const clusterRoutes: Route[] = [{ method: "GET", path: "/v1/cluster", access: () => [["DESCRIBE", CLUSTER]], handle: cluster }];

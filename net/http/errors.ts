@@ -1,8 +1,10 @@
 // The one place that turns failures into the control plane's JSON error shape:
 // {"error":{"code":"...","message":"..."}} with a 4xx/5xx status. Core's codes keep their names;
 // the control plane's own are BAD_REQUEST, INVALID_JSON, UNKNOWN_FIELD, NOT_FOUND,
-// METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED, NOT_AUTHORIZED (403),
-// GROUP_* .
+// METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, UNAUTHORIZED (401), NOT_AUTHORIZED
+// (403), CROSS_ORIGIN (403) and MISDIRECTED_REQUEST (421) from net/http/guard.ts, GROUP_* ; the
+// front (net/http/front.ts) answers REQUEST_HEADERS_TOO_LARGE (431), URI_TOO_LONG (414) and
+// BAD_REQUEST, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE in the same shape.
 import { CoreError, type CoreErrorCode } from "../../core/errors.ts";
 
 export class HttpError extends Error {
@@ -46,6 +48,8 @@ const STATUS_BY_CORE_CODE: Partial<Record<CoreErrorCode, number>> = {
   DUPLICATE_RESOURCE: 400,
   UNSUPPORTED_MECHANISM: 400,
   NOT_AUTHORIZED: 403,
+  INVALID_ACL: 400,
+  SECURITY_DISABLED: 409,
 };
 
 export function badRequest(message: string, code = "BAD_REQUEST"): HttpError {

@@ -17,6 +17,11 @@ import { readJsonObject } from "./body.ts";
 import { badRequest, HttpError, notFound } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
+import type { Resource } from "../../core/broker/auth.ts";
+
+const groupResource = (id: string): Resource => ({ type: "GROUP", name: id });
+const onPathGroup = (operation: "DESCRIBE" | "DELETE" | "READ") => (ctx: RouteContext) => [[operation, groupResource(ctx.params.id!)]] as const;
+const topicResource = (name: string): Resource => ({ type: "TOPIC", name });
 
 type GroupErrorName = string;
 type Outcome = { error: GroupErrorName | null; message: string };
@@ -95,6 +100,7 @@ function describeOr404(ctx: RouteContext): GroupDescription {
 function listGroups(ctx: RouteContext): Response {
   const s = coordinatorOf(ctx.broker);
   const groups = (s?.listGroups() ?? [])
+    .filter((g) => ctx.authorize("DESCRIBE", groupResource(g.groupId)))
     .sort((a, b) => a.groupId.localeCompare(b.groupId))
     .map((g) => {
       const d = s!.describeGroup(g.groupId);
@@ -104,7 +110,9 @@ function listGroups(ctx: RouteContext): Response {
 }
 
 function describeGroup(ctx: RouteContext): Response {
-  return Response.json(groupView(describeOr404(ctx)));
+  // Offsets only of the topics the caller may describe, as Kafka's OffsetFetch.
+  const d = describeOr404(ctx);
+  return Response.json(groupView({ ...d, offsets: d.offsets.filter((t) => ctx.authorize("DESCRIBE", topicResource(t.topic))) }));
 }
 
 async function deleteGroup(ctx: RouteContext): Promise<Response> {
@@ -187,6 +195,8 @@ async function resetOffsets(ctx: RouteContext): Promise<Response> {
     const target = parseTarget(body.to);
     planned = parseSelection(ctx, body, d).flatMap((sel) => sel.partitions.map((partition) => ({ topic: sel.topic, partition, offset: resolveTarget(ctx.broker, sel.topic, partition, target) })));
   }
+  // READ on every topic whose offsets change, as Kafka's OffsetCommit (READ on the group: the route's).
+  for (const topic of new Set(planned.map((p) => p.topic))) ctx.require("READ", topicResource(topic));
   const execute = body.execute === true;
   if (execute) {
     const byTopic = new Map<string, Array<{ partition: number; offset: number }>>();
@@ -216,8 +226,8 @@ function explicitOffsets(ctx: RouteContext, value: unknown): Array<{ topic: stri
 }
 
 export const groupRoutes: Route[] = [
-  { method: "GET", path: "/v1/groups", handle: listGroups },
-  { method: "GET", path: "/v1/groups/:id", handle: describeGroup },
-  { method: "DELETE", path: "/v1/groups/:id", handle: deleteGroup },
-  { method: "POST", path: "/v1/groups/:id/offsets", handle: resetOffsets },
+  { method: "GET", path: "/v1/groups", access: "handler", handle: listGroups },
+  { method: "GET", path: "/v1/groups/:id", access: onPathGroup("DESCRIBE"), handle: describeGroup },
+  { method: "DELETE", path: "/v1/groups/:id", access: onPathGroup("DELETE"), handle: deleteGroup },
+  { method: "POST", path: "/v1/groups/:id/offsets", access: onPathGroup("READ"), handle: resetOffsets },
 ];

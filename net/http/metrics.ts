@@ -17,6 +17,7 @@
 //   streamctl_fsync_duration_seconds                          histogram
 import { FSYNC_BUCKETS_MS, LATENCY_BUCKETS_MS } from "../../core/broker/metrics.ts";
 import { apiByKey } from "../protocol/messages/index.ts";
+import { CLUSTER } from "../../core/broker/auth.ts";
 import type { Route } from "./router.ts";
 import type { StatsSampler } from "./stats.ts";
 
@@ -103,7 +104,7 @@ export function renderMetrics(sampler: StatsSampler): string {
   }
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
-  e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections).", [[{}, m.connectionsRefused]]);
+  e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
   const groups = sampler.groups();
   e.family(
     "streamctl_group_lag",
@@ -120,6 +121,7 @@ export function metricsRoutes(sampler: StatsSampler): Route[] {
     {
       method: "GET",
       path: "/metrics",
+      access: () => [["DESCRIBE", CLUSTER]],
       handle: () => new Response(renderMetrics(sampler), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
     },
   ];

@@ -26,7 +26,7 @@ import { badRequest, HttpError } from "./errors.ts";
 import { READ_BYTES_STEP, RECORDS_BODY_BYTES_MAX, RECORDS_LIMIT_DEFAULT, RECORDS_LIMIT_MAX, RECORDS_PER_BATCH_MAX } from "./limits.ts";
 import { partitionForKey, stickyPartition } from "./partitioner.ts";
 import type { Route, RouteContext } from "./router.ts";
-import { pathTopic } from "./topics.ts";
+import { onPathTopic, pathTopic } from "./topics.ts";
 
 const LINE_TYPES = ["", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"];
 const NDJSON_TYPES = ["application/x-ndjson", "application/jsonl", "application/json", "application/ndjson"];
@@ -202,6 +202,6 @@ function getRecords(ctx: RouteContext): Response {
 }
 
 export const recordRoutes: Route[] = [
-  { method: "POST", path: "/v1/topics/:name/records", handle: postRecords },
-  { method: "GET", path: "/v1/topics/:name/records", handle: getRecords },
+  { method: "POST", path: "/v1/topics/:name/records", access: onPathTopic("WRITE"), handle: postRecords },
+  { method: "GET", path: "/v1/topics/:name/records", access: onPathTopic("READ"), handle: getRecords },
 ];

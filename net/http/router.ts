@@ -1,5 +1,11 @@
 // Route table: METHOD + a path pattern whose `:name` segments match one URL segment each
 // (percent-decoded). A path that matches with another method answers 405 with `Allow`.
+//
+// Every route says what it needs (`access`, mandatory so that no route is left unguarded): the
+// operations on resources the door checks before the handler runs (Kafka's ACL model, the same
+// ACLs as the Kafka door), "open" (no ACL: /healthz), or "handler" when what it needs is only known
+// inside (a list filtered to what the caller may describe; a resource named in the body): such a
+// handler calls ctx.authorize / ctx.require itself.
 import type { Server } from "bun";
 import type { Operation, Resource } from "../../core/broker/auth.ts";
 import type { Broker } from "../../core/broker/broker.ts";
@@ -13,11 +19,16 @@ export interface RouteContext {
   server: Pick<Server<unknown>, "timeout">;
   /** Whether the caller may do `operation` on `resource` (the door's one authorization gate). */
   authorize(operation: Operation, resource: Resource): boolean;
+  /** Throws the door's refusal unless authorize() allows it: 403 NOT_AUTHORIZED, or 401 for a caller who sent no credentials. */
+  require(operation: Operation, resource: Resource): void;
 }
+
+export type Access = "open" | "handler" | ((ctx: RouteContext) => ReadonlyArray<readonly [Operation, Resource]>);
 
 export interface Route {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
+  access: Access;
   handle(ctx: RouteContext): Response | Promise<Response>;
 }
 

@@ -4,13 +4,15 @@
 //
 // Order on stop: the broker's shutdown signal ends every SSE stream first (stream.ts listens to
 // it), then Bun stops accepting and waits for in-flight requests, then the stats sampler stops.
-import { timingSafeEqual } from "node:crypto";
 import type { Server } from "bun";
-import { ANONYMOUS, type Operation, type Resource } from "../../core/broker/auth.ts";
+import { ANONYMOUS, type Operation, principalString, type Resource, requester } from "../../core/broker/auth.ts";
 import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
 import { clusterRoutes } from "./cluster.ts";
+import { CallerCheck, unauthorized, WWW_AUTHENTICATE } from "./callers.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { CLIENT_HEADER, type Front, frontPlumbing, SECRET_HEADER, startFront } from "./front.ts";
+import { Guard, isLoopbackListener } from "./guard.ts";
 import { groupRoutes } from "./groups.ts";
 import { checkHttpLimits, SERVER_BODY_BYTES_MAX } from "./limits.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -21,15 +23,26 @@ import { streamRoutes } from "./stream.ts";
 import { topicRoutes } from "./topics.ts";
 import { userRoutes } from "./users.ts";
 
-export interface HttpServerOptions {
+export interface HttpServerOptions extends Omit<DoorOptions, "tls" | "listenHost"> {
   host: string;
   port: number;
-  /** Bearer token required on every request (mandatory when bound beyond loopback). */
-  token?: string;
   /** The broker core: topics, records, groups, metrics. */
   broker: Broker;
   /** Serve HTTPS with this PEM certificate and key (serve --http-tls). */
   tls?: { cert: string; key: string };
+}
+
+export interface DoorOptions {
+  /** Bearer token of the operator, a super user (mandatory when bound beyond loopback); with it, every request needs credentials. */
+  token?: string;
+  /** The listener's host: on loopback without a token, Host is checked (net/http/guard.ts). */
+  listenHost?: string;
+  /** More names Host may carry on such a listener (--http-host). */
+  allowedHosts?: readonly string[];
+  /** Origins allowed cross-origin requests and CORS (--http-cors-origin). */
+  corsOrigins?: readonly string[];
+  /** Whether the door is served over TLS (an Origin of https://Host is its own). */
+  tls?: boolean;
 }
 
 export interface HttpServer {
@@ -38,16 +51,19 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
-const healthRoutes: Route[] = [{ method: "GET", path: "/healthz", handle: () => Response.json({ status: "ok" }) }];
+const healthRoutes: Route[] = [{ method: "GET", path: "/healthz", access: "open", handle: () => Response.json({ status: "ok" }) }];
+
+/** What the door needs of Bun's server: the idle timeout of a request (SSE) and the client's address. */
+export type DoorServer = Pick<Server<unknown>, "timeout"> & { requestIP?(req: Request): { address: string } | null };
 
 /** What answers one request (a route or a JSON error); exported so tests drive the door in-process. */
 export interface HttpDoor {
-  fetch(req: Request, server: Pick<Server<unknown>, "timeout">): Promise<Response>;
+  fetch(req: Request, server: DoorServer): Promise<Response>;
   /** Stops the stats sampler. */
   close(): void;
 }
 
-export function httpDoor(broker: Broker, token?: string): HttpDoor {
+export function httpDoor(broker: Broker, options: DoorOptions = {}): HttpDoor {
   checkHttpLimits();
   const sampler = new StatsSampler(broker);
   const router = new Router([
@@ -61,26 +77,41 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
     ...metricsRoutes(sampler),
     ...userRoutes,
   ]);
-  const authorized = bearerCheck(token);
-  // Who a request acts as: the holder of the configured bearer token is a super user (it is the
-  // operator's own key); without a token, everyone is User:ANONYMOUS, whom broker.auth.authorize
-  // lets do what it lets anonymous Kafka clients do. HTTP Basic users come with issue #18 item 5.
-  const authorize = token !== undefined ? () => true : (operation: Operation, resource: Resource) => broker.auth.authorize(ANONYMOUS, operation, resource);
+  const callers = new CallerCheck(broker, options.token);
+  const guard = new Guard({
+    checkHost: options.token === undefined && isLoopbackListener(options.listenHost ?? "127.0.0.1"),
+    hosts: options.allowedHosts ?? [],
+    corsOrigins: options.corsOrigins ?? [],
+    tls: options.tls ?? false,
+  });
   return {
     async fetch(req, server) {
       try {
-        if (!authorized(req.headers.get("authorization"))) {
-          throw new HttpError(401, "UNAUTHORIZED", "missing or wrong bearer token");
-        }
+        const preflight = guard.check(req);
+        if (preflight !== null) return preflight;
+        const caller = await callers.of(req.headers.get("authorization"));
         const url = new URL(req.url);
         const { route, params } = router.match(req.method, url.pathname);
-        return await route.handle({ req, url, params, broker, server, authorize });
+        // The operator (bearer token) may do anything; anyone else what authorize() says, by the
+        // same ACLs as the Kafka door. A refusal is 401 for a caller who sent no credentials
+        // (sending some may help), 403 otherwise.
+        const who = caller.kind === "principal" ? requester(caller.principal, clientHost(server.requestIP?.(req)?.address)) : null;
+        const authorize = (operation: Operation, resource: Resource) => who === null || broker.auth.authorize(who, operation, resource);
+        const require = (operation: Operation, resource: Resource) => {
+          if (authorize(operation, resource)) return;
+          const what = `${operation} ${resource.type} ${resource.name}`;
+          if (who!.principal === ANONYMOUS) throw unauthorized(`an anonymous request may not ${what}: send credentials (HTTP Basic user and password, or the Bearer token)`);
+          throw new HttpError(403, "NOT_AUTHORIZED", `${principalString(who!.principal)} may not ${what}`);
+        };
+        const ctx = { req, url, params, broker, server, authorize, require };
+        if (typeof route.access === "function") for (const [operation, resource] of route.access(ctx)) require(operation, resource);
+        return guard.decorate(req, await route.handle(ctx));
       } catch (err) {
         const res = errorResponse(err);
         if (err instanceof MethodNotAllowed) res.headers.set("allow", err.allowed.join(", "));
-        if (err instanceof HttpError && err.status === 401) res.headers.set("www-authenticate", "Bearer");
+        if (err instanceof HttpError && err.status === 401) res.headers.set("www-authenticate", WWW_AUTHENTICATE);
         if (!(err instanceof HttpError) && res.status >= 500) broker.log.error(`http ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
-        return res;
+        return guard.decorate(req, res);
       }
     },
     close() {
@@ -90,38 +121,59 @@ export function httpDoor(broker: Broker, token?: string): HttpDoor {
 }
 
 export function startHttpServer(opts: HttpServerOptions): HttpServer {
-  const door = httpDoor(opts.broker, opts.token);
-  const server = listenOrExplain("http", opts.host, opts.port, () => Bun.serve({
-    hostname: opts.host,
-    port: opts.port,
-    development: false,
-    // Bun's default lets a second process bind the same port (SO_REUSEPORT), after which the
-    // kernel spreads requests over both brokers. One port, one broker.
-    reusePort: false,
-    maxRequestBodySize: SERVER_BODY_BYTES_MAX,
-    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    fetch: (req, server) => door.fetch(req, server),
-    error(err) {
-      return errorResponse(err);
-    },
-  }));
+  const door = httpDoor(opts.broker, { ...opts, listenHost: opts.host, tls: opts.tls !== undefined });
+  // Bun.serve on a private unix socket behind the front (net/http/front.ts), which faces the
+  // network, terminates TLS and answers what Bun's parser would refuse without JSON.
+  const plumbing = frontPlumbing();
+  let server: Server<unknown>;
+  try {
+    server = Bun.serve({
+      unix: plumbing.socket,
+      development: false,
+      maxRequestBodySize: SERVER_BODY_BYTES_MAX,
+      fetch: (req, server) => door.fetch(req, { timeout: (r, s) => server.timeout(r, s), requestIP: (r) => frontClient(r, plumbing.secret) }),
+      error(err) {
+        return errorResponse(err);
+      },
+    });
+  } catch (err) {
+    plumbing.remove();
+    door.close();
+    throw err;
+  }
+  let front: Front;
+  try {
+    front = listenOrExplain("http", opts.host, opts.port, () =>
+      startFront({ hostname: opts.host, port: opts.port, tls: opts.tls, upstream: plumbing.socket, bodyBytesMax: SERVER_BODY_BYTES_MAX, secret: plumbing.secret }),
+    );
+  } catch (err) {
+    void server.stop(true);
+    plumbing.remove();
+    door.close();
+    throw err;
+  }
   return {
     host: opts.host,
-    port: server.port ?? opts.port,
+    port: front.port,
     async stop() {
+      front.stop();
       await server.stop(false);
+      front.closeAll();
       door.close();
+      plumbing.remove();
     },
   };
 }
 
-/** Constant-time comparison of `Authorization: Bearer <token>`; no token configured → open. */
-function bearerCheck(token: string | undefined): (header: string | null) => boolean {
-  if (token === undefined) return () => true;
-  const want = Buffer.from(`Bearer ${token}`);
-  return (header) => {
-    if (header === null) return false;
-    const got = Buffer.from(header);
-    return got.length === want.length && timingSafeEqual(got, want);
-  };
+/** The client's address as the front passed it (with the secret that proves the front sent it). */
+function frontClient(req: Request, secret: string): { address: string } | null {
+  if (req.headers.get(SECRET_HEADER) !== secret) return null;
+  const address = req.headers.get(CLIENT_HEADER);
+  return address === null ? null : { address };
+}
+
+/** The client's address as ACLs name hosts: an IPv4-mapped IPv6 address as plain IPv4. */
+function clientHost(address: string | undefined): string {
+  if (address === undefined) return "";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }

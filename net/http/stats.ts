@@ -14,6 +14,7 @@ import type { Broker } from "../../core/broker/broker.ts";
 import { apiByKey } from "../protocol/messages/index.ts";
 import { coordinatorOf, groupView, type GroupView } from "./groups.ts";
 import { STATS_SAMPLE_MS, STATS_WINDOW_SAMPLES } from "./limits.ts";
+import { CLUSTER } from "../../core/broker/auth.ts";
 import type { Route } from "./router.ts";
 import { partitionViews } from "./topics.ts";
 
@@ -198,5 +199,5 @@ function firstBatchTimestamp(log: { read(offset: number, maxBytes: number): { ch
 }
 
 export function statsRoutes(sampler: StatsSampler): Route[] {
-  return [{ method: "GET", path: "/v1/stats", handle: () => Response.json(sampler.stats()) }];
+  return [{ method: "GET", path: "/v1/stats", access: () => [["DESCRIBE", CLUSTER]], handle: () => Response.json(sampler.stats()) }];
 }

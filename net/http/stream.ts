@@ -17,7 +17,7 @@ import { badRequest } from "./errors.ts";
 import { READ_BYTES_STEP, SSE_HEARTBEAT_MS } from "./limits.ts";
 import { intParam, readRecords } from "./records.ts";
 import type { Route, RouteContext } from "./router.ts";
-import { pathTopic } from "./topics.ts";
+import { onPathTopic, pathTopic } from "./topics.ts";
 
 /** Records per pull: bounds one SSE chunk. */
 const RECORDS_PER_PULL = 1000;
@@ -123,4 +123,4 @@ function stream(ctx: RouteContext): Response {
   });
 }
 
-export const streamRoutes: Route[] = [{ method: "GET", path: "/v1/topics/:name/stream", handle: stream }];
+export const streamRoutes: Route[] = [{ method: "GET", path: "/v1/topics/:name/stream", access: onPathTopic("READ"), handle: stream }];

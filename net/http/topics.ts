@@ -27,6 +27,14 @@ import { configMap, readJsonObject } from "./body.ts";
 import { badRequest } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
+import { CLUSTER, type Resource } from "../../core/broker/auth.ts";
+
+export const topicResource = (name: string): Resource => ({ type: "TOPIC", name });
+/** What a route on the topic named in its path needs: `operation` on that topic. */
+export const onPathTopic =
+  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER_CONFIGS") =>
+  (ctx: RouteContext) =>
+    [[operation, topicResource(ctx.params.name!)]] as const;
 
 export interface PartitionView {
   partition: number;
@@ -102,8 +110,10 @@ function pathTopicName(ctx: RouteContext): string {
 }
 
 function listTopics(ctx: RouteContext): Response {
+  // Only the topics the caller may describe, as Kafka's Metadata answers.
   const topics = ctx.broker
     .topics()
+    .filter((t) => ctx.authorize("DESCRIBE", topicResource(t.name)))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((t) => {
       const parts = partitionViews(t);
@@ -117,6 +127,7 @@ function listTopics(ctx: RouteContext): Response {
     });
   const damaged = ctx.broker
     .damagedTopics()
+    .filter((d) => ctx.authorize("DESCRIBE", topicResource(d.topic)))
     .sort((a, b) => a.topic.localeCompare(b.topic))
     .map((d) => ({ name: d.topic, file: d.file, reason: d.reason }));
   return Response.json({ topics, damaged });
@@ -125,6 +136,8 @@ function listTopics(ctx: RouteContext): Response {
 async function createTopic(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "partitions", "configs"]);
   if (typeof body.name !== "string") throw badRequest("name must be a string", "INVALID_TOPIC");
+  // CREATE on the cluster or on the topic, as Kafka's CreateTopics.
+  if (!ctx.authorize("CREATE", CLUSTER)) ctx.require("CREATE", topicResource(body.name));
   let partitions: number | null = null;
   if (body.partitions !== undefined) {
     if (typeof body.partitions !== "number" || !Number.isSafeInteger(body.partitions)) {
@@ -158,9 +171,9 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
 }
 
 export const topicRoutes: Route[] = [
-  { method: "GET", path: "/v1/topics", handle: listTopics },
-  { method: "POST", path: "/v1/topics", handle: createTopic },
-  { method: "GET", path: "/v1/topics/:name", handle: describeTopic },
-  { method: "DELETE", path: "/v1/topics/:name", handle: deleteTopic },
-  { method: "PATCH", path: "/v1/topics/:name/configs", handle: alterConfigs },
+  { method: "GET", path: "/v1/topics", access: "handler", handle: listTopics },
+  { method: "POST", path: "/v1/topics", access: "handler", handle: createTopic },
+  { method: "GET", path: "/v1/topics/:name", access: onPathTopic("DESCRIBE"), handle: describeTopic },
+  { method: "DELETE", path: "/v1/topics/:name", access: onPathTopic("DELETE"), handle: deleteTopic },
+  { method: "PATCH", path: "/v1/topics/:name/configs", access: onPathTopic("ALTER_CONFIGS"), handle: alterConfigs },
 ];

@@ -11,19 +11,15 @@
 // SCRAM-SHA-256 and SCRAM-SHA-512, iterations to 4096 (Kafka's bounds: 4096..16384). Codes:
 // 409 USER_EXISTS, 404 USER_NOT_FOUND, 400 UNACCEPTABLE_CREDENTIAL. Listing needs DESCRIBE, the
 // rest ALTER, on the cluster (as Kafka's Describe/AlterUserScramCredentials): when any listener
-// authenticates, that is a super user, i.e. the holder of the control plane's bearer token; 403
-// NOT_AUTHORIZED otherwise, so that an open loopback control plane cannot mint users for a SASL
-// listener.
-import { CLUSTER, type Operation, SCRAM_MECHANISMS, type ScramMechanism } from "../../core/broker/auth.ts";
+// authenticates, that is a super user (the holder of the control plane's bearer token, or a super
+// user by HTTP Basic) or a user with an ACL saying so; 401/403 otherwise, so that an open loopback
+// control plane cannot mint users for a SASL listener.
+import { CLUSTER, SCRAM_MECHANISMS, type ScramMechanism } from "../../core/broker/auth.ts";
 import { readJsonObject } from "./body.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import { JSON_BODY_BYTES_MAX } from "./limits.ts";
 import type { Route, RouteContext } from "./router.ts";
 
-function requireCluster(ctx: RouteContext, operation: Operation): void {
-  if (ctx.authorize(operation, CLUSTER)) return;
-  throw new HttpError(403, "NOT_AUTHORIZED", "managing users needs a super user: start serve with a control-plane token (--http-token-file or STREAMCTL_HTTP_TOKEN) and send it");
-}
 
 function mechanismsOf(value: unknown): ScramMechanism[] | undefined {
   if (value === undefined) return undefined;
@@ -45,7 +41,6 @@ function iterationsOf(value: unknown): number | undefined {
 }
 
 async function createUser(ctx: RouteContext): Promise<Response> {
-  requireCluster(ctx, "ALTER");
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["name", "password", "mechanisms", "iterations", "superUser"]);
   if (typeof body.name !== "string") throw badRequest("name must be a string", "UNACCEPTABLE_CREDENTIAL");
   if (body.superUser !== undefined && typeof body.superUser !== "boolean") throw badRequest("superUser must be true or false");
@@ -60,7 +55,6 @@ async function createUser(ctx: RouteContext): Promise<Response> {
 }
 
 async function changePassword(ctx: RouteContext): Promise<Response> {
-  requireCluster(ctx, "ALTER");
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, ["password", "mechanisms", "iterations"]);
   const user = await ctx.broker.auth.setPassword(ctx.params.name!, passwordOf(body), { mechanisms: mechanismsOf(body.mechanisms), iterations: iterationsOf(body.iterations), mode: "change" });
   ctx.broker.log.info(`changed the password of user ${user.name} (http)`);
@@ -68,7 +62,6 @@ async function changePassword(ctx: RouteContext): Promise<Response> {
 }
 
 async function deleteUser(ctx: RouteContext): Promise<Response> {
-  requireCluster(ctx, "ALTER");
   const name = ctx.params.name!;
   await ctx.broker.auth.deleteUser(name);
   ctx.broker.log.info(`deleted user ${name} (http)`);
@@ -79,12 +72,12 @@ export const userRoutes: Route[] = [
   {
     method: "GET",
     path: "/v1/users",
+    access: () => [["DESCRIBE", CLUSTER]],
     handle: (ctx) => {
-      requireCluster(ctx, "DESCRIBE");
       return Response.json({ users: ctx.broker.auth.listUsers() });
     },
   },
-  { method: "POST", path: "/v1/users", handle: createUser },
-  { method: "PUT", path: "/v1/users/:name", handle: changePassword },
-  { method: "DELETE", path: "/v1/users/:name", handle: deleteUser },
+  { method: "POST", path: "/v1/users", access: () => [["ALTER", CLUSTER]], handle: createUser },
+  { method: "PUT", path: "/v1/users/:name", access: () => [["ALTER", CLUSTER]], handle: changePassword },
+  { method: "DELETE", path: "/v1/users/:name", access: () => [["ALTER", CLUSTER]], handle: deleteUser },
 ];

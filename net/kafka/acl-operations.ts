@@ -1,25 +1,32 @@
-// KIP-430's authorized_operations fields: the core's allowed operations as Kafka's bit field, one
-// bit per AclOperation code (clients/.../acl/AclOperation.java), and the schema's "not asked"
-// value, INT32_MIN, for requests that did not ask.
-import type { AclOperationName } from "../../core/broker/authorization.ts";
+// KIP-430's authorized_operations fields (the core's allowed operations as a bit field, one bit per
+// AclOperation code, net/protocol/acl-codes.ts, and the schema's "not asked" value, INT32_MIN), and
+// the requester of a Kafka request.
+import type { Operation, Requester, Resource } from "../../core/broker/auth.ts";
+import { ACL_OPERATION_CODE } from "../protocol/acl-codes.ts";
+import type { RequestContext } from "./handler.ts";
 
-const ACL_OPERATION_CODE: Record<AclOperationName, number> = {
-  READ: 3,
-  WRITE: 4,
-  CREATE: 5,
-  DELETE: 6,
-  ALTER: 7,
-  DESCRIBE: 8,
-  CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10,
-  ALTER_CONFIGS: 11,
-  IDEMPOTENT_WRITE: 12,
-};
+export { aclCodes, aclNames } from "../protocol/acl-codes.ts";
 
 export const OPERATIONS_NOT_REQUESTED = -2147483648;
 
-export function operationBits(operations: readonly AclOperationName[]): number {
+export function operationBits(operations: readonly Operation[]): number {
   let bits = 0;
   for (const op of operations) bits |= 1 << ACL_OPERATION_CODE[op];
   return bits;
+}
+
+/** KIP-430's bit field of what the request's principal may do to `resource`. */
+export function allowedBits(ctx: Pick<RequestContext, "session" | "remoteAddress" | "broker">, resource: Resource): number {
+  return operationBits(ctx.broker.authorizedOperations(requesterOf(ctx), resource));
+}
+
+/** The principal and client address a request is decided for. */
+export function requesterOf(ctx: Pick<RequestContext, "session" | "remoteAddress">): Requester {
+  return { principal: ctx.session.principal, host: hostOf(ctx.remoteAddress) };
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1": ACL hosts name IPv4 clients as IPv4. */
+export function hostOf(address: string | undefined): string {
+  if (address === undefined) return "";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }

@@ -22,6 +22,15 @@
 //      whole (a large read of the active segment), a large Produce request once answered (its
 //      batches are in the log's file by then; nothing keeps a view of the request)
 //
+// Request memory (net/kafka/admission.ts): every frame is counted against the broker's budget from
+// its length prefix until its answer is handed to the socket (step 3's write; a frame answered with
+// nothing, at completion); a frame that does not fit pauses reading until the budget grants it.
+// A connection's frame cap is min(request cap, budget): a frame no budget could hold is refused at
+// its length. Whatever a closing connection still counts is given back at once.
+//
+// A connection that has not sent one whole request within its first-request timeout is closed: an
+// idle socket must not hold a slot for the idle timeout's 10 minutes.
+//
 // Before a SASL connection has logged in (net/kafka/session.ts) it is read one request at a time
 // (each answered before the next is dispatched: a login step changes what the next frame may be),
 // its frames are at most SASL_FRAME_BYTES_MAX, and it must log in within AUTH_TIMEOUT_MS.
@@ -30,7 +39,7 @@ import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/l
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
-import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
 import { Session } from "./session.ts";
 
 const FETCH_KEY = 1;
@@ -48,6 +57,8 @@ class Slot implements OutcomeSink {
     readonly fetch: boolean,
     /** A large Produce request, given back once answered (it may be a lent buffer). */
     readonly produceFrame: Uint8Array | null,
+    /** What the frame counts against the request memory until its answer is written. */
+    readonly frameBytes: number,
   ) {}
 
   settle(outcome: DispatchOutcome): void {
@@ -73,10 +84,20 @@ export class Connection {
   /** What every request on this connection shares, made once: the socket's address getters
    * build a new string each time they are read. */
   private readonly context: ConnectionContext;
+  /** The client's address as counted per address (net/kafka/admission.ts). */
+  address = "";
   /** Who this connection acts as; where its SASL login stands. */
   readonly session: Session;
   /** Closes a connection that has not logged in (or finished its TLS handshake) in time. */
   private loginDeadline: ReturnType<typeof setTimeout> | null = null;
+  /** Closes a connection that has not sent a whole request in time (cleared by the first one). */
+  private firstRequestDeadline: ReturnType<typeof setTimeout> | null = null;
+  /** Bytes this connection counts against the request memory (frames read or being read, not yet answered). */
+  private reservedBytes = 0;
+  /** A frame's bytes the budget granted while the splitter waited (offered again by resume). */
+  private grantedBytes = 0;
+  /** Withdraws this connection's wait for request memory. */
+  private cancelWait: (() => void) | null = null;
 
   constructor(
     private readonly socket: PausableSocket,
@@ -84,8 +105,10 @@ export class Connection {
   ) {
     this.session = new Session(door.security);
     const loggedOut = this.session.phase !== "done";
-    this.splitter = new FrameSplitter(loggedOut ? Math.min(SASL_FRAME_BYTES_MAX, door.options.requestBytesMax) : door.options.requestBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer });
+    const admit = door.admission ? (n: number) => this.admit(n) : undefined;
+    this.splitter = new FrameSplitter(loggedOut ? Math.min(SASL_FRAME_BYTES_MAX, this.frameBytesMax) : this.frameBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer, admit });
     if (loggedOut) this.startLoginDeadline();
+    else this.startFirstRequestDeadline();
     this.context = {
       broker: door.broker,
       door,
@@ -94,6 +117,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress,
       closed: this.abort.signal,
       session: this.session,
+      holdDispatch: (until) => this.holdDispatch(until),
     };
   }
 
@@ -106,6 +130,62 @@ export class Connection {
       this.closeNow();
     }, AUTH_TIMEOUT_MS);
     (this.loginDeadline as { unref?: () => void }).unref?.();
+  }
+
+  /** The largest frame: the request cap, or the whole request memory if that is smaller. */
+  private get frameBytesMax(): number {
+    const budget = this.door.admission?.memory.maxBytes ?? Infinity;
+    return Math.min(this.door.options.requestBytesMax, budget);
+  }
+
+  private startFirstRequestDeadline(): void {
+    const ms = this.door.options.firstRequestTimeoutMs ?? FIRST_REQUEST_TIMEOUT_MS_DEFAULT;
+    this.firstRequestDeadline = setTimeout(() => {
+      this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: no whole request within ${ms} ms`);
+      this.closeNow();
+    }, ms);
+    (this.firstRequestDeadline as { unref?: () => void }).unref?.();
+  }
+
+  /** Requests holding further dispatch (RequestContext.holdDispatch). */
+  private holds = 0;
+
+  private holdDispatch(until: Promise<unknown>): void {
+    this.holds++;
+    const release = () => {
+      this.holds--;
+      this.pump();
+    };
+    until.then(release, release);
+  }
+
+  /** The splitter read a frame's length: count it against the request memory, or wait. */
+  private admit(bytes: number): boolean {
+    if (this.grantedBytes === bytes) {
+      this.grantedBytes = 0;
+      return true;
+    }
+    const memory = this.door.admission!.memory;
+    if (memory.tryReserve(bytes)) {
+      this.reservedBytes += bytes;
+      return true;
+    }
+    this.cancelWait = memory.waitFor(bytes, () => {
+      this.cancelWait = null;
+      if (this.closing) return memory.release(bytes);
+      this.reservedBytes += bytes;
+      this.grantedBytes = bytes;
+      this.splitter.resume(this.pending);
+      this.afterSplit();
+    });
+    return false;
+  }
+
+  /** A frame's answer is written (or the frame needs none): its bytes go back to the budget. */
+  private releaseFrame(bytes: number): void {
+    if (bytes === 0 || this.reservedBytes < bytes) return;
+    this.reservedBytes -= bytes;
+    this.door.admission!.memory.release(bytes);
   }
 
   private clearLoginDeadline(): void {
@@ -122,7 +202,7 @@ export class Connection {
   private checkLoggedIn(): void {
     if (this.loginDeadline === null || this.session.phase !== "done") return;
     this.clearLoginDeadline();
-    this.splitter.maxBytes = this.door.options.requestBytesMax;
+    this.splitter.maxBytes = this.frameBytesMax;
   }
 
   get closedSignal(): AbortSignal {
@@ -151,8 +231,14 @@ export class Connection {
   onData(chunk: Uint8Array): void {
     if (this.closing) return;
     this.splitter.push(chunk, this.pending);
+    this.afterSplit();
+  }
+
+  private afterSplit(): void {
     if (this.splitter.error) {
-      this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
+      // Kafka logs a refused frame size too; rate-limited, as an attacker chooses how often.
+      if (this.door.admission) this.door.admission.refusals.warn("frame", `closed a Kafka connection from ${this.socket.remoteAddress}: ${this.splitter.error} (request cap ${this.door.options.requestBytesMax}, request memory ${this.door.admission.memory.maxBytes})`);
+      else this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
       this.closeNow();
       return;
     }
@@ -161,7 +247,7 @@ export class Connection {
 
   /** Dispatches queued frames, in order, while under the in-flight and output bounds. */
   private pump(): void {
-    while (this.pendingHead < this.pending.length && !this.closing && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
+    while (this.pendingHead < this.pending.length && !this.closing && this.holds === 0 && this.inFlight < IN_FLIGHT_MAX && this.outputBytes < OUTPUT_BYTES_HIGH) {
       // Not logged in (or logging in again): one request at a time, each answered first.
       if (this.session.phase !== "done" && this.inFlight > 0) break;
       const frame = this.pending[this.pendingHead]!;
@@ -179,7 +265,11 @@ export class Connection {
 
   private handleFrame(frame: Uint8Array, apiKey: number): void {
     const isFetch = apiKey === FETCH_KEY;
-    const slot = new Slot(this, isFetch, apiKey === PRODUCE_KEY && frame.length >= RECYCLE_MIN_BYTES ? frame : null);
+    if (this.firstRequestDeadline !== null) {
+      clearTimeout(this.firstRequestDeadline);
+      this.firstRequestDeadline = null;
+    }
+    const slot = new Slot(this, isFetch, apiKey === PRODUCE_KEY && frame.length >= RECYCLE_MIN_BYTES ? frame : null, this.door.admission ? frame.length : 0);
     if (isFetch) this.fetchesInFlight++;
     this.slots.push(slot);
     this.inFlight++;
@@ -210,6 +300,7 @@ export class Connection {
       const chunks = slot.chunks;
       if (chunks instanceof Uint8Array) this.write(chunks);
       else if (chunks) for (const c of chunks) this.write(c);
+      this.releaseFrame(slot.frameBytes);
       if (slot.close) {
         this.closeAfterOutput();
         return;
@@ -257,7 +348,7 @@ export class Connection {
   }
 
   private updateReading(): void {
-    const shouldPause = this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
+    const shouldPause = this.splitter.waiting || this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -281,6 +372,12 @@ export class Connection {
 
   onClose(): void {
     this.clearLoginDeadline();
+    if (this.firstRequestDeadline !== null) clearTimeout(this.firstRequestDeadline);
+    this.firstRequestDeadline = null;
+    this.cancelWait?.();
+    this.cancelWait = null;
+    if (this.reservedBytes > 0) this.door.admission!.memory.release(this.reservedBytes);
+    this.reservedBytes = 0;
     this.closing = true;
     this.pending = [];
     this.pendingHead = 0;

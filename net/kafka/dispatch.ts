@@ -14,15 +14,20 @@
 // | not admitted by the session (SASL phase | close the connection (net/kafka/session.ts)       |
 // | or expired session)                     |                                                   |
 // | a raw SASL token (after SaslHandshake v0)| a raw token back, or close (net/kafka/sasl.ts)   |
+// | the principal may not do it (ACLs)       | Kafka's *_AUTHORIZATION_FAILED answer, or only   |
+// |                                          | the allowed part handled (net/kafka/acl-gate.ts) |
 //
-// The session gate (admits) is the one place every request passes with its principal known:
-// where an authorize() check that needs only the API key would sit.
+// Two gates every request passes with its principal known, in this order: the session's
+// (admits: is the connection logged in), then authorization (gate: may this principal do what the
+// decoded request asks), before its handler runs.
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/header.ts";
 import { ApiVersions } from "../protocol/messages/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { AnswerThenClose, CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
+import { gate, outcomeOf } from "./acl-gate.ts";
+import type { Outcome } from "./acl-rule.ts";
 import { fastProduce } from "./fast-produce.ts";
 import { saslRawToken } from "./sasl.ts";
 import { admits, Session } from "./session.ts";
@@ -59,18 +64,28 @@ export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: Outco
   if (fastProduce(frame, conn, sink)) return;
   let decoded: Decoded | DispatchOutcome;
   let res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>;
+  let after: ((res: Outcome<unknown>) => Outcome<unknown>) | undefined;
   try {
     decoded = decode(frame, conn);
     if (!(decoded instanceof Decoded)) {
       void settleLater(decoded, null, sink);
       return;
     }
-    res = decoded.handler.handle(decoded.req, decoded.ctx);
+    const verdict = gate(decoded.handler, decoded.req, decoded.ctx);
+    if (verdict === CLOSE_CONNECTION) {
+      void settleLater(CLOSE_CONNECTION, null, sink);
+      return;
+    }
+    if (verdict !== null && "answer" in verdict) res = verdict.answer;
+    else {
+      after = verdict?.after;
+      res = decoded.handler.handle(verdict === null ? decoded.req : verdict.req, decoded.ctx);
+    }
   } catch (err) {
     void settleLater(failed(conn.door, err), null, sink);
     return;
   }
-  void settleLater(res, decoded, sink);
+  void settleLater(res, decoded, sink, after);
 }
 
 /** A request that decoded, with the handler that takes it. */
@@ -122,15 +137,23 @@ function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchO
     remoteAddress: conn.remoteAddress,
     closed: conn.closed,
     session,
+    holdDispatch: conn.holdDispatch,
   };
   return new Decoded(handler, req, ctx);
 }
 
 /** Waits for the handler (a microtask at least), finishes the answer, settles the sink. */
-async function settleLater(res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>, request: Decoded | null, sink: OutcomeSink): Promise<void> {
+async function settleLater(
+  res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>,
+  request: Decoded | null,
+  sink: OutcomeSink,
+  after?: (res: Outcome<unknown>) => Outcome<unknown>,
+): Promise<void> {
   let outcome: DispatchOutcome;
   try {
-    const done = await res;
+    let done = await res;
+    // A request the gate narrowed: the refused part's answers merged in (net/kafka/acl-gate.ts).
+    if (after !== undefined && request !== null) done = after(outcomeOf(request.handler, request.ctx.apiVersion, done));
     outcome = request === null ? (done as DispatchOutcome) : finish(done, request);
   } catch (err) {
     outcome = failed(request?.ctx.door, err);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../../core/broker/broker.ts";
 import { encodeRecordBatch } from "../../core/batch/record-batch.ts";
+import { Codec } from "../../core/batch/header.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { decodeRequestHeader, encodeRequestHeader } from "../protocol/header.ts";
 import { Produce, type ProduceRequest, defaultProduceRequest } from "../protocol/messages/index.ts";
@@ -159,6 +160,7 @@ describe.each(["always", "never"] as const)("fast produce, fsync %s", (fsync) =>
       ["two partitions, v8", frameOf(8, two, 1)],
       ["null records", frameOf(9, request(null as unknown as Uint8Array), 1)],
       ["version 2", frameOf(2, request(batch("a")), 1)],
+      ["a compressed batch", frameOf(9, request(encodeRecordBatch({ records: [{ value: new Uint8Array(50) }], codec: Codec.Gzip })), 1)],
       ["a request tag", frameOf(9, { ...request(batch("a")), unknownTaggedFields: [{ tag: 5, data: new Uint8Array([1]) }] }, 1)],
     ];
     const frame = frameOf(9, request(batch("a")), 1);
@@ -176,4 +178,15 @@ describe.each(["always", "never"] as const)("fast produce, fsync %s", (fsync) =>
     expect(broker.partition("t", 0).endOffset).toBe(0);
     expect(broker.partition("t", 1).endOffset).toBe(0);
   });
+});
+
+test("with authorization on, every Produce goes through the ACL gate: the fast path takes none", async () => {
+  dir = mkdtempSync(join(tmpdir(), "streamctl-fast-produce-"));
+  broker = await Broker.open({ dataDir: dir, fsync: { mode: "always" }, autoCreateTopics: true, defaultPartitions: 1, auth: { authorizationEnabled: true } }, { info() {}, warn() {}, error() {} });
+  await broker.createTopic("t", 1);
+  closing = new AbortController();
+  const door = kafkaDoor(broker, { requestBytesMax: 100 << 20, maxConnections: 10, idleTimeoutMs: 60_000 }, { host: "127.0.0.1", port: 9092 });
+  conn = { broker, door, localAddress: "127.0.0.1", localPort: 9092, remoteAddress: "127.0.0.1", closed: closing.signal, session: new Session() };
+  expect(fastProduce(frameOf(9, request(batch("a")), 1), conn, { settle() {} })).toBe(false);
+  expect(broker.partition("t", 0).endOffset).toBe(0);
 });

@@ -10,8 +10,11 @@
 // | transactional_id              | null                                                         |
 // | acks                          | 1 or -1 (answered)                                           |
 // | topic_data                    | one topic, one partition, records not null, no tagged fields |
+// | the batch                     | uncompressed (compressed ones are decompressed ahead, off    |
+// |                               | the main thread when large: produce-decompress.ts)           |
 // | the frame                     | ends exactly after the request (no trailing bytes)           |
 // | the connection                | admitted for Produce (logged in), single node (not cluster)  |
+// | authorization                 | off (with ACLs on, every request passes acl-gate.ts)         |
 //
 // What it allocates per request, in steady state: the records view, this one object, the answer's
 // frame and its EncodedResponse (net/protocol/fast-responses.ts). The generic path made the
@@ -26,6 +29,7 @@ import { CoreError } from "../../core/errors.ts";
 import type { AppendOptions } from "../../core/broker/append.ts";
 import type { AppendSink, PartitionLog } from "../../core/log/partition-log.ts";
 import * as be from "../../core/bytes.ts";
+import { ATTR_CODEC_MASK, BATCH_HEADER_BYTES, OFF_ATTRIBUTES } from "../../core/batch/header.ts";
 import { produceResponseFrame } from "../protocol/fast-responses.ts";
 import { stringAt } from "../protocol/reader.ts";
 import { errorMessage, kafkaErrorCode } from "./errors.ts";
@@ -66,6 +70,7 @@ export function fastProduce(frame: Uint8Array, conn: ProduceConnection, sink: Ou
   const handler = door.handlers.get(PRODUCE_KEY);
   if (version < FAST_MIN_VERSION || handler === undefined || version < handler.minVersion || version > handler.maxVersion) return false;
   if (conn.session !== undefined && !admits(conn.session, PRODUCE_KEY, Date.now)) return false;
+  if (door.broker.auth.authorizationEnabled) return false;
   const flexible = version >= FLEXIBLE_MIN_VERSION;
   const correlationId = be.int32(frame, 8);
   // Header: client_id (always int16 length), then v2's tagged fields.
@@ -139,6 +144,7 @@ export function fastProduce(frame: Uint8Array, conn: ProduceConnection, sink: Ou
     pos += 4;
   }
   if (recordsBytes < 0 || pos + recordsBytes > end) return false;
+  if (recordsBytes > BATCH_HEADER_BYTES && (frame[pos + OFF_ATTRIBUTES + 1]! & ATTR_CODEC_MASK) !== 0) return false;
   const recordsPos = pos;
   pos += recordsBytes;
   if (flexible) {

@@ -4,6 +4,7 @@
 // exactly those, so the two can never disagree.
 import type { Broker } from "../../core/broker/broker.ts";
 import type { ApiDescriptor } from "../protocol/api.ts";
+import type { Admission } from "./admission.ts";
 import { PLAINTEXT_LISTENER, type ListenerSecurity, type Session } from "./session.ts";
 
 export interface KafkaDoorOptions {
@@ -11,6 +12,8 @@ export interface KafkaDoorOptions {
   requestBytesMax: number;
   maxConnections: number;
   idleTimeoutMs: number;
+  /** A connection without a whole request by then is closed (default FIRST_REQUEST_TIMEOUT_MS_DEFAULT). */
+  firstRequestTimeoutMs?: number;
 }
 
 /** The Kafka door: one per listener. */
@@ -22,6 +25,9 @@ export interface KafkaDoor {
   advertised: { host: string; port: number };
   /** The listener's protocol and SASL settings (absent: PLAINTEXT, as for in-process tests). */
   readonly security?: ListenerSecurity;
+  /** The request memory and connections per address every listener of the broker shares
+   * (net/kafka/admission.ts; absent: unbounded, as for in-process tests). */
+  readonly admission?: Admission;
 }
 
 export { PLAINTEXT_LISTENER };
@@ -48,6 +54,9 @@ export interface RequestContext {
   /** Who the connection acts as and where its SASL exchange stands (net/kafka/session.ts). The
    * principal is what an authorize() gate in dispatch would ask about. */
   session: Session;
+  /** Dispatch no further request of this connection until `until` settles (a Produce awaiting its
+   * decompression: its appends must still come before those of later requests). */
+  holdDispatch?: (until: Promise<unknown>) => void;
 }
 
 /**

@@ -25,6 +25,22 @@ export const AUTH_TIMEOUT_MS = 10_000;
  * not logged in cannot make the broker hold 100 MiB for them. */
 export const SASL_FRAME_BYTES_MAX = 512 * 1024;
 
+/** Bytes of request frames in flight across every connection of the broker (serve
+ * --max-request-memory; Kafka's queued.max.request.bytes): 16 connections each holding a 95 MiB
+ * partial frame once took the broker to 1.95 GiB (issue #18). A frame counts from its length
+ * prefix until its answer is written; one that does not fit waits, its connection unread. */
+export const REQUEST_MEMORY_BYTES_DEFAULT = 256 * 1024 * 1024;
+/** Connections one client address may hold at once (serve --max-connections-per-ip, as Kafka's
+ * max.connections.per.ip): 10,000 idle sockets from one address once took every slot. */
+export const MAX_CONNECTIONS_PER_IP_DEFAULT = 1000;
+/** A connection that has not sent one whole request within this is closed (serve
+ * --first-request-timeout-ms): a client sends ApiVersions or Metadata at once, an idle socket holds
+ * a slot for nothing. The same 10 s a SASL login gets. */
+export const FIRST_REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+/** At most one log line per this long per kind of refusal (too many connections, a frame larger
+ * than the whole request memory): the refusals themselves are counted in /metrics. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
 export const KAFKA_DOOR_LIMITS = {
   REQUEST_BYTES_MAX,
   MESSAGE_BYTES_MAX_DEFAULT,
@@ -36,6 +52,10 @@ export const KAFKA_DOOR_LIMITS = {
   IDLE_TIMEOUT_MS_DEFAULT,
   AUTH_TIMEOUT_MS,
   SASL_FRAME_BYTES_MAX,
+  REQUEST_MEMORY_BYTES_DEFAULT,
+  MAX_CONNECTIONS_PER_IP_DEFAULT,
+  FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+  REFUSAL_LOG_INTERVAL_MS,
 };
 
 export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOOR_LIMITS>[] = [
@@ -46,6 +66,10 @@ export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOO
   ["the idle timeout is in whole seconds (the socket timer's unit) and longer than a client's request timeout", (l) => l.IDLE_TIMEOUT_MS_DEFAULT % 1000 === 0 && l.IDLE_TIMEOUT_MS_DEFAULT >= 60_000],
   ["the connection cap is positive", (l) => l.MAX_CONNECTIONS_DEFAULT >= 1],
   ["a login must finish well before a connection counts as idle", (l) => l.AUTH_TIMEOUT_MS > 0 && l.AUTH_TIMEOUT_MS < l.IDLE_TIMEOUT_MS_DEFAULT],
+  ["the default request memory takes a largest frame, so no frame Kafka would accept is refused by default", (l) => l.REQUEST_MEMORY_BYTES_DEFAULT >= l.REQUEST_BYTES_MAX],
+  ["one address may not take every connection by default, and may take more than a client's handful", (l) => l.MAX_CONNECTIONS_PER_IP_DEFAULT >= 16 && l.MAX_CONNECTIONS_PER_IP_DEFAULT < l.MAX_CONNECTIONS_DEFAULT],
+  ["a connection's first request is due long before it counts as idle, and no sooner than a login", (l) => l.FIRST_REQUEST_TIMEOUT_MS_DEFAULT >= l.AUTH_TIMEOUT_MS && l.FIRST_REQUEST_TIMEOUT_MS_DEFAULT < l.IDLE_TIMEOUT_MS_DEFAULT],
+  ["refusal lines are rate-limited to a few a minute, not silenced", (l) => l.REFUSAL_LOG_INTERVAL_MS >= 1000 && l.REFUSAL_LOG_INTERVAL_MS <= 60_000],
   ["a SASL token of any mechanism we offer (a few hundred bytes) fits a pre-login frame, which is far below a request's cap", (l) => l.SASL_FRAME_BYTES_MAX >= 4096 && l.SASL_FRAME_BYTES_MAX < l.REQUEST_BYTES_MAX],
 ];
 

@@ -15,6 +15,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import type { Broker } from "../../core/broker/broker.ts";
 import { listenOrExplain } from "../listen.ts";
+import { Admission } from "./admission.ts";
 import { Connection } from "./connection.ts";
 import { ANONYMOUS, type Principal, userPrincipal } from "../../core/broker/auth.ts";
 import type { Handler, KafkaDoor, KafkaDoorOptions } from "./handler.ts";
@@ -43,6 +44,9 @@ export interface KafkaServerOptions extends KafkaDoorOptions {
   security?: ListenerSecurity;
   /** Required for SSL and SASL_SSL. */
   tls?: TlsServerConfig;
+  /** Request memory and connections per address, shared by every listener of the broker (default:
+   * this listener's own, with the default limits). */
+  admission?: Admission;
 }
 
 export interface KafkaServer {
@@ -55,8 +59,8 @@ export interface KafkaServer {
 type ConnSocket = Socket<Connection> & { pause(): void; resume(): void };
 
 /** The door's state for one listener: every handler, the options, the advertised address. */
-export function kafkaDoor(broker: Broker, options: KafkaDoorOptions, advertised: { host: string; port: number }, security: ListenerSecurity = PLAINTEXT_LISTENER): KafkaDoor {
-  return { broker, options, handlers: new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h])), advertised, security };
+export function kafkaDoor(broker: Broker, options: KafkaDoorOptions, advertised: { host: string; port: number }, security: ListenerSecurity = PLAINTEXT_LISTENER, admission?: Admission): KafkaDoor {
+  return { broker, options, handlers: new Map<number, Handler>(HANDLERS.map((h) => [h.api.key, h])), advertised, security, admission };
 }
 
 /** Bun's TLS options for a listener. */
@@ -83,11 +87,13 @@ export function startKafkaServer(opts: KafkaServerOptions): KafkaServer {
   const security = opts.security ?? PLAINTEXT_LISTENER;
   const tls = usesTls(security.protocol) ? opts.tls : undefined;
   if (usesTls(security.protocol) && tls === undefined) throw new Error(`a ${security.protocol} listener needs a certificate and key`);
+  const admission = opts.admission ?? new Admission(broker.log);
   const door = kafkaDoor(
     broker,
-    { requestBytesMax: opts.requestBytesMax, maxConnections: opts.maxConnections, idleTimeoutMs: opts.idleTimeoutMs },
+    { requestBytesMax: opts.requestBytesMax, maxConnections: opts.maxConnections, idleTimeoutMs: opts.idleTimeoutMs, firstRequestTimeoutMs: opts.firstRequestTimeoutMs },
     opts.advertise ?? { host, port },
     security,
+    admission,
   );
   const connections = new Set<Connection>();
   const idleSeconds = Math.max(1, Math.ceil(door.options.idleTimeoutMs / 1000));
@@ -98,13 +104,20 @@ export function startKafkaServer(opts: KafkaServerOptions): KafkaServer {
     socket: {
       open(socket) {
         const s = socket as ConnSocket;
-        if (connections.size >= door.options.maxConnections || stopping) {
+        const address = socket.remoteAddress;
+        const full = connections.size >= door.options.maxConnections;
+        if (full || stopping || !admission.addresses.tryOpen(address)) {
           broker.metrics.connectionsRefused++;
           socket.terminate();
+          if (!stopping) {
+            const why = full ? `--max-connections ${door.options.maxConnections} are open` : `${address} already has --max-connections-per-ip ${admission.addresses.maxPerAddress} open`;
+            admission.refusals.warn(full ? "connections" : "connections-per-ip", `refused a Kafka connection from ${address}: ${why}`);
+          }
           return;
         }
         (s as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
         const conn = new Connection(s, door);
+        conn.address = address;
         socket.data = conn;
         connections.add(conn);
         broker.metrics.connectionsOpen++;
@@ -140,6 +153,7 @@ export function startKafkaServer(opts: KafkaServerOptions): KafkaServer {
       close(socket) {
         const conn = socket.data;
         if (conn && connections.delete(conn)) {
+          admission.addresses.close(conn.address);
           conn.onClose();
           broker.metrics.connectionsOpen--;
         }

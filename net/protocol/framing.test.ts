@@ -160,6 +160,30 @@ describe("FrameSplitter", () => {
     expect(got[0]).toEqual(f);
   });
 
+  test("admission: a refused frame and everything after it wait, whole, until resume admits it (issue #18)", () => {
+    const frames = [frame(new Uint8Array(10).fill(1)), frame(new Uint8Array(3000).fill(2)), frame(new Uint8Array(20).fill(3))];
+    const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of frames) (stream.set(f, at), (at += f.length));
+    // Every cut of the stream into two chunks, the 3,004-byte frame refused at first.
+    for (const cut of [1, 3, 14, 15, 16, 17, 100, 3020, stream.length - 2]) {
+      const offered: number[] = [];
+      let open = false;
+      const s = new FrameSplitter(undefined, { admit: (n) => (offered.push(n), n < 1000 || open) });
+      const got: Uint8Array[] = [];
+      s.push(stream.subarray(0, cut), got);
+      s.push(stream.subarray(cut), got);
+      expect({ cut, got: got.length, waiting: s.waiting }).toEqual({ cut, got: 1, waiting: true });
+      expect(s.resume(got)).toBe(got); // still refused: nothing more
+      expect(s.waiting).toBe(true);
+      open = true;
+      s.resume(got);
+      expect(s.waiting).toBe(false);
+      expect(got).toEqual(frames);
+      expect(offered).toEqual([14, 3004, 3004, 3004, 24]);
+    }
+  });
+
   test("beginFrame/endFrame write the length of what follows", () => {
     const w = new Writer();
     w.int8(0x55); // something already in the writer before the frame

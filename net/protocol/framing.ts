@@ -14,6 +14,11 @@
 // exists if one fits (`spare`), else grows it as above and takes its last, whole-size buffer from
 // `lend`: buffers it gives back once the request is answered (core/lent-buffers.ts).
 //
+// Admission: with `admit`, every frame's size (prefix included) is offered to it as soon as its
+// length prefix is read; if it says no, the splitter stops there and keeps the rest of the stream,
+// from that prefix on, in `held` (`waiting` is true; later pushes append to it) until `resume`,
+// which offers the size again (the broker's request memory, net/kafka/admission.ts).
+//
 // Frames returned are the length prefix plus the body. A frame wholly inside one pushed chunk is
 // returned as a view of that chunk (no copy): the caller must not reuse chunk buffers afterwards.
 // Bun's socket `data` handler gives a fresh buffer per call, so that holds there.
@@ -34,6 +39,8 @@ export interface GatherBuffers {
   spare?: (n: number) => Uint8Array | null;
   /** A buffer of exactly n bytes, for the last step of growing (n is the frame's size). */
   lend?: (n: number) => Uint8Array;
+  /** Whether a frame of n bytes (prefix included) may be read now; no: wait for `resume`. */
+  admit?: (n: number) => boolean;
 }
 
 const newBuffer = (n: number): Uint8Array => new Uint8Array(n);
@@ -55,6 +62,9 @@ export class FrameSplitter {
   private readonly lend: (n: number) => Uint8Array;
   /** The frame being gathered is at least lendMinBytes: its last buffer comes from `lend`. */
   private lending = false;
+  private readonly admit: ((n: number) => boolean) | null;
+  /** Not admitted yet: the stream from the waiting frame's prefix on. */
+  private held: Uint8Array | null = null;
 
   constructor(
     /** May change between frames: a Kafka connection takes smaller frames before it logs in. */
@@ -66,6 +76,20 @@ export class FrameSplitter {
     this.lendMinBytes = buffers.lendMinBytes ?? Infinity;
     this.spare = buffers.spare ?? (() => null);
     this.lend = buffers.lend ?? newBuffer;
+    this.admit = buffers.admit ?? null;
+  }
+
+  /** A frame's size was refused by `admit`: nothing more is split until `resume`. */
+  get waiting(): boolean {
+    return this.held !== null;
+  }
+
+  /** Offers the waiting frame's size to `admit` again and, if it passes, splits what was held. */
+  resume(out: Uint8Array[] = []): Uint8Array[] {
+    const held = this.held;
+    if (held === null) return out;
+    this.held = null;
+    return this.push(held, out);
   }
 
   /** Bytes held back, waiting for the rest of their frame. */
@@ -76,6 +100,13 @@ export class FrameSplitter {
   /** Feeds the next bytes of the stream; appends every frame they complete to `out`, in order, and
    * returns it (a caller with a queue of its own passes it: no array per chunk). */
   push(chunk: Uint8Array, out: Uint8Array[] = []): Uint8Array[] {
+    if (this.held !== null) {
+      const held = new Uint8Array(this.held.length + chunk.length);
+      held.set(this.held);
+      held.set(chunk, this.held.length);
+      this.held = held;
+      return out;
+    }
     let pos = 0;
     while (pos < chunk.length && this.error === null) {
       if (this.gather !== null) {
@@ -91,12 +122,20 @@ export class FrameSplitter {
         this.headLength = 0;
         const n = this.declared(this.head, 0);
         if (n < 0) break;
+        if (this.admit !== null && !this.admit(4 + n)) {
+          this.hold(this.head, chunk.subarray(pos));
+          break;
+        }
         if (n === 0) out.push(this.head.slice());
         else this.startGather(n, this.head);
         continue;
       }
       const n = this.declared(chunk, pos);
       if (n < 0) break;
+      if (this.admit !== null && !this.admit(4 + n)) {
+        this.hold(chunk.subarray(pos, pos + 4), chunk.subarray(pos + 4));
+        break;
+      }
       if (chunk.length - pos >= 4 + n) {
         // A chunk that is exactly one frame (most requests) is returned as it is: a view of it
         // would make JavaScriptCore give the chunk an ArrayBuffer of its own (core/bytes.ts).
@@ -108,6 +147,14 @@ export class FrameSplitter {
       }
     }
     return out;
+  }
+
+  /** Keeps a refused frame's prefix and the bytes after it for `resume`. */
+  private hold(prefix: Uint8Array, rest: Uint8Array): void {
+    const held = new Uint8Array(4 + rest.length);
+    held.set(prefix.subarray(0, 4));
+    held.set(rest, 4);
+    this.held = held;
   }
 
   /** The length at `at`, or -1 after recording an error. */

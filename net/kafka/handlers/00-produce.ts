@@ -21,6 +21,10 @@
 //   appends; CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1)
 //   get it fixed first.
 //
+// - Compressed batches are decompressed first, within one budget for the request and a few ms of
+//   main thread per turn, the rest off the main thread (net/kafka/produce-decompress.ts); while
+//   that is awaited the connection dispatches nothing more.
+//
 // Ordering: partitions are appended in request order, and each append's write happens before the
 // handler's first await, so two requests on one connection land in arrival order.
 import { type Appended, Appending, type AppendOptions } from "../../../core/broker/append.ts";
@@ -37,6 +41,7 @@ import {
   defaultProduceResponseLeaderIdAndEpoch,
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
+import { decompressAhead } from "../produce-decompress.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
 
 /** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
@@ -55,6 +60,13 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   async handle(req, ctx) {
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
     const topics = req.topicData;
+    if (acksValid && req.transactionalId === null) {
+      const ahead = decompressAhead(req);
+      if (ahead !== null) {
+        ctx.holdDispatch?.(ahead);
+        await ahead;
+      }
+    }
     if (acksValid && req.acks !== 0 && req.transactionalId === null && topics.length === 1 && topics[0]!.partitionData.length === 1) {
       // The common request (one batch for one partition, answered): no response objects, the
       // answer is encoded straight into its frame.

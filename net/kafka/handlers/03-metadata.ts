@@ -13,7 +13,7 @@
 // - v8+: include_topic_authorized_operations (KIP-430) → each named topic gets the core's allowed
 //   topic operations as a bit field; v8-10: include_cluster_authorized_operations → the cluster's
 //   (v11 moved that to DescribeCluster). Not asked: INT32_MIN, the schema's default, as Kafka.
-//   While there is no authorizer the core allows every operation the resource type supports.
+//   The sets are the principal's own (core/broker/auth.ts authorizedOperations).
 // - The advertised host is the listener's, or the address the client connected to when the
 //   listener is a wildcard (0.0.0.0 / ::), so clients always get an address they can reach.
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -27,7 +27,8 @@ import {
   defaultMetadataResponsePartition,
 } from "../../protocol/messages/index.ts";
 import type { TopicAssignment } from "../../../core/broker/cluster.ts";
-import { OPERATIONS_NOT_REQUESTED, operationBits } from "../acl-operations.ts";
+import { allowedBits, OPERATIONS_NOT_REQUESTED } from "../acl-operations.ts";
+import { CLUSTER } from "../../../core/broker/auth.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
@@ -71,7 +72,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
       controllerId: broker.controllerId(),
       topics: topicOperations(req, topics, ctx),
       clusterAuthorizedOperations:
-        ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations ? operationBits(broker.authorizedOperations("cluster", broker.clusterId)) : OPERATIONS_NOT_REQUESTED,
+        ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations ? allowedBits(ctx, CLUSTER) : OPERATIONS_NOT_REQUESTED,
     };
   },
 });
@@ -80,7 +81,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
 function topicOperations(req: MetadataRequest, topics: MetadataResponseTopic[], ctx: RequestContext): MetadataResponseTopic[] {
   if (ctx.apiVersion < 8 || !req.includeTopicAuthorizedOperations) return topics;
   for (const t of topics) {
-    if (t.name !== null) t.topicAuthorizedOperations = operationBits(ctx.broker.authorizedOperations("topic", t.name));
+    if (t.name !== null) t.topicAuthorizedOperations = allowedBits(ctx, { type: "TOPIC", name: t.name });
   }
   return topics;
 }

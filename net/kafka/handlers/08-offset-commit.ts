@@ -12,7 +12,8 @@
 // commit timestamp (ignored: offsets do not expire here); v2-4 a retention time (ignored);
 // v3 throttle_time_ms; v6 committed_leader_epoch (KIP-320), stored and returned by OffsetFetch;
 // v7 group_instance_id (KIP-345); v8 flexible (KIP-482); v9 names the generation field
-// generation_id_or_member_epoch (KIP-848) — for these classic groups it is the generation.
+// generation_id_or_member_epoch (KIP-848): a classic group's generation, or a consumer-protocol
+// member's epoch, which must be current (STALE_MEMBER_EPOCH), from v9 only (UNSUPPORTED_VERSION).
 import {
   OffsetCommit,
   type OffsetCommitRequest,
@@ -31,6 +32,7 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
     const denied = ctx.broker.groupOwnership(req.groupId);
     const results = denied !== null ? req.topics.flatMap((t) => t.partitions.map(() => ({ error: denied }))) : await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
+      apiVersion: v,
       generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
       memberId: v >= 1 ? req.memberId : "",
       groupInstanceId: v >= 7 ? req.groupInstanceId : null,

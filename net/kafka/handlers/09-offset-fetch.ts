@@ -5,7 +5,8 @@
 //   of the group, and a top-level error_code. v3: throttle_time_ms.
 // - v5: committed_leader_epoch (KIP-320). v6: flexible (KIP-482). v7: require_stable.
 // - v8: several groups in one request (KIP-709), each with its own topics and error.
-// - v9: member id and epoch (KIP-848) for new-protocol consumer groups; classic groups ignore them.
+// - v9: member id and epoch (KIP-848): a consumer-protocol member's epoch must be its current one
+//   (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH); epoch -1 (admin tools) and classic groups ignore them.
 import {
   OffsetFetch,
   type OffsetFetchRequest,
@@ -30,7 +31,8 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
         groups: req.groups.map((g) => {
           const denied = ctx.broker.groupOwnership(g.groupId);
           if (denied !== null) return { groupId: g.groupId, errorCode: groupErrorCode(denied), topics: [] };
-          const r = groups.fetchOffsets(g.groupId, g.topics === null ? null : g.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })));
+          const member = v >= 9 && g.memberId !== null ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined;
+          const r = groups.fetchOffsets(g.groupId, g.topics === null ? null : g.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })), member);
           return { groupId: g.groupId, errorCode: groupErrorCode(r.error), topics: partitionsOf(r, v) };
         }),
       };

@@ -5,7 +5,8 @@
 // - v1: rebalance_timeout_ms (KIP-62). v2: throttle_time_ms.
 // - v4: a new dynamic member first gets MEMBER_ID_REQUIRED (79) with its member id and joins
 //   again with it (KIP-394).
-// - v5: group_instance_id, static membership (KIP-345; see core/groups/coordinator.ts for how far).
+// - v5: group_instance_id, static membership (KIP-345): a restarted static member takes its old
+//   id's place and assignment without a rebalance (core/groups/coordinator.ts).
 // - v6: flexible (KIP-482). v7: protocol type and name in the response (KIP-559).
 // - v8: reason (KIP-800), logged. v9: skip_assignment (KIP-814), always false here: we never skip.
 // Errors: INVALID_GROUP_ID, INVALID_SESSION_TIMEOUT (outside the broker's

@@ -2,7 +2,7 @@
 // assignments when Stable, without (and no protocol) otherwise, as Kafka's GroupSummary. A group
 // that does not exist reads as Dead with no error (Kafka's classic coordinator).
 // - v1: throttle_time_ms. v3: authorized_operations (KIP-430): when asked, the core's allowed
-//   group operations (every one, READ, DESCRIBE, DELETE, while there is no authorizer), else
+//   group operations (of READ, DESCRIBE, DELETE: the principal's own, core/broker/auth.ts), else
 //   INT32_MIN as Kafka.
 // - v4: group_instance_id per member (KIP-345). v5: flexible (KIP-482).
 import {
@@ -11,7 +11,7 @@ import {
   type DescribeGroupsResponse,
   defaultDescribeGroupsResponse,
 } from "../../protocol/messages/index.ts";
-import { OPERATIONS_NOT_REQUESTED, operationBits } from "../acl-operations.ts";
+import { allowedBits, OPERATIONS_NOT_REQUESTED } from "../acl-operations.ts";
 import { groupErrorCode } from "../group-errors.ts";
 import { defineHandler } from "../handler.ts";
 
@@ -35,7 +35,7 @@ export const describeGroupsHandler = defineHandler<DescribeGroupsRequest, Descri
         memberMetadata: m.metadata,
         memberAssignment: m.assignment,
       })),
-      authorizedOperations: v >= 3 && req.includeAuthorizedOperations ? operationBits(ctx.broker.authorizedOperations("group", g.groupId)) : OPERATIONS_NOT_REQUESTED,
+      authorizedOperations: v >= 3 && req.includeAuthorizedOperations ? allowedBits(ctx, { type: "GROUP", name: g.groupId }) : OPERATIONS_NOT_REQUESTED,
     }));
     return { ...defaultDescribeGroupsResponse(), throttleTimeMs: 0, groups };
   },

@@ -2,7 +2,8 @@
 // - v1: throttle_time_ms. v3: flexible (KIP-482).
 // - v4: states_filter and group_state (KIP-518): only groups in one of the named states
 //   (case-insensitive, as Kafka); empty = all.
-// - v5: types_filter and group_type (KIP-848): every group here is "classic".
+// - v5: types_filter and group_type (KIP-848): "classic" (JoinGroup/SyncGroup) or "consumer"
+//   (ConsumerGroupHeartbeat), case-insensitive as Kafka.
 import {
   ListGroups,
   type ListGroupsRequest,
@@ -10,8 +11,6 @@ import {
   defaultListGroupsResponse,
 } from "../../protocol/messages/index.ts";
 import { defineHandler } from "../handler.ts";
-
-const GROUP_TYPE = "classic";
 
 export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
   api: ListGroups,
@@ -24,8 +23,8 @@ export const listGroupsHandler = defineHandler<ListGroupsRequest, ListGroupsResp
     const groups = ctx.broker.groups
       .listGroups()
       .filter((g) => ctx.broker.groupOwnership(g.groupId) === null)
-      .filter((g) => (states.size === 0 || states.has(g.state.toLowerCase())) && (types.size === 0 || types.has(GROUP_TYPE)))
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: GROUP_TYPE }));
+      .filter((g) => (states.size === 0 || states.has(g.state.toLowerCase())) && (types.size === 0 || types.has(g.groupType)))
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: g.groupType }));
     return { ...defaultListGroupsResponse(), throttleTimeMs: 0, errorCode: 0, groups };
   },
 });

@@ -10,6 +10,7 @@ import {
   type DescribeUserScramCredentialsResponse,
   type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult as Result,
 } from "../../protocol/messages/index.ts";
+import { requesterOf } from "../acl-operations.ts";
 import { defineHandler } from "../handler.ts";
 
 /** Kafka's ScramMechanism type ids on the wire. */
@@ -21,7 +22,7 @@ export const describeUserScramCredentialsHandler = defineHandler<DescribeUserScr
   maxVersion: 0,
   handle(req, ctx) {
     const auth = ctx.broker.auth;
-    if (!auth.authorize(ctx.session.principal, "DESCRIBE", CLUSTER)) {
+    if (!auth.authorize(requesterOf(ctx), "DESCRIBE", CLUSTER)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed.", results: [] };
     }
     const names = req.users === null ? auth.listUsers().map((u) => u.name) : req.users.map((u) => u.name);

@@ -9,6 +9,7 @@ import { CLUSTER, type ScramAlteration } from "../../../core/broker/auth.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AlterUserScramCredentials, type AlterUserScramCredentialsRequest, type AlterUserScramCredentialsResponse } from "../../protocol/messages/index.ts";
 import { kafkaErrorCode } from "../errors.ts";
+import { requesterOf } from "../acl-operations.ts";
 import { defineHandler } from "../handler.ts";
 import { SCRAM_MECHANISM_IDS } from "./50-describe-user-scram-credentials.ts";
 
@@ -24,7 +25,7 @@ export const alterUserScramCredentialsHandler = defineHandler<AlterUserScramCred
       ...req.upsertions.map((u) => ({ kind: "upsert" as const, user: u.name, mechanism: MECHANISM_BY_ID.get(u.mechanism) ?? `UNKNOWN(${u.mechanism})`, iterations: u.iterations, salt: u.salt, saltedPassword: u.saltedPassword })),
     ];
     const auth = ctx.broker.auth;
-    if (!auth.authorize(ctx.session.principal, "ALTER", CLUSTER)) {
+    if (!auth.authorize(requesterOf(ctx), "ALTER", CLUSTER)) {
       const users = [...new Set(changes.map((c) => c.user))];
       return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: "Cluster authorization failed." })) };
     }

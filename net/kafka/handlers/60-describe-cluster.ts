@@ -1,14 +1,15 @@
 // DescribeCluster (key 60), v0-1 (KIP-700; flexible from v0). This broker, as the cluster's only
 // broker and its controller, as Kafka's AuthHelper.computeDescribeClusterResponse answers:
-// - include_cluster_authorized_operations → the core's allowed cluster operations as a bit field
-//   (every one while there is no authorizer: CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
-//   ALTER_CONFIGS, IDEMPOTENT_WRITE, ALTER, DESCRIBE); not asked → INT32_MIN.
+// - include_cluster_authorized_operations → the principal's allowed cluster operations as a bit
+//   field (of CREATE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, ALTER,
+//   DESCRIBE: every one without authorization or for a super user); not asked → INT32_MIN.
 // - v1: endpoint_type (KIP-919). This is a broker endpoint (1): asking for controllers (2) gets
 //   MISMATCHED_ENDPOINT_TYPE (114), an unknown type UNSUPPORTED_ENDPOINT_TYPE (115); in v0, where
 //   the field cannot be sent, either would be INVALID_REQUEST.
 import { ErrorCode } from "../../protocol/errors.ts";
 import { DescribeCluster, type DescribeClusterRequest, type DescribeClusterResponse, defaultDescribeClusterResponse } from "../../protocol/messages/index.ts";
-import { OPERATIONS_NOT_REQUESTED, operationBits } from "../acl-operations.ts";
+import { allowedBits, OPERATIONS_NOT_REQUESTED } from "../acl-operations.ts";
+import { CLUSTER } from "../../../core/broker/auth.ts";
 import { defineHandler } from "../handler.ts";
 import { advertisedHost } from "./03-metadata.ts";
 
@@ -36,7 +37,7 @@ export const describeClusterHandler = defineHandler<DescribeClusterRequest, Desc
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       brokers: [{ brokerId: broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, rack: null }],
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? operationBits(broker.authorizedOperations("cluster", broker.clusterId)) : OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? allowedBits(ctx, CLUSTER) : OPERATIONS_NOT_REQUESTED,
     };
   },
 });

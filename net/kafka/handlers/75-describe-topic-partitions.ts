@@ -12,7 +12,7 @@
 //   illegal name); not reported when listing every topic.
 // - One broker leads every partition in epoch 0, the only replica and in sync; eligible leader
 //   replicas and last known ELR are empty (KIP-966's ELR needs several replicas); authorized
-//   operations: every topic operation (no authorizer, core/broker/authorization.ts).
+//   operations: the principal's own set (core/broker/auth.ts authorizedOperations).
 import { CoreError } from "../../../core/errors.ts";
 import { topicNameProblem } from "../../../core/topics/names.ts";
 import type { Topic } from "../../../core/topics/topic-store.ts";
@@ -24,7 +24,7 @@ import {
   type DescribeTopicPartitionsResponseTopic,
   defaultDescribeTopicPartitionsResponse,
 } from "../../protocol/messages/index.ts";
-import { operationBits } from "../acl-operations.ts";
+import { allowedBits } from "../acl-operations.ts";
 import { kafkaErrorCode } from "../errors.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
 
@@ -67,7 +67,7 @@ export const describeTopicPartitionsHandler = defineHandler<DescribeTopicPartiti
       remaining -= described.partitions.length;
     }
     for (const t of response.topics) {
-      if (t.name !== null) t.topicAuthorizedOperations = operationBits(ctx.broker.authorizedOperations("topic", t.name));
+      if (t.name !== null) t.topicAuthorizedOperations = allowedBits(ctx, { type: "TOPIC", name: t.name });
     }
     return response;
   },

@@ -5,11 +5,16 @@ import type { ApiDescriptor } from "../api.ts";
 import { AlterConfigs } from "./alter-configs.ts";
 import { AlterUserScramCredentials } from "./alter-user-scram-credentials.ts";
 import { ApiVersions } from "./api-versions.ts";
+import { ConsumerGroupDescribe } from "./consumer-group-describe.ts";
+import { ConsumerGroupHeartbeat } from "./consumer-group-heartbeat.ts";
+import { CreateAcls } from "./create-acls.ts";
 import { CreatePartitions } from "./create-partitions.ts";
 import { CreateTopics } from "./create-topics.ts";
+import { DeleteAcls } from "./delete-acls.ts";
 import { DeleteGroups } from "./delete-groups.ts";
 import { DeleteRecords } from "./delete-records.ts";
 import { DeleteTopics } from "./delete-topics.ts";
+import { DescribeAcls } from "./describe-acls.ts";
 import { DescribeCluster } from "./describe-cluster.ts";
 import { DescribeConfigs } from "./describe-configs.ts";
 import { DescribeGroups } from "./describe-groups.ts";
@@ -41,11 +46,16 @@ import { SyncGroup } from "./sync-group.ts";
 export * from "./alter-configs.ts";
 export * from "./alter-user-scram-credentials.ts";
 export * from "./api-versions.ts";
+export * from "./consumer-group-describe.ts";
+export * from "./consumer-group-heartbeat.ts";
+export * from "./create-acls.ts";
 export * from "./create-partitions.ts";
 export * from "./create-topics.ts";
+export * from "./delete-acls.ts";
 export * from "./delete-groups.ts";
 export * from "./delete-records.ts";
 export * from "./delete-topics.ts";
+export * from "./describe-acls.ts";
 export * from "./describe-cluster.ts";
 export * from "./describe-configs.ts";
 export * from "./describe-groups.ts";
@@ -78,7 +88,7 @@ export * from "./consumer-protocol-assignment.ts";
 
 /** Every generated API, in API key order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, AlterUserScramCredentials, ApiVersions, CreatePartitions, CreateTopics, DeleteGroups, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeUserScramCredentials, ElectLeaders, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
+export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, AlterUserScramCredentials, ApiVersions, ConsumerGroupDescribe, ConsumerGroupHeartbeat, CreateAcls, CreatePartitions, CreateTopics, DeleteAcls, DeleteGroups, DeleteRecords, DeleteTopics, DescribeAcls, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeUserScramCredentials, ElectLeaders, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
 
 /** API key → descriptor. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,0 +1,115 @@
+// Decompression ahead of validation: one budget per request, the main thread left after a few ms
+// (issue #18, "fair under abuse").
+import { expect, test } from "bun:test";
+import * as zlib from "node:zlib";
+import { crc32c } from "./crc32c.ts";
+import { DecompressionBudget, prepareDecompression, preparedSection } from "./decompress-ahead.ts";
+import { Codec } from "./header.ts";
+import { encodeRecordBatch } from "./record-batch.ts";
+import { validateProduceBatch } from "./validate-produce.ts";
+import { CoreError } from "../errors.ts";
+import { DECOMPRESS_SYNC_BYTES, DECOMPRESSED_BYTES_MAX, REQUEST_DECOMPRESSED_BYTES_MAX } from "../limits.ts";
+
+const OPTS = { maxMessageBytes: 100 << 20, allowZstd: true, timestampType: "CreateTime" as const };
+
+/** A one-record batch whose compressed section is `payload` (a bomb: zeros are no valid records). */
+function bomb(codec: Codec, payload: Uint8Array): Uint8Array {
+  const batch = new Uint8Array(61 + payload.length);
+  const v = new DataView(batch.buffer);
+  v.setInt32(8, batch.length - 12);
+  v.setInt32(12, -1);
+  v.setInt8(16, 2);
+  v.setInt16(21, codec);
+  v.setBigInt64(27, 1_700_000_000_000n);
+  v.setBigInt64(35, 1_700_000_000_000n);
+  v.setBigInt64(43, -1n);
+  v.setInt16(51, -1);
+  v.setInt32(53, -1);
+  v.setInt32(57, 1);
+  batch.set(payload, 61);
+  v.setUint32(17, crc32c(batch, 21, batch.length));
+  return batch;
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return "ok";
+  } catch (e) {
+    return e instanceof CoreError ? e.code : String(e);
+  }
+}
+
+test("a small compressed batch is decompressed at once, once, and validates from the prepared section", () => {
+  const batch = encodeRecordBatch({ records: [{ key: null, value: new TextEncoder().encode("hello".repeat(100)) }], codec: Codec.Gzip });
+  const budget = new DecompressionBudget();
+  expect(prepareDecompression([batch], budget)).toBeNull();
+  const section = preparedSection(batch, {})!;
+  expect(section.length).toBeGreaterThan(500);
+  expect(budget.remaining).toBe(REQUEST_DECOMPRESSED_BYTES_MAX - section.length);
+  expect(validateProduceBatch(batch, OPTS).recordCount).toBe(1);
+});
+
+test("a batch larger than the main thread takes is decompressed off it and validates", async () => {
+  const value = new Uint8Array(3 * DECOMPRESS_SYNC_BYTES).map((_, i) => (i * 7) & 0x3f);
+  const batch = encodeRecordBatch({ records: [{ key: null, value }], codec: Codec.Zstd });
+  const pending = prepareDecompression([batch], new DecompressionBudget());
+  expect(pending).not.toBeNull();
+  await pending;
+  expect(preparedSection(batch, {})!.length).toBeGreaterThan(value.length);
+  expect(validateProduceBatch(batch, OPTS).recordCount).toBe(1);
+});
+
+/** zstd without Frame_Content_Size (as a streaming compressor writes it). */
+async function zstdUndeclared(data: Uint8Array): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  const c = zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: 19 } });
+  c.on("data", (d: Buffer) => chunks.push(d));
+  await new Promise((r) => (c.on("end", r), c.end(data)));
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** gzip whose ISIZE lies (0): only the cap can stop it. */
+function gzipLying(data: Uint8Array): Uint8Array {
+  const g = Bun.gzipSync(data as Uint8Array<ArrayBuffer>, { level: 9 });
+  g.fill(0, g.length - 4);
+  return g;
+}
+
+test("bombs that declare their size are refused on their word: nothing inflated, nothing of the budget spent", () => {
+  const big = new Uint8Array(DECOMPRESSED_BYTES_MAX + 1024 * 1024);
+  const bombs = [bomb(Codec.Zstd, Bun.zstdCompressSync(big, { level: 19 })), bomb(Codec.Gzip, Bun.gzipSync(big, { level: 9 }))];
+  const budget = new DecompressionBudget();
+  expect(prepareDecompression(bombs, budget)).toBeNull();
+  expect(budget.remaining).toBe(REQUEST_DECOMPRESSED_BYTES_MAX);
+  expect(bombs.map((b) => codeOf(() => validateProduceBatch(b, OPTS)))).toEqual(["DECOMPRESSION_LIMIT", "DECOMPRESSION_LIMIT"]);
+});
+
+test.each([
+  ["zstd", Codec.Zstd],
+  ["gzip", Codec.Gzip],
+] as const)("%s bombs that hide their size: one request inflates at most its budget, every bomb and a good batch after them fail DECOMPRESSION_LIMIT, the event loop turning meanwhile", async (_name, codec) => {
+  const big = new Uint8Array(DECOMPRESSED_BYTES_MAX + 1024 * 1024);
+  const payload = codec === Codec.Zstd ? await zstdUndeclared(big) : gzipLying(big);
+  const bombs = Array.from({ length: 6 }, () => bomb(codec, payload));
+  const good = encodeRecordBatch({ records: [{ key: null, value: new Uint8Array(10) }], codec });
+  const budget = new DecompressionBudget();
+  const pending = prepareDecompression([...bombs, good], budget);
+  // A timer set now fires before the bombs are done: they inflate off the main thread.
+  let turned = false;
+  setTimeout(() => (turned = true), 0);
+  await pending;
+  expect(turned).toBe(true);
+  expect(budget.remaining).toBeLessThanOrEqual(0);
+  expect(bombs.map((b) => codeOf(() => validateProduceBatch(b, OPTS)))).toEqual(bombs.map(() => "DECOMPRESSION_LIMIT"));
+  expect(codeOf(() => validateProduceBatch(good, OPTS))).toBe("DECOMPRESSION_LIMIT");
+  // Without the request's budget (another door), the same good batch is fine.
+  const alone = encodeRecordBatch({ records: [{ key: null, value: new Uint8Array(10) }], codec });
+  expect(codeOf(() => validateProduceBatch(alone, OPTS))).toBe("ok");
+}, 60_000);
+
+test("garbage that is no valid stream for its codec is CORRUPT_BATCH, whether decompressed at once or off the thread", async () => {
+  const junk = bomb(Codec.Zstd, new Uint8Array(200).fill(0x5a));
+  await prepareDecompression([junk], new DecompressionBudget());
+  expect(codeOf(() => validateProduceBatch(junk, OPTS))).toBe("CORRUPT_BATCH");
+});

@@ -1,0 +1,200 @@
+// Decompressing a Produce request's batches ahead of their validation, bounded in bytes per request
+// and in main-thread time per turn of the event loop (issue #18, "fair under abuse"). Measured on
+// the old broker: a Produce of 1,000 zstd bombs of 2.6 KiB froze every client for 12.1 s (each
+// batch inflated synchronously up to the 64 MiB per-batch cap), 64 gzip bombs in one request took
+// it to 827 MiB.
+//
+//   bytes  a request's batches may decompress to REQUEST_DECOMPRESSED_BYTES_MAX together; past it
+//          every further compressed batch of the request fails DECOMPRESSION_LIMIT (INVALID_RECORD
+//          on the wire) without being touched, and nothing of it is appended.
+//   time   a batch is inflated on the main thread only while this turn of the event loop has spent
+//          less than DECOMPRESS_TURN_MS doing so, and only up to DECOMPRESS_SYNC_BYTES (a
+//          legitimate batch of a few hundred KiB: no thread hop); anything larger, or anything once
+//          the turn's time is spent, is inflated off the main thread (node:zlib's asynchronous
+//          gunzip / zstdDecompress, which Bun runs on its thread pool), at most
+//          DECOMPRESS_OFF_THREAD_MAX at a time for the whole broker (each holds up to a batch's cap
+//          of memory); snappy and lz4, our own code, run on the main thread a batch per turn.
+//
+// The sections go in a WeakMap keyed by the batch's bytes, which validation (validate-produce.ts)
+// looks in before it decompresses itself: each batch is inflated once. A batch not prepared (the
+// HTTP door, a follower's fetch) is validated as before, with the per-batch cap only.
+//
+// `prepareDecompression` returns null when everything was done in this call (the common case,
+// no await), else a promise that settles when the rest is done. The caller must then keep later
+// appends of the same connection waiting (net/kafka/connection.ts holds its dispatch): appends
+// happen in arrival order.
+import * as zlib from "node:zlib";
+import { CoreError, type CoreErrorContext } from "../errors.ts";
+import { DECOMPRESS_OFF_THREAD_MAX, DECOMPRESS_SYNC_BYTES, DECOMPRESS_TURN_MS, DECOMPRESSED_BYTES_MAX, REQUEST_DECOMPRESSED_BYTES_MAX } from "../limits.ts";
+import { codecName, decompress, gzipDeclaredBytes, zstdDeclaredBytes } from "./codecs.ts";
+import { ATTR_CODEC_MASK, BATCH_HEADER_BYTES, Codec, OFF_ATTRIBUTES, OFF_MAGIC } from "./header.ts";
+
+/** Sections (or why there is none) decompressed ahead, by the batch they came from. */
+const prepared = new WeakMap<Uint8Array, Uint8Array | CoreError>();
+
+/** The section `prepareDecompression` made for `batch` (throws its error, with `ctx`), or undefined. */
+export function preparedSection(batch: Uint8Array, ctx: CoreErrorContext): Uint8Array | undefined {
+  const s = prepared.get(batch);
+  if (s instanceof CoreError) throw new CoreError(s.code, s.message, ctx);
+  return s;
+}
+
+/** Bytes one request may still decompress to. */
+export class DecompressionBudget {
+  constructor(public remaining = REQUEST_DECOMPRESSED_BYTES_MAX) {}
+}
+
+// --- main-thread time this turn -------------------------------------------------------------------
+let turnSpentMs = 0;
+let turnResetArmed = false;
+
+function chargeTurn(ms: number): void {
+  turnSpentMs += ms;
+  if (!turnResetArmed) {
+    turnResetArmed = true;
+    setImmediate(() => {
+      turnSpentMs = 0;
+      turnResetArmed = false;
+    });
+  }
+}
+
+function turnLeft(): boolean {
+  return turnSpentMs < DECOMPRESS_TURN_MS;
+}
+
+// --- off the main thread, a few at a time --------------------------------------------------------
+let offThread = 0;
+const offThreadQueue: Array<() => void> = [];
+
+async function offThreadSlot<T>(run: () => Promise<T>): Promise<T> {
+  if (offThread >= DECOMPRESS_OFF_THREAD_MAX) await new Promise<void>((r) => offThreadQueue.push(r));
+  offThread++;
+  try {
+    return await run();
+  } finally {
+    offThread--;
+    offThreadQueue.shift()?.();
+  }
+}
+
+function zlibAsync(codec: Codec.Gzip | Codec.Zstd, data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, out: Uint8Array) => {
+      if (err === null) return resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") reject(limit(codec, maxBytes));
+      else reject(new CoreError("CORRUPT_BATCH", `${codecName(codec)}: ${err.message}`, {}, { cause: err }));
+    };
+    if (declaredBytes(codec, data) > maxBytes) return reject(limit(codec, maxBytes));
+    if (codec === Codec.Gzip) zlib.gunzip(data, { maxOutputLength: maxBytes }, done);
+    else zlib.zstdDecompress(data, { maxOutputLength: maxBytes }, done);
+  });
+}
+
+function declaredBytes(codec: Codec, data: Uint8Array): number {
+  return codec === Codec.Gzip ? gzipDeclaredBytes(data) : codec === Codec.Zstd ? zstdDeclaredBytes(data) : -1;
+}
+
+/** A main-thread decompression in a later turn (our JS codecs). */
+function nextTurn(codec: Codec, data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      const started = performance.now();
+      try {
+        resolve(decompress(codec, data, maxBytes));
+      } catch (e) {
+        reject(e);
+      } finally {
+        chargeTurn(performance.now() - started);
+      }
+    }),
+  );
+}
+
+function limit(codec: Codec, maxBytes: number): CoreError {
+  return new CoreError("DECOMPRESSION_LIMIT", `${codecName(codec)}: output would exceed the ${maxBytes}-byte cap`);
+}
+
+function spent(): CoreError {
+  return new CoreError("DECOMPRESSION_LIMIT", `the request's batches decompress to more than ${REQUEST_DECOMPRESSED_BYTES_MAX} bytes together`);
+}
+
+/** The codec of a batch worth preparing (magic 2, compressed, known), else null: validation says why. */
+function codecOf(batch: Uint8Array): Codec | null {
+  if (batch.length <= BATCH_HEADER_BYTES || batch[OFF_MAGIC] !== 2) return null;
+  const codec = batch[OFF_ATTRIBUTES + 1]! & ATTR_CODEC_MASK;
+  return codec === Codec.None || codec > Codec.Zstd ? null : (codec as Codec);
+}
+
+/**
+ * Decompresses the compressed batches of one request ahead of validation, within `budget`. Null
+ * when all is done; else a promise of the rest (never rejects: failures are kept per batch).
+ */
+export function prepareDecompression(batches: readonly Uint8Array[], budget: DecompressionBudget): Promise<void> | null {
+  let later: Uint8Array[] | null = null;
+  for (const batch of batches) {
+    const codec = codecOf(batch);
+    if (codec === null || prepared.has(batch)) continue;
+    if (later !== null) {
+      later.push(batch);
+      continue;
+    }
+    if (budget.remaining <= 0) {
+      prepared.set(batch, spent());
+      continue;
+    }
+    const cap = Math.min(DECOMPRESSED_BYTES_MAX, budget.remaining);
+    if (!turnLeft()) {
+      later = [batch];
+      continue;
+    }
+    const syncCap = Math.min(cap, DECOMPRESS_SYNC_BYTES);
+    // A stream that declares its size (codecs.ts) is judged on it: over the cap, refused without
+    // inflating anything; over what the main thread takes, straight off it.
+    const declared = declaredBytes(codec, batch.subarray(BATCH_HEADER_BYTES));
+    if (declared > cap) {
+      prepared.set(batch, declared > DECOMPRESSED_BYTES_MAX ? limit(codec, cap) : spent());
+      continue;
+    }
+    if (declared > syncCap) {
+      later = [batch];
+      continue;
+    }
+    const started = performance.now();
+    try {
+      const section = decompress(codec, batch.subarray(BATCH_HEADER_BYTES), syncCap);
+      budget.remaining -= section.length;
+      prepared.set(batch, section);
+    } catch (e) {
+      const tooBig = e instanceof CoreError && e.code === "DECOMPRESSION_LIMIT";
+      if (tooBig && syncCap < cap) later = [batch];
+      else prepared.set(batch, tooBig ? limit(codec, cap) : (e as CoreError));
+      if (tooBig) budget.remaining -= syncCap;
+    } finally {
+      chargeTurn(performance.now() - started);
+    }
+  }
+  return later === null ? null : finishLater(later, budget);
+}
+
+/** The rest, one batch after another (each may take the rest of the budget). */
+async function finishLater(batches: Uint8Array[], budget: DecompressionBudget): Promise<void> {
+  for (const batch of batches) {
+    const codec = codecOf(batch)!;
+    if (budget.remaining <= 0) {
+      prepared.set(batch, spent());
+      continue;
+    }
+    const cap = Math.min(DECOMPRESSED_BYTES_MAX, budget.remaining);
+    const data = batch.subarray(BATCH_HEADER_BYTES);
+    try {
+      const section = await offThreadSlot(() => (codec === Codec.Gzip || codec === Codec.Zstd ? zlibAsync(codec, data, cap) : nextTurn(codec, data, cap)));
+      budget.remaining -= section.length;
+      prepared.set(batch, section);
+    } catch (e) {
+      const err = e instanceof CoreError ? e : new CoreError("CORRUPT_BATCH", `${codecName(codec)}: ${(e as Error)?.message ?? e}`);
+      if (err.code === "DECOMPRESSION_LIMIT") budget.remaining -= cap;
+      prepared.set(batch, err);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// A KafkaClient that forgets some APIs of what each broker advertised in ApiVersions, as if the
+// brokers did not serve them: a client test's stand-in for an older broker (one without the
+// consumer group protocol, KIP-848, for instance) on the one real broker a test starts. A test
+// double: production code never imports it.
+import { type BrokerAddress, type ClientOptions, KafkaClient } from "../client/client.ts";
+import type { Connection } from "../client/connection.ts";
+
+export class HiddenApisClient extends KafkaClient {
+  constructor(
+    opts: ClientOptions,
+    private readonly hidden: readonly number[],
+  ) {
+    super(opts);
+  }
+
+  override async connectionTo(addr: BrokerAddress): Promise<Connection> {
+    return this.hide(await super.connectionTo(addr));
+  }
+
+  override async ownConnection(addr: BrokerAddress): Promise<Connection> {
+    return this.hide(await super.ownConnection(addr));
+  }
+
+  private hide(conn: Connection): Connection {
+    for (const key of this.hidden) conn.brokerVersions.delete(key);
+    return conn;
+  }
+}
