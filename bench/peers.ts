@@ -471,4 +471,9 @@ export function report(all: BenchRow[]): string[] {
   return out;
 }
 
-if (import.meta.main) console.log(report(await run()).join("\n"));
+if (import.meta.main) {
+  const all = await run();
+  console.log(report(all).join("\n"));
+  // Every row too (what `make bench` puts in the peers section), for a run of this module alone.
+  for (const r of all) console.log(`| ${r.name} | ${r.value.toPrecision(4)} | ${r.runs ? `${Math.min(...r.runs).toPrecision(4)}–${Math.max(...r.runs).toPrecision(4)}` : ""} | ${r.unit} |`);
+}
