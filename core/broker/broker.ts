@@ -443,6 +443,11 @@ export class Broker {
     return appendBatchThen(this.store, this.metrics, topicName, partition, batch, options, sink);
   }
 
+  /** Memory the partitions' tail caches hold now (core/log/tail-cache.ts, one budget per broker). */
+  get tailCacheBytes(): number {
+    return this.store.tailCache.heldBytes;
+  }
+
   /** Appends several batches of one topic; every batch is checked before any is written. */
   appendAll(topicName: string, batches: ReadonlyArray<{ partition: number; batch: Uint8Array }>, options: AppendOptions): Appending[] {
     return appendAll(this.store, this.metrics, topicName, batches, options);
