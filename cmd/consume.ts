@@ -129,6 +129,8 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
       },
       onCommitError: (err) => say(`group ${group}: commit failed: ${(err as Error).message}`),
     });
+    // A stop while the group keeps the consumer waiting (a join): it stops waiting, then commits and leaves.
+    stopper.onStop(() => consumer.interrupt());
     try {
       await consumer.run(onRecord, { afterPoll, until });
     } catch (err) {

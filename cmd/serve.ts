@@ -16,7 +16,7 @@ import { Broker, type BrokerLog } from "../core/broker/broker.ts";
 import { CoreError } from "../core/errors.ts";
 import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
-import { REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT, REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { hostName, normaliseOrigin } from "../net/http/guard.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { Admission } from "../net/kafka/admission.ts";
@@ -61,6 +61,10 @@ export interface BrokerOptions {
   cluster?: { nodeId: number; etcd: string; name: string; replicaLagMaxMs?: number };
   /** Detail lines too (recovery per partition); otherwise one summary line per subject. */
   verbose?: boolean;
+  /** The log cleaner's bound on bytes read plus written per second (0: none). */
+  cleanerIoBytesPerSecond?: number;
+  /** How often the log cleaner looks for dirty logs (Kafka's log.cleaner.backoff.ms). */
+  cleanerBackoffMs?: number;
 }
 
 export interface RunningBroker {
@@ -85,6 +89,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       defaultPartitions: options.defaultPartitions,
       groups: options.groups,
       auth: { superUsers: options.superUsers, authorizationEnabled: options.authenticates ?? false },
+      cleaner: { ioBytesPerSecond: options.cleanerIoBytesPerSecond, checkMs: options.cleanerBackoffMs },
     },
     log,
   );
@@ -94,6 +99,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     await bootstrapUsers(broker, options, log);
     // One request memory and one count per client address for every listener.
     const admission = new Admission(log, options.maxRequestMemory, options.maxConnectionsPerIp);
+    broker.metrics.requestMemory = () => ({ usedBytes: admission.memory.used, maxBytes: admission.memory.maxBytes, waiting: admission.memory.waiting });
     for (const l of options.listeners) {
       kafka.push(
         startKafkaServer({
@@ -190,6 +196,8 @@ export interface ServeFlags extends ListenerFlags {
   groupInitialRebalanceDelayMs?: string;
   groupConsumerHeartbeatIntervalMs?: string;
   groupConsumerSessionTimeoutMs?: string;
+  logCleanerIoMaxBytesPerSecond?: string;
+  logCleanerBackoffMs?: string;
   verbose?: boolean;
 }
 
@@ -199,7 +207,7 @@ const CONFIG_KEYS = new Set([
   "maxRequestMemory", "maxConnectionsPerIp", "firstRequestTimeoutMs",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
-  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin",
+  "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin", "logCleanerIoMaxBytesPerSecond", "logCleanerBackoffMs",
 ]);
 /** Keys whose value is a list (repeatable flags); a single string in the file is a list of one. */
 const LIST_KEYS = new Set(["listener", "advertise", "httpHost", "httpCorsOrigin"]);
@@ -283,10 +291,12 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     firstRequestTimeoutMs: positiveInt("--first-request-timeout-ms", merged.firstRequestTimeoutMs, FIRST_REQUEST_TIMEOUT_MS_DEFAULT),
     cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
+    cleanerBackoffMs: positiveInt("--log-cleaner-backoff-ms", merged.logCleanerBackoffMs, CLEANER_CHECK_MS),
+    cleanerIoBytesPerSecond: nonNegativeInt("--log-cleaner-io-max-bytes-per-second", merged.logCleanerIoMaxBytesPerSecond, CLEANER_IO_BYTES_PER_S_DEFAULT),
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
-      consumerHeartbeatIntervalMs: positiveInt("--group-consumer-heartbeat-interval-ms", merged.groupConsumerHeartbeatIntervalMs, 5000),
+      consumerHeartbeatIntervalMs: positiveInt("--group-consumer-heartbeat-interval-ms", merged.groupConsumerHeartbeatIntervalMs, 1000),
       consumerSessionTimeoutMs: positiveInt("--group-consumer-session-timeout-ms", merged.groupConsumerSessionTimeoutMs, 45_000),
     },
   };
@@ -390,12 +400,14 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))
-    .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 5000)"))
+    .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 1000; Kafka's is 5000)"))
     .addOption(new Option("--group-consumer-session-timeout-ms <ms>", "session timeout of consumer-protocol groups (KIP-848, default 45000)"))
     .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")
     .option("--cluster-name <name>", "the cluster's name, a key prefix in etcd (default streamctl)")
     .addOption(new Option("--replica-lag-time-max-ms <ms>", "a follower not caught up this long leaves the ISR (Kafka's replica.lag.time.max.ms, default 10000)"))
+    .addOption(new Option("--log-cleaner-io-max-bytes-per-second <n>", `the log cleaner's bound on bytes read plus written per second, 0 for none (Kafka's log.cleaner.io.max.bytes.per.second; default ${CLEANER_IO_BYTES_PER_S_DEFAULT})`))
+    .addOption(new Option("--log-cleaner-backoff-ms <ms>", `how often the log cleaner looks for compacted partitions to clean (Kafka's log.cleaner.backoff.ms; default ${CLEANER_CHECK_MS})`))
     .option("--verbose", "say more: recovery per partition after an unclean stop (default: one summary line)")
     .option("--advertise <[protocol://]host:port>", "the address Metadata tells clients of a listener (behind NAT or a proxy), repeatable: PROTOCOL:// picks the listener; default: the listener's own", collect)
     .action(async (flags: ServeFlags) => {

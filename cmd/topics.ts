@@ -1,10 +1,12 @@
-// `streamctl topics list|create|describe|delete|alter|add-partitions` — topic management over
+// `streamctl topics list|create|describe|delete|alter|add-partitions|compact` — topic management over
 // Kafka's admin APIs (Metadata, ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs,
 // IncrementalAlterConfigs/AlterConfigs, CreatePartitions), so it manages Kafka and Redpanda too.
 // A streamctl broker's control plane, when there is a matching one (control-plane.ts), adds what
 // only it knows: bytes and segments per partition, what an ack means on disk, damaged topics.
 // Without it those read "-" (null in JSON). Tables for people on stdout, confirmations on stderr;
 // `--json` prints one JSON document instead. A missing topic exits 1 with one line.
+// `topics compact` has no Kafka API: it asks a streamctl broker's control plane for a cleaning
+// pass now (POST /v1/topics/{name}/compact) and prints what the pass removed.
 import { Command } from "commander";
 import { topicNameProblem } from "../core/topics/names.ts";
 import { CONFIG_SOURCE_TOPIC, type TopicMetadata } from "../net/client/admin.ts";
@@ -13,7 +15,7 @@ import { seg } from "../net/http/client.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
 import { type AdminFlags, type AdminSession, collect, kafkaCode, keyValues, plural, positiveInt, printJson, sameOutputBelow, withAdmin, withAdminOptions } from "./admin-common.ts";
 import { viaControlPlane } from "./control-plane.ts";
-import { type Io, UsageError } from "./io.ts";
+import { type Io, RuntimeError, UsageError } from "./io.ts";
 import { formatBytes, formatCount, formatTable } from "./table.ts";
 
 interface PartitionDoc {
@@ -247,15 +249,62 @@ function addPartitionsCommand(io: Io): Command {
   });
 }
 
+/** What the control plane answers for a cleaning pass (net/http/topics.ts). */
+interface CompactDoc {
+  topic: string;
+  recordsRemoved: number;
+  bytesRemoved: number;
+  segmentsRemoved: number;
+  bytesRead: number;
+  bytesWritten: number;
+  ms: number;
+  partitions: Array<{ partition: number; cleaned: boolean; reason: string; recordsBefore: number; recordsAfter: number; bytesBefore: number; bytesAfter: number; segmentsBefore: number; segmentsAfter: number; tombstonesRemoved: number; abortedRemoved: number; markersRemoved: number; firstDirtyOffset: number }>;
+}
+
+function compactCommand(io: Io): Command {
+  return withAdminOptions(
+    new Command("compact")
+      .description("clean a compacted topic now (cleanup.policy with compact): keep the latest record per key, drop expired tombstones; prints what was removed (needs a streamctl broker's control plane)")
+      .argument("<topic>"),
+  ).action((name: string, flags: AdminFlags) => {
+    topicName(name);
+    return withAdmin(flags, io, "topics compact", async (s) => {
+      await s.admin.topic(name); // "does not exist" before anything else
+      const cp = await s.controlPlane();
+      if (cp === null) throw new RuntimeError(`topics compact needs a streamctl broker's control plane (--http URL or STREAMCTL_HTTP); ${s.broker} offers none`);
+      const doc = await viaControlPlane(() => cp.post<CompactDoc>(`/v1/topics/${seg(name)}/compact`, {}));
+      if (flags.json) return printJson(io, doc);
+      io.stdout.write(
+        formatTable(
+          ["PARTITION", "RECORDS BEFORE", "RECORDS AFTER", "SIZE BEFORE", "SIZE AFTER", "SEGMENTS BEFORE", "SEGMENTS AFTER", "TOMBSTONES REMOVED", "NOTE"],
+          doc.partitions.map((p) => [
+            p.partition,
+            formatCount(p.recordsBefore),
+            formatCount(p.recordsAfter),
+            formatBytes(p.bytesBefore),
+            formatBytes(p.bytesAfter),
+            p.segmentsBefore,
+            p.segmentsAfter,
+            formatCount(p.tombstonesRemoved),
+            p.cleaned ? "" : p.reason,
+          ]),
+        ),
+      );
+      io.stderr.write(`compacted topic ${name}: removed ${plural(doc.recordsRemoved, "record")}, ${formatBytes(doc.bytesRemoved)} (${doc.bytesRemoved} bytes) and ${plural(doc.segmentsRemoved, "segment")} in ${doc.ms} ms\n`);
+    });
+  });
+}
+
 export function topicsCommand(io: Io): Command {
   const cmd = new Command("topics")
     .alias("topic")
-    .description("list, create, describe, delete, alter and add partitions to topics (Kafka admin APIs)")
+    .description("list, create, describe, delete, alter, add partitions to and compact topics (Kafka admin APIs)")
     .addCommand(listCommand(io))
     .addCommand(createCommand(io))
     .addCommand(describeCommand(io))
     .addCommand(deleteCommand(io))
     .addCommand(alterCommand(io))
-    .addCommand(addPartitionsCommand(io));
+    .addCommand(addPartitionsCommand(io))
+    .addCommand(compactCommand(io));
   return sameOutputBelow(cmd, io);
 }

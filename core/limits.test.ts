@@ -39,6 +39,10 @@ describe("limits", () => {
     expect(brokenRelations(KAFKA_DOOR_LIMIT_RELATIONS, { ...KAFKA_DOOR_LIMITS, OUTPUT_BYTES_HIGH: 1024 })).toHaveLength(1);
   });
 
+  test("kafka door: a down-conversion cap below an old client's fetch size is caught", () => {
+    expect(brokenRelations(KAFKA_DOOR_LIMIT_RELATIONS, { ...KAFKA_DOOR_LIMITS, DOWN_CONVERT_BYTES_MAX: 64 * 1024 })).toHaveLength(1);
+  });
+
   test("client: a default batch bigger than max.message.bytes is caught", () => {
     expect(brokenRelations(CLIENT_LIMIT_RELATIONS, { ...CLIENT_LIMITS, BATCH_BYTES_DEFAULT: 2_000_000 })).toEqual(["a default batch with its header fits a default topic's max.message.bytes, which fits a request"]);
   });

@@ -86,6 +86,19 @@ export const TAIL_CACHE_BYTES_MAX = 32 * 1024 * 1024;
 /** How often retention.ms / retention.bytes are enforced: segments are large, a delete a little
  * late costs only disk, and each pass walks every partition's segment list. */
 export const RETENTION_CHECK_MS = 30_000;
+/** The log cleaner (core/log/cleaner.ts): how often it looks for a log to clean (Kafka's
+ * log.cleaner.backoff.ms); its I/O bound unless serve --log-cleaner-io-max-bytes-per-second says otherwise (read
+ * plus written, about a fifth of a disk that streams 250 MB/s, so produce keeps the rest); its read
+ * and write buffer; how long it holds the broker's thread before yielding it; and the memory of its
+ * offset map (a key's bytes plus ~80 bytes of Map entry each: 10,000 keys of 20 bytes are ~1 MiB).
+ * A dirty section with more keys is cleaned in parts, as Kafka's does with a full dedupe buffer. */
+export const CLEANER_CHECK_MS = 15_000;
+export const CLEANER_IO_BYTES_PER_S_DEFAULT = 50 * 1024 * 1024;
+export const CLEANER_READ_BYTES = 2 * 1024 * 1024;
+export const CLEANER_SLICE_MS = 4;
+/** The share of the broker's one thread the cleaner may take: it works a slice, then rests as long. */
+export const CLEANER_THREAD_SHARE = 0.5;
+export const CLEANER_MAP_BYTES_MAX = 64 * 1024 * 1024;
 /** How long a create-on-first-use waits for another client's create of the same name: a create
  * of thousands of partitions takes seconds, and the retriable LEADER_NOT_AVAILABLE the Kafka door
  * answers after it is what Kafka answers for a topic still being created (issue #7). */
@@ -113,6 +126,12 @@ export const CORE_LIMITS = {
   RECYCLE_MIN_BYTES,
   BUFFER_CAPACITY_STEP,
   RETENTION_CHECK_MS,
+  CLEANER_CHECK_MS,
+  CLEANER_IO_BYTES_PER_S_DEFAULT,
+  CLEANER_READ_BYTES,
+  CLEANER_SLICE_MS,
+  CLEANER_THREAD_SHARE,
+  CLEANER_MAP_BYTES_MAX,
   CREATE_IN_FLIGHT_WAIT_MS,
   PRODUCER_EXPIRATION_MS,
   PRODUCER_SNAPSHOTS_KEPT,
@@ -141,6 +160,9 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["producers expire long after a client's retries give up (minutes), and are checked far more often than they expire", (l) => l.PRODUCER_EXPIRATION_MS >= 3600_000 && l.RETENTION_CHECK_MS * 100 <= l.PRODUCER_EXPIRATION_MS],
   ["a damaged newest producer snapshot has an older one to fall back on; id blocks are large enough to make their fsync rare", (l) => l.PRODUCER_SNAPSHOTS_KEPT >= 2 && l.PRODUCER_ID_BLOCK >= 100],
   ["the tail cache: a partition keeps at least two chunks (one filling, one whole), all partitions fit the budget's share of the broker's memory, and a chunk is below the recycled-read size (tail reads stay small)", (l) => l.TAIL_CACHE_PARTITION_BYTES >= 2 * l.TAIL_CACHE_CHUNK_BYTES && l.TAIL_CACHE_PARTITION_BYTES <= l.TAIL_CACHE_BYTES_MAX && l.TAIL_CACHE_BYTES_MAX <= 64 * 1024 * 1024 && l.TAIL_CACHE_CHUNK_BYTES < l.RECYCLE_MIN_BYTES],
+  ["the cleaner's buffer holds any batch a topic accepts by default; its slices are short beside an ack's latency; its map holds a segment's worth of keys", (l) => l.CLEANER_READ_BYTES >= l.MESSAGE_BYTES_MAX_DEFAULT && l.CLEANER_SLICE_MS <= 10 && l.CLEANER_MAP_BYTES_MAX >= 16 * l.CLEANER_READ_BYTES],
+  ["the cleaner leaves the broker's thread at least half the time, and takes some of it", (l) => l.CLEANER_THREAD_SHARE > 0 && l.CLEANER_THREAD_SHARE <= 0.5],
+  ["the cleaner looks for dirty logs no more often than retention runs, and its default bound leaves produce most of a disk", (l) => l.CLEANER_CHECK_MS >= 1000 && l.CLEANER_CHECK_MS <= l.RETENTION_CHECK_MS && l.CLEANER_IO_BYTES_PER_S_DEFAULT <= 100 * 1024 * 1024],
   ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
 ];
 

@@ -123,6 +123,7 @@ const CHECKS: Array<[RegExp, Check]> = [
   [/^streamctl topics list$/, (r) => expect(lines(r.stdout).map((l) => l.split(/\s+/)[0])).toEqual(expect.arrayContaining(["TOPIC", "logs", "numbers", "orders", "orders-copy", "payments"]))],
   [/^streamctl topics describe orders$/, (r) => expect(r.stdout).toMatch(/^topic {7}orders\nid {10}\S+\ndurability  fsync=always: /)],
   [/^streamctl topics alter payments /, (r) => expect(r.stdout).toMatch(/^cleanup\.policy +compact +topic$/m)],
+  [/^streamctl topics compact payments$/, (r) => expect(r.stderr).toMatch(/^compacted topic payments: removed 0 records, /)],
   [/^streamctl metadata$/, (r) => expect(r.stdout).toStartWith("cluster     streamctl\ncontroller  0\n1 broker, ")],
   [/^streamctl offsets orders --at /, (r) => expect(r.stdout).toMatch(/^TOPIC +PARTITION +START +END +RECORDS +OFFSET@TIME\norders +0 +0 +3 +3 +0\n/)],
   [/^streamctl groups list$/, (r) => expect(r.stdout).toMatch(/^billing +Empty +0 /m)],

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { type BrokerProcess, removeDir, runProcess, startBroker, STREAMCTL_BIN, streamctl, tempDir } from "./harness.ts";
 import { makeCerts, type TestCerts, tlsServeArgs } from "./tls-helpers.ts";
 
@@ -184,6 +185,21 @@ describe("the data commands of issue #22 with the security flags", () => {
       for (const s of sockets) s.end();
       silent.stop(true);
     }
+  });
+});
+
+describe("the HTTPS control plane's own refusals", () => {
+  test("over TLS too, a method it does not serve is 405 JSON, not a closed connection", async () => {
+    const [host, port] = [broker.http.slice(0, broker.http.lastIndexOf(":")), Number(broker.http.slice(broker.http.lastIndexOf(":") + 1))];
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host, port, ca: readFileSync(certs.ca, "utf8"), servername: "localhost" }, () => socket.write("FOO /v1/topics HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+      let got = "";
+      socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+      socket.on("close", () => resolve(got));
+      socket.on("error", reject);
+    });
+    expect(text).toStartWith("HTTP/1.1 405 ");
+    expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).error.code).toBe("METHOD_NOT_ALLOWED");
   });
 });
 

@@ -76,6 +76,8 @@ runs.push(await bunTest("test/reliability-ack-after-sync.test.ts", {}));
 runs.push(await bunTest("test/reliability-disk-full.test.ts", {}));
 runs.push(await bunTest("test/reliability-hostile.test.ts", { FUZZ_INPUTS: String(tier.fuzzInputs), PROBE_P99_MS: "50" }));
 runs.push(await bunTest("test/reliability-load.test.ts", { PROBE_P99_MS: "50" }));
+// Log compaction at the size issue #20 names: 1,000,000 records over 10,000 keys (make test: 250,000).
+runs.push(await bunTest("test/compaction-kcat.test.ts", { COMPACTION_RECORDS: "1000000" }));
 const hostile = figures<{ inputs: number; answered: number; closed: number; heldLongPolls: number; crashes: number; peakRssMiB: number; probeP99Ms: number; probes: number }>("hostile");
 const diskFull = figures<{ produceAttempts: number; acknowledged: number; refused: number; falseAcks: number }>("disk-full");
 const load = figures<{ idleConnections: number; bytesPerConnection: number; refusedAboveCap: boolean; nonReaderRssGrowthMiB: number; othersFetchP99Ms: number }>("load");

@@ -19,6 +19,8 @@
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
 //   auth        users, SASL exchanges, super users and authorize() (core/broker/auth.ts)
+//   cleaning    the log cleaner of compacted topics, in the background and on demand
+//               (compactTopic: streamctl topics compact) (core/broker/cleaning.ts)
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
 // answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
@@ -44,6 +46,7 @@ import type { ReplicaManager } from "./replication.ts";
 import type { ProducerDescription } from "../log/producer-state.ts";
 import type { ProducerIds } from "./producer-ids.ts";
 import { Auth, type AuthConfig, type Operation, type Requester, type Resource } from "./auth.ts";
+import { type CleanerConfig, LogCleaner, type TopicCleanResult } from "./cleaning.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
 import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
@@ -69,6 +72,8 @@ export interface BrokerConfig {
   groups?: Partial<GroupCoordinatorConfig>;
   /** Super users and whether authorization is on (core/broker/auth.ts). */
   auth?: AuthConfig;
+  /** The log cleaner's I/O bound and timer (core/broker/cleaning.ts). */
+  cleaner?: CleanerConfig;
 }
 
 /** Seams for tests: a memory disk, a manual clock and timers, no lock (the memory disk has no files). */
@@ -80,6 +85,7 @@ export interface BrokerDeps {
   lock?: boolean;
 }
 
+export type { TopicCleanResult };
 export type { ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
@@ -95,6 +101,8 @@ export class Broker {
   readonly metrics: BrokerMetrics;
   private readonly stopping = new AbortController();
   private readonly retention: ReturnType<typeof setInterval>;
+  /** Compacted topics' cleaner: started here, stopped before the logs close. */
+  readonly cleaner: LogCleaner;
   private closed = false;
 
   private constructor(
@@ -112,6 +120,8 @@ export class Broker {
     this.nodeId = config.nodeId ?? 0;
     this.retention = setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS);
     (this.retention as { unref?: () => void }).unref?.();
+    this.cleaner = new LogCleaner(store, store.clock, log, config.cleaner);
+    this.cleaner.start();
   }
 
   /**
@@ -227,6 +237,8 @@ export class Broker {
   beginShutdown(): void {
     if (this.stopping.signal.aborted) return;
     clearInterval(this.retention);
+    // The pass in progress ends at its next read or write; close() waits for it.
+    void this.cleaner.stop();
     this.stopping.abort();
     this.groups.stopServing();
   }
@@ -237,6 +249,7 @@ export class Broker {
     this.closed = true;
     this.beginShutdown();
     try {
+      await this.cleaner.stop();
       await this.groups.close();
       await this.store.close();
     } finally {
@@ -383,6 +396,22 @@ export class Broker {
     const topic = await alterTopicConfigs(this.store, name, changes, options.validateOnly ?? false);
     if (!options.validateOnly && changes.length > 0) this.log.info(`topic ${name}: configs altered (${changes.map((c) => `${c.op} ${c.name}`).join(", ")})${options.via ? ` (${options.via})` : ""}`);
     return topic;
+  }
+
+  /**
+   * A cleaning pass on every partition of compacted topic `name` held by this broker, now (after
+   * one in progress); CoreError UNKNOWN_TOPIC, or INVALID_CONFIG for a topic whose cleanup.policy
+   * has no compact (Kafka's cleaner never touches those).
+   */
+  async compactTopic(name: string): Promise<TopicCleanResult> {
+    const topic = this.store.requireTopic(name);
+    const policy = topic.configs["cleanup.policy"];
+    if (!policy.split(",").includes("compact")) {
+      throw new CoreError("INVALID_CONFIG", `topic '${name}' has cleanup.policy=${policy}; only a topic with compact in its cleanup.policy is cleaned`, { topic: name });
+    }
+    const r = await this.cleaner.compact(name);
+    this.log.info(`topic ${name}: cleaned on request: ${r.recordsRemoved} record(s), ${r.bytesRemoved} bytes, ${r.segmentsRemoved} segment(s) removed`);
+    return r;
   }
 
   /** Retention, and the expiry of idle idempotent producers (PRODUCER_EXPIRATION_MS), on every partition. */

@@ -52,8 +52,9 @@ import type { Syncable } from "./durability.ts";
 import { type EpochEntry, LEADER_EPOCHS_FILE, LeaderEpochs } from "./leader-epochs.ts";
 import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerBatches, writeSnapshot } from "./producer-snapshots.ts";
 import { type ProducerDescription, ProducerState, addSequence } from "./producer-state.ts";
-import { damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
-import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
+import { type CleanerCheckpoint, GAPS_UNKNOWN, readCleanerCheckpoint, writeCleanerCheckpoint } from "./cleaner-checkpoint.ts";
+import { CLEANED_SUFFIX, SWAP_SUFFIX, damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
+import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, gapAllowed, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
 import { TailCache } from "./tail-cache.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
 
@@ -79,6 +80,20 @@ export interface SegmentInfo {
   sizeBytes: number;
   largestTimestamp: number;
   sealed: boolean;
+}
+
+/** A cleaning pass's view of a log (PartitionLog.cleanerView). */
+export interface CleanerView {
+  dir: string;
+  config: LogConfig;
+  /** Every segment but the active one, oldest first: immutable, read from their files. */
+  sealed: readonly Segment[];
+  activeBase: number;
+  startOffset: number;
+  highWatermark: number;
+  checkpoint: CleanerCheckpoint;
+  /** The last offset of each idempotent producer the log keeps state for: its batch stays. */
+  producerLastOffsets: ReadonlySet<number>;
 }
 
 export interface RetentionResult {
@@ -182,6 +197,12 @@ export class PartitionLog implements Syncable {
   private producerAnchor: { offset: number; state: ProducerState };
   /** A failed sync forgot batches the state had applied: rebuild before the next check. */
   private producersStale = false;
+  /** The cleaner's checkpoint as on disk (cleaner-checkpoint.ts); its writes run one at a time. */
+  private checkpoint: CleanerCheckpoint;
+  private checkpointWrite: Promise<void> = Promise.resolve();
+  /** A cleaned segment being swapped in (swapCleaned): truncation, restart and close wait for it,
+   * retention skips a turn. */
+  private swapping: Promise<void> | null = null;
 
   private constructor(
     readonly dir: string,
@@ -192,8 +213,10 @@ export class PartitionLog implements Syncable {
     readonly recovery: PartitionRecovery,
     private readonly epochs: LeaderEpochs,
     producers: LoadedProducers,
+    checkpoint: CleanerCheckpoint,
   ) {
     this.segments = segments;
+    this.checkpoint = checkpoint;
     this.producerState = producers.state;
     const end = this.active.nextOffset;
     this.start = Math.min(Math.max(startOffset, segments[0]!.baseOffset), end);
@@ -217,7 +240,17 @@ export class PartitionLog implements Syncable {
       throw storageError("cannot create partition directory", e, deps, dir);
     }
     const persistedStart = readLogStart(fs, dir);
-    const { segments, report } = await loadSegments(dir, deps, persistedStart);
+    const checkpoint = readCleanerCheckpoint(fs, dir, (line) => deps.logger.warn(line));
+    // Row 1 on a compacted topic: no checkpoint may also be one lost with the gaps still there
+    // (restored from a copy, removed by hand): gaps are accepted in its sealed segments, as in row 3.
+    if (checkpoint.gapsUpTo === -1 && config.compact === true) checkpoint.gapsUpTo = GAPS_UNKNOWN;
+    const { segments, report } = await loadSegments(dir, deps, persistedStart, checkpoint.gapsUpTo);
+    if (checkpoint.gapsUpTo === GAPS_UNKNOWN) {
+      // A damaged checkpoint (its row 3): every sealed segment was loaded accepting gaps; from now
+      // on the mark is the last segment's base, written at the first cleaning pass.
+      checkpoint.gapsUpTo = segments.at(-1)!.baseOffset;
+      for (const seg of segments) seg.gapsUpTo = checkpoint.gapsUpTo;
+    }
     const epochs = LeaderEpochs.load(fs, dir, (line) => deps.logger.warn(line));
     let producers: LoadedProducers;
     try {
@@ -229,7 +262,7 @@ export class PartitionLog implements Syncable {
       for (const seg of segments) seg.release();
       throw storageError("cannot rebuild the producer state or the leader epochs", e, deps, dir);
     }
-    return new PartitionLog(dir, config, deps, segments, persistedStart, report, epochs, producers);
+    return new PartitionLog(dir, config, deps, segments, persistedStart, report, epochs, producers, checkpoint);
   }
 
   get config(): LogConfig {
@@ -390,14 +423,15 @@ export class PartitionLog implements Syncable {
         return;
       }
     }
-    const baseOffset = seg.nextOffset;
+    // A follower's batch may start past the end where its leader's cleaner removed batches.
+    const baseOffset = replica ? be.int64(batch, OFF_BASE_OFFSET) : seg.nextOffset;
     const lastOffset = baseOffset + be.int32(batch, OFF_LAST_OFFSET_DELTA);
     assert(lastOffset >= baseOffset, "lastOffsetDelta is not negative");
     assert(!this.truncating, "nothing is appended while the log is truncated");
     let logAppendTime = -1;
     if (replica) {
       // A follower keeps the leader's offsets, epoch and timestamps byte for byte.
-      assert(be.int64(batch, OFF_BASE_OFFSET) === baseOffset, "a replicated batch continues the log");
+      assert(baseOffset >= seg.nextOffset, "a replicated batch continues the log");
     } else {
       be.setInt64(batch, OFF_BASE_OFFSET, baseOffset);
       be.setInt32(batch, OFF_LEADER_EPOCH, this.epoch);
@@ -645,6 +679,7 @@ export class PartitionLog implements Syncable {
       // No append writes during a roll: the state is as of old.nextOffset, which is synced.
       await this.snapshotProducers(old.nextOffset);
       seg = new Segment(fs, this.dir, old.nextOffset);
+      seg.gapsUpTo = this.checkpoint.gapsUpTo;
       seg.file = fs.open(seg.paths.log, { create: true, truncate: true });
       await fs.fsyncDir(this.dir);
     } catch (e) {
@@ -736,7 +771,7 @@ export class PartitionLog implements Syncable {
         position = found.position;
         firstSize = found.info.size;
         expected = found.info.baseOffset;
-      } else if (seg.baseOffset !== expected) {
+      } else if (seg.baseOffset !== expected && !gapAllowed(expected, seg.baseOffset, this.segments[i - 1]!.gapsUpTo)) {
         break;
       }
       const end = Math.min(visible, seg.nextDamageStart(position));
@@ -772,7 +807,7 @@ export class PartitionLog implements Syncable {
     while (window.length - pos >= BATCH_HEADER_BYTES && expected < limit) {
       const at = position + pos;
       const info = batchInfoAt(window, pos);
-      const problem = headerProblem(info, at, end, expected);
+      const problem = headerProblem(info, at, end, expected, seg.gapsUpTo);
       if (problem !== null) {
         damaged = this.damageFound(i, at, expected, problem);
         break;
@@ -941,7 +976,9 @@ export class PartitionLog implements Syncable {
   /** Deletes whole sealed segments past retention.ms (by largest timestamp) or retention.bytes. */
   enforceRetention(now: number = this.deps.clock.now()): RetentionResult {
     const result: RetentionResult = { segmentsDeleted: 0, bytesDeleted: 0 };
-    if (this.closed) return result;
+    // cleanup.policy=compact alone keeps every segment (Kafka: retention applies with delete only);
+    // a swap of cleaned segments in flight holds retention off until the next check.
+    if (this.closed || this.cfg.deleteEnabled === false || this.swapping !== null) return result;
     const { retentionMs, retentionBytes } = this.cfg;
     let excess = retentionBytes >= 0 ? this.sizeBytes - retentionBytes : -1;
     while (this.segments.length > 1) {
@@ -971,6 +1008,7 @@ export class PartitionLog implements Syncable {
     } catch (e) {
       throw storageError("cannot persist log start offset", e, this.deps, joinPath(this.dir, LOG_START_FILE));
     }
+    while (this.swapping !== null) await this.swapping;
     let dropped = 0;
     while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset) {
       this.dropOldestSegment();
@@ -995,6 +1033,7 @@ export class PartitionLog implements Syncable {
     this.checkOpen();
     assert(offset > this.endOffset, "a log restarts above its end");
     assert(this.rolling === null && !this.syncing && this.waiters.length === 0, "a log restarts before any append");
+    assert(this.swapping === null, "a log restarts before any cleaning");
     this.tail?.clear();
     const { fs } = this.deps;
     const startPath = joinPath(this.dir, LOG_START_FILE);
@@ -1127,6 +1166,11 @@ export class PartitionLog implements Syncable {
       await this.epochs.assign(batchEpoch, be.int64(batch, OFF_BASE_OFFSET));
       this.epoch = batchEpoch;
     }
+    const base = be.int64(batch, OFF_BASE_OFFSET);
+    // A compacted topic's leader skips offsets it cleaned away (Kafka's followers take any batch at
+    // or past their end): the gap is made acceptable on disk before it is written. Elsewhere a
+    // replicated batch must continue the log.
+    if (this.cfg.compact === true && base > this.endOffset && base > this.checkpoint.gapsUpTo) await this.updateCheckpoint((c) => ({ ...c, gapsUpTo: Math.max(c.gapsUpTo, base) }));
     for (;;) {
       if (this.rolling !== null) {
         await this.rolling;
@@ -1141,8 +1185,8 @@ export class PartitionLog implements Syncable {
       }
       break;
     }
-    if (be.int64(batch, OFF_BASE_OFFSET) !== this.endOffset) {
-      throw new CoreError("INVALID_RECORD", `replicated batch at ${be.int64(batch, OFF_BASE_OFFSET)} does not continue the log at ${this.endOffset}`, this.ctx());
+    if (base !== this.endOffset && !gapAllowed(this.endOffset, base, this.active.gapsUpTo)) {
+      throw new CoreError("INVALID_RECORD", `replicated batch at ${base} does not continue the log at ${this.endOffset}`, this.ctx());
     }
     const result = this.write(batch, true);
     if (this.deps.durability.syncsEachAppend) await this.waitDurable(result.lastOffset + 1);
@@ -1164,6 +1208,7 @@ export class PartitionLog implements Syncable {
     this.tail?.clear();
     try {
       while (this.rolling !== null) await this.rolling.catch(() => {});
+      while (this.swapping !== null) await this.swapping;
       await this.waitDurable(this.endOffset);
       assert(!this.syncing && this.waiters.length === 0, "no sync runs while the log is truncated");
       const { fs } = this.deps;
@@ -1193,10 +1238,12 @@ export class PartitionLog implements Syncable {
       }
       await fs.fsyncDir(this.dir);
       for (const s of this.segments) s.release();
-      const reloaded = await loadSegments(this.dir, { ...this.deps, clean: true }, this.start);
+      const reloaded = await loadSegments(this.dir, { ...this.deps, clean: true }, this.start, this.checkpoint.gapsUpTo);
       this.segments = reloaded.segments;
       const end = this.active.nextOffset;
       await this.epochs.truncateFromEnd(end + 1);
+      // What is appended from here on is dirty, whatever the cleaner saw before.
+      if (this.checkpoint.firstDirtyOffset > end) await this.updateCheckpoint((c) => ({ ...c, firstDirtyOffset: end }));
       // Producers' sequences as of the new end (snapshots past it are dropped by the load).
       const where = this.deps.topic !== undefined ? `${this.deps.topic}/${this.deps.partition}` : this.dir;
       const producers = await loadProducerState(fs, this.dir, this.segments, end, this.deps.clock.now(), this.deps.logger, where);
@@ -1219,6 +1266,113 @@ export class PartitionLog implements Syncable {
     }
   }
 
+  // --- cleaning (core/log/cleaner.ts) --------------------------------------------------------
+  //
+  // The cleaner reads sealed segments, which never change, from their files; it writes a cleaned
+  // segment beside them and swaps it in here. It never waits for nor holds the append path: the
+  // active segment is never cleaned, and the swap is synchronous up to its directory sync.
+
+  fileLayer(): FileLayer {
+    return this.deps.fs;
+  }
+
+  /** The active segment's file and how much of it readers may see (the cleaner's walk of transactions). */
+  activeFile(): { path: string; size: number } {
+    return { path: this.active.paths.log, size: this.visibleEnd(this.active) };
+  }
+
+  /** What a cleaning pass needs to plan one: sealed segments (oldest first) and the bounds. */
+  cleanerView(): CleanerView {
+    this.checkOpen();
+    const lastOffsets = new Set<number>();
+    if (!this.producersStale) for (const e of this.producerState.entries()) lastOffsets.add(e.batches.at(-1)!.lastOffset);
+    return {
+      dir: this.dir,
+      config: this.cfg,
+      sealed: this.segments.slice(0, -1),
+      activeBase: this.active.baseOffset,
+      startOffset: this.start,
+      highWatermark: this.hwm,
+      checkpoint: { ...this.checkpoint },
+      producerLastOffsets: lastOffsets,
+    };
+  }
+
+  /**
+   * Updates the cleaner checkpoint durably (cleaner-checkpoint.ts); updates run one at a time, each
+   * on the checkpoint as the previous one left it. gapsUpTo only rises.
+   */
+  updateCheckpoint(change: (c: CleanerCheckpoint) => CleanerCheckpoint): Promise<void> {
+    const run = this.checkpointWrite
+      .catch(() => {})
+      .then(async () => {
+        this.checkOpen();
+        const next = change(this.checkpoint);
+        next.gapsUpTo = Math.max(next.gapsUpTo, this.checkpoint.gapsUpTo);
+        if (next.gapsUpTo === this.checkpoint.gapsUpTo && next.firstDirtyOffset === this.checkpoint.firstDirtyOffset) return;
+        try {
+          await writeCleanerCheckpoint(this.deps.fs, this.dir, next);
+        } catch (e) {
+          throw storageError("cannot write the cleaner checkpoint", e, this.deps, this.dir);
+        }
+        this.checkpoint = next;
+        for (const seg of this.segments) seg.gapsUpTo = Math.max(seg.gapsUpTo, next.gapsUpTo);
+      });
+    this.checkpointWrite = run;
+    return run;
+  }
+
+  /**
+   * Swaps `cleaned` (a synced `X.log.cleaned` with its batches noted, X the base of `group`'s
+   * first segment) in for `group`, consecutive sealed segments of this log: the order and why it
+   * is crash-safe are in cleaner.ts. Returns false with nothing changed when the group is no longer
+   * in the log as it was (retention, truncation, a close); the caller deletes the cleaned file then.
+   */
+  async swapCleaned(group: readonly Segment[], cleaned: Segment): Promise<boolean> {
+    if (this.closed || this.truncating || this.swapping !== null) return false;
+    const i = this.segments.indexOf(group[0]!);
+    if (i < 0 || i + group.length >= this.segments.length || group.some((g, k) => this.segments[i + k] !== g)) return false;
+    const x = group[0]!;
+    const end = this.segments[i + group.length]!.baseOffset;
+    assert(cleaned.baseOffset === x.baseOffset && cleaned.nextOffset <= end, "a cleaned segment replaces its group's offsets");
+    assert(end <= this.checkpoint.gapsUpTo, "the gaps of a cleaned segment are accepted on disk before it is swapped in");
+    const { fs } = this.deps;
+    const stem = x.paths.log.slice(0, -".log".length);
+    let release!: () => void;
+    this.swapping = new Promise((resolve) => (release = resolve));
+    try {
+      fs.rename(`${stem}${CLEANED_SUFFIX}`, `${stem}${SWAP_SUFFIX}`); // the commit
+    } catch (e) {
+      this.swapping = null;
+      release();
+      throw storageError("cannot commit a cleaned segment", e, this.deps, `${stem}${CLEANED_SUFFIX}`);
+    }
+    try {
+      for (const p of [x.paths.index, x.paths.timeIndex]) unlinkIfPresent(fs, p);
+      for (const later of group.slice(1)) deleteSegmentFiles(fs, this.dir, later.baseOffset);
+      unlinkIfPresent(fs, x.paths.log);
+      fs.rename(`${stem}${SWAP_SUFFIX}`, x.paths.log);
+      cleaned.markDurable(cleaned.snapshot());
+      cleaned.seal();
+      cleaned.gapsUpTo = this.checkpoint.gapsUpTo;
+      this.segments.splice(i, group.length, cleaned);
+      // Their mappings go at the pass's end (cleaner.ts: one collection per pass).
+      for (const g of group) g.release();
+      await fs.fsyncDir(this.dir);
+      await writeIndexes(fs, cleaned);
+      return true;
+    } catch (e) {
+      // Committed on disk, not in memory: recovery completes the swap (recovery.ts, row 10).
+      this.closed = true;
+      this.deps.durability.unregister(this);
+      for (const s of this.segments) s.release();
+      throw storageError("a cleaned segment's swap failed; the next open completes it", e, this.deps, x.paths.log);
+    } finally {
+      this.swapping = null;
+      release();
+    }
+  }
+
   // --- close ----------------------------------------------------------------------------------
 
   /** Syncs everything, writes the active segment's indexes and releases files. */
@@ -1227,6 +1381,7 @@ export class PartitionLog implements Syncable {
     this.closed = true;
     this.tail?.clear(); // reads are refused from here on: its chunks go back to the budget
     while (this.rolling !== null) await this.rolling.catch(() => {});
+    while (this.swapping !== null) await this.swapping;
     try {
       await this.waitDurable(this.endOffset);
       const active = this.active;
@@ -1256,7 +1411,7 @@ function firstBadBatch(seg: Segment, all: Uint8Array): { position: number; expec
     }
     if (all.length - position < BATCH_HEADER_BYTES) return { position, expected, reason: "torn batch header" };
     const info = batchInfoAt(all, position);
-    const problem = headerProblem(info, position, all.length, expected);
+    const problem = headerProblem(info, position, all.length, expected, seg.gapsUpTo);
     if (problem !== null) return { position, expected, reason: problem };
     if (!seg.verified.covers(position, position + info.size)) {
       if (crc32c(all, position + CRC_START, position + info.size) !== be.uint32(all, position + OFF_CRC)) return { position, expected, reason: "CRC-32C mismatch" };
@@ -1283,6 +1438,14 @@ async function rewritePrefix(fs: FileLayer, seg: Segment, size: number): Promise
   fs.rename(tmp, seg.paths.log);
   for (const p of [seg.paths.index, seg.paths.timeIndex]) if (fs.stat(p) !== null) fs.unlink(p);
   seg.release();
+}
+
+function unlinkIfPresent(fs: FileLayer, path: string): void {
+  try {
+    fs.unlink(path);
+  } catch (e) {
+    if (fsErrorCode(e) !== "ENOENT") throw e;
+  }
 }
 
 function readLogStart(fs: FileLayer, dir: string): number {

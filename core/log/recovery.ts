@@ -48,6 +48,30 @@
 // the log; reads of its offsets fail with STORAGE (KAFKA_STORAGE_ERROR); the segment's index
 // files are removed instead of written, so every open checks it again and reports it again.
 //
+// Where the cleaner removed batches (core/log/cleaner.ts) offsets may be skipped: at or below the
+// cleaner checkpoint's gapsUpTo (cleaner-checkpoint.ts) a batch may start above the expected
+// offset, a sealed segment may end short of the next one's base, and row 7 does not apply; a
+// cleaned batch may hold fewer records than lastOffsetDelta + 1 (the walk's recordCount check
+// reads "at most" there). Above gapsUpTo every row holds as written.
+//
+// The cleaner's own files, settled before any segment is loaded (every file matches exactly one row):
+//
+// | #  | file          | what it means                        | action                                   |
+// |----|---------------|--------------------------------------|------------------------------------------|
+// | 9  | X.log.cleaned | a pass wrote (part of) a cleaned     | DELETED: not committed, the segments it  |
+// |    |               |   segment and did not commit it      |   was to replace are all still there     |
+// | 10 | X.log.swap    | committed (renamed from .cleaned     | COMPLETED: every segment whose base lies |
+// |    |               |   after its fdatasync); the swap     |   in (X, the last offset in X.log.swap]  |
+// |    |               |   may be done in part: some replaced |   is deleted, X's indexes and X.log too, |
+// |    |               |   segments deleted, X.log gone, or   |   X.log.swap renamed to X.log, the dir   |
+// |    |               |   X.log a second name of the swap    |   synced; X is then loaded like any      |
+// |    |               |   (a rename cut short)               |   segment (indexes rebuilt)              |
+//
+// Row 10 may leave a replaced segment whose offsets all lie past the swap's last batch (the pass
+// dropped every record in it): it holds the old, uncleaned records of those offsets — a log that
+// is less clean, not a different one — and the offsets between are a gap below gapsUpTo. The
+// cleaner's order that makes every crash one of these rows is written down in cleaner.ts.
+//
 // What recovery cannot see it cannot report: a last segment that ends exactly between two batches
 // is whole as far as its bytes tell — the same file as one whose later batches were never written
 // (a power loss before their sync) — so bytes lost there on a batch boundary are neither cut nor
@@ -58,7 +82,8 @@ import { CoreError } from "../errors.ts";
 import type { FileHandle, FileLayer } from "../fs.ts";
 import { fsErrorCode } from "../fs.ts";
 import { OffsetIndex, TimeIndex } from "./indexes.ts";
-import { Segment, batchInfoAt, checkStoredBatch, findNextBatch, parseSegmentName, segmentPaths } from "./segment.ts";
+import { GAPS_UNKNOWN } from "./cleaner-checkpoint.ts";
+import { Segment, batchInfoAt, checkStoredBatch, findNextBatch, gapAllowed, parseSegmentName, segmentName, segmentPaths } from "./segment.ts";
 import type { DamagedRange, LogDeps, PartitionRecovery, RecoveryCut } from "./types.ts";
 
 const SCAN_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -119,7 +144,7 @@ function scanInto(seg: Segment, scanner: Scanner, from: number, fileSize: number
     const plausible = be.int64(scanner.buf, at) === expected;
     const lastSeen = plausible ? expected + be.int32(scanner.buf, at + OFF_LAST_OFFSET_DELTA) : null;
     if (!headersOnly && size >= BATCH_HEADER_BYTES && size <= remaining) at = scanner.ensure(pos, size);
-    const reason = checkStoredBatch(scanner.buf, at, remaining, expected, seg.baseOffset, !headersOnly);
+    const reason = checkStoredBatch(scanner.buf, at, remaining, expected, seg.baseOffset, !headersOnly, seg.gapsUpTo);
     if (reason !== null) return { position: pos, reason, lastOffsetSeen: lastSeen !== null && lastSeen >= expected ? lastSeen : null };
     const info = batchInfoAt(scanner.buf, at);
     seg.noteBatch(pos, info, info.maxTimestamp >= 0 ? info.maxTimestamp : now, !headersOnly);
@@ -144,6 +169,28 @@ function lastOffsetByHeaders(bytes: Uint8Array, minOffset: number): number | nul
   return last;
 }
 
+/** lastOffsetByHeaders over a file, a header at a time (a swap may be as large as a segment). */
+function lastOffsetInFile(fs: FileLayer, path: string, minOffset: number): number | null {
+  const file = fs.open(path);
+  try {
+    const size = fs.size(file);
+    const header = new Uint8Array(BATCH_HEADER_BYTES);
+    let pos = 0;
+    let last: number | null = null;
+    let expected = minOffset;
+    while (size - pos >= BATCH_HEADER_BYTES && fs.pread(file, header, pos) === BATCH_HEADER_BYTES) {
+      const info = batchInfoAt(header, 0);
+      if (info.size < BATCH_HEADER_BYTES || info.size > size - pos || info.baseOffset < expected || info.lastOffset < info.baseOffset) break;
+      last = info.lastOffset;
+      expected = info.lastOffset + 1;
+      pos += info.size;
+    }
+    return last;
+  } finally {
+    fs.close(file);
+  }
+}
+
 function storageError(message: string, e: unknown, ctx: LogDeps, file: string): CoreError {
   if (e instanceof CoreError) return e;
   return new CoreError("STORAGE", `${message}: ${fsErrorCode(e) ?? String(e)}`, { topic: ctx.topic, partition: ctx.partition, file }, { cause: e });
@@ -154,15 +201,22 @@ export interface LoadedLog {
   report: PartitionRecovery;
 }
 
-/** Opens (creating if needed) the segments of the partition in `dir`. */
-export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: number): Promise<LoadedLog> {
+/**
+ * Opens (creating if needed) the segments of the partition in `dir`. `gapsUpTo`: the cleaner
+ * checkpoint's (cleaner-checkpoint.ts; -1 for a log never cleaned).
+ */
+export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: number, gapsUpTo = -1): Promise<LoadedLog> {
   const { fs } = deps;
   const report: PartitionRecovery = { dir, topic: deps.topic, partition: deps.partition, segmentsScanned: 0, bytesScanned: 0, indexesRebuilt: [], cuts: [], damaged: [] };
   let names: string[];
   try {
     names = fs.readdir(dir);
+    if (names.some((n) => n.endsWith(CLEANED_SUFFIX) || n.endsWith(SWAP_SUFFIX))) {
+      await settleCleanerFiles(fs, dir, names, deps, report);
+      names = fs.readdir(dir);
+    }
   } catch (e) {
-    throw storageError("cannot list partition directory", e, deps, dir);
+    throw storageError("cannot list partition directory or settle the cleaner's files", e, deps, dir);
   }
   const bases = names.map((n) => parseSegmentName(n, ".log")).filter((b): b is number => b !== null).sort((a, b) => a - b);
   removeLeftovers(fs, dir, names, new Set(bases));
@@ -190,13 +244,15 @@ export async function loadSegments(dir: string, deps: LogDeps, logStartOffset: n
       await cut(new Segment(fs, dir, base), 0, reason, null, bases.slice(i + 1), deps, report, true);
       break;
     }
-    if (prev !== undefined && base > prev.nextOffset) {
+    if (prev !== undefined && base > prev.nextOffset && !gapAllowed(prev.nextOffset, base, prev.gapsUpTo)) {
       // Row 7: offsets lost between two segments.
       noteDamage(prev, { position: prev.size, end: prev.size, firstOffset: prev.nextOffset, endOffset: base, reason: "offsets missing before the next segment" }, deps, report);
     }
     let loaded: { seg: Segment; stop: ScanStop | null; scanner: Scanner; fileSize: number };
     try {
-      loaded = await loadOne(base, deps, dir, report, !deps.clean && isLast, isLast ? null : bases[i + 1]!);
+      // A damaged checkpoint: gaps anywhere in a sealed segment, none in the last (cleaner-checkpoint.ts, row 3).
+      const gaps = gapsUpTo !== GAPS_UNKNOWN ? gapsUpTo : isLast ? -1 : bases[i + 1]!;
+      loaded = await loadOne(base, deps, dir, report, !deps.clean && isLast, isLast ? null : bases[i + 1]!, gaps);
     } catch (e) {
       throw storageError("cannot read segment", e, deps, segmentPaths(dir, base).log);
     }
@@ -314,6 +370,7 @@ async function loadOne(
   report: PartitionRecovery,
   mustScan: boolean,
   nextBase: number | null,
+  gapsUpTo: number,
 ): Promise<{ seg: Segment; stop: ScanStop | null; scanner: Scanner; fileSize: number }> {
   const { fs } = deps;
   const now = deps.clock.now();
@@ -323,6 +380,7 @@ async function loadOne(
   const scanner = new Scanner(fs, file, fileSize);
   if (!mustScan) {
     const seg = new Segment(fs, dir, base);
+    seg.gapsUpTo = gapsUpTo;
     seg.file = file;
     const from = loadIndexes(seg, fs, fileSize, scanner, now);
     if (from !== null) {
@@ -331,13 +389,14 @@ async function loadOne(
       const timeOk = seg.timeIndex.count === 0 || seg.timeIndex.lastRelOffset() < seg.nextOffset - seg.baseOffset;
       // A sealed segment's batches end where the next segment begins; one that does not is
       // checked whole (its CRCs find the damage, or rows 7 and 8 hold with a checked segment).
-      const continued = nextBase === null || seg.nextOffset === nextBase;
+      const continued = nextBase === null || seg.nextOffset === nextBase || gapAllowed(seg.nextOffset, nextBase, gapsUpTo);
       if (stop === null && timeOk && continued) return { seg, stop, scanner, fileSize };
     }
     // Lost or corrupt indexes, a bad header in a segment we trusted, or one that does not reach
     // the next segment: start over with a full scan.
   }
   const seg = new Segment(fs, dir, base);
+  seg.gapsUpTo = gapsUpTo;
   seg.file = file;
   const stop = scanInto(seg, scanner, 0, fileSize, base, now);
   report.segmentsScanned++;
@@ -450,6 +509,37 @@ export function deleteSegmentFiles(fs: FileLayer, dir: string, base: number): vo
       if (fsErrorCode(e) !== "ENOENT") throw e;
     }
   }
+}
+
+/** A cleaning pass's files (cleaner.ts): X.log.cleaned while it writes, X.log.swap once committed. */
+export const CLEANED_SUFFIX = ".log.cleaned";
+export const SWAP_SUFFIX = ".log.swap";
+
+/** Rows 9 and 10: deletes uncommitted cleaned segments, completes committed swaps. */
+async function settleCleanerFiles(fs: FileLayer, dir: string, names: string[], deps: LogDeps, report: PartitionRecovery): Promise<void> {
+  const where = deps.topic !== undefined ? `${deps.topic}/${deps.partition}` : dir;
+  const bases = names.map((n) => parseSegmentName(n, ".log")).filter((b): b is number => b !== null);
+  for (const name of names) {
+    const x = parseSegmentName(name, SWAP_SUFFIX);
+    if (x === null) continue;
+    // Row 10. The swap was synced whole before its rename: its headers are all there.
+    const swap = `${dir}/${name}`;
+    const last = lastOffsetInFile(fs, swap, x);
+    const replaced = bases.filter((b) => b > x && last !== null && b <= last);
+    for (const b of replaced) deleteSegmentFiles(fs, dir, b);
+    deleteSegmentFiles(fs, dir, x);
+    fs.rename(swap, segmentPaths(dir, x).log);
+    report.cleanerSwapsCompleted = [...(report.cleanerSwapsCompleted ?? []), segmentPaths(dir, x).log];
+    deps.logger.warn(`recovery: ${where}: completed a cleaning pass cut short: ${name} is now ${segmentName(x)}.log${replaced.length > 0 ? `, replacing ${replaced.length} more segment(s)` : ""}`);
+  }
+  for (const name of names) {
+    if (!name.endsWith(CLEANED_SUFFIX) || parseSegmentName(name, CLEANED_SUFFIX) === null) continue;
+    // Row 9.
+    fs.unlink(`${dir}/${name}`);
+    report.cleanerFilesRemoved = [...(report.cleanerFilesRemoved ?? []), `${dir}/${name}`];
+    deps.logger.info(`recovery: ${where}: removed ${name}, a cleaning pass that did not finish (the segments it was to replace are intact)`);
+  }
+  await fs.fsyncDir(dir);
 }
 
 /** Temp files and index files whose .log is gone (a crash during deletion). */

@@ -70,14 +70,25 @@ export function batchInfoAt(bytes: Uint8Array, pos: number): BatchInfo {
   };
 }
 
-/** Why a header met on a walk is not a batch that continues the log (null: it is), CRC aside. */
-export function headerProblem(info: BatchInfo, position: number, limit: number, expectedOffset: number | null): string | null {
+/**
+ * Why a header met on a walk is not a batch that continues the log (null: it is), CRC aside.
+ * `gapsUpTo`: the cleaner's mark (cleaner-checkpoint.ts) — a batch whose baseOffset is at most this
+ * may start above the expected offset (the batches between were cleaned away); -1: none may.
+ */
+export function headerProblem(info: BatchInfo, position: number, limit: number, expectedOffset: number | null, gapsUpTo = -1): string | null {
   if (info.size < BATCH_HEADER_BYTES) return `batch length ${info.size - BATCH_LENGTH_PREFIX_BYTES} too small`;
   if (position + info.size > limit) return "batch length past the end of the segment";
   if (info.magic !== 2) return `magic ${info.magic}, not 2`;
   if (info.lastOffset < info.baseOffset) return "lastOffsetDelta negative";
-  if (expectedOffset !== null && info.baseOffset !== expectedOffset) return `baseOffset ${info.baseOffset}, expected ${expectedOffset}`;
+  if (expectedOffset !== null && info.baseOffset !== expectedOffset && !gapAllowed(expectedOffset, info.baseOffset, gapsUpTo)) {
+    return `baseOffset ${info.baseOffset}, expected ${expectedOffset}`;
+  }
   return null;
+}
+
+/** Whether offsets [expected, next) may be missing: cleaned away, below the cleaner's mark. */
+export function gapAllowed(expected: number, next: number, gapsUpTo: number): boolean {
+  return next > expected && next <= gapsUpTo;
 }
 
 /**
@@ -167,6 +178,7 @@ export function checkStoredBatch(
   expectedOffset: number,
   segmentBase: number,
   crc = true,
+  gapsUpTo = -1,
 ): string | null {
   if (remaining < BATCH_HEADER_BYTES) return "torn batch header";
   const size = be.int32(bytes, pos + OFF_BATCH_LENGTH) + BATCH_LENGTH_PREFIX_BYTES;
@@ -176,9 +188,11 @@ export function checkStoredBatch(
   if (crc && crc32c(bytes, pos + CRC_START, pos + size) !== be.uint32(bytes, pos + OFF_CRC)) return "CRC-32C mismatch";
   const base = be.int64(bytes, pos);
   const delta = be.int32(bytes, pos + OFF_LAST_OFFSET_DELTA);
-  if (!crc && be.int32(bytes, pos + OFF_RECORD_COUNT) !== delta + 1) return "recordCount does not match lastOffsetDelta";
-  // Strict while nothing compacts: every batch starts where the previous one ended.
-  if (base !== expectedOffset) return `baseOffset ${base}, expected ${expectedOffset}`;
+  // A cleaned batch (at or below the cleaner's mark) keeps its lastOffsetDelta with fewer records.
+  const count = be.int32(bytes, pos + OFF_RECORD_COUNT);
+  if (!crc && (base <= gapsUpTo ? count < 0 || count > delta + 1 : count !== delta + 1)) return "recordCount does not match lastOffsetDelta";
+  // Every batch starts where the previous one ended, except where the cleaner removed batches.
+  if (base !== expectedOffset && !gapAllowed(expectedOffset, base, gapsUpTo)) return `baseOffset ${base}, expected ${expectedOffset}`;
   if (delta < 0) return `lastOffsetDelta ${delta} negative`;
   if (base + delta - segmentBase > RELATIVE_MAX) return "offset beyond the segment's int32 range";
   return null;
@@ -241,6 +255,12 @@ export class Segment {
   readonly damaged: DamagedRange[] = [];
   /** Byte ranges whose batches passed their CRC check in this process. */
   readonly verified = new RangeSet();
+  /**
+   * The log's cleaner mark (cleaner-checkpoint.ts): a batch of this segment whose baseOffset is at
+   * most this may start above the previous batch's end, and the segment may end short of the next
+   * segment's base when that base is at most this. -1: offsets are contiguous here.
+   */
+  gapsUpTo = -1;
   /**
    * The active segment's batches from the one holding its second-to-last index entry to its
    * end, in file order: a read near the tail (every caught-up consumer) finds its batch here
@@ -462,7 +482,7 @@ export class Segment {
       }
       if (limit - position < BATCH_HEADER_BYTES) return { position, expected, problem: "torn batch header" };
       const info = this.infoAt(position, scratch);
-      const problem = headerProblem(info, position, limit, expected);
+      const problem = headerProblem(info, position, limit, expected, this.gapsUpTo);
       if (problem !== null) return { position, expected, problem };
       if (info.lastOffset >= offset) return { position, info, problem: null };
       expected = info.lastOffset + 1;

@@ -19,6 +19,18 @@ export interface LogConfig {
   retentionBytes: number;
   /** message.timestamp.type: LogAppendTime makes append stamp each batch with the broker's time. */
   timestampType: TimestampType;
+  /** cleanup.policy has delete: retention.ms and retention.bytes delete segments (default true). */
+  deleteEnabled?: boolean;
+  /** cleanup.policy has compact: the cleaner keeps the latest record per key (core/log/cleaner.ts). */
+  compact?: boolean;
+  /** delete.retention.ms: a tombstone or transaction marker stays this long after its first cleaning. */
+  deleteRetentionMs?: number;
+  /** min.cleanable.dirty.ratio: clean when the uncleaned share of the log's bytes reaches this. */
+  minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms: records stay uncompacted at least this long (by their segment's largest timestamp). */
+  minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: a record is cleaned at the latest this long after it was written, whatever the ratio. */
+  maxCompactionLagMs?: number;
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = {
@@ -27,6 +39,12 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   retentionMs: 7 * 24 * 3600 * 1000,
   retentionBytes: -1,
   timestampType: "CreateTime",
+  deleteEnabled: true,
+  compact: false,
+  deleteRetentionMs: 24 * 3600 * 1000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 };
 
 export interface Logger {
@@ -105,4 +123,8 @@ export interface PartitionRecovery {
   cuts: RecoveryCut[];
   /** Damage in the middle of the log: kept and reported, reads there fail. */
   damaged: DamagedRange[];
+  /** Cleaning passes cut short and completed (recovery.ts, row 10): the .log files swapped in. */
+  cleanerSwapsCompleted?: string[];
+  /** Cleaned segments never committed, deleted (recovery.ts, row 9). */
+  cleanerFilesRemoved?: string[];
 }

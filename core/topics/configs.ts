@@ -15,7 +15,7 @@
 // | compression.lz4.level                   | int     | 9                   | 1…17                       | no effect   |
 // | compression.type                        | string  | producer            | uncompressed, zstd, lz4, snappy, gzip, producer | no effect ** |
 // | compression.zstd.level                  | int     | 3                   | -131072…22                 | no effect   |
-// | delete.retention.ms                     | long    | 86400000            | ≥ 0                        | no effect   |
+// | delete.retention.ms                     | long    | 86400000            | ≥ 0                        | applied     |
 // | file.delete.delay.ms                    | long    | 60000               | ≥ 0                        | no effect   |
 // | flush.messages                          | long    | 9223372036854775807 | ≥ 1                        | no effect   |
 // | flush.ms                                | long    | 9223372036854775807 | ≥ 0                        | no effect   |
@@ -24,16 +24,16 @@
 // | leader.replication.throttled.replicas   | list    | (empty)             | * or partition:broker,…    | no effect   |
 // | local.retention.bytes                   | long    | -2                  | ≥ -2                       | no effect   |
 // | local.retention.ms                      | long    | -2                  | ≥ -2                       | no effect   |
-// | max.compaction.lag.ms                   | long    | 9223372036854775807 | ≥ 1                        | no effect   |
+// | max.compaction.lag.ms                   | long    | 9223372036854775807 | ≥ 1                        | applied     |
 // | max.message.bytes                       | int     | 1048588             | ≥ 0                        | applied     |
-// | message.downconversion.enable           | boolean | true                |                            | no effect   |
+// | message.downconversion.enable           | boolean | true                |                            | applied (Fetch v0-3) |
 // | message.format.version                  | string  | 3.0-IV1             | a Kafka version (0.8.0 … 3.8-IV0) | no effect (Kafka 3.x ignores it too) |
 // | message.timestamp.after.max.ms          | long    | 9223372036854775807 | ≥ 0                        | no effect   |
 // | message.timestamp.before.max.ms         | long    | 9223372036854775807 | ≥ 0                        | no effect   |
 // | message.timestamp.difference.max.ms     | long    | 9223372036854775807 | ≥ 0                        | no effect   |
 // | message.timestamp.type                  | string  | CreateTime          | CreateTime, LogAppendTime  | applied     |
-// | min.cleanable.dirty.ratio               | double  | 0.5                 | 0…1                        | no effect   |
-// | min.compaction.lag.ms                   | long    | 0                   | ≥ 0, ≤ max.compaction.lag.ms | no effect |
+// | min.cleanable.dirty.ratio               | double  | 0.5                 | 0…1                        | applied     |
+// | min.compaction.lag.ms                   | long    | 0                   | ≥ 0, ≤ max.compaction.lag.ms | applied   |
 // | min.insync.replicas                     | int     | 1                   | ≥ 1                        | applied (acks=all) |
 // | preallocate                             | boolean | false               |                            | no effect   |
 // | remote.storage.enable                   | boolean | false               |                            | no effect   |
@@ -173,7 +173,7 @@ export const CONFIG_DEFS: Readonly<Record<string, ConfigDef>> = {
   "compression.lz4.level": def("int", "9", integer("int", 1n, 17n)),
   "compression.type": def("string", "producer", oneOf("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
   "compression.zstd.level": def("int", "3", integer("int", -131072n, 22n)),
-  "delete.retention.ms": def("long", "86400000", integer("long", 0n)),
+  "delete.retention.ms": def("long", "86400000", integer("long", 0n), true),
   "file.delete.delay.ms": def("long", "60000", integer("long", 0n)),
   "flush.messages": def("long", LONG_MAX, integer("long", 1n)),
   "flush.ms": def("long", LONG_MAX, integer("long", 0n)),
@@ -182,14 +182,14 @@ export const CONFIG_DEFS: Readonly<Record<string, ConfigDef>> = {
   "leader.replication.throttled.replicas": def("list", "", throttledReplicas),
   "local.retention.bytes": def("long", "-2", integer("long", -2n)),
   "local.retention.ms": def("long", "-2", integer("long", -2n)),
-  "max.compaction.lag.ms": def("long", LONG_MAX, integer("long", 1n)),
-  "message.downconversion.enable": def("boolean", "true", boolean),
+  "max.compaction.lag.ms": def("long", LONG_MAX, integer("long", 1n), true),
+  "message.downconversion.enable": def("boolean", "true", boolean, true),
   "message.format.version": def("string", "3.0-IV1", metadataVersion),
   "message.timestamp.after.max.ms": def("long", LONG_MAX, integer("long", 0n)),
   "message.timestamp.before.max.ms": def("long", LONG_MAX, integer("long", 0n)),
   "message.timestamp.difference.max.ms": def("long", LONG_MAX, integer("long", 0n)),
-  "min.cleanable.dirty.ratio": def("double", "0.5", double(0, 1)),
-  "min.compaction.lag.ms": def("long", "0", integer("long", 0n)),
+  "min.cleanable.dirty.ratio": def("double", "0.5", double(0, 1), true),
+  "min.compaction.lag.ms": def("long", "0", integer("long", 0n), true),
   "min.insync.replicas": def("int", "1", integer("int", 1n), true),
   preallocate: def("boolean", "false", boolean),
   "remote.storage.enable": def("boolean", "false", boolean),
@@ -266,9 +266,23 @@ export function configStrings(configs: TopicConfigs): Record<string, string> {
 export function logConfigOf(configs: TopicConfigs): LogConfig {
   return {
     segmentBytes: configs["segment.bytes"],
-    segmentMs: configs["segment.ms"],
+    // Kafka's LogConfig.maxSegmentMs: a compacted topic rolls at least every max.compaction.lag.ms,
+    // so that no record waits in the active segment (never cleaned) past it.
+    segmentMs: configs["cleanup.policy"].includes("compact") ? Math.min(configs["segment.ms"], longMs(configs.values["max.compaction.lag.ms"]!)) : configs["segment.ms"],
     retentionMs: configs["retention.ms"],
     retentionBytes: configs["retention.bytes"],
     timestampType: configs["message.timestamp.type"],
+    deleteEnabled: configs["cleanup.policy"].split(",").includes("delete"),
+    compact: configs["cleanup.policy"].split(",").includes("compact"),
+    deleteRetentionMs: longMs(configs.values["delete.retention.ms"]!),
+    minCleanableDirtyRatio: Number(configs.values["min.cleanable.dirty.ratio"]),
+    minCompactionLagMs: longMs(configs.values["min.compaction.lag.ms"]!),
+    maxCompactionLagMs: longMs(configs.values["max.compaction.lag.ms"]!),
   };
+}
+
+/** A LONG of milliseconds as a number: Kafka's Long.MAX_VALUE ("never") and anything past 2^53 as MAX_SAFE_INTEGER. */
+function longMs(value: string): number {
+  const n = BigInt(value);
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }

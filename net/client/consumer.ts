@@ -151,6 +151,8 @@ export class Consumer {
   /** What a poll or walk threw: poll() throws it again, close() commits nothing. */
   private failure: { error: unknown } | null = null;
   private closed = false;
+  /** interrupt(): no more waiting for the group. */
+  private interrupted = false;
   private lastCommit = performance.now();
   private readonly view: TopicRecordView = {
     topic: "",
@@ -369,6 +371,16 @@ export class Consumer {
   }
 
   /**
+   * The caller is about to stop (a signal): a poll waiting for the group — a KIP-848 join waiting
+   * for partitions others still hold, a member with nothing assigned — returns soon, so close()
+   * can commit and leave (the others get the partitions at once, not after the session timeout).
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.member?.interrupt?.();
+  }
+
+  /**
    * Stops reading; in a group: onRevoked, a final commit (unless something failed), LeaveGroup. The
    * client stays open (it is the caller's).
    */
@@ -406,6 +418,7 @@ export class Consumer {
 
   private async join(): Promise<void> {
     const assignment = this.subscribed(await this.member!.join());
+    if (this.closed || this.interrupted) return; // closing: nothing to assign (close() gives back what the member holds)
     const committed = assignment.size > 0 ? await this.member!.committed(assignment) : null;
     const ignore = this.firstAssignment && this.opts.group?.ignoreCommitted === true;
     this.firstAssignment = false;
@@ -509,7 +522,7 @@ export class Consumer {
   /** A member with nothing assigned: back after a long-poll's time, or sooner when the group rebalances. */
   private async idle(): Promise<void> {
     const until = performance.now() + (this.opts.maxWaitMs ?? FETCH_MAX_WAIT_MS);
-    while (!this.closed && !this.member!.needsRejoin && performance.now() < until) await sleep(IDLE_CHECK_MS);
+    while (!this.closed && !this.interrupted && !this.member!.needsRejoin && performance.now() < until) await sleep(IDLE_CHECK_MS);
   }
 
   private settleHanded(): void {

@@ -33,6 +33,9 @@ export interface GroupMembership {
   commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void>;
   /** Stops heartbeats and leaves the group (best effort). */
   leave(): Promise<void>;
+  /** Stop waiting in join() for partitions others still hold: it resolves with what it has (the
+   * caller is about to close). */
+  interrupt?(): void;
   /** Incremental members (KIP-848) only: the new assignment the member would take, so the consumer
    * revokes only what goes away; null when it must join() instead (not a member, fenced, failed). */
   pendingAssignment?(): Promise<PendingAssignment | null>;

@@ -18,8 +18,13 @@ import type { PartitionLog } from "../../core/log/partition-log.ts";
 export const OFFSETS_TOPIC = "__consumer_offsets";
 /** Kafka's offsets.topic.num.partitions is 50; a small cluster needs fewer loads on failover. */
 export const OFFSETS_PARTITIONS = 8;
-/** Commits are kept until overwritten (no compaction yet: issue #20 brings it). */
-const OFFSETS_CONFIGS = { "retention.ms": "-1", "cleanup.policy": "delete" };
+/**
+ * As Kafka's offsets.topic.* defaults: compacted (the broker's log cleaner keeps the latest commit
+ * per group/topic/partition key, core/broker/cleaning.ts), 100 MiB segments. A topic created before
+ * issue #20 keeps its cleanup.policy=delete, retention.ms=-1 until altered (streamctl topics alter
+ * __consumer_offsets --set cleanup.policy=compact).
+ */
+const OFFSETS_CONFIGS = { "cleanup.policy": "compact", "segment.bytes": "104857600" };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

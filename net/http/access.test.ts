@@ -117,6 +117,15 @@ describe("the same ACLs as the Kafka door", () => {
     expect((await send(d, "GET", "/healthz")).status).toBe(200);
   });
 
+  test("a topic's configs are shown only to a caller who may DESCRIBE_CONFIGS it", async () => {
+    const d = door();
+    const view = async () => (await (await send(d, "GET", "/v1/topics/orders", { authorization: basic("alice", "alice-pw") })).json()) as { configs: Record<string, string>; partitions: unknown[] };
+    const hidden = await view();
+    expect([hidden.configs, hidden.partitions.length]).toEqual([{}, 1]);
+    await broker.auth.createAcls([allow("User:alice", "DESCRIBE_CONFIGS", "TOPIC", "orders")]);
+    expect((await view()).configs["retention.ms"]).toBe("604800000");
+  });
+
   test("an anonymous request the ACLs refuse is 401 (credentials may help), with WWW-Authenticate", async () => {
     const d = door();
     const res = await send(d, "DELETE", "/v1/topics/orders");

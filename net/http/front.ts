@@ -145,6 +145,7 @@ export class ChunkedScanner {
       }
       const b = buf[i++]!;
       this.line += String.fromCharCode(b);
+      if (this.state === "data-crlf" && !"\r\n".startsWith(this.line)) return { used: i - at, done: false, error: "chunk data is not followed by CRLF" };
       if (this.line.length > CHUNK_LINE_BYTES_MAX) return { used: i - at, done: false, error: "a chunk-size or trailer line is too long" };
       if (!this.line.endsWith("\r\n")) {
         if (b === 0x0a) return { used: i - at, done: false, error: "a bare LF in the chunked framing" };
@@ -394,7 +395,8 @@ class FrontConnection {
       socket: {
         open(socket) {
           self.connecting = false;
-          if (self.phase === "closing" && !self.response.inFlight) {
+          // The client left, or was answered with an error, while this connected: nothing to relay.
+          if (self.phase === "closing") {
             socket.end();
             return;
           }
@@ -463,6 +465,11 @@ class FrontConnection {
     if (this.toClient.queued === 0) this.client.end();
   }
 
+  /** Whether a request is being relayed or answered (not idle, whatever the clock says). */
+  get busy(): boolean {
+    return this.response.inFlight;
+  }
+
   /** The door is stopping: end the connection once what is queued for the client is out. */
   shutdown(): void {
     this.phase = "closing";
@@ -483,9 +490,9 @@ class FrontConnection {
       this.upstream?.end();
       return;
     }
+    this.toClient.write(this.client, errorAnswer(e));
     // Bun has not answered the request being relayed (its body was cut short): drop it.
     if (this.response.inFlight) this.upstream?.terminate();
-    this.toClient.write(this.client, errorAnswer(e));
     if (this.toClient.queued === 0) this.client.end();
   }
 }
@@ -522,7 +529,10 @@ export function startFront(options: FrontOptions): Front {
         socket.data?.onClientDrain();
       },
       timeout(socket) {
-        socket.end();
+        // Idle between requests: close. A request Bun takes long to answer is not idle (a slow
+        // body upload is bounded by Bun's own idle timeout on the relayed connection).
+        if (socket.data?.busy) socket.timeout(IDLE_SECONDS);
+        else socket.end();
       },
       close(socket) {
         socket.data?.onClientClose();

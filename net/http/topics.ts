@@ -6,6 +6,18 @@
 //   GET    /v1/topics/{name}          → topic
 //   DELETE /v1/topics/{name}          → {"deleted": name}
 //   PATCH  /v1/topics/{name}/configs  {key: value | null (back to default)} → topic
+//   POST   /v1/topics/{name}/compact  → a cleaning pass on every partition now (issue #20):
+//                                        {"topic","recordsRemoved","bytesRemoved","segmentsRemoved",
+//                                         "bytesRead","bytesWritten","ms","partitions":[{"partition",
+//                                         "cleaned","reason","recordsBefore","recordsAfter",
+//                                         "bytesBefore","bytesAfter","segmentsBefore","segmentsAfter",
+//                                         "tombstonesRemoved","abortedRemoved","markersRemoved",
+//                                         "firstDirtyOffset"}]}; 400 INVALID_CONFIG when the
+//                                        topic's cleanup.policy has no compact
+//
+// Access (the same ACLs as the Kafka door): listing shows the topics the caller may DESCRIBE; GET
+// needs DESCRIBE and shows configs/overrides/noEffect only with DESCRIBE_CONFIGS (empty otherwise);
+// POST needs CREATE on the cluster or the topic; DELETE needs DELETE; PATCH needs ALTER_CONFIGS.
 //
 // A topic reads {"name","topicId","partitions":[{"partition","start","end","bytes","segments"}],
 // "configs":{…effective},"overrides":{…set on the topic},"noEffect":[…],"durability":"…"}. `end` is
@@ -32,7 +44,7 @@ import { CLUSTER, type Resource } from "../../core/broker/auth.ts";
 export const topicResource = (name: string): Resource => ({ type: "TOPIC", name });
 /** What a route on the topic named in its path needs: `operation` on that topic. */
 export const onPathTopic =
-  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER_CONFIGS") =>
+  (operation: "DESCRIBE" | "READ" | "WRITE" | "DELETE" | "ALTER" | "ALTER_CONFIGS") =>
   (ctx: RouteContext) =>
     [[operation, topicResource(ctx.params.name!)]] as const;
 
@@ -147,11 +159,18 @@ async function createTopic(ctx: RouteContext): Promise<Response> {
   }
   const configs = body.configs === undefined ? {} : (configMap(body.configs, "configs", false) as Record<string, string>);
   const topic = (await ctx.broker.createTopic(body.name, partitions, configs, { via: "http" }))!;
-  return Response.json(topicView(topic, ctx.broker), { status: 201 });
+  return Response.json(viewFor(ctx, topic), { status: 201 });
+}
+
+/** The topic as this caller may see it: its configs only with DESCRIBE_CONFIGS, as Kafka's DescribeConfigs and CreateTopics answer. */
+function viewFor(ctx: RouteContext, topic: Topic) {
+  const view = topicView(topic, ctx.broker);
+  if (ctx.authorize("DESCRIBE_CONFIGS", topicResource(topic.name))) return view;
+  return { ...view, configs: {}, overrides: {}, noEffect: [] };
 }
 
 function describeTopic(ctx: RouteContext): Response {
-  return Response.json(topicView(pathTopic(ctx), ctx.broker));
+  return Response.json(viewFor(ctx, pathTopic(ctx)));
 }
 
 async function deleteTopic(ctx: RouteContext): Promise<Response> {
@@ -167,7 +186,36 @@ async function alterConfigs(ctx: RouteContext): Promise<Response> {
   const body = await readJsonObject(ctx.req, JSON_BODY_BYTES_MAX, null);
   const changes = configMap(body, "configs", true);
   const altered = await ctx.broker.alterConfigs(topic.name, changes);
-  return Response.json(topicView(altered, ctx.broker));
+  return Response.json(viewFor(ctx, altered));
+}
+
+async function compactTopic(ctx: RouteContext): Promise<Response> {
+  const topic = pathTopic(ctx);
+  const r = await ctx.broker.compactTopic(topic.name);
+  return Response.json({
+    topic: r.topic,
+    recordsRemoved: r.recordsRemoved,
+    bytesRemoved: r.bytesRemoved,
+    segmentsRemoved: r.segmentsRemoved,
+    bytesRead: r.bytesRead,
+    bytesWritten: r.bytesWritten,
+    ms: r.ms,
+    partitions: r.partitions.map((p) => ({
+      partition: p.partition,
+      cleaned: p.cleaned,
+      reason: p.reason,
+      recordsBefore: p.recordsBefore,
+      recordsAfter: p.recordsAfter,
+      bytesBefore: p.bytesBefore,
+      bytesAfter: p.bytesAfter,
+      segmentsBefore: p.segmentsBefore,
+      segmentsAfter: p.segmentsAfter,
+      tombstonesRemoved: p.tombstonesRemoved,
+      abortedRemoved: p.abortedRemoved,
+      markersRemoved: p.markersRemoved,
+      firstDirtyOffset: p.firstDirtyOffset,
+    })),
+  });
 }
 
 export const topicRoutes: Route[] = [
@@ -176,4 +224,5 @@ export const topicRoutes: Route[] = [
   { method: "GET", path: "/v1/topics/:name", access: onPathTopic("DESCRIBE"), handle: describeTopic },
   { method: "DELETE", path: "/v1/topics/:name", access: onPathTopic("DELETE"), handle: deleteTopic },
   { method: "PATCH", path: "/v1/topics/:name/configs", access: onPathTopic("ALTER_CONFIGS"), handle: alterConfigs },
+  { method: "POST", path: "/v1/topics/:name/compact", access: onPathTopic("ALTER"), handle: compactTopic },
 ];

@@ -2,9 +2,8 @@
 // - v3+ carry exactly one magic-2 RecordBatch per partition; the broker core appends it
 //   (core/broker/append.ts: every check of kafka-protocol.md §2, timestamps, idempotence) and a
 //   refusal comes back as a per-partition error code (net/kafka/errors.ts).
-// - v0-2 are advertised only because librdkafka enables gzip/snappy/lz4 when Produce∋0. Their old
-//   message formats (magic 0/1) are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT (43), never
-//   converted; a magic-2 batch in them is accepted like v3.
+// - v0-2 may carry the old message formats (magic 0/1): up-converted into one RecordBatch v2 and
+//   appended like any other (net/kafka/old-formats.ts); a magic-2 batch in them is taken like v3.
 // - zstd below v7 → UNSUPPORTED_COMPRESSION_TYPE (76), as Kafka (Sarama's bug #1252).
 // - acks ∉ {-1, 0, 1} → INVALID_REQUIRED_ACKS (21) on every partition.
 // - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56).
@@ -29,7 +28,6 @@
 // handler's first await, so two requests on one connection land in arrival order.
 import { type Appended, Appending, type AppendOptions } from "../../../core/broker/append.ts";
 import { CoreError } from "../../../core/errors.ts";
-import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { produceResponseFrame } from "../../protocol/fast-responses.ts";
 import {
@@ -43,6 +41,7 @@ import {
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { decompressAhead } from "../produce-decompress.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
+import { producedBatch } from "../old-formats.ts";
 
 /** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
 interface PartitionResult {
@@ -60,10 +59,13 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   async handle(req, ctx) {
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
     const topics = req.topicData;
+    // Set when this request waited for its decompression: later requests of the connection wait
+    // until this one's appends have started (called right after them, below).
+    let release: (() => void) | undefined;
     if (acksValid && req.transactionalId === null) {
       const ahead = decompressAhead(req);
       if (ahead !== null) {
-        ctx.holdDispatch?.(ahead);
+        release = ctx.holdDispatch?.();
         await ahead;
       }
     }
@@ -73,6 +75,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       const name = topics[0]!.name;
       const p = topics[0]!.partitionData[0]!;
       const started = startPartition(name, p, ctx, req.acks);
+      release?.();
       const { correlationId, apiVersion } = ctx;
       let r: PartitionResult;
       if (!(started instanceof Appending)) r = started;
@@ -97,6 +100,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         return appendResult(started, ctx, t.name, p.index).then((r) => partitionResponse(p.index, r));
       }),
     }));
+    release?.();
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
     if (req.acks === 0) {
@@ -152,11 +156,8 @@ function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName
 function startPartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext, acks: number): PartitionResult | Appending {
   const records = p.records ?? NO_RECORDS;
   try {
-    if (ctx.apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {
-      ctx.broker.partition(topicName, p.index); // an unknown partition is the first thing to say
-      return failed(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2");
-    }
-    return ctx.broker.append(topicName, p.index, records, APPEND_OPTIONS[(ctx.apiVersion >= 7 ? 1 : 0) + (acks === -1 ? 2 : 0)]!);
+    const batch = ctx.apiVersion < 3 ? producedBatch(records, topicName, p.index, ctx) : records;
+    return ctx.broker.append(topicName, p.index, batch, APPEND_OPTIONS[(ctx.apiVersion >= 7 ? 1 : 0) + (acks === -1 ? 2 : 0)]!);
   } catch (err) {
     return failed(kafkaErrorCode(err), errorMessage(err));
   }

@@ -1,4 +1,5 @@
-// Fetch (key 1), v4-16. v0-3 are not served: they predate RecordBatch v2 (kafka-protocol.md §1.0).
+// Fetch (key 1), v0-16. v0-3 predate RecordBatch v2: net/kafka/old-formats.ts answers them with
+// down-converted message sets (magic 0/1); everything below is v4+.
 // - Records are the log's raw batch bytes (mapped sealed segments, pread for the active one),
 //   handed to the socket as a scatter list without re-encoding.
 // - Only offsets below the high watermark are served; the high watermark is the end of durable
@@ -23,14 +24,16 @@ import type { Topic } from "../../../core/topics/topic-store.ts";
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { defineHandler, EncodedResponse, type RequestContext } from "../handler.ts";
+import { oldFetch } from "../old-formats.ts";
 
 const EMPTY = new Uint8Array(0);
 
 export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>>({
   api: Fetch,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 16,
   async handle(req, ctx) {
+    if (ctx.apiVersion < 4) return oldFetch(req, ctx);
     const replicaId = ctx.apiVersion <= 14 ? req.replicaId : req.replicaState.replicaId;
     // A follower's fetch; a single node has no followers and serves it as a consumer's.
     if (replicaId >= 0 && ctx.broker.replicas !== null) return replicaFetch(req, ctx, replicaId);
