@@ -37,10 +37,10 @@ import type { FileLayer } from "../fs.ts";
 import type { GroupCoordinator, GroupCoordinatorConfig } from "../groups/coordinator.ts";
 import type { Timers } from "../groups/timers.ts";
 import type { FsyncPolicy } from "../log/durability.ts";
-import type { PartitionLog } from "../log/partition-log.ts";
+import type { AppendSink, PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
-import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { Appending, type AppendOptions, appendAll, appendBatch, appendBatchThen } from "./append.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
 import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
 import { checkLeaderEpoch, LEADER_EPOCH, type ElectionOutcome, type ElectionType, electLeaders, type EpochEndOffset } from "./leadership.ts";
@@ -497,6 +497,27 @@ export class Broker {
     const refused = this.txnCoordinator.verifyAppend(producerId, epoch, topicName, partition);
     if (refused === "PRODUCER_FENCED") throw new CoreError("PRODUCER_FENCED", `producer ${producerId} epoch ${epoch} is fenced by a newer one of its transactional id`, { topic: topicName, partition });
     if (refused !== null) throw new CoreError("INVALID_TXN_STATE", `producer ${producerId} epoch ${epoch} has no open transaction including this partition`, { topic: topicName, partition });
+  }
+
+  /**
+   * `append` for the produce hot path: no promise, `sink` hears the outcome (AppendSink in
+   * core/log/partition-log.ts). Returns the partition's log, or null, having done nothing, in
+   * cluster mode (where acks=all waits for the ISR: use `append`). Throws what `append` throws
+   * before the write. Under fsync `never`/`interval` `sink` may hear during this call.
+   */
+  appendThen(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions, sink: AppendSink): PartitionLog | null {
+    if (this.replicaManager !== null) return null;
+    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
+    if (options.acks === "all") {
+      const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
+      if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
+    }
+    return appendBatchThen(this.store, this.metrics, topicName, partition, batch, options, sink);
+  }
+
+  /** Memory the partitions' tail caches hold now (core/log/tail-cache.ts, one budget per broker). */
+  get tailCacheBytes(): number {
+    return this.store.tailCache.heldBytes;
   }
 
   /** Appends several batches of one topic; every batch is checked before any is written. */

@@ -62,6 +62,7 @@ import { CoreError } from "../errors.ts";
 import { type FileLayer, NodeFileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
 import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durability.ts";
+import { TailCacheBudget } from "../log/tail-cache.ts";
 import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
 import { reclaimReleasedMappings } from "../log/segment.ts";
 import { type DamagedRange, type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
@@ -166,6 +167,9 @@ export class TopicStore {
     readonly defaults: Record<string, string>,
     public recoveryReport: RecoveryReport,
   ) {}
+
+  /** Every partition's tail cache counts against this one budget (core/log/tail-cache.ts). */
+  readonly tailCache = new TailCacheBudget();
 
   get fsyncPolicy(): FsyncPolicy {
     return this.scheduler.policy;
@@ -296,6 +300,7 @@ export class TopicStore {
       fs: this.fs,
       clock: this.clock,
       durability: this.scheduler,
+      tailCache: this.tailCache,
       logger: this.logger,
       clean,
       topic,

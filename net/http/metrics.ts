@@ -7,6 +7,7 @@
 //   streamctl_partition_{start,end}_offset{topic,partition}    gauge   (end = high watermark)
 //   streamctl_partition_size_bytes{topic,partition}           gauge
 //   streamctl_disk_bytes                                      gauge   (sum of segment files)
+//   streamctl_tail_cache_bytes                                gauge   (core/log/tail-cache.ts)
 //   streamctl_kafka_requests_total{api}                       counter
 //   streamctl_kafka_requests_rejected_total{api}              counter (unknown version, undecodable)
 //   streamctl_kafka_refusals_total{reason,api}                counter (every refusal, net/kafka/refusals.ts)
@@ -80,6 +81,7 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.family("streamctl_partition_end_offset", "gauge", "High watermark: one past the last offset consumers can read.", perPartition((l) => l.highWatermark));
   e.family("streamctl_partition_size_bytes", "gauge", "Bytes of the partition's segment files.", perPartition((l) => l.sizeBytes));
   e.family("streamctl_disk_bytes", "gauge", "Bytes of every segment file of every topic.", [[{}, topics.reduce((n, t) => n + t.partitions.reduce((k, l) => k + l.sizeBytes, 0), 0)]]);
+  e.family("streamctl_tail_cache_bytes", "gauge", "Memory held by the partitions' caches of their latest batches (bounded by TAIL_CACHE_BYTES_MAX).", [[{}, broker.tailCacheBytes]]);
   const apis = [...m.apis].sort(([a], [b]) => a - b);
   const apiName = (key: number) => apiByKey.get(key)?.name ?? `api-${key}`;
   e.family("streamctl_kafka_requests_total", "counter", "Kafka requests handled, by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.count]));
