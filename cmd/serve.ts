@@ -135,6 +135,16 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
             tls: options.httpTls ? options.tls : undefined,
             allowedHosts: options.httpHosts,
             corsOrigins: options.corsOrigins,
+            // The same bounds as a Kafka listener's; one count per client address across both doors.
+            connections: {
+              max: options.maxConnections,
+              perAddress: admission.addresses,
+              headTimeoutMs: options.firstRequestTimeoutMs ?? FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+              refused(address, why) {
+                broker.metrics.connectionsRefused++;
+                admission.refusals.warn(why.startsWith("--max-connections ") ? "http-connections" : "http-connections-per-ip", `refused an HTTP connection from ${address}: ${why}`);
+              },
+            },
           });
     const clusterNode = cluster;
     return {
@@ -392,10 +402,10 @@ export function serveCommand(io: Io): Command {
     .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
     .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
     .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs)")
-    .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
-    .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
-    .addOption(new Option("--max-connections-per-ip <n>", `Kafka connections one client address may hold at once; more are closed at once (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
-    .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
+    .addOption(new Option("--max-connections <n>", `connections accepted at once on each listener, Kafka and HTTP (default ${MAX_CONNECTIONS_DEFAULT})`))
+    .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT}; HTTP ones: 10 s between requests)`))
+    .addOption(new Option("--max-connections-per-ip <n>", `connections one client address may hold at once across every listener, HTTP included; more are closed at once (HTTP: answered 503) (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
+    .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then; on HTTP, a request head not whole this long after its first byte (or the first one after connecting) is answered 408 and the connection closed (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))

@@ -104,7 +104,7 @@ export function renderMetrics(sampler: StatsSampler): string {
   }
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
-  e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
+  e.family("streamctl_connections_refused_total", "counter", "Connections refused, Kafka and HTTP (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
   const groups = sampler.groups();
   e.family(
     "streamctl_group_lag",

@@ -11,7 +11,7 @@ import { listenOrExplain } from "../listen.ts";
 import { clusterRoutes } from "./cluster.ts";
 import { CallerCheck, unauthorized, WWW_AUTHENTICATE } from "./callers.ts";
 import { errorResponse, HttpError } from "./errors.ts";
-import { CLIENT_HEADER, type Front, frontPlumbing, SECRET_HEADER, startFront } from "./front.ts";
+import { type AddressCount, CLIENT_HEADER, type Front, frontPlumbing, SECRET_HEADER, startFront } from "./front.ts";
 import { Guard, isLoopbackListener } from "./guard.ts";
 import { groupRoutes } from "./groups.ts";
 import { checkHttpLimits, SERVER_BODY_BYTES_MAX } from "./limits.ts";
@@ -30,6 +30,10 @@ export interface HttpServerOptions extends Omit<DoorOptions, "tls" | "listenHost
   broker: Broker;
   /** Serve HTTPS with this PEM certificate and key (serve --http-tls). */
   tls?: { cert: string; key: string };
+  /** Fair under abuse (issue #18): connections held at once, in all (--max-connections) and per
+   * client address (--max-connections-per-ip, counted with the Kafka door's), and the deadline of
+   * a request head (--first-request-timeout-ms); `refused` hears of each connection refused. */
+  connections: { max: number; perAddress: AddressCount; headTimeoutMs: number; refused(address: string, why: string): void };
 }
 
 export interface DoorOptions {
@@ -144,7 +148,18 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
   let front: Front;
   try {
     front = listenOrExplain("http", opts.host, opts.port, () =>
-      startFront({ hostname: opts.host, port: opts.port, tls: opts.tls, upstream: plumbing.socket, bodyBytesMax: SERVER_BODY_BYTES_MAX, secret: plumbing.secret }),
+      startFront({
+        hostname: opts.host,
+        port: opts.port,
+        tls: opts.tls,
+        upstream: plumbing.socket,
+        bodyBytesMax: SERVER_BODY_BYTES_MAX,
+        secret: plumbing.secret,
+        maxConnections: opts.connections.max,
+        addresses: opts.connections.perAddress,
+        headTimeoutMs: opts.connections.headTimeoutMs,
+        onRefused: opts.connections.refused,
+      }),
     );
   } catch (err) {
     void server.stop(true);
