@@ -135,6 +135,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
             tls: options.httpTls ? options.tls : undefined,
             allowedHosts: options.httpHosts,
             corsOrigins: options.corsOrigins,
+            privateDir: options.dataDir,
             // The same bounds as a Kafka listener's; one count per client address across both doors.
             connections: {
               max: options.maxConnections,

@@ -40,7 +40,7 @@
 // instead, as the Kafka door bounds a connection's first request (serve --first-request-timeout-ms).
 // A body is Bun's to time out on the relayed connection.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
@@ -623,8 +623,78 @@ export function startFront(options: FrontOptions): Front {
   };
 }
 
-/** A private directory for the upstream socket, and a secret for the headers only the front sets. */
-export function frontPlumbing(): { dir: string; socket: string; secret: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "streamctl-http-"));
-  return { dir, socket: join(dir, "door.sock"), secret: randomBytes(18).toString("base64url"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+/** A unix socket's path holds at most this many bytes (sun_path is 108 with its NUL). */
+export const UNIX_PATH_BYTES_MAX = 107;
+/** The private directory's name under the data dir, and the socket's in it. */
+export const PRIVATE_DIR_NAME = ".http";
+const SOCKET_NAME = "door.sock";
+const TMP_PREFIX = "streamctl-http-";
+
+export interface Plumbing {
+  dir: string;
+  socket: string;
+  secret: string;
+  remove(): void;
+}
+
+/**
+ * A private (0700) directory for the upstream socket, and a secret for the headers only the front
+ * sets. The directory is `<under>/.http` when `under` is given (serve passes the data dir, whose
+ * lock is ours: whatever is there was left by a broker that was killed, and is replaced) and the
+ * socket's path fits a unix socket's; otherwise `$TMPDIR/streamctl-http-<pid>-XXXXXX`, after
+ * removing those of ours whose pid is gone (a broker killed with SIGKILL removes nothing).
+ */
+export function frontPlumbing(under?: string): Plumbing {
+  const secret = randomBytes(18).toString("base64url");
+  const plumbing = (dir: string): Plumbing => ({ dir, socket: join(dir, SOCKET_NAME), secret, remove: () => rmSync(dir, { recursive: true, force: true }) });
+  if (under !== undefined && Buffer.byteLength(join(under, PRIVATE_DIR_NAME, SOCKET_NAME)) <= UNIX_PATH_BYTES_MAX) {
+    const dir = join(under, PRIVATE_DIR_NAME);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { mode: 0o700 });
+      return plumbing(dir);
+    } catch {
+      // A full disk, say: the temporary directory does as well.
+    }
+  }
+  removeStaleTmpDirs();
+  return plumbing(mkdtempSync(join(tmpdir(), `${TMP_PREFIX}${process.pid}-`)));
+}
+
+/** Removes $TMPDIR/streamctl-http-<pid>-* directories of this user whose process is gone. */
+export function removeStaleTmpDirs(dir = tmpdir(), alive: (pid: number) => boolean = processAlive): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const m = new RegExp(`^${TMP_PREFIX}(\\d+)-[A-Za-z0-9]+$`).exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
