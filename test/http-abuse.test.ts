@@ -4,9 +4,14 @@
 //   connection that sends nothing gets the same; meanwhile other connections are served;
 // - connections: one client address holds at most --max-connections-per-ip, the listener at most
 //   --max-connections; one more is answered 503 JSON at once and closed, counted in /metrics and
-//   logged, and a slot given back is taken again.
+//   logged, and a slot given back is taken again;
+// - a reader that stops reading: an SSE stream of 64 MiB from the beginning to a client that reads
+//   its first bytes and then nothing keeps the broker's RSS within a stated bound (the front stops
+//   reading Bun's side past 1 MiB queued, and the stream reads the log only when pulled), and the
+//   whole stream still arrives once the client reads again.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
+import { rssMiB } from "./abuse-attacks.ts";
 import { type BrokerProcess, removeDir, startBroker } from "./harness.ts";
 
 const HEAD_TIMEOUT_MS = 1500;
@@ -211,4 +216,57 @@ describe("connection caps", () => {
       for (const c of held) c.destroy();
     }
   });
+});
+
+describe("a reader that stops reading", () => {
+  const RECORDS = 256;
+  const RECORD_BYTES = 256 * 1024; // 64 MiB in all
+  /** Over the RSS before the stream: the front's 1 MiB queue, socket buffers, one SSE chunk in
+   * flight (up to a 1 MiB read step of records as JSON), and the garbage of a loaded runtime. */
+  const BOUND_MIB = 40;
+
+  test(`an SSE stream of ${(RECORDS * RECORD_BYTES) / 2 ** 20} MiB to a paused reader: broker RSS grows less than ${BOUND_MIB} MiB, and every record arrives once it reads`, async () => {
+    const http = `http://${slowBroker.http}`;
+    expect((await fetch(`${http}/v1/topics`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "unread", partitions: 1 }) })).status).toBe(201);
+    const line = `${"v".repeat(RECORD_BYTES - 1)}\n`;
+    for (let sent = 0; sent < RECORDS; sent += 4) {
+      const r = await fetch(`${http}/v1/topics/unread/records`, { method: "POST", headers: { "content-type": "text/plain" }, body: line.repeat(4) });
+      expect(r.status).toBe(200);
+    }
+    const pid = slowBroker.proc.pid;
+    const before = rssMiB(pid).now;
+    const c = new Conn(portOf(slowBroker));
+    await c.opened;
+    c.socket.write("GET /v1/topics/unread/stream?from=beginning HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    // The stream has begun (its first record is on the way), then the client stops reading.
+    await c.until(() => c.received.includes("id: 0:0"), "the first record");
+    c.socket.pause();
+    let peak = 0;
+    // Three seconds of a reader that reads nothing: time for a broker that buffers to show it.
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      peak = Math.max(peak, rssMiB(pid).now);
+    }
+    if (process.env.ABUSE_DEBUG) console.log(JSON.stringify({ before, peak, received: c.received.length }));
+    expect(c.received.length).toBeLessThan((RECORDS * RECORD_BYTES) / 2);
+    expect(peak - before).toBeLessThan(BOUND_MIB);
+    // Reading again: the rest follows, every record in order.
+    const last = `id: 0:${RECORDS - 1}\ndata: `;
+    // Watching a tail of what arrives (searching all of 64 MiB on each chunk would be quadratic):
+    // the last record's event, whole.
+    let tail = "";
+    const whole = new Promise<void>((resolve) => {
+      c.socket.on("data", (d: Buffer) => {
+        tail = (tail + d.toString("latin1")).slice(-(RECORD_BYTES + 4096));
+        const at = tail.indexOf(last);
+        if (at >= 0 && tail.indexOf("\n\n", at) >= 0) resolve();
+      });
+    });
+    c.socket.resume();
+    await whole;
+    c.destroy();
+    // The ready event, then one per record, in order.
+    const ids = [...c.received.matchAll(/^id: 0:(\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids).toEqual(Array.from({ length: RECORDS }, (_, i) => i));
+  }, 90_000);
 });
