@@ -4,9 +4,14 @@
 // - death → reassignment: a consumer process is SIGKILLed (no LeaveGroup) until the other two
 //   hold every partition; dominated by the session timeout (1000 ms here, the broker's minimum
 //   lowered for the bench), so the row also gives the time beyond it;
+// - a lone streamctl consumer (net/client Consumer) in a new group, from its first poll to its first
+//   record, under Kafka's default group.initial.rebalance.delay.ms (3000): the consumer group
+//   protocol (KIP-848, what it speaks to this broker) against the classic one (JoinGroup/SyncGroup);
 // - commits per second under fsync=always: OffsetCommit v8 (one partition) from 1 connection
 //   sending one at a time, and from 32 connections at once (their fdatasyncs are shared).
 import { Kafka, logLevel } from "kafkajs";
+import { KafkaClient } from "../net/client/client.ts";
+import { Consumer } from "../net/client/consumer.ts";
 import { OffsetCommit, defaultOffsetCommitRequest } from "../net/protocol/messages/index.ts";
 import { BUN, LineChild, waitFor } from "../test/groups-helpers.ts";
 import { REPO_ROOT, removeDir, startBroker } from "../test/harness.ts";
@@ -87,6 +92,52 @@ async function commitsPerSecond(broker: string, topic: string, connections: numb
   return Math.round(rate);
 }
 
+/** ms from a lone member's first poll to its first record (a new group each time). */
+async function loneFirstRecord(addr: string, topic: string, group: string, protocol: "consumer" | "classic"): Promise<number> {
+  const [host, port] = addr.split(":");
+  const client = new KafkaClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "bench-lone" });
+  const consumer = new Consumer(client, { topics: [topic], group: { id: group, protocol }, maxWaitMs: 100 });
+  try {
+    const t0 = performance.now();
+    for (;;) {
+      const chunks = await consumer.poll();
+      if (chunks === null) throw new Error("the consumer ended before a record");
+      if (chunks.some((c) => c.batches.length > 0)) return performance.now() - t0;
+    }
+  } finally {
+    await consumer.close();
+    await client.close();
+  }
+}
+
+async function loneMembers(): Promise<BenchRow[]> {
+  // Kafka's default initial rebalance delay (3000 ms), which only classic groups have.
+  const broker = await startBroker();
+  try {
+    const kafka = new Kafka({ clientId: "bench-lone", brokers: [broker.kafka], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: "bench-lone", messages: [{ value: "one" }] });
+    await producer.disconnect();
+    const rows: BenchRow[] = [];
+    for (const protocol of ["consumer", "classic"] as const) {
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) runs.push(await loneFirstRecord(broker.kafka, "bench-lone", `bench-lone-${protocol}-${i}`, protocol));
+      rows.push({
+        section: SECTION,
+        name: `lone member, first poll → first record (${protocol === "consumer" ? "KIP-848" : "classic"})`,
+        value: Math.round(median(runs)),
+        unit: "ms",
+        note: `median of 3; net/client Consumer, a new group each run, group.initial.rebalance.delay.ms 3000 (Kafka's default; classic groups only); runs ${runs.map((x) => x.toFixed(0)).join("/")} ms`,
+      });
+    }
+    return rows;
+  } finally {
+    await broker.stop();
+    removeDir(broker.dataDir);
+  }
+}
+
 export async function run(): Promise<BenchRow[]> {
   const broker = await startBroker({ args: ["--group-min-session-timeout-ms", String(SESSION_MS), "--group-initial-rebalance-delay-ms", "0"] });
   const rows: BenchRow[] = [];
@@ -112,6 +163,7 @@ export async function run(): Promise<BenchRow[]> {
     await broker.stop();
     removeDir(broker.dataDir);
   }
+  rows.push(...(await loneMembers()));
   return rows;
 }
 

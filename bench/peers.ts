@@ -49,7 +49,7 @@ export const SECTION = "peers";
 
 /** Runs to completion; `discard` sends stdout to /dev/null (reading 100 MB through a pipe into
  * this process would measure the pipe, not the consumer). */
-async function exec(argv: string[], opts: { stdin?: string; env?: Record<string, string>; discard?: boolean } = {}): Promise<{ out: string; secs: number }> {
+async function exec(argv: string[], opts: { stdin?: string; env?: Record<string, string>; discard?: boolean } = {}): Promise<{ out: string; secs: number; cpuMs: number }> {
   const started = performance.now();
   const proc = Bun.spawn(argv, { stdin: opts.stdin ? Bun.file(opts.stdin) : "ignore", stdout: opts.discard ? "ignore" : "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...opts.env } });
   const timer = setTimeout(() => proc.kill("SIGKILL"), STEP_TIMEOUT_MS);
@@ -57,7 +57,8 @@ async function exec(argv: string[], opts: { stdin?: string; env?: Record<string,
   clearTimeout(timer);
   const secs = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`${argv.slice(0, 4).join(" ")}… exited ${code}: ${err.trim().slice(-500)}`);
-  return { out, secs };
+  const cpu = proc.resourceUsage()?.cpuTime;
+  return { out, secs, cpuMs: cpu ? Number(cpu.total) / 1000 : NaN };
 }
 
 function have(cmd: string): boolean {
@@ -105,6 +106,23 @@ async function waitForPort(port: number, proc: Subprocess, what: string): Promis
   throw new Error(`${what} not listening on ${port} after 5 s`);
 }
 
+/** CPU time (user + system) a live process has used so far, in ms. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** JavaScriptCore's collections in a broker started with BUN_JSC_logGC=1: how many, and their pauses summed (ms). */
+function collectionsIn(stderr: string): { count: number; pausedMs: number } {
+  let count = 0;
+  let pausedMs = 0;
+  for (const m of stderr.matchAll(/=> \d+kb, p=([0-9.]+)ms/g)) {
+    count++;
+    pausedMs += Number(m[1]);
+  }
+  return { count, pausedMs };
+}
+
 /** Peak resident memory of a live process, in MiB (VmHWM). */
 function peakRssMiB(pid: number): number {
   const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/);
@@ -147,7 +165,8 @@ function recordFile(dir: string, name: string, records: number): string {
 }
 
 async function streamctlRun(file: string, warmFile: string): Promise<Figures> {
-  const broker = await startBroker();
+  // BUN_JSC_logGC: each collection of the broker's heap, with its pause, on stderr (counted below).
+  const broker = await startBroker({ env: { BUN_JSC_logGC: "1" } });
   const f: Figures = {};
   try {
     const b = broker.kafka;
@@ -155,13 +174,27 @@ async function streamctlRun(file: string, warmFile: string): Promise<Figures> {
     if (PRODUCE_WARMUP_RECORDS > 0) await exec(kcatP("warm"), { stdin: warmFile });
     f.kcatProduce = RECORDS / (await exec(kcatP("kcat"), { stdin: file })).secs;
     const kcatC = ["kcat", "-b", b, "-C", "-t", "kcat", "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n", "-X", "fetch.wait.max.ms=5"];
-    f.kcatConsume = RECORDS / (await exec(kcatC, { discard: true })).secs;
+    const brokerCpuBefore = cpuMsOf(broker.proc.pid);
+    const kcatRun = await exec(kcatC, { discard: true });
+    f.kcatConsume = RECORDS / kcatRun.secs;
+    // Who sets the pace of a kcat consume: CPU per record in kcat and in the broker.
+    f.kcatConsumeCpuUs = (kcatRun.cpuMs * 1000) / RECORDS;
+    f.brokerKcatConsumeCpuUs = ((cpuMsOf(broker.proc.pid) - brokerCpuBefore) * 1000) / RECORDS;
     const bench = async (args: string[]) => JSON.parse((await exec([STREAMCTL_BIN, "bench", ...args, "--broker", b, "--json"])).out);
     f.ownProduce = (await bench(["produce", "--topic", "own", "--records", String(RECORDS), "--record-size", String(RECORD_BYTES)])).recordsPerSec;
     f.ownConsume = (await bench(["consume", "--topic", "own", "--records", String(RECORDS)])).recordsPerSec;
     await exec(["sync"]); // the same quiet disk for every system's latency phase
     const before = await brokerHistograms(broker.http);
-    const lat = await bench(["e2e", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)]);
+    const gcBefore = collectionsIn(broker.stderr());
+    const latStarted = performance.now();
+    const latRun = await exec([STREAMCTL_BIN, "bench", "e2e", "--broker", b, "--json", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)]);
+    const latSecs = (performance.now() - latStarted) / 1000;
+    const lat = JSON.parse(latRun.out);
+    const gcAfter = collectionsIn(broker.stderr());
+    // Collections over the whole phase (its warm-up included, at the same rate); the client's own CPU per record sent.
+    f.brokerGcPerSec = (gcAfter.count - gcBefore.count) / latSecs;
+    f.brokerGcPausedMsPerSec = (gcAfter.pausedMs - gcBefore.pausedMs) / latSecs;
+    f.clientCpuUsPerRecord = (latRun.cpuMs * 1000) / (LATENCY_RECORDS + LATENCY_WARMUP_RECORDS);
     Object.assign(f, pauseFigures(lat.machinePauses));
     const after = await brokerHistograms(broker.http);
     // Where an ack's time went, from the broker's own histograms over the latency phase (its warm-up included).
@@ -333,6 +366,11 @@ export async function run(): Promise<BenchRow[]> {
     ...rows("streamctl: broker fdatasyncs over 2 ms during the latency phase", sc, "fsyncOver2", "share", "from /metrics; each such sync delays every ack waiting on it past the 2 ms goal"),
     ...rows("streamctl: broker Produce handling p99 during the latency phase", sc, "produceP99", "ms", "bucket bound from /metrics: request read → answer queued, the sync included"),
     ...rows("streamctl: broker peak RSS", sc, "rss", "MiB", "VmHWM over the whole run"),
+    ...rows("streamctl: broker collections per second during the latency phase", sc, "brokerGcPerSec", "per s", "BUN_JSC_logGC=1 on the broker: JavaScriptCore's collections over the latency phase (its warm-up included)"),
+    ...rows("streamctl: broker paused by collections during the latency phase", sc, "brokerGcPausedMsPerSec", "ms per s", "the same collections' pauses (logGC's p=), summed"),
+    ...rows("streamctl bench e2e: its own CPU per record at 5,000/s", sc, "clientCpuUsPerRecord", "µs", "the load generator's user + system time over the latency phase (producer, consumer, pacing thread; start-up and warm-up included) ÷ records"),
+    ...rows("streamctl, kcat consume: kcat's CPU per record", sc, "kcatConsumeCpuUs", "µs", "kcat -C -e, every record formatted, to /dev/null: user + system time ÷ records"),
+    ...rows("streamctl, kcat consume: the broker's CPU per record", sc, "brokerKcatConsumeCpuUs", "µs", "the broker's user + system time during that consume ÷ records"),
     ...pauseRows("streamctl", sc),
     ...rows("NATS JetStream: produce", nats, "produce", "records/s", "no fsync per ack (JetStream syncs every 2 min by default); async publish, 1,000 unacked"),
     ...rows("NATS JetStream: consume", nats, "consume", "records/s", "nats.js ordered pull consumer"),
@@ -433,4 +471,9 @@ export function report(all: BenchRow[]): string[] {
   return out;
 }
 
-if (import.meta.main) console.log(report(await run()).join("\n"));
+if (import.meta.main) {
+  const all = await run();
+  console.log(report(all).join("\n"));
+  // Every row too (what `make bench` puts in the peers section), for a run of this module alone.
+  for (const r of all) console.log(`| ${r.name} | ${r.value.toPrecision(4)} | ${r.runs ? `${Math.min(...r.runs).toPrecision(4)}–${Math.max(...r.runs).toPrecision(4)}` : ""} | ${r.unit} |`);
+}

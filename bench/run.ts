@@ -10,7 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { BenchRow } from "./types.ts";
 
-const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "abuse", "cluster", "compaction"];
+const MODULES = ["batch", "checksums", "log", "broker", "groups", "cli", "peers", "startup", "security", "abuse", "cluster", "compaction", "transactions"];
 const only = process.env.BENCH?.split(",");
 
 const rows: BenchRow[] = [];

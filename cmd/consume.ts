@@ -7,6 +7,11 @@
 // offsets seen at start; -n stops after N printed records. Filters (--grep, -i, --key, --header)
 // apply before -n counts.
 //
+// Isolation (issue #20): read_committed by default — records of open transactions wait until they
+// end (reading stops at the last stable offset, which is also --until-end's end), those of
+// aborted ones are never printed; --isolation read_uncommitted prints everything up to the high
+// watermark. Control batches (transaction markers) are never printed either way.
+//
 // A topic that does not exist is an error at once (exit 1): reading never creates a topic.
 //
 // stdout carries records only. stderr stays empty unless something fails, except for a group's
@@ -38,6 +43,7 @@ interface ConsumeFlags extends FilterFlags, OutputFlags {
   resetGroupStart?: boolean;
   count?: string;
   untilEnd?: boolean;
+  isolation: "read_committed" | "read_uncommitted";
 }
 
 export function consumeCommand(io: Io): Command {
@@ -52,7 +58,12 @@ export function consumeCommand(io: Io): Command {
     .option("--from <position>", `where to start: ${POSITION_HELP}; default beginning (with --group: where the group has no committed offset)`)
     .option("--reset-group-start", "with --group: start at --from even where the group has committed offsets")
     .option("-n, --count <n>", "stop after printing N records")
-    .option("--until-end", "stop when caught up with the end offsets seen at start");
+    .option("--until-end", "stop when caught up with the end offsets seen at start")
+    .addOption(
+      new Option("--isolation <level>", "read_committed: only committed transactions' records (up to the last stable offset); read_uncommitted: also open and aborted ones")
+        .choices(["read_committed", "read_uncommitted"])
+        .default("read_committed"),
+    );
   addFilterOptions(cmd);
   addOutputOptions(cmd);
   return cmd.action(async (topics: string[], flags: ConsumeFlags) => {
@@ -116,6 +127,7 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
       group: group !== undefined ? { id: group, ignoreCommitted: flags.resetGroupStart === true } : undefined,
       from: offsetSpec(from),
       stopAtEnd: flags.untilEnd === true,
+      isolation: flags.isolation,
       onReset: group === undefined ? (t, partition, was, now) => say(`${t}/${partition}: offset ${was} is out of range, continuing at ${now}`) : undefined,
       onAssigned: (assigned, committed) => {
         say(`group ${group}: assigned: ${describeAssignment(assigned)}`);
@@ -129,6 +141,8 @@ async function consume(io: Io, names: string[], flags: ConsumeFlags): Promise<vo
       },
       onCommitError: (err) => say(`group ${group}: commit failed: ${(err as Error).message}`),
     });
+    // A stop while the group keeps the consumer waiting (a join): it stops waiting, then commits and leaves.
+    stopper.onStop(() => consumer.interrupt());
     try {
       await consumer.run(onRecord, { afterPoll, until });
     } catch (err) {

@@ -5,6 +5,13 @@
 // acknowledged within --delivery-timeout (default 30 s, retries included) fails (issue #22: a broker
 // killed mid-produce was retried silently for 304 s).
 //
+// --transactional-id ID (issue #20): records are written in transactions of --txn-records N
+// (default: the whole input in one), each committed before the next begins, so a read_committed
+// reader sees a whole file (or whole groups of N) or nothing of it; another producer with the same
+// id fences this one, and a transaction this one left open (killed) is aborted by the next. A
+// transaction that cannot commit (a record failed) is aborted and the command exits 1 saying how
+// many records were committed before it; SIGINT/SIGTERM abort the open transaction.
+//
 // SIGINT/SIGTERM stop reading, flush what was read, report, and exit 130/143; if the flush does
 // not finish within a second (a dead broker), the summary says what is unconfirmed and the process
 // exits all the same (data-stop.ts). Reading a terminal, produce says so once (how to end) and
@@ -49,6 +56,8 @@ interface ProduceFlags {
   json?: boolean;
   /** false with --no-idempotence. */
   idempotence: boolean;
+  transactionalId?: string;
+  txnRecords?: string;
 }
 
 const encoder = new TextEncoder();
@@ -77,6 +86,8 @@ export function produceCommand(io: Io): Command {
     .option("--batch-bytes <n>", `largest batch, uncompressed bytes (default ${BATCH_BYTES_DEFAULT})`)
     .option("--json", "input lines are consume --json envelopes (key, value, headers, timestamp, partition); a topic it creates gets the partitions they name")
     .option("--no-idempotence", "plain batches, no producer id or sequences (idempotence is on with --acks all when the broker supports it: retries never duplicate or reorder)")
+    .option("--transactional-id <id>", "write in transactions with this transactional id: a read_committed reader sees each whole or nothing (needs --acks all)")
+    .option("--txn-records <n>", "with --transactional-id: commit every N records (default: the whole input in one transaction)")
     .action(async (topic: string, flags: ProduceFlags) => {
       await produce(io, checkTopic("TOPIC", topic), flags);
     });
@@ -92,6 +103,9 @@ interface Settings {
   delimiter: Uint8Array;
   keySeparator: Uint8Array | null;
   headers: ProducerHeader[] | null;
+  /** --transactional-id, and records per transaction (Infinity: the whole input). */
+  transactionalId: string | null;
+  txnRecords: number;
 }
 
 function settings(flags: ProduceFlags): Settings {
@@ -100,6 +114,11 @@ function settings(flags: ProduceFlags): Settings {
   const keySep = flags.keySeparator === undefined ? null : encoder.encode(unescape("--key-separator", flags.keySeparator));
   if (keySep !== null && keySep.length === 0) throw new UsageError("--key-separator: must not be empty");
   if (flags.json && (keySep !== null || headers.length > 0)) throw new UsageError("--json: records carry their own key and headers; drop --key-separator/--header");
+  const transactionalId = flags.transactionalId ?? null;
+  if (transactionalId === "") throw new UsageError("--transactional-id: must not be empty");
+  if (transactionalId === null && flags.txnRecords !== undefined) throw new UsageError("--txn-records: applies to --transactional-id, which is not given");
+  if (transactionalId !== null && !(flags.acks === "all" || flags.acks === "-1")) throw new UsageError(`--transactional-id: needs --acks all (not ${flags.acks})`);
+  if (transactionalId !== null && !flags.idempotence) throw new UsageError("--transactional-id: a transactional producer is idempotent; drop --no-idempotence");
   return {
     codec: codecFromName(flags.compression),
     acks: flags.acks === "all" || flags.acks === "-1" ? -1 : flags.acks === "1" ? 1 : 0,
@@ -110,6 +129,8 @@ function settings(flags: ProduceFlags): Settings {
     delimiter: encoder.encode(unescape("--delimiter", flags.delimiter)),
     keySeparator: keySep,
     headers: headers.length > 0 ? headers : null,
+    transactionalId,
+    txnRecords: intFlag("--txn-records", flags.txnRecords, { min: 1 }) ?? Infinity,
   };
 }
 
@@ -139,7 +160,9 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
     retriesMax: Infinity,
     onRetry: retries,
     idempotence: flags.idempotence,
+    ...(s.transactionalId !== null ? { transactionalId: s.transactionalId } : {}),
   });
+  const txn = s.transactionalId === null ? null : new Transactions(producer, s.txnRecords);
   const verb = s.acks === 0 ? "sent" : "acknowledged";
   let read = 0;
   let inputBytes = 0;
@@ -203,12 +226,17 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
         io.stderr.write(`streamctl: ${topic} now has ${plural(partitions, "partition")}, as the input names\n`);
       }
       for (const r of waiting) {
-        if (r.e.partition! < partitions) appendEnvelope(r.line, r.e);
+        if (r.e.partition! < partitions && txn !== null) txn.push(() => appendEnvelope(r.line, r.e));
+        else if (r.e.partition! < partitions) appendEnvelope(r.line, r.e);
         else bad.add(r.line, `partition ${r.e.partition} does not exist (topic ${topic} has ${partitions}, and the broker cannot add partitions)`);
       }
     };
-    for (const r of peeked) appendEnvelope(r.line, r.e);
+    for (const r of peeked) {
+      if (txn === null) appendEnvelope(r.line, r.e);
+      else txn.push(() => appendEnvelope(r.line, r.e));
+    }
     peeked = [];
+    if (txn !== null) await txn.appendQueued(() => stopper.requested);
     await growForBeyond();
     // Records read in one chunk share its arrival time (one clock read per chunk, not per line).
     const clock = { now: Date.now() };
@@ -223,21 +251,31 @@ async function produce(io: Io, topic: string, flags: ProduceFlags): Promise<void
           }
         }
       : recordAppender(producer, topic, s, clock, () => read++);
+    // Transactions: records are queued as read and appended in groups of --txn-records, each
+    // group committed before the next is appended.
+    const onPiece = txn === null ? onRecord : txn.queueFor(onRecord);
+    const appendQueued = txn === null ? async () => {} : () => txn.appendQueued(() => stopper.requested);
     for (;;) {
       const next = await (pendingChunk ?? chunks.next());
       pendingChunk = null;
       if (next.done) break;
       clock.now = Date.now();
       inputBytes += next.value.length;
-      splitter.push(next.value, onRecord);
+      splitter.push(next.value, onPiece);
+      await appendQueued();
       await growForBeyond();
+      await appendQueued();
       if (producer.needsDrain) await producer.drained();
     }
-    splitter.end(onRecord);
+    splitter.end(onPiece);
+    await appendQueued();
     await growForBeyond();
+    await appendQueued();
+    if (txn !== null && (stopper.requested || txn.failure !== null)) await txn.abort();
+    else if (txn !== null) await txn.commit();
     const summary = await producer.flush();
     progress?.stop();
-    const line = report(topic, summary, verb, bad, stopper.requested, (performance.now() - started) / 1000);
+    const line = report(topic, summary, verb, bad, stopper.requested, (performance.now() - started) / 1000, txn);
     const sig = stopper.reason;
     if (sig === "SIGINT" || sig === "SIGTERM") throw new InterruptedError(sig, line.text);
     if (line.failed) throw new RuntimeError(line.text);
@@ -323,11 +361,104 @@ function recordAppender(producer: Producer, topic: string, s: Settings, clock: {
   };
 }
 
-function report(topic: string, summary: ProduceSummary, verb: string, bad: BadLines, interrupted: boolean, secs: number): { text: string; failed: boolean } {
-  const failed = summary.failed + bad.count;
+function report(topic: string, summary: ProduceSummary, verb: string, bad: BadLines, interrupted: boolean, secs: number, txn: Transactions | null): { text: string; failed: boolean } {
   const rate = secs > 0 ? `, ${formatBytes(Math.round(summary.ackedBytes / secs))}/s` : "";
+  if (txn !== null) {
+    // Only committed records count: an aborted transaction's acknowledged records are invisible.
+    const head = `${interrupted ? "interrupted: " : ""}${plural(txn.committedRecords, "record")} committed in ${plural(txn.committed, "transaction")} (${formatBytes(summary.ackedBytes)} in ${secs.toFixed(1)} s${rate}) to ${topic}`;
+    const lost = txn.abortedRecords + bad.count;
+    if (txn.failure === null && lost === 0) return { text: `${head}, 0 failed`, failed: false };
+    const why = [...(bad.first ? [bad.first] : []), ...(txn.failure !== null ? [txn.failure] : [])].join("; ");
+    return { text: `${head}, ${formatCount(lost)} not committed${why ? `: ${why}` : ""}`, failed: true };
+  }
+  const failed = summary.failed + bad.count;
   const head = `${interrupted ? "interrupted: " : ""}${plural(summary.acked, "record")} ${verb} (${formatBytes(summary.ackedBytes)} in ${secs.toFixed(1)} s${rate}) to ${topic}`;
   if (failed === 0) return { text: `${head}, 0 failed`, failed: false };
   const why = [...(bad.first ? [bad.first] : []), ...summary.errors].join("; ");
   return { text: `${head}, ${formatCount(failed)} failed: ${why}`, failed: true };
+}
+
+/**
+ * --transactional-id: records (copied as read) wait in a queue, and are appended in groups of
+ * `perTxn`, each group's transaction committed before the next begins. After a failure (a
+ * transaction that had to abort, a fenced producer) nothing more is appended: the rest of the
+ * input is counted as not committed.
+ */
+class Transactions {
+  private pending: Array<() => void> = [];
+  private inTxn = 0;
+  committed = 0;
+  committedRecords = 0;
+  abortedRecords = 0;
+  failure: string | null = null;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly perTxn: number,
+  ) {}
+
+  /** Queues an append (the record's bytes are copied by the caller if they are a view). */
+  push(append: () => void): void {
+    if (this.failure !== null) this.abortedRecords++;
+    else this.pending.push(append);
+  }
+
+  /** A splitter callback that queues a copy of each piece for `append`. */
+  queueFor(append: (buf: Uint8Array, start: number, end: number) => void) {
+    return (buf: Uint8Array, start: number, end: number): void => {
+      const copy = buf.slice(start, end);
+      this.push(() => append(copy, 0, copy.length));
+    };
+  }
+
+  async appendQueued(stopped: () => boolean): Promise<void> {
+    const queued = this.pending;
+    this.pending = [];
+    for (let i = 0; i < queued.length; i++) {
+      if (this.failure !== null || stopped()) {
+        this.abortedRecords += queued.length - i;
+        return;
+      }
+      if (!this.producer.inTransaction) await this.begin();
+      if (this.failure !== null) continue;
+      queued[i]!();
+      if (++this.inTxn >= this.perTxn) await this.commit();
+      else if (this.producer.needsDrain) await this.producer.drained();
+    }
+  }
+
+  private async begin(): Promise<void> {
+    try {
+      await this.producer.beginTransaction();
+    } catch (err) {
+      this.failure = `transaction not begun: ${(err as Error).message}`;
+    }
+  }
+
+  /** Commits the open transaction (if any records are in it). */
+  async commit(): Promise<void> {
+    if (!this.producer.inTransaction) return;
+    const n = this.inTxn;
+    this.inTxn = 0;
+    try {
+      await this.producer.commitTransaction();
+      this.committed++;
+      this.committedRecords += n;
+    } catch (err) {
+      this.abortedRecords += n;
+      this.failure = (err as Error).message;
+    }
+  }
+
+  /** Aborts the open transaction (interrupted, or after a failure). */
+  async abort(): Promise<void> {
+    this.abortedRecords += this.inTxn;
+    this.inTxn = 0;
+    if (!this.producer.inTransaction) return;
+    try {
+      await this.producer.abortTransaction();
+    } catch (err) {
+      this.failure ??= `abort: ${(err as Error).message}`;
+    }
+  }
 }

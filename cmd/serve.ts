@@ -99,6 +99,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
     await bootstrapUsers(broker, options, log);
     // One request memory and one count per client address for every listener.
     const admission = new Admission(log, options.maxRequestMemory, options.maxConnectionsPerIp);
+    broker.metrics.requestMemory = () => ({ usedBytes: admission.memory.used, maxBytes: admission.memory.maxBytes, waiting: admission.memory.waiting });
     for (const l of options.listeners) {
       kafka.push(
         startKafkaServer({
@@ -311,7 +312,7 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     groups: {
       minSessionTimeoutMs: positiveInt("--group-min-session-timeout-ms", merged.groupMinSessionTimeoutMs, 6000),
       initialRebalanceDelayMs: nonNegativeInt("--group-initial-rebalance-delay-ms", merged.groupInitialRebalanceDelayMs, 3000),
-      consumerHeartbeatIntervalMs: positiveInt("--group-consumer-heartbeat-interval-ms", merged.groupConsumerHeartbeatIntervalMs, 5000),
+      consumerHeartbeatIntervalMs: positiveInt("--group-consumer-heartbeat-interval-ms", merged.groupConsumerHeartbeatIntervalMs, 1000),
       consumerSessionTimeoutMs: positiveInt("--group-consumer-session-timeout-ms", merged.groupConsumerSessionTimeoutMs, 45_000),
     },
   };
@@ -415,7 +416,7 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))
-    .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 5000)"))
+    .addOption(new Option("--group-consumer-heartbeat-interval-ms <ms>", "heartbeat interval of consumer-protocol groups (KIP-848, default 1000; Kafka's is 5000)"))
     .addOption(new Option("--group-consumer-session-timeout-ms <ms>", "session timeout of consumer-protocol groups (KIP-848, default 45000)"))
     .option("--node-id <n>", "this broker's id in its cluster (with --cluster; 0 and up)")
     .option("--cluster <urls>", "join the cluster whose metadata lives in this etcd (http://HOST:PORT[,…])")

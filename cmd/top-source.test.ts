@@ -14,7 +14,7 @@ test("records/s in, lag trend and commits/s from two refreshes a second apart", 
   const internal: TopicMetadata = { ...topic, name: "__consumer_offsets", internal: true };
   const admin = {
     metadata: async (): Promise<ClusterMetadata> => ({ clusterId: "k", controllerId: 1, brokers: [], topics: [topic, internal] }),
-    offsetRanges: async () => new Map([["t", new Map(ends.map((end, p) => [p, { start: 0, end }]))]]),
+    offsetRanges: async () => new Map([["t", new Map(ends.map((end, p) => [p, { start: 0, end, lso: end }]))]]),
   };
   const group = (): GroupView => ({ group: "g", state: "Stable", protocolType: "consumer", protocol: "range", members: [], offsets: [{ topic: "t", partitions: [{ partition: 0, committed, end: ends[0]!, lag: ends[0]! - committed }] }], lag: ends[0]! - committed });
   const groups = { list: async () => [{ group: "g", state: "Stable", protocolType: "consumer" }], describe: async () => group() };

@@ -3,7 +3,8 @@
 // IncrementalAlterConfigs/AlterConfigs, CreatePartitions), so it manages Kafka and Redpanda too.
 // A streamctl broker's control plane, when there is a matching one (control-plane.ts), adds what
 // only it knows: bytes and segments per partition, what an ack means on disk, damaged topics.
-// Without it those read "-" (null in JSON). Tables for people on stdout, confirmations on stderr;
+// Without it those read "-" (null in JSON). END is the high watermark and LSO the last stable
+// offset beside it (lower while a transaction is open: read_committed readers stop there). Tables for people on stdout, confirmations on stderr;
 // `--json` prints one JSON document instead. A missing topic exits 1 with one line.
 // `topics compact` has no Kafka API: it asks a streamctl broker's control plane for a cleaning
 // pass now (POST /v1/topics/{name}/compact) and prints what the pass removed.
@@ -21,7 +22,10 @@ import { formatBytes, formatCount, formatTable } from "./table.ts";
 interface PartitionDoc {
   partition: number;
   start: number;
+  /** The high watermark. */
   end: number;
+  /** The last stable offset: below `end` while a transaction is open (read_committed readers stop there). */
+  lso: number;
   /** streamctl's control plane only; null without it. */
   bytes: number | null;
   segments: number | null;
@@ -57,8 +61,8 @@ function topicName(name: string): string {
 
 export function renderTopic(t: TopicDoc): string {
   const parts = formatTable(
-    ["PARTITION", "START", "END", "RECORDS", "SIZE", "SEGMENTS"],
-    t.partitions.map((p) => [p.partition, p.start, p.end, formatCount(p.end - p.start), p.bytes === null ? null : formatBytes(p.bytes), p.segments]),
+    ["PARTITION", "START", "END", "LSO", "RECORDS", "SIZE", "SEGMENTS"],
+    t.partitions.map((p) => [p.partition, p.start, p.end, p.lso, formatCount(p.end - p.start), p.bytes === null ? null : formatBytes(p.bytes), p.segments]),
   );
   const durability = t.durability === undefined ? "" : `durability  ${t.durability}\n`;
   return `topic       ${t.name}\nid          ${t.topicId ?? "-"}\n${durability}\n${parts}\n${configTable(t)}`;
@@ -80,8 +84,8 @@ async function describeTopic(s: AdminSession, name: string): Promise<TopicDoc> {
     topicId: md.topicId,
     partitions: md.partitions.map((p) => {
       const onDisk = sameTopic ? extra.partitions.find((x) => x.partition === p.partition) : undefined;
-      const r = ranges.get(p.partition) ?? { start: 0, end: 0 };
-      return { partition: p.partition, start: r.start, end: r.end, bytes: onDisk?.bytes ?? null, segments: onDisk?.segments ?? null, leader: p.leader, replicas: p.replicas, isr: p.isr };
+      const r = ranges.get(p.partition) ?? { start: 0, end: 0, lso: 0 };
+      return { partition: p.partition, start: r.start, end: r.end, lso: r.lso, bytes: onDisk?.bytes ?? null, segments: onDisk?.segments ?? null, leader: p.leader, replicas: p.replicas, isr: p.isr };
     }),
     configs: Object.fromEntries(configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!])),
     overrides: Object.fromEntries(configs.filter((c) => c.source === CONFIG_SOURCE_TOPIC && c.value !== null).map((c) => [c.name, c.value!])),

@@ -15,6 +15,8 @@ export type CoreErrorCode =
   | "UNKNOWN_PARTITION" // the topic exists, the partition index does not
   | "PRODUCER_FENCED" // an idempotent producer's epoch is older than one already seen
   | "OUT_OF_ORDER_SEQUENCE" // an idempotent producer's batch does not follow its last sequence
+  | "INVALID_TXN_STATE" // a producer's batch outside the transaction it has open (issue #20)
+  | "COORDINATOR_FENCED" // a transaction marker from a coordinator older than the last one seen
   | "INVALID_PARTITIONS"
   | "INVALID_CONFIG"
   | "OFFSET_OUT_OF_RANGE"

@@ -30,6 +30,12 @@ export interface FileLayer {
   truncate(file: FileHandle, size: number): void;
   /** Makes the file's data (and its size) durable. */
   fdatasync(file: FileHandle): Promise<void>;
+  /**
+   * `fdatasync` with a callback instead of a promise (optional): `done(null)` once durable, else
+   * `done(error)`, always later, never during the call. The log's sync per ack passes the same
+   * function every time, so a sync makes no promise or closure (issue #23).
+   */
+  fdatasyncThen?(file: FileHandle, done: (error: Error | null) => void): void;
   /** Makes a directory's entries (creates, renames, unlinks inside it) durable. */
   fsyncDir(path: string): Promise<void>;
   rename(from: string, to: string): void;
@@ -121,6 +127,9 @@ export class NodeFileLayer implements FileLayer {
   fdatasync(file: FileHandle): Promise<void> {
     const fd = (file as NodeHandle).fd;
     return new Promise((resolve, reject) => nodeFs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+  }
+  fdatasyncThen(file: FileHandle, done: (error: Error | null) => void): void {
+    nodeFs.fdatasync((file as NodeHandle).fd, done);
   }
   async fsyncDir(path: string): Promise<void> {
     const dir = await nodeFs.promises.open(path, "r");

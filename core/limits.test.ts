@@ -27,6 +27,8 @@ describe("limits", () => {
     ["a recycle floor above the capacity step", { RECYCLE_MIN_BYTES: 4 * 1024 * 1024 }, "capacity step"],
     ["producers expiring within a client's retries", { PRODUCER_EXPIRATION_MS: 60_000 }, "producers expire long after"],
     ["one producer snapshot only", { PRODUCER_SNAPSHOTS_KEPT: 1 }, "fall back on"],
+    ["a tail cache of one chunk per partition", { TAIL_CACHE_PARTITION_BYTES: 64 * 1024 }, "the tail cache"],
+    ["a tail cache above its share of the broker's memory", { TAIL_CACHE_BYTES_MAX: 512 * 1024 * 1024 }, "the tail cache"],
   ])("core: %s is caught, naming the reason", (_, change, reason) => {
     const broken = brokenRelations(CORE_LIMIT_RELATIONS, { ...CORE_LIMITS, ...change });
     expect(broken.some((why) => why.includes(reason))).toBe(true);
@@ -35,6 +37,10 @@ describe("limits", () => {
 
   test("kafka door: an output queue smaller than a batch is caught", () => {
     expect(brokenRelations(KAFKA_DOOR_LIMIT_RELATIONS, { ...KAFKA_DOOR_LIMITS, OUTPUT_BYTES_HIGH: 1024 })).toHaveLength(1);
+  });
+
+  test("kafka door: a down-conversion cap below an old client's fetch size is caught", () => {
+    expect(brokenRelations(KAFKA_DOOR_LIMIT_RELATIONS, { ...KAFKA_DOOR_LIMITS, DOWN_CONVERT_BYTES_MAX: 64 * 1024 })).toHaveLength(1);
   });
 
   test("client: a default batch bigger than max.message.bytes is caught", () => {

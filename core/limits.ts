@@ -66,12 +66,33 @@ export const PRODUCER_SNAPSHOTS_KEPT = 2;
 /** Producer ids reserved per write of DATA/producer-ids (core/broker/producer-ids.ts), as Kafka's
  * ProducerIdManager reserves blocks of 1000: one fsync'd write per thousand InitProducerIds. */
 export const PRODUCER_ID_BLOCK = 1000;
+/** Transactions (core/transactions): partitions of the transaction log, __transaction_state. Kafka
+ * has 50; in a cluster each partition's leader coordinates its transactional ids, so a few more
+ * than brokers spread them, and a new leader loads less on failover. */
+export const TXN_LOG_PARTITIONS = 8;
+/** The longest transaction.timeout.ms a producer may ask for (Kafka's transaction.max.timeout.ms). */
+export const TXN_TIMEOUT_MAX_MS = 900_000;
+/** How often open transactions are checked for their timeout, and unfinished markers retried
+ * (Kafka checks every 10 s; a transaction aborts at most this long after its timeout). */
+export const TXN_CHECK_MS = 1000;
+/** A transactional id idle this long is forgotten (Kafka's transactional.id.expiration.ms, 7 days). */
+export const TXN_ID_EXPIRATION_MS = 7 * 24 * 3600 * 1000;
 
 /** Lent buffers (core/lent-buffers.ts): reads and frames at least this large borrow a recycled
  * buffer instead of allocating (smaller ones are cheap for the allocator); capacities go in
  * steps so that runs of similar sizes share buffers. */
 export const RECYCLE_MIN_BYTES = 256 * 1024;
 export const BUFFER_CAPACITY_STEP = 1024 * 1024;
+
+/** The tail cache (core/log/tail-cache.ts): copies of each partition's latest small batches, so a
+ * consumer at the tail is not served by reading back the file just written. Batches go into chunks
+ * of TAIL_CACHE_CHUNK_BYTES (a larger batch is not cached: copying it would cost the throughput a
+ * large batch is for, and such consumers read through lent buffers); a partition holds at most
+ * TAIL_CACHE_PARTITION_BYTES (at 5,000 records/s of 100 B, about half a second); all partitions
+ * together at most TAIL_CACHE_BYTES_MAX, part of the broker's memory (goal: ≤ 200 MiB). */
+export const TAIL_CACHE_CHUNK_BYTES = 64 * 1024;
+export const TAIL_CACHE_PARTITION_BYTES = 256 * 1024;
+export const TAIL_CACHE_BYTES_MAX = 32 * 1024 * 1024;
 
 /** How often retention.ms / retention.bytes are enforced: segments are large, a delete a little
  * late costs only disk, and each pass walks every partition's segment list. */
@@ -86,6 +107,8 @@ export const CLEANER_CHECK_MS = 15_000;
 export const CLEANER_IO_BYTES_PER_S_DEFAULT = 50 * 1024 * 1024;
 export const CLEANER_READ_BYTES = 2 * 1024 * 1024;
 export const CLEANER_SLICE_MS = 4;
+/** The share of the broker's one thread the cleaner may take: it works a slice, then rests as long. */
+export const CLEANER_THREAD_SHARE = 0.5;
 export const CLEANER_MAP_BYTES_MAX = 64 * 1024 * 1024;
 /** How long a create-on-first-use waits for another client's create of the same name: a create
  * of thousands of partitions takes seconds, and the retriable LEADER_NOT_AVAILABLE the Kafka door
@@ -118,11 +141,19 @@ export const CORE_LIMITS = {
   CLEANER_IO_BYTES_PER_S_DEFAULT,
   CLEANER_READ_BYTES,
   CLEANER_SLICE_MS,
+  CLEANER_THREAD_SHARE,
   CLEANER_MAP_BYTES_MAX,
   CREATE_IN_FLIGHT_WAIT_MS,
   PRODUCER_EXPIRATION_MS,
   PRODUCER_SNAPSHOTS_KEPT,
   PRODUCER_ID_BLOCK,
+  TXN_LOG_PARTITIONS,
+  TXN_TIMEOUT_MAX_MS,
+  TXN_CHECK_MS,
+  TXN_ID_EXPIRATION_MS,
+  TAIL_CACHE_CHUNK_BYTES,
+  TAIL_CACHE_PARTITION_BYTES,
+  TAIL_CACHE_BYTES_MAX,
 };
 
 export type LimitRelation<L> = readonly [why: string, holds: (l: L) => boolean];
@@ -143,7 +174,10 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["compaction of committed offsets waits for a meaningful number of records", (l) => l.OFFSETS_COMPACT_RECORDS_MIN >= 1000],
   ["producers expire long after a client's retries give up (minutes), and are checked far more often than they expire", (l) => l.PRODUCER_EXPIRATION_MS >= 3600_000 && l.RETENTION_CHECK_MS * 100 <= l.PRODUCER_EXPIRATION_MS],
   ["a damaged newest producer snapshot has an older one to fall back on; id blocks are large enough to make their fsync rare", (l) => l.PRODUCER_SNAPSHOTS_KEPT >= 2 && l.PRODUCER_ID_BLOCK >= 100],
+  ["transactions are checked for their timeout far more often than the longest one lasts, and ids outlive any transaction", (l) => l.TXN_CHECK_MS * 100 <= l.TXN_TIMEOUT_MAX_MS && l.TXN_ID_EXPIRATION_MS > l.TXN_TIMEOUT_MAX_MS && l.TXN_LOG_PARTITIONS >= 1],
+  ["the tail cache: a partition keeps at least two chunks (one filling, one whole), all partitions fit the budget's share of the broker's memory, and a chunk is below the recycled-read size (tail reads stay small)", (l) => l.TAIL_CACHE_PARTITION_BYTES >= 2 * l.TAIL_CACHE_CHUNK_BYTES && l.TAIL_CACHE_PARTITION_BYTES <= l.TAIL_CACHE_BYTES_MAX && l.TAIL_CACHE_BYTES_MAX <= 64 * 1024 * 1024 && l.TAIL_CACHE_CHUNK_BYTES < l.RECYCLE_MIN_BYTES],
   ["the cleaner's buffer holds any batch a topic accepts by default; its slices are short beside an ack's latency; its map holds a segment's worth of keys", (l) => l.CLEANER_READ_BYTES >= l.MESSAGE_BYTES_MAX_DEFAULT && l.CLEANER_SLICE_MS <= 10 && l.CLEANER_MAP_BYTES_MAX >= 16 * l.CLEANER_READ_BYTES],
+  ["the cleaner leaves the broker's thread at least half the time, and takes some of it", (l) => l.CLEANER_THREAD_SHARE > 0 && l.CLEANER_THREAD_SHARE <= 0.5],
   ["the cleaner looks for dirty logs no more often than retention runs, and its default bound leaves produce most of a disk", (l) => l.CLEANER_CHECK_MS >= 1000 && l.CLEANER_CHECK_MS <= l.RETENTION_CHECK_MS && l.CLEANER_IO_BYTES_PER_S_DEFAULT <= 100 * 1024 * 1024],
   ["a create-on-first-use wait is shorter than a client's request timeout (seconds)", (l) => l.CREATE_IN_FLIGHT_WAIT_MS < 5000 && l.RETENTION_CHECK_MS >= 1000],
 ];

@@ -14,7 +14,11 @@ const API_NAMES: Record<number, string> = {
   0: "produce", 1: "fetch", 2: "list-offsets", 3: "metadata", 8: "offset-commit", 9: "offset-fetch",
   10: "find-coordinator", 11: "join-group", 12: "heartbeat", 13: "leave-group", 14: "sync-group",
   15: "describe-groups", 16: "list-groups", 18: "api-versions", 19: "create-topics", 20: "delete-topics",
-  22: "init-producer-id", 32: "describe-configs", 42: "delete-groups",
+  21: "delete-records", 22: "init-producer-id", 23: "offset-for-leader-epoch", 32: "describe-configs",
+  33: "alter-configs", 35: "describe-log-dirs", 37: "create-partitions", 42: "delete-groups",
+  43: "elect-leaders", 44: "incremental-alter-configs", 47: "offset-delete", 60: "describe-cluster",
+  61: "describe-producers", 68: "consumer-group-heartbeat", 69: "consumer-group-describe",
+  71: "get-telemetry-subscriptions", 75: "describe-topic-partitions",
 };
 
 const { values } = parseArgs({

@@ -24,7 +24,8 @@ export const APIS = [
   "DescribeConfigs", "AlterConfigs", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs",
   "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
   "DescribeTopicPartitions", "GetTelemetrySubscriptions", "SaslAuthenticate", "DescribeUserScramCredentials",
-  "AlterUserScramCredentials", "ConsumerGroupHeartbeat", "ConsumerGroupDescribe",
+  "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
+  "DescribeTransactions", "ListTransactions", "ConsumerGroupHeartbeat", "ConsumerGroupDescribe",
   "DescribeAcls", "CreateAcls", "DeleteAcls",
 ];
 /** Non-API messages: request/response headers and the consumer protocol's embedded blobs. */

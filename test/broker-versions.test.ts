@@ -62,7 +62,7 @@ describe("every advertised version answers in its own format", () => {
     const r = await advertised();
     const has = (key: number, v: number) => r.has(key) && r.get(key)![0] <= v && v <= r.get(key)![1];
     expect(has(Produce.key, 0) && has(Produce.key, 3) && has(Produce.key, 7)).toBe(true);
-    expect(has(Fetch.key, 4) && has(Fetch.key, 10)).toBe(true);
+    expect(has(Fetch.key, 0) && has(Fetch.key, 4) && has(Fetch.key, 10)).toBe(true);
     expect(has(FindCoordinator.key, 0)).toBe(true);
     expect(has(ApiVersions.key, 0) && has(ApiVersions.key, 3)).toBe(true);
   });
@@ -190,9 +190,9 @@ describe("bad versions and APIs are answered as Kafka does", () => {
     expect(c.isClosed).toBe(true);
   });
 
-  test("Fetch v3 (below what we serve) closes the connection", async () => {
+  test("Fetch v17 (above what we serve) closes the connection", async () => {
     const c = await RawConnection.open(broker.kafka);
-    const answer = await c.roundTripRaw(11, new Uint8Array([0, 0, 0, 10, 0, 1, 0, 3, 0, 0, 0, 11, 0xff, 0xff]));
+    const answer = await c.roundTripRaw(11, new Uint8Array([0, 0, 0, 10, 0, 1, 0, 17, 0, 0, 0, 11, 0xff, 0xff]));
     expect(answer).toBeNull();
     c.close();
   });

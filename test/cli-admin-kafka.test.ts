@@ -68,10 +68,10 @@ describe("topics over the Kafka protocol, HTTP door off", () => {
       "topic       orders
       id          <uuid>
 
-      PARTITION  START  END  RECORDS  SIZE  SEGMENTS
-              0      0    0        0     -         -
-              1      0    3        3     -         -
-              2      0    0        0     -         -
+      PARTITION  START  END  LSO  RECORDS  SIZE  SEGMENTS
+              0      0    0    0        0     -         -
+              1      0    3    3        3     -         -
+              2      0    0    0        0     -         -
 
       CONFIG                                   VALUE                SOURCE
       retention.ms                             86400000             topic
@@ -297,7 +297,7 @@ describe("a control plane must serve the broker it is shown with", () => {
       const own = await streamctl(["topics", "describe", "orders"], { env: { STREAMCTL_BROKER: other.kafka, STREAMCTL_HTTP: other.http } });
       expect(own.code).toBe(0);
       expect(own.stdout).toContain("durability  fsync=always");
-      expect(own.stdout).toMatch(/ {8}0 {6}0 {4}0 {8}0 {3}0 B {9}1\n/);
+      expect(own.stdout).toMatch(/ {8}0 {6}0 {4}0 {4}0 {8}0 {3}0 B {9}1\n/);
     } finally {
       expect(await other.stop()).toBe(0);
       removeDir(other.dataDir);

@@ -57,10 +57,10 @@ describe("streamctl topics", () => {
       id          <uuid>
       durability  fsync=always: a write is acknowledged only after the fdatasync that covers it (group commit); acknowledged records survive a crash or power loss
 
-      PARTITION  START  END  RECORDS  SIZE  SEGMENTS
-              0      0    0        0   0 B         1
-              1      0    3        3  96 B         1
-              2      0    0        0   0 B         1
+      PARTITION  START  END  LSO  RECORDS  SIZE  SEGMENTS
+              0      0    0    0        0   0 B         1
+              1      0    3    3        3  96 B         1
+              2      0    0    0        0   0 B         1
 
       CONFIG                                   VALUE                SOURCE
       retention.ms                             86400000             topic

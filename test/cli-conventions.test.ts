@@ -67,7 +67,7 @@ describe("shell completion and the man page", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
-      ["complete -o default -F _streamctl streamctl", "[topics top]", "[list create describe delete alter add-partitions]", "[--partitions]", "[--execute]", ""].join("\n"),
+      ["complete -o default -F _streamctl streamctl", "[topics top]", "[list create describe delete alter add-partitions compact]", "[--partitions]", "[--execute]", ""].join("\n"),
     );
   });
 

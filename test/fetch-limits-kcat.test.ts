@@ -61,4 +61,4 @@ test("kcat reads every record of four partitions of ~300 kB batches with fetch.m
   for (let p = 0; p < PARTITIONS; p++) {
     expect(byPartition.get(String(p))).toEqual(Array.from({ length: RECORDS }, (_, i) => `p${p}-${i}`));
   }
-});
+}, 60_000); // 6 MB through kcat twice: about 3 s here, 5.6 s at load average 14

@@ -45,6 +45,7 @@ test("/metrics is valid Prometheus text with the families the issue lists", asyn
     streamctl_connections_total: "counter",
     streamctl_group_lag: "gauge",
     streamctl_fsync_duration_seconds: "histogram",
+    streamctl_tail_cache_bytes: "gauge",
   });
   for (const f of families.values()) expect(f.help, f.name).toEqual(expect.any(String));
   expect(sampleValue(families, "streamctl_topic_records_in_total", { topic: "metered" })).toBe(5);
@@ -56,6 +57,8 @@ test("/metrics is valid Prometheus text with the families the issue lists", asyn
   expect(sampleValue(families, "streamctl_fsync_duration_seconds_count", {}, "streamctl_fsync_duration_seconds")).toBeGreaterThanOrEqual(1);
   const topicBytes = (await api(http, "/v1/topics/metered")).json.partitions.reduce((n: number, p: { bytes: number }) => n + p.bytes, 0);
   expect(sampleValue(families, "streamctl_disk_bytes")).toBe(topicBytes);
+  // The records produced above are small: each partition keeps its latest in one 64 KiB chunk.
+  expect(sampleValue(families, "streamctl_tail_cache_bytes")).toBe(2 * 64 * 1024);
   expect(sampleValue(families, "streamctl_kafka_requests_total", { api: "Produce" })).toBeGreaterThanOrEqual(1);
   expect(sampleValue(families, "streamctl_kafka_request_duration_seconds_count", { api: "Fetch" }, "streamctl_kafka_request_duration_seconds")).toBeGreaterThanOrEqual(1);
   expect(sampleValue(families, "streamctl_connections_total")).toBeGreaterThanOrEqual(2);

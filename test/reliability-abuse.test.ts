@@ -20,6 +20,10 @@ import {
   apiVersionsFrame, batchOf, bombPayload, bombRequest, firstProduceErrorCode, idleSockets, newClientServedAfter, openSocket, partialFrames, roundTrip, rssMiB, whileProbed,
 } from "./abuse-attacks.ts";
 import { type BrokerProcess, removeDir, startBroker } from "./harness.ts";
+import { RawConnection } from "./raw-kafka.ts";
+import { Codec } from "../core/batch/header.ts";
+import { encodeRecordBatch } from "../core/batch/record-batch.ts";
+import { Produce, defaultProduceRequest } from "../net/protocol/messages/index.ts";
 
 /** What the broker may hold beyond the bound under test: recycled buffers, the allocator's and the
  * GC's slack, the prober's and the attacker's connections. */
@@ -81,6 +85,26 @@ test.each([
   expect(rssMiB(b.proc.pid).peak).toBeLessThan(before + 128 + OVERHEAD_MIB);
 }, 60_000);
 
+test("appends keep arrival order on a connection while a batch is inflated off the main thread", async () => {
+  broker = await startBroker();
+  const b = broker;
+  await createTopic(b, "ordered");
+  const c = await RawConnection.open(b.kafka);
+  const big = encodeRecordBatch({ records: [{ key: null, value: new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) & 0x3f) }], codec: Codec.Zstd });
+  const small = encodeRecordBatch({ records: [{ key: null, value: new Uint8Array(10) }], codec: Codec.Zstd });
+  const produce = (batch: Uint8Array) =>
+    c.request(Produce, 7, { ...defaultProduceRequest(), acks: 1, timeoutMs: 5000, topicData: [{ name: "ordered", partitionData: [{ index: 0, records: batch }] }] }, 30_000);
+  // Pipelined: the second is read while the first is still inflating.
+  const answers = await Promise.all([produce(big), produce(small), produce(big), produce(small)]);
+  expect(answers.map((a) => [a.responses[0]!.partitionResponses[0]!.errorCode, Number(a.responses[0]!.partitionResponses[0]!.baseOffset)])).toEqual([
+    [0, 0],
+    [0, 1],
+    [0, 2],
+    [0, 3],
+  ]);
+  c.close();
+}, 60_000);
+
 test("8 connections holding 28 MiB of a 30 MiB frame under --max-request-memory 64MiB: RSS within the budget, other clients answered; a frame over the budget is refused with a logged line", async () => {
   broker = await startBroker({ args: ["--max-request-memory", "64MiB"] });
   const b = broker;
@@ -97,6 +121,12 @@ test("8 connections holding 28 MiB of a 30 MiB frame under --max-request-memory 
   expect(probe.latencies.length).toBeGreaterThan(2);
   expect(probe.maxMs).toBeLessThan(PROBE_MAX_READING_MS);
   expect(rssMiB(b.proc.pid).peak).toBeLessThan(before + 64 + OVERHEAD_MIB);
+  // Two frames hold the budget; the other six connections wait unread, as /metrics says.
+  const metrics = await (await fetch(`http://${b.http}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(metrics)?.[1]);
+  expect(gauge("streamctl_request_memory_bytes")).toBeLessThanOrEqual(64 * MiB);
+  expect(gauge("streamctl_request_memory_bytes")).toBeGreaterThanOrEqual(2 * 30 * MiB);
+  expect(gauge("streamctl_request_memory_waiting_connections")).toBe(6);
 
   const over = await openSocket(b.kafka);
   sockets.push(over);

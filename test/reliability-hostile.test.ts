@@ -257,10 +257,11 @@ function mutate(rand: (n: number) => number): Uint8Array {
 }
 
 /**
- * A mutated CreateTopics may ask for up to 10,000 partitions: a directory, a segment and their
- * syncs each, 2 s on an idle broker here and 7 s under this fuzz. It must be answered, not fast.
+ * A mutated CreateTopics (or CreatePartitions) may ask for up to 10,000 partitions: a directory, a
+ * segment and their syncs each, 2 s on an idle broker here and 7 s under this fuzz; a DeleteTopics
+ * of such a topic closes and removes as many. They must be answered, not fast.
  */
-const CREATE_TOPICS_KEY = 19;
+const SLOW_ADMIN_KEYS = new Set([19, 20, 37]); // CreateTopics, DeleteTopics, CreatePartitions
 
 async function fuzzWorker(worker: number, count: number): Promise<void> {
   const rand = seededRandom(SEED * 31 + worker);
@@ -273,7 +274,7 @@ async function fuzzWorker(worker: number, count: number): Promise<void> {
     const fuzzCorr = input.length >= 12 ? new DataView(input.buffer).getInt32(8) : null;
     conn.sendRaw(input);
     const outcome = await conn
-      .request(ApiVersions, 0, defaultApiVersionsRequest(), key === FETCH_KEY ? 1000 : key === CREATE_TOPICS_KEY ? 30_000 : 5000)
+      .request(ApiVersions, 0, defaultApiVersionsRequest(), key === FETCH_KEY ? 1000 : SLOW_ADMIN_KEYS.has(key) ? 30_000 : 5000)
       .then(() => "answered" as const)
       .catch(() => (conn.isClosed ? ("closed" as const) : ("pending" as const)));
     figures.inputs++;

@@ -11,8 +11,8 @@ import { REPO_ROOT } from "./harness.ts";
 
 const long = process.env.STREAMCTL_SOAK === "1";
 const tier = long
-  ? { name: "soak (make soak)", crashCycles: 500, fuzzInputs: 2_000_000, damageRuns: 5000, powerLossSeeds: 5000 }
-  : { name: "CI", crashCycles: 25, fuzzInputs: 50_000, damageRuns: 200, powerLossSeeds: 300 };
+  ? { name: "soak (make soak)", crashCycles: 500, fuzzInputs: 2_000_000, damageRuns: 5000, powerLossSeeds: 5000, eosCycles: 100 }
+  : { name: "CI", crashCycles: 25, fuzzInputs: 50_000, damageRuns: 200, powerLossSeeds: 300, eosCycles: 25 };
 const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const figuresBase = join(REPO_ROOT, ".soak-figures");
 const log = (line: string) => process.stderr.write(`soak: ${line}\n`);
@@ -78,8 +78,10 @@ runs.push(await bunTest("test/reliability-hostile.test.ts", { FUZZ_INPUTS: Strin
 runs.push(await bunTest("test/reliability-load.test.ts", { PROBE_P99_MS: "50" }));
 // Log compaction at the size issue #20 names: 1,000,000 records over 10,000 keys (make test: 250,000).
 runs.push(await bunTest("test/compaction-kcat.test.ts", { COMPACTION_RECORDS: "1000000" }));
+runs.push(await bunTest("test/eos.test.ts", { EOS_CYCLES: String(tier.eosCycles) }));
 const hostile = figures<{ inputs: number; answered: number; closed: number; heldLongPolls: number; crashes: number; peakRssMiB: number; probeP99Ms: number; probes: number }>("hostile");
 const diskFull = figures<{ produceAttempts: number; acknowledged: number; refused: number; falseAcks: number }>("disk-full");
+const eos = figures<{ seed: number; cycles: number; inputs: number; perTxn: number; transformerKills: number; brokerKills: number; transformerExits: number; transactions: number; results: number; duplicates: number; missing: number; outOfOrder: number; abortedResultsHidden: number }>("eos");
 const load = figures<{ idleConnections: number; bytesPerConnection: number; refusedAboveCap: boolean; nonReaderRssGrowthMiB: number; othersFetchP99Ms: number }>("load");
 const powerLoss = figures<{
   seeds: number;
@@ -185,6 +187,21 @@ ${mark(byFile("test/reliability-ack-after-sync.test.ts").ok)}: every Produce res
 | idle connections held | ${load?.idleConnections ?? "n/a"}, ${load ? (load.bytesPerConnection / 1024).toFixed(1) : "?"} KiB of broker RSS each; one more refused cleanly: ${load?.refusedAboveCap ? "yes" : "no"} |
 | RSS growth under 2,000 pipelined 7 MiB fetches never read | ${load?.nonReaderRssGrowthMiB ?? "?"} MiB |
 | another client's 1 MiB fetch p99 meanwhile | ${load?.othersFetchP99Ms ?? "?"} ms |
+
+## Exactly once under SIGKILL — \`test/eos.test.ts\` (issue #20)
+
+A consume-transform-produce service on our client (\`test/eos-transformer.ts\`: read_committed consumer, transactional
+producer, the input offsets committed in each transaction of ${eos?.perTxn ?? "?"} records) while the transformer, the broker or
+both are SIGKILLed at seeded moments; a last transformer then runs to the input's end.
+
+| figure | value |
+|---|---|
+| cycles / transformer kills / broker kills | ${eos ? `${eos.cycles} / ${eos.transformerKills} / ${eos.brokerKills}` : `not run${byFile("test/eos.test.ts").skipReason ? `: ${byFile("test/eos.test.ts").skipReason}` : ""}`} |
+| inputs / transactions committed (as reported by transformers still alive to print it) | ${eos ? `${eos.inputs} / ${eos.transactions}` : "n/a"} |
+| results read_committed | ${eos?.results ?? "n/a"} |
+| duplicates / missing / out of order (read_committed) | **${eos ? `${eos.duplicates} / ${eos.missing} / ${eos.outOfOrder}` : "n/a"}** |
+| results of aborted attempts, visible only read_uncommitted | ${eos?.abortedResultsHidden ?? "n/a"} |
+| transformers that gave up by themselves | ${eos?.transformerExits ?? "n/a"} |
 
 ## Test files of this run
 

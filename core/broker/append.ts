@@ -22,7 +22,7 @@ import type { ProduceBatchInfo, ValidateProduceOptions } from "../batch/validate
 import { validateProduceBatch } from "../batch/validate-produce.ts";
 import { fixMaxTimestamp } from "../batch/rewrite.ts";
 import { CoreError } from "../errors.ts";
-import type { PartitionLog } from "../log/partition-log.ts";
+import type { AppendSink, PartitionLog } from "../log/partition-log.ts";
 import type { TopicConfigs } from "../topics/configs.ts";
 import type { TopicStore } from "../topics/topic-store.ts";
 import type { BrokerMetrics } from "./metrics.ts";
@@ -55,6 +55,23 @@ export class Appending {
 }
 
 export function appendBatch(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
+  const log = checkedForAppend(store, metrics, topicName, partition, batch, options);
+  return new Appending(log.append(batch), log);
+}
+
+/**
+ * `appendBatch` without a promise (the produce hot path, PartitionLog.appendThen): steps 1–4
+ * here, then `sink` hears the outcome, from the sync's completion under fsync `always` (at once,
+ * during this call, otherwise). Returns the log. Throws the refusals of steps 1–3 as appendBatch.
+ */
+export function appendBatchThen(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions, sink: AppendSink): PartitionLog {
+  const log = checkedForAppend(store, metrics, topicName, partition, batch, options);
+  log.appendThen(batch, sink);
+  return log;
+}
+
+/** Steps 1–3 and the counting of step 4: the log to append `batch` to. */
+function checkedForAppend(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): PartitionLog {
   const topic = store.topic(topicName);
   if (!topic) throw missingTopic(store, topicName);
   const log = partitionOf(topic, partition);
@@ -65,7 +82,7 @@ export function appendBatch(store: TopicStore, metrics: BrokerMetrics, topicName
   const stats = metrics.topic(topicName);
   stats.bytesIn += batch.length;
   stats.recordsIn += info.recordCount;
-  return new Appending(log.append(batch), log);
+  return log;
 }
 
 /**

@@ -19,12 +19,15 @@
 //   producers   ids for InitProducerId (producer-ids.ts), each partition's idempotent producers
 //               (DescribeProducers), expired with retention
 //   auth        users, SASL exchanges, super users and authorize() (core/broker/auth.ts)
+//   transactions the transaction coordinator (core/transactions) over __transaction_state
+//               (core/broker/transactions.ts); a transactional batch is appended only while its
+//               producer's transaction includes the partition (verifyAppend)
 //   cleaning    the log cleaner of compacted topics, in the background and on demand
 //               (compactTopic: streamctl topics compact) (core/broker/cleaning.ts)
 //
 // Order on stop, driven by the composition root (cmd/serve.ts): beginShutdown() (long waits
-// answer at once, the coordinator stops serving) → the doors finish in-flight requests and stop →
-// close() (sync, clean-shutdown marker, the lock).
+// answer at once, the coordinators stop serving) → the doors finish in-flight requests and stop →
+// close() (queued transaction steps finish, sync, clean-shutdown marker, the lock).
 import type { Clock } from "../clock.ts";
 import { DataDirLock } from "../data-dir-lock.ts";
 import { assert } from "../assert.ts";
@@ -34,10 +37,10 @@ import type { FileLayer } from "../fs.ts";
 import type { GroupCoordinator, GroupCoordinatorConfig } from "../groups/coordinator.ts";
 import type { Timers } from "../groups/timers.ts";
 import type { FsyncPolicy } from "../log/durability.ts";
-import type { PartitionLog } from "../log/partition-log.ts";
+import type { AppendSink, PartitionLog } from "../log/partition-log.ts";
 import type { Logger } from "../log/types.ts";
 import type { DamagedTopic, Topic, TopicStore } from "../topics/topic-store.ts";
-import { Appending, type AppendOptions, appendAll, appendBatch } from "./append.ts";
+import { Appending, type AppendOptions, appendAll, appendBatch, appendBatchThen } from "./append.ts";
 import { type BrokerEndpoint, type ClusterPort, singlePartitionState, type TopicAssignment } from "./cluster.ts";
 import { alterTopicConfigs, type ConfigChange, replaceTopicConfigs } from "./configs.ts";
 import { checkLeaderEpoch, LEADER_EPOCH, type ElectionOutcome, type ElectionType, electLeaders, type EpochEndOffset } from "./leadership.ts";
@@ -49,11 +52,16 @@ import { Auth, type AuthConfig, type Operation, type Requester, type Resource } 
 import { type CleanerConfig, LogCleaner, type TopicCleanResult } from "./cleaning.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { type OffsetAnswer, type OffsetQuery, offsetFor } from "./offsets.ts";
-import { type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
+import { type Isolation, type PartitionRead, readPartition, type WaitOutcome, waitForData } from "./read.ts";
 import { deleteRecords } from "./records.ts";
 import { openStorage } from "./storage.ts";
 import { missingTopic, partitionOf } from "./topic-lookup.ts";
 import { timedFileLayer } from "./timed-fs.ts";
+import { ATTR_TRANSACTIONAL, BATCH_HEADER_BYTES, OFF_ATTRIBUTES, OFF_PRODUCER_EPOCH, OFF_PRODUCER_ID } from "../batch/header.ts";
+import * as be from "../bytes.ts";
+import { systemTimers } from "../groups/timers.ts";
+import type { TransactionCoordinator } from "../transactions/coordinator.ts";
+import { openTransactions } from "./transactions.ts";
 
 export interface BrokerLog extends Logger {
   debug?(line: string): void;
@@ -86,7 +94,7 @@ export interface BrokerDeps {
 }
 
 export type { TopicCleanResult };
-export type { ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
+export type { ConfigChange, ElectionOutcome, ElectionType, EpochEndOffset, LogDirDescription, Appending, AppendOptions, Isolation, OffsetAnswer, OffsetQuery, PartitionRead, ProducerDescription, WaitOutcome };
 export { partitionOf };
 
 /** Node ids a cluster's producer ids keep apart (cluster mode: id = n × this + node id). */
@@ -104,6 +112,7 @@ export class Broker {
   /** Compacted topics' cleaner: started here, stopped before the logs close. */
   readonly cleaner: LogCleaner;
   private closed = false;
+  private txnCoordinator: TransactionCoordinator | null = null;
 
   private constructor(
     readonly config: Readonly<BrokerConfig>,
@@ -147,7 +156,17 @@ export class Broker {
         groups: { config: config.groups, timers: deps.timers },
       });
       store.onTopicDeleted((name) => metrics.topics.delete(name));
-      return new Broker(config, log, store, groups, auth, metrics, lock, producerIds);
+      const broker = new Broker(config, log, store, groups, auth, metrics, lock, producerIds);
+      try {
+        broker.txnCoordinator = await openTransactions({ store, groups, timers: deps.timers ?? systemTimers(), logger: log, nextProducerId: () => broker.nextProducerId() });
+        await broker.txnCoordinator.recover();
+      } catch (err) {
+        clearInterval(broker.retention);
+        await groups.close().catch(() => {});
+        await store.close().catch(() => {});
+        throw err;
+      }
+      return broker;
     } catch (err) {
       lock?.release();
       throw err;
@@ -224,6 +243,12 @@ export class Broker {
     return this.clusterPort.groupCoordinator(groupId);
   }
 
+  /** The transaction coordinator (core/transactions): every transactional id this broker coordinates. */
+  get transactions(): TransactionCoordinator {
+    assert(this.txnCoordinator !== null, "the transaction coordinator opens with the broker");
+    return this.txnCoordinator;
+  }
+
   /** Aborted when the broker begins to stop: long polls and streams answer at once. */
   get shutdown(): AbortSignal {
     return this.stopping.signal;
@@ -241,6 +266,7 @@ export class Broker {
     void this.cleaner.stop();
     this.stopping.abort();
     this.groups.stopServing();
+    this.txnCoordinator?.stop();
   }
 
   /** Syncs and closes everything and gives up the data dir. Call after the doors stopped. */
@@ -249,6 +275,7 @@ export class Broker {
     this.closed = true;
     this.beginShutdown();
     try {
+      await this.txnCoordinator?.close();
       await this.cleaner.stop();
       await this.groups.close();
       await this.store.close();
@@ -429,6 +456,7 @@ export class Broker {
    * CoreError for anything refused before the write.
    */
   append(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
+    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
     const rm = this.replicaManager;
     if (rm === null) {
       // One broker is an ISR of one: acks=all with min.insync.replicas above 1 is refused, as Kafka does.
@@ -457,6 +485,41 @@ export class Broker {
     return new Appending(replicated, a.log);
   }
 
+  /**
+   * A transactional batch is appended only while its producer's transaction includes the partition
+   * (the coordinator's verifyAppend). One broker only: in a cluster the coordinator may be another
+   * broker, and Kafka asks it over the wire (KIP-890), which is not done here.
+   */
+  private verifyTransactional(topicName: string, partition: number, batch: Uint8Array): void {
+    if (this.clusterPort !== null || this.txnCoordinator === null) return;
+    const producerId = be.int64(batch, OFF_PRODUCER_ID);
+    const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+    const refused = this.txnCoordinator.verifyAppend(producerId, epoch, topicName, partition);
+    if (refused === "PRODUCER_FENCED") throw new CoreError("PRODUCER_FENCED", `producer ${producerId} epoch ${epoch} is fenced by a newer one of its transactional id`, { topic: topicName, partition });
+    if (refused !== null) throw new CoreError("INVALID_TXN_STATE", `producer ${producerId} epoch ${epoch} has no open transaction including this partition`, { topic: topicName, partition });
+  }
+
+  /**
+   * `append` for the produce hot path: no promise, `sink` hears the outcome (AppendSink in
+   * core/log/partition-log.ts). Returns the partition's log, or null, having done nothing, in
+   * cluster mode (where acks=all waits for the ISR: use `append`). Throws what `append` throws
+   * before the write. Under fsync `never`/`interval` `sink` may hear during this call.
+   */
+  appendThen(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions, sink: AppendSink): PartitionLog | null {
+    if (this.replicaManager !== null) return null;
+    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
+    if (options.acks === "all") {
+      const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
+      if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
+    }
+    return appendBatchThen(this.store, this.metrics, topicName, partition, batch, options, sink);
+  }
+
+  /** Memory the partitions' tail caches hold now (core/log/tail-cache.ts, one budget per broker). */
+  get tailCacheBytes(): number {
+    return this.store.tailCache.heldBytes;
+  }
+
   /** Appends several batches of one topic; every batch is checked before any is written. */
   appendAll(topicName: string, batches: ReadonlyArray<{ partition: number; batch: Uint8Array }>, options: AppendOptions): Appending[] {
     return appendAll(this.store, this.metrics, topicName, batches, options);
@@ -465,10 +528,11 @@ export class Broker {
   /**
    * Whole batches of `log` from `offset` within `maxBytes`, counted; the first batch comes whole
    * however large unless `minOneBatch` is false (then possibly none: Kafka's rule once a fetch
-   * answer already holds data).
+   * answer already holds data). read_committed reads stop at the last stable offset and name the
+   * aborted transactions they overlap (core/broker/read.ts).
    */
-  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
-    return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch);
+  read(topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true, isolation: Isolation = "read_uncommitted"): PartitionRead {
+    return readPartition(this.metrics, topic, log, offset, maxBytes, minOneBatch, isolation);
   }
 
   /**
@@ -480,8 +544,8 @@ export class Broker {
   }
 
   /** An offset of `log` by position or time (core/broker/offsets.ts); offset -1 when there is none. */
-  offsetFor(log: PartitionLog, query: OffsetQuery): OffsetAnswer {
-    return offsetFor(log, query);
+  offsetFor(log: PartitionLog, query: OffsetQuery, isolation: Isolation = "read_uncommitted"): OffsetAnswer {
+    return offsetFor(log, query, isolation);
   }
 
   /** Resolves when any of `logs` has new data, after `timeoutMs`, or when `signal` or the broker stops. */

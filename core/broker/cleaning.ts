@@ -9,14 +9,15 @@
 //   - `compact(topic)` (streamctl topics compact) runs a pass on each of the topic's partitions
 //     now, whatever the ratio; it waits for a background pass in progress, never runs beside it;
 //   - all passes share one I/O bound (serve --log-cleaner-io-max-bytes-per-second, Kafka's
-//     log.cleaner.io.max.bytes.per.second; CLEANER_IO_BYTES_PER_S_DEFAULT) and give the broker's
-//     thread back every CLEANER_SLICE_MS, so produce and fetch keep their latency;
+//     log.cleaner.io.max.bytes.per.second; CLEANER_IO_BYTES_PER_S_DEFAULT) and at most half of the
+//     broker's one thread (CLEANER_THREAD_SHARE: a slice of CLEANER_SLICE_MS, then as long at
+//     rest), so produce and fetch keep their latency;
 //   - stop() ends the pass in progress at its next read or write (its cleaned file is removed,
 //     the log is as it was) and waits for it: the broker closes its logs after.
 //
 // A pass that fails on I/O is logged and the partition is tried again at the next check; a
 // partition's log that is closed meanwhile (topic deleted) is skipped.
-import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT } from "../limits.ts";
+import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT, CLEANER_THREAD_SHARE } from "../limits.ts";
 import type { Clock } from "../clock.ts";
 import { CleanerIo, CleanerStopped } from "../log/cleaner-io.ts";
 import { type CleanResult, cleanLog } from "../log/cleaner.ts";
@@ -69,7 +70,7 @@ export class LogCleaner {
     private readonly logger: Logger,
     private readonly config: CleanerConfig = {},
   ) {
-    this.io = new CleanerIo({ bytesPerSecond: config.ioBytesPerSecond ?? CLEANER_IO_BYTES_PER_S_DEFAULT });
+    this.io = new CleanerIo({ bytesPerSecond: config.ioBytesPerSecond ?? CLEANER_IO_BYTES_PER_S_DEFAULT, threadShare: CLEANER_THREAD_SHARE });
   }
 
   start(): void {

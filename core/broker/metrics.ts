@@ -41,10 +41,15 @@ export class BrokerMetrics {
   connectionsOpen = 0;
   connectionsTotal = 0;
   connectionsRefused = 0;
+  /** The Kafka door's request memory (--max-request-memory), read when scraped: bytes of requests
+   * in flight, the budget, connections waiting for room. Unset in-process. */
+  requestMemory?: () => { usedBytes: number; maxBytes: number; waiting: number };
   /** Every fdatasync of a log or index file (the file layer reports them). */
   readonly fsync: LatencyStats = { count: 0, latencyMsTotal: 0, latencyMsMax: 0, latencyBuckets: FSYNC_BUCKETS_MS.map(() => 0) };
   /** When the broker started (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
+  /** Kafka requests the door turned away, by reason and API name (net/kafka/refusals.ts). */
+  readonly refusals = new Map<string, { reason: string; api: string; count: number }>();
   /** Cluster mode: ISR changes this broker made as a leader, elections it made as controller. */
   readonly cluster = { isrShrinks: 0, isrExpands: 0, leaderElections: 0 };
 
@@ -70,5 +75,13 @@ export class BrokerMetrics {
 
   requestRejected(apiKey: number, _version: number): void {
     this.api(apiKey).rejected++;
+  }
+
+  /** `api` is a name or "unknown" (never a number from the wire: the label set stays bounded). */
+  requestRefused(reason: string, api: string): void {
+    const key = `${reason}\u0000${api}`;
+    const s = this.refusals.get(key);
+    if (s) s.count++;
+    else this.refusals.set(key, { reason, api, count: 1 });
   }
 }

@@ -2,13 +2,16 @@
 //
 //   earliest        the log start offset, no timestamp
 //   earliest-local  the same: every record is local here (Kafka's -4, KIP-405 tiered storage)
-//   latest          the high watermark, no timestamp (no transactions: the last stable offset too)
+//   latest          the high watermark, no timestamp; under read_committed the last stable offset
 //   max-timestamp   the record with the largest timestamp and that timestamp (KIP-734)
 //   timestamp T     the first record whose timestamp is ≥ T and its timestamp
 //
 // "None" is offset -1 and timestamp -1, as Kafka answers; an offset at or above the high watermark
-// is never an answer (Kafka's `allowed`: only offsets a consumer may fetch).
+// is never an answer (Kafka's `allowed`: only offsets a consumer may fetch); under read_committed
+// neither is one at or above the last stable offset (Kafka's fetchOffsetByTimestamp with
+// isolation: the same bound).
 import type { PartitionLog } from "../log/partition-log.ts";
+import type { Isolation } from "./read.ts";
 
 export type OffsetQuery =
   | { kind: "earliest" }
@@ -25,20 +28,21 @@ export interface OffsetAnswer {
 
 const NONE: OffsetAnswer = { offset: -1, timestamp: -1 };
 
-export function offsetFor(log: PartitionLog, query: OffsetQuery): OffsetAnswer {
+export function offsetFor(log: PartitionLog, query: OffsetQuery, isolation: Isolation = "read_uncommitted"): OffsetAnswer {
+  const end = isolation === "read_committed" ? log.lastStableOffset : log.highWatermark;
   switch (query.kind) {
     case "earliest":
     case "earliest-local":
       return { offset: log.startOffset, timestamp: -1 };
     case "latest":
-      return { offset: log.highWatermark, timestamp: -1 };
+      return { offset: end, timestamp: -1 };
     case "max-timestamp":
-      return visible(log, log.maxTimestampOffset());
+      return visible(end, log.maxTimestampOffset());
     case "timestamp":
-      return visible(log, log.offsetForTimestamp(query.timestamp));
+      return visible(end, log.offsetForTimestamp(query.timestamp));
   }
 }
 
-function visible(log: PartitionLog, found: OffsetAnswer | null): OffsetAnswer {
-  return found === null || found.offset >= log.highWatermark ? NONE : found;
+function visible(end: number, found: OffsetAnswer | null): OffsetAnswer {
+  return found === null || found.offset >= end ? NONE : found;
 }

@@ -4,53 +4,71 @@
 //                watermark, nothing; else the log's raw batch bytes from the batch holding the
 //                offset (whole batches within maxBytes; the first one whole however large unless
 //                minOneBatch is false), counted as bytes and records out. Only offsets below the high watermark are served: the high watermark is the
-//                end of durable data.
+//                end of durable data. Under read_committed (KIP-98) only offsets below the last
+//                stable offset are (an offset between it and the high watermark reads nothing),
+//                with the aborted transactions the batches read overlap, for the reader to drop.
 //   waitForData  sleeps until any of the given partitions' high watermark moves, a timeout, the
 //                caller's signal or the broker's shutdown: no polling.
 import { BATCH_HEADER_BYTES, OFF_LAST_OFFSET_DELTA, batchSizeAt } from "../batch/header.ts";
 import * as be from "../bytes.ts";
 import { CoreError } from "../errors.ts";
 import type { PartitionLog } from "../log/partition-log.ts";
+import type { AbortedTxn } from "../log/transaction-index.ts";
 import type { Topic } from "../topics/topic-store.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 
 const NO_CHUNKS: Uint8Array[] = [];
+const NO_ABORTED: AbortedTxn[] = [];
+
+/** Kafka's isolation levels (Fetch, ListOffsets): read_committed stops at the last stable offset. */
+export type Isolation = "read_uncommitted" | "read_committed";
 
 export interface PartitionRead {
   /** Whole batches as they are on disk (lent buffers or views: see core/lent-buffers.ts). */
   chunks: Uint8Array[];
   bytes: number;
-  /** The high watermark and log start when the read was made. */
+  /** The high watermark, last stable offset and log start when the read was made. */
   highWatermark: number;
+  lastStableOffset: number;
   startOffset: number;
+  /** read_committed: the aborted transactions the batches overlap (empty otherwise). */
+  aborted: readonly AbortedTxn[];
 }
 
-export function readPartition(metrics: BrokerMetrics, topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true): PartitionRead {
+export function readPartition(metrics: BrokerMetrics, topic: Topic, log: PartitionLog, offset: number, maxBytes: number, minOneBatch = true, isolation: Isolation = "read_uncommitted"): PartitionRead {
   const highWatermark = log.highWatermark;
+  const lastStableOffset = log.lastStableOffset;
   const startOffset = log.startOffset;
   if (offset < startOffset || offset > highWatermark) {
     throw new CoreError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside [${startOffset}, ${highWatermark}]`, { topic: topic.name, partition: topic.partitions.indexOf(log) });
   }
-  if (offset === highWatermark) return { chunks: NO_CHUNKS, bytes: 0, highWatermark, startOffset };
-  const read = minOneBatch ? log.read(offset, Math.max(1, maxBytes)) : log.read(offset, Math.max(0, maxBytes), false);
+  const committed = isolation === "read_committed";
+  const limit = committed ? lastStableOffset : highWatermark;
+  if (offset >= limit) return { chunks: NO_CHUNKS, bytes: 0, highWatermark, lastStableOffset, startOffset, aborted: NO_ABORTED };
+  const read = minOneBatch ? log.read(offset, Math.max(1, maxBytes), true, limit) : log.read(offset, Math.max(0, maxBytes), false, limit);
   const stats = metrics.topic(topic.name);
   stats.bytesOut += read.bytes;
-  stats.recordsOut += recordsIn(read.chunks);
-  return { chunks: read.chunks, bytes: read.bytes, highWatermark, startOffset };
+  const walked = walk(read.chunks);
+  stats.recordsOut += walked.records;
+  const aborted = committed && read.bytes > 0 ? log.abortedTransactions(offset, walked.end) : NO_ABORTED;
+  return { chunks: read.chunks, bytes: read.bytes, highWatermark, lastStableOffset, startOffset, aborted };
 }
 
-/** Records in whole batches (from their headers: no per-record work). */
-function recordsIn(chunks: Uint8Array[]): number {
-  let n = 0;
+/** Records in whole batches and the offset after the last (from their headers: no per-record work). */
+function walk(chunks: Uint8Array[]): { records: number; end: number } {
+  let records = 0;
+  let end = -1;
   for (const c of chunks) {
     for (let pos = 0; pos + BATCH_HEADER_BYTES <= c.length; ) {
       const size = batchSizeAt(c, pos);
       if (size < BATCH_HEADER_BYTES || pos + size > c.length) break;
-      n += be.int32(c, pos + OFF_LAST_OFFSET_DELTA) + 1;
+      const delta = be.int32(c, pos + OFF_LAST_OFFSET_DELTA);
+      records += delta + 1;
+      end = be.int64(c, pos) + delta + 1;
       pos += size;
     }
   }
-  return n;
+  return { records, end };
 }
 
 /** Why waitForData resolved. */

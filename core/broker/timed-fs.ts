@@ -13,6 +13,18 @@ export function timedFileLayer(onSync: (ms: number) => void, inner: FileLayer = 
     }
   };
   const bound = new Map<PropertyKey, unknown>([["fdatasync", fdatasync]]);
+  const innerThen = inner.fdatasyncThen;
+  if (innerThen !== undefined) {
+    // One closure per sync (the time it started), not the promise chain of the async form.
+    const fdatasyncThen: NonNullable<FileLayer["fdatasyncThen"]> = (file, done) => {
+      const started = performance.now();
+      innerThen.call(inner, file, (e) => {
+        onSync(performance.now() - started);
+        done(e);
+      });
+    };
+    bound.set("fdatasyncThen", fdatasyncThen);
+  }
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const known = bound.get(prop);

@@ -661,8 +661,52 @@ export class GroupCoordinator {
     return { error: null, partitions: results };
   }
 
+  /**
+   * TxnOffsetCommit (KIP-98, member checks of KIP-447 as Kafka's doTxnCommitOffsets): the offsets
+   * are stored durably as pending in producer `producerId`'s transaction, invisible until
+   * endTxnOffsets commits them. The transaction coordinator has checked the producer first.
+   */
+  async commitTxnOffsets(req: CommitRequest & { producerId: number }): Promise<PartitionError[]> {
+    const all = (error: GroupErrorName | null) => req.offsets.map((o) => ({ topic: o.topic, partition: o.partition, error }));
+    if (this.closed) return all("NOT_COORDINATOR");
+    if (req.groupId === "") return all("INVALID_GROUP_ID");
+    const group = this.groups.get(req.groupId);
+    if (group !== undefined) {
+      if (group.state === "Dead") return all("COORDINATOR_NOT_AVAILABLE");
+      if (req.memberId !== "" || req.groupInstanceId !== null) {
+        const check = this.checkMember(group, req.memberId, req.groupInstanceId);
+        if (check !== null) return all(check);
+      }
+      if (req.generationId >= 0 && req.generationId !== group.generationId) return all("ILLEGAL_GENERATION");
+    } else if (req.generationId >= 0) return all("ILLEGAL_GENERATION");
+    const results: PartitionError[] = [];
+    const accepted: typeof req.offsets = [];
+    for (const o of req.offsets) {
+      const count = this.topics.partitionCount(o.topic);
+      let error: GroupErrorName | null = null;
+      if (count === null || o.partition < 0 || o.partition >= count) error = "UNKNOWN_TOPIC_OR_PARTITION";
+      else if (o.metadata !== null && new TextEncoder().encode(o.metadata).length > OFFSET_METADATA_BYTES_MAX) error = "OFFSET_METADATA_TOO_LARGE";
+      else accepted.push(o);
+      results.push({ topic: o.topic, partition: o.partition, error });
+    }
+    try {
+      const now = this.timers.clock.now();
+      await this.offsets.commitPending(req.groupId, req.producerId, accepted.map((o) => ({ ...o, commitTimestamp: now })));
+    } catch (e) {
+      if (e instanceof AssertionError) throw e;
+      this.logger.error(`group ${req.groupId}: transactional offset commit failed: ${e instanceof Error ? e.message : String(e)}`);
+      for (const r of results) if (r.error === null) r.error = e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
+    }
+    return results;
+  }
+
+  /** The transaction of `producerId` ended (the coordinator's marker for this group): its pending offsets count or vanish, durably. */
+  async endTxnOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+    await this.offsets.endTransaction(groupId, producerId, commit);
+  }
+
   /** OffsetFetch: committed offsets of the partitions asked for (or all, when `topics` is null). */
-  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null, member?: { memberId: string; memberEpoch: number }): FetchOffsetsResult {
+  fetchOffsets(groupId: string, topics: Array<{ topic: string; partitions: number[] }> | null, member?: { memberId: string; memberEpoch: number }, requireStable = false): FetchOffsetsResult {
     if (this.closed) return { error: "NOT_COORDINATOR", topics: [] };
     if (groupId === "" && topics === null) return { error: "INVALID_GROUP_ID", topics: [] };
     // OffsetFetch v9+ from a consumer-protocol member: its epoch must be current (KIP-848).
@@ -677,6 +721,8 @@ export class GroupCoordinator {
       topics: wanted.map(({ topic, partitions }) => ({
         topic,
         partitions: partitions.map((partition) => {
+          // KIP-447: a consumer that asks for stable offsets waits out a transaction's pending ones.
+          if (requireStable && this.offsets.hasPending(groupId, topic, partition)) return { partition, offset: -1, leaderEpoch: -1, metadata: "", error: "UNSTABLE_OFFSET_COMMIT" as const };
           const c = committed.get(topic)?.get(partition);
           return c
             ? { partition, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata ?? "", error: null }

@@ -14,8 +14,17 @@
 // | {"k":"o","g":G,"t":T,"p":P}       | null                         | forget G's offset for T/P  |
 // | {"k":"g","g":G}                   | null                         | forget every offset of G   |
 // | {"k":"t","t":T}                   | null                         | forget every offset of T   |
+// | {"k":"x","g":G,"pid":I,"t":T,"p":P} | {"o":offset,"e","m","ts"}  | pending in I's transaction |
+// | {"k":"e","g":G,"pid":I}           | {"c":true|false}             | I's transaction ended: its |
+// |                                   |                              |   pending offsets of G are |
+// |                                   |                              |   set (c) or dropped       |
 //
-// A snapshot: {"version":1,"offset":N,"entries":[[G,T,P,offset,epoch,metadata,ts],…],"crc32c":"…"}
+// Pending offsets (issue #20, pending-offsets.ts) are not in the table until their transaction
+// commits; forgetting a group or a topic forgets its pending offsets too.
+//
+// A snapshot: {"version":1,"offset":N,"entries":[[G,T,P,offset,epoch,metadata,ts],…],
+// "pending":[[G,producerId,T,P,offset,epoch,metadata,ts],…],"crc32c":"…"} ("pending" only when
+// a transaction has offsets pending; snapshots written before issue #20 have none)
 // (crc32c: core/checked-json.ts; snapshots written before issue #7 have none and are read as
 // before). A snapshot is damaged when it cannot be read, does not parse, its checksum differs, or
 // its shape (fields, entry tuples) is wrong.
@@ -73,13 +82,10 @@ import { OFFSETS_COMPACT_RECORDS_MIN, OFFSETS_READ_BYTES, OFFSETS_SEGMENT_BYTES 
 import type { SyncScheduler } from "../log/durability.ts";
 import { PartitionLog } from "../log/partition-log.ts";
 import { DEFAULT_LOG_CONFIG, type Logger } from "../log/types.ts";
+import { PendingOffsets } from "./pending-offsets.ts";
+import type { CommittedOffset } from "./types.ts";
 
-export interface CommittedOffset {
-  offset: number;
-  leaderEpoch: number;
-  metadata: string | null;
-  commitTimestamp: number;
-}
+export type { CommittedOffset } from "./types.ts";
 
 export interface OffsetCommitEntry extends CommittedOffset {
   topic: string;
@@ -110,6 +116,7 @@ interface Snapshot {
   version: 1;
   offset: number;
   entries: Array<[string, string, number, number, number, string | null, number]>;
+  pending?: Array<[string, number, string, number, number, number, string | null, number]>;
 }
 
 /** A snapshot file read: missing, good (and its bytes), or damaged (and why). */
@@ -120,6 +127,8 @@ const decoder = new TextDecoder();
 
 export class OffsetStore {
   private readonly table: Table = new Map();
+  /** Offsets committed in transactions that have not ended (pending-offsets.ts). */
+  private readonly pending = new PendingOffsets();
   /** One past the last record applied to the table. */
   private appliedOffset: number;
   /** The offset of the snapshot the table was loaded from, then of each one written: only rises. */
@@ -174,6 +183,7 @@ export class OffsetStore {
     if (log.endOffset < from) await continueFromSnapshot(log, from, newestBytes, dir, opts);
     const store = new OffsetStore(dir, log, opts, from);
     if (snapshot) for (const [g, t, p, offset, leaderEpoch, metadata, commitTimestamp] of snapshot.entries) store.set(g, t, p, { offset, leaderEpoch, metadata, commitTimestamp });
+    for (const [g, pid, topic, partition, offset, leaderEpoch, metadata, commitTimestamp] of snapshot?.pending ?? []) store.pending.add(g, pid, { topic, partition, offset, leaderEpoch, metadata, commitTimestamp });
     if (log.startOffset > from) {
       opts.logger.warn(`committed offsets: log starts at ${log.startOffset} but the snapshot covers only up to ${from}; records between are lost`);
     }
@@ -217,6 +227,11 @@ export class OffsetStore {
     return this.table.get(group) ?? new Map();
   }
 
+  /** Whether a transaction has an offset of this partition pending (OffsetFetch's require_stable). */
+  hasPending(group: string, topic: string, partition: number): boolean {
+    return this.pending.has(group, topic, partition);
+  }
+
   hasGroup(group: string): boolean {
     return this.table.has(group);
   }
@@ -250,6 +265,22 @@ export class OffsetStore {
     );
   }
 
+  /** Durably stores offsets pending in producer `producerId`'s transaction (TxnOffsetCommit): one batch. */
+  async commitPending(group: string, producerId: number, entries: OffsetCommitEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.write(
+      entries.map((e) => ({
+        key: json({ k: "x", g: group, pid: producerId, t: e.topic, p: e.partition }),
+        value: json({ o: e.offset, e: e.leaderEpoch, m: e.metadata, ts: e.commitTimestamp }),
+      })),
+    );
+  }
+
+  /** Durably ends producer `producerId`'s transaction for `group`: its pending offsets are set (commit) or dropped. */
+  async endTransaction(group: string, producerId: number, commit: boolean): Promise<void> {
+    await this.write([{ key: json({ k: "e", g: group, pid: producerId }), value: json({ c: commit }) }]);
+  }
+
   /** Durably forgets `group`'s offsets of these partitions (OffsetDelete): one batch of tombstones. */
   async deleteOffsets(group: string, partitions: Array<{ topic: string; partition: number }>): Promise<void> {
     if (partitions.length === 0) return;
@@ -280,7 +311,7 @@ export class OffsetStore {
 
   private applyRecord(keyBytes: Uint8Array | null, valueBytes: Uint8Array | null): void {
     if (keyBytes === null) return;
-    let key: { k?: string; g?: string; t?: string; p?: number };
+    let key: { k?: string; g?: string; t?: string; p?: number; pid?: number };
     try {
       key = JSON.parse(decoder.decode(keyBytes));
     } catch {
@@ -289,7 +320,17 @@ export class OffsetStore {
     }
     if (key.k === "g" && typeof key.g === "string") {
       this.table.delete(key.g);
+      this.pending.dropGroup(key.g);
+    } else if (key.k === "x" && typeof key.g === "string" && Number.isSafeInteger(key.pid) && typeof key.t === "string" && Number.isInteger(key.p) && valueBytes !== null) {
+      const v = JSON.parse(decoder.decode(valueBytes)) as { o: number; e: number; m: string | null; ts: number };
+      this.pending.add(key.g, key.pid!, { topic: key.t, partition: key.p!, offset: v.o, leaderEpoch: v.e, metadata: v.m, commitTimestamp: v.ts });
+    } else if (key.k === "e" && typeof key.g === "string" && Number.isSafeInteger(key.pid) && valueBytes !== null) {
+      const commit = (JSON.parse(decoder.decode(valueBytes)) as { c?: unknown }).c === true;
+      for (const e of this.pending.take(key.g, key.pid!)) {
+        if (commit) this.set(key.g, e.topic, e.partition, { offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: e.metadata, commitTimestamp: e.commitTimestamp });
+      }
     } else if (key.k === "t" && typeof key.t === "string") {
+      this.pending.dropTopic(key.t);
       for (const [g, byTopic] of this.table) {
         byTopic.delete(key.t);
         if (byTopic.size === 0) this.table.delete(g);
@@ -352,7 +393,8 @@ export class OffsetStore {
         for (const [p, c] of byPart) entries.push([g, t, p, c.offset, c.leaderEpoch, c.metadata, c.commitTimestamp]);
       }
     }
-    const snapshot: Snapshot = { version: 1, offset, entries };
+    const pending = this.pending.rows();
+    const snapshot: Snapshot = pending.length > 0 ? { version: 1, offset, entries, pending } : { version: 1, offset, entries };
     const recordsCovered = this.recordsSinceSnapshot;
     const { fs } = this.opts;
     const path = joinPath(this.dir, SNAPSHOT_FILE);
@@ -422,11 +464,14 @@ function readSnapshot(fs: FileLayer, path: string): SnapshotRead {
   const read = readCheckedJson(bytes);
   if (!read.ok) return { kind: "damaged", reason: read.reason };
   const s = read.value;
-  if (!hasExactKeys(s, SNAPSHOT_FIELDS) || s.version !== 1 || !Number.isSafeInteger(s.offset) || (s.offset as number) < 0 || !Array.isArray(s.entries)) {
+  if (!hasExactKeys(s, SNAPSHOT_FIELDS, ["pending"]) || s.version !== 1 || !Number.isSafeInteger(s.offset) || (s.offset as number) < 0 || !Array.isArray(s.entries)) {
     return { kind: "damaged", reason: "not a version 1 offsets snapshot" };
   }
   const bad = (s.entries as unknown[]).findIndex((e) => !isEntry(e));
   if (bad >= 0) return { kind: "damaged", reason: `entry ${bad} is not [group, topic, partition, offset, epoch, metadata, timestamp]` };
+  if (s.pending !== undefined && (!Array.isArray(s.pending) || !(s.pending as unknown[]).every((e) => Array.isArray(e) && Number.isSafeInteger(e[1]) && isEntry([e[0], ...e.slice(2)])))) {
+    return { kind: "damaged", reason: "pending is not a list of [group, producer id, topic, partition, offset, epoch, metadata, timestamp]" };
+  }
   return { kind: "ok", snapshot: s as unknown as Snapshot, bytes };
 }
 

@@ -2,6 +2,14 @@
 // net/ maps them to wire codes with one lookup), and the shapes of requests and results. No
 // sockets and no Kafka codec here: the broker's handlers translate to and from these.
 
+/** One committed offset of a group for a partition (core/groups/offset-store.ts). */
+export interface CommittedOffset {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestamp: number;
+}
+
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead";
 
 export const GROUP_STATES: readonly GroupState[] = ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"];
@@ -26,6 +34,7 @@ export type GroupErrorName =
   | "OFFSET_METADATA_TOO_LARGE"
   | "INVALID_COMMIT_OFFSET_SIZE"
   | "GROUP_SUBSCRIBED_TO_TOPIC"
+  | "UNSTABLE_OFFSET_COMMIT" // a transaction has offsets pending for the partition (KIP-447)
   | "KAFKA_STORAGE_ERROR"
   // the consumer group protocol (KIP-848)
   | "INVALID_REQUEST"

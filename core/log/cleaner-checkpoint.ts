@@ -22,7 +22,9 @@
 //
 // | # | file                               | result                                               |
 // |---|------------------------------------|------------------------------------------------------|
-// | 1 | missing                            | never cleaned: firstDirtyOffset 0, gapsUpTo -1       |
+// | 1 | missing                            | never cleaned: firstDirtyOffset 0, gapsUpTo -1; on a |
+// |   |                                    |   compacted topic gapsUpTo UNKNOWN as in row 3 (the  |
+// |   |                                    |   file may be lost with its gaps: a copied dir)      |
 // | 2 | good                               | its values                                           |
 // | 3 | unreadable, damaged or wrong shape | DAMAGED: warned; firstDirtyOffset 0 (the next pass   |
 // |   |                                    |   cleans everything again) and gapsUpTo UNKNOWN:     |

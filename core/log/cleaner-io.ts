@@ -1,7 +1,9 @@
 // The log cleaner's I/O (cleaner.ts): a bound on its share of the disk, a sequential reader of a
 // segment's batches, and the writer of a cleaned segment. The cleaner runs on the broker's one
 // thread, so it also yields the thread often (CLEANER_SLICE_MS): a produce that arrives while it
-// works waits for one slice at most, not for a segment.
+// works waits for one slice at most, not for a segment; and the broker's cleaner rests after each
+// slice as long as it worked (threadShare, CLEANER_THREAD_SHARE), so it never takes more than half
+// of the thread however fast the disk is.
 //
 // The bound is a token bucket over bytes read plus bytes written (serve --log-cleaner-io-max-bytes-per-second,
 // Kafka's log.cleaner.io.max.bytes.per.second): a pass that would go faster sleeps. Reads are
@@ -17,6 +19,12 @@ import { type BatchInfo, batchInfoAt, headerProblem } from "./segment.ts";
 export interface CleanerIoOptions {
   /** Bytes per second read plus written; 0 or less: no bound. */
   bytesPerSecond: number;
+  /**
+   * The share of the broker's thread a pass may take (0 < share ≤ 1): after each slice of
+   * CLEANER_SLICE_MS it waits (1 − share) / share as long again; 1: it only yields a turn. The
+   * broker's cleaner uses CLEANER_THREAD_SHARE.
+   */
+  threadShare?: number;
   /** Waits (tests make time pass their own way). */
   sleep?: (ms: number) => Promise<void>;
   /** Monotonic ms. */
@@ -69,11 +77,14 @@ export class CleanerIo {
     return this.maybeYield();
   }
 
-  /** Gives the thread back once the current slice has run CLEANER_SLICE_MS. */
+  /** Gives the thread back once the current slice has run CLEANER_SLICE_MS (for its share, see threadShare). */
   async maybeYield(): Promise<void> {
     if (this.stopped) throw new CleanerStopped();
-    if (this.now() - this.sliceStart < CLEANER_SLICE_MS) return;
-    await yieldTurn();
+    const worked = this.now() - this.sliceStart;
+    if (worked < CLEANER_SLICE_MS) return;
+    const share = this.opts.threadShare ?? 1;
+    if (share >= 1) await yieldTurn();
+    else await this.sleep(Math.min(worked, 4 * CLEANER_SLICE_MS) * ((1 - share) / share));
     this.sliceStart = this.now();
   }
 }

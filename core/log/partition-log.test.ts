@@ -209,6 +209,66 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     await log.close();
   });
 
+  test("sync pipeline: bytes written during a sync get the next one, started from its completion, and their ack waits for that one only (issue #23)", async () => {
+    env = makeEnv();
+    // Every fdatasync is held, once its real work is done, until the test lets it go.
+    const held: Array<{ real: Promise<void>; release: () => void }> = [];
+    let started = 0;
+    const gated = new Proxy(env.fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== "function") return v;
+        if (prop === "fdatasync") {
+          return (file: unknown) => {
+            started++;
+            const real = (v as (f: unknown) => Promise<void>).call(target, file);
+            return new Promise<void>((resolve, reject) => held.push({ real, release: () => real.then(resolve, reject) }));
+          };
+        }
+        if (prop === "fdatasyncThen") {
+          // The callback form (the disk layer's): the same hold.
+          return (file: unknown, done: (e: Error | null) => void) => {
+            started++;
+            const real = new Promise<void>((resolve, reject) => (v as (f: unknown, d: (e: Error | null) => void) => void).call(target, file, (e) => (e ? reject(e) : resolve())));
+            held.push({ real, release: () => real.then(() => done(null), (e: Error) => done(e)) });
+          };
+        }
+        return v.bind(target);
+      },
+    });
+    const release = async () => {
+      const h = held.shift()!;
+      await h.real;
+      h.release();
+    };
+    const { log } = await openLog(env, { fs: gated, runwayBytes: 0 });
+    const acked: string[] = [];
+    const a = log.append(buildBatch({ records: 1 })).then(() => acked.push("a"));
+    while (started === 0) await new Promise((r) => setImmediate(r)); // sync 1 starts a turn later
+    const b = log.append(buildBatch({ records: 1 })).then(() => acked.push("b")); // written during sync 1
+    const c = log.append(buildBatch({ records: 1 })).then(() => acked.push("c"));
+    expect(started).toBe(1); // one sync per log at a time
+    await release();
+    // Sync 2 starts from sync 1's completion: microtasks only, no turn of the event loop.
+    for (let i = 0; i < 20 && started === 1; i++) await Promise.resolve();
+    expect(started).toBe(2);
+    await a;
+    expect(acked).toEqual(["a"]);
+    expect(log.highWatermark).toBe(1);
+    await release();
+    await Promise.all([b, c]);
+    expect(acked).toEqual(["a", "b", "c"]); // b and c shared sync 2, the first that began after their write
+    expect(log.highWatermark).toBe(3);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(started).toBe(2); // nothing was left to sync: no third one
+    const closing = log.close();
+    while (true) {
+      if (held.length > 0) await release();
+      const done = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
+      if (done) break;
+    }
+  });
+
   test("a read at the tail while later appends wait for their sync takes one pread, no header walk", async () => {
     env = makeEnv();
     const preads: number[] = [];

@@ -11,8 +11,9 @@
 //    next segment and sync the directory → switch (the old one is sealed and read through its
 //    mapping from then on). No append writes between the first and last step.
 // 3. sync (one per log at a time, started by the shared SyncScheduler): snapshot the active
-//    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, resolve the
-//    waiters it covers. On failure under `always`: forget and truncate every unsynced batch,
+//    segment's bookkeeping → fdatasync → mark it durable, move the high watermark, start the next
+//    sync if anything was written meanwhile (the pipeline, durability.ts) → tell the waiters it
+//    covers. On failure under `always`: forget and truncate every unsynced batch,
 //    reject every waiter.
 // 4. close: refuse new appends → wait for a running roll → sync everything → write the active
 //    segment's indexes → write the producer-state snapshot at the end offset → release files.
@@ -24,10 +25,21 @@
 // open rebuilds the state from the newest snapshot and the headers after it
 // (producer-snapshots.ts); a failed sync that forgets the unsynced tail rebuilds it too, from the
 // state kept at the last roll or open.
+//
+// Transactions (KIP-98): the producer state also keeps each producer's open transaction, and the
+// log its TransactionIndex (transaction-index.ts: aborted transactions, and what holds the last
+// stable offset down). WRITE checks a transaction marker (a control batch from the coordinator,
+// appendMarker) against the producer's epoch instead of its sequences and, once written, closes
+// the producer's transaction, noting it as aborted when it is. Roll writes the sealed segment's
+// .txnindex before the producer snapshot; close writes the active one's; open rebuilds the index
+// from those files and the markers after the snapshot.
 import { assert } from "../assert.ts";
 import { crc32c } from "../batch/crc32c.ts";
+import { type Marker, readMarker } from "../batch/control.ts";
 import {
+  ATTR_CONTROL,
   ATTR_LOG_APPEND_TIME,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_BYTES,
   CRC_START,
   OFF_ATTRIBUTES,
@@ -53,7 +65,9 @@ import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerB
 import { type ProducerDescription, ProducerState, addSequence } from "./producer-state.ts";
 import { type CleanerCheckpoint, GAPS_UNKNOWN, readCleanerCheckpoint, writeCleanerCheckpoint } from "./cleaner-checkpoint.ts";
 import { CLEANED_SUFFIX, SWAP_SUFFIX, damageMessage, deleteSegmentFiles, loadSegments, writeIndexes } from "./recovery.ts";
+import { type AbortedTxn, TransactionIndex, writeTxnIndex } from "./transaction-index.ts";
 import { RELATIVE_MAX, Segment, batchInfoAt, findNextBatch, gapAllowed, headerProblem, newScratch, reclaimReleasedMappings } from "./segment.ts";
+import { TailCache } from "./tail-cache.ts";
 import type { DamagedRange, LogConfig, LogDeps, PartitionRecovery } from "./types.ts";
 
 export interface AppendResult {
@@ -99,10 +113,43 @@ export interface RetentionResult {
   bytesDeleted: number;
 }
 
-interface Waiter {
+/**
+ * Something waiting until every offset below `offset` is durable: a promise's settlers (append,
+ * roll, close) or, on the produce hot path, the request itself (`appendThen`), so that an append
+ * answered from there makes no promise, closure or result object of its own. `durable` and
+ * `failed` are called synchronously from the sync's completion; they must not throw.
+ */
+export interface DurableWaiter {
+  readonly offset: number;
+  durable(): void;
+  failed(e: unknown): void;
+}
+
+class PromiseWaiter implements DurableWaiter {
+  constructor(
+    readonly offset: number,
+    private readonly resolve: () => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+  durable(): void {
+    this.resolve();
+  }
+  failed(e: unknown): void {
+    this.reject(e);
+  }
+}
+
+/**
+ * Where `appendThen` puts an append's outcome: the offsets once written, then `durable()` once
+ * they are on disk under the fsync policy (at once under `interval` and `never`), or `failed()`
+ * with the log's refusal or failure instead (nothing acknowledged).
+ */
+export interface AppendSink extends DurableWaiter {
   offset: number;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+  baseOffset: number;
+  lastOffset: number;
+  logAppendTime: number;
+  duplicate: boolean;
 }
 
 const LOG_START_FILE = "log-start-offset";
@@ -127,12 +174,28 @@ export class PartitionLog implements Syncable {
   /** Offsets below this are on disk. */
   private durableOffset: number;
   private syncing = false;
-  private waiters: Waiter[] = [];
+  /** The sync in flight: its segment and the bookkeeping it covers (see syncDone). */
+  private syncSeg: Segment | null = null;
+  private syncState: ReturnType<Segment["snapshot"]> | null = null;
+  /** The one completion callback of this log's syncs (FileLayer.fdatasyncThen): no closure per sync. */
+  private readonly syncDone = (e: unknown): void => {
+    const seg = this.syncSeg!;
+    const state = this.syncState!;
+    this.syncSeg = null;
+    this.syncState = null;
+    if (e !== null && e !== undefined) this.syncFailed(seg, e);
+    else this.synced(seg, state);
+  };
+  private waiters: DurableWaiter[] = [];
+  /** The other waiters array: `synced` swaps the two instead of making one per sync. */
+  private spareWaiters: DurableWaiter[] = [];
   private rolling: Promise<void> | null = null;
   private closed = false;
   private readonly listeners = new Set<(highWatermark: number) => void>();
   private readonly durableListeners = new Set<(durableEnd: number) => void>();
   private readonly scratch = newScratch();
+  /** The active segment's latest batches in memory (tail-cache.ts); null without a budget. */
+  private readonly tail: TailCache | null;
   private runwayExtendedAt = -Infinity;
   /** The leader epoch stamped on appended batches (cluster mode moves it; single node: 0). */
   private epoch: number;
@@ -146,6 +209,8 @@ export class PartitionLog implements Syncable {
   private producerAnchor: { offset: number; state: ProducerState };
   /** A failed sync forgot batches the state had applied: rebuild before the next check. */
   private producersStale = false;
+  /** Aborted transactions and ending ones (transaction-index.ts), as of the end offset. */
+  private txns: TransactionIndex;
   /** The cleaner's checkpoint as on disk (cleaner-checkpoint.ts); its writes run one at a time. */
   private checkpoint: CleanerCheckpoint;
   private checkpointWrite: Promise<void> = Promise.resolve();
@@ -173,6 +238,8 @@ export class PartitionLog implements Syncable {
     this.durableOffset = end;
     this.epoch = epochs.latest;
     this.producerAnchor = { offset: end, state: producers.state.clone() };
+    this.txns = new TransactionIndex(producers.aborted);
+    this.tail = deps.tailCache !== undefined ? new TailCache(deps.tailCache) : null;
     deps.durability.register(this);
   }
 
@@ -189,6 +256,9 @@ export class PartitionLog implements Syncable {
     }
     const persistedStart = readLogStart(fs, dir);
     const checkpoint = readCleanerCheckpoint(fs, dir, (line) => deps.logger.warn(line));
+    // Row 1 on a compacted topic: no checkpoint may also be one lost with the gaps still there
+    // (restored from a copy, removed by hand): gaps are accepted in its sealed segments, as in row 3.
+    if (checkpoint.gapsUpTo === -1 && config.compact === true) checkpoint.gapsUpTo = GAPS_UNKNOWN;
     const { segments, report } = await loadSegments(dir, deps, persistedStart, checkpoint.gapsUpTo);
     if (checkpoint.gapsUpTo === GAPS_UNKNOWN) {
       // A damaged checkpoint (its row 3): every sealed segment was loaded accepting gaps; from now
@@ -296,6 +366,43 @@ export class PartitionLog implements Syncable {
     return result;
   }
 
+  /**
+   * `append` without a promise (the produce hot path): the batch is written during this call when
+   * no roll is due or running (else `append` runs and fills `sink` when it settles), then `sink`
+   * is told once it is durable, or why it failed. Throws only what `append` throws before writing
+   * (a closed log); refusals of the write itself go to `sink.failed`.
+   */
+  appendThen(batch: Uint8Array, sink: AppendSink): void {
+    this.checkOpen();
+    assert(batch.length >= BATCH_HEADER_BYTES, "append takes a whole, validated batch");
+    if (this.rolling !== null || this.shouldRoll(batch)) {
+      this.append(batch).then(
+        (r) => {
+          sink.baseOffset = r.baseOffset;
+          sink.lastOffset = r.lastOffset;
+          sink.logAppendTime = r.logAppendTime;
+          sink.duplicate = r.duplicate;
+          sink.durable();
+        },
+        (e) => sink.failed(e),
+      );
+      return;
+    }
+    try {
+      this.writeInto(batch, false, sink);
+    } catch (e) {
+      sink.failed(e);
+      return;
+    }
+    sink.offset = sink.lastOffset + 1;
+    if (!this.deps.durability.syncsEachAppend || this.durableOffset >= sink.offset) {
+      sink.durable();
+      return;
+    }
+    this.waiters.push(sink);
+    this.deps.durability.request(this);
+  }
+
   private shouldRoll(batch: Uint8Array): boolean {
     const seg = this.active;
     if (seg.size === 0) return false;
@@ -310,13 +417,30 @@ export class PartitionLog implements Syncable {
 
   /** The synchronous part of an append: nothing else runs between the offset and the write. */
   private write(batch: Uint8Array, replica = false): AppendResult {
+    const result: AppendResult = { baseOffset: -1, lastOffset: -1, logAppendTime: -1, duplicate: false };
+    this.writeInto(batch, replica, result);
+    return result;
+  }
+
+  /** `write`, its answer put into `out` (no object of its own). */
+  private writeInto(batch: Uint8Array, replica: boolean, out: AppendResult): void {
     const seg = this.active;
     const now = this.deps.clock.now();
     const producerId = be.int64(batch, OFF_PRODUCER_ID);
+    const marker = be.int16(batch, OFF_ATTRIBUTES) & ATTR_CONTROL ? readMarker(batch) : null;
     // A follower's batch was checked by its leader: applied below, never refused here.
     if (producerId >= 0 && !replica) {
-      const duplicate = this.checkProducer(batch, producerId);
-      if (duplicate !== null) return duplicate;
+      if (marker !== null) this.checkMarker(batch, producerId, marker);
+      else {
+        const duplicate = this.checkProducer(batch, producerId);
+        if (duplicate !== null) {
+          out.baseOffset = duplicate.baseOffset;
+          out.lastOffset = duplicate.lastOffset;
+          out.logAppendTime = -1;
+          out.duplicate = true;
+          return;
+        }
+      }
     }
     // A follower's batch may start past the end where its leader's cleaner removed batches.
     const baseOffset = replica ? be.int64(batch, OFF_BASE_OFFSET) : seg.nextOffset;
@@ -365,14 +489,29 @@ export class PartitionLog implements Syncable {
     seg.noteBatch(position, info, now);
     seg.indexDirty = true;
     if (producerId >= 0) {
-      const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
-      const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
-      this.producerState.apply(producerId, be.int16(batch, OFF_PRODUCER_EPOCH), firstSequence, lastSequence, baseOffset, lastOffset, info.maxTimestamp, now);
+      const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+      if (marker !== null) {
+        const first = this.producerState.applyMarker(producerId, epoch, marker.coordinatorEpoch, baseOffset, info.maxTimestamp, now);
+        this.txns.noteMarker(producerId, first, baseOffset, marker.commit, this.producerState.firstOpenOffset());
+      } else if ((be.int16(batch, OFF_ATTRIBUTES) & ATTR_CONTROL) === 0) {
+        const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
+        const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
+        const transactional = (be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0;
+        this.producerState.apply(producerId, epoch, firstSequence, lastSequence, baseOffset, lastOffset, info.maxTimestamp, now, transactional);
+      }
     }
     if (this.deps.durability.syncsEachAppend) this.extendRunway(seg, now);
     else if (!this.externalHighWatermark) this.raiseHighWatermark(seg.nextOffset);
     else if (this.durableListeners.size > 0) queueMicrotask(() => this.notifyDurable());
-    return { baseOffset, lastOffset, logAppendTime, duplicate: false };
+    // A follower's batches were checked by its leader, not here: read back through the CRC check.
+    if (this.tail !== null) {
+      if (replica) this.tail.clear();
+      else this.tail.add(batch, baseOffset, lastOffset);
+    }
+    out.baseOffset = baseOffset;
+    out.lastOffset = lastOffset;
+    out.logAppendTime = logAppendTime;
+    out.duplicate = false;
   }
 
   /**
@@ -383,8 +522,11 @@ export class PartitionLog implements Syncable {
     const state = this.currentProducers();
     const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
     const firstSequence = be.int32(batch, OFF_BASE_SEQUENCE);
-    const verdict = state.check(producerId, epoch, firstSequence, be.int32(batch, OFF_LAST_OFFSET_DELTA) + 1);
+    const transactional = (be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0;
+    const verdict = state.check(producerId, epoch, firstSequence, be.int32(batch, OFF_LAST_OFFSET_DELTA) + 1, transactional);
     switch (verdict.kind) {
+      case "not-transactional":
+        throw new CoreError("INVALID_TXN_STATE", `producer ${producerId} sent a batch outside its transaction open since offset ${verdict.txnFirstOffset}`, this.ctx());
       case "append":
         return null;
       case "duplicate":
@@ -396,13 +538,24 @@ export class PartitionLog implements Syncable {
     }
   }
 
+  /** A marker against the producer state (the marker table of producer-state.ts); throws a refusal. */
+  private checkMarker(batch: Uint8Array, producerId: number, marker: Marker): void {
+    const epoch = be.int16(batch, OFF_PRODUCER_EPOCH);
+    const verdict = this.currentProducers().checkMarker(producerId, epoch, marker.coordinatorEpoch);
+    if (verdict.kind === "fenced") throw new CoreError("PRODUCER_FENCED", `marker for producer ${producerId} epoch ${epoch}, older than ${verdict.currentEpoch}`, this.ctx());
+    if (verdict.kind === "coordinator-fenced") {
+      throw new CoreError("COORDINATOR_FENCED", `marker of coordinator epoch ${marker.coordinatorEpoch}, older than ${verdict.coordinatorEpoch}`, this.ctx());
+    }
+  }
+
   /** The producer state, rebuilt first if a failed sync made it stale (throws STORAGE if it cannot be). */
   private currentProducers(): ProducerState {
     if (this.producersStale) {
       const { offset, state } = this.producerAnchor;
       const rebuilt = state.clone();
       try {
-        walkProducerBatches(this.deps.fs, this.segments, offset, rebuilt, this.deps.clock.now(), this.deps.logger, this.dir);
+        this.txns.dropFrom(offset);
+        walkProducerBatches(this.deps.fs, this.segments, offset, rebuilt, this.deps.clock.now(), this.deps.logger, this.dir, this.txns);
       } catch (e) {
         throw storageError("cannot rebuild the producer state", e, this.deps, this.active.paths.log);
       }
@@ -416,6 +569,32 @@ export class PartitionLog implements Syncable {
   producers(): ProducerDescription[] {
     this.checkOpen();
     return this.currentProducers().describe();
+  }
+
+  // --- transactions ---------------------------------------------------------------------------
+
+  /**
+   * Appends a transaction marker (a control batch, core/batch/control.ts) for `producerId`: checked
+   * against its epoch, never its sequences; closes its open transaction here. Resolves once durable.
+   */
+  appendMarker(batch: Uint8Array): Promise<AppendResult> {
+    assert(readMarker(batch) !== null, "appendMarker takes a control batch with a marker");
+    return this.append(batch);
+  }
+
+  /**
+   * The last stable offset: the first offset of the oldest transaction not yet known committed or
+   * aborted below the high watermark, else the high watermark (transaction-index.ts).
+   */
+  get lastStableOffset(): number {
+    if (this.producerState.openTransactions === 0 && this.txns.settled && !this.producersStale) return this.hwm;
+    return this.txns.lastStableOffset(this.hwm, this.currentProducers().firstOpenOffset());
+  }
+
+  /** Aborted transactions a read_committed fetch from `from` whose data ends before `upper` must drop. */
+  abortedTransactions(from: number, upper: number): AbortedTxn[] {
+    this.checkOpen();
+    return this.txns.abortedBetween(from, upper);
   }
 
   /** Forgets producers idle for PRODUCER_EXPIRATION_MS (the broker's retention timer); returns how many. */
@@ -456,7 +635,7 @@ export class PartitionLog implements Syncable {
   private waitDurable(offset: number): Promise<void> {
     if (this.durableOffset >= offset) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.waiters.push({ offset, resolve, reject });
+      this.waiters.push(new PromiseWaiter(offset, resolve, reject));
       this.deps.durability.request(this);
     });
   }
@@ -467,16 +646,15 @@ export class PartitionLog implements Syncable {
     const seg = this.active;
     const state = seg.snapshot();
     this.syncing = true;
-    let sync: Promise<void>;
+    this.syncSeg = seg;
+    this.syncState = state;
+    const fs = this.deps.fs;
     try {
-      sync = this.deps.fs.fdatasync(seg.file!);
+      if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
+      else fs.fdatasync(seg.file!).then(() => this.syncDone(null), this.syncDone);
     } catch (e) {
-      sync = Promise.reject(e);
+      queueMicrotask(() => this.syncDone(e ?? new Error("fdatasync failed")));
     }
-    sync.then(
-      () => this.synced(seg, state),
-      (e) => this.syncFailed(seg, e),
-    );
   }
 
   syncInBackground(): void {
@@ -490,13 +668,34 @@ export class PartitionLog implements Syncable {
     if (state.nextOffset > this.durableOffset) this.durableOffset = state.nextOffset;
     if (this.deps.durability.syncsEachAppend && !this.externalHighWatermark) this.raiseHighWatermark(this.durableOffset);
     if (this.durableListeners.size > 0) this.notifyDurable();
-    const still: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (w.offset <= this.durableOffset) w.resolve();
-      else still.push(w);
+    // The two arrays swap: a sync per ack at a steady rate makes no array. Waiters told below may
+    // append again (a connection's next request): those join `this.waiters`, not `waiters`.
+    const waiters = this.waiters;
+    const still = this.spareWaiters;
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      if (w.offset > this.durableOffset) still.push(w);
     }
     this.waiters = still;
-    if (still.length > 0) this.deps.durability.request(this);
+    // The pipeline: whatever was written while that sync ran gets the next one, started now, not
+    // a turn of the event loop later (an ack waits for at most one sync that began after its write).
+    if (still.length > 0) this.startSync();
+    for (let i = 0; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      if (w.offset <= this.durableOffset) this.tell(w, null);
+    }
+    waiters.length = 0;
+    this.spareWaiters = waiters;
+  }
+
+  /** Settles one waiter (durable when `error` is null); a waiter that throws is a bug, logged. */
+  private tell(w: DurableWaiter, error: unknown): void {
+    try {
+      if (error === null) w.durable();
+      else w.failed(error);
+    } catch (e) {
+      this.deps.logger.error(`durability waiter threw: ${String(e)}`);
+    }
   }
 
   private syncFailed(seg: Segment, e: unknown): void {
@@ -506,6 +705,7 @@ export class PartitionLog implements Syncable {
       // Nothing unsynced was acknowledged or visible: forget it, on disk too, and in the producer
       // state (rebuilt before its next use).
       seg.rollbackToDurable();
+      this.tail?.clear();
       this.producersStale = true;
       try {
         this.deps.fs.truncate(seg.file!, seg.size);
@@ -517,7 +717,7 @@ export class PartitionLog implements Syncable {
     this.deps.logger.error(error.message);
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.reject(error);
+    for (const w of waiters) this.tell(w, error);
   }
 
   private raiseHighWatermark(offset: number): void {
@@ -542,6 +742,7 @@ export class PartitionLog implements Syncable {
     try {
       await this.cutRunway(old);
       await writeIndexes(fs, old);
+      await writeTxnIndex(fs, old, this.txns.entriesIn(old.baseOffset, old.nextOffset));
       // No append writes during a roll: the state is as of old.nextOffset, which is synced.
       await this.snapshotProducers(old.nextOffset);
       seg = new Segment(fs, this.dir, old.nextOffset);
@@ -562,6 +763,7 @@ export class PartitionLog implements Syncable {
     seg.markDurable(seg.snapshot());
     this.segments.push(seg);
     old.seal();
+    this.tail?.clear(); // only the active segment's batches: sealed ones are read from their files
     this.runwayExtendedAt = -Infinity; // the new segment gets its runway at its first append
   }
 
@@ -608,9 +810,13 @@ export class PartitionLog implements Syncable {
     if (offset < this.start || offset > limit) {
       throw new CoreError("OFFSET_OUT_OF_RANGE", `offset outside [${this.start}, ${limit}]`, this.ctx({ offset }));
     }
+    if (offset === limit) return { chunks: [], bytes: 0 };
+    if (this.tail !== null) {
+      const cached = this.tail.read(offset, maxBytes, minOneBatch, limit);
+      if (cached !== null) return cached;
+    }
     const chunks: Uint8Array[] = [];
     let bytes = 0;
-    if (offset === limit) return { chunks, bytes };
     let expected = -1;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
@@ -895,6 +1101,7 @@ export class PartitionLog implements Syncable {
     assert(offset > this.endOffset, "a log restarts above its end");
     assert(this.rolling === null && !this.syncing && this.waiters.length === 0, "a log restarts before any append");
     assert(this.swapping === null, "a log restarts before any cleaning");
+    this.tail?.clear();
     const { fs } = this.deps;
     const startPath = joinPath(this.dir, LOG_START_FILE);
     const seg = new Segment(fs, this.dir, offset);
@@ -922,6 +1129,7 @@ export class PartitionLog implements Syncable {
     this.producerState = new ProducerState();
     this.producerAnchor = { offset, state: new ProducerState() };
     this.producersStale = false;
+    this.txns = new TransactionIndex();
     this.raiseHighWatermark(offset);
     reclaimReleasedMappings();
   }
@@ -937,6 +1145,7 @@ export class PartitionLog implements Syncable {
       this.deps.logger.warn(`cannot delete ${seg.paths.log}: ${fsErrorCode(e) ?? String(e)}`);
     }
     if (this.start < this.segments[0]!.baseOffset) this.start = this.segments[0]!.baseOffset;
+    this.txns.dropBelow(this.segments[0]!.baseOffset);
   }
 
   // --- replication (cluster mode) ------------------------------------------------------------
@@ -1027,8 +1236,10 @@ export class PartitionLog implements Syncable {
       this.epoch = batchEpoch;
     }
     const base = be.int64(batch, OFF_BASE_OFFSET);
-    // A leader's cleaned batches skip offsets: the gap is made acceptable on disk before it is written.
-    if (base > this.endOffset && base > this.checkpoint.gapsUpTo) await this.updateCheckpoint((c) => ({ ...c, gapsUpTo: Math.max(c.gapsUpTo, base) }));
+    // A compacted topic's leader skips offsets it cleaned away (Kafka's followers take any batch at
+    // or past their end): the gap is made acceptable on disk before it is written. Elsewhere a
+    // replicated batch must continue the log.
+    if (this.cfg.compact === true && base > this.endOffset && base > this.checkpoint.gapsUpTo) await this.updateCheckpoint((c) => ({ ...c, gapsUpTo: Math.max(c.gapsUpTo, base) }));
     for (;;) {
       if (this.rolling !== null) {
         await this.rolling;
@@ -1063,6 +1274,7 @@ export class PartitionLog implements Syncable {
     if (offset >= this.endOffset) return;
     assert(offset >= this.segments[0]!.baseOffset, "truncation keeps the log's first segment");
     this.truncating = true;
+    this.tail?.clear();
     try {
       while (this.rolling !== null) await this.rolling.catch(() => {});
       while (this.swapping !== null) await this.swapping;
@@ -1107,6 +1319,7 @@ export class PartitionLog implements Syncable {
       this.producerState = producers.state;
       this.producerAnchor = { offset: end, state: producers.state.clone() };
       this.producersStale = false;
+      this.txns = new TransactionIndex(producers.aborted);
       this.epoch = this.epochs.latest;
       this.durableOffset = end;
       if (this.hwm > end) this.hwm = end;
@@ -1236,6 +1449,7 @@ export class PartitionLog implements Syncable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.tail?.clear(); // reads are refused from here on: its chunks go back to the budget
     while (this.rolling !== null) await this.rolling.catch(() => {});
     while (this.swapping !== null) await this.swapping;
     try {
@@ -1243,6 +1457,7 @@ export class PartitionLog implements Syncable {
       const active = this.active;
       await this.cutRunway(active);
       if (active.indexDirty) await writeIndexes(this.deps.fs, active);
+      await writeTxnIndex(this.deps.fs, active, this.txns.entriesIn(active.baseOffset, active.nextOffset));
       await this.snapshotProducers(this.endOffset);
     } catch (e) {
       throw storageError("close failed", e, this.deps, this.active.paths.log);

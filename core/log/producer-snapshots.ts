@@ -6,8 +6,14 @@
 //
 //   DATA/topics/<topic>/<partition>/<20-digit offset>.snapshot
 //
-// {"version":1,"offset":N,"producers":[{"producerId","epoch","lastTimestamp","lastSeenMs",
-//  "batches":[[firstSequence,lastSequence,baseOffset,lastOffset],…]},…],"crc32c":"…"}
+// {"version":2,"offset":N,"producers":[{"producerId","epoch","lastTimestamp","lastSeenMs",
+//  "batches":[[firstSequence,lastSequence,baseOffset,lastOffset],…],"txnFirstOffset",
+//  "coordinatorEpoch"},…],"crc32c":"…"}
+//
+// Version 2 (issue #20, transactions) adds each producer's open transaction (its first offset, -1
+// when none) and the coordinator epoch of its last marker, and allows a producer with no batches
+// (only markers seen since its epoch began); version 1 files, written before, are read as producers
+// with no open transaction.
 //
 // The state as of offset N (every batch below N applied, none at or above it), checksummed like
 // every metadata file (core/checked-json.ts) and written by write-temp + fsync + rename + fsync
@@ -45,8 +51,12 @@
 // whose offset lies below the log start (retention) stay usable: producer state outlives the
 // segments that held its batches until it expires, as KIP-360 made Kafka do.
 import * as be from "../bytes.ts";
+import { readMarker } from "../batch/control.ts";
 import {
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_BYTES,
+  OFF_ATTRIBUTES,
   OFF_BASE_SEQUENCE,
   OFF_LAST_OFFSET_DELTA,
   OFF_MAX_TIMESTAMP,
@@ -60,11 +70,13 @@ import { fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import { PRODUCER_EXPIRATION_MS, PRODUCER_SNAPSHOTS_KEPT } from "../limits.ts";
 import { type ProducerEntry, ProducerState, RETAINED, addSequence, plausibleProducer } from "./producer-state.ts";
 import { type Segment, parseSegmentName, segmentName } from "./segment.ts";
+import { type AbortedTxn, TransactionIndex, readTxnIndexes } from "./transaction-index.ts";
 import type { Logger } from "./types.ts";
 
 const EXT = ".snapshot";
 const WALK_BUFFER_BYTES = 64 * 1024;
-const PRODUCER_FIELDS = ["producerId", "epoch", "lastTimestamp", "lastSeenMs", "batches"] as const;
+const PRODUCER_FIELDS_V1 = ["producerId", "epoch", "lastTimestamp", "lastSeenMs", "batches"] as const;
+const PRODUCER_FIELDS = [...PRODUCER_FIELDS_V1, "txnFirstOffset", "coordinatorEpoch"] as const;
 
 export function snapshotPath(dir: string, offset: number): string {
   return joinPath(dir, `${segmentName(offset)}${EXT}`);
@@ -86,8 +98,10 @@ export function encodeSnapshot(offset: number, state: ProducerState): Uint8Array
     lastTimestamp: e.lastTimestamp,
     lastSeenMs: e.lastSeenMs,
     batches: e.batches.map((b) => [b.firstSequence, b.lastSequence, b.baseOffset, b.lastOffset]),
+    txnFirstOffset: e.txnFirstOffset,
+    coordinatorEpoch: e.coordinatorEpoch,
   }));
-  return encodeCheckedJson({ version: 1, offset, producers });
+  return encodeCheckedJson({ version: 2, offset, producers });
 }
 
 /** The state a snapshot file holds, or why it cannot be trusted. */
@@ -97,12 +111,12 @@ export function decodeSnapshot(bytes: Uint8Array, offset: number): ProducerState
   if (!read.checked) return { reason: "no checksum" };
   const v = read.value;
   if (!hasExactKeys(v, ["version", "offset", "producers"])) return { reason: `fields ${JSON.stringify(Object.keys(v))}` };
-  if (v.version !== 1) return { reason: `version ${JSON.stringify(v.version)}, not 1` };
+  if (v.version !== 1 && v.version !== 2) return { reason: `version ${JSON.stringify(v.version)}, not 1 or 2` };
   if (v.offset !== offset) return { reason: `offset ${JSON.stringify(v.offset)} in a file named for ${offset}` };
   if (!Array.isArray(v.producers)) return { reason: "producers is not an array" };
   const state = new ProducerState();
   for (const p of v.producers as unknown[]) {
-    const entry = producerEntry(p, offset);
+    const entry = producerEntry(p, offset, v.version);
     if (typeof entry === "string") return { reason: entry };
     if (state.entry(entry.producerId) !== undefined) return { reason: `producer ${entry.producerId} twice` };
     state.restore(entry);
@@ -113,14 +127,18 @@ export function decodeSnapshot(bytes: Uint8Array, offset: number): ProducerState
 const isInt = (x: unknown, min: number, max = Number.MAX_SAFE_INTEGER): x is number => Number.isSafeInteger(x) && (x as number) >= min && (x as number) <= max;
 
 /** One producer of a snapshot as of `offset`, or what is wrong with it. */
-function producerEntry(p: unknown, offset: number): ProducerEntry | string {
+function producerEntry(p: unknown, offset: number, version: number): ProducerEntry | string {
   if (typeof p !== "object" || p === null || Array.isArray(p)) return "a producer is not an object";
   const o = p as Record<string, unknown>;
-  if (!hasExactKeys(o, PRODUCER_FIELDS)) return `producer fields ${JSON.stringify(Object.keys(o))}`;
+  if (!hasExactKeys(o, version === 1 ? PRODUCER_FIELDS_V1 : PRODUCER_FIELDS)) return `producer fields ${JSON.stringify(Object.keys(o))}`;
   const { producerId, epoch, lastTimestamp, lastSeenMs, batches } = o;
+  const txnFirstOffset = version === 1 ? -1 : o.txnFirstOffset;
+  const coordinatorEpoch = version === 1 ? -1 : o.coordinatorEpoch;
   if (!isInt(producerId, 0) || !isInt(epoch, 0, 0x7fff) || !isInt(lastTimestamp, -1) || !isInt(lastSeenMs, 0)) return `producer ${JSON.stringify(producerId)}: bad id, epoch or times`;
-  if (!Array.isArray(batches) || batches.length === 0 || batches.length > RETAINED) return `producer ${producerId}: ${Array.isArray(batches) ? batches.length : "no"} batches`;
-  const out: ProducerEntry = { producerId, epoch, lastTimestamp, lastSeenMs, batches: [] };
+  if (!isInt(txnFirstOffset, -1, offset - 1) || !isInt(coordinatorEpoch, -1, 0x7fffffff)) return `producer ${producerId}: bad open transaction or coordinator epoch`;
+  const fewest = version === 1 ? 1 : 0;
+  if (!Array.isArray(batches) || batches.length < fewest || batches.length > RETAINED) return `producer ${producerId}: ${Array.isArray(batches) ? batches.length : "no"} batches`;
+  const out: ProducerEntry = { producerId, epoch, lastTimestamp, lastSeenMs, batches: [], txnFirstOffset, coordinatorEpoch };
   let after = -1;
   for (const b of batches as unknown[]) {
     if (!Array.isArray(b) || b.length !== 4) return `producer ${producerId}: a batch is not 4 numbers`;
@@ -166,6 +184,8 @@ export function deleteSnapshots(fs: FileLayer, dir: string): void {
 
 export interface LoadedProducers {
   state: ProducerState;
+  /** Aborted transactions below the end offset (transaction-index.ts): the files below `from`, the walk past it. */
+  aborted: AbortedTxn[];
   /** The offset the state was loaded or started at, before the walk (the rebuild anchor). */
   from: number;
   snapshotUsed: boolean;
@@ -211,16 +231,18 @@ export async function loadProducerState(fs: FileLayer, dir: string, segments: re
     const recent = segments.find((s) => s.maxTimestamp < 0 || now - s.maxTimestamp < PRODUCER_EXPIRATION_MS);
     from = Math.max(recent?.baseOffset ?? endOffset, segments[Math.max(0, segments.length - 2)]!.baseOffset);
   }
-  const batchesWalked = walkProducerBatches(fs, segments, from, state, now, logger, where);
+  const txns = new TransactionIndex(readTxnIndexes(fs, segments, from, logger, where));
+  const batchesWalked = walkProducerBatches(fs, segments, from, state, now, logger, where, txns);
   state.expire(now, PRODUCER_EXPIRATION_MS);
-  return { state, from, snapshotUsed, batchesWalked };
+  return { state, aborted: [...txns.all], from, snapshotUsed, batchesWalked };
 }
 
 /**
- * Applies to `state` every idempotent batch of `segments` from offset `from` on (headers only);
- * returns how many batches it read.
+ * Applies to `state` every idempotent or transactional batch of `segments` from offset `from` on
+ * (headers only, and the record of each transaction marker), noting aborted transactions in
+ * `txns`; returns how many batches it read.
  */
-export function walkProducerBatches(fs: FileLayer, segments: readonly Segment[], from: number, state: ProducerState, now: number, logger: Logger, where: string): number {
+export function walkProducerBatches(fs: FileLayer, segments: readonly Segment[], from: number, state: ProducerState, now: number, logger: Logger, where: string, txns: TransactionIndex | null = null): number {
   let walked = 0;
   const buf = new Uint8Array(WALK_BUFFER_BYTES);
   for (const seg of segments) {
@@ -228,7 +250,7 @@ export function walkProducerBatches(fs: FileLayer, segments: readonly Segment[],
     const own = seg.file === null;
     const file: FileHandle = seg.file ?? fs.open(seg.paths.log);
     try {
-      walked += walkSegment(fs, file, seg, from, state, buf, now, logger, where);
+      walked += walkSegment(fs, file, seg, from, state, buf, now, logger, where, txns);
     } finally {
       if (own) fs.close(file);
     }
@@ -236,7 +258,7 @@ export function walkProducerBatches(fs: FileLayer, segments: readonly Segment[],
   return walked;
 }
 
-function walkSegment(fs: FileLayer, file: FileHandle, seg: Segment, from: number, state: ProducerState, buf: Uint8Array, now: number, logger: Logger, where: string): number {
+function walkSegment(fs: FileLayer, file: FileHandle, seg: Segment, from: number, state: ProducerState, buf: Uint8Array, now: number, logger: Logger, where: string, txns: TransactionIndex | null): number {
   let walked = 0;
   let position = from > seg.baseOffset ? seg.offsetIndex.lookup(from - seg.baseOffset) : 0;
   let bufStart = 0;
@@ -269,13 +291,31 @@ function walkSegment(fs: FileLayer, file: FileHandle, seg: Segment, from: number
       const producerId = be.int64(buf, at + OFF_PRODUCER_ID);
       const epoch = be.int16(buf, at + OFF_PRODUCER_EPOCH);
       const firstSequence = be.int32(buf, at + OFF_BASE_SEQUENCE);
-      if (plausibleProducer(producerId, epoch, firstSequence)) {
+      const attributes = be.int16(buf, at + OFF_ATTRIBUTES);
+      if (attributes & ATTR_CONTROL) {
+        if (producerId >= 0) {
+          // A marker's record follows its header: read the (small) batch whole when the buffer lacks it.
+          const whole = at + size <= bufLength ? buf.subarray(at, at + size) : readWhole(fs, file, position, size);
+          const marker = whole === null ? null : readMarker(whole);
+          if (marker !== null) {
+            const first = state.applyMarker(producerId, epoch, marker.coordinatorEpoch, baseOffset, be.int64(buf, at + OFF_MAX_TIMESTAMP), now);
+            txns?.noteMarker(producerId, first, baseOffset, marker.commit, state.firstOpenOffset(), false);
+          }
+        }
+      } else if (plausibleProducer(producerId, epoch, firstSequence)) {
         const lastSequence = addSequence(firstSequence, lastOffset - baseOffset);
-        state.apply(producerId, epoch, firstSequence, lastSequence, baseOffset, lastOffset, be.int64(buf, at + OFF_MAX_TIMESTAMP), now);
+        state.apply(producerId, epoch, firstSequence, lastSequence, baseOffset, lastOffset, be.int64(buf, at + OFF_MAX_TIMESTAMP), now, (attributes & ATTR_TRANSACTIONAL) !== 0);
       }
     }
     position += size;
     lastSize = size;
   }
   return walked;
+}
+
+/** A control batch read on its own (they are a few dozen bytes); null when it cannot be. */
+function readWhole(fs: FileLayer, file: FileHandle, position: number, size: number): Uint8Array | null {
+  if (size > 4096) return null;
+  const bytes = new Uint8Array(size);
+  return fs.pread(file, bytes, position) === size ? bytes : null;
 }

@@ -502,7 +502,8 @@ async function cut(
 
 export function deleteSegmentFiles(fs: FileLayer, dir: string, base: number): void {
   const paths = segmentPaths(dir, base);
-  for (const p of [paths.log, paths.index, paths.timeIndex]) {
+  // .txnindex: the segment's aborted transactions (transaction-index.ts).
+  for (const p of [paths.log, paths.index, paths.timeIndex, `${paths.log.slice(0, -".log".length)}.txnindex`]) {
     try {
       fs.unlink(p);
     } catch (e) {
@@ -545,7 +546,7 @@ async function settleCleanerFiles(fs: FileLayer, dir: string, names: string[], d
 /** Temp files and index files whose .log is gone (a crash during deletion). */
 function removeLeftovers(fs: FileLayer, dir: string, names: string[], bases: Set<number>): void {
   for (const name of names) {
-    const orphanIndex = [".index", ".timeindex"].some((ext) => {
+    const orphanIndex = [".index", ".timeindex", ".txnindex"].some((ext) => {
       const b = parseSegmentName(name, ext);
       return b !== null && !bases.has(b);
     });

@@ -3,6 +3,7 @@
 import type { Clock } from "../clock.ts";
 import type { FileLayer } from "../fs.ts";
 import type { SyncScheduler } from "./durability.ts";
+import type { TailCacheBudget } from "./tail-cache.ts";
 
 export type TimestampType = "CreateTime" | "LogAppendTime";
 
@@ -63,6 +64,8 @@ export interface LogDeps {
   logger: Logger;
   /** The store found the clean-shutdown marker: only lost indexes need a scan. Default false. */
   clean?: boolean;
+  /** The broker-wide budget of the logs' tail caches (tail-cache.ts); absent: no tail cache. */
+  tailCache?: TailCacheBudget;
   /** Zeros kept written ahead of the active segment under fsync `always` (partition-log.ts, RUNWAY_BYTES); 0: none. */
   runwayBytes?: number;
   /** For messages and reports. */

@@ -7,6 +7,7 @@ import { type FileLayer, NodeFileLayer } from "../fs.ts";
 import { MemoryFileLayer } from "./memory-fs.ts";
 import { type FsyncPolicy, SyncScheduler } from "../log/durability.ts";
 import { PartitionLog } from "../log/partition-log.ts";
+import type { TailCacheBudget } from "../log/tail-cache.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig, type Logger } from "../log/types.ts";
 
 export interface Env {
@@ -64,6 +65,8 @@ export interface OpenOptions {
   fs?: FileLayer;
   /** LogDeps.runwayBytes (default: the log's own). */
   runwayBytes?: number;
+  /** LogDeps.tailCache (default: none, every read from the files). */
+  tailCache?: TailCacheBudget;
 }
 
 export async function openLog(env: Env, opts: OpenOptions = {}): Promise<{ log: PartitionLog; scheduler: SyncScheduler; clock: ManualClock }> {
@@ -76,6 +79,7 @@ export async function openLog(env: Env, opts: OpenOptions = {}): Promise<{ log: 
     logger: opts.logger ?? new MemoryLogger(),
     clean: opts.clean ?? false,
     runwayBytes: opts.runwayBytes,
+    tailCache: opts.tailCache,
     topic: "t",
     partition: 0,
   });

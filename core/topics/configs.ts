@@ -26,7 +26,7 @@
 // | local.retention.ms                      | long    | -2                  | ≥ -2                       | no effect   |
 // | max.compaction.lag.ms                   | long    | 9223372036854775807 | ≥ 1                        | applied     |
 // | max.message.bytes                       | int     | 1048588             | ≥ 0                        | applied     |
-// | message.downconversion.enable           | boolean | true                |                            | no effect   |
+// | message.downconversion.enable           | boolean | true                |                            | applied (Fetch v0-3) |
 // | message.format.version                  | string  | 3.0-IV1             | a Kafka version (0.8.0 … 3.8-IV0) | no effect (Kafka 3.x ignores it too) |
 // | message.timestamp.after.max.ms          | long    | 9223372036854775807 | ≥ 0                        | no effect   |
 // | message.timestamp.before.max.ms         | long    | 9223372036854775807 | ≥ 0                        | no effect   |
@@ -183,7 +183,7 @@ export const CONFIG_DEFS: Readonly<Record<string, ConfigDef>> = {
   "local.retention.bytes": def("long", "-2", integer("long", -2n)),
   "local.retention.ms": def("long", "-2", integer("long", -2n)),
   "max.compaction.lag.ms": def("long", LONG_MAX, integer("long", 1n), true),
-  "message.downconversion.enable": def("boolean", "true", boolean),
+  "message.downconversion.enable": def("boolean", "true", boolean, true),
   "message.format.version": def("string", "3.0-IV1", metadataVersion),
   "message.timestamp.after.max.ms": def("long", LONG_MAX, integer("long", 0n)),
   "message.timestamp.before.max.ms": def("long", LONG_MAX, integer("long", 0n)),

@@ -62,6 +62,7 @@ import { CoreError } from "../errors.ts";
 import { type FileLayer, NodeFileLayer, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
 import { PARTITIONS_PER_TOPIC_MAX } from "../limits.ts";
 import { type FsyncPolicy, SyncScheduler, parseFsyncPolicy } from "../log/durability.ts";
+import { TailCacheBudget } from "../log/tail-cache.ts";
 import { PartitionLog, type RetentionResult } from "../log/partition-log.ts";
 import { reclaimReleasedMappings } from "../log/segment.ts";
 import { type DamagedRange, type Logger, type PartitionRecovery, type RecoveryCut, silentLogger } from "../log/types.ts";
@@ -166,6 +167,9 @@ export class TopicStore {
     readonly defaults: Record<string, string>,
     public recoveryReport: RecoveryReport,
   ) {}
+
+  /** Every partition's tail cache counts against this one budget (core/log/tail-cache.ts). */
+  readonly tailCache = new TailCacheBudget();
 
   get fsyncPolicy(): FsyncPolicy {
     return this.scheduler.policy;
@@ -296,6 +300,7 @@ export class TopicStore {
       fs: this.fs,
       clock: this.clock,
       durability: this.scheduler,
+      tailCache: this.tailCache,
       logger: this.logger,
       clean,
       topic,
@@ -512,13 +517,22 @@ export class TopicStore {
       const from = topic.partitions.length;
       const logs: PartitionLog[] = [];
       try {
-        for (let p = from; p < count; p++) {
-          const dir = joinPath(this.topicsDir, name, String(p));
-          if (this.fs.stat(dir) !== null) this.fs.rmrf(dir); // an unfinished grow's: nothing was ever published there
-          this.fs.mkdirp(dir);
+        // In chunks, yielding between them, as a create does: a grow by thousands of partitions
+        // stalled every other client for seconds (5,000: 6.5 s without an answer to anyone).
+        for (let start = from; start < count; start += CREATE_CHUNK_PARTITIONS) {
+          for (let p = start; p < Math.min(count, start + CREATE_CHUNK_PARTITIONS); p++) {
+            const dir = joinPath(this.topicsDir, name, String(p));
+            if (this.fs.stat(dir) !== null) this.fs.rmrf(dir); // an unfinished grow's: nothing was ever published there
+            this.fs.mkdirp(dir);
+          }
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
         await this.fs.fsyncDir(joinPath(this.topicsDir, name));
-        for (let p = from; p < count; p++) logs.push(await this.openLog(name, p, topic.configs, true));
+        for (let start = from; start < count; start += CREATE_CHUNK_PARTITIONS) {
+          const end = Math.min(count, start + CREATE_CHUNK_PARTITIONS);
+          logs.push(...(await Promise.all(Array.from({ length: end - start }, (_, i) => this.openLog(name, start + i, topic.configs, true)))));
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         if (this.byName.get(name) !== topic) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' was deleted while it grew`, { topic: name });
         await write(count);
         if (this.byName.get(name) !== topic) throw new CoreError("UNKNOWN_TOPIC", `topic '${name}' was deleted while it grew`, { topic: name });

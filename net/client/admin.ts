@@ -303,19 +303,24 @@ export class AdminClient {
   }
 
   /** Offsets of `partitions` of `topic` at `timestamp` (EARLIEST, LATEST or ms; -1 = none at or after). */
-  offsetsAt(topic: string, partitions: readonly number[], timestamp: number): Promise<Map<number, number>> {
+  /** Offsets at `timestamp` (EARLIEST, LATEST or a time); LATEST is the last stable offset under isolation level 1 (the default), the high watermark under 0. */
+  offsetsAt(topic: string, partitions: readonly number[], timestamp: number, isolationLevel = 1): Promise<Map<number, number>> {
     if (partitions.length === 0) return Promise.resolve(new Map());
-    return this.bounded(`list offsets of ${topic}`, () => this.client.listOffsets(topic, new Map(partitions.map((p) => [p, timestamp]))));
+    return this.bounded(`list offsets of ${topic}`, () => this.client.listOffsets(topic, new Map(partitions.map((p) => [p, timestamp])), isolationLevel));
   }
 
-  /** Log start and end offsets of every partition of each topic, topic → partition → range. */
-  async offsetRanges(topics: readonly TopicMetadata[]): Promise<Map<string, Map<number, { start: number; end: number }>>> {
-    const out = new Map<string, Map<number, { start: number; end: number }>>();
+  /**
+   * Log start, end (the high watermark) and last stable offset (below it while a transaction is
+   * open; the end of what read_committed readers see) of every partition of each topic, topic →
+   * partition → range.
+   */
+  async offsetRanges(topics: readonly TopicMetadata[]): Promise<Map<string, Map<number, { start: number; end: number; lso: number }>>> {
+    const out = new Map<string, Map<number, { start: number; end: number; lso: number }>>();
     await Promise.all(
       topics.map(async (t) => {
         const ps = t.partitions.map((p) => p.partition);
-        const [start, end] = await Promise.all([this.offsetsAt(t.name, ps, EARLIEST), this.offsetsAt(t.name, ps, LATEST)]);
-        out.set(t.name, new Map(ps.map((p) => [p, { start: start.get(p) ?? 0, end: end.get(p) ?? 0 }])));
+        const [start, end, lso] = await Promise.all([this.offsetsAt(t.name, ps, EARLIEST), this.offsetsAt(t.name, ps, LATEST, 0), this.offsetsAt(t.name, ps, LATEST, 1)]);
+        out.set(t.name, new Map(ps.map((p) => [p, { start: start.get(p) ?? 0, end: end.get(p) ?? 0, lso: lso.get(p) ?? end.get(p) ?? 0 }])));
       }),
     );
     return out;

@@ -19,6 +19,7 @@ import { compress } from "../../core/batch/codecs.ts";
 import { crc32c } from "../../core/batch/crc32c.ts";
 import {
   ATTR_CODEC_MASK,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
   Codec,
@@ -49,6 +50,8 @@ export interface ProducerStamp {
   producerId: number;
   epoch: number;
   baseSequence: number;
+  /** A transactional producer's batch (the header's transactional attribute). */
+  transactional?: boolean;
 }
 
 /** No producer: producerId -1, epoch -1, baseSequence -1. */
@@ -211,7 +214,7 @@ export class BatchBuilder {
     be.setInt32(out, OFF_BATCH_LENGTH, out.length - BATCH_LENGTH_PREFIX_BYTES);
     be.setInt32(out, OFF_LEADER_EPOCH, -1);
     be.setInt8(out, OFF_MAGIC, 2);
-    be.setInt16(out, OFF_ATTRIBUTES, codec & ATTR_CODEC_MASK);
+    be.setInt16(out, OFF_ATTRIBUTES, (codec & ATTR_CODEC_MASK) | (stamp.transactional === true ? ATTR_TRANSACTIONAL : 0));
     be.setInt32(out, OFF_LAST_OFFSET_DELTA, this.count - 1);
     be.setInt64(out, OFF_BASE_TIMESTAMP, this.baseTimestamp);
     be.setInt64(out, OFF_MAX_TIMESTAMP, this.maxTimestamp);

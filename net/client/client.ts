@@ -292,7 +292,7 @@ export class KafkaClient {
    * Resolves partition → offset (-1 when no record is at or after a timestamp). Retries leader
    * moves; throws other errors.
    */
-  async listOffsets(topic: string, wanted: Map<number, number>): Promise<Map<number, number>> {
+  async listOffsets(topic: string, wanted: Map<number, number>, isolationLevel = 1): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     let todo = new Map(wanted);
     for (let attempt = 0; todo.size > 0; attempt++) {
@@ -311,7 +311,7 @@ export class KafkaClient {
             const conn = await this.nodeConnection(leader);
             const res = await conn.request(ListOffsets, {
               replicaId: -1,
-              isolationLevel: 1,
+              isolationLevel,
               topics: [
                 {
                   name: topic,

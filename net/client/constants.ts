@@ -34,6 +34,9 @@ export const MAX_IN_FLIGHT_PER_PARTITION = 5;
 /** How long a record may wait for its acknowledgement, retries included (Kafka's delivery.timeout.ms
  * is 120 s; `streamctl produce --delivery-timeout` defaults to 30 s). */
 export const DELIVERY_TIMEOUT_MS_DEFAULT = 120_000;
+/** A transactional producer's transaction.timeout.ms (Kafka's default, 60 s): a transaction open
+ * longer is aborted by its coordinator. */
+export const TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
 /** How long the broker may wait for acks=all before answering (Kafka's request.timeout.ms is 30 s). */
 export const PRODUCE_TIMEOUT_MS = 30_000;
 
@@ -77,6 +80,7 @@ export const CLIENT_LIMITS = {
   MAX_IN_FLIGHT_PER_PARTITION,
   DELIVERY_TIMEOUT_MS_DEFAULT,
   PRODUCE_TIMEOUT_MS,
+  TRANSACTION_TIMEOUT_MS_DEFAULT,
   FETCH_MAX_WAIT_MS,
   FETCH_MAX_BYTES,
   FETCH_PARTITION_MAX_BYTES,
@@ -94,6 +98,7 @@ export const CLIENT_LIMIT_RELATIONS: readonly LimitRelation<typeof CLIENT_LIMITS
   ["idempotence keeps at most five batches in flight per partition (the broker keeps five)", (l) => l.MAX_IN_FLIGHT_PER_PARTITION >= 1 && l.MAX_IN_FLIGHT_PER_PARTITION <= 5],
   ["retries back off from the first step up to the cap", (l) => 0 < l.RETRY_BACKOFF_MS && l.RETRY_BACKOFF_MS <= l.RETRY_BACKOFF_MAX_MS],
   ["a produce's ack wait ends before the record's delivery timeout", (l) => l.PRODUCE_TIMEOUT_MS <= l.DELIVERY_TIMEOUT_MS_DEFAULT],
+  ["a transaction outlives a produce's ack wait (its commit comes after every ack)", (l) => l.TRANSACTION_TIMEOUT_MS_DEFAULT > l.PRODUCE_TIMEOUT_MS],
   ["a fetch's long poll is answered well inside the request timeout", (l) => l.FETCH_MAX_WAIT_MS * 2 <= l.REQUEST_TIMEOUT_MS_DEFAULT],
   ["one partition's fetch fits in the fetch's bytes", (l) => l.FETCH_PARTITION_MAX_BYTES <= l.FETCH_MAX_BYTES],
   ["three heartbeats fit in a session, which brokers accept", (l) => l.HEARTBEAT_INTERVAL_MS * 3 <= l.SESSION_TIMEOUT_MS && l.SESSION_TIMEOUT_MS >= BROKER_SESSION_TIMEOUT_MIN_MS],

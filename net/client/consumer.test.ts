@@ -8,7 +8,7 @@ import { type BrokerProcess, removeDir, startBroker } from "../../test/harness.t
 import { KafkaClient } from "./client.ts";
 import { type Assignment, Consumer, type ConsumerOptions, type TopicRecordView } from "./consumer.ts";
 import { Producer } from "./producer.ts";
-import { ConsumerGroupHeartbeat } from "../protocol/messages/index.ts";
+import { ConsumerGroupHeartbeat, OffsetCommit } from "../protocol/messages/index.ts";
 import { HiddenApisClient } from "../testing/hidden-apis-client.ts";
 
 const T0 = 1_700_000_000_000;
@@ -276,25 +276,44 @@ describe.each(["auto", "classic"] as const)("groups (protocol %s)", (protocol) =
 });
 
 describe("group protocol choice", () => {
-  test("a broker that does not advertise ConsumerGroupHeartbeat gets a classic member, which reads as before", async () => {
+  test.each([
+    ["does not advertise ConsumerGroupHeartbeat", [ConsumerGroupHeartbeat.key], new Map<number, number>()],
+    ["advertises OffsetCommit up to v8 only (no member epochs)", [], new Map([[OffsetCommit.key, 8]])],
+  ])("a broker that %s gets a classic member, which reads as before", async (_what, hidden, newest) => {
     const [host, port] = broker.kafka.split(":");
-    const older = new HiddenApisClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "older" }, [ConsumerGroupHeartbeat.key]);
+    const older = new HiddenApisClient({ bootstrap: [{ host: host!, port: Number(port) }], clientId: "older" }, hidden, newest);
+    const id = `no-kip848-${hidden.length}`;
     try {
-      const consumer = new Consumer(older, { topics: ["ten"], group: { id: "no-kip848" }, stopAtEnd: true });
+      const consumer = new Consumer(older, { topics: ["ten"], group: { id }, stopAtEnd: true });
       const values: string[] = [];
       let protocolWhileMember: unknown = null;
       await consumer.run((r) => {
-        protocolWhileMember ??= (async () => (await group("no-kip848")).protocol)();
+        protocolWhileMember ??= (async () => (await group(id)).protocol)();
         values.push(text.decode(r.buf.subarray(r.valueStart, r.valueEnd)));
       });
       expect(consumer.groupProtocol).toBe("classic");
       expect(await protocolWhileMember).toBe("range"); // the classic group's assignor; a KIP-848 group says uniform
       await consumer.close();
       expect(values).toEqual(range(0, 10));
-      expect((await group("no-kip848")).offsets[0]!.partitions[0]!.committed).toBe(10);
+      expect((await group(id)).offsets[0]!.partitions[0]!.committed).toBe(10);
     } finally {
       await older.close();
     }
+  });
+
+  test("interrupt(): a KIP-848 join waiting for a partition another member holds stops waiting; close() then leaves", async () => {
+    const a = new Consumer(client, { topics: ["ten"], group: { id: "interrupted" }, maxWaitMs: 100 });
+    await a.poll(); // a joins alone and holds the one partition
+    expect(a.assignment()).toEqual(new Map([["ten", [0]]]));
+    let assignedB: Assignment | null = null;
+    const b = new Consumer(client, { topics: ["ten"], group: { id: "interrupted" }, onAssigned: (x) => void (assignedB = x) });
+    const polling = b.poll(); // joins: nothing is free, so it would wait a few heartbeats for a partition
+    b.interrupt();
+    expect(await polling).toEqual([]);
+    expect(assignedB).toBeNull(); // it stopped waiting: nothing was assigned
+    await b.close();
+    expect((await group("interrupted")).members).toHaveLength(1); // b left; a stays
+    await a.close();
   });
 
   test("a classic group with members under the id: an auto member joins it as a classic member and they split", async () => {

@@ -47,7 +47,7 @@
 // connection would only make the commit retry — and only leaves, best effort.
 import { AUTO_COMMIT_INTERVAL_MS, FETCH_MAX_WAIT_MS } from "./constants.ts";
 import { sleep, type KafkaClient } from "./client.ts";
-import { Fetcher, FetchPartition, type FetchedChunk } from "./fetcher.ts";
+import { Fetcher, FetchPartition, type FetchedChunk, type Isolation, isolationLevel } from "./fetcher.ts";
 import type { PendingAssignment } from "./group-coordinator.ts";
 import { createGroupMember, type GroupMembership, type GroupProtocol } from "./group-member.ts";
 import { EARLIEST_OFFSET, LATEST_OFFSET, resolveOffsets, type OffsetSpec, type TopicOffsets } from "./offset-spec.ts";
@@ -112,6 +112,9 @@ export interface ConsumerOptions {
   stopAtEnd?: boolean;
   /** Stop each partition here (exclusive); with stopAtEnd, at whichever comes first. */
   stopAt?: OffsetSpec;
+  /** read_committed (default): only committed transactions' records, up to the last stable offset,
+   * which is also "latest" and stopAtEnd's end; read_uncommitted: everything up to the high watermark. */
+  isolation?: Isolation;
   /** Fetch long-poll and sizes (constants.ts has the defaults). */
   maxWaitMs?: number;
   minBytes?: number;
@@ -151,6 +154,8 @@ export class Consumer {
   /** What a poll or walk threw: poll() throws it again, close() commits nothing. */
   private failure: { error: unknown } | null = null;
   private closed = false;
+  /** interrupt(): no more waiting for the group. */
+  private interrupted = false;
   private lastCommit = performance.now();
   private readonly view: TopicRecordView = {
     topic: "",
@@ -178,7 +183,7 @@ export class Consumer {
     this.joins = opts.group !== undefined && opts.group.join !== false;
     this.autoCommit = opts.group?.autoCommit ?? true;
     this.autoCommitIntervalMs = opts.group?.autoCommitIntervalMs ?? AUTO_COMMIT_INTERVAL_MS;
-    this.fetcher = new Fetcher(client, { maxWaitMs: opts.maxWaitMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, partitionMaxBytes: opts.partitionMaxBytes, onReset: opts.onReset });
+    this.fetcher = new Fetcher(client, { isolation: opts.isolation, maxWaitMs: opts.maxWaitMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, partitionMaxBytes: opts.partitionMaxBytes, onReset: opts.onReset });
   }
 
   /**
@@ -369,6 +374,16 @@ export class Consumer {
   }
 
   /**
+   * The caller is about to stop (a signal): a poll waiting for the group — a KIP-848 join waiting
+   * for partitions others still hold, a member with nothing assigned — returns soon, so close()
+   * can commit and leave (the others get the partitions at once, not after the session timeout).
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.member?.interrupt?.();
+  }
+
+  /**
    * Stops reading; in a group: onRevoked, a final commit (unless something failed), LeaveGroup. The
    * client stays open (it is the caller's).
    */
@@ -406,6 +421,7 @@ export class Consumer {
 
   private async join(): Promise<void> {
     const assignment = this.subscribed(await this.member!.join());
+    if (this.closed || this.interrupted) return; // closing: nothing to assign (close() gives back what the member holds)
     const committed = assignment.size > 0 ? await this.member!.committed(assignment) : null;
     const ignore = this.firstAssignment && this.opts.group?.ignoreCommitted === true;
     this.firstAssignment = false;
@@ -427,7 +443,7 @@ export class Consumer {
     for (const [topic, partitions] of assignment) {
       const have = committed?.get(topic);
       const missing = partitions.filter((p) => (have?.get(p) ?? -1) < 0);
-      const fallback = await resolveOffsets(this.client, topic, missing, this.from);
+      const fallback = await resolveOffsets(this.client, topic, missing, this.from, isolationLevel(this.opts.isolation));
       const stops = await this.stopsOf(topic, partitions);
       for (const p of partitions) {
         const c = have?.get(p) ?? -1;
@@ -438,8 +454,8 @@ export class Consumer {
   }
 
   private async stopsOf(topic: string, partitions: number[]): Promise<Map<number, number> | null> {
-    const ends = this.opts.stopAtEnd ? await resolveOffsets(this.client, topic, partitions, LATEST_OFFSET) : null;
-    const at = this.opts.stopAt !== undefined ? await resolveOffsets(this.client, topic, partitions, this.opts.stopAt) : null;
+    const ends = this.opts.stopAtEnd ? await resolveOffsets(this.client, topic, partitions, LATEST_OFFSET, isolationLevel(this.opts.isolation)) : null;
+    const at = this.opts.stopAt !== undefined ? await resolveOffsets(this.client, topic, partitions, this.opts.stopAt, isolationLevel(this.opts.isolation)) : null;
     if (ends === null || at === null) return ends ?? at;
     for (const p of partitions) at.set(p, Math.min(at.get(p)!, ends.get(p)!));
     return at;
@@ -509,7 +525,7 @@ export class Consumer {
   /** A member with nothing assigned: back after a long-poll's time, or sooner when the group rebalances. */
   private async idle(): Promise<void> {
     const until = performance.now() + (this.opts.maxWaitMs ?? FETCH_MAX_WAIT_MS);
-    while (!this.closed && !this.member!.needsRejoin && performance.now() < until) await sleep(IDLE_CHECK_MS);
+    while (!this.closed && !this.interrupted && !this.member!.needsRejoin && performance.now() < until) await sleep(IDLE_CHECK_MS);
   }
 
   private settleHanded(): void {

@@ -8,6 +8,13 @@
 // fetch. One with a `stop` (exclusive) is done once its position reaches it and is no longer
 // fetched; `poll()` returns null when every assigned partition is done (`--until-end`, `replay --to`).
 //
+// Isolation (default read_committed, as streamctl's consume; Kafka's consumers default to
+// read_uncommitted): read_committed fetches stop at the last stable offset, and the batches of
+// aborted transactions are left out of the chunks, found as Kafka's consumer finds them — the
+// answer lists each aborted transaction's producer and first offset; from there, that producer's
+// transactional batches are aborted until its abort marker. Control batches stay in the chunks
+// (record-walker.ts never shows them as records); positions move past everything left out.
+//
 // Errors per partition: NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION / leader-epoch errors
 // refresh metadata and retry; OFFSET_OUT_OF_RANGE resets to the earliest offset when the position
 // fell below the log start (retention deleted it) and to the latest otherwise, and tells the caller
@@ -18,7 +25,8 @@
 // offsets change, answers come through a ResponseHandler (no Promise.race over a Promise per
 // leader), and a response without errors is turned into chunks without an await.
 import { iterateBatches } from "../../core/batch/record-batch.ts";
-import { OFF_LAST_OFFSET_DELTA } from "../../core/batch/header.ts";
+import { readMarker } from "../../core/batch/control.ts";
+import { ATTR_CONTROL, ATTR_TRANSACTIONAL, OFF_ATTRIBUTES, OFF_LAST_OFFSET_DELTA, OFF_PRODUCER_ID } from "../../core/batch/header.ts";
 import * as be from "../../core/bytes.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { Fetch, type FetchRequest, type FetchRequestFetchPartition, type FetchRequestFetchTopic, type FetchResponse } from "../protocol/messages/index.ts";
@@ -70,8 +78,17 @@ export interface FetcherOptions {
   minBytes?: number;
   maxBytes?: number;
   partitionMaxBytes?: number;
+  /** read_committed (default): see "Isolation" above. */
+  isolation?: Isolation;
   /** Called when OFFSET_OUT_OF_RANGE moved a position. */
   onReset?: (topic: string, partition: number, from: number, to: number) => void;
+}
+
+export type Isolation = "read_committed" | "read_uncommitted";
+
+/** The Kafka isolation_level of an Isolation (Fetch, ListOffsets). */
+export function isolationLevel(isolation: Isolation | undefined): number {
+  return isolation === "read_uncommitted" ? 0 : 1;
 }
 
 /** One Fetch in flight to one leader: what it asked for, then its answer or failure. */
@@ -430,7 +447,7 @@ export class Fetcher {
       maxWaitMs: this.opts.maxWaitMs ?? FETCH_MAX_WAIT_MS,
       minBytes: this.opts.minBytes ?? FETCH_MIN_BYTES,
       maxBytes: this.opts.maxBytes ?? FETCH_MAX_BYTES,
-      isolationLevel: 1,
+      isolationLevel: isolationLevel(this.opts.isolation),
       sessionId: 0,
       sessionEpoch: -1,
       topics,
@@ -454,9 +471,26 @@ function chunk(part: FetchPartition, p: FetchResponse["responses"][number]["part
   const batches: { baseOffset: number; bytes: Uint8Array }[] = [];
   let next = from;
   if (p.records !== null && p.records.length > 0) {
+    // Aborted transactions (read_committed only: the broker lists none otherwise), by first offset.
+    const aborted = p.abortedTransactions !== null && p.abortedTransactions.length > 0 ? [...p.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1)) : null;
+    let ai = 0;
+    let aborting: Set<number> | null = null;
     for (const span of iterateBatches(p.records)) {
       const baseOffset = be.int64(span.bytes, 0);
       const last = baseOffset + be.int32(span.bytes, OFF_LAST_OFFSET_DELTA);
+      if (aborted !== null) {
+        while (ai < aborted.length && Number(aborted[ai]!.firstOffset) <= last) (aborting ??= new Set()).add(Number(aborted[ai++]!.producerId));
+        const attributes = be.int16(span.bytes, OFF_ATTRIBUTES);
+        const producerId = be.int64(span.bytes, OFF_PRODUCER_ID);
+        if (aborting !== null && aborting.has(producerId)) {
+          if (attributes & ATTR_CONTROL) {
+            if (readMarker(span.bytes)?.commit === false) aborting.delete(producerId);
+          } else if (attributes & ATTR_TRANSACTIONAL) {
+            if (last >= next) next = last + 1; // an aborted transaction's batch: skipped
+            continue;
+          }
+        }
+      }
       if (last < next) continue; // wholly before the position (a compacted or repeated batch)
       batches.push({ baseOffset, bytes: span.bytes });
       next = last + 1;

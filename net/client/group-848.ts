@@ -28,14 +28,14 @@
 // connection → find the coordinator again (the session timeout bounds how long that may take).
 // Anything else (GROUP_MAX_SIZE_REACHED, UNRELEASED_INSTANCE_ID, INVALID_REQUEST, …) fails the
 // consumer at its next poll. A coordinator that cannot serve this protocol for the group — no
-// ConsumerGroupHeartbeat in its ApiVersions, UNSUPPORTED_VERSION, or GROUP_ID_NOT_FOUND (a classic
-// group with members has that id) — raises ConsumerProtocolUnavailable at the first join, and
+// ConsumerGroupHeartbeat (or no OffsetCommit v9) in its ApiVersions, UNSUPPORTED_VERSION, or
+// GROUP_ID_NOT_FOUND (a classic group with members has that id) — raises ConsumerProtocolUnavailable at the first join, and
 // group-member.ts falls back to the classic protocol. No static membership (group.instance.id), as
 // the classic member has none.
 import { ErrorCode } from "../protocol/errors.ts";
 import { ConsumerGroupHeartbeat, type ConsumerGroupHeartbeatResponse, OffsetCommit } from "../protocol/messages/index.ts";
 import { uuidFromString, uuidToString } from "../protocol/reader.ts";
-import { backoffMs, sleep, type KafkaClient } from "./client.ts";
+import { backoffMs, type KafkaClient } from "./client.ts";
 import type { Connection } from "./connection.ts";
 import { HEARTBEAT_INTERVAL_MS, REBALANCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { KafkaClientError, kafkaError } from "./errors.ts";
@@ -87,6 +87,10 @@ export class ConsumerGroupMember implements GroupMembership {
   private stopped = false;
   /** join() is running: it sends its own heartbeats, and the timer's wait. */
   private joining = false;
+  /** Resolves on leave() or interrupt(): a join waiting for partitions stops waiting. */
+  private readonly woken: Promise<void>;
+  private wake!: () => void;
+  private interrupted = false;
   /** Topic id → name, for the subscribed topics. */
   private readonly names = new Map<string, string>();
 
@@ -96,6 +100,7 @@ export class ConsumerGroupMember implements GroupMembership {
     readonly topics: string[],
   ) {
     this.link = new CoordinatorLink(client, groupId);
+    this.woken = new Promise((resolve) => (this.wake = resolve));
   }
 
   get generationId(): number {
@@ -128,9 +133,9 @@ export class ConsumerGroupMember implements GroupMembership {
           // later heartbeat. Wait a few for it, as a classic JoinGroup waits for the rebalance
           // (a bounded read would otherwise end with nothing; a member of a group with more
           // members than partitions stays empty after them).
-          for (let i = 0; i < EMPTY_JOIN_HEARTBEATS_MAX && this.target === null && this.memberEpoch !== JOIN_EPOCH && !this.stopped; i++) {
-            await sleep(this.heartbeatIntervalMs);
-            if (!this.stopped) await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
+          for (let i = 0; i < EMPTY_JOIN_HEARTBEATS_MAX && this.target === null && this.memberEpoch !== JOIN_EPOCH && !this.stopped && !this.interrupted; i++) {
+            await this.pause(this.heartbeatIntervalMs);
+            if (!this.stopped && !this.interrupted) await this.link.with("heartbeat", (conn) => this.heartbeat(conn, false));
           }
           if (this.stopped || this.memberEpoch === JOIN_EPOCH) continue;
         }
@@ -159,6 +164,23 @@ export class ConsumerGroupMember implements GroupMembership {
         throw err;
       }
     }
+  }
+
+  /** `ms`, or less when leave() or interrupt() wakes it (no timer is left behind to hold the process). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      void this.woken.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** A join waiting for partitions stops waiting and resolves with what it has (the consumer is closing). */
+  interrupt(): void {
+    this.interrupted = true;
+    this.wake();
   }
 
   /** The coordinator's new assignment, by name, for the consumer to reconcile against (incrementally:
@@ -202,7 +224,10 @@ export class ConsumerGroupMember implements GroupMembership {
 
   /** One ConsumerGroupHeartbeat and what its answer says (a code link.with retries or throws). */
   private async heartbeat(conn: Connection, joining: boolean): Promise<{ code: number; value: undefined; message?: string | null }> {
-    if (!conn.supports(ConsumerGroupHeartbeat)) throw new ConsumerProtocolUnavailable(`the coordinator of group ${this.groupId} (${conn.address}) does not serve the consumer group protocol`);
+    // A member commits with OffsetCommit v9 (its epoch): a coordinator without it cannot take them.
+    if (!conn.supports(ConsumerGroupHeartbeat) || !conn.supports(OffsetCommit) || conn.version(OffsetCommit) < 9) {
+      throw new ConsumerProtocolUnavailable(`the coordinator of group ${this.groupId} (${conn.address}) does not serve the consumer group protocol`);
+    }
     const owned = signature(this.owned);
     const report = joining || owned !== this.reported;
     const res: ConsumerGroupHeartbeatResponse = await conn.request(ConsumerGroupHeartbeat, {
@@ -320,8 +345,9 @@ export class ConsumerGroupMember implements GroupMembership {
   /** Stops heartbeats and leaves the group (epoch -1; best effort: the session timeout covers a failure). */
   async leave(): Promise<void> {
     this.stopped = true;
+    this.wake();
     this.stopHeartbeats();
-    await this.inFlight;
+    // A heartbeat on its way is not waited for (closing must be quick): its answer changes nothing now.
     if (this.memberEpoch > 0) {
       try {
         const conn = await this.link.find();

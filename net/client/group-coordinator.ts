@@ -33,6 +33,9 @@ export interface GroupMembership {
   commit(offsets: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void>;
   /** Stops heartbeats and leaves the group (best effort). */
   leave(): Promise<void>;
+  /** Stop waiting in join() for partitions others still hold: it resolves with what it has (the
+   * caller is about to close). */
+  interrupt?(): void;
   /** Incremental members (KIP-848) only: the new assignment the member would take, so the consumer
    * revokes only what goes away; null when it must join() instead (not a member, fenced, failed). */
   pendingAssignment?(): Promise<PendingAssignment | null>;
@@ -108,8 +111,9 @@ export class CoordinatorLink {
         await sleep(backoffMs(attempt));
         continue;
       }
-      if (!COORDINATOR_ERRORS.has(code) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
-      this.drop();
+      // UNSTABLE_OFFSET_COMMIT: a transaction with offsets of the group is being ended; ask again.
+      if (!(COORDINATOR_ERRORS.has(code) || code === ErrorCode.UNSTABLE_OFFSET_COMMIT) || attempt >= RETRIES_MAX) throw kafkaError(code, `${what} (group ${this.groupId})`, message);
+      if (code !== ErrorCode.UNSTABLE_OFFSET_COMMIT) this.drop();
       await sleep(backoffMs(attempt));
     }
   }
@@ -125,7 +129,7 @@ export class CoordinatorLink {
         const offsets = new Map<number, number>();
         out.set(t.name, offsets);
         for (const p of t.partitions) {
-          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode)) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
+          if (p.errorCode !== 0 && !COORDINATOR_ERRORS.has(p.errorCode) && p.errorCode !== ErrorCode.UNSTABLE_OFFSET_COMMIT) throw kafkaError(p.errorCode, `offset fetch ${t.name}/${p.partitionIndex} (group ${this.groupId})`);
           if (p.errorCode !== 0) return { code: p.errorCode, value: out };
           offsets.set(p.partitionIndex, Number(p.committedOffset));
         }

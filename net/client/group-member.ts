@@ -73,6 +73,10 @@ class AutoGroupMember implements GroupMembership {
     return this.current.leave();
   }
 
+  interrupt(): void {
+    this.current.interrupt?.();
+  }
+
   async pendingAssignment(): Promise<PendingAssignment | null> {
     return (await this.current.pendingAssignment?.()) ?? null;
   }

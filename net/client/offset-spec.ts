@@ -28,10 +28,11 @@ export type TopicOffsets = Map<string, Map<number, number>>;
 export const EARLIEST_OFFSET: OffsetSpec = { kind: "earliest" };
 export const LATEST_OFFSET: OffsetSpec = { kind: "latest" };
 
-/** partition → offset for `spec` in each of `partitions` of `topic`. */
-export async function resolveOffsets(client: KafkaClient, topic: string, partitions: readonly number[], spec: OffsetSpec): Promise<Map<number, number>> {
+/** partition → offset for `spec` in each of `partitions` of `topic`; the end is the last stable
+ * offset under isolation level 1 (read_committed, the default), the high watermark under 0. */
+export async function resolveOffsets(client: KafkaClient, topic: string, partitions: readonly number[], spec: OffsetSpec, isolationLevel = 1): Promise<Map<number, number>> {
   if (partitions.length === 0) return new Map();
-  const at = (ts: number) => client.listOffsets(topic, new Map(partitions.map((p) => [p, ts])));
+  const at = (ts: number) => client.listOffsets(topic, new Map(partitions.map((p) => [p, ts])), isolationLevel);
   switch (spec.kind) {
     case "offset":
       return new Map(partitions.map((p) => [p, spec.offset]));
@@ -48,7 +49,7 @@ export async function resolveOffsets(client: KafkaClient, topic: string, partiti
       // No record at or after the time: the end (nothing to read yet).
       const missing = partitions.filter((p) => (found.get(p) ?? -1) < 0);
       if (missing.length > 0) {
-        const ends = await resolveOffsets(client, topic, missing, LATEST_OFFSET);
+        const ends = await resolveOffsets(client, topic, missing, LATEST_OFFSET, isolationLevel);
         for (const p of missing) found.set(p, ends.get(p)!);
       }
       return found;

@@ -41,6 +41,18 @@
 //   - INVALID_PRODUCER_EPOCH (another producer with our id and a newer epoch) fails the batch.
 //   - DUPLICATE_SEQUENCE_NUMBER (older brokers' answer to a retry they hold) is an acknowledgement.
 //
+// Transactions (KIP-98; `transactionalId`, net/client/transactions.ts): records are appended only
+// between beginTransaction() and commitTransaction()/abortTransaction(); batches are stamped
+// transactional, and a partition's first batch of a transaction waits in its queue until
+// AddPartitionsToTxn has added the partition (the pump skips it meanwhile; the partitions wanted
+// are added together, one request at a time). sendOffsets() puts a consumer group's offsets in the
+// transaction. commitTransaction() flushes, then EndTxn(commit); if any record of the transaction
+// failed, or a batch's fate is uncertain (where an idempotent producer would start a new epoch),
+// the transaction cannot commit: it is aborted and commitTransaction() throws. abortTransaction()
+// sends nothing more (unsent batches fail), waits for what is in flight, EndTxn(abort), then
+// starts a new epoch through the coordinator (InitProducerId with the current id and epoch) with
+// sequences from 0. A ProducerFencedError (another producer of the id) ends the producer.
+//
 // Failures: a non-retriable error (MESSAGE_TOO_LARGE, INVALID_RECORD, …) or a retriable one past
 // RETRIES_MAX fails that batch's records; later batches still go. So does the delivery timeout
 // (Kafka's delivery.timeout.ms): a batch not acknowledged `deliveryTimeoutMs` after its first record
@@ -63,7 +75,8 @@
 // request), a one-partition request reuses one body object, and the pump groups partitions by
 // leader in reused arrays.
 import { Codec } from "../../core/batch/header.ts";
-import { addSequence, initProducerIdentity, type ProducerIdentity } from "./producer-identity.ts";
+import { addSequence, initProducerIdentity, ProducerIdentity } from "./producer-identity.ts";
+import { ProducerFencedError, TxnCoordinatorLink, type TxnOffsets } from "./transactions.ts";
 import { isRetriable } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { RecordsIn } from "../protocol/api.ts";
@@ -71,7 +84,7 @@ import { Produce, type ProduceRequest, type ProduceResponse } from "../protocol/
 import { BatchBuilder, type ProducerHeader, type ProducerStamp, restamp } from "./batch-builder.ts";
 import { backoffMs, type KafkaClient, type TopicInfo } from "./client.ts";
 import type { Connection, ResponseHandler } from "./connection.ts";
-import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, DELIVERY_TIMEOUT_MS_DEFAULT, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
+import { BATCH_BYTES_DEFAULT, BUFFER_BYTES_MAX, DELIVERY_TIMEOUT_MS_DEFAULT, TRANSACTION_TIMEOUT_MS_DEFAULT, LINGER_MS_DEFAULT, MAX_IN_FLIGHT_PER_PARTITION, PRODUCE_TIMEOUT_MS, RETRIES_MAX } from "./constants.ts";
 import { isRetriableError, kafkaError, KafkaClientError } from "./errors.ts";
 import { partitionForKey } from "../../core/batch/key-partition.ts";
 
@@ -97,6 +110,10 @@ export interface ProducerOptions {
   /** Idempotent batches (default true; only with acks -1, and only when the broker supports
    * InitProducerId): see "Idempotence" above. */
   idempotence?: boolean;
+  /** A transactional producer (see "Transactions"): implies idempotence and needs acks -1. */
+  transactionalId?: string;
+  /** transaction.timeout.ms sent with InitProducerId (default TRANSACTION_TIMEOUT_MS_DEFAULT). */
+  transactionTimeoutMs?: number;
   /** Called as each batch's acknowledgement is read, with its record count, its first offset (-1
    * when the broker did not say) and the index of its first record among those appended to the
    * partition (not for acks=0, which has no answer, nor for a batch the delivery timeout already
@@ -255,7 +272,7 @@ export class Producer {
   private readonly sendableLeaders: number[] = [];
   /** The body of one-partition requests, refilled for each (encoding copies it at once). */
   private readonly onePartitionBody = {
-    transactionalId: null,
+    transactionalId: null as string | null,
     acks: 0 as Acks,
     timeoutMs: PRODUCE_TIMEOUT_MS,
     topicData: [{ name: "", partitionData: [{ index: 0, records: null as Uint8Array | null }] }],
@@ -263,6 +280,18 @@ export class Producer {
   private readonly onAcked: NonNullable<ProducerOptions["onAcked"]> | null;
   private readonly produceTimeoutMs: number;
   private readonly callDone = (call: ProduceCall, res: ProduceResponse | null, err: unknown): void => this.answered(call, res, err);
+  /** Transactions (see "Transactions"); all null/empty for a producer without a transactional id. */
+  private readonly txnLink: TxnCoordinatorLink | null;
+  private txnOpen = false;
+  /** Partitions added to the open transaction, and those waiting for AddPartitionsToTxn. */
+  private readonly txnAdded = new Set<PartitionQueue>();
+  private txnWanted: PartitionQueue[] = [];
+  private txnAdding = false;
+  private txnOffsetsSent = false;
+  /** Why the open transaction can only abort (unsent batches then fail rather than go). */
+  private txnAbortOnly: string | null = null;
+  private txnFenced: Error | null = null;
+  private failedAtBegin = 0;
 
   constructor(
     private readonly client: KafkaClient,
@@ -275,6 +304,15 @@ export class Producer {
     this.autoCreate = opts.autoCreate ?? true;
     this.retriesMax = opts.retriesMax ?? RETRIES_MAX;
     this.idempotenceWanted = (opts.idempotence ?? true) && opts.acks === -1;
+    this.txnLink = null;
+    if (opts.transactionalId !== undefined) {
+      if (opts.transactionalId === "") throw new Error("producer: the transactional id must not be empty");
+      if (opts.acks !== -1) throw new Error("producer: a transactional producer needs acks=all (-1)");
+      this.idempotenceWanted = true;
+      this.txnLink = new TxnCoordinatorLink(client, opts.transactionalId, opts.transactionTimeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT);
+      this.onePartitionBody.transactionalId = opts.transactionalId;
+      this.stampScratch.transactional = true;
+    }
     this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? DELIVERY_TIMEOUT_MS_DEFAULT;
     this.onRetry = opts.onRetry ?? null;
     this.onAcked = opts.onAcked ?? null;
@@ -301,7 +339,10 @@ export class Producer {
 
   private initIdentity(): Promise<void> {
     if (!this.idempotenceWanted) return Promise.resolve();
-    this.identityInit ??= initProducerIdentity(this.client).then(
+    if (this.identityInit !== null) return this.identityInit;
+    const link = this.txnLink;
+    const init = link === null ? initProducerIdentity(this.client) : link.initProducerId(null).then((r) => new ProducerIdentity(r.producerId, r.epoch));
+    this.identityInit = init.then(
       (identity) => {
         this.identity = identity;
       },
@@ -352,6 +393,7 @@ export class Producer {
   ): void {
     const t = this.topics.get(topic);
     if (t === undefined) throw new Error(`producer: prepare(${JSON.stringify(topic)}) was not awaited`);
+    if (this.txnLink !== null && !this.txnOpen) throw new Error("producer: a transactional producer appends only inside a transaction (beginTransaction())");
     const n = t.queues.length;
     let index: number;
     if (partition >= 0) {
@@ -460,6 +502,12 @@ export class Producer {
 
   /** Asks for a new epoch (see "Idempotence"): sending stops until every request has answered. */
   private wantBump(): void {
+    if (this.txnLink !== null) {
+      // A transactional producer never bumps mid-transaction: the transaction aborts instead, and
+      // abortTransaction() starts the new epoch through the coordinator.
+      this.txnAbortOnly ??= "a batch of the transaction failed or may not have been written";
+      return;
+    }
     if (this.identity !== null && this.bump === Bump.None) this.bump = Bump.Wanted;
   }
 
@@ -546,6 +594,12 @@ export class Producer {
    * while partitions have batches and room in their window. */
   private pump(): void {
     if (this.pumping) return;
+    if (this.txnLink !== null && (this.txnAbortOnly !== null || this.txnFenced !== null)) {
+      // The transaction can only abort: nothing more of it is sent.
+      this.dropUnsent(this.txnFenced?.message ?? `transaction aborted: ${this.txnAbortOnly}`);
+      this.wake();
+      return;
+    }
     if (this.bump !== Bump.None) {
       // Nothing goes out under the old epoch; the bump runs once every request has answered.
       if (this.bump === Bump.Wanted && this.requestsInFlight === 0) void this.runBump();
@@ -573,6 +627,10 @@ export class Producer {
             }
             if (q.refreshBeforeRetry) {
               (refresh ??= new Set()).add(q.topic);
+              continue;
+            }
+            if (this.txnLink !== null && !this.txnAdded.has(q)) {
+              this.wantInTransaction(q); // sent once AddPartitionsToTxn added it
               continue;
             }
             const leader = t.info.partitions[q.partition]?.leader ?? -1;
@@ -674,7 +732,7 @@ export class Producer {
       if (t === undefined) topicData.push((t = { name: q.topic, partitionData: [] }));
       t.partitionData.push({ index: q.partition, records: batches[i]!.bytes });
     }
-    return { transactionalId: null, acks: this.acks, timeoutMs: this.produceTimeoutMs, topicData };
+    return { transactionalId: this.txnLink?.transactionalId ?? null, acks: this.acks, timeoutMs: this.produceTimeoutMs, topicData };
   }
 
   /** A call's answer or failure (from ProduceCall). */
@@ -925,8 +983,147 @@ export class Producer {
     return { ...this.summary, errors: [...this.summary.errors] };
   }
 
+  // --- transactions (see "Transactions") -----------------------------------------------------------
+
+  /** Opens a transaction (getting the producer id first if no prepare() did). */
+  async beginTransaction(): Promise<void> {
+    const link = this.requireTransactional();
+    if (this.txnOpen) throw new Error("producer: a transaction is already open");
+    await this.initIdentity();
+    if (this.identity === null) throw new Error(`producer: no producer id for transactional id ${link.transactionalId}`);
+    this.txnOpen = true;
+    this.txnAdded.clear();
+    this.txnOffsetsSent = false;
+    this.txnAbortOnly = null;
+    this.failedAtBegin = this.summary.failed;
+  }
+
+  /** Commits a consumer group's offsets with the transaction (AddOffsetsToTxn + TxnOffsetCommit). */
+  async sendOffsets(o: TxnOffsets): Promise<void> {
+    const link = this.requireOpen();
+    try {
+      await link.sendOffsets(this.identity!.producerId, this.identity!.epoch, o);
+      this.txnOffsetsSent = true;
+    } catch (err) {
+      this.txnFailed(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Flushes and commits. If the transaction cannot commit (a record failed, a batch's fate is
+   * unknown), it is aborted instead and this throws saying why; a ProducerFencedError means
+   * another producer took the transactional id over.
+   */
+  async commitTransaction(): Promise<ProduceSummary> {
+    const link = this.requireOpen();
+    const summary = await this.flush();
+    if (this.txnFenced !== null) throw this.txnFenced;
+    if (this.txnAbortOnly === null && summary.failed > this.failedAtBegin) this.txnAbortOnly = summary.errors[summary.errors.length - 1] ?? "records failed";
+    if (this.txnAbortOnly !== null) {
+      const why = this.txnAbortOnly;
+      await this.abortTransaction();
+      throw new Error(`transaction aborted: ${why}`);
+    }
+    try {
+      if (this.txnAdded.size > 0 || this.txnOffsetsSent) await link.endTxn(this.identity!.producerId, this.identity!.epoch, true);
+    } catch (err) {
+      this.txnFailed(err);
+      throw err;
+    }
+    this.txnOpen = false;
+    return summary;
+  }
+
+  /** Aborts the open transaction: nothing unsent goes, what is in flight is waited for, EndTxn(abort), a new epoch. */
+  async abortTransaction(): Promise<void> {
+    const link = this.requireOpen();
+    this.txnAbortOnly ??= "aborted";
+    await this.flush();
+    if (this.txnFenced !== null) throw this.txnFenced;
+    const id = this.identity!;
+    try {
+      if (this.txnAdded.size > 0 || this.txnOffsetsSent) await link.endTxn(id.producerId, id.epoch, false);
+      // Sequences start again from 0 under a new epoch: whatever failed left no gap behind.
+      const next = await link.initProducerId({ producerId: id.producerId, epoch: id.epoch });
+      id.producerId = next.producerId;
+      id.epoch = next.epoch;
+      for (const t of this.topicList) for (const q of t.queues) q.nextSequence = 0;
+    } catch (err) {
+      this.txnFailed(err);
+      throw err;
+    }
+    this.txnOpen = false;
+    this.txnAbortOnly = null;
+    this.failedAtBegin = this.summary.failed;
+  }
+
+  /** Whether a transaction is open. */
+  get inTransaction(): boolean {
+    return this.txnOpen;
+  }
+
+  private requireTransactional(): TxnCoordinatorLink {
+    if (this.txnLink === null) throw new Error("producer: not transactional (no transactionalId)");
+    if (this.txnFenced !== null) throw this.txnFenced;
+    return this.txnLink;
+  }
+
+  private requireOpen(): TxnCoordinatorLink {
+    const link = this.requireTransactional();
+    if (!this.txnOpen) throw new Error("producer: no transaction is open (beginTransaction())");
+    return link;
+  }
+
+  /** A failed transactional request: fenced ends the producer, anything else makes the transaction abort-only. */
+  private txnFailed(err: unknown): void {
+    if (err instanceof ProducerFencedError) this.txnFenced = err;
+    else this.txnAbortOnly ??= err instanceof Error ? err.message : String(err);
+  }
+
+  /** Asks for `q` to be added to the transaction; AddPartitionsToTxn goes for all wanted at once. */
+  private wantInTransaction(q: PartitionQueue): void {
+    if (!this.txnWanted.includes(q)) this.txnWanted.push(q);
+    if (this.txnAdding) return;
+    this.txnAdding = true;
+    void (async () => {
+      while (this.txnWanted.length > 0 && this.txnAbortOnly === null && this.txnFenced === null) {
+        const batch = this.txnWanted;
+        this.txnWanted = [];
+        try {
+          await this.txnLink!.addPartitions(this.identity!.producerId, this.identity!.epoch, batch.map((x) => ({ topic: x.topic, partition: x.partition })));
+          for (const x of batch) this.txnAdded.add(x);
+        } catch (err) {
+          this.txnFailed(err);
+        }
+      }
+      this.txnWanted = [];
+      this.txnAdding = false;
+      this.pump();
+    })();
+  }
+
+  /** Fails every batch not sent yet (sealed, set aside), for a transaction that can only abort. */
+  private dropUnsent(why: string): void {
+    for (const t of this.topicList) {
+      for (const q of t.queues) {
+        for (const list of [q.sealed, q.setAside]) {
+          for (let i = 0; i < list.length; ) {
+            const b = list[i]!;
+            if (b.bytes === null) i++; // still compressing: dropped when it arrives (pump again)
+            else {
+              list.splice(i, 1);
+              this.fail(b, why);
+            }
+          }
+        }
+      }
+    }
+  }
+
   /** Stops timers; records still buffered are dropped (call flush() first to keep them). */
   close(): void {
+    this.txnLink?.close();
     this.cancelLinger();
     this.stopSweep();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);

@@ -38,9 +38,17 @@
 // | ConsumerGroupDescribe (69)  | 0-0 | `groups describe` of a KIP-848 group                        |
 // | InitProducerId   | 0-4  | any (idempotence needs no transaction | v5 is for transactions (KIP-890)      |
 // |   (22)           |      |   fields)                             |                                       |
+// | AddPartitionsToTxn (24) | 0-3 | any                              | v4+ are broker to broker (KIP-890)    |
+// | AddOffsetsToTxn (25)    | 0-3 | any                              | v4 adds TRANSACTION_ABORTABLE         |
+// | EndTxn (26)             | 0-3 | any                              | v4 adds TRANSACTION_ABORTABLE         |
+// | TxnOffsetCommit (28)    | 0-3 | any                              | v4 adds TRANSACTION_ABORTABLE         |
 // | Describe/Create/ | 1-3  | v1 has pattern types (PREFIXED,       | newest                                |
 // |  DeleteAcls 29-31|      |   KIP-290)                            |                                       |
 import {
+  AddOffsetsToTxn,
+  AddPartitionsToTxn,
+  EndTxn,
+  TxnOffsetCommit,
   AlterConfigs,
   ApiVersions,
   CreatePartitions,
@@ -104,6 +112,10 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [IncrementalAlterConfigs.key, { min: 0, max: 1 }],
   [CreatePartitions.key, { min: 0, max: 3 }],
   [InitProducerId.key, { min: 0, max: 4 }],
+  [AddPartitionsToTxn.key, { min: 0, max: 3 }],
+  [AddOffsetsToTxn.key, { min: 0, max: 3 }],
+  [EndTxn.key, { min: 0, max: 3 }],
+  [TxnOffsetCommit.key, { min: 0, max: 3 }],
   [DescribeAcls.key, { min: 1, max: 3 }],
   [CreateAcls.key, { min: 1, max: 3 }],
   [DeleteAcls.key, { min: 1, max: 3 }],

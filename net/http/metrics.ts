@@ -7,8 +7,10 @@
 //   streamctl_partition_{start,end}_offset{topic,partition}    gauge   (end = high watermark)
 //   streamctl_partition_size_bytes{topic,partition}           gauge
 //   streamctl_disk_bytes                                      gauge   (sum of segment files)
+//   streamctl_tail_cache_bytes                                gauge   (core/log/tail-cache.ts)
 //   streamctl_kafka_requests_total{api}                       counter
 //   streamctl_kafka_requests_rejected_total{api}              counter (unknown version, undecodable)
+//   streamctl_kafka_refusals_total{reason,api}                counter (every refusal, net/kafka/refusals.ts)
 //   streamctl_kafka_request_duration_seconds{api}             histogram
 //   streamctl_connections_open / _total / _refused_total      gauge / counter / counter
 //   streamctl_group_lag{group,topic,partition}                gauge
@@ -79,10 +81,18 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.family("streamctl_partition_end_offset", "gauge", "High watermark: one past the last offset consumers can read.", perPartition((l) => l.highWatermark));
   e.family("streamctl_partition_size_bytes", "gauge", "Bytes of the partition's segment files.", perPartition((l) => l.sizeBytes));
   e.family("streamctl_disk_bytes", "gauge", "Bytes of every segment file of every topic.", [[{}, topics.reduce((n, t) => n + t.partitions.reduce((k, l) => k + l.sizeBytes, 0), 0)]]);
+  e.family("streamctl_tail_cache_bytes", "gauge", "Memory held by the partitions' caches of their latest batches (bounded by TAIL_CACHE_BYTES_MAX).", [[{}, broker.tailCacheBytes]]);
   const apis = [...m.apis].sort(([a], [b]) => a - b);
   const apiName = (key: number) => apiByKey.get(key)?.name ?? `api-${key}`;
   e.family("streamctl_kafka_requests_total", "counter", "Kafka requests handled, by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.count]));
   e.family("streamctl_kafka_requests_rejected_total", "counter", "Kafka requests refused before handling (unknown version, undecodable body), by API.", apis.map(([k, s]) => [{ api: apiName(k) }, s.rejected]));
+  const refusals = [...m.refusals.values()].sort((a, b) => a.reason.localeCompare(b.reason) || a.api.localeCompare(b.api));
+  e.family(
+    "streamctl_kafka_refusals_total",
+    "counter",
+    "Kafka requests refused before a handler saw them (unsupported API or version, undecodable header or body, malformed frame, not allowed before SASL login), by reason and API; each also logged on stderr, rate-limited per client.",
+    refusals.map((r) => [{ reason: r.reason, api: r.api }, r.count]),
+  );
   e.histogram(
     "streamctl_kafka_request_duration_seconds",
     "Time from decoded request to encoded response, by API (a Fetch long poll counts its wait).",
@@ -105,6 +115,12 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
   e.family("streamctl_connections_refused_total", "counter", "Connections refused, Kafka and HTTP (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
+  const memory = m.requestMemory?.();
+  if (memory) {
+    e.family("streamctl_request_memory_bytes", "gauge", "Bytes of Kafka requests in flight, counted against --max-request-memory.", [[{}, memory.usedBytes]]);
+    e.family("streamctl_request_memory_max_bytes", "gauge", "The request memory budget (--max-request-memory).", [[{}, memory.maxBytes]]);
+    e.family("streamctl_request_memory_waiting_connections", "gauge", "Kafka connections waiting, unread, for request memory.", [[{}, memory.waiting]]);
+  }
   const groups = sampler.groups();
   e.family(
     "streamctl_group_lag",

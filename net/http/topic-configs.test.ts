@@ -43,7 +43,7 @@ test("a topic created with configs valid in Kafka but inert here says which ones
   // The configs the broker acts on, and every one the topic sets.
   expect(Object.keys(created.json.configs)).toEqual([
     "retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "cleanup.policy", "max.message.bytes", "message.timestamp.type",
-    "compression.type", "delete.retention.ms", "max.compaction.lag.ms", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
+    "compression.type", "delete.retention.ms", "max.compaction.lag.ms", "message.downconversion.enable", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
     "min.insync.replicas", "unclean.leader.election.enable",
   ]);
   const altered = await send("PATCH", "/v1/topics/t/configs", { "min.insync.replicas": null, preallocate: "true" });

@@ -40,6 +40,7 @@ import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
 import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { refuse } from "./refusals.ts";
 import { Session } from "./session.ts";
 
 const FETCH_KEY = 1;
@@ -117,7 +118,7 @@ export class Connection {
       remoteAddress: socket.remoteAddress,
       closed: this.abort.signal,
       session: this.session,
-      holdDispatch: (until) => this.holdDispatch(until),
+      holdDispatch: () => this.holdDispatch(),
     };
   }
 
@@ -150,13 +151,15 @@ export class Connection {
   /** Requests holding further dispatch (RequestContext.holdDispatch). */
   private holds = 0;
 
-  private holdDispatch(until: Promise<unknown>): void {
+  private holdDispatch(): () => void {
     this.holds++;
-    const release = () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.holds--;
       this.pump();
     };
-    until.then(release, release);
   }
 
   /** The splitter read a frame's length: count it against the request memory, or wait. */
@@ -236,9 +239,9 @@ export class Connection {
 
   private afterSplit(): void {
     if (this.splitter.error) {
-      // Kafka logs a refused frame size too; rate-limited, as an attacker chooses how often.
-      if (this.door.admission) this.door.admission.refusals.warn("frame", `closed a Kafka connection from ${this.socket.remoteAddress}: ${this.splitter.error} (request cap ${this.door.options.requestBytesMax}, request memory ${this.door.admission.memory.maxBytes})`);
-      else this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: ${this.splitter.error}`);
+      // Kafka logs a refused frame size too: one line per client per 10 s (net/kafka/refusals.ts).
+      const caps = this.door.admission ? `; request cap ${this.door.options.requestBytesMax}, request memory ${this.door.admission.memory.maxBytes}` : "";
+      refuse(this.door.broker, { reason: "malformed_frame", apiKey: -1, apiVersion: -1, clientId: null, remoteAddress: this.context.remoteAddress, outcome: "closed", detail: `${this.splitter.error}${caps}` });
       this.closeNow();
       return;
     }

@@ -17,6 +17,11 @@
 // | the principal may not do it (ACLs)       | Kafka's *_AUTHORIZATION_FAILED answer, or only   |
 // |                                          | the allowed part handled (net/kafka/acl-gate.ts) |
 //
+// Every refusal in this table (not the handlers' own answers) is counted in /metrics and logged on
+// stderr, one line per client per 10 s at most (net/kafka/refusals.ts); so are a malformed frame
+// (net/kafka/connection.ts) and a request that failed with no answer to carry its error (a
+// Produce with acks=0: the handler says CLOSE_CONNECTION).
+//
 // Two gates every request passes with its principal known, in this order: the session's
 // (admits: is the connection logged in), then authorization (gate: may this principal do what the
 // decoded request asks), before its handler runs.
@@ -28,6 +33,8 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { AnswerThenClose, CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
 import { gate, outcomeOf } from "./acl-gate.ts";
 import type { Outcome } from "./acl-rule.ts";
+import { fastProduce } from "./fast-produce.ts";
+import { type RefusalReason, refuse } from "./refusals.ts";
 import { saslRawToken } from "./sasl.ts";
 import { admits, Session } from "./session.ts";
 
@@ -59,6 +66,8 @@ export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: Outco
     void settleLater(saslRawToken(frame, conn.session, conn), null, sink);
     return;
   }
+  // The common Produce, read from the frame without request objects (fast-produce.ts).
+  if (fastProduce(frame, conn, sink)) return;
   let decoded: Decoded | DispatchOutcome;
   let res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>;
   let after: ((res: Outcome<unknown>) => Outcome<unknown>) | undefined;
@@ -101,25 +110,34 @@ function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchO
   const r = new Reader(frame, 4);
   const header = decodeRequestHeader(r);
   const { apiKey, apiVersion, correlationId } = header;
+  const headerRead = r.error === null;
+  const refusal = (reason: RefusalReason, outcome: "answered" | "closed", detail?: string) =>
+    refuse(door.broker, { reason, apiKey: frame.length < 8 ? -1 : apiKey, apiVersion, clientId: headerRead ? header.clientId : null, remoteAddress: conn.remoteAddress, outcome, detail });
   if (r.error) {
     // A future ApiVersions may carry a header we cannot fully parse; the first 8 bytes suffice.
-    if (apiKey === ApiVersions.key && frame.length >= 12) return unsupportedApiVersions(door, correlationId);
+    if (apiKey === ApiVersions.key && frame.length >= 12) {
+      refusal("unsupported_version", "answered", versionsServed(door.handlers.get(apiKey)));
+      return unsupportedApiVersions(door, correlationId);
+    }
+    refusal("malformed_header", "closed");
     return CLOSE_CONNECTION;
   }
   const session = conn.session ?? PLAINTEXT_SESSION;
   if (!admits(session, apiKey, Date.now)) {
-    door.broker.log.debug?.(`closing connection from ${conn.remoteAddress}: API ${apiKey} not allowed in SASL phase ${session.phase}${session.phase === "done" ? " (session expired)" : ""}`);
+    refusal("not_allowed_in_sasl_phase", "closed", `SASL phase ${session.phase}${session.phase === "done" ? ", session expired" : ""}`);
     door.broker.metrics.requestRejected(apiKey, apiVersion);
     return CLOSE_CONNECTION;
   }
   const handler = door.handlers.get(apiKey);
   if (!handler || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+    refusal(handler ? "unsupported_version" : "unsupported_api", apiKey === ApiVersions.key ? "answered" : "closed", versionsServed(handler));
     if (apiKey === ApiVersions.key) return unsupportedApiVersions(door, correlationId);
     door.broker.metrics.requestRejected(apiKey, apiVersion);
     return CLOSE_CONNECTION;
   }
   const req = handler.api.decodeRequest(r, apiVersion);
   if (r.error) {
+    refusal("malformed_body", "closed", String(r.error));
     door.broker.metrics.requestRejected(apiKey, apiVersion);
     return CLOSE_CONNECTION;
   }
@@ -162,6 +180,9 @@ async function settleLater(
 function finish(res: HandlerResult<unknown>, { handler, ctx, started }: Decoded): DispatchOutcome {
   const apiKey = handler.api.key;
   ctx.broker.metrics.requestHandled(apiKey, performance.now() - started);
+  if (res === CLOSE_CONNECTION) {
+    refuse(ctx.broker, { reason: "failed_without_answer", apiKey, apiVersion: ctx.apiVersion, clientId: ctx.clientId, remoteAddress: ctx.remoteAddress, outcome: "closed" });
+  }
   if (res === NO_RESPONSE || res === CLOSE_CONNECTION || res instanceof EncodedResponse) return res;
   const closeAfter = res instanceof AnswerThenClose;
   const w = new Writer(256); // most answers are small; it grows by doubling, and record data goes out as its own chunks
@@ -175,6 +196,10 @@ function finish(res: HandlerResult<unknown>, { handler, ctx, started }: Decoded)
 function failed(door: KafkaDoor | undefined, err: unknown): DispatchOutcome {
   door?.broker.log.error(`request handler failed: ${(err as Error)?.stack ?? err}`);
   return CLOSE_CONNECTION;
+}
+
+function versionsServed(handler: Handler | undefined): string | undefined {
+  return handler ? `this broker serves v${handler.minVersion}-${handler.maxVersion}` : undefined;
 }
 
 /** Kafka answers an ApiVersions version it does not know in v0 format with error 35 and its own

@@ -54,9 +54,10 @@ export interface RequestContext {
   /** Who the connection acts as and where its SASL exchange stands (net/kafka/session.ts). The
    * principal is what an authorize() gate in dispatch would ask about. */
   session: Session;
-  /** Dispatch no further request of this connection until `until` settles (a Produce awaiting its
-   * decompression: its appends must still come before those of later requests). */
-  holdDispatch?: (until: Promise<unknown>) => void;
+  /** Dispatch no further request of this connection until the returned function is called (a
+   * Produce awaiting its decompression calls it once its appends have started: they must come
+   * before those of later requests). */
+  holdDispatch?: () => () => void;
 }
 
 /**

@@ -24,6 +24,12 @@ export const AUTH_TIMEOUT_MS = 10_000;
 /** The largest frame read before a SASL login (Kafka's sasl.server.max.receive.size): whoever has
  * not logged in cannot make the broker hold 100 MiB for them. */
 export const SASL_FRAME_BYTES_MAX = 512 * 1024;
+/** Fetch v0-3 (old message formats): the stored bytes one request down-converts, over all its
+ * partitions (the first message of the answer whole beyond it). Conversion is synchronous CPU work
+ * (decode, and compress again for compressed batches): 1 MiB is tens of ms, where v0-2's missing
+ * request limit and a large partition_max_bytes would otherwise let one request convert a whole
+ * log while every other client waits. Old clients fetch 1 MiB per partition by default. */
+export const DOWN_CONVERT_BYTES_MAX = 1024 * 1024;
 
 /** Bytes of request frames in flight across every connection of the broker (serve
  * --max-request-memory; Kafka's queued.max.request.bytes): 16 connections each holding a 95 MiB
@@ -56,6 +62,7 @@ export const KAFKA_DOOR_LIMITS = {
   MAX_CONNECTIONS_PER_IP_DEFAULT,
   FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
   REFUSAL_LOG_INTERVAL_MS,
+  DOWN_CONVERT_BYTES_MAX,
 };
 
 export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOOR_LIMITS>[] = [
@@ -71,6 +78,7 @@ export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOO
   ["a connection's first request is due long before it counts as idle, and no sooner than a login", (l) => l.FIRST_REQUEST_TIMEOUT_MS_DEFAULT >= l.AUTH_TIMEOUT_MS && l.FIRST_REQUEST_TIMEOUT_MS_DEFAULT < l.IDLE_TIMEOUT_MS_DEFAULT],
   ["refusal lines are rate-limited to a few a minute, not silenced", (l) => l.REFUSAL_LOG_INTERVAL_MS >= 1000 && l.REFUSAL_LOG_INTERVAL_MS <= 60_000],
   ["a SASL token of any mechanism we offer (a few hundred bytes) fits a pre-login frame, which is far below a request's cap", (l) => l.SASL_FRAME_BYTES_MAX >= 4096 && l.SASL_FRAME_BYTES_MAX < l.REQUEST_BYTES_MAX],
+  ["a down-converting fetch converts at least an old client's default partition fetch size (1 MiB; the first message whole beyond it)", (l) => l.DOWN_CONVERT_BYTES_MAX >= 1024 * 1024],
 ];
 
 export function checkKafkaDoorLimits(): void {

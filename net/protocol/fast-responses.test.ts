@@ -137,7 +137,7 @@ function genericFetch(v: number, correlationId: number, topics: FetchTopicAnswer
         highWatermark: BigInt(p.highWatermark),
         lastStableOffset: BigInt(p.lastStableOffset),
         logStartOffset: BigInt(p.logStartOffset),
-        abortedTransactions: [],
+        abortedTransactions: (p.aborted ?? []).map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) })),
         records: p.records as RecordsIn,
       })),
     })),
@@ -151,6 +151,10 @@ const tail: FetchTopicAnswer[] = [
 const fetchCases: [string, FetchTopicAnswer[]][] = [
   ["no topics", []],
   ["tail, one small batch", tail],
+  [
+    "read_committed with aborted transactions (issue #20)",
+    [{ topic: "t", topicId: uuid(6), partitions: [{ partition: 0, errorCode: 0, highWatermark: 50, lastStableOffset: 40, logStartOffset: 0, records: [bytes(120, 7)], aborted: [{ producerId: 2 ** 40 + 3, firstOffset: 7 }, { producerId: 9, firstOffset: 30 }] }] }],
+  ],
   ["nothing new", [{ topic: "t", topicId: uuid(2), partitions: [{ partition: 0, errorCode: 0, highWatermark: 5, lastStableOffset: 5, logStartOffset: 0, records: new Uint8Array(0) }] }]],
   [
     "errors and big parts",

@@ -13,7 +13,8 @@
 //   Produce v0-11: one topic, one partition; no record errors, no leader hint, no node endpoints,
 //                  no unknown tags; throttle_time_ms 0.
 //   Fetch v4-16:   any topics and partitions; throttle_time_ms 0, error_code 0, session_id 0 (no
-//                  fetch sessions), aborted_transactions empty (not null), preferred_read_replica
+//                  fetch sessions), aborted_transactions as given (empty, not null, when none:
+//                  read_uncommitted and read_committed alike), preferred_read_replica
 //                  -1, no tagged fields. Records parts of RAW_CHUNK_MIN_BYTES or more are not
 //                  copied: they follow as chunks of their own, as Writer.rawChunk keeps them.
 import * as be from "../../core/bytes.ts";
@@ -121,6 +122,8 @@ export interface FetchPartitionAnswer {
   logStartOffset: number;
   /** Whole batches, as one array or as parts (say views of mapped segment files). */
   records: Uint8Array | Uint8Array[];
+  /** read_committed: the aborted transactions the records overlap (KIP-98); absent: none. */
+  aborted?: ReadonlyArray<{ producerId: number; firstOffset: number }>;
 }
 
 export interface FetchTopicAnswer {
@@ -149,7 +152,8 @@ export function fetchResponseFrame(correlationId: number, version: number, topic
     } else size += stringBytes(utf8Length(t.topic), flexible);
     size += countBytes(t.partitions.length, flexible) + (flexible ? 1 : 0);
     for (const p of t.partitions) {
-      size += 4 + 2 + 8 + 8 + (version >= 5 ? 8 : 0) + countBytes(0, flexible) + (version >= 11 ? 4 : 0);
+      const aborted = p.aborted?.length ?? 0;
+      size += 4 + 2 + 8 + 8 + (version >= 5 ? 8 : 0) + countBytes(aborted, flexible) + aborted * (flexible ? 17 : 16) + (version >= 11 ? 4 : 0);
       const n = recordsLength(p.records);
       size += flexible ? uvarintLength(n + 1) : 4;
       const big = bigPartsLength(p.records);
@@ -181,7 +185,12 @@ export function fetchResponseFrame(correlationId: number, version: number, topic
       be.setInt64(buf, pos + 14, p.lastStableOffset);
       pos += 22;
       if (version >= 5) pos = putInt64(buf, pos, p.logStartOffset);
-      pos = putCount(buf, pos, 0, flexible); // aborted_transactions
+      pos = putCount(buf, pos, p.aborted?.length ?? 0, flexible); // aborted_transactions
+      for (const a of p.aborted ?? []) {
+        be.setInt64(buf, pos, a.producerId);
+        be.setInt64(buf, pos + 8, a.firstOffset);
+        pos += flexible ? 17 : 16; // and no tags
+      }
       if (version >= 11) {
         be.setInt32(buf, pos, -1); // preferred_read_replica
         pos += 4;

@@ -15,7 +15,8 @@
 // `lend`: buffers it gives back once the request is answered (core/lent-buffers.ts).
 //
 // Admission: with `admit`, every frame's size (prefix included) is offered to it as soon as its
-// length prefix is read; if it says no, the splitter stops there and keeps the rest of the stream,
+// length prefix is read, and an admitted frame is gathered in one buffer of its declared size
+// (the budget already counts all of it; untouched pages cost no memory); if it says no, the splitter stops there and keeps the rest of the stream,
 // from that prefix on, in `held` (`waiting` is true; later pushes append to it) until `resume`,
 // which offers the size again (the broker's request memory, net/kafka/admission.ts).
 //
@@ -171,6 +172,9 @@ export class FrameSplitter {
     const bytes = (this.frameBytes = 4 + n);
     this.lending = bytes > this.wholeBytes && bytes >= this.lendMinBytes;
     if (bytes <= this.wholeBytes) this.gather = this.take(bytes);
+    // Admitted (the broker's request memory holds its whole size already): one buffer of that
+    // size at once, no copies while growing; its pages are faulted in only as bytes arrive.
+    else if (this.admit !== null) this.gather = this.lending ? (this.spare(bytes) ?? this.lend(bytes)) : new Uint8Array(bytes);
     else this.gather = (this.lending ? this.spare(bytes) : null) ?? new Uint8Array(Math.min(bytes, GATHER_INITIAL_BYTES));
     this.gather.set(prefix);
     this.gathered = 4;

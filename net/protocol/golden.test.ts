@@ -120,6 +120,28 @@ describe("hand-written golden frames", () => {
     expect(hex(bytes)).toBe(hex(frame));
   });
 
+  // ElectLeaders: the one API of issue #21 that no client at hand sends (captured frames of the
+  // others are in testdata/frames). Written from ElectLeadersRequest.json: v1 adds election_type,
+  // v2 is flexible.
+  test.each([0, 1, 2])("ElectLeaders v%i request: preferred election of t [0, 1], timeout 60 s", (v) => {
+    const flexible = v >= 2;
+    const frame = frameOf([
+      0x00, 0x2b, 0x00, v, 0x00, 0x00, 0x00, 0x0b, 0x00, 0x05, ...ascii("admin"), ...(flexible ? [0x00] : []), // header v1 / v2
+      ...(v >= 1 ? [0x00] : []), //                                election_type: 0 (preferred)
+      ...(flexible ? [0x02] : [0x00, 0x00, 0x00, 0x01]), //         topic_partitions: 1
+      ...(flexible ? [0x02] : [0x00, 0x01]), ...ascii("t"), //      topic "t"
+      ...(flexible ? [0x03] : [0x00, 0x00, 0x00, 0x02]), //         partitions: 2
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, //             0, 1
+      ...(flexible ? [0x00] : []), //                               topic tagged fields
+      0x00, 0x00, 0xea, 0x60, //                                    timeout_ms: 60000
+      ...(flexible ? [0x00] : []), //                               tagged fields
+    ]);
+    const { bytes, header, body } = reencodeRequest(frame);
+    expect(header).toMatchObject({ apiKey: 43, apiVersion: v, correlationId: 11, clientId: "admin", headerVersion: flexible ? 2 : 1 });
+    expect(body).toEqual({ electionType: 0, topicPartitions: [{ topic: "t", partitions: [0, 1] }], timeoutMs: 60000 });
+    expect(hex(bytes)).toBe(hex(frame));
+  });
+
   test("ApiVersions v0 error response (UNSUPPORTED_VERSION, our range only)", () => {
     const frame = frameOf([
       0x00, 0x00, 0x00, 0x09, // correlation_id 9 (response header v0)

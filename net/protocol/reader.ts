@@ -66,6 +66,11 @@ function shortString(b: Uint8Array, start: number, n: number): string {
   return s;
 }
 
+/** The UTF-8 string of bytes [start, start + n) of `b`, short ones through the cache above. */
+export function stringAt(b: Uint8Array, start: number, n: number): string {
+  return n < SHORT_STRING_MAX ? shortString(b, start, n) : utf8.decode(b.subarray(start, start + n));
+}
+
 export class Reader {
   /** The first failure, or null while every read so far fitted. */
   error: string | null = null;

@@ -2,9 +2,8 @@
 // - v3+ carry exactly one magic-2 RecordBatch per partition; the broker core appends it
 //   (core/broker/append.ts: every check of kafka-protocol.md §2, timestamps, idempotence) and a
 //   refusal comes back as a per-partition error code (net/kafka/errors.ts).
-// - v0-2 are advertised only because librdkafka enables gzip/snappy/lz4 when Produce∋0. Their old
-//   message formats (magic 0/1) are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT (43), never
-//   converted; a magic-2 batch in them is accepted like v3.
+// - v0-2 may carry the old message formats (magic 0/1): up-converted into one RecordBatch v2 and
+//   appended like any other (net/kafka/old-formats.ts); a magic-2 batch in them is taken like v3.
 // - zstd below v7 → UNSUPPORTED_COMPRESSION_TYPE (76), as Kafka (Sarama's bug #1252).
 // - acks ∉ {-1, 0, 1} → INVALID_REQUIRED_ACKS (21) on every partition.
 // - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56).
@@ -15,8 +14,11 @@
 //   answer again instead of a second append; a sequence gap → OUT_OF_ORDER_SEQUENCE_NUMBER (45),
 //   an old epoch → INVALID_PRODUCER_EPOCH (47). The log keeps the sequences and recovers them with
 //   its data, so this holds across broker restarts, clean or not (core/log/producer-state.ts).
-// - Transactions are not supported: a request carrying a transactionalId is answered with
-//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition.
+// - Transactions (issue #20): a transactional batch is appended only while its producer's
+//   transaction is open and includes the partition (AddPartitionsToTxn first), else
+//   INVALID_TXN_STATE (48); a fenced epoch → INVALID_PRODUCER_EPOCH (47) (core/broker/broker.ts
+//   verifyTransactional). In cluster mode, where transactions are not supported yet, a request
+//   carrying a transactionalId is answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
 // - LogAppendTime topics: the log stamps the broker's time on the batch (and its CRC) as it
 //   appends; CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1)
 //   get it fixed first.
@@ -29,7 +31,6 @@
 // handler's first await, so two requests on one connection land in arrival order.
 import { type Appended, Appending, type AppendOptions } from "../../../core/broker/append.ts";
 import { CoreError } from "../../../core/errors.ts";
-import { OFF_MAGIC } from "../../../core/batch/header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { produceResponseFrame } from "../../protocol/fast-responses.ts";
 import {
@@ -41,8 +42,10 @@ import {
   defaultProduceResponseLeaderIdAndEpoch,
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
+import { transactionsUnavailable } from "../txn-errors.ts";
 import { decompressAhead } from "../produce-decompress.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
+import { producedBatch } from "../old-formats.ts";
 
 /** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
 interface PartitionResult {
@@ -60,19 +63,24 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   async handle(req, ctx) {
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
     const topics = req.topicData;
-    if (acksValid && req.transactionalId === null) {
+    const txnRefused = req.transactionalId !== null && transactionsUnavailable(ctx) !== null;
+    // Set when this request waited for its decompression: later requests of the connection wait
+    // until this one's appends have started (called right after them, below).
+    let release: (() => void) | undefined;
+    if (acksValid && !txnRefused) {
       const ahead = decompressAhead(req);
       if (ahead !== null) {
-        ctx.holdDispatch?.(ahead);
+        release = ctx.holdDispatch?.();
         await ahead;
       }
     }
-    if (acksValid && req.acks !== 0 && req.transactionalId === null && topics.length === 1 && topics[0]!.partitionData.length === 1) {
+    if (acksValid && req.acks !== 0 && !txnRefused && topics.length === 1 && topics[0]!.partitionData.length === 1) {
       // The common request (one batch for one partition, answered): no response objects, the
       // answer is encoded straight into its frame.
       const name = topics[0]!.name;
       const p = topics[0]!.partitionData[0]!;
       const started = startPartition(name, p, ctx, req.acks);
+      release?.();
       const { correlationId, apiVersion } = ctx;
       let r: PartitionResult;
       if (!(started instanceof Appending)) r = started;
@@ -89,7 +97,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     const pending = topics.map((t) => ({
       name: t.name,
       partitions: t.partitionData.map((p) => {
-        if (!acksValid || req.transactionalId !== null) {
+        if (!acksValid || txnRefused) {
           return Promise.resolve(partitionResponse(p.index, failed(acksValid ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUIRED_ACKS)));
         }
         const started = startPartition(t.name, p, ctx, req.acks);
@@ -97,6 +105,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         return appendResult(started, ctx, t.name, p.index).then((r) => partitionResponse(p.index, r));
       }),
     }));
+    release?.();
     const responses = [];
     for (const t of pending) responses.push({ name: t.name, partitionResponses: await Promise.all(t.partitions) });
     if (req.acks === 0) {
@@ -140,7 +149,7 @@ function appended(a: Appending, r: Appended): PartitionResult {
 
 function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName: string, partition: number): PartitionResult {
   // A sequence or epoch refusal is the producer's to handle, not the broker's to warn about.
-  const refused = err instanceof CoreError && (err.code === "OUT_OF_ORDER_SEQUENCE" || err.code === "PRODUCER_FENCED");
+  const refused = err instanceof CoreError && (err.code === "OUT_OF_ORDER_SEQUENCE" || err.code === "PRODUCER_FENCED" || err.code === "INVALID_TXN_STATE");
   if (!refused) ctx.broker.log.warn(`append to ${topicName}/${partition} failed: ${errorMessage(err)}`);
   return failed(kafkaErrorCode(err), errorMessage(err));
 }
@@ -152,11 +161,8 @@ function appendFailed(a: Appending, err: unknown, ctx: RequestContext, topicName
 function startPartition(topicName: string, p: ProduceRequestPartitionProduceData, ctx: RequestContext, acks: number): PartitionResult | Appending {
   const records = p.records ?? NO_RECORDS;
   try {
-    if (ctx.apiVersion < 3 && records.length > OFF_MAGIC && records[OFF_MAGIC] !== 2) {
-      ctx.broker.partition(topicName, p.index); // an unknown partition is the first thing to say
-      return failed(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, "message format v0/v1 is not supported; use a client that sends RecordBatch v2");
-    }
-    return ctx.broker.append(topicName, p.index, records, APPEND_OPTIONS[(ctx.apiVersion >= 7 ? 1 : 0) + (acks === -1 ? 2 : 0)]!);
+    const batch = ctx.apiVersion < 3 ? producedBatch(records, topicName, p.index, ctx) : records;
+    return ctx.broker.append(topicName, p.index, batch, APPEND_OPTIONS[(ctx.apiVersion >= 7 ? 1 : 0) + (acks === -1 ? 2 : 0)]!);
   } catch (err) {
     return failed(kafkaErrorCode(err), errorMessage(err));
   }

@@ -1,8 +1,12 @@
-// Fetch (key 1), v4-16. v0-3 are not served: they predate RecordBatch v2 (kafka-protocol.md §1.0).
+// Fetch (key 1), v0-16. v0-3 predate RecordBatch v2: net/kafka/old-formats.ts answers them with
+// down-converted message sets (magic 0/1); everything below is v4+.
 // - Records are the log's raw batch bytes (mapped sealed segments, pread for the active one),
 //   handed to the socket as a scatter list without re-encoding.
 // - Only offsets below the high watermark are served; the high watermark is the end of durable
-//   data, and last_stable_offset equals it (no transactions), aborted_transactions is empty.
+//   data. isolation_level 1 (read_committed, KIP-98) serves only offsets below the last stable
+//   offset (an offset between it and the high watermark reads nothing) and lists the aborted
+//   transactions the batches overlap; read_uncommitted gets an empty list. Control batches are
+//   served as stored: clients skip them.
 // - An offset outside [log start, high watermark] → OFFSET_OUT_OF_RANGE (1) for that partition.
 // - max_bytes / partition_max_bytes as Kafka's ReplicaManager.readFromLog (KIP-74): the first
 //   batch of the first partition that has data comes whole even past either limit; from then on
@@ -23,14 +27,17 @@ import type { Topic } from "../../../core/topics/topic-store.ts";
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { defineHandler, EncodedResponse, type RequestContext } from "../handler.ts";
+import { oldFetch } from "../old-formats.ts";
 
 const EMPTY = new Uint8Array(0);
+const READ_COMMITTED = 1;
 
 export const fetchHandler = defineHandler<FetchRequest, FetchResponse<RecordsIn>>({
   api: Fetch,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 16,
   async handle(req, ctx) {
+    if (ctx.apiVersion < 4) return oldFetch(req, ctx);
     const replicaId = ctx.apiVersion <= 14 ? req.replicaId : req.replicaState.replicaId;
     // A follower's fetch; a single node has no followers and serves it as a consumer's.
     if (replicaId >= 0 && ctx.broker.replicas !== null) return replicaFetch(req, ctx, replicaId);
@@ -65,7 +72,7 @@ function nothingNew(req: FetchRequest, ctx: RequestContext): boolean {
     if (!topic) return false;
     for (const p of t.partitions) {
       const log = topic.partitions[p.partition];
-      if (!log || Number(p.fetchOffset) !== log.highWatermark) return false;
+      if (!log || Number(p.fetchOffset) !== (req.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark)) return false;
     }
   }
   return true;
@@ -91,7 +98,7 @@ function readOnce(req: FetchRequest, ctx: RequestContext): FetchRound {
   for (const t of req.topics) {
     const topic = resolveTopic(t, ctx);
     const partitions: FetchPartitionAnswer[] = [];
-    for (const p of t.partitions) partitions.push(readPartition(round, topic, t.topic, p, ctx));
+    for (const p of t.partitions) partitions.push(readPartition(round, topic, t.topic, p, ctx, req.isolationLevel === READ_COMMITTED));
     round.topics.push({ topic: topic?.name ?? t.topic, topicId: t.topicId, partitions });
   }
   return round;
@@ -103,6 +110,7 @@ function readPartition(
   requestedName: string,
   p: FetchRequest["topics"][number]["partitions"][number],
   ctx: RequestContext,
+  committed: boolean,
 ): FetchPartitionAnswer {
   const log = topic?.partitions[p.partition];
   if (!topic || !log) {
@@ -118,22 +126,24 @@ function readPartition(
     return answer(p.partition, kafkaErrorCode(err), -1, -1, EMPTY);
   }
   try {
-    const read = ctx.broker.read(topic, log, offset, Math.min(p.partitionMaxBytes, round.budget), round.minOneBatch);
+    const read = ctx.broker.read(topic, log, offset, Math.min(p.partitionMaxBytes, round.budget), round.minOneBatch, committed ? "read_committed" : "read_uncommitted");
     if (read.bytes > 0) round.minOneBatch = false;
     round.bytes += read.bytes;
     round.budget = Math.max(0, round.budget - read.bytes);
-    return answer(p.partition, 0, read.highWatermark, read.startOffset, read.chunks);
+    const a = answer(p.partition, 0, read.highWatermark, read.startOffset, read.chunks, read.lastStableOffset);
+    if (read.aborted.length > 0) a.aborted = read.aborted;
+    return a;
   } catch (err) {
     round.errors = true;
     const errorCode = kafkaErrorCode(err);
     if (errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
-    return answer(p.partition, errorCode, log.highWatermark, log.startOffset, EMPTY);
+    return answer(p.partition, errorCode, log.highWatermark, log.startOffset, EMPTY, log.lastStableOffset);
   }
 }
 
-/** A partition's answer; last_stable_offset is the high watermark (no transactions). */
-function answer(partition: number, errorCode: number, highWatermark: number, logStartOffset: number, records: Uint8Array | Uint8Array[]): FetchPartitionAnswer {
-  return { partition, errorCode, highWatermark, lastStableOffset: highWatermark, logStartOffset, records };
+/** A partition's answer (the last stable offset defaults to the high watermark: an error, a follower). */
+function answer(partition: number, errorCode: number, highWatermark: number, logStartOffset: number, records: Uint8Array | Uint8Array[], lastStableOffset = highWatermark): FetchPartitionAnswer {
+  return { partition, errorCode, highWatermark, lastStableOffset, logStartOffset, records };
 }
 
 /** Resolves on the first high-watermark move of any requested partition, on timeout, or on

@@ -3,7 +3,7 @@
 //
 // | timestamp | meaning                                   | answer (offset, timestamp)                    |
 // |-----------|-------------------------------------------|-----------------------------------------------|
-// | -1        | LATEST                                    | high watermark (= last stable offset), -1     |
+// | -1        | LATEST                                    | high watermark, -1; read_committed: the LSO   |
 // | -2        | EARLIEST                                  | log start offset, -1                          |
 // | -3        | MAX_TIMESTAMP (v7+, KIP-734)              | the record with the largest timestamp, its ts |
 // | -4        | EARLIEST_LOCAL_TIMESTAMP (v8+, KIP-405)   | log start offset, -1 (no tiered storage)      |
@@ -11,6 +11,8 @@
 //
 // None found: offset -1, timestamp -1. Like Kafka, a broker does not refuse -3/-4 below the
 // version that introduced them (clients pick the version); it answers them all the same.
+// - isolation_level 1 (read_committed, v2+, KIP-98): LATEST is the last stable offset, and no
+//   answer at or above it is given (core/broker/offsets.ts).
 // - v0 answers in old_style_offsets (at most max_num_offsets of them).
 // - A topic kept unopened because its topic.json is damaged → KAFKA_STORAGE_ERROR (56).
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -44,7 +46,7 @@ export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsR
         if (!log) return { ...base, errorCode: topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : kafkaErrorCode(ctx.broker.missingTopic(t.name)) };
         try {
           ctx.broker.checkLeader(t.name, p.partitionIndex, p.currentLeaderEpoch);
-          const { offset, timestamp } = ctx.broker.offsetFor(log, queryOf(p.timestamp));
+          const { offset, timestamp } = ctx.broker.offsetFor(log, queryOf(p.timestamp), req.isolationLevel === 1 ? "read_committed" : "read_uncommitted");
           const oldStyleOffsets = ctx.apiVersion === 0 && offset >= 0 ? [BigInt(offset)].slice(0, Math.max(0, p.maxNumOffsets)) : [];
           return { ...base, errorCode: 0, offset: BigInt(offset), timestamp: BigInt(timestamp), leaderEpoch: 0, oldStyleOffsets };
         } catch (err) {

@@ -115,7 +115,7 @@ function describeTopic(t: TopicAssignment, live: Set<number>): MetadataResponseT
     name: t.name,
     topicId: t.topicId ?? NIL_UUID,
     // Cluster mode keeps committed offsets in Kafka's internal topic (net/cluster/offsets.ts).
-    isInternal: t.name === "__consumer_offsets",
+    isInternal: t.name === "__consumer_offsets" || t.name === "__transaction_state",
     partitions: t.partitions.map((p) => ({
       ...defaultMetadataResponsePartition(),
       errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,

@@ -1,6 +1,7 @@
 // OffsetFetch (key 9), v0-9. Committed offsets of a group: -1 (and metadata "") where nothing is
 // committed, including for groups that do not exist (as Kafka). Offsets are read as of the last
-// durable commit; with no transactions here, require_stable (v7, KIP-447) changes nothing.
+// durable commit. require_stable (v7, KIP-447): a partition with offsets pending in an open
+// transaction (TxnOffsetCommit) answers UNSTABLE_OFFSET_COMMIT (88) and the client asks again.
 // - v0-1: the topics and partitions are listed. v2: topics may be null = every committed offset
 //   of the group, and a top-level error_code. v3: throttle_time_ms.
 // - v5: committed_leader_epoch (KIP-320). v6: flexible (KIP-482). v7: require_stable.
@@ -32,14 +33,14 @@ export const offsetFetchHandler = defineHandler<OffsetFetchRequest, OffsetFetchR
           const denied = ctx.broker.groupOwnership(g.groupId);
           if (denied !== null) return { groupId: g.groupId, errorCode: groupErrorCode(denied), topics: [] };
           const member = v >= 9 && g.memberId !== null ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined;
-          const r = groups.fetchOffsets(g.groupId, g.topics === null ? null : g.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })), member);
+          const r = groups.fetchOffsets(g.groupId, g.topics === null ? null : g.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })), member, req.requireStable);
           return { groupId: g.groupId, errorCode: groupErrorCode(r.error), topics: partitionsOf(r, v) };
         }),
       };
     }
     const topics = v >= 2 && req.topics === null ? null : (req.topics ?? []).map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
     const denied = ctx.broker.groupOwnership(req.groupId);
-    const r = denied !== null ? { error: denied, topics: [] } : groups.fetchOffsets(req.groupId, topics);
+    const r = denied !== null ? { error: denied, topics: [] } : groups.fetchOffsets(req.groupId, topics, undefined, v >= 7 && req.requireStable);
     const out = partitionsOf(r, v);
     // v0-1 have no top-level error: it goes on every partition.
     if (v < 2 && r.error !== null) for (const t of out) for (const p of t.partitions) p.errorCode = groupErrorCode(r.error);

@@ -1,6 +1,8 @@
-// FindCoordinator (key 10), v0-5. This broker coordinates every consumer group (key_type 0).
-// Transactions are not supported, so a transaction coordinator (key_type 1) is answered with
-// COORDINATOR_NOT_AVAILABLE (15) and a message saying why. v4+ batch several keys.
+// FindCoordinator (key 10), v0-5. key_type 0: a consumer group's coordinator (one broker: itself;
+// a cluster: the leader of the group's __consumer_offsets partition). key_type 1: a transactional
+// id's coordinator, this broker on a single node; in cluster mode transactions are not supported
+// yet, so COORDINATOR_NOT_AVAILABLE (15) with a message saying so. Another key_type →
+// INVALID_REQUEST (42). v4+ batch several keys.
 // librdkafka turns on group support and lz4 only when FindCoordinator∋0, so v0 must stay in.
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -10,9 +12,11 @@ import {
   defaultFindCoordinatorResponse,
 } from "../../protocol/messages/index.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
+import { transactionsUnavailable } from "../txn-errors.ts";
 import { advertisedHost } from "./03-metadata.ts";
 
 const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
 
 export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
   api: FindCoordinator,
@@ -37,8 +41,13 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
 });
 
 function coordinatorFor(key: string, keyType: number, ctx: RequestContext) {
+  if (keyType === KEY_TYPE_TRANSACTION) {
+    const why = transactionsUnavailable(ctx);
+    if (why !== null) return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: why };
+    return { key, nodeId: ctx.broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, errorCode: 0, errorMessage: null };
+  }
   if (keyType !== KEY_TYPE_GROUP) {
-    return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "transactions are not supported by this broker" };
+    return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key_type ${keyType}` };
   }
   const at = ctx.broker.groupCoordinator(key, { host: advertisedHost(ctx), port: ctx.door.advertised.port });
   if (at === null) return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "the group's coordinator is being elected" };

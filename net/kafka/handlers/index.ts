@@ -15,6 +15,12 @@ import { describeGroupsHandler } from "./15-describe-groups.ts";
 import { listGroupsHandler } from "./16-list-groups.ts";
 import { initProducerIdHandler } from "./22-init-producer-id.ts";
 import { offsetForLeaderEpochHandler } from "./23-offset-for-leader-epoch.ts";
+import { addPartitionsToTxnHandler } from "./24-add-partitions-to-txn.ts";
+import { addOffsetsToTxnHandler } from "./25-add-offsets-to-txn.ts";
+import { endTxnHandler } from "./26-end-txn.ts";
+import { txnOffsetCommitHandler } from "./28-txn-offset-commit.ts";
+import { describeTransactionsHandler } from "./65-describe-transactions.ts";
+import { listTransactionsHandler } from "./66-list-transactions.ts";
 import { apiVersionsHandler } from "./18-api-versions.ts";
 import { createTopicsHandler } from "./19-create-topics.ts";
 import { deleteTopicsHandler } from "./20-delete-topics.ts";
@@ -64,6 +70,12 @@ export const HANDLERS: readonly Handler[] = [
   createPartitionsHandler,
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  endTxnHandler,
+  txnOffsetCommitHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
   incrementalAlterConfigsHandler,

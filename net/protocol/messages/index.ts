@@ -2,6 +2,8 @@
 
 // Every generated API descriptor, and a lookup by API key.
 import type { ApiDescriptor } from "../api.ts";
+import { AddOffsetsToTxn } from "./add-offsets-to-txn.ts";
+import { AddPartitionsToTxn } from "./add-partitions-to-txn.ts";
 import { AlterConfigs } from "./alter-configs.ts";
 import { AlterUserScramCredentials } from "./alter-user-scram-credentials.ts";
 import { ApiVersions } from "./api-versions.ts";
@@ -21,8 +23,10 @@ import { DescribeGroups } from "./describe-groups.ts";
 import { DescribeLogDirs } from "./describe-log-dirs.ts";
 import { DescribeProducers } from "./describe-producers.ts";
 import { DescribeTopicPartitions } from "./describe-topic-partitions.ts";
+import { DescribeTransactions } from "./describe-transactions.ts";
 import { DescribeUserScramCredentials } from "./describe-user-scram-credentials.ts";
 import { ElectLeaders } from "./elect-leaders.ts";
+import { EndTxn } from "./end-txn.ts";
 import { Fetch } from "./fetch.ts";
 import { FindCoordinator } from "./find-coordinator.ts";
 import { GetTelemetrySubscriptions } from "./get-telemetry-subscriptions.ts";
@@ -33,6 +37,7 @@ import { JoinGroup } from "./join-group.ts";
 import { LeaveGroup } from "./leave-group.ts";
 import { ListGroups } from "./list-groups.ts";
 import { ListOffsets } from "./list-offsets.ts";
+import { ListTransactions } from "./list-transactions.ts";
 import { Metadata } from "./metadata.ts";
 import { OffsetCommit } from "./offset-commit.ts";
 import { OffsetDelete } from "./offset-delete.ts";
@@ -42,7 +47,10 @@ import { Produce } from "./produce.ts";
 import { SaslAuthenticate } from "./sasl-authenticate.ts";
 import { SaslHandshake } from "./sasl-handshake.ts";
 import { SyncGroup } from "./sync-group.ts";
+import { TxnOffsetCommit } from "./txn-offset-commit.ts";
 
+export * from "./add-offsets-to-txn.ts";
+export * from "./add-partitions-to-txn.ts";
 export * from "./alter-configs.ts";
 export * from "./alter-user-scram-credentials.ts";
 export * from "./api-versions.ts";
@@ -62,8 +70,10 @@ export * from "./describe-groups.ts";
 export * from "./describe-log-dirs.ts";
 export * from "./describe-producers.ts";
 export * from "./describe-topic-partitions.ts";
+export * from "./describe-transactions.ts";
 export * from "./describe-user-scram-credentials.ts";
 export * from "./elect-leaders.ts";
+export * from "./end-txn.ts";
 export * from "./fetch.ts";
 export * from "./find-coordinator.ts";
 export * from "./get-telemetry-subscriptions.ts";
@@ -74,6 +84,7 @@ export * from "./join-group.ts";
 export * from "./leave-group.ts";
 export * from "./list-groups.ts";
 export * from "./list-offsets.ts";
+export * from "./list-transactions.ts";
 export * from "./metadata.ts";
 export * from "./offset-commit.ts";
 export * from "./offset-delete.ts";
@@ -83,12 +94,13 @@ export * from "./produce.ts";
 export * from "./sasl-authenticate.ts";
 export * from "./sasl-handshake.ts";
 export * from "./sync-group.ts";
+export * from "./txn-offset-commit.ts";
 export * from "./consumer-protocol-subscription.ts";
 export * from "./consumer-protocol-assignment.ts";
 
 /** Every generated API, in API key order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AlterConfigs, AlterUserScramCredentials, ApiVersions, ConsumerGroupDescribe, ConsumerGroupHeartbeat, CreateAcls, CreatePartitions, CreateTopics, DeleteAcls, DeleteGroups, DeleteRecords, DeleteTopics, DescribeAcls, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeUserScramCredentials, ElectLeaders, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup].sort((a, b) => a.key - b.key);
+export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AddOffsetsToTxn, AddPartitionsToTxn, AlterConfigs, AlterUserScramCredentials, ApiVersions, ConsumerGroupDescribe, ConsumerGroupHeartbeat, CreateAcls, CreatePartitions, CreateTopics, DeleteAcls, DeleteGroups, DeleteRecords, DeleteTopics, DescribeAcls, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeTransactions, DescribeUserScramCredentials, ElectLeaders, EndTxn, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, ListTransactions, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup, TxnOffsetCommit].sort((a, b) => a.key - b.key);
 
 /** API key → descriptor. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
