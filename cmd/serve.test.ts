@@ -74,12 +74,24 @@ describe("serve options", () => {
     expect(resolveServeOptions({ listener: ["SASL_PLAINTEXT://0.0.0.0:9093"] }, { HOME: "/h" }).authenticates).toBe(true);
   });
 
+  test("an HTTP control plane off loopback is opened when it authenticates: a token, or users (a SASL listener turns authorization on), or --insecure-listener; refused otherwise (issue #18)", () => {
+    const httpOf = (flags: Parameters<typeof resolveServeOptions>[0], env: Record<string, string> = {}) => resolveServeOptions({ httpListen: "0.0.0.0:8092", ...flags }, { HOME: "/h", ...env });
+    expect(httpOf({}, { STREAMCTL_HTTP_TOKEN: "t" }).httpToken).toBe("t");
+    const users = httpOf({ listener: ["SASL_PLAINTEXT://127.0.0.1:9093"] });
+    expect([users.http, users.httpToken, users.authenticates]).toEqual([{ host: "0.0.0.0", port: 8092 }, undefined, true]);
+    expect(httpOf({ insecureListener: true }).http).toEqual({ host: "0.0.0.0", port: 8092 });
+    // A PLAINTEXT listener only: nobody is authenticated anywhere, so no Basic user is checked.
+    expect(() => httpOf({})).toThrow("--http-listen 0.0.0.0:8092 is not on loopback and authenticates nobody");
+    // Every loopback address needs nothing.
+    expect(resolveServeOptions({ httpListen: "127.0.0.2:8092" }, { HOME: "/h" }).http).toEqual({ host: "127.0.0.2", port: 8092 });
+  });
+
   test.each([
     [["--kafka-listen", "nonsense"], "--kafka-listen"],
     [["--kafka-listen", "127.0.0.1:70000"], "out of range"],
     [["--fsync", "sometimes"], "--fsync"],
     [["--default-partitions", "0"], "--default-partitions"],
-    [["--http-listen", "0.0.0.0:8092"], "--http-token"],
+    [["--http-listen", "0.0.0.0:8092"], "give it a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN) or users (a SASL listener: HTTP Basic and ACLs), or add --insecure-listener"],
     [["--config", "/nonexistent/streamctl.json"], "--config"],
     // Listeners and security (issue #18).
     [["--listener", "PLAINTEXT://0.0.0.0:9092"], "is not on loopback and authenticates nobody"],

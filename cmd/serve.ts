@@ -23,7 +23,7 @@ import { Admission } from "../net/kafka/admission.ts";
 import { FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT, MAX_CONNECTIONS_PER_IP_DEFAULT, REQUEST_MEMORY_BYTES_DEFAULT } from "../net/kafka/limits.ts";
 import { type KafkaServer, startKafkaServer, type TlsServerConfig } from "../net/kafka/server.ts";
 import { type SecurityProtocol, usesSasl } from "../net/kafka/session.ts";
-import { type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
+import { isLoopback, type KafkaListenerSpec, type ListenerFlags, readyName, resolveListeners } from "./serve-listeners.ts";
 import { ClusterNode } from "../net/cluster/node.ts";
 
 export interface BrokerOptions {
@@ -136,6 +136,17 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
             tls: options.httpTls ? options.tls : undefined,
             allowedHosts: options.httpHosts,
             corsOrigins: options.corsOrigins,
+            privateDir: options.dataDir,
+            // The same bounds as a Kafka listener's; one count per client address across both doors.
+            connections: {
+              max: options.maxConnections,
+              perAddress: admission.addresses,
+              headTimeoutMs: options.firstRequestTimeoutMs ?? FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+              refused(address, why) {
+                broker.metrics.connectionsRefused++;
+                admission.refusals.warn(why.startsWith("--max-connections ") ? "http-connections" : "http-connections-per-ip", `refused an HTTP connection from ${address}: ${why}`);
+              },
+            },
           });
     const clusterNode = cluster;
     return {
@@ -254,9 +265,14 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     throw new UsageError(`--fsync: ${(err as Error).message}`);
   }
   const httpToken = resolveHttpToken(merged, env);
-  const loopback = http === null || http.host === "127.0.0.1" || http.host === "localhost" || http.host === "::1";
-  if (http !== null && !loopback && !httpToken) {
-    throw new UsageError(`--http-listen ${formatHostPort(http)} is not loopback: it requires a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN)`);
+  // Secure by default, as for Kafka listeners: off loopback, the control plane must authenticate —
+  // with the operator's token (every request needs credentials), or with users (a listener that
+  // authenticates turns authorization on: HTTP Basic is checked and ACLs decide, an anonymous
+  // request gets what User:ANONYMOUS may do) — unless --insecure-listener says it is meant.
+  if (http !== null && !isLoopback(http.host) && !httpToken && !kafka.authenticates && merged.insecureListener !== true) {
+    throw new UsageError(
+      `--http-listen ${formatHostPort(http)} is not on loopback and authenticates nobody: give it a token (--http-token-file FILE or STREAMCTL_HTTP_TOKEN) or users (a SASL listener: HTTP Basic and ACLs), or add --insecure-listener to open it anyway`,
+    );
   }
   const httpHosts = (merged.httpHost ?? []).map((h) => {
     if (hostName(h) === null) throw new UsageError(`--http-host: expected a host name like broker.internal (optionally :PORT), got "${h}"`);
@@ -378,7 +394,7 @@ export function serveCommand(io: Io): Command {
     .option("--fsync <policy>", "always | interval=MS | never: when an acknowledged write is on disk (default always)")
     .option("--no-auto-create", "do not create topics on first use (Metadata or Produce for an unknown topic)")
     .option("--default-partitions <n>", "partitions of an auto-created topic (default 1)")
-    .option("--http-token-file <file>", "file holding the operator's Bearer token, a super user; with one, every HTTP request needs it or HTTP Basic (or env STREAMCTL_HTTP_TOKEN; required off loopback)")
+    .option("--http-token-file <file>", "file holding the operator's Bearer token, a super user; with one, every HTTP request needs it or HTTP Basic (or env STREAMCTL_HTTP_TOKEN). Off loopback the control plane needs the token, or users (a SASL listener: HTTP Basic and ACLs), or --insecure-listener")
     .addOption(new Option("--http-token <token>").hideHelp().argParser(() => {
       throw new UsageError("--http-token would show the token in `ps`: use --http-token-file FILE or STREAMCTL_HTTP_TOKEN");
     }))
@@ -392,11 +408,11 @@ export function serveCommand(io: Io): Command {
     .option("--sasl-mechanisms <list>", "SASL mechanisms offered, comma-separated (default PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)")
     .option("--sasl-session-lifetime-ms <ms>", "a SASL login lasts this long, then the client must log in again (KIP-368; default 0: no expiry)")
     .option("--super-users <list>", "principals allowed everything, like User:alice;User:bob")
-    .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs)")
-    .addOption(new Option("--max-connections <n>", `Kafka connections accepted at once (default ${MAX_CONNECTIONS_DEFAULT})`))
-    .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT})`))
-    .addOption(new Option("--max-connections-per-ip <n>", `Kafka connections one client address may hold at once; more are closed at once (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
-    .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
+    .option("--insecure-listener", "allow listeners off loopback that authenticate nobody (PLAINTEXT, SSL without required client certs; an HTTP control plane without a token or users)")
+    .addOption(new Option("--max-connections <n>", `connections accepted at once on each listener, Kafka and HTTP (default ${MAX_CONNECTIONS_DEFAULT})`))
+    .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT}; HTTP ones: 10 s between requests)`))
+    .addOption(new Option("--max-connections-per-ip <n>", `connections one client address may hold at once across every listener, HTTP included; more are closed at once (HTTP: answered 503) (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
+    .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then; on HTTP, a request head not whole this long after its first byte (or the first one after connecting) is answered 408 and the connection closed (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))

@@ -85,8 +85,11 @@ describe("users over the HTTPS control plane", () => {
     expect((await cli(["users", "delete", "bob"])).stderr).toContain("no user bob");
   });
 
-  test("without a token, users cannot be listed or made anonymously (401); the profile's user by HTTP Basic can", async () => {
-    const open = await startBroker({ noDefaultListener: true, args: ["--listener", "SASL_PLAINTEXT://127.0.0.1:0"], env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMCTL_HTTP_TOKEN: "" } });
+  test("without a token, users cannot be listed or made anonymously (401); the profile's user by HTTP Basic can; such a control plane may listen off loopback", async () => {
+    // Users authenticate it (a SASL listener turns authorization on): no token, no --insecure-listener needed on 0.0.0.0.
+    const wide = await startBroker({ noDefaultListener: true, args: ["--listener", "SASL_PLAINTEXT://127.0.0.1:0", "--http-listen", "0.0.0.0:0"], env: { STREAMCTL_ADMIN_PASSWORD: ADMIN_PASSWORD, STREAMCTL_HTTP_TOKEN: "" } });
+    const open = { ...wide, http: wide.http.replace(/^0\.0\.0\.0:/, "127.0.0.1:") };
+    expect(wide.http).toStartWith("0.0.0.0:");
     try {
       // No profile, no user: an anonymous request.
       const anonymous = { STREAMCTL_HTTP_TOKEN: "", XDG_CONFIG_HOME: join(home, "none") };
@@ -218,6 +221,7 @@ describe("first start, restarts and secrets", () => {
   test.each([
     [["--listener", "PLAINTEXT://0.0.0.0:0"], "listener 0.0.0.0:0 is not on loopback and authenticates nobody"],
     [["--kafka-listen", "0.0.0.0:0"], "--insecure-listener"],
+    [["--http-listen", "0.0.0.0:0"], "--http-listen 0.0.0.0:0 is not on loopback and authenticates nobody"],
     [["--http-token", "s3cret"], "--http-token would show the token in `ps`"],
   ])("serve %p is refused: exit 2, one line", async (args, message) => {
     const r = await runProcess([STREAMCTL_BIN, "serve", "--data-dir", tempDir(), ...args]);

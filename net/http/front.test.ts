@@ -1,7 +1,11 @@
 // The front's parsing in-process (net/http/front.ts): which heads it refuses with which JSON error,
-// what it relays, and a chunked body followed byte by byte however it is split.
+// what it relays, a chunked body followed byte by byte however it is split, and where the socket to
+// Bun.serve lives (and what a killed broker left there is removed).
 import { describe, expect, test } from "bun:test";
-import { ChunkedScanner, checkHead, errorAnswer, HEAD_BYTES_MAX, TARGET_BYTES_MAX } from "./front.ts";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChunkedScanner, checkHead, errorAnswer, frontPlumbing, HEAD_BYTES_MAX, PRIVATE_DIR_NAME, removeStaleTmpDirs, TARGET_BYTES_MAX, UNIX_PATH_BYTES_MAX } from "./front.ts";
 
 const MAX = 1000;
 
@@ -74,5 +78,51 @@ describe("ChunkedScanner", () => {
     [`${"1".repeat(5000)}\r\n`, "a chunk-size or trailer line is too long"],
   ])("%p is refused: %s", (input, error) => {
     expect(new ChunkedScanner().scan(Buffer.from(input, "latin1"), 0).error).toBe(error);
+  });
+});
+
+describe("the upstream socket's directory", () => {
+  test("under the data dir: a private .http directory, whatever a killed broker left there replaced", () => {
+    const data = mkdtempSync(join(tmpdir(), "streamctl-plumbing-"));
+    try {
+      mkdirSync(join(data, PRIVATE_DIR_NAME));
+      writeFileSync(join(data, PRIVATE_DIR_NAME, "door.sock"), "left by a broker killed with SIGKILL");
+      const p = frontPlumbing(data);
+      expect([p.dir, p.socket]).toEqual([join(data, PRIVATE_DIR_NAME), join(data, PRIVATE_DIR_NAME, "door.sock")]);
+      expect(readdirSync(p.dir)).toEqual([]);
+      expect(statSync(p.dir).mode & 0o777).toBe(0o700);
+      p.remove();
+      expect(existsSync(p.dir)).toBe(false);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  test("a data dir whose socket path would be over a unix socket's 107 bytes: a temporary directory named after our pid", () => {
+    const long = join(tmpdir(), "d".repeat(UNIX_PATH_BYTES_MAX));
+    const p = frontPlumbing(long);
+    try {
+      expect(p.dir.startsWith(join(tmpdir(), `streamctl-http-${process.pid}-`))).toBe(true);
+      expect(Buffer.byteLength(p.socket)).toBeLessThanOrEqual(UNIX_PATH_BYTES_MAX);
+      expect(statSync(p.dir).mode & 0o777).toBe(0o700);
+      expect(existsSync(long)).toBe(false);
+    } finally {
+      p.remove();
+    }
+  });
+
+  test("stale temporary directories: only ours whose pid is gone are removed", () => {
+    const tmp = mkdtempSync(join(tmpdir(), "streamctl-plumbing-"));
+    try {
+      const names = ["streamctl-http-4000001-aB3xYz", "streamctl-http-4000002-Qw9rTy", "streamctl-http-Zx81kL", "streamctl-http-4000003-file", `streamctl-http-${process.pid}-mine00`, "other-4000001-aB3xYz"];
+      for (const n of names) n.endsWith("-file") ? writeFileSync(join(tmp, n), "") : mkdirSync(join(tmp, n));
+      writeFileSync(join(tmp, names[0]!, "door.sock"), "");
+      // 4000002 is alive; 4000001 and 4000003 are gone.
+      const removed = removeStaleTmpDirs(tmp, (pid) => pid === 4000002);
+      expect(removed).toEqual([join(tmp, "streamctl-http-4000001-aB3xYz")]);
+      expect(readdirSync(tmp).sort()).toEqual(names.slice(1).sort());
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

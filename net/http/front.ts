@@ -22,6 +22,11 @@
 // |   chunked body growing past it                    |                                         |
 // | a malformed chunked body                          | 400 BAD_REQUEST                         |
 //
+// | a head not whole within headTimeoutMs of its      | 408 REQUEST_TIMEOUT                     |
+// |   first byte (the first head: of connecting)      |                                         |
+// | a connection over maxConnections, or over the     | 503 TOO_MANY_CONNECTIONS, at once,      |
+// |   client address's share (addresses)              |   before anything is read               |
+//
 // Each error is answered with Connection: close and the connection ends once it is written. A
 // request relayed gets Bun's answer; the front follows the response's framing (Content-Length,
 // chunked, interim 1xx, until-close) so that it knows when it ends: requests on a connection are
@@ -29,8 +34,13 @@
 // bound), and an error can always be written between two responses. The client's address travels
 // in a header only the front can set (a per-process secret proves it; a client's own copies of
 // those headers are dropped).
+//
+// Slow clients (slowloris): the idle timer (IDLE_SECONDS) is reset by every byte, so a head sent a
+// byte at a time would hold its connection for ever; the head deadline bounds the whole head
+// instead, as the Kafka door bounds a connection's first request (serve --first-request-timeout-ms).
+// A body is Bun's to time out on the relayed connection.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
@@ -119,7 +129,7 @@ export function checkHead(text: string, bodyBytesMax: number, extra: readonly st
 /** The bytes of a JSON error answer. */
 export function errorAnswer(e: FrontError): Uint8Array {
   const body = JSON.stringify({ error: { code: e.code, message: e.message } });
-  const reason = { 400: "Bad Request", 405: "Method Not Allowed", 413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large" }[e.status] ?? "Error";
+  const reason = { 400: "Bad Request", 405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large", 503: "Service Unavailable" }[e.status] ?? "Error";
   const extra = Object.entries(e.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
   return Buffer.from(`HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json;charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ndate: ${new Date().toUTCString()}\r\nconnection: close\r\n${extra}\r\n${body}`, "latin1");
 }
@@ -278,6 +288,15 @@ class Outbox {
   }
 }
 
+/** Counts a listener's connections per client address (serve shares the Kafka door's, so that
+ * --max-connections-per-ip holds across every listener of the broker). */
+export interface AddressCount {
+  readonly maxPerAddress: number;
+  /** Counts a connection from `address`, or answers false when it already has its share. */
+  tryOpen(address: string): boolean;
+  close(address: string): void;
+}
+
 interface FrontOptions {
   hostname: string;
   port: number;
@@ -286,6 +305,13 @@ interface FrontOptions {
   upstream: string;
   bodyBytesMax: number;
   secret: string;
+  /** Connections this listener holds at once (serve --max-connections). */
+  maxConnections: number;
+  addresses: AddressCount;
+  /** A request head must be whole within this of its first byte; the first one within this of connecting. */
+  headTimeoutMs: number;
+  /** Told of each connection refused (a count, a rate-limited log line). */
+  onRefused(address: string, why: string): void;
 }
 
 class FrontConnection {
@@ -303,6 +329,8 @@ class FrontConnection {
   private clientPaused = false;
   /** The request relayed asked for the connection to end after its answer. */
   private closeAfter = false;
+  /** Runs while a request head is awaited after its first byte (or the connection's first head). */
+  private headDeadline: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly client: Pausable,
@@ -355,9 +383,10 @@ class FrontConnection {
       if (end < 0 || end + 4 > HEAD_BYTES_MAX) {
         if (this.pending.length >= HEAD_BYTES_MAX || (end >= 0 && end + 4 > HEAD_BYTES_MAX)) {
           this.fail({ status: 431, code: "REQUEST_HEADERS_TOO_LARGE", message: `the request head is over ${HEAD_BYTES_MAX} bytes` });
-        }
+        } else this.awaitHead();
         return;
       }
+      this.headArrived();
       // Leading empty lines before a request line are tolerated (RFC 9112 2.2).
       const text = Buffer.from(this.pending.subarray(0, end)).toString("latin1").replace(/^(\r\n)+/, "");
       const checked = checkHead(text, this.options.bodyBytesMax, [`${CLIENT_HEADER}: ${this.clientAddress}`, `${SECRET_HEADER}: ${this.options.secret}`]);
@@ -378,6 +407,23 @@ class FrontConnection {
         this.chunked = new ChunkedScanner();
       }
     }
+  }
+
+  /** Starts the head deadline unless it runs already. */
+  awaitHead(): void {
+    if (this.headDeadline !== null || this.phase === "closing") return;
+    const ms = this.options.headTimeoutMs;
+    this.headDeadline = setTimeout(() => {
+      this.headDeadline = null;
+      if (this.phase !== "head" || this.response.inFlight) return;
+      this.fail({ status: 408, code: "REQUEST_TIMEOUT", message: `the request head did not arrive whole within ${ms} ms` });
+    }, ms);
+    (this.headDeadline as { unref?: () => void }).unref?.();
+  }
+
+  private headArrived(): void {
+    if (this.headDeadline !== null) clearTimeout(this.headDeadline);
+    this.headDeadline = null;
   }
 
   private sendUpstream(bytes: Uint8Array): void {
@@ -465,25 +511,29 @@ class FrontConnection {
     if (this.toClient.queued === 0) this.client.end();
   }
 
-  /** Whether a request is being relayed or answered (not idle, whatever the clock says). */
+  /** Whether a request is being relayed or answered, or its head is under way (the head deadline
+   * answers that one): not idle, whatever the clock says. */
   get busy(): boolean {
-    return this.response.inFlight;
+    return this.response.inFlight || this.headDeadline !== null;
   }
 
   /** The door is stopping: end the connection once what is queued for the client is out. */
   shutdown(): void {
+    this.headArrived();
     this.phase = "closing";
     this.upstream?.end();
     if (this.toClient.queued === 0) this.client.end();
   }
 
   onClientClose(): void {
+    this.headArrived();
     this.phase = "closing";
     this.upstream?.end();
   }
 
   /** Answers `e` and ends the connection; mid-answer from Bun, just ends it. */
   private fail(e: FrontError): void {
+    this.headArrived();
     this.phase = "closing";
     this.pending = new Uint8Array(0);
     if (this.response.inFlight && this.answerStarted) {
@@ -507,6 +557,8 @@ export interface Front {
 
 export function startFront(options: FrontOptions): Front {
   const conns = new Set<FrontConnection>();
+  /** The address each connection counts against (once: close and error may both come). */
+  const counted = new Map<FrontConnection, string>();
   const listener: TCPSocketListener<FrontConnection> = Bun.listen<FrontConnection>({
     hostname: options.hostname,
     port: options.port,
@@ -515,12 +567,24 @@ export function startFront(options: FrontOptions): Front {
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
     socket: {
       open(socket) {
+        const raw = socket.remoteAddress ?? "";
+        const address = raw.startsWith("::ffff:") && raw.includes(".") ? raw.slice(7) : raw;
+        const full = conns.size >= options.maxConnections;
+        if (full || !options.addresses.tryOpen(address)) {
+          // Refused before anything is read: the answer goes out at once and the connection ends.
+          const why = full ? `--max-connections ${options.maxConnections} are open` : `${address} already has --max-connections-per-ip ${options.addresses.maxPerAddress} open`;
+          options.onRefused(address, why);
+          socket.write(errorAnswer({ status: 503, code: "TOO_MANY_CONNECTIONS", message: `connection refused: ${why}` }));
+          socket.end();
+          return;
+        }
         (socket as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-        const address = socket.remoteAddress ?? "";
-        const conn = new FrontConnection(socket as unknown as Pausable, options, address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address);
+        const conn = new FrontConnection(socket as unknown as Pausable, options, address);
         socket.data = conn;
         conns.add(conn);
+        counted.set(conn, address);
         socket.timeout(IDLE_SECONDS);
+        conn.awaitHead();
       },
       data(socket, chunk) {
         socket.data?.onClientData(chunk);
@@ -535,8 +599,13 @@ export function startFront(options: FrontOptions): Front {
         else socket.end();
       },
       close(socket) {
-        socket.data?.onClientClose();
-        if (socket.data) conns.delete(socket.data);
+        const conn = socket.data;
+        if (!conn) return;
+        conn.onClientClose();
+        conns.delete(conn);
+        const address = counted.get(conn);
+        if (address !== undefined) options.addresses.close(address);
+        counted.delete(conn);
       },
       error(socket) {
         socket.data?.onClientClose();
@@ -554,8 +623,78 @@ export function startFront(options: FrontOptions): Front {
   };
 }
 
-/** A private directory for the upstream socket, and a secret for the headers only the front sets. */
-export function frontPlumbing(): { dir: string; socket: string; secret: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), "streamctl-http-"));
-  return { dir, socket: join(dir, "door.sock"), secret: randomBytes(18).toString("base64url"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+/** A unix socket's path holds at most this many bytes (sun_path is 108 with its NUL). */
+export const UNIX_PATH_BYTES_MAX = 107;
+/** The private directory's name under the data dir, and the socket's in it. */
+export const PRIVATE_DIR_NAME = ".http";
+const SOCKET_NAME = "door.sock";
+const TMP_PREFIX = "streamctl-http-";
+
+export interface Plumbing {
+  dir: string;
+  socket: string;
+  secret: string;
+  remove(): void;
+}
+
+/**
+ * A private (0700) directory for the upstream socket, and a secret for the headers only the front
+ * sets. The directory is `<under>/.http` when `under` is given (serve passes the data dir, whose
+ * lock is ours: whatever is there was left by a broker that was killed, and is replaced) and the
+ * socket's path fits a unix socket's; otherwise `$TMPDIR/streamctl-http-<pid>-XXXXXX`, after
+ * removing those of ours whose pid is gone (a broker killed with SIGKILL removes nothing).
+ */
+export function frontPlumbing(under?: string): Plumbing {
+  const secret = randomBytes(18).toString("base64url");
+  const plumbing = (dir: string): Plumbing => ({ dir, socket: join(dir, SOCKET_NAME), secret, remove: () => rmSync(dir, { recursive: true, force: true }) });
+  if (under !== undefined && Buffer.byteLength(join(under, PRIVATE_DIR_NAME, SOCKET_NAME)) <= UNIX_PATH_BYTES_MAX) {
+    const dir = join(under, PRIVATE_DIR_NAME);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { mode: 0o700 });
+      return plumbing(dir);
+    } catch {
+      // A full disk, say: the temporary directory does as well.
+    }
+  }
+  removeStaleTmpDirs();
+  return plumbing(mkdtempSync(join(tmpdir(), `${TMP_PREFIX}${process.pid}-`)));
+}
+
+/** Removes $TMPDIR/streamctl-http-<pid>-* directories of this user whose process is gone. */
+export function removeStaleTmpDirs(dir = tmpdir(), alive: (pid: number) => boolean = processAlive): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const m = new RegExp(`^${TMP_PREFIX}(\\d+)-[A-Za-z0-9]+$`).exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || alive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -114,7 +114,7 @@ export function renderMetrics(sampler: StatsSampler): string {
   }
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
-  e.family("streamctl_connections_refused_total", "counter", "Kafka connections refused (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
+  e.family("streamctl_connections_refused_total", "counter", "Connections refused, Kafka and HTTP (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
   const memory = m.requestMemory?.();
   if (memory) {
     e.family("streamctl_request_memory_bytes", "gauge", "Bytes of Kafka requests in flight, counted against --max-request-memory.", [[{}, memory.usedBytes]]);

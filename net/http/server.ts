@@ -11,7 +11,7 @@ import { listenOrExplain } from "../listen.ts";
 import { clusterRoutes } from "./cluster.ts";
 import { CallerCheck, unauthorized, WWW_AUTHENTICATE } from "./callers.ts";
 import { errorResponse, HttpError } from "./errors.ts";
-import { CLIENT_HEADER, type Front, frontPlumbing, SECRET_HEADER, startFront } from "./front.ts";
+import { type AddressCount, CLIENT_HEADER, type Front, frontPlumbing, type Plumbing, SECRET_HEADER, startFront } from "./front.ts";
 import { Guard, isLoopbackListener } from "./guard.ts";
 import { groupRoutes } from "./groups.ts";
 import { checkHttpLimits, SERVER_BODY_BYTES_MAX } from "./limits.ts";
@@ -30,6 +30,13 @@ export interface HttpServerOptions extends Omit<DoorOptions, "tls" | "listenHost
   broker: Broker;
   /** Serve HTTPS with this PEM certificate and key (serve --http-tls). */
   tls?: { cert: string; key: string };
+  /** Fair under abuse (issue #18): connections held at once, in all (--max-connections) and per
+   * client address (--max-connections-per-ip, counted with the Kafka door's), and the deadline of
+   * a request head (--first-request-timeout-ms); `refused` hears of each connection refused. */
+  connections: { max: number; perAddress: AddressCount; headTimeoutMs: number; refused(address: string, why: string): void };
+  /** The locked data dir: Bun.serve's socket goes in its private `.http` directory, so a broker
+   * killed with SIGKILL leaves nothing behind elsewhere (net/http/front.ts, frontPlumbing). */
+  privateDir?: string;
 }
 
 export interface DoorOptions {
@@ -124,10 +131,8 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
   const door = httpDoor(opts.broker, { ...opts, listenHost: opts.host, tls: opts.tls !== undefined });
   // Bun.serve on a private unix socket behind the front (net/http/front.ts), which faces the
   // network, terminates TLS and answers what Bun's parser would refuse without JSON.
-  const plumbing = frontPlumbing();
-  let server: Server<unknown>;
-  try {
-    server = Bun.serve({
+  const serveOn = (plumbing: Plumbing) =>
+    Bun.serve({
       unix: plumbing.socket,
       development: false,
       maxRequestBodySize: SERVER_BODY_BYTES_MAX,
@@ -136,19 +141,44 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         return errorResponse(err);
       },
     });
+  let plumbing: Plumbing | undefined;
+  let server: Server<unknown>;
+  try {
+    plumbing = frontPlumbing(opts.privateDir);
+    try {
+      server = serveOn(plumbing);
+    } catch (err) {
+      // A data dir on a file system without unix sockets: the temporary directory instead.
+      if (opts.privateDir === undefined) throw err;
+      plumbing.remove();
+      plumbing = frontPlumbing();
+      server = serveOn(plumbing);
+    }
   } catch (err) {
-    plumbing.remove();
+    plumbing?.remove();
     door.close();
     throw err;
   }
+  const upstream = plumbing;
   let front: Front;
   try {
     front = listenOrExplain("http", opts.host, opts.port, () =>
-      startFront({ hostname: opts.host, port: opts.port, tls: opts.tls, upstream: plumbing.socket, bodyBytesMax: SERVER_BODY_BYTES_MAX, secret: plumbing.secret }),
+      startFront({
+        hostname: opts.host,
+        port: opts.port,
+        tls: opts.tls,
+        upstream: upstream.socket,
+        bodyBytesMax: SERVER_BODY_BYTES_MAX,
+        secret: upstream.secret,
+        maxConnections: opts.connections.max,
+        addresses: opts.connections.perAddress,
+        headTimeoutMs: opts.connections.headTimeoutMs,
+        onRefused: opts.connections.refused,
+      }),
     );
   } catch (err) {
     void server.stop(true);
-    plumbing.remove();
+    upstream.remove();
     door.close();
     throw err;
   }
@@ -160,7 +190,7 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
       await server.stop(false);
       front.closeAll();
       door.close();
-      plumbing.remove();
+      upstream.remove();
     },
   };
 }
