@@ -88,6 +88,9 @@ export interface ProduceBatchInfo {
   sizeBytes: number;
   /** Whether the records were walked. */
   deep: boolean;
+  /** The records section as plain (decompressed) bytes when the records were walked, else null:
+   * what recompression (recompress.ts) re-encodes without inflating the batch twice. */
+  records: Uint8Array | null;
 }
 
 /** Validates the records field of one partition in a Produce request; throws CoreError. */
@@ -108,9 +111,11 @@ export function validateProduceBatch(bytes: Uint8Array, opts: ValidateProduceOpt
   const windowed = opts.timestampType === "CreateTime" && (opts.timestampBeforeMaxMs !== undefined || opts.timestampAfterMaxMs !== undefined);
   const deep = (opts.deep ?? true) || opts.compacted === true || windowed || header.maxTimestamp === NO_TIMESTAMP;
   let maxTimestamp = header.maxTimestamp;
+  let records: Uint8Array | null = null;
   if (deep) {
-    const found = checkRecords(bytes, header, codec as Codec, opts, windowed);
-    if (opts.timestampType === "CreateTime") maxTimestamp = found;
+    const walked = checkRecords(bytes, header, codec as Codec, opts, windowed);
+    if (opts.timestampType === "CreateTime") maxTimestamp = walked.maxTimestamp;
+    records = walked.records;
   }
   return {
     recordCount: header.recordCount,
@@ -125,6 +130,7 @@ export function validateProduceBatch(bytes: Uint8Array, opts: ValidateProduceOpt
     transactional: (header.attributes & ATTR_TRANSACTIONAL) !== 0,
     sizeBytes: bytes.length,
     deep,
+    records,
   };
 }
 
@@ -167,9 +173,9 @@ function checkHeaderRules(h: BatchHeader, src: BatchSource): void {
 /**
  * The record walk (scan-records.ts, no allocation; the same decisions as decodeRecordsOf + the
  * per-record rules): well-formed records that fill the section, keys on a compacted topic, the
- * timestamp window. Returns the records' maximum timestamp.
+ * timestamp window. Returns the records' maximum timestamp and the plain records section.
  */
-function checkRecords(bytes: Uint8Array, h: BatchHeader, codec: Codec, opts: ValidateProduceOptions, windowed: boolean): number {
+function checkRecords(bytes: Uint8Array, h: BatchHeader, codec: Codec, opts: ValidateProduceOptions, windowed: boolean): { maxTimestamp: number; records: Uint8Array } {
   let section = bytes;
   let start = BATCH_HEADER_BYTES;
   if (codec !== Codec.None) {
@@ -195,7 +201,7 @@ function checkRecords(bytes: Uint8Array, h: BatchHeader, codec: Codec, opts: Val
   if (outside >= 0) {
     fail("INVALID_TIMESTAMP", `record ${outside} timestamp ${scan.outOfWindowTimestamp} is outside [${earliest}, ${latest}]`, opts, BATCH_HEADER_BYTES);
   }
-  return scan.maxTimestamp;
+  return { maxTimestamp: scan.maxTimestamp, records: start === 0 ? section : section.subarray(start) };
 }
 
 function fail(code: CoreErrorCode, message: string, src: BatchSource, relative = 0): never {

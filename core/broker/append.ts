@@ -5,6 +5,11 @@
 //      max.message.bytes, keys on compacted topics, codecs)
 //   3. CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1) are
 //      fixed in place; LogAppendTime topics get the broker's time as the log appends
+//   3b. a topic whose compression.type names a codec gets the batch rebuilt in it when the
+//      producer used another (core/batch/recompress.ts; zstd for a Produce below v7 is
+//      UNSUPPORTED_COMPRESSION as for a zstd batch; the rebuilt batch must still fit
+//      max.message.bytes, MESSAGE_TOO_LARGE otherwise, as Kafka re-checks after recompressing);
+//      the rebuilt batch is what the log writes. Producer id, epoch and sequences are unchanged.
 //   4. bytes and records in are counted (as received: a retried duplicate counts again), the log
 //      writes the batch (during this call: appends started in order land in order) and `result`
 //      resolves once the fsync policy says it is durable (group commit)
@@ -21,6 +26,10 @@
 import type { ProduceBatchInfo, ValidateProduceOptions } from "../batch/validate-produce.ts";
 import { validateProduceBatch } from "../batch/validate-produce.ts";
 import { fixMaxTimestamp } from "../batch/rewrite.ts";
+import { decompress } from "../batch/codecs.ts";
+import { BATCH_HEADER_BYTES, Codec } from "../batch/header.ts";
+import { DECOMPRESSED_BYTES_MAX } from "../limits.ts";
+import { needsRecompression, recompressBatch, targetCodecOf } from "../batch/recompress.ts";
 import { CoreError } from "../errors.ts";
 import type { AppendSink, PartitionLog } from "../log/partition-log.ts";
 import type { TopicConfigs } from "../topics/configs.ts";
@@ -55,8 +64,9 @@ export class Appending {
 }
 
 export function appendBatch(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
-  const log = checkedForAppend(store, metrics, topicName, partition, batch, options);
-  return new Appending(log.append(batch), log);
+  const checked = checkedForAppend(store, metrics, topicName, partition, batch, options);
+  const log = checked.log;
+  return new Appending(log.append(checked.batch), log);
 }
 
 /**
@@ -65,13 +75,21 @@ export function appendBatch(store: TopicStore, metrics: BrokerMetrics, topicName
  * during this call, otherwise). Returns the log. Throws the refusals of steps 1–3 as appendBatch.
  */
 export function appendBatchThen(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions, sink: AppendSink): PartitionLog {
-  const log = checkedForAppend(store, metrics, topicName, partition, batch, options);
-  log.appendThen(batch, sink);
-  return log;
+  const checked = checkedForAppend(store, metrics, topicName, partition, batch, options);
+  checked.log.appendThen(checked.batch, sink);
+  return checked.log;
 }
 
-/** Steps 1–3 and the counting of step 4: the log to append `batch` to. */
-function checkedForAppend(store: TopicStore, metrics: BrokerMetrics, topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): PartitionLog {
+/** Steps 1–3 and the counting of step 4: the log to append to and the batch to write (`batch`,
+ * or its rebuild in the topic's compression.type). */
+function checkedForAppend(
+  store: TopicStore,
+  metrics: BrokerMetrics,
+  topicName: string,
+  partition: number,
+  batch: Uint8Array,
+  options: AppendOptions,
+): { log: PartitionLog; batch: Uint8Array } {
   const topic = store.topic(topicName);
   if (!topic) throw missingTopic(store, topicName);
   const log = partitionOf(topic, partition);
@@ -79,10 +97,29 @@ function checkedForAppend(store: TopicStore, metrics: BrokerMetrics, topicName: 
   const configs = topic.configs;
   const info: ProduceBatchInfo = validateProduceBatch(batch, validationOptions(configs, options.allowZstd));
   if (configs["message.timestamp.type"] !== "LogAppendTime" && info.maxTimestampNeedsFix) fixMaxTimestamp(batch, 0, info.maxTimestamp);
+  const stored = recompressedForTopic(configs, batch, info, options.allowZstd, topicName, partition);
   const stats = metrics.topic(topicName);
   stats.bytesIn += batch.length;
   stats.recordsIn += info.recordCount;
-  return log;
+  return { log, batch: stored };
+}
+
+/** Step 3b: `batch` as the topic's compression.type stores it (itself when no rebuild is needed). */
+function recompressedForTopic(configs: TopicConfigs, batch: Uint8Array, info: ProduceBatchInfo, allowZstd: boolean, topic: string, partition: number): Uint8Array {
+  const target = targetCodecOf(configs.values["compression.type"] ?? "producer");
+  if (target === Codec.Zstd && !allowZstd) {
+    throw new CoreError("UNSUPPORTED_COMPRESSION", "the topic's compression.type is zstd, which needs Produce v7 or later", { topic, partition });
+  }
+  if (!needsRecompression(batch, target)) return batch;
+  // validateProduceBatch walks the records (deep) on every append here, so they are at hand;
+  // otherwise they are inflated here, under the same per-batch cap.
+  const records = info.records ?? (info.codec === Codec.None ? batch.subarray(BATCH_HEADER_BYTES) : decompress(info.codec, batch.subarray(BATCH_HEADER_BYTES), DECOMPRESSED_BYTES_MAX, { topic, partition }));
+  const rebuilt = recompressBatch(batch, records, target!);
+  const max = configs["max.message.bytes"];
+  if (rebuilt.length > max) {
+    throw new CoreError("MESSAGE_TOO_LARGE", `batch of ${rebuilt.length} bytes once recompressed for compression.type ${configs.values["compression.type"]} is above max.message.bytes ${max}`, { topic, partition });
+  }
+  return rebuilt;
 }
 
 /**

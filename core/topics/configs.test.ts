@@ -107,7 +107,7 @@ describe("topic configs (issue #21)", () => {
     expect(Object.keys(c.values)).toEqual([...CONFIG_KEYS]);
   });
 
-  test("the broker acts on fourteen configs (four of them compaction's, issue #20; message.downconversion.enable for Fetch v0-3); the others are accepted without effect; list configs", () => {
+  test("the broker acts on fifteen configs (four of them compaction's, issue #20; message.downconversion.enable for Fetch v0-3; compression.type on append); the others are accepted without effect; list configs", () => {
     expect(CONFIG_KEYS.slice(0, 7)).toEqual(["retention.ms", "retention.bytes", "segment.bytes", "segment.ms", "cleanup.policy", "max.message.bytes", "message.timestamp.type"]);
     expect(CONFIG_KEYS.filter(isAppliedConfig).sort()).toEqual(
       [
@@ -119,6 +119,7 @@ describe("topic configs (issue #21)", () => {
         "min.cleanable.dirty.ratio",
         "min.compaction.lag.ms",
         "message.downconversion.enable",
+        "compression.type",
       ].sort(),
     );
     expect(CONFIG_KEYS.filter(isListConfig).sort()).toEqual(["cleanup.policy", "follower.replication.throttled.replicas", "leader.replication.throttled.replicas"]);

@@ -13,7 +13,7 @@
 // | cleanup.policy                          | list    | delete              | compact, delete (≥ 1 item) | applied *   |
 // | compression.gzip.level                  | int     | -1                  | 1…9 or -1                  | no effect   |
 // | compression.lz4.level                   | int     | 9                   | 1…17                       | no effect   |
-// | compression.type                        | string  | producer            | uncompressed, zstd, lz4, snappy, gzip, producer | no effect ** |
+// | compression.type                        | string  | producer            | uncompressed, zstd, lz4, snappy, gzip, producer | applied ** |
 // | compression.zstd.level                  | int     | 3                   | -131072…22                 | no effect   |
 // | delete.retention.ms                     | long    | 86400000            | ≥ 0                        | applied     |
 // | file.delete.delay.ms                    | long    | 60000               | ≥ 0                        | no effect   |
@@ -48,8 +48,10 @@
 // "No effect": valid in Kafka and accepted, but this broker does not act on it (yet: compaction,
 // replication and the compression issue will); the control plane's topic view lists the ones a
 // topic sets (`noEffect`). * Kafka 3.8 also accepts an empty cleanup.policy (neither delete nor
-// compact: records kept forever); refused here, where retention would still delete. ** The
-// default, producer, is what happens here: batches are stored as the producer compressed them.
+// compact: records kept forever); refused here, where retention would still delete. ** producer
+// (the default) stores batches as the producer compressed them; any other value rebuilds a
+// produced batch in that codec when it came in another (core/batch/recompress.ts, on append; the
+// codecs' own levels, compression.*.level, are not applied: each codec's default level is used).
 import { CoreError } from "../errors.ts";
 import { MESSAGE_BYTES_MAX_DEFAULT } from "../limits.ts";
 import type { LogConfig } from "../log/types.ts";
@@ -171,7 +173,7 @@ export const CONFIG_DEFS: Readonly<Record<string, ConfigDef>> = {
   "message.timestamp.type": def("string", "CreateTime", oneOf("CreateTime", "LogAppendTime"), true),
   "compression.gzip.level": def("int", "-1", integer("int", 1n, 9n, [-1n])),
   "compression.lz4.level": def("int", "9", integer("int", 1n, 17n)),
-  "compression.type": def("string", "producer", oneOf("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
+  "compression.type": def("string", "producer", oneOf("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"), true),
   "compression.zstd.level": def("int", "3", integer("int", -131072n, 22n)),
   "delete.retention.ms": def("long", "86400000", integer("long", 0n), true),
   "file.delete.delay.ms": def("long", "60000", integer("long", 0n)),

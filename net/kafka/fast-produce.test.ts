@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../../core/broker/broker.ts";
-import { encodeRecordBatch } from "../../core/batch/record-batch.ts";
-import { Codec } from "../../core/batch/header.ts";
+import { decodeRecordBatch, encodeRecordBatch } from "../../core/batch/record-batch.ts";
+import { ATTR_CODEC_MASK, Codec } from "../../core/batch/header.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { decodeRequestHeader, encodeRequestHeader } from "../protocol/header.ts";
 import { Produce, type ProduceRequest, defaultProduceRequest } from "../protocol/messages/index.ts";
@@ -146,6 +146,28 @@ describe.each(["always", "never"] as const)("fast produce, fsync %s", (fsync) =>
       }
     }
     expect(broker.partition("t", 0).endOffset).toBe(0);
+  });
+
+  test("a topic with compression.type set: the fast path appends through the same recompression; a zstd topic below v7 is refused as the generic handler refuses", async () => {
+    await open(fsync);
+    await broker.createTopic("gz", 1, { "compression.type": "gzip" });
+    await broker.createTopic("zs", 1, { "compression.type": "zstd" });
+    const got = answerOf(await fast(frameOf(9, request(batch("plain"), { topic: "gz" }), 3)), 9);
+    expect([got.errorCode, got.baseOffset]).toEqual([0, 0n]);
+    const log = broker.partition("gz", 0);
+    const read = broker.read(broker.topic("gz")!, log, 0, 1 << 20);
+    const stored = decodeRecordBatch(new Uint8Array(Buffer.concat(read.chunks)));
+    expect(stored.header.attributes & ATTR_CODEC_MASK).toBe(Codec.Gzip);
+    expect(new TextDecoder().decode(stored.records[0]!.value!)).toBe("plain");
+    for (const version of [3, 6]) {
+      const frame = frameOf(version, request(batch("z"), { topic: "zs" }), 4);
+      const copy = frame.slice();
+      const refused = await fast(frame);
+      expect(answerOf(refused, version).errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+      expect(refused).toEqual(await generic(copy));
+    }
+    expect(broker.partition("zs", 0).endOffset).toBe(0);
+    expect(answerOf(await fast(frameOf(7, request(batch("z"), { topic: "zs" }), 5)), 7).errorCode).toBe(0);
   });
 
   test("shapes it leaves to the generic handler: nothing done, false", async () => {

@@ -24,7 +24,10 @@
 // Behaviour is the generic handler's for the same request: the same core call (Broker.appendThen
 // is Broker.append without the promise), the same answer bytes (produceResponseFrame), the same
 // error codes and warnings, the same request metrics. The append's write happens during dispatch,
-// so requests on one connection land in arrival order, as in the generic handler.
+// so requests on one connection land in arrival order, as in the generic handler. A topic whose
+// compression.type names a codec gets the uncompressed batch rebuilt in it by that same call
+// (core/broker/append.ts step 3b; a zstd topic refuses Produce < v7 there), on the main thread:
+// compressing is bounded by max.message.bytes, unlike inflating, which the fast path never does.
 import { CoreError } from "../../core/errors.ts";
 import type { AppendOptions } from "../../core/broker/append.ts";
 import type { AppendSink, PartitionLog } from "../../core/log/partition-log.ts";
