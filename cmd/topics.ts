@@ -43,6 +43,8 @@ export interface TopicDoc {
   /** streamctl's control plane only. */
   durability?: string;
   fsync?: string;
+  /** Configs the topic sets that streamctl accepts (Kafka does) but does not act on; control plane only. */
+  noEffect?: string[];
 }
 
 /** What the control plane answers for a topic (net/http/topics.ts). */
@@ -51,6 +53,7 @@ interface HttpTopicDoc {
   partitions: Array<{ partition: number; bytes: number; segments: number }>;
   durability: string;
   fsync: string;
+  noEffect?: string[];
 }
 
 function topicName(name: string): string {
@@ -69,7 +72,8 @@ export function renderTopic(t: TopicDoc): string {
 }
 
 function configTable(t: TopicDoc): string {
-  return formatTable(["CONFIG", "VALUE", "SOURCE"], Object.entries(t.configs).map(([k, v]) => [k, v, Object.hasOwn(t.overrides, k) ? "topic" : "default"]));
+  const source = (k: string) => (Object.hasOwn(t.overrides, k) ? "topic" : "default") + (t.noEffect?.includes(k) ? ", no effect here" : "");
+  return formatTable(["CONFIG", "VALUE", "SOURCE"], Object.entries(t.configs).map(([k, v]) => [k, v, source(k)]));
 }
 
 /** The whole document of one topic: metadata, offsets and configs over Kafka, plus the control plane's extras. */
@@ -93,6 +97,7 @@ async function describeTopic(s: AdminSession, name: string): Promise<TopicDoc> {
   if (sameTopic) {
     doc.durability = extra.durability;
     doc.fsync = extra.fsync;
+    if (extra.noEffect !== undefined) doc.noEffect = extra.noEffect;
   }
   return doc;
 }

@@ -118,6 +118,16 @@ describe("streamctl topics", () => {
     expect(r.stdout).toMatch(/retention\.ms +604800000 +default/);
   });
 
+  test("a config Kafka accepts but streamctl does not act on is marked so; one it applies is not", async () => {
+    expect((await run(["topics", "create", "inert", "--config", "preallocate=true", "--config", "compression.type=gzip"])).code).toBe(0);
+    const r = await run(["topics", "describe", "inert"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\npreallocate +true +topic, no effect here\n/);
+    expect(r.stdout).toMatch(/\ncompression\.type +gzip +topic\n/);
+    expect(JSON.parse((await run(["topics", "describe", "inert", "--json"])).stdout).noEffect).toEqual(["preallocate"]);
+    expect((await run(["topics", "delete", "inert"])).code).toBe(0);
+  });
+
   test("create --if-not-exists and delete --if-exists are quiet about what is already so", async () => {
     expect((await run(["topics", "create", "orders", "--if-not-exists"])).code).toBe(0);
     expect((await run(["topics", "delete", "ghost", "--if-exists"])).code).toBe(0);
