@@ -98,7 +98,7 @@ describe("Produce v0-2 and Fetch v0-3 with message sets (magic 0/1)", () => {
     expect((await fetchOld(2, "bad", 0))[0]!.highWatermark).toBe(0);
   });
 
-  test("zstd: a zstd topic or a zstd batch answers UNSUPPORTED_COMPRESSION_TYPE below v4; down-conversion can be disabled", async () => {
+  test("zstd: a zstd topic or a zstd batch answers UNSUPPORTED_COMPRESSION_TYPE below v4, a zstd topic below v10; down-conversion can be disabled", async () => {
     await h.createTopic("zt", 1, [{ name: "compression.type", value: "zstd" }]);
     await h.produce("zt", 0, batchOf(["x"]));
     expect((await fetchOld(2, "zt", 0))[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
@@ -107,6 +107,11 @@ describe("Produce v0-2 and Fetch v0-3 with message sets (magic 0/1)", () => {
     await h.produce("zb", 0, batchOf(["y"]));
     expect((await fetchOld(3, "zb", 0))[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
     expect((await fetchOld(3, "zb", 1))[0]!.errorCode).toBe(0); // past the zstd batch
+    // Fetch v4-9 predates zstd as well: a zstd topic is refused there and served from v10.
+    for (const v of [4, 9]) expect((await fetchOld(v, "zt", 0))[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+    const served = await fetchOld(10, "zt", 0);
+    expect(served[0]!.errorCode).toBe(0);
+    expect(served[0]!.records.length).toBeGreaterThan(0);
     await h.createTopic("nodown", 1, [{ name: "message.downconversion.enable", value: "false" }]);
     expect((await fetchOld(1, "nodown", 0))[0]!.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
   });

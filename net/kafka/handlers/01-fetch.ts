@@ -118,6 +118,12 @@ function readPartition(
     const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : kafkaErrorCode(ctx.broker.missingTopic(requestedName));
     return answer(p.partition, errorCode, -1, -1, EMPTY);
   }
+  // Fetch below v10 predates zstd (KIP-110): a topic whose configured codec is zstd is refused
+  // rather than sent to a client that may not decode it, as Kafka's KafkaApis does.
+  if (ctx.apiVersion < 10 && topic.configs.values["compression.type"] === "zstd") {
+    round.errors = true;
+    return answer(p.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, -1, -1, EMPTY);
+  }
   const offset = Number(p.fetchOffset);
   try {
     ctx.broker.checkLeader(topic.name, p.partition, p.currentLeaderEpoch);
