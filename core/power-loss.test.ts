@@ -843,12 +843,6 @@ function countInFlight(m: Model, counts: Counts): void {
 
 /** Waits until nothing is in flight (a clean stop lets requests finish first). */
 async function drain(m: Model, fail: (msg: string) => never): Promise<void> {
-  const busy = () =>
-    [...m.lifecycle.values()].flat().some(Model.pending) ||
-    [...m.appends.values()].flat().some(Model.pending) ||
-    m.commits.some(Model.pending) ||
-    m.groupDeletes.some(Model.pending) ||
-    m.cleaning.size > 0;
   // A cleaning pass gives the thread back after each slice of CPU time (CleanerIo), so how many
   // turns it takes depends on the machine's speed: under load it can outlast any turn budget. Its
   // turns are not counted; a wall-clock bound catches a pass that never ends.
@@ -857,6 +851,7 @@ async function drain(m: Model, fail: (msg: string) => never): Promise<void> {
     [...m.appends.values()].flat().some(Model.pending) ||
     m.commits.some(Model.pending) ||
     m.groupDeletes.some(Model.pending);
+  const busy = () => othersBusy() || m.cleaning.size > 0;
   const cleaningDeadline = performance.now() + 120_000;
   for (let i = 0; busy(); i++) {
     if (!othersBusy()) {

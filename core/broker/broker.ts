@@ -456,16 +456,12 @@ export class Broker {
    * CoreError for anything refused before the write.
    */
   append(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): Appending {
-    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
     const rm = this.replicaManager;
     if (rm === null) {
-      // One broker is an ISR of one: acks=all with min.insync.replicas above 1 is refused, as Kafka does.
-      if (options.acks === "all") {
-        const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
-        if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
-      }
+      this.checkSingleNodeAppend(topicName, partition, batch, options);
       return appendBatch(this.store, this.metrics, topicName, partition, batch, options);
     }
+    this.verifyIfTransactional(topicName, partition, batch);
     const state = rm.checkLeader(topicName, partition);
     const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
     if (options.acks === "all" && state.isr.length < minIsr) {
@@ -483,6 +479,20 @@ export class Broker {
       return r;
     });
     return new Appending(replicated, a.log);
+  }
+
+  /** What `append` and `appendThen` refuse on a single broker before the write. One broker is an
+   * ISR of one: acks=all with min.insync.replicas above 1 is refused, as Kafka does. */
+  private checkSingleNodeAppend(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions): void {
+    this.verifyIfTransactional(topicName, partition, batch);
+    if (options.acks === "all") {
+      const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
+      if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
+    }
+  }
+
+  private verifyIfTransactional(topicName: string, partition: number, batch: Uint8Array): void {
+    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
   }
 
   /**
@@ -507,11 +517,7 @@ export class Broker {
    */
   appendThen(topicName: string, partition: number, batch: Uint8Array, options: AppendOptions, sink: AppendSink): PartitionLog | null {
     if (this.replicaManager !== null) return null;
-    if (batch.length >= BATCH_HEADER_BYTES && be.int16(batch, OFF_ATTRIBUTES) & ATTR_TRANSACTIONAL) this.verifyTransactional(topicName, partition, batch);
-    if (options.acks === "all") {
-      const minIsr = this.store.topic(topicName)?.configs["min.insync.replicas"] ?? 1;
-      if (minIsr > 1) throw new CoreError("NOT_ENOUGH_REPLICAS", `1 in-sync replica (a single broker), min.insync.replicas is ${minIsr}`, { topic: topicName, partition });
-    }
+    this.checkSingleNodeAppend(topicName, partition, batch, options);
     return appendBatchThen(this.store, this.metrics, topicName, partition, batch, options, sink);
   }
 
