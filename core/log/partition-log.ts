@@ -58,7 +58,7 @@ import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
-import { PRODUCER_EXPIRATION_MS, RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
+import { PRODUCER_EXPIRATION_MS, RUNWAY_BYTES, RUNWAY_INTERVAL_MS, SYNC_ON_LOOP_MAX_BYTES } from "../limits.ts";
 import type { Syncable } from "./durability.ts";
 import { type EpochEntry, LEADER_EPOCHS_FILE, LeaderEpochs } from "./leader-epochs.ts";
 import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerBatches, writeSnapshot } from "./producer-snapshots.ts";
@@ -185,6 +185,13 @@ export class PartitionLog implements Syncable {
     this.syncState = null;
     if (e !== null && e !== undefined) this.syncFailed(seg, e);
     else this.synced(seg, state);
+  };
+  /** A sync run on the event loop reports through these (no closure per sync). */
+  private loopSyncError: unknown = null;
+  private readonly loopSyncDone = (): void => {
+    const e = this.loopSyncError;
+    this.loopSyncError = null;
+    this.syncDone(e);
   };
   private waiters: DurableWaiter[] = [];
   /** The other waiters array: `synced` swaps the two instead of making one per sync. */
@@ -640,8 +647,12 @@ export class PartitionLog implements Syncable {
     });
   }
 
-  /** Called by the scheduler: one fdatasync covering everything written so far. */
-  startSync(): void {
+  /**
+   * Called by the scheduler: one fdatasync covering everything written so far. `alone`: no other
+   * log syncs in this round, so a small sync may run on the event loop (SYNC_ON_LOOP_MAX_BYTES);
+   * its completion still comes later, in a microtask, as the pool's does.
+   */
+  startSync(alone = false): void {
     if (this.syncing || this.waiters.length === 0) return;
     const seg = this.active;
     const state = seg.snapshot();
@@ -650,7 +661,16 @@ export class PartitionLog implements Syncable {
     this.syncState = state;
     const fs = this.deps.fs;
     try {
-      if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
+      if (alone && fs.fdatasyncSync !== undefined && state.size - seg.durableSize <= SYNC_ON_LOOP_MAX_BYTES) {
+        let error: unknown = null;
+        try {
+          fs.fdatasyncSync(seg.file!);
+        } catch (e) {
+          error = e ?? new Error("fdatasync failed");
+        }
+        this.loopSyncError = error;
+        queueMicrotask(this.loopSyncDone);
+      } else if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
       else fs.fdatasync(seg.file!).then(() => this.syncDone(null), this.syncDone);
     } catch (e) {
       queueMicrotask(() => this.syncDone(e ?? new Error("fdatasync failed")));
