@@ -90,6 +90,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
       groups: options.groups,
       auth: { superUsers: options.superUsers, authorizationEnabled: options.authenticates ?? false },
       cleaner: { ioBytesPerSecond: options.cleanerIoBytesPerSecond, checkMs: options.cleanerBackoffMs },
+      cluster: options.cluster !== undefined,
     },
     log,
   );

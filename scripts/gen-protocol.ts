@@ -24,7 +24,7 @@ export const APIS = [
   "DescribeConfigs", "AlterConfigs", "CreatePartitions", "DeleteGroups", "IncrementalAlterConfigs",
   "DescribeCluster", "OffsetDelete", "DescribeLogDirs", "ElectLeaders", "DescribeProducers",
   "DescribeTopicPartitions", "GetTelemetrySubscriptions", "SaslAuthenticate", "DescribeUserScramCredentials",
-  "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
+  "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "WriteTxnMarkers", "TxnOffsetCommit",
   "DescribeTransactions", "ListTransactions", "ConsumerGroupHeartbeat", "ConsumerGroupDescribe",
   "DescribeAcls", "CreateAcls", "DeleteAcls",
 ];

@@ -60,8 +60,10 @@ import { timedFileLayer } from "./timed-fs.ts";
 import { ATTR_TRANSACTIONAL, BATCH_HEADER_BYTES, OFF_ATTRIBUTES, OFF_PRODUCER_EPOCH, OFF_PRODUCER_ID } from "../batch/header.ts";
 import * as be from "../bytes.ts";
 import { systemTimers } from "../groups/timers.ts";
-import type { TransactionCoordinator } from "../transactions/coordinator.ts";
+import type { TransactionCoordinator, TxnListing } from "../transactions/coordinator.ts";
+import { TXN_STATES } from "../transactions/metadata.ts";
 import { openTransactions } from "./transactions.ts";
+import { encodeMarkerBatch } from "../batch/control.ts";
 
 export interface BrokerLog extends Logger {
   debug?(line: string): void;
@@ -82,6 +84,12 @@ export interface BrokerConfig {
   auth?: AuthConfig;
   /** The log cleaner's I/O bound and timer (core/broker/cleaning.ts). */
   cleaner?: CleanerConfig;
+  /**
+   * The broker joins a cluster once open (net/cluster attaches it): transactional ids are then
+   * coordinated by the leaders of the replicated __transaction_state's partitions, so no
+   * coordinator is opened over the local store.
+   */
+  cluster?: boolean;
 }
 
 /** Seams for tests: a memory disk, a manual clock and timers, no lock (the memory disk has no files). */
@@ -154,12 +162,16 @@ export class Broker {
         fs,
         clock: deps.clock,
         groups: { config: config.groups, timers: deps.timers },
+        // A cluster's ids are id × CLUSTER_NODE_IDS + node id: each broker's own stay below 2^53 / CLUSTER_NODE_IDS.
+        producerIdRange: config.cluster === true ? { idsPerSecond: 2 ** 20 / CLUSTER_NODE_IDS, maxId: Math.floor(Number.MAX_SAFE_INTEGER / CLUSTER_NODE_IDS) - 1 } : undefined,
       });
       store.onTopicDeleted((name) => metrics.topics.delete(name));
       const broker = new Broker(config, log, store, groups, auth, metrics, lock, producerIds);
       try {
-        broker.txnCoordinator = await openTransactions({ store, groups, timers: deps.timers ?? systemTimers(), logger: log, nextProducerId: () => broker.nextProducerId() });
-        await broker.txnCoordinator.recover();
+        if (config.cluster !== true) {
+          broker.txnCoordinator = await openTransactions({ store, groups, timers: deps.timers ?? systemTimers(), logger: log, nextProducerId: () => broker.nextProducerId() });
+          await broker.txnCoordinator.recover();
+        }
       } catch (err) {
         clearInterval(broker.retention);
         await groups.close().catch(() => {});
@@ -243,10 +255,62 @@ export class Broker {
     return this.clusterPort.groupCoordinator(groupId);
   }
 
-  /** The transaction coordinator (core/transactions): every transactional id this broker coordinates. */
+  /** The transaction coordinator of a single broker (core/transactions): every transactional id. */
   get transactions(): TransactionCoordinator {
-    assert(this.txnCoordinator !== null, "the transaction coordinator opens with the broker");
+    assert(this.txnCoordinator !== null, "the single-node transaction coordinator opens with the broker");
     return this.txnCoordinator;
+  }
+
+  /**
+   * The coordinator of `transactionalId` here, or the Kafka error name to answer with: a single
+   * broker coordinates every id; in a cluster, the leader of the id's __transaction_state
+   * partition, once it has loaded it (net/cluster/transactions.ts).
+   */
+  transactionsFor(transactionalId: string): TransactionCoordinator | "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | "COORDINATOR_NOT_AVAILABLE" {
+    if (this.clusterPort !== null) return this.clusterPort.transactionOwnership(transactionalId);
+    return this.txnCoordinator ?? "COORDINATOR_NOT_AVAILABLE";
+  }
+
+  /** Every transaction coordinator on this broker (ListTransactions): one, or one per led log partition. */
+  transactionCoordinators(): TransactionCoordinator[] {
+    if (this.clusterPort !== null) return this.clusterPort.transactionCoordinators();
+    return this.txnCoordinator === null ? [] : [this.txnCoordinator];
+  }
+
+  /** ListTransactions: the ids of every coordinator here, filtered (TransactionCoordinator.list). */
+  listTransactions(states: readonly string[], producerIds: readonly number[], minDurationMs: number): TxnListing {
+    const unknownStates = states.filter((s) => !(TXN_STATES as readonly string[]).includes(s));
+    return { unknownStates, transactions: this.transactionCoordinators().flatMap((c) => c.list(states, producerIds, minDurationMs).transactions) };
+  }
+
+  /** The broker that coordinates `transactionalId` (itself for a single node), null while none can. */
+  transactionCoordinator(transactionalId: string, self: { host: string; port: number }): BrokerEndpoint | null {
+    if (this.clusterPort === null) return { id: this.nodeId, host: self.host, port: self.port };
+    return this.clusterPort.transactionCoordinator(transactionalId);
+  }
+
+  /** WriteTxnMarkers: a marker from a transaction coordinator (in a cluster, possibly another broker's). */
+  writeTxnMarker(topicName: string, partition: number, marker: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number }): Promise<void> {
+    if (this.clusterPort !== null) return this.clusterPort.writeTxnMarker(topicName, partition, marker);
+    return this.appendMarker(topicName, partition, marker);
+  }
+
+  /**
+   * Writes a transaction marker (a control batch, core/batch/control.ts) to a partition this broker
+   * leads, for a transaction coordinator (the local one, or another broker's through
+   * WriteTxnMarkers): resolves once durable, in a cluster once every in-sync replica has it
+   * (acks=all). CoreError INVALID_RECORD (no producer id or epoch), NOT_LEADER, UNKNOWN_TOPIC,
+   * UNKNOWN_PARTITION, PRODUCER_FENCED, COORDINATOR_FENCED as the log refuses it.
+   */
+  async appendMarker(topicName: string, partition: number, marker: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number }): Promise<void> {
+    if (!(marker.producerId >= 0 && marker.producerEpoch >= 0 && marker.coordinatorEpoch >= 0)) {
+      throw new CoreError("INVALID_RECORD", `a transaction marker needs a producer id, epoch and coordinator epoch (got ${marker.producerId}, ${marker.producerEpoch}, ${marker.coordinatorEpoch})`, { topic: topicName, partition });
+    }
+    const rm = this.replicaManager;
+    rm?.checkLeader(topicName, partition);
+    const log = this.partition(topicName, partition);
+    const r = await log.appendMarker(encodeMarkerBatch({ ...marker, timestamp: this.store.clock.now() }));
+    if (rm !== null) await rm.waitReplicated(topicName, partition, r.lastOffset + 1);
   }
 
   /** Aborted when the broker begins to stop: long polls and streams answer at once. */
@@ -498,7 +562,8 @@ export class Broker {
   /**
    * A transactional batch is appended only while its producer's transaction includes the partition
    * (the coordinator's verifyAppend). One broker only: in a cluster the coordinator may be another
-   * broker, and Kafka asks it over the wire (KIP-890), which is not done here.
+   * broker, and Kafka asks it over the wire (KIP-890 part 1); this broker does not, as Kafka before
+   * KIP-890 does not (the partition's producer state still fences old epochs).
    */
   private verifyTransactional(topicName: string, partition: number, batch: Uint8Array): void {
     if (this.clusterPort !== null || this.txnCoordinator === null) return;
@@ -600,7 +665,13 @@ export class Broker {
   nextProducerId(): Promise<number> {
     // A cluster's brokers each hand out ids from their own reserved blocks: the node id in the low
     // bits keeps them apart (a follower that becomes leader keeps every producer's sequences).
-    if (this.clusterPort !== null) return this.producerIds.nextId().then((n) => n * CLUSTER_NODE_IDS + this.nodeId);
+    if (this.clusterPort !== null) {
+      return this.producerIds.nextId().then((n) => {
+        const id = n * CLUSTER_NODE_IDS + this.nodeId;
+        assert(Number.isSafeInteger(id) && this.nodeId < CLUSTER_NODE_IDS, "a cluster's producer ids are exact integers");
+        return id;
+      });
+    }
     return this.producerIds.nextId();
   }
 

@@ -2,6 +2,7 @@
 // every topic's partitions with their leader, epoch, replicas and ISR, and topic creates/deletes
 // that the cluster's store (etcd, net/cluster) commits before they take effect. A broker started
 // without --cluster has none: it leads every partition itself (singleNodeView).
+import type { TransactionCoordinator } from "../transactions/coordinator.ts";
 import type { PartitionState } from "./replication.ts";
 
 export interface BrokerEndpoint {
@@ -38,6 +39,14 @@ export interface ClusterPort {
   groupCoordinator(groupId: string): BrokerEndpoint | null;
   /** Null when this broker coordinates `groupId` now, else the error name to answer with. */
   groupOwnership(groupId: string): "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | null;
+  /** The broker coordinating `transactionalId` now (the leader of its __transaction_state partition), null while none. */
+  transactionCoordinator(transactionalId: string): BrokerEndpoint | null;
+  /** This broker's coordinator of `transactionalId` (its log partition led and loaded here), else the error name to answer with. */
+  transactionOwnership(transactionalId: string): TransactionCoordinator | "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS";
+  /** The coordinators of every __transaction_state partition this broker leads and has loaded. */
+  transactionCoordinators(): TransactionCoordinator[];
+  /** WriteTxnMarkers: writes a coordinator's marker to a partition this broker leads (the group offsets' partitions included); resolves once replicated. */
+  writeTxnMarker(topic: string, partition: number, marker: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number }): Promise<void>;
 }
 
 /** The one-broker cluster of a broker without --cluster: it leads every partition, epoch 0. */

@@ -11,6 +11,10 @@
 // when the file is lost or damaged (a damaged file is warned about and rewritten). Ids stay far
 // below 2^53 (the clock floor reaches it in the year 2242).
 //
+// A broker of a cluster hands out id × 1024 + its node id (core/broker/broker.ts), so its own ids
+// must stay below 2^53 / 1024: its clock floor is (seconds since the epoch) × 2^10 (`idsPerSecond`),
+// and a file whose next block is past that range (written before this rule) counts as row 2.
+//
 // Reading the file (every input matches exactly one row):
 //
 // | # | DATA/producer-ids                          | first block starts at                  |
@@ -39,16 +43,18 @@ export class ProducerIds {
     private readonly clock: Clock,
     /** The end of every block reserved before (rows 1–3). */
     private reservedEnd: number,
+    private readonly idsPerSecond: number,
   ) {}
 
-  static open(fs: FileLayer, dataDir: string, clock: Clock, logger: Logger): ProducerIds {
+  /** `range`: the ids per second of the clock floor and the largest id allowed (a cluster's broker: see the header). */
+  static open(fs: FileLayer, dataDir: string, clock: Clock, logger: Logger, range: { idsPerSecond: number; maxId: number } = { idsPerSecond: IDS_PER_SECOND, maxId: Number.MAX_SAFE_INTEGER }): ProducerIds {
     const path = joinPath(dataDir, FILE);
     let reservedEnd = 0;
     try {
       if (fs.stat(path) !== null) {
         const read = readCheckedJson(fs.readFile(path));
         const v = read.ok ? read.value : null;
-        if (v !== null && hasExactKeys(v, ["version", "nextBlockStart"]) && v.version === 1 && Number.isSafeInteger(v.nextBlockStart) && (v.nextBlockStart as number) >= 0) {
+        if (v !== null && hasExactKeys(v, ["version", "nextBlockStart"]) && v.version === 1 && Number.isSafeInteger(v.nextBlockStart) && (v.nextBlockStart as number) >= 0 && (v.nextBlockStart as number) <= range.maxId) {
           reservedEnd = v.nextBlockStart as number; // row 3
         } else {
           logger.warn(`${path} is damaged (${read.ok ? "wrong shape" : read.reason}): producer ids continue from the clock`); // row 2
@@ -57,7 +63,7 @@ export class ProducerIds {
     } catch (e) {
       logger.warn(`cannot read ${path} (${fsErrorCode(e) ?? String(e)}): producer ids continue from the clock`);
     }
-    return new ProducerIds(fs, path, clock, reservedEnd);
+    return new ProducerIds(fs, path, clock, reservedEnd, range.idsPerSecond);
   }
 
   /** A producer id never handed out before by this data dir; waits for a block's reservation now and then. */
@@ -74,7 +80,7 @@ export class ProducerIds {
   }
 
   private async reserveBlock(): Promise<void> {
-    const start = Math.max(this.reservedEnd, Math.floor(this.clock.now() / 1000) * IDS_PER_SECOND);
+    const start = Math.max(this.reservedEnd, Math.floor(this.clock.now() / 1000) * this.idsPerSecond);
     const end = start + PRODUCER_ID_BLOCK;
     try {
       await writeFileAtomic(this.fs, this.path, encodeCheckedJson({ version: 1, nextBlockStart: end }));

@@ -11,6 +11,8 @@ export interface StorageOptions extends TopicStoreOptions {
   logger: Logger;
   /** Coordinator settings; timers and the offsets compaction threshold are for tests. */
   groups?: Pick<GroupCoordinatorOptions, "config" | "timers" | "compactRecordsMin">;
+  /** The range of producer ids (a cluster's broker: producer-ids.ts); default the whole. */
+  producerIdRange?: { idsPerSecond: number; maxId: number };
 }
 
 export interface Storage {
@@ -41,6 +43,6 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
   store.onTopicDeleted((topic) => {
     groups.topicDeleted(topic).catch((e) => logger.error(`cannot drop committed offsets of deleted topic ${topic}: ${String(e)}`));
   });
-  const producerIds = ProducerIds.open(store.fs, opts.dataDir, store.clock, logger);
+  const producerIds = ProducerIds.open(store.fs, opts.dataDir, store.clock, logger, opts.producerIdRange);
   return { store, groups, producerIds };
 }

@@ -1,9 +1,9 @@
 // The transaction coordinator's ports on one broker (core/transactions/coordinator.ts): its log is
 // the internal topic __transaction_state of the topic store (created on the first transactional
-// InitProducerId, compacted, TXN_LOG_PARTITIONS partitions; a cluster would replicate it like any
-// topic and make each partition's leader the coordinator of its ids, as __consumer_offsets is for
-// groups), markers go straight into the partition logs (Kafka's WriteTxnMarkers, broker-internal
-// here), and a group's pending offsets are ended by the group coordinator.
+// InitProducerId, compacted, TXN_LOG_PARTITIONS partitions), markers go straight into the
+// partition logs, and a group's pending offsets are ended by the group coordinator. A cluster has
+// ports of its own (net/cluster/transactions.ts): the topic replicated, each partition's leader the
+// coordinator of its ids, markers to other brokers' partitions sent as WriteTxnMarkers.
 //
 // Opening: the coordinator reads the whole log (one record per state change, compacted by the
 // cleaner once it runs) before the broker serves, then recover() writes the markers of every

@@ -113,10 +113,23 @@ export type CommitReplicator = (
   offsets: ReadonlyArray<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number }>,
 ) => Promise<void>;
 
+type TxnOffsets = ReadonlyArray<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number }>;
+
+/**
+ * Replicates transactional offsets (cluster mode) before they count: a TxnOffsetCommit's pending
+ * offsets, and a transaction's end with what it had pending (committed or dropped); rejects when
+ * it cannot.
+ */
+export interface TxnOffsetReplicator {
+  pending(groupId: string, producerId: number, offsets: TxnOffsets): Promise<void>;
+  end(groupId: string, producerId: number, commit: boolean, pending: TxnOffsets): Promise<void>;
+}
+
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private closed = false;
   private replicator: CommitReplicator | null = null;
+  private txnReplicator: TxnOffsetReplicator | null = null;
   readonly config: GroupCoordinatorConfig;
   /** Groups of the consumer group protocol (KIP-848), in the same id space as the classic ones. */
   readonly consumer: ConsumerGroups;
@@ -691,18 +704,27 @@ export class GroupCoordinator {
     }
     try {
       const now = this.timers.clock.now();
-      await this.offsets.commitPending(req.groupId, req.producerId, accepted.map((o) => ({ ...o, commitTimestamp: now })));
+      const entries = accepted.map((o) => ({ ...o, commitTimestamp: now }));
+      if (this.txnReplicator !== null && entries.length > 0) await this.txnReplicator.pending(req.groupId, req.producerId, entries);
+      await this.offsets.commitPending(req.groupId, req.producerId, entries);
     } catch (e) {
       if (e instanceof AssertionError) throw e;
       this.logger.error(`group ${req.groupId}: transactional offset commit failed: ${e instanceof Error ? e.message : String(e)}`);
-      for (const r of results) if (r.error === null) r.error = e instanceof CoreError && e.code === "CLOSED" ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
+      const moved = e instanceof CoreError && (e.code === "CLOSED" || e.code === "NOT_LEADER" || e.code === "NOT_ENOUGH_REPLICAS" || e.code === "NOT_ENOUGH_REPLICAS_AFTER_APPEND");
+      for (const r of results) if (r.error === null) r.error = moved ? "NOT_COORDINATOR" : "KAFKA_STORAGE_ERROR";
     }
     return results;
   }
 
   /** The transaction of `producerId` ended (the coordinator's marker for this group): its pending offsets count or vanish, durably. */
   async endTxnOffsets(groupId: string, producerId: number, commit: boolean): Promise<void> {
+    if (this.txnReplicator !== null) await this.txnReplicator.end(groupId, producerId, commit, this.offsets.pendingOf(groupId, producerId));
     await this.offsets.endTransaction(groupId, producerId, commit);
+  }
+
+  /** The groups where producer `producerId`'s transaction has offsets pending (a marker by partition, cluster mode). */
+  groupsWithPending(producerId: number): string[] {
+    return this.offsets.pendingGroups(producerId);
   }
 
   /** OffsetFetch: committed offsets of the partitions asked for (or all, when `topics` is null). */
@@ -869,6 +891,23 @@ export class GroupCoordinator {
   /** Cluster mode: commits are replicated with `fn` before they are stored and answered. */
   replicateCommitsWith(fn: CommitReplicator): void {
     this.replicator = fn;
+  }
+
+  /** Cluster mode: transactional offsets are replicated with `r` before they are stored and answered. */
+  replicateTxnOffsetsWith(r: TxnOffsetReplicator): void {
+    this.txnReplicator = r;
+  }
+
+  /**
+   * Pending transactional offsets read back from the replicated offsets topic (a broker taking over
+   * a group's coordination), and the end of those the log no longer has pending: no second
+   * replication. `keep` says which of this store's pending transactions the log still has open;
+   * the others (left from an earlier term as coordinator) are dropped.
+   */
+  async restorePending(pending: ReadonlyArray<{ groupId: string; producerId: number; offsets: TxnOffsets }>, keep: (groupId: string, producerId: number) => boolean): Promise<void> {
+    if (this.closed) return;
+    for (const t of this.offsets.pendingTransactions()) if (!keep(t.group, t.producerId)) await this.offsets.endTransaction(t.group, t.producerId, false);
+    for (const p of pending) await this.offsets.commitPending(p.groupId, p.producerId, [...p.offsets]);
   }
 
   /** Cluster mode: topics are the cluster's, not only those with a replica on this broker. */

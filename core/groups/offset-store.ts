@@ -82,7 +82,7 @@ import { OFFSETS_COMPACT_RECORDS_MIN, OFFSETS_READ_BYTES, OFFSETS_SEGMENT_BYTES 
 import type { SyncScheduler } from "../log/durability.ts";
 import { PartitionLog } from "../log/partition-log.ts";
 import { DEFAULT_LOG_CONFIG, type Logger } from "../log/types.ts";
-import { PendingOffsets } from "./pending-offsets.ts";
+import { type PendingEntry, PendingOffsets } from "./pending-offsets.ts";
 import type { CommittedOffset } from "./types.ts";
 
 export type { CommittedOffset } from "./types.ts";
@@ -225,6 +225,21 @@ export class OffsetStore {
   /** topic → partition → offset, for one group (empty if none). */
   groupOffsets(group: string): ReadonlyMap<string, ReadonlyMap<number, CommittedOffset>> {
     return this.table.get(group) ?? new Map();
+  }
+
+  /** What producer `producerId`'s transaction has pending in `group` (cluster mode replicates it at the end). */
+  pendingOf(group: string, producerId: number): PendingEntry[] {
+    return this.pending.peek(group, producerId);
+  }
+
+  /** Every group and producer with offsets pending. */
+  pendingTransactions(): Array<{ group: string; producerId: number }> {
+    return this.pending.transactions();
+  }
+
+  /** The groups where producer `producerId`'s transaction has offsets pending. */
+  pendingGroups(producerId: number): string[] {
+    return this.pending.groupsOf(producerId);
   }
 
   /** Whether a transaction has an offset of this partition pending (OffsetFetch's require_stable). */

@@ -36,6 +36,25 @@ export class PendingOffsets {
     return [...entries.values()];
   }
 
+  /** What `producerId` has pending in `group`, left in place. */
+  peek(group: string, producerId: number): PendingEntry[] {
+    return [...(this.byGroup.get(group)?.get(producerId)?.values() ?? [])];
+  }
+
+  /** Every group and producer with offsets pending. */
+  transactions(): Array<{ group: string; producerId: number }> {
+    const out: Array<{ group: string; producerId: number }> = [];
+    for (const [group, byProducer] of this.byGroup) for (const producerId of byProducer.keys()) out.push({ group, producerId });
+    return out;
+  }
+
+  /** The groups where `producerId` has offsets pending. */
+  groupsOf(producerId: number): string[] {
+    const out: string[] = [];
+    for (const [group, byProducer] of this.byGroup) if (byProducer.has(producerId)) out.push(group);
+    return out;
+  }
+
   /** Whether any transaction has an offset pending for this partition of `group`. */
   has(group: string, topic: string, partition: number): boolean {
     const byProducer = this.byGroup.get(group);

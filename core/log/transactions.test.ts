@@ -137,6 +137,46 @@ describe.each(LAYERS)("transactions in a partition log on %s", (_name, makeEnv) 
     await log.close();
   });
 
+  test("a follower builds the leader's transactions from the replicated batches: the same LSO, aborted list and producers; once it leads it fences the old epoch (cluster failover)", async () => {
+    env = makeEnv();
+    const other = makeEnv();
+    try {
+      const { log: leader } = await openLog(env, { clean: true });
+      const { log: follower } = await openLog(other, { clean: true });
+      follower.useExternalHighWatermark();
+      await interleaved(leader);
+      await leader.append(txn(3, 0, 0)); // 10-11, open
+      await leader.append(txn(4, 0, 0)); // 12-13, fenced below by the coordinator's abort under epoch 1
+      await leader.appendMarker(marker(4, 1, false)); // 14
+      const { chunks } = leader.read(0, 1 << 20);
+      for (const chunk of chunks) {
+        for (let pos = 0; pos < chunk.length; ) {
+          const size = new DataView(chunk.buffer, chunk.byteOffset + pos + 8, 4).getInt32(0) + 12;
+          await follower.appendReplica(chunk.slice(pos, pos + size));
+          pos += size;
+        }
+      }
+      follower.advanceHighWatermark(leader.highWatermark);
+      expect([follower.highWatermark, follower.lastStableOffset]).toEqual([15, 10]);
+      expect(follower.lastStableOffset).toBe(leader.lastStableOffset);
+      expect(follower.abortedTransactions(0, 15)).toEqual(leader.abortedTransactions(0, 15));
+      expect(follower.abortedTransactions(0, 15).map((a) => a.producerId)).toEqual([2, 4]);
+      const byId = (l: PartitionLog) => l.producers().sort((a, b) => a.producerId - b.producerId).map((p) => [p.producerId, p.epoch, p.currentTxnStartOffset]);
+      expect(byId(follower)).toEqual(byId(leader));
+      // The follower becomes the leader: the old epoch stays fenced, the open transaction ends.
+      await follower.beginEpoch(1);
+      expect(await refusal(follower.append(txn(4, 0, 2)))).toBe("PRODUCER_FENCED");
+      await follower.appendMarker(marker(3, 0, true, 1));
+      await follower.append(plain());
+      follower.advanceHighWatermark(follower.endOffset);
+      expect([follower.highWatermark, follower.lastStableOffset]).toEqual([17, 17]);
+      await leader.close();
+      await follower.close();
+    } finally {
+      other.cleanup();
+    }
+  });
+
   test("after a clean close the aborted transactions come from the .txnindex files, open transactions from the snapshot", async () => {
     env = makeEnv();
     const first = await openLog(env, { clean: true, config: { segmentBytes: 300 } });

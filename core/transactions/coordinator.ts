@@ -57,8 +57,11 @@ export interface TxnLogPort {
 export interface TxnParticipants {
   /** Writes a marker to a partition, durably; "gone" when it no longer exists. Throws a failure worth retrying. */
   writeMarker(topic: string, partition: number, marker: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number }): Promise<"written" | "gone">;
-  /** Commits or drops the offsets the producer's transaction left pending in a group, durably. */
-  endGroup(groupId: string, producerId: number, commit: boolean): Promise<void>;
+  /**
+   * Commits or drops the offsets the producer's transaction left pending in a group, durably
+   * (`marker`: the whole marker, for a group coordinated by another broker).
+   */
+  endGroup(groupId: string, producerId: number, commit: boolean, marker: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number }): Promise<void>;
   partitionExists(topic: string, partition: number): boolean;
   nextProducerId(): Promise<number>;
 }
@@ -115,10 +118,11 @@ export class TransactionCoordinator {
   static async open(opts: TxnCoordinatorOptions): Promise<TransactionCoordinator> {
     const c = new TransactionCoordinator(opts);
     let skipped = 0;
+    let why = "";
     for (const r of await opts.log.records()) {
       const d = decodeRecord(r.key, r.value);
       if (typeof d === "string") {
-        skipped++;
+        if (skipped++ === 0) why = d;
         continue;
       }
       const old = c.txns.get(d.transactionalId);
@@ -126,7 +130,7 @@ export class TransactionCoordinator {
       if (d.metadata === null) c.txns.delete(d.transactionalId);
       else c.install(d.metadata);
     }
-    if (skipped > 0) opts.logger.warn(`transactions: skipped ${skipped} unreadable record(s) of the transaction log`);
+    if (skipped > 0) opts.logger.warn(`transactions: skipped ${skipped} unreadable record(s) of the transaction log (the first: ${why})`);
     return c;
   }
 
@@ -382,7 +386,7 @@ export class TransactionCoordinator {
     const marker = { producerId: m.producerId, producerEpoch: m.producerEpoch, commit, coordinatorEpoch: this.coordinatorEpoch };
     const writes: Array<Promise<unknown>> = [];
     for (const [topic, ps] of m.partitions) for (const p of ps) writes.push(this.opts.participants.writeMarker(topic, p, marker));
-    for (const g of m.groups) writes.push(this.opts.participants.endGroup(g, m.producerId, commit));
+    for (const g of m.groups) writes.push(this.opts.participants.endGroup(g, m.producerId, commit, marker));
     const results = await Promise.allSettled(writes);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) {

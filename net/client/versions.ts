@@ -42,6 +42,7 @@
 // | AddOffsetsToTxn (25)    | 0-3 | any                              | v4 adds TRANSACTION_ABORTABLE         |
 // | EndTxn (26)             | 0-3 | any                              | v4 adds TRANSACTION_ABORTABLE         |
 // | TxnOffsetCommit (28)    | 0-3 | any                              | v4 adds TRANSACTION_ABORTABLE         |
+// | WriteTxnMarkers (27)    | 0-1 | any (broker to broker: a cluster's transaction coordinator, net/cluster/markers.ts) | newest |
 // | Describe/Create/ | 1-3  | v1 has pattern types (PREFIXED,       | newest                                |
 // |  DeleteAcls 29-31|      |   KIP-290)                            |                                       |
 import {
@@ -49,6 +50,7 @@ import {
   AddPartitionsToTxn,
   EndTxn,
   TxnOffsetCommit,
+  WriteTxnMarkers,
   AlterConfigs,
   ApiVersions,
   CreatePartitions,
@@ -115,6 +117,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [AddPartitionsToTxn.key, { min: 0, max: 3 }],
   [AddOffsetsToTxn.key, { min: 0, max: 3 }],
   [EndTxn.key, { min: 0, max: 3 }],
+  [WriteTxnMarkers.key, { min: 0, max: 1 }],
   [TxnOffsetCommit.key, { min: 0, max: 3 }],
   [DescribeAcls.key, { min: 1, max: 3 }],
   [CreateAcls.key, { min: 1, max: 3 }],

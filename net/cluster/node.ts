@@ -23,6 +23,10 @@
 // partition's mod_revision and the controller key's create_revision, so a deposed controller
 // changes nothing. Leaders change their ISR the same way, comparing their own broker key's lease.
 //
+// The leader of a __consumer_offsets partition coordinates its groups (offsets.ts), the leader of
+// a __transaction_state partition its transactional ids (transactions.ts): each reconcile of those
+// topics tells them which partitions this broker leads now.
+//
 // If etcd is unreachable brokers keep the leaders they have: nothing changes until it is back.
 import { assert } from "../../core/assert.ts";
 import type { Broker } from "../../core/broker/broker.ts";
@@ -34,7 +38,11 @@ import { topicNameProblem } from "../../core/topics/names.ts";
 import { uuidBytes, uuidString } from "../../core/topics/topic-store.ts";
 import { compare, EtcdClient, type KeyValue, type LeaseKeeper, op, type WatchEvent, type Watch } from "./etcd.ts";
 import { ReplicaFetchers } from "./fetcher.ts";
+import { TXN_LOG_TOPIC } from "../../core/broker/transactions.ts";
+import type { TransactionCoordinator } from "../../core/transactions/coordinator.ts";
+import { MarkerSender, type TxnMarker } from "./markers.ts";
 import { ClusterGroups, OFFSETS_TOPIC } from "./offsets.ts";
+import { ClusterTransactions } from "./transactions.ts";
 import { assignReplicas, ClusterKeys, decodeBroker, decodePartition, decodeTopic, electFor, encodeJson, encodePartition, encodeTopic, type TopicRecord } from "./records.ts";
 
 export interface ClusterOptions {
@@ -73,6 +81,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
   private readonly reconciling = new Map<string, Promise<void>>();
   private readonly viewListeners = new Set<() => void>();
   private groupsInCluster: ClusterGroups | null = null;
+  private txnsInCluster: ClusterTransactions | null = null;
 
   constructor(
     private readonly broker: Broker,
@@ -99,6 +108,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
     this.watch = this.etcd.watch(this.keys.root, { prefix: true, startRevision: snapshot.revision + 1, idleTimeoutMs: 30_000, onCompacted: () => void this.resync() }, (events) => this.onEvents(events));
     this.broker.attachCluster(this, this.replicas);
     this.groupsInCluster = new ClusterGroups(this.broker, this.nodeId);
+    this.txnsInCluster = new ClusterTransactions(this.broker, this.nodeId, new MarkerSender({ nodeId: this.nodeId, endpoint: (id) => this.liveBrokers.get(id) }), this.groupsInCluster);
     this.broker.groups.useTopicView({
       partitionCount: (t) => this.topic(t)?.partitions.length ?? null,
       highWatermark: (t, p) => this.broker.store.topic(t)?.partitions[p]?.highWatermark ?? null,
@@ -118,6 +128,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.watch?.cancel();
+    this.txnsInCluster?.stop();
     await this.fetchers.stop();
     // Leaving on purpose: give the lease back so the controller moves our partitions at once.
     const lease = this.lease;
@@ -312,6 +323,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
       }
       await this.replicas.apply(state, log);
       if (topic === OFFSETS_TOPIC) void this.groupsInCluster?.onState(state, log).catch((e) => this.broker.log.error(`cluster: loading ${topic}/${p} failed: ${(e as Error).message}`));
+      if (topic === TXN_LOG_TOPIC) void this.txnsInCluster?.onState(state, log).catch((e) => this.broker.log.error(`cluster: loading ${topic}/${p} failed: ${(e as Error).message}`));
       if (state.leader >= 0 && state.leader !== this.nodeId) {
         this.fetchers.follow({ topic, partition: p, topicId: local.topicId, log, leaderId: state.leader, leaderEpoch: state.leaderEpoch });
       } else {
@@ -321,6 +333,7 @@ export class ClusterNode implements ClusterPort, IsrProposer {
   }
 
   private forget(topic: string, partition: number): void {
+    if (topic === TXN_LOG_TOPIC) this.txnsInCluster?.drop(partition);
     this.fetchers.unfollow(topic, partition);
     this.replicas.remove(topic, partition);
   }
@@ -449,6 +462,29 @@ export class ClusterNode implements ClusterPort, IsrProposer {
 
   groupOwnership(groupId: string): "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" | null {
     return this.groupsInCluster === null ? "NOT_COORDINATOR" : this.groupsInCluster.ownership(groupId);
+  }
+
+  transactionCoordinator(transactionalId: string): BrokerEndpoint | null {
+    const id = this.txnsInCluster?.coordinator(transactionalId) ?? null;
+    return id === null ? null : (this.liveBrokers.get(id) ?? null);
+  }
+
+  transactionOwnership(transactionalId: string): TransactionCoordinator | "NOT_COORDINATOR" | "COORDINATOR_LOAD_IN_PROGRESS" {
+    return this.txnsInCluster === null ? "NOT_COORDINATOR" : this.txnsInCluster.ownership(transactionalId);
+  }
+
+  transactionCoordinators(): TransactionCoordinator[] {
+    return this.txnsInCluster?.coordinators() ?? [];
+  }
+
+  /**
+   * WriteTxnMarkers here: a marker for a partition this broker leads, acks=all; one for an
+   * __consumer_offsets partition ends the producer's pending offsets in the groups it coordinates there.
+   */
+  async writeTxnMarker(topic: string, partition: number, marker: TxnMarker): Promise<void> {
+    if (topic !== OFFSETS_TOPIC) return this.broker.appendMarker(topic, partition, marker);
+    if (this.groupsInCluster === null) throw new CoreError("NOT_LEADER", "this broker has not joined its cluster yet");
+    await this.groupsInCluster.endTransaction(partition, marker.producerId, marker.commit);
   }
 
   async deleteTopic(name: string): Promise<void> {

@@ -9,6 +9,16 @@
 // Records (one batch per commit request), uncompressed:
 //   key   {"g": group, "t": topic, "p": partition}
 //   value {"o": offset, "e": leader epoch, "m": metadata | null, "ts": commit time}
+//
+// Offsets committed in a transaction (TxnOffsetCommit, issue #20) are replicated the same way,
+// pending, under a key of their own, and the transaction's end replaces them: a commit writes them
+// as committed offsets and tombstones the pending keys in one batch; an abort only tombstones.
+// So the latest record of each key is what counts, as compaction keeps it:
+//   key   {"g": group, "t": topic, "p": partition, "x": producer id}
+//   value as above (pending in that producer's transaction) | null (the transaction ended)
+// The end comes from the transaction's coordinator: directly when it is this broker, else as a
+// WriteTxnMarkers marker for this partition, which ends the producer's pending offsets in every
+// group of the partition (endTransaction), as Kafka's marker on __consumer_offsets does.
 import type { Broker } from "../../core/broker/broker.ts";
 import type { PartitionState } from "../../core/broker/replication.ts";
 import { decodeRecordBatch, encodeRecordBatch, iterateBatches } from "../../core/batch/record-batch.ts";
@@ -48,6 +58,26 @@ export class ClusterGroups {
     private readonly nodeId: number,
   ) {
     broker.groups.replicateCommitsWith((groupId, offsets) => this.replicate(groupId, offsets));
+    broker.groups.replicateTxnOffsetsWith({
+      pending: (groupId, producerId, offsets) => this.append(groupId, offsets.map((o) => ({ key: pendingKey(groupId, o, producerId), value: offsetValue(o) }))),
+      end: (groupId, producerId, commit, pending) =>
+        this.append(groupId, [
+          ...(commit ? pending.map((o) => ({ key: offsetKey(groupId, o), value: offsetValue(o) })) : []),
+          ...pending.map((o) => ({ key: pendingKey(groupId, o, producerId), value: null })),
+        ]),
+    });
+  }
+
+  /**
+   * A transaction marker for offsets partition `partition` (led and loaded here): the producer's
+   * pending offsets in every group of the partition are committed or dropped, replicated first.
+   */
+  async endTransaction(partition: number, producerId: number, commit: boolean): Promise<void> {
+    const topic = this.broker.cluster!.topic(OFFSETS_TOPIC);
+    if (topic === undefined || this.led.get(partition)?.ready !== true) throw new CoreError("NOT_LEADER", `broker ${this.nodeId} does not coordinate the groups of ${OFFSETS_TOPIC}/${partition} now`);
+    for (const groupId of this.broker.groups.groupsWithPending(producerId)) {
+      if (offsetsPartitionFor(groupId, topic.partitions.length) === partition) await this.broker.groups.endTxnOffsets(groupId, producerId, commit);
+    }
   }
 
   /** Where the group's coordinator is: the leader of its partition; null while there is none yet. */
@@ -93,16 +123,21 @@ export class ClusterGroups {
     const loading: Loaded = { epoch: state.leaderEpoch, ready: false };
     this.led.set(p, loading);
     const started = performance.now();
-    const groups = await this.load(log);
+    const groups = await this.load(log, p, this.broker.cluster!.topic(OFFSETS_TOPIC)?.partitions.length ?? OFFSETS_PARTITIONS);
     if (this.led.get(p) !== loading) return; // lost it while loading
     loading.ready = true;
     this.broker.log.info(`cluster: coordinating the groups of ${OFFSETS_TOPIC}/${p} (epoch ${state.leaderEpoch}): ${groups} group(s) loaded in ${Math.round(performance.now() - started)} ms`);
   }
 
-  /** Every commit in the partition, the last per group/topic/partition kept, into the coordinator. */
-  private async load(log: PartitionLog): Promise<number> {
+  /**
+   * Every commit in the partition, the last per group/topic/partition kept, into the coordinator,
+   * and the transactional offsets still pending.
+   */
+  private async load(log: PartitionLog, partition: number, partitions: number): Promise<number> {
     type Entry = { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number };
     const latest = new Map<string, Map<string, Entry>>();
+    /** group \0 producer id → topic \0 partition → pending offset */
+    const pending = new Map<string, { groupId: string; producerId: number; offsets: Map<string, Entry> }>();
     const end = log.durableEndOffset;
     let offset = log.startOffset;
     while (offset < end) {
@@ -113,13 +148,23 @@ export class ClusterGroups {
           const { header, records } = decodeRecordBatch(span.bytes, { verifyCrc: false });
           offset = Math.max(offset, header.baseOffset + header.lastOffsetDelta + 1);
           for (const r of records) {
-            if (r.key === null || r.value === null) continue;
+            if (r.key === null) continue;
             try {
-              const k = JSON.parse(dec.decode(r.key)) as { g: string; t: string; p: number };
-              const v = JSON.parse(dec.decode(r.value)) as { o: number; e: number; m: string | null; ts: number };
+              const k = JSON.parse(dec.decode(r.key)) as { g: string; t: string; p: number; x?: number };
+              const v = r.value === null ? null : (JSON.parse(dec.decode(r.value)) as { o: number; e: number; m: string | null; ts: number });
+              const entry = v === null ? null : { topic: k.t, partition: k.p, offset: v.o, leaderEpoch: v.e, metadata: v.m, commitTimestamp: v.ts };
+              if (k.x !== undefined) {
+                const id = `${k.g}\u0000${k.x}`;
+                let txn = pending.get(id);
+                if (txn === undefined) pending.set(id, (txn = { groupId: k.g, producerId: k.x, offsets: new Map() }));
+                if (entry === null) txn.offsets.delete(`${k.t}\u0000${k.p}`);
+                else txn.offsets.set(`${k.t}\u0000${k.p}`, entry);
+                continue;
+              }
+              if (entry === null) continue;
               let byGroup = latest.get(k.g);
               if (!byGroup) latest.set(k.g, (byGroup = new Map()));
-              byGroup.set(`${k.t}\u0000${k.p}`, { topic: k.t, partition: k.p, offset: v.o, leaderEpoch: v.e, metadata: v.m, commitTimestamp: v.ts });
+              byGroup.set(`${k.t}\u0000${k.p}`, entry);
             } catch {
               this.broker.log.warn(`cluster: skipped an unreadable record in ${OFFSETS_TOPIC} at offset ${r.offset}`);
             }
@@ -128,21 +173,43 @@ export class ClusterGroups {
       }
     }
     for (const [group, entries] of latest) await this.broker.groups.restoreOffsets(group, [...entries.values()]);
+    const open = [...pending.values()].filter((t) => t.offsets.size > 0);
+    const openIds = new Set(open.map((t) => `${t.groupId}\u0000${t.producerId}`));
+    // Pending offsets this broker kept from an earlier term that the log has ended meanwhile go.
+    await this.broker.groups.restorePending(
+      open.map((t) => ({ groupId: t.groupId, producerId: t.producerId, offsets: [...t.offsets.values()] })),
+      (groupId, producerId) => offsetsPartitionFor(groupId, partitions) !== partition || openIds.has(`${groupId}\u0000${producerId}`),
+    );
     return latest.size;
   }
 
   /** A commit the coordinator accepted, on every in-sync replica of the group's partition first. */
-  private async replicate(groupId: string, offsets: ReadonlyArray<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number }>): Promise<void> {
+  private replicate(groupId: string, offsets: ReadonlyArray<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number }>): Promise<void> {
+    return this.append(groupId, offsets.map((o) => ({ key: offsetKey(groupId, o), value: offsetValue(o) })));
+  }
+
+  /** One batch of records into the group's partition, on every in-sync replica before it resolves. */
+  private async append(groupId: string, records: Array<{ key: Uint8Array; value: Uint8Array | null }>): Promise<void> {
+    if (records.length === 0) return;
     const topic = this.broker.cluster!.topic(OFFSETS_TOPIC);
     if (topic === undefined) throw new CoreError("NOT_LEADER", `${OFFSETS_TOPIC} does not exist yet`);
     const p = offsetsPartitionFor(groupId, topic.partitions.length);
     if (this.led.get(p)?.ready !== true) throw new CoreError("NOT_LEADER", `broker ${this.nodeId} does not coordinate group ${groupId} now`);
-    const batch = encodeRecordBatch({
-      records: offsets.map((o) => ({
-        key: enc.encode(JSON.stringify({ g: groupId, t: o.topic, p: o.partition })),
-        value: enc.encode(JSON.stringify({ o: o.offset, e: o.leaderEpoch, m: o.metadata, ts: o.commitTimestamp })),
-      })),
-    });
+    const batch = encodeRecordBatch({ records });
     await this.broker.append(OFFSETS_TOPIC, p, batch, { allowZstd: true, acks: "all" }).result;
   }
+}
+
+type OffsetRecord = { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; commitTimestamp: number };
+
+function offsetKey(groupId: string, o: { topic: string; partition: number }): Uint8Array {
+  return enc.encode(JSON.stringify({ g: groupId, t: o.topic, p: o.partition }));
+}
+
+function pendingKey(groupId: string, o: { topic: string; partition: number }, producerId: number): Uint8Array {
+  return enc.encode(JSON.stringify({ g: groupId, t: o.topic, p: o.partition, x: producerId }));
+}
+
+function offsetValue(o: OffsetRecord): Uint8Array {
+  return enc.encode(JSON.stringify({ o: o.offset, e: o.leaderEpoch, m: o.metadata, ts: o.commitTimestamp }));
 }

@@ -9,6 +9,8 @@
 // | AlterConfigs (44)                  |                                                    |                               |
 // | DescribeLogDirs (35)               | DESCRIBE on the cluster                            | CLUSTER_AUTHORIZATION_FAILED  |
 // | ElectLeaders (43)                  | ALTER on the cluster                               | CLUSTER_AUTHORIZATION_FAILED  |
+// | WriteTxnMarkers (27)               | CLUSTER_ACTION on the cluster (broker to broker)   | CLUSTER_AUTHORIZATION_FAILED  |
+// |                                    |                                                    | per partition                 |
 // | DescribeCluster (60)               | DESCRIBE on the cluster                            | CLUSTER_AUTHORIZATION_FAILED  |
 // | DescribeAcls (29)                  | DESCRIBE on the cluster                            | CLUSTER_AUTHORIZATION_FAILED  |
 // | CreateAcls (30), DeleteAcls (31)   | ALTER on the cluster                               | CLUSTER_AUTHORIZATION_FAILED  |
@@ -38,6 +40,8 @@ import {
   type ElectLeadersResponse,
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
+  type WriteTxnMarkersRequest,
+  type WriteTxnMarkersResponse,
   defaultDescribeClusterResponse,
 } from "../protocol/messages/index.ts";
 import { type Asker, OPEN, partly, type Rule } from "./acl-rule.ts";
@@ -95,10 +99,16 @@ const incrementalAlterConfigs: Rule<IncrementalAlterConfigsRequest, IncrementalA
   );
 
 /** An API that needs `op` on the cluster, else `refused` answers it whole. */
-function onCluster<Req, Res>(op: "DESCRIBE" | "ALTER", refused: (req: Req) => Res): Rule<Req, Res> {
+function onCluster<Req, Res>(op: "DESCRIBE" | "ALTER" | "CLUSTER_ACTION", refused: (req: Req) => Res): Rule<Req, Res> {
   return (req, a) => (a.can(op, "CLUSTER", CLUSTER_NAME) ? null : { answer: refused(req) });
 }
 
+const writeTxnMarkers = onCluster<WriteTxnMarkersRequest, WriteTxnMarkersResponse>("CLUSTER_ACTION", (req) => ({
+  markers: req.markers.map((m) => ({
+    producerId: m.producerId,
+    topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: CLUSTER_DENIED })) })),
+  })),
+}));
 const describeLogDirs = onCluster<unknown, DescribeLogDirsResponse>("DESCRIBE", () => ({ throttleTimeMs: 0, errorCode: CLUSTER_DENIED, results: [] }));
 const electLeaders = onCluster<ElectLeadersRequest, ElectLeadersResponse>("ALTER", (req) => ({
   throttleTimeMs: 0,
@@ -130,6 +140,7 @@ export const ADMIN_RULES: ReadonlyArray<[number, Rule]> = [
   [31, deleteAcls],
   [32, describeConfigs],
   [33, alterConfigs],
+  [27, writeTxnMarkers],
   [35, describeLogDirs],
   [43, electLeaders],
   [44, incrementalAlterConfigs],

@@ -18,6 +18,7 @@ import {
   OffsetFetch,
   Produce,
   TxnOffsetCommit,
+  WriteTxnMarkers,
   defaultAddPartitionsToTxnRequest,
   defaultApiVersionsRequest,
   defaultFindCoordinatorRequest,
@@ -170,4 +171,27 @@ test("Describe/ListTransactions; a transaction open across a restart can still b
   const res = await h.call(Fetch, 11, { ...fetchRequest({ restart: [{ partition: 0, offset: 0 }, { partition: 1, offset: 0 }] }), isolationLevel: 1 });
   expect(res.responses[0]!.partitions.map((x) => x.lastStableOffset)).toEqual([1n, 2n]); // a marker in each partition
   expect(valuesIn(res.responses[0]!.partitions[1]!.records)[0]).toBe("r1");
+});
+
+test("WriteTxnMarkers (broker to broker): a marker ends the producer's transaction on the partition; an old producer epoch, an old coordinator epoch and an unknown partition are refused", async () => {
+  sequences = new Map();
+  await h.createTopic("marked", 1);
+  await init("tx-m");
+  const p = await init("tx-m"); // epoch 1: a marker of epoch 0 is an old producer's
+  expect(p.epoch).toBe(1);
+  await addPartitions(p, "marked", [0]);
+  expect(await produceTxn(p, "marked", 0, ["m1", "m2"])).toBe(0);
+  expect((await fetchCommitted("marked", 1)).lastStableOffset).toBe(0n);
+  const mark = async (topic: string, partition: number, producerEpoch: number, coordinatorEpoch: number) => {
+    const res = await h.call(WriteTxnMarkers, 1, { markers: [{ producerId: p.pid, producerEpoch, transactionResult: true, topics: [{ name: topic, partitionIndexes: [partition] }], coordinatorEpoch }] });
+    expect(res.markers.map((m) => [m.producerId, m.topics.map((t) => t.name)])).toEqual([[p.pid, [topic]]]);
+    return res.markers[0]!.topics[0]!.partitions.map((x) => [x.partitionIndex, x.errorCode]);
+  };
+  expect(await mark("marked", 0, p.epoch, 3)).toEqual([[0, 0]]);
+  const rc = await fetchCommitted("marked", 1);
+  expect([rc.highWatermark, rc.lastStableOffset, valuesIn(rc.records).slice(0, 2)]).toEqual([3n, 3n, ["m1", "m2"]]);
+  expect(await mark("marked", 0, p.epoch - 1, 3)).toEqual([[0, ErrorCode.INVALID_PRODUCER_EPOCH]]);
+  expect(await mark("marked", 0, p.epoch, 2)).toEqual([[0, ErrorCode.TRANSACTION_COORDINATOR_FENCED]]);
+  expect(await mark("marked", 7, p.epoch, 3)).toEqual([[7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+  expect(await mark("no-such-topic", 0, p.epoch, 3)).toEqual([[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
 });

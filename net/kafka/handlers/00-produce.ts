@@ -17,8 +17,9 @@
 // - Transactions (issue #20): a transactional batch is appended only while its producer's
 //   transaction is open and includes the partition (AddPartitionsToTxn first), else
 //   INVALID_TXN_STATE (48); a fenced epoch → INVALID_PRODUCER_EPOCH (47) (core/broker/broker.ts
-//   verifyTransactional). In cluster mode, where transactions are not supported yet, a request
-//   carrying a transactionalId is answered with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
+//   verifyTransactional). In cluster mode the coordinator may be another broker and, as Kafka
+//   before KIP-890, the partition's leader does not ask it: the partition's producer state (built
+//   on followers too, from the replicated log) refuses fenced epochs and bad sequences.
 // - LogAppendTime topics: the log stamps the broker's time on the batch (and its CRC) as it
 //   appends; CreateTime batches whose maxTimestamp disagrees with their records (Sarama writes -1)
 //   get it fixed first.
@@ -42,7 +43,6 @@ import {
   defaultProduceResponseLeaderIdAndEpoch,
 } from "../../protocol/messages/index.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
-import { transactionsUnavailable } from "../txn-errors.ts";
 import { decompressAhead } from "../produce-decompress.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
 import { producedBatch } from "../old-formats.ts";
@@ -63,18 +63,17 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   async handle(req, ctx) {
     const acksValid = req.acks === -1 || req.acks === 0 || req.acks === 1;
     const topics = req.topicData;
-    const txnRefused = req.transactionalId !== null && transactionsUnavailable(ctx) !== null;
     // Set when this request waited for its decompression: later requests of the connection wait
     // until this one's appends have started (called right after them, below).
     let release: (() => void) | undefined;
-    if (acksValid && !txnRefused) {
+    if (acksValid) {
       const ahead = decompressAhead(req);
       if (ahead !== null) {
         release = ctx.holdDispatch?.();
         await ahead;
       }
     }
-    if (acksValid && req.acks !== 0 && !txnRefused && topics.length === 1 && topics[0]!.partitionData.length === 1) {
+    if (acksValid && req.acks !== 0 && topics.length === 1 && topics[0]!.partitionData.length === 1) {
       // The common request (one batch for one partition, answered): no response objects, the
       // answer is encoded straight into its frame.
       const name = topics[0]!.name;
@@ -97,8 +96,8 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     const pending = topics.map((t) => ({
       name: t.name,
       partitions: t.partitionData.map((p) => {
-        if (!acksValid || txnRefused) {
-          return Promise.resolve(partitionResponse(p.index, failed(acksValid ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.INVALID_REQUIRED_ACKS)));
+        if (!acksValid) {
+          return Promise.resolve(partitionResponse(p.index, failed(ErrorCode.INVALID_REQUIRED_ACKS)));
         }
         const started = startPartition(t.name, p, ctx, req.acks);
         if (!(started instanceof Appending)) return Promise.resolve(partitionResponse(p.index, started));

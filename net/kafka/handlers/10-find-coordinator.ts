@@ -1,8 +1,9 @@
 // FindCoordinator (key 10), v0-5. key_type 0: a consumer group's coordinator (one broker: itself;
 // a cluster: the leader of the group's __consumer_offsets partition). key_type 1: a transactional
-// id's coordinator, this broker on a single node; in cluster mode transactions are not supported
-// yet, so COORDINATOR_NOT_AVAILABLE (15) with a message saying so. Another key_type →
-// INVALID_REQUEST (42). v4+ batch several keys.
+// id's coordinator (one broker: itself; a cluster: the leader of the id's __transaction_state
+// partition, net/cluster/transactions.ts). While there is none yet (the internal topic is being
+// created on first use, or its partition elects a leader) → COORDINATOR_NOT_AVAILABLE (15), which
+// clients retry. Another key_type → INVALID_REQUEST (42). v4+ batch several keys.
 // librdkafka turns on group support and lz4 only when FindCoordinator∋0, so v0 must stay in.
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -12,7 +13,6 @@ import {
   defaultFindCoordinatorResponse,
 } from "../../protocol/messages/index.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
-import { transactionsUnavailable } from "../txn-errors.ts";
 import { advertisedHost } from "./03-metadata.ts";
 
 const KEY_TYPE_GROUP = 0;
@@ -41,16 +41,15 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
 });
 
 function coordinatorFor(key: string, keyType: number, ctx: RequestContext) {
-  if (keyType === KEY_TYPE_TRANSACTION) {
-    const why = transactionsUnavailable(ctx);
-    if (why !== null) return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: why };
-    return { key, nodeId: ctx.broker.nodeId, host: advertisedHost(ctx), port: ctx.door.advertised.port, errorCode: 0, errorMessage: null };
-  }
-  if (keyType !== KEY_TYPE_GROUP) {
+  if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
     return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key_type ${keyType}` };
   }
-  const at = ctx.broker.groupCoordinator(key, { host: advertisedHost(ctx), port: ctx.door.advertised.port });
-  if (at === null) return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "the group's coordinator is being elected" };
-  const self = at.id === ctx.broker.nodeId;
-  return { key, nodeId: at.id, host: self ? advertisedHost(ctx) : at.host, port: self ? ctx.door.advertised.port : at.port, errorCode: 0, errorMessage: null };
+  const self = { host: advertisedHost(ctx), port: ctx.door.advertised.port };
+  const at = keyType === KEY_TYPE_GROUP ? ctx.broker.groupCoordinator(key, self) : ctx.broker.transactionCoordinator(key, self);
+  if (at === null) {
+    const what = keyType === KEY_TYPE_GROUP ? "the group's" : "the transactional id's";
+    return { key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: `${what} coordinator is being elected` };
+  }
+  const here = at.id === ctx.broker.nodeId;
+  return { key, nodeId: at.id, host: here ? self.host : at.host, port: here ? self.port : at.port, errorCode: 0, errorMessage: null };
 }

@@ -5,13 +5,13 @@
 // open transaction of theirs is aborted first); transaction_timeout_ms above the maximum →
 // INVALID_TRANSACTION_TIMEOUT (50); a transaction still being ended → CONCURRENT_TRANSACTIONS
 // (51, the client retries); a producer id/epoch (v3+) that is not the id's → PRODUCER_FENCED (90)
-// from v4, INVALID_PRODUCER_EPOCH (47) before (KIP-588). Cluster mode: a transactional id gets
-// COORDINATOR_NOT_AVAILABLE (15) (transactions are single-node for now).
+// from v4, INVALID_PRODUCER_EPOCH (47) before (KIP-588). Cluster mode: only the id's coordinator
+// answers (the leader of its __transaction_state partition); any other broker → NOT_COORDINATOR
+// (16), and the coordinator while it loads the partition → COORDINATOR_LOAD_IN_PROGRESS (14).
 // librdkafka enables idempotence only when InitProducerId∋0; Java clients ≥ 3.0 use it by default.
-import { ErrorCode } from "../../protocol/errors.ts";
 import { InitProducerId, type InitProducerIdRequest, type InitProducerIdResponse, defaultInitProducerIdResponse } from "../../protocol/messages/index.ts";
 import { defineHandler } from "../handler.ts";
-import { transactionsUnavailable, txnErrorCode } from "../txn-errors.ts";
+import { txnCoordinator, txnErrorCode, txnFailureCode } from "../txn-errors.ts";
 
 const EPOCH_MAX = 32767;
 const PRODUCER_FENCED_SINCE = 4;
@@ -24,19 +24,16 @@ export const initProducerIdHandler = defineHandler<InitProducerIdRequest, InitPr
     const base = { ...defaultInitProducerIdResponse(), throttleTimeMs: 0 };
     const refused = (errorCode: number) => ({ ...base, errorCode, producerId: -1n, producerEpoch: -1 });
     if (req.transactionalId !== null) {
-      const why = transactionsUnavailable(ctx);
-      if (why !== null) {
-        ctx.broker.log.debug?.(`InitProducerId ${req.transactionalId}: ${why}`);
-        return refused(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      }
+      const coordinator = txnCoordinator(ctx, req.transactionalId);
+      if (typeof coordinator === "number") return refused(coordinator);
       const expected = ctx.apiVersion >= 3 && req.producerId >= 0n && req.producerEpoch >= 0 ? { producerId: Number(req.producerId), producerEpoch: req.producerEpoch } : null;
       try {
-        const r = await ctx.broker.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
+        const r = await coordinator.initProducerId(req.transactionalId, req.transactionTimeoutMs, expected);
         if (r.error !== null) return refused(txnErrorCode(r.error, PRODUCER_FENCED_SINCE, ctx.apiVersion));
         return { ...base, errorCode: 0, producerId: BigInt(r.producerId), producerEpoch: r.producerEpoch };
       } catch (err) {
         ctx.broker.log.warn(`InitProducerId ${req.transactionalId}: ${err instanceof Error ? err.message : String(err)}`);
-        return refused(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return refused(txnFailureCode(ctx, err));
       }
     }
     if (req.producerId >= 0n && req.producerEpoch >= 0 && req.producerEpoch < EPOCH_MAX - 1) {

@@ -6,8 +6,8 @@
 // - v4-5 (KIP-890, broker to broker): several transactions per request, each with verify_only
 //   (check that the partitions are in the transaction; INVALID_TXN_STATE where not) and a
 //   top-level error_code. v5 may answer TRANSACTION_ABORTABLE; this broker never does.
-// - Cluster mode: COORDINATOR_NOT_AVAILABLE (15) on every partition (not supported yet).
-import { ErrorCode } from "../../protocol/errors.ts";
+// - Cluster mode: only the id's coordinator answers; elsewhere NOT_COORDINATOR (16) on every
+//   partition, COORDINATOR_LOAD_IN_PROGRESS (14) while it loads (txn-errors.ts).
 import {
   AddPartitionsToTxn,
   type AddPartitionsToTxnRequest,
@@ -17,7 +17,7 @@ import {
 } from "../../protocol/messages/index.ts";
 import type { PartitionResult } from "../../../core/transactions/coordinator.ts";
 import { defineHandler, type RequestContext } from "../handler.ts";
-import { transactionsUnavailable, txnErrorCode } from "../txn-errors.ts";
+import { txnCoordinator, txnErrorCode, txnFailureCode } from "../txn-errors.ts";
 
 const PRODUCER_FENCED_SINCE = 2;
 
@@ -44,12 +44,13 @@ export const addPartitionsToTxnHandler = defineHandler<AddPartitionsToTxnRequest
 
 async function add(ctx: RequestContext, transactionalId: string, producerId: bigint, producerEpoch: number, topics: Array<{ topic: string; partitions: number[] }>, verifyOnly: boolean): Promise<Array<PartitionResult | { topic: string; partition: number; code: number }>> {
   const all = (code: number) => topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition, code })));
-  if (transactionsUnavailable(ctx) !== null) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  const coordinator = txnCoordinator(ctx, transactionalId);
+  if (typeof coordinator === "number") return all(coordinator);
   try {
-    return await ctx.broker.transactions.addPartitions(transactionalId, Number(producerId), producerEpoch, topics, verifyOnly);
+    return await coordinator.addPartitions(transactionalId, Number(producerId), producerEpoch, topics, verifyOnly);
   } catch (err) {
     ctx.broker.log.warn(`AddPartitionsToTxn ${transactionalId}: ${err instanceof Error ? err.message : String(err)}`);
-    return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return all(txnFailureCode(ctx, err));
   }
 }
 

@@ -1,8 +1,10 @@
-// DescribeProducers (key 61), v0 (KIP-664). The idempotent producers with state on each partition
-// asked for (core/log/producer-state.ts, through the core): producer id, epoch, the last sequence
-// and timestamp of its last batch kept. There are no transactions, so coordinator_epoch and
-// current_txn_start_offset are -1. The state is in memory: after a restart a partition lists
-// only producers that wrote since. Unknown partitions → UNKNOWN_TOPIC_OR_PARTITION (3).
+// DescribeProducers (key 61), v0 (KIP-664). The idempotent and transactional producers with state
+// on each partition asked for (core/log/producer-state.ts, through the core): producer id, epoch,
+// the last sequence and timestamp of its last batch kept, the coordinator epoch of its last marker
+// and the first offset of its open transaction (-1: none). The state is rebuilt from the log after
+// a restart, and built on followers from the replicated log. Unknown partitions →
+// UNKNOWN_TOPIC_OR_PARTITION (3); in a cluster a partition this broker does not lead →
+// NOT_LEADER_OR_FOLLOWER (6), as Kafka answers (the admin client asks each partition's leader).
 import { CoreError } from "../../../core/errors.ts";
 import {
   DescribeProducers,
@@ -23,13 +25,15 @@ export const describeProducersHandler = defineHandler<DescribeProducersRequest, 
       name: t.name,
       partitions: t.partitionIndexes.map((partitionIndex): DescribeProducersResponsePartitionResponse => {
         try {
-          const activeProducers = ctx.broker.producers(t.name, partitionIndex).map((p) => ({
+          const producers = ctx.broker.producers(t.name, partitionIndex);
+          ctx.broker.checkLeader(t.name, partitionIndex);
+          const activeProducers = producers.map((p) => ({
             producerId: BigInt(p.producerId),
             producerEpoch: p.epoch,
             lastSequence: p.lastSequence,
             lastTimestamp: BigInt(p.lastTimestamp),
-            coordinatorEpoch: -1,
-            currentTxnStartOffset: -1n,
+            coordinatorEpoch: p.coordinatorEpoch,
+            currentTxnStartOffset: BigInt(p.currentTxnStartOffset),
           }));
           return { partitionIndex, errorCode: 0, errorMessage: null, activeProducers };
         } catch (err) {

@@ -18,6 +18,7 @@ import { offsetForLeaderEpochHandler } from "./23-offset-for-leader-epoch.ts";
 import { addPartitionsToTxnHandler } from "./24-add-partitions-to-txn.ts";
 import { addOffsetsToTxnHandler } from "./25-add-offsets-to-txn.ts";
 import { endTxnHandler } from "./26-end-txn.ts";
+import { writeTxnMarkersHandler } from "./27-write-txn-markers.ts";
 import { txnOffsetCommitHandler } from "./28-txn-offset-commit.ts";
 import { describeTransactionsHandler } from "./65-describe-transactions.ts";
 import { listTransactionsHandler } from "./66-list-transactions.ts";
@@ -73,6 +74,7 @@ export const HANDLERS: readonly Handler[] = [
   addPartitionsToTxnHandler,
   addOffsetsToTxnHandler,
   endTxnHandler,
+  writeTxnMarkersHandler,
   txnOffsetCommitHandler,
   describeTransactionsHandler,
   listTransactionsHandler,

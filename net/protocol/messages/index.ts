@@ -48,6 +48,7 @@ import { SaslAuthenticate } from "./sasl-authenticate.ts";
 import { SaslHandshake } from "./sasl-handshake.ts";
 import { SyncGroup } from "./sync-group.ts";
 import { TxnOffsetCommit } from "./txn-offset-commit.ts";
+import { WriteTxnMarkers } from "./write-txn-markers.ts";
 
 export * from "./add-offsets-to-txn.ts";
 export * from "./add-partitions-to-txn.ts";
@@ -95,12 +96,13 @@ export * from "./sasl-authenticate.ts";
 export * from "./sasl-handshake.ts";
 export * from "./sync-group.ts";
 export * from "./txn-offset-commit.ts";
+export * from "./write-txn-markers.ts";
 export * from "./consumer-protocol-subscription.ts";
 export * from "./consumer-protocol-assignment.ts";
 
 /** Every generated API, in API key order. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AddOffsetsToTxn, AddPartitionsToTxn, AlterConfigs, AlterUserScramCredentials, ApiVersions, ConsumerGroupDescribe, ConsumerGroupHeartbeat, CreateAcls, CreatePartitions, CreateTopics, DeleteAcls, DeleteGroups, DeleteRecords, DeleteTopics, DescribeAcls, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeTransactions, DescribeUserScramCredentials, ElectLeaders, EndTxn, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, ListTransactions, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup, TxnOffsetCommit].sort((a, b) => a.key - b.key);
+export const apis: readonly ApiDescriptor<any, any, any, any>[] = [AddOffsetsToTxn, AddPartitionsToTxn, AlterConfigs, AlterUserScramCredentials, ApiVersions, ConsumerGroupDescribe, ConsumerGroupHeartbeat, CreateAcls, CreatePartitions, CreateTopics, DeleteAcls, DeleteGroups, DeleteRecords, DeleteTopics, DescribeAcls, DescribeCluster, DescribeConfigs, DescribeGroups, DescribeLogDirs, DescribeProducers, DescribeTopicPartitions, DescribeTransactions, DescribeUserScramCredentials, ElectLeaders, EndTxn, Fetch, FindCoordinator, GetTelemetrySubscriptions, Heartbeat, IncrementalAlterConfigs, InitProducerId, JoinGroup, LeaveGroup, ListGroups, ListOffsets, ListTransactions, Metadata, OffsetCommit, OffsetDelete, OffsetFetch, OffsetForLeaderEpoch, Produce, SaslAuthenticate, SaslHandshake, SyncGroup, TxnOffsetCommit, WriteTxnMarkers].sort((a, b) => a.key - b.key);
 
 /** API key → descriptor. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
