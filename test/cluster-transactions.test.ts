@@ -8,7 +8,9 @@
 //   WriteTxnMarkers, and the offsets to the group's coordinator.
 // - A second producer with the same transactional id fences the first across the cluster.
 // - The coordinator broker SIGKILLed while a transaction commits: after the failover it is there
-//   whole or not at all, and a new producer of the id commits a new transaction.
+//   whole or not at all, and a new producer of the id commits a new transaction; SIGKILLed after
+//   it logged the decision to commit, with a marker still to write (that partition's leader
+//   stopped): the new coordinator writes the markers and the transaction is there whole.
 // - The leader of a data partition SIGKILLed after a commit and an abort: the new leader (built
 //   from the replicated log) serves read_committed with the committed data, no aborted data, and
 //   a last stable offset that is not stuck (records produced after the failover are readable).
@@ -249,6 +251,52 @@ describe.skipIf(skip !== null)("transactions in cluster mode (etcd + 3 brokers)"
 
     await cluster.startBroker(coordinator);
     await cluster.waitFor("ckill", (m) => m.every((p) => p.isr.length === 3), "the restarted broker back in every ISR", 30_000);
+  }, 120_000);
+
+  test("SIGKILL of the coordinator after it decided to commit, with a marker still to write: the new coordinator completes the commit", async () => {
+    await createTopic("cdecided", 3);
+    const id = "cdecided-tx";
+    const coordinator = await txnCoordinator(id);
+    const meta = await cluster.metadata("cdecided");
+    // A partition led by another broker, whose marker cannot be written while that broker is stopped.
+    const stalled = meta.find((p) => p.leader !== coordinator)!;
+    const kafka = kafkajs();
+    const producer = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const t = await producer.transaction();
+    for (let p = 0; p < 3; p++) await t.send({ topic: "cdecided", messages: range(`d${p}-`, 0, 10).map((value) => ({ value, partition: p })) });
+    // kafkajs lets a connection error of its in-flight EndTxn escape as an unhandled rejection when
+    // the coordinator dies under it (the commit's own promise fails too, and is awaited below).
+    const swallow = (e: unknown) => {
+      if (!(e instanceof Error && e.name === "KafkaJSConnectionError")) throw e;
+    };
+    process.on("unhandledRejection", swallow);
+    cluster.pause(stalled.leader);
+    try {
+      const commit = t.commit().catch(() => {});
+      // The decision is logged (on every in-sync replica of the id's log partition) before any marker.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const c = await RawConnection.open(cluster.address(coordinator));
+        const state = await c.request(DescribeTransactions, 0, { transactionalIds: [id] }).finally(() => c.close());
+        if (state.transactionStates[0]!.transactionState === "PrepareCommit") break;
+        if (Date.now() > deadline) throw new Error(`the coordinator did not decide: ${state.transactionStates[0]!.transactionState}`);
+        await Bun.sleep(50);
+      }
+      await cluster.kill9(coordinator);
+      cluster.resume(stalled.leader);
+      await commit;
+      await producer.disconnect().catch(() => {});
+    } finally {
+      if (cluster.brokers.get(stalled.leader) !== null) cluster.resume(stalled.leader);
+      process.off("unhandledRejection", swallow);
+    }
+    const next = kafkajs().producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true });
+    await next.connect(); // waits out the completion (CONCURRENT_TRANSACTIONS until then)
+    await next.disconnect();
+    for (let p = 0; p < 3; p++) expect(await kcatValues("cdecided", p)).toEqual(range(`d${p}-`, 0, 10));
+    await cluster.startBroker(coordinator);
+    await cluster.waitFor("cdecided", (m) => m.every((p) => p.isr.length === 3), "the restarted broker back in every ISR", 30_000);
   }, 120_000);
 
   test("SIGKILL of a data partition's leader after a commit and an abort: the new leader serves read_committed with the right data and a last stable offset that moves on", async () => {
