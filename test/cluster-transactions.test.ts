@@ -21,14 +21,22 @@ import { kcat } from "./harness.ts";
 import { RawConnection } from "./raw-kafka.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
+import { encodeRecordBatch } from "../core/batch/record-batch.ts";
 import {
+  AddPartitionsToTxn,
   DescribeProducers,
   DescribeTransactions,
+  EndTxn,
   FindCoordinator,
+  InitProducerId,
   ListOffsets,
   ListTransactions,
+  Produce,
+  defaultAddPartitionsToTxnRequest,
   defaultFindCoordinatorRequest,
+  defaultInitProducerIdRequest,
   defaultListOffsetsRequest,
+  defaultProduceRequest,
 } from "../net/protocol/messages/index.ts";
 
 const skip = etcdMissing();
@@ -254,46 +262,64 @@ describe.skipIf(skip !== null)("transactions in cluster mode (etcd + 3 brokers)"
   }, 120_000);
 
   test("SIGKILL of the coordinator after it decided to commit, with a marker still to write: the new coordinator completes the commit", async () => {
+    // Raw requests, so the test controls when the EndTxn is sent and knows when it was decided.
     await createTopic("cdecided", 3);
     const id = "cdecided-tx";
     const coordinator = await txnCoordinator(id);
     const meta = await cluster.metadata("cdecided");
-    // A partition led by another broker, whose marker cannot be written while that broker is stopped.
-    const stalled = meta.find((p) => p.leader !== coordinator)!;
-    const kafka = kafkajs();
-    const producer = kafka.producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true });
-    await producer.connect();
-    const t = await producer.transaction();
-    for (let p = 0; p < 3; p++) await t.send({ topic: "cdecided", messages: range(`d${p}-`, 0, 10).map((value) => ({ value, partition: p })) });
-    // kafkajs lets a connection error of its in-flight EndTxn escape as an unhandled rejection when
-    // the coordinator dies under it (the commit's own promise fails too, and is awaited below).
-    const swallow = (e: unknown) => {
-      if (!(e instanceof Error && e.name === "KafkaJSConnectionError")) throw e;
+    const ask = async <T>(broker: number, f: (c: RawConnection) => Promise<T>): Promise<T> => {
+      const c = await RawConnection.open(cluster.address(broker));
+      try {
+        return await f(c);
+      } finally {
+        c.close();
+      }
     };
-    process.on("unhandledRejection", swallow);
-    cluster.pause(stalled.leader);
+    /** InitProducerId at the id's coordinator, retried while it loads or ends the last transaction. */
+    const init = async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const at = await txnCoordinator(id);
+        const r = await ask(at, (c) => c.request(InitProducerId, 4, { ...defaultInitProducerIdRequest(), transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })).catch(() => null);
+        if (r !== null && r.errorCode === 0) return { producerId: r.producerId, producerEpoch: r.producerEpoch };
+        if (Date.now() > deadline) throw new Error(`InitProducerId ${id}: ${r?.errorCode ?? "no answer"}`);
+        await Bun.sleep(100);
+      }
+    };
+    const { producerId, producerEpoch } = await init();
+    const added = await ask(coordinator, (c) =>
+      c.request(AddPartitionsToTxn, 3, { ...defaultAddPartitionsToTxnRequest(), v3AndBelowTransactionalId: id, v3AndBelowProducerId: producerId, v3AndBelowProducerEpoch: producerEpoch, v3AndBelowTopics: [{ name: "cdecided", partitions: [0, 1, 2] }] }),
+    );
+    expect(added.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((x) => x.partitionErrorCode))).toEqual([0, 0, 0]);
+    for (const p of meta) {
+      const records = encodeRecordBatch({ records: range(`d${p.partition}-`, 0, 10).map((v) => ({ value: new TextEncoder().encode(v) })), producerId: Number(producerId), producerEpoch, baseSequence: 0, transactional: true });
+      const res = await ask(p.leader, (c) => c.request(Produce, 9, { ...defaultProduceRequest(), transactionalId: id, acks: -1, timeoutMs: 10_000, topicData: [{ name: "cdecided", partitionData: [{ index: p.partition, records }] }] }));
+      expect(res.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+    }
+    // A partition led by another broker, whose marker cannot be written while that broker is stopped.
+    const stalled = meta.find((p) => p.leader !== coordinator)!.leader;
+    cluster.pause(stalled);
+    const c = await RawConnection.open(cluster.address(coordinator));
     try {
-      const commit = t.commit().catch(() => {});
+      const ended = c.request(EndTxn, 3, { transactionalId: id, producerId, producerEpoch, committed: true }, 60_000).catch(() => null);
       // The decision is logged (on every in-sync replica of the id's log partition) before any marker.
       const deadline = Date.now() + 20_000;
       for (;;) {
-        const c = await RawConnection.open(cluster.address(coordinator));
-        const state = await c.request(DescribeTransactions, 0, { transactionalIds: [id] }).finally(() => c.close());
-        if (state.transactionStates[0]!.transactionState === "PrepareCommit") break;
-        if (Date.now() > deadline) throw new Error(`the coordinator did not decide: ${state.transactionStates[0]!.transactionState}`);
+        const state = (await ask(coordinator, (q) => q.request(DescribeTransactions, 0, { transactionalIds: [id] }))).transactionStates[0]!.transactionState;
+        if (state === "PrepareCommit") break;
+        if (Date.now() > deadline) throw new Error(`the coordinator did not decide: ${state}`);
         await Bun.sleep(50);
       }
       await cluster.kill9(coordinator);
-      cluster.resume(stalled.leader);
-      await commit;
-      await producer.disconnect().catch(() => {});
+      cluster.resume(stalled);
+      await ended;
     } finally {
-      if (cluster.brokers.get(stalled.leader) !== null) cluster.resume(stalled.leader);
-      process.off("unhandledRejection", swallow);
+      c.close();
+      if (cluster.brokers.get(stalled) !== null) cluster.resume(stalled);
     }
-    const next = kafkajs().producer({ transactionalId: id, maxInFlightRequests: 1, idempotent: true });
-    await next.connect(); // waits out the completion (CONCURRENT_TRANSACTIONS until then)
-    await next.disconnect();
+    // The new coordinator loaded PrepareCommit: it writes the markers and completes it. A new
+    // InitProducerId of the id waits for that (CONCURRENT_TRANSACTIONS meanwhile).
+    await init();
     for (let p = 0; p < 3; p++) expect(await kcatValues("cdecided", p)).toEqual(range(`d${p}-`, 0, 10));
     await cluster.startBroker(coordinator);
     await cluster.waitFor("cdecided", (m) => m.every((p) => p.isr.length === 3), "the restarted broker back in every ISR", 30_000);
