@@ -11,6 +11,9 @@
 //   whole or not at all, and a new producer of the id commits a new transaction; SIGKILLed after
 //   it logged the decision to commit, with a marker still to write (that partition's leader
 //   stopped): the new coordinator writes the markers and the transaction is there whole.
+// - The group's coordinator SIGKILLed between a TxnOffsetCommit and the commit: the pending offsets
+//   were replicated in __consumer_offsets; the new coordinator loads them and commits them on the
+//   transaction's marker (WriteTxnMarkers for its partition).
 // - The leader of a data partition SIGKILLed after a commit and an abort: the new leader (built
 //   from the replicated log) serves read_committed with the committed data, no aborted data, and
 //   a last stable offset that is not stuck (records produced after the failover are readable).
@@ -22,7 +25,9 @@ import { RawConnection } from "./raw-kafka.ts";
 import { TestCluster } from "./cluster-harness.ts";
 import { ErrorCode } from "../net/protocol/errors.ts";
 import { encodeRecordBatch } from "../core/batch/record-batch.ts";
+import { offsetsPartitionFor } from "../net/cluster/offsets.ts";
 import {
+  AddOffsetsToTxn,
   AddPartitionsToTxn,
   DescribeProducers,
   DescribeTransactions,
@@ -31,11 +36,14 @@ import {
   InitProducerId,
   ListOffsets,
   ListTransactions,
+  OffsetFetch,
   Produce,
+  TxnOffsetCommit,
   defaultAddPartitionsToTxnRequest,
   defaultFindCoordinatorRequest,
   defaultInitProducerIdRequest,
   defaultListOffsetsRequest,
+  defaultOffsetFetchRequest,
   defaultProduceRequest,
 } from "../net/protocol/messages/index.ts";
 
@@ -91,14 +99,19 @@ describe.skipIf(skip !== null)("transactions in cluster mode (etcd + 3 brokers)"
   }
 
   /** The broker a live broker names as the transactional id's coordinator (raw FindCoordinator, key_type 1). */
-  async function txnCoordinator(transactionalId: string): Promise<number> {
+  function txnCoordinator(transactionalId: string): Promise<number> {
+    return coordinatorOf(transactionalId, 1);
+  }
+
+  /** The coordinator a live broker names for a key (raw FindCoordinator: key_type 0 a group, 1 a transactional id). */
+  async function coordinatorOf(transactionalId: string, keyType: number): Promise<number> {
     const deadline = Date.now() + 20_000;
     for (;;) {
       for (const id of cluster.live()) {
         const c = await RawConnection.open(cluster.address(id)).catch(() => null);
         if (c === null) continue;
         try {
-          const res = await c.request(FindCoordinator, 3, { ...defaultFindCoordinatorRequest(), key: transactionalId, keyType: 1 });
+          const res = await c.request(FindCoordinator, 3, { ...defaultFindCoordinatorRequest(), key: transactionalId, keyType });
           if (res.errorCode === 0 && cluster.live().includes(res.nodeId)) return res.nodeId;
         } catch {
           // a broker going away: ask another
@@ -216,6 +229,63 @@ describe.skipIf(skip !== null)("transactions in cluster mode (etcd + 3 brokers)"
       expect(await kcatValues("czombie", p, "read_uncommitted")).toEqual([`z${p}`, `f${p}`]);
     }
   }, 60_000);
+
+  test("SIGKILL of the group's coordinator between TxnOffsetCommit and the commit: the new one loads the pending offsets from __consumer_offsets and commits them on the marker", async () => {
+    const id = "cgroup-tx";
+    const txnAt = await txnCoordinator(id);
+    await createTopic("cgroup-in", 1);
+    // A group whose coordinator is another broker than the transaction's.
+    await coordinatorOf("cgroup-warmup", 0); // creates __consumer_offsets when it is not there yet
+    const offsetsMeta = await cluster.waitFor("__consumer_offsets", (m) => m.length > 0 && m.every((p) => p.leader >= 0), "__consumer_offsets leaders");
+    let group = "";
+    for (let i = 0; group === "" && i < 1000; i++) if (offsetsMeta[offsetsPartitionFor(`cgroup-${i}`, offsetsMeta.length)]!.leader !== txnAt) group = `cgroup-${i}`;
+    if (group === "") throw new Error(`broker ${txnAt} leads every partition of __consumer_offsets: ${JSON.stringify(offsetsMeta)}`);
+    const groupAt = await coordinatorOf(group, 0);
+    expect(groupAt).not.toBe(txnAt);
+    const ask = async <T>(broker: number, f: (c: RawConnection) => Promise<T>): Promise<T> => {
+      const c = await RawConnection.open(cluster.address(broker));
+      try {
+        return await f(c);
+      } finally {
+        c.close();
+      }
+    };
+    const committed = async (at: number, requireStable: boolean) => {
+      const r = await ask(at, (c) => c.request(OffsetFetch, 7, { ...defaultOffsetFetchRequest(), groupId: group, topics: [{ name: "cgroup-in", partitionIndexes: [0] }], requireStable }));
+      return [r.errorCode, r.topics[0]?.partitions[0]?.errorCode, r.topics[0]?.partitions[0]?.committedOffset];
+    };
+    const init = await ask(txnAt, (c) => c.request(InitProducerId, 4, { ...defaultInitProducerIdRequest(), transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }));
+    expect(init.errorCode).toBe(0);
+    const { producerId, producerEpoch } = init;
+    expect((await ask(txnAt, (c) => c.request(AddOffsetsToTxn, 3, { transactionalId: id, producerId, producerEpoch, groupId: group }))).errorCode).toBe(0);
+    const toc = await ask(groupAt, (c) =>
+      c.request(TxnOffsetCommit, 3, {
+        transactionalId: id, groupId: group, producerId, producerEpoch, generationId: -1, memberId: "", groupInstanceId: null,
+        topics: [{ name: "cgroup-in", partitions: [{ partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      }),
+    );
+    expect(toc.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    // Pending: invisible, and unstable for a reader that asks for stable offsets (KIP-447).
+    expect(await committed(groupAt, false)).toEqual([0, 0, -1n]);
+    expect(await committed(groupAt, true)).toEqual([0, ErrorCode.UNSTABLE_OFFSET_COMMIT, -1n]);
+    await cluster.kill9(groupAt);
+    // The commit's marker for the group's partition reaches its new coordinator (retried until one leads it).
+    expect((await ask(txnAt, (c) => c.request(EndTxn, 3, { transactionalId: id, producerId, producerEpoch, committed: true }))).errorCode).toBe(0);
+    const deadline = Date.now() + 30_000;
+    let last: unknown[] = [];
+    for (;;) {
+      const at = await coordinatorOf(group, 0).catch(() => -1);
+      if (at >= 0) {
+        last = await committed(at, true).catch((e) => [String(e)]);
+        if (last[0] === 0 && last[2] === 42n) break;
+      }
+      if (Date.now() > deadline) throw new Error(`the offsets were not committed on the new coordinator: ${JSON.stringify(last, (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
+      await Bun.sleep(100);
+    }
+    expect(last).toEqual([0, 0, 42n]);
+    await cluster.startBroker(groupAt);
+    await cluster.waitFor("cgroup-in", (m) => m.every((p) => p.isr.length === 3), "the restarted broker back in every ISR", 30_000);
+  }, 120_000);
 
   test("SIGKILL of the coordinator broker while a transaction commits: after the failover it is there whole or not at all; a new producer of the id commits", async () => {
     await createTopic("ckill", 3);
