@@ -201,6 +201,8 @@ describe.skipIf(skip !== null)("transactions in cluster mode (etcd + 3 brokers)"
       if (id !== coordinator) {
         const elsewhere = await ask(id, (c) => c.request(DescribeTransactions, 0, { transactionalIds: ["ctx-tx"] }));
         expect(elsewhere.transactionStates[0]!.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
+        const init = await ask(id, (c) => c.request(InitProducerId, 4, { ...defaultInitProducerIdRequest(), transactionalId: "ctx-tx", transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }));
+        expect(init.errorCode).toBe(ErrorCode.NOT_COORDINATOR);
       }
       const producers = (await ask(id, (c) => c.request(DescribeProducers, 0, { topics: [{ name: "ctx", partitionIndexes: [0] }] }))).topics[0]!.partitions[0]!;
       if (id === leader0) expect([producers.errorCode, producers.activeProducers.map((x) => [x.producerId, x.currentTxnStartOffset])]).toEqual([0, [[state.producerId, -1n]]]);
