@@ -167,6 +167,11 @@ const LOG_START_FILE = "log-start-offset";
  */
 let runwayZeros: Uint8Array | null = null;
 
+/** Told of each rise of a log's high watermark (PartitionLog.waitForHighWatermark). */
+export interface HighWatermarkWaiter {
+  highWatermarkMoved(): void;
+}
+
 export class PartitionLog implements Syncable {
   private segments: Segment[];
   private start: number;
@@ -199,6 +204,7 @@ export class PartitionLog implements Syncable {
   private rolling: Promise<void> | null = null;
   private closed = false;
   private readonly listeners = new Set<(highWatermark: number) => void>();
+  private readonly hwWaiters = new Set<HighWatermarkWaiter>();
   private readonly durableListeners = new Set<(durableEnd: number) => void>();
   private readonly scratch = newScratch();
   /** The active segment's latest batches in memory (tail-cache.ts); null without a budget. */
@@ -330,6 +336,16 @@ export class PartitionLog implements Syncable {
   onHighWatermark(listener: (highWatermark: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** `waiter.highWatermarkMoved()` at each rise until `stopWaiting(waiter)`: onHighWatermark
+   * without a closure each (a consumer's parked fetch, net/kafka/fast-fetch.ts). */
+  waitForHighWatermark(waiter: HighWatermarkWaiter): void {
+    this.hwWaiters.add(waiter);
+  }
+
+  stopWaiting(waiter: HighWatermarkWaiter): void {
+    this.hwWaiters.delete(waiter);
   }
 
   private get active(): Segment {
@@ -748,6 +764,14 @@ export class PartitionLog implements Syncable {
         listener(offset);
       } catch (e) {
         this.deps.logger.error(`high watermark listener threw: ${String(e)}`);
+      }
+    }
+    if (this.hwWaiters.size === 0) return;
+    for (const waiter of this.hwWaiters) {
+      try {
+        waiter.highWatermarkMoved();
+      } catch (e) {
+        this.deps.logger.error(`high watermark waiter threw: ${String(e)}`);
       }
     }
   }
@@ -1485,6 +1509,7 @@ export class PartitionLog implements Syncable {
       this.deps.durability.unregister(this);
       for (const seg of this.segments) seg.release();
       this.listeners.clear();
+      this.hwWaiters.clear();
     }
   }
 }
