@@ -12,12 +12,15 @@
 //   idle     sockets from one address past --max-connections-per-ip are closed at once (counted in
 //            /metrics); idle sockets that fill --max-connections are closed after
 //            --first-request-timeout-ms, and a new client is then served.
+//   stalled  a connection that sends half of an admitted frame and stops is closed after
+//            --request-body-timeout-ms, its request memory given back: the frame that waited for
+//            that memory on another connection is then read and answered.
 //
 // Bounds are on memory and progress, generous for a loaded 2-core CI machine; never on speed.
 import { afterEach, expect, test } from "bun:test";
 import type { Socket } from "node:net";
 import {
-  apiVersionsFrame, batchOf, bombPayload, bombRequest, firstProduceErrorCode, idleSockets, newClientServedAfter, openSocket, partialFrames, roundTrip, rssMiB, whileProbed,
+  apiVersionsFrame, batchOf, writeAll, bombPayload, bombRequest, firstProduceErrorCode, idleSockets, newClientServedAfter, openSocket, partialFrames, roundTrip, rssMiB, whileProbed,
 } from "./abuse-attacks.ts";
 import { type BrokerProcess, removeDir, startBroker } from "./harness.ts";
 import { RawConnection } from "./raw-kafka.ts";
@@ -160,4 +163,55 @@ test("idle sockets: one address past --max-connections-per-ip is closed at once 
   const closedBy = Date.now() + 15_000;
   while (all.some((s) => !s.destroyed && !s.closed) && Date.now() < closedBy) await new Promise((r) => setTimeout(r, 50));
   expect(all.filter((s) => !s.closed).length).toBe(0);
+}, 60_000);
+
+test("a frame begun and then stalled is closed after --request-body-timeout-ms, its request memory given back: a frame waiting for that memory is then read and answered", async () => {
+  const MiB = 1024 * 1024;
+  const TIMEOUT_MS = 3000;
+  broker = await startBroker({ args: ["--max-request-memory", "48MiB", "--request-body-timeout-ms", String(TIMEOUT_MS)] });
+  const b = broker;
+  await createTopic(b, "stalled");
+  const metrics = async () => await (await fetch(`http://${b.http}/metrics`)).text();
+  const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1]);
+  /** Re-reads /metrics until `ok` holds (the broker's own account, not a guess at its timing). */
+  const metricsUntil = async (ok: (text: string) => boolean, what: string) => {
+    for (let i = 0; i < 200; i++) {
+      const text = await metrics();
+      if (ok(text)) return text;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`/metrics never showed ${what}`);
+  };
+
+  // Made first: B must be waiting well within A's timeout.
+  const request = bombRequest("stalled", batchOf(0, new Uint8Array(30 * MiB)), 1);
+  // A: 16 MiB of a 32 MiB frame, then nothing. Its whole size counts against the 48 MiB.
+  const stalled = await openSocket(b.kafka);
+  sockets.push(stalled);
+  stalled.on("error", () => {});
+  // One whole request first: only the stall, not the first-request timeout, may close it.
+  expect(await roundTrip(stalled, apiVersionsFrame())).not.toBeNull();
+  const stalledClosed = new Promise<void>((r) => stalled.once("close", () => r()));
+  const partial = new Uint8Array(4 + 16 * MiB);
+  new DataView(partial.buffer).setInt32(0, 32 * MiB - 4);
+  await writeAll(stalled, partial);
+  await metricsUntil((t) => gauge(t, "streamctl_request_memory_bytes") >= 32 * MiB, "the stalled frame counted");
+
+  // B: a whole 30 MiB Produce (one batch over max.message.bytes: answered MESSAGE_TOO_LARGE). It
+  // does not fit beside A's 32 MiB, so its connection waits, unread.
+  const waiting = await openSocket(b.kafka);
+  sockets.push(waiting);
+  const answered = roundTrip(waiting, request);
+  await metricsUntil((t) => gauge(t, "streamctl_request_memory_waiting_connections") === 1, "B waiting for request memory");
+
+  // A's silence passes the timeout: A is closed, its 32 MiB given back, B is read and answered.
+  await stalledClosed;
+  const answer = await answered;
+  expect(answer).not.toBeNull();
+  expect(firstProduceErrorCode(answer!)).toBe(10); // MESSAGE_TOO_LARGE: read whole and judged
+  const after = await metricsUntil((t) => gauge(t, "streamctl_request_memory_bytes") === 0, "the request memory given back");
+  expect(after).toMatch(/^streamctl_connections_timed_out_total\{reason="kafka_request_stalled"\} 1$/m);
+  expect(b.stderr()).toContain(`of a ${32 * MiB}-byte request arrived, then nothing for ${TIMEOUT_MS} ms (--request-body-timeout-ms)`);
+  // B's connection is still served.
+  expect(await roundTrip(waiting, apiVersionsFrame())).not.toBeNull();
 }, 60_000);

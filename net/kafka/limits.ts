@@ -1,6 +1,6 @@
 // The Kafka door's limits, each with its reason (core's are in core/limits.ts). The relations
 // between them and core's are asserted when a listener starts (checkKafkaDoorLimits).
-import { checkLimits, type LimitRelation, MESSAGE_BYTES_MAX_DEFAULT, RECYCLE_MIN_BYTES, REQUEST_BYTES_MAX } from "../../core/limits.ts";
+import { checkLimits, type LimitRelation, MESSAGE_BYTES_MAX_DEFAULT, RECYCLE_MIN_BYTES, REQUEST_BODY_TIMEOUT_MS_DEFAULT, REQUEST_BYTES_MAX } from "../../core/limits.ts";
 
 /** Requests of one connection being handled at once; past that, reading pauses until answers go
  * out. Clients pipeline a handful (librdkafka: 5 per partition leader); 64 lets them while
@@ -61,6 +61,7 @@ export const KAFKA_DOOR_LIMITS = {
   REQUEST_MEMORY_BYTES_DEFAULT,
   MAX_CONNECTIONS_PER_IP_DEFAULT,
   FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+  REQUEST_BODY_TIMEOUT_MS_DEFAULT,
   REFUSAL_LOG_INTERVAL_MS,
   DOWN_CONVERT_BYTES_MAX,
 };
@@ -76,6 +77,7 @@ export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOO
   ["the default request memory takes a largest frame, so no frame Kafka would accept is refused by default", (l) => l.REQUEST_MEMORY_BYTES_DEFAULT >= l.REQUEST_BYTES_MAX],
   ["one address may not take every connection by default, and may take more than a client's handful", (l) => l.MAX_CONNECTIONS_PER_IP_DEFAULT >= 16 && l.MAX_CONNECTIONS_PER_IP_DEFAULT < l.MAX_CONNECTIONS_DEFAULT],
   ["a connection's first request is due long before it counts as idle, and no sooner than a login", (l) => l.FIRST_REQUEST_TIMEOUT_MS_DEFAULT >= l.AUTH_TIMEOUT_MS && l.FIRST_REQUEST_TIMEOUT_MS_DEFAULT < l.IDLE_TIMEOUT_MS_DEFAULT],
+  ["a stalled frame gives its request memory back long before its connection would count as idle", (l) => l.REQUEST_BODY_TIMEOUT_MS_DEFAULT < l.IDLE_TIMEOUT_MS_DEFAULT],
   ["refusal lines are rate-limited to a few a minute, not silenced", (l) => l.REFUSAL_LOG_INTERVAL_MS >= 1000 && l.REFUSAL_LOG_INTERVAL_MS <= 60_000],
   ["a SASL token of any mechanism we offer (a few hundred bytes) fits a pre-login frame, which is far below a request's cap", (l) => l.SASL_FRAME_BYTES_MAX >= 4096 && l.SASL_FRAME_BYTES_MAX < l.REQUEST_BYTES_MAX],
   ["a down-converting fetch converts at least an old client's default partition fetch size (1 MiB; the first message whole beyond it)", (l) => l.DOWN_CONVERT_BYTES_MAX >= 1024 * 1024],
