@@ -14,7 +14,9 @@
 // bench/run.ts prints medians and ranges. 100-byte records, BENCH_RECORDS (1,000,000) per run,
 // each produce after BENCH_PRODUCE_WARMUP_RECORDS (200,000) of the same, unmeasured;
 // latency at 5,000 records/s for BENCH_LATENCY_SECONDS (5), each latency phase after a `sync` so
-// that no system pays for another's writeback. Measures; asserts nothing.
+// that no system pays for another's writeback: every system's ack latency with a producer alone,
+// then streamctl's produce→consume (a producer and a consumer) in a phase of its own. Measures;
+// asserts nothing.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -186,25 +188,33 @@ async function streamctlRun(file: string, warmFile: string): Promise<Figures> {
     await exec(["sync"]); // the same quiet disk for every system's latency phase
     const before = await brokerHistograms(broker.http);
     const gcBefore = collectionsIn(broker.stderr());
+    // The ack latency: a producer alone at the fixed rate, as Redis's and NATS's runs are (a
+    // consumer beside it is the next phase's work, not theirs).
+    const paced = (mode: string, topic: string) => [STREAMCTL_BIN, "bench", mode, "--broker", b, "--json", "--topic", topic, "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)];
     const latStarted = performance.now();
-    const latRun = await exec([STREAMCTL_BIN, "bench", "e2e", "--broker", b, "--json", "--topic", "lat", "--records", String(LATENCY_RECORDS), "--rate", String(LATENCY_RATE), "--record-size", String(RECORD_BYTES), "--warmup", String(LATENCY_WARMUP_SECONDS)]);
+    const lat = JSON.parse((await exec(paced("produce", "lat"))).out);
     const latSecs = (performance.now() - latStarted) / 1000;
-    const lat = JSON.parse(latRun.out);
     const gcAfter = collectionsIn(broker.stderr());
-    // Collections over the whole phase (its warm-up included, at the same rate); the client's own CPU per record sent.
+    // Collections over the whole phase (its warm-up included, at the same rate).
     f.brokerGcPerSec = (gcAfter.count - gcBefore.count) / latSecs;
     f.brokerGcPausedMsPerSec = (gcAfter.pausedMs - gcBefore.pausedMs) / latSecs;
-    f.clientCpuUsPerRecord = (latRun.cpuMs * 1000) / (LATENCY_RECORDS + LATENCY_WARMUP_RECORDS);
+    f.clientCpuUsPerRecord = lat.clientCpuUsPerRecord;
     Object.assign(f, pauseFigures(lat.machinePauses));
     const after = await brokerHistograms(broker.http);
+    // Produce → consume: the same producer with a consumer at the end of the topic.
+    await exec(["sync"]);
+    const e2e = JSON.parse((await exec(paced("e2e", "e2e"))).out);
+    f.e2eP50 = e2e.e2eLatencyMs.p50;
+    f.e2eP99 = e2e.e2eLatencyMs.p99;
+    f.e2eAckP99 = e2e.ackLatencyMs.p99;
+    f.e2eClientCpuUsPerRecord = e2e.clientCpuUsPerRecord;
+    f.e2ePausedMsPerSec = e2e.machinePauses.pausedMsPerSec;
     // Where an ack's time went, from the broker's own histograms over the latency phase (its warm-up included).
     f.fsyncP99 = histogramQuantile(after.fsync, before.fsync, 0.99);
     f.fsyncOver2 = fractionAbove(after.fsync, before.fsync, 0.002);
     f.produceP99 = histogramQuantile(after.produce, before.produce, 0.99);
     f.ackP50 = lat.ackLatencyMs.p50;
     f.ackP99 = lat.ackLatencyMs.p99;
-    f.e2eP50 = lat.e2eLatencyMs.p50;
-    f.e2eP99 = lat.e2eLatencyMs.p99;
     f.rss = peakRssMiB(broker.proc.pid);
   } finally {
     await broker.stop();
@@ -265,7 +275,7 @@ async function redisRun(): Promise<Figures> {
     const out = (await exec(xadd("bench", RECORDS))).out;
     const produce = Number(out.trim().split("\n").at(-1)!.split(",")[1]!.replaceAll('"', ""));
     const r = JSON.parse((await exec([BUN, join(import.meta.dir, "peers", "redis-client.ts"), `redis://127.0.0.1:${s.port}`, "bench", String(RECORDS), String(RECORD_BYTES), String(LATENCY_RATE), String(LATENCY_RECORDS), String(LATENCY_WARMUP_RECORDS)])).out);
-    return { produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, ...pauseFigures(r.pauses), rss: peakRssMiB(s.proc.pid) };
+    return { produce, consume: r.consume, ackP50: r.ackP50Ms, ackP99: r.ackP99Ms, clientCpuUsPerRecord: r.clientCpuUsPerRecord, ...pauseFigures(r.pauses), rss: peakRssMiB(s.proc.pid) };
   } finally {
     await stopServer(s);
   }
@@ -358,17 +368,20 @@ export async function run(): Promise<BenchRow[]> {
     ...rows("streamctl, kcat: consume", sc, "kcatConsume", "records/s", "kcat -C -e, every record formatted, to /dev/null"),
     ...rows("streamctl, streamctl bench: produce", sc, "ownProduce", "records/s", `${sync}; streamctl bench produce, acks=all, no compression`),
     ...rows("streamctl, streamctl bench: consume", sc, "ownConsume", "records/s", "streamctl bench consume, every record decoded"),
-    ...rows("streamctl: ack latency p50 at 5,000/s", sc, "ackP50", "ms", `${sync}; streamctl bench e2e, from intended send time`),
-    ...rows("streamctl: ack latency p99 at 5,000/s", sc, "ackP99", "ms", `${sync}; streamctl bench e2e, from intended send time`),
-    ...rows("streamctl: produce→consume p50 at 5,000/s", sc, "e2eP50", "ms", "streamctl bench e2e"),
-    ...rows("streamctl: produce→consume p99 at 5,000/s", sc, "e2eP99", "ms", "streamctl bench e2e"),
+    ...rows("streamctl: ack latency p50 at 5,000/s", sc, "ackP50", "ms", `${sync}; streamctl bench produce --rate, a producer alone as in Redis's and NATS's runs, from intended send time`),
+    ...rows("streamctl: ack latency p99 at 5,000/s", sc, "ackP99", "ms", `${sync}; streamctl bench produce --rate, a producer alone as in Redis's and NATS's runs, from intended send time`),
+    ...rows("streamctl: produce→consume p50 at 5,000/s", sc, "e2eP50", "ms", "streamctl bench e2e: the same producer and a consumer at the end of the topic, next phase"),
+    ...rows("streamctl: produce→consume p99 at 5,000/s", sc, "e2eP99", "ms", "streamctl bench e2e: the same producer and a consumer at the end of the topic, next phase"),
+    ...rows("streamctl: ack latency p99 at 5,000/s with the consumer", sc, "e2eAckP99", "ms", "the acks of that bench e2e phase (goal: produce→consume p99 ≤ 2× it)"),
+    ...rows("streamctl: machine paused during the produce→consume phase", sc, "e2ePausedMsPerSec", "ms per s", "cmd/bench-pauses.ts, as below"),
     ...rows("streamctl: broker fdatasync p99 during the latency phase", sc, "fsyncP99", "ms", "bucket bound from the broker's /metrics histogram (0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5 ms …)"),
     ...rows("streamctl: broker fdatasyncs over 2 ms during the latency phase", sc, "fsyncOver2", "share", "from /metrics; each such sync delays every ack waiting on it past the 2 ms goal"),
     ...rows("streamctl: broker Produce handling p99 during the latency phase", sc, "produceP99", "ms", "bucket bound from /metrics: request read → answer queued, the sync included"),
     ...rows("streamctl: broker peak RSS", sc, "rss", "MiB", "VmHWM over the whole run"),
     ...rows("streamctl: broker collections per second during the latency phase", sc, "brokerGcPerSec", "per s", "BUN_JSC_logGC=1 on the broker: JavaScriptCore's collections over the latency phase (its warm-up included)"),
     ...rows("streamctl: broker paused by collections during the latency phase", sc, "brokerGcPausedMsPerSec", "ms per s", "the same collections' pauses (logGC's p=), summed"),
-    ...rows("streamctl bench e2e: its own CPU per record at 5,000/s", sc, "clientCpuUsPerRecord", "µs", "the load generator's user + system time over the latency phase (producer, consumer, pacing thread; start-up and warm-up included) ÷ records"),
+    ...rows("streamctl bench produce: its own CPU per record at 5,000/s", sc, "clientCpuUsPerRecord", "µs", "the load generator's user + system time over the measured phase, every thread (I/O, pacing, pause meter, JIT, collector) ÷ records"),
+    ...rows("streamctl bench e2e: its own CPU per record at 5,000/s", sc, "e2eClientCpuUsPerRecord", "µs", "the same with the consumer"),
     ...rows("streamctl, kcat consume: kcat's CPU per record", sc, "kcatConsumeCpuUs", "µs", "kcat -C -e, every record formatted, to /dev/null: user + system time ÷ records"),
     ...rows("streamctl, kcat consume: the broker's CPU per record", sc, "brokerKcatConsumeCpuUs", "µs", "the broker's user + system time during that consume ÷ records"),
     ...pauseRows("streamctl", sc),
@@ -382,6 +395,7 @@ export async function run(): Promise<BenchRow[]> {
     ...rows("Redis Streams: consume", redis, "consume", "records/s", "XRANGE COUNT 10000, Bun.RedisClient"),
     ...rows("Redis Streams: ack latency p50 at 5,000/s", redis, "ackP50", "ms", "XADD from intended send time, Bun.RedisClient"),
     ...rows("Redis Streams: ack latency p99 at 5,000/s", redis, "ackP99", "ms", "XADD from intended send time, Bun.RedisClient"),
+    ...rows("Redis Streams: the load generator's CPU per record at 5,000/s", redis, "clientCpuUsPerRecord", "µs", "bench/peers/redis-client.ts (the same pacing and pause meter as ours) over the measured phase ÷ records"),
     ...pauseRows("Redis Streams", redis),
     ...rows("Redis Streams: server peak RSS", redis, "rss", "MiB", "VmHWM"),
     ...rows("disk: sequential write, 1 MiB + fdatasync each", disk, "mbps", "MB/s", ok.fio ? "fio --rw=write --bs=1M --fdatasync=1" : "dd bs=1M oflag=dsync"),

@@ -128,6 +128,10 @@ export interface BenchReport {
   /** With a rate: how late a sleeping thread's wake-ups came while the measured load ran
    * (cmd/bench-pauses.ts). The machine's own stalls, which every latency above includes. */
   machinePauses?: PauseStats;
+  /** This process's CPU time (user + system, every thread: I/O, pacing, the pause meter, the JIT
+   * and the collector) over the measured load, per record sent, µs. What the load generator costs
+   * the machine it shares with the system under test. */
+  clientCpuUsPerRecord?: number;
   errors: string[];
 }
 
@@ -158,10 +162,13 @@ async function bench(io: Io, mode: Mode, flags: BenchFlags): Promise<void> {
         else await e2eMode(client, w, partitions, stop);
       }
       const meter = o.rate > 0 && mode !== "consume" ? await startPauseMeter() : null;
+      const cpuBefore = process.cpuUsage();
       if (mode === "produce") report = fromProduce(o, partitions, await produceLoad(o, partitions, stop));
       else if (mode === "consume") report = await consumeMode(io, client, o, partitions, stop);
       else report = await e2eMode(client, o, partitions, stop);
       report.warmupSeconds = warmup;
+      const cpu = process.cpuUsage(cpuBefore);
+      if (report.records > 0) report.clientCpuUsPerRecord = (cpu.user + cpu.system) / report.records;
       if (meter !== null) report.machinePauses = await meter.stop();
     } catch (err) {
       throw describeFailure(err, `bench ${mode}`);
@@ -261,6 +268,7 @@ export function formatReport(r: BenchReport): string {
       `  machine paused  ${p.pausedMsPerSec.toFixed(1)} ms per s (${p.pausesPerSec.toFixed(1)} wake-ups/s of a sleeping thread 2 ms or more late, worst ${p.worstMs.toFixed(1)} ms${p.lockedShare !== null ? `; ${Math.round(p.lockedShare * 100)}% of them at one point of a 100 ms period` : ""})`,
     );
   }
+  if (r.clientCpuUsPerRecord !== undefined) lines.push(`  this client's CPU  ${r.clientCpuUsPerRecord.toFixed(1)} µs per record (user + system, all its threads)`);
   if (r.consumed !== undefined && r.consumed < r.records) lines.push(`  consumer saw ${formatCount(r.consumed)} of ${formatCount(r.records)} records`);
   return `${lines.join("\n")}\n`;
 }

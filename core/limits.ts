@@ -105,6 +105,16 @@ export const TAIL_CACHE_CHUNK_BYTES = 64 * 1024;
 export const TAIL_CACHE_PARTITION_BYTES = 256 * 1024;
 export const TAIL_CACHE_BYTES_MAX = 32 * 1024 * 1024;
 
+/**
+ * A sync covering at most this many unsynced bytes of a log, when it is the only log of its
+ * round, runs on the event loop (FileLayer.fdatasyncSync) instead of Bun's thread pool: on this
+ * project's VMs (Firecracker) a thread hop costs more than a small sync, and the pool's two hops
+ * per sync (out and back) made a fifth of the broker's CPU at 5,000 acks/s and lengthened the ack
+ * tail (issue #23, BENCHMARKS.md). Bigger syncs go to the pool, so the loop keeps reading the
+ * next requests while the disk writes; several logs in one round too, so their syncs overlap.
+ */
+export const SYNC_ON_LOOP_MAX_BYTES = 64 * 1024;
+
 /** How often retention.ms / retention.bytes are enforced: segments are large, a delete a little
  * late costs only disk, and each pass walks every partition's segment list. */
 export const RETENTION_CHECK_MS = 30_000;

@@ -883,6 +883,9 @@ async function runSeed(seed: number, counts: Counts): Promise<void> {
   // Half the seeds: syncs take 1–4 turns each, so they finish out of the order they started in.
   const latency = seededRandom(seed ^ 0x2545f491);
   if (rand(2) === 0) fs.disk.syncTurns = () => 1 + latency(4);
+  // Half the seeds (their own draw): a log alone in its sync round syncs small writes on the
+  // event loop (fdatasyncSync), as the disk layer does (issue #23).
+  fs.disk.syncOnLoop = seededRandom(seed ^ 0x51ac0001)(2) === 0;
   let b = await boot(fs, clock, compact);
   // One to three power losses, each after 80–480 operations; now and then a clean restart between.
   const losses = 1 + rand(3);

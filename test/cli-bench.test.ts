@@ -79,6 +79,9 @@ describe("streamctl bench", () => {
     const paced = await streamctl(["bench", "produce", "--topic", "b-text", "--records", "200", "--rate", "2000", "--broker", broker.kafka]);
     expect(paced.code).toBe(0);
     expect(paced.stdout).toMatch(/\n  machine paused  \d+\.\d ms per s \(\d+\.\d wake-ups\/s of a sleeping thread 2 ms or more late, worst \d+\.\d ms/);
+    // What the load generator itself costs, per record (issue #23): a positive figure.
+    const cpu = /\n  this client's CPU  (\d+\.\d) µs per record/.exec(paced.stdout);
+    expect(Number(cpu?.[1])).toBeGreaterThan(0);
     const read = await streamctl(["bench", "consume", "--topic", "b-text", "--records", "10", "--broker", broker.kafka]);
     expect(read.code).toBe(0);
     expect(read.stdout).toMatch(/^bench consume: 10 records of 100 B from b-text \(1 partition\)\n  throughput  [\d,]+ records\/s/);

@@ -52,8 +52,10 @@ async function paced(n: number, h: Histogram | null): Promise<void> {
 if (WARMUP_RECORDS > 0) await paced(WARMUP_RECORDS, null);
 const h = new Histogram();
 const meter = await startPauseMeter();
+const cpuBefore = process.cpuUsage();
 await paced(LAT_RECORDS, h);
+const cpu = process.cpuUsage(cpuBefore);
 const pauses = await meter.stop();
 client.close();
 const s = h.summary();
-console.log(JSON.stringify({ consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000, pauses }));
+console.log(JSON.stringify({ consume: RECORDS / consumeSecs, ackP50Ms: s.p50 / 1000, ackP99Ms: s.p99 / 1000, clientCpuUsPerRecord: (cpu.user + cpu.system) / LAT_RECORDS, pauses }));

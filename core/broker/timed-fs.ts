@@ -25,6 +25,18 @@ export function timedFileLayer(onSync: (ms: number) => void, inner: FileLayer = 
     };
     bound.set("fdatasyncThen", fdatasyncThen);
   }
+  const innerSync = inner.fdatasyncSync;
+  if (innerSync !== undefined) {
+    const fdatasyncSync: NonNullable<FileLayer["fdatasyncSync"]> = (file) => {
+      const started = performance.now();
+      try {
+        innerSync.call(inner, file);
+      } finally {
+        onSync(performance.now() - started);
+      }
+    };
+    bound.set("fdatasyncSync", fdatasyncSync);
+  }
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const known = bound.get(prop);

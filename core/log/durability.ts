@@ -43,8 +43,8 @@ export function formatFsyncPolicy(policy: FsyncPolicy): string {
 
 /** What the scheduler drives: a log that can start one sync of what it has written. */
 export interface Syncable {
-  /** Starts a sync if there are waiters and none is in flight. */
-  startSync(): void;
+  /** Starts a sync if there are waiters and none is in flight; `alone`: the only log of its round. */
+  startSync(alone?: boolean): void;
   /** Background sync for `interval`: everything written so far. Never rejects. */
   syncInBackground(): void;
 }
@@ -59,7 +59,8 @@ export class SyncScheduler {
     const logs = this.round;
     for (const l of this.dirty) logs.push(l);
     this.dirty.clear();
-    for (const l of logs) l.startSync();
+    const alone = logs.length === 1;
+    for (const l of logs) l.startSync(alone);
     logs.length = 0;
   };
   private readonly logs = new Set<Syncable>();

@@ -6,6 +6,7 @@ import { CoreError } from "../errors.ts";
 import { MemoryFileLayer } from "../testing/memory-fs.ts";
 import { segmentPaths } from "./segment.ts";
 import { giveBack, RECYCLE_MIN_BYTES } from "../lent-buffers.ts";
+import { SYNC_ON_LOOP_MAX_BYTES } from "../limits.ts";
 import { batchesIn, buildBatch } from "../testing/batch-bytes.ts";
 import { type Env, LAYERS, MemoryLogger, openLog, watchedFs } from "../testing/log-harness.ts";
 
@@ -216,6 +217,8 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
     let started = 0;
     const gated = new Proxy(env.fs, {
       get(target, prop, receiver) {
+        // The pool's syncs only: a sync on the event loop (fdatasyncSync) cannot be held.
+        if (prop === "fdatasyncSync") return undefined;
         const v = Reflect.get(target, prop, receiver);
         if (typeof v !== "function") return v;
         if (prop === "fdatasync") {
@@ -267,6 +270,44 @@ describe.each(LAYERS)("PartitionLog on %s", (_name, makeEnv) => {
       const done = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
       if (done) break;
     }
+  });
+
+  test("a small sync of a log alone in its round runs on the event loop; a large one, or two logs in one round, use the pool; every ack waits for its sync (issue #23)", async () => {
+    env = makeEnv();
+    if (env.fs instanceof MemoryFileLayer) env.fs.disk.syncOnLoop = true;
+    const pool = env.fs.fdatasyncThen !== undefined ? "fdatasyncThen" : "fdatasync";
+    const calls: string[] = [];
+    const fs = watchedFs(env.fs, ["fdatasync", "fdatasyncThen", "fdatasyncSync"], (name, args) => calls.push(`${name} ${String((args[0] as { path: string }).path).split("/").at(-3)}`));
+    const { log, scheduler } = await openLog(env, { fs });
+    await log.append(buildBatch({ records: 1, valueBytes: 100 }));
+    expect(calls).toEqual(["fdatasyncSync t"]);
+    expect(log.highWatermark).toBe(1);
+    calls.length = 0;
+    await log.append(buildBatch({ records: 1, valueBytes: SYNC_ON_LOOP_MAX_BYTES }));
+    expect(calls).toEqual([`${pool} t`]);
+    expect(log.highWatermark).toBe(2);
+    const other = (await openLog(env, { fs, scheduler, dir: "u/0" })).log;
+    calls.length = 0;
+    await Promise.all([log.append(buildBatch({ records: 1 })), other.append(buildBatch({ records: 2 }))]);
+    expect(calls.sort()).toEqual([`${pool} t`, `${pool} u`]);
+    expect([log.highWatermark, other.highWatermark]).toEqual([3, 2]);
+    await Promise.all([log.close(), other.close()]);
+  });
+
+  test("a failed sync on the event loop rejects its appends and rolls them back, as a failed pool sync does", async () => {
+    const fs = new MemoryFileLayer();
+    fs.disk.syncOnLoop = true;
+    const memEnv: Env = { fs, root: "/data", cleanup() {} };
+    const { log } = await openLog(memEnv);
+    await log.append(buildBatch({ records: 2 }));
+    const synced = fs.disk.syncCount;
+    fs.injectFault({ op: "fdatasync", code: "EIO" });
+    const err = await log.append(buildBatch()).catch((e: CoreError) => e.code);
+    expect(err).toBe("STORAGE");
+    expect([log.endOffset, log.highWatermark]).toEqual([2, 2]);
+    expect((await log.append(buildBatch())).baseOffset).toBe(2);
+    expect(fs.disk.syncCount).toBe(synced + 1); // the failed one counted nothing; the retry synced on the loop
+    await log.close();
   });
 
   test("a read at the tail while later appends wait for their sync takes one pread, no header walk", async () => {

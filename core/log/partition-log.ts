@@ -58,7 +58,7 @@ import { decodeRecordBatch } from "../batch/record-batch.ts";
 import { CoreError } from "../errors.ts";
 import type { FileLayer } from "../fs.ts";
 import { dirname, fsErrorCode, joinPath, writeFileAtomic } from "../fs.ts";
-import { PRODUCER_EXPIRATION_MS, RUNWAY_BYTES, RUNWAY_INTERVAL_MS } from "../limits.ts";
+import { PRODUCER_EXPIRATION_MS, RUNWAY_BYTES, RUNWAY_INTERVAL_MS, SYNC_ON_LOOP_MAX_BYTES } from "../limits.ts";
 import type { Syncable } from "./durability.ts";
 import { type EpochEntry, LEADER_EPOCHS_FILE, LeaderEpochs } from "./leader-epochs.ts";
 import { type LoadedProducers, deleteSnapshots, loadProducerState, walkProducerBatches, writeSnapshot } from "./producer-snapshots.ts";
@@ -167,6 +167,11 @@ const LOG_START_FILE = "log-start-offset";
  */
 let runwayZeros: Uint8Array | null = null;
 
+/** Told of each rise of a log's high watermark (PartitionLog.waitForHighWatermark). */
+export interface HighWatermarkWaiter {
+  highWatermarkMoved(): void;
+}
+
 export class PartitionLog implements Syncable {
   private segments: Segment[];
   private start: number;
@@ -186,12 +191,20 @@ export class PartitionLog implements Syncable {
     if (e !== null && e !== undefined) this.syncFailed(seg, e);
     else this.synced(seg, state);
   };
+  /** A sync run on the event loop reports through these (no closure per sync). */
+  private loopSyncError: unknown = null;
+  private readonly loopSyncDone = (): void => {
+    const e = this.loopSyncError;
+    this.loopSyncError = null;
+    this.syncDone(e);
+  };
   private waiters: DurableWaiter[] = [];
   /** The other waiters array: `synced` swaps the two instead of making one per sync. */
   private spareWaiters: DurableWaiter[] = [];
   private rolling: Promise<void> | null = null;
   private closed = false;
   private readonly listeners = new Set<(highWatermark: number) => void>();
+  private readonly hwWaiters = new Set<HighWatermarkWaiter>();
   private readonly durableListeners = new Set<(durableEnd: number) => void>();
   private readonly scratch = newScratch();
   /** The active segment's latest batches in memory (tail-cache.ts); null without a budget. */
@@ -323,6 +336,16 @@ export class PartitionLog implements Syncable {
   onHighWatermark(listener: (highWatermark: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** `waiter.highWatermarkMoved()` at each rise until `stopWaiting(waiter)`: onHighWatermark
+   * without a closure each (a consumer's parked fetch, net/kafka/fast-fetch.ts). */
+  waitForHighWatermark(waiter: HighWatermarkWaiter): void {
+    this.hwWaiters.add(waiter);
+  }
+
+  stopWaiting(waiter: HighWatermarkWaiter): void {
+    this.hwWaiters.delete(waiter);
   }
 
   private get active(): Segment {
@@ -640,8 +663,12 @@ export class PartitionLog implements Syncable {
     });
   }
 
-  /** Called by the scheduler: one fdatasync covering everything written so far. */
-  startSync(): void {
+  /**
+   * Called by the scheduler: one fdatasync covering everything written so far. `alone`: no other
+   * log syncs in this round, so a small sync may run on the event loop (SYNC_ON_LOOP_MAX_BYTES);
+   * its completion still comes later, in a microtask, as the pool's does.
+   */
+  startSync(alone = false): void {
     if (this.syncing || this.waiters.length === 0) return;
     const seg = this.active;
     const state = seg.snapshot();
@@ -650,7 +677,16 @@ export class PartitionLog implements Syncable {
     this.syncState = state;
     const fs = this.deps.fs;
     try {
-      if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
+      if (alone && fs.fdatasyncSync !== undefined && state.size - seg.durableSize <= SYNC_ON_LOOP_MAX_BYTES) {
+        let error: unknown = null;
+        try {
+          fs.fdatasyncSync(seg.file!);
+        } catch (e) {
+          error = e ?? new Error("fdatasync failed");
+        }
+        this.loopSyncError = error;
+        queueMicrotask(this.loopSyncDone);
+      } else if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
       else fs.fdatasync(seg.file!).then(() => this.syncDone(null), this.syncDone);
     } catch (e) {
       queueMicrotask(() => this.syncDone(e ?? new Error("fdatasync failed")));
@@ -728,6 +764,14 @@ export class PartitionLog implements Syncable {
         listener(offset);
       } catch (e) {
         this.deps.logger.error(`high watermark listener threw: ${String(e)}`);
+      }
+    }
+    if (this.hwWaiters.size === 0) return;
+    for (const waiter of this.hwWaiters) {
+      try {
+        waiter.highWatermarkMoved();
+      } catch (e) {
+        this.deps.logger.error(`high watermark waiter threw: ${String(e)}`);
       }
     }
   }
@@ -1465,6 +1509,7 @@ export class PartitionLog implements Syncable {
       this.deps.durability.unregister(this);
       for (const seg of this.segments) seg.release();
       this.listeners.clear();
+      this.hwWaiters.clear();
     }
   }
 }

@@ -67,12 +67,16 @@ export interface OpenOptions {
   runwayBytes?: number;
   /** LogDeps.tailCache (default: none, every read from the files). */
   tailCache?: TailCacheBudget;
+  /** Another log's scheduler, to share its sync rounds (default: a new one, with `policy`). */
+  scheduler?: SyncScheduler;
+  /** The log's directory under env.root (default "t/0"). */
+  dir?: string;
 }
 
 export async function openLog(env: Env, opts: OpenOptions = {}): Promise<{ log: PartitionLog; scheduler: SyncScheduler; clock: ManualClock }> {
   const clock = opts.clock ?? new ManualClock();
-  const scheduler = new SyncScheduler(opts.policy ?? { mode: "always" });
-  const log = await PartitionLog.open(`${env.root}/t/0`, { ...DEFAULT_LOG_CONFIG, ...opts.config }, {
+  const scheduler = opts.scheduler ?? new SyncScheduler(opts.policy ?? { mode: "always" });
+  const log = await PartitionLog.open(`${env.root}/${opts.dir ?? "t/0"}`, { ...DEFAULT_LOG_CONFIG, ...opts.config }, {
     fs: opts.fs ?? env.fs,
     clock,
     durability: scheduler,

@@ -68,6 +68,9 @@ export class MemoryDisk {
    * test make syncs finish out of the order they were started in, as on a real disk.
    */
   syncTurns: (() => number) | null = null;
+  /** Offer FileLayer.fdatasyncSync (a sync on the caller's thread, taking no turn): the logs then
+   * sync small writes that way, as on the real disk layer. Off by default. */
+  syncOnLoop = false;
 
   usedBytes(node: MemNode = this.root): number {
     if (node.kind === "file") return node.size;
@@ -264,6 +267,20 @@ export class MemoryFileLayer implements FileLayer {
     }
     f.size = size;
   }
+  /** Present while the disk's syncOnLoop is set (see there). */
+  get fdatasyncSync(): ((file: FileHandle) => void) | undefined {
+    return this.disk.syncOnLoop ? this.syncNow : undefined;
+  }
+  private readonly syncNow = (file: FileHandle): void => {
+    const f = this.handle(file).file;
+    this.check("fdatasync", file.path);
+    const sync = ++f.syncsStarted;
+    if (sync > f.durableSync) {
+      f.durable = f.data.slice(0, f.size);
+      f.durableSync = sync;
+    }
+    this.disk.syncCount++;
+  };
   async fdatasync(file: FileHandle): Promise<void> {
     const f = this.handle(file).file;
     this.check("fdatasync", file.path);

@@ -33,6 +33,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { AnswerThenClose, CLOSE_CONNECTION, EncodedResponse, type Handler, type HandlerResult, type KafkaDoor, NO_RESPONSE, type RequestContext } from "./handler.ts";
 import { gate, outcomeOf } from "./acl-gate.ts";
 import type { Outcome } from "./acl-rule.ts";
+import { fastFetch } from "./fast-fetch.ts";
 import { fastProduce } from "./fast-produce.ts";
 import { type RefusalReason, refuse } from "./refusals.ts";
 import { saslRawToken } from "./sasl.ts";
@@ -68,6 +69,8 @@ export function dispatch(frame: Uint8Array, conn: ConnectionContext, sink: Outco
   }
   // The common Produce, read from the frame without request objects (fast-produce.ts).
   if (fastProduce(frame, conn, sink)) return;
+  // A consumer's Fetch of one partition, parked without promises (fast-fetch.ts).
+  if (fastFetch(frame, conn, sink)) return;
   let decoded: Decoded | DispatchOutcome;
   let res: HandlerResult<unknown> | Promise<HandlerResult<unknown>>;
   let after: ((res: Outcome<unknown>) => Outcome<unknown>) | undefined;

@@ -23,6 +23,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { type FetchPartitionAnswer, fetchResponseFrame, type FetchTopicAnswer } from "../../protocol/fast-responses.ts";
 import { Fetch, type FetchRequest, type FetchResponse } from "../../protocol/messages/index.ts";
 import type { RecordsIn } from "../../protocol/api.ts";
+import type { Broker } from "../../../core/broker/broker.ts";
 import type { Topic } from "../../../core/topics/topic-store.ts";
 import type { PartitionLog } from "../../../core/log/partition-log.ts";
 import { errorMessage, kafkaErrorCode } from "../errors.ts";
@@ -79,7 +80,7 @@ function nothingNew(req: FetchRequest, ctx: RequestContext): boolean {
 }
 
 /** One pass over the requested partitions: the answer as it stands, and whether it is enough. */
-class FetchRound {
+export class FetchRound {
   readonly topics: FetchTopicAnswer[] = [];
   bytes = 0;
   errors = false;
@@ -98,52 +99,58 @@ function readOnce(req: FetchRequest, ctx: RequestContext): FetchRound {
   for (const t of req.topics) {
     const topic = resolveTopic(t, ctx);
     const partitions: FetchPartitionAnswer[] = [];
-    for (const p of t.partitions) partitions.push(readPartition(round, topic, t.topic, p, ctx, req.isolationLevel === READ_COMMITTED));
+    for (const p of t.partitions) {
+      partitions.push(readPartition(round, ctx.broker, ctx.apiVersion, topic, t.topic, p.partition, p.currentLeaderEpoch, Number(p.fetchOffset), p.partitionMaxBytes, req.isolationLevel === READ_COMMITTED));
+    }
     round.topics.push({ topic: topic?.name ?? t.topic, topicId: t.topicId, partitions });
   }
   return round;
 }
 
-function readPartition(
+/** One partition's part of a consumer's fetch, read now (the fast path, fast-fetch.ts, reads its one partition with it too). */
+export function readPartition(
   round: FetchRound,
+  broker: Broker,
+  apiVersion: number,
   topic: Topic | undefined,
   requestedName: string,
-  p: FetchRequest["topics"][number]["partitions"][number],
-  ctx: RequestContext,
+  partition: number,
+  currentLeaderEpoch: number,
+  offset: number,
+  partitionMaxBytes: number,
   committed: boolean,
 ): FetchPartitionAnswer {
-  const log = topic?.partitions[p.partition];
+  const log = topic?.partitions[partition];
   if (!topic || !log) {
     round.errors = true;
-    const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : kafkaErrorCode(ctx.broker.missingTopic(requestedName));
-    return answer(p.partition, errorCode, -1, -1, EMPTY);
+    const errorCode = topic ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : kafkaErrorCode(broker.missingTopic(requestedName));
+    return answer(partition, errorCode, -1, -1, EMPTY);
   }
   // Fetch below v10 predates zstd (KIP-110): a topic whose configured codec is zstd is refused
   // rather than sent to a client that may not decode it, as Kafka's KafkaApis does.
-  if (ctx.apiVersion < 10 && topic.configs.values["compression.type"] === "zstd") {
+  if (apiVersion < 10 && topic.configs.values["compression.type"] === "zstd") {
     round.errors = true;
-    return answer(p.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, -1, -1, EMPTY);
+    return answer(partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, -1, -1, EMPTY);
   }
-  const offset = Number(p.fetchOffset);
   try {
-    ctx.broker.checkLeader(topic.name, p.partition, p.currentLeaderEpoch);
+    broker.checkLeader(topic.name, partition, currentLeaderEpoch);
   } catch (err) {
     round.errors = true;
-    return answer(p.partition, kafkaErrorCode(err), -1, -1, EMPTY);
+    return answer(partition, kafkaErrorCode(err), -1, -1, EMPTY);
   }
   try {
-    const read = ctx.broker.read(topic, log, offset, Math.min(p.partitionMaxBytes, round.budget), round.minOneBatch, committed ? "read_committed" : "read_uncommitted");
+    const read = broker.read(topic, log, offset, Math.min(partitionMaxBytes, round.budget), round.minOneBatch, committed ? "read_committed" : "read_uncommitted");
     if (read.bytes > 0) round.minOneBatch = false;
     round.bytes += read.bytes;
     round.budget = Math.max(0, round.budget - read.bytes);
-    const a = answer(p.partition, 0, read.highWatermark, read.startOffset, read.chunks, read.lastStableOffset);
+    const a = answer(partition, 0, read.highWatermark, read.startOffset, read.chunks, read.lastStableOffset);
     if (read.aborted.length > 0) a.aborted = read.aborted;
     return a;
   } catch (err) {
     round.errors = true;
     const errorCode = kafkaErrorCode(err);
-    if (errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) ctx.broker.log.warn(`fetch ${topic.name}/${p.partition}@${offset}: ${errorMessage(err)}`);
-    return answer(p.partition, errorCode, log.highWatermark, log.startOffset, EMPTY, log.lastStableOffset);
+    if (errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) broker.log.warn(`fetch ${topic.name}/${partition}@${offset}: ${errorMessage(err)}`);
+    return answer(partition, errorCode, log.highWatermark, log.startOffset, EMPTY, log.lastStableOffset);
   }
 }
 
