@@ -12,6 +12,8 @@
 //   writing  — if the client stops reading, responses queue in userland only up to
 //              OUTPUT_BYTES_HIGH; past that, reading pauses, so a client that stops reading
 //              stops being read. `drain` resumes.
+//   turns    — after READ_BYTES_PER_TURN read, reading pauses until the next turn of the event
+//              loop: a fast sender cannot keep Bun reading its socket while others wait.
 //
 // Order of events for one request (must not interleave differently):
 //   0. frame complete → queued in `pending`; dispatched while under the in-flight and output bounds
@@ -45,7 +47,7 @@ import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/l
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
-import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, READ_BYTES_PER_TURN, SASL_FRAME_BYTES_MAX } from "./limits.ts";
 import { REQUEST_BODY_TIMEOUT_MS_DEFAULT } from "../../core/limits.ts";
 import { refuse } from "./refusals.ts";
 import { Session } from "./session.ts";
@@ -75,6 +77,21 @@ class Slot implements OutcomeSink {
 }
 
 type PausableSocket = Socket<Connection> & { pause(): void; resume(): void };
+
+/** Turns of the event loop, counted only while some connection reads (an immediate armed by the
+ * first read of a turn): what a connection read "this turn" is what it read since n changed. */
+const loopTurn = {
+  n: 0,
+  armed: false,
+  arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    setImmediate(() => {
+      this.n++;
+      this.armed = false;
+    });
+  },
+};
 
 export class Connection {
   private readonly splitter: FrameSplitter;
@@ -110,6 +127,15 @@ export class Connection {
   private lastBytesAt = 0;
   /** Runs while a frame is arriving and the socket is read: closes a connection whose frame stalls. */
   private stallTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Bytes read in the turn of the event loop numbered turnSeen. */
+  private readThisTurn = 0;
+  private turnSeen = -1;
+  /** Paused until the next turn: its share of this one is read. */
+  private yielding = false;
+  private readonly endTurn = (): void => {
+    this.yielding = false;
+    if (!this.closing) this.updateReading();
+  };
 
   constructor(
     private readonly socket: PausableSocket,
@@ -247,6 +273,16 @@ export class Connection {
     if (this.closing) return;
     this.lastBytesAt = performance.now();
     this.splitter.push(chunk, this.pending);
+    if (this.turnSeen !== loopTurn.n) {
+      this.turnSeen = loopTurn.n;
+      this.readThisTurn = 0;
+      loopTurn.arm();
+    }
+    this.readThisTurn += chunk.length;
+    if (this.readThisTurn >= READ_BYTES_PER_TURN && !this.yielding) {
+      this.yielding = true;
+      setImmediate(this.endTurn);
+    }
     this.afterSplit();
   }
 
@@ -364,7 +400,7 @@ export class Connection {
   }
 
   private updateReading(): void {
-    const shouldPause = this.splitter.waiting || this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
+    const shouldPause = this.yielding || this.splitter.waiting || this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();

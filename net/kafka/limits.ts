@@ -9,6 +9,12 @@ export const IN_FLIGHT_MAX = 64;
 /** Clients send one fetch at a time per connection (librdkafka, kafkajs); more waits its turn:
  * each fetch copies up to its max bytes before anything reaches the output queue. */
 export const FETCH_IN_FLIGHT_MAX = 1;
+/** Bytes one connection may read before it lets the event loop turn (issue #18: fair under abuse).
+ * Bun reads a socket again and again while each read fills its 512 KiB buffer (uSockets'
+ * repeat-read, bounded only when more than two sockets are ready), so one fast sender of a 95 MiB
+ * frame held the loop for most of its frame while another client's request waited. Past this much
+ * the connection pauses until the next turn (setImmediate): other sockets and timers run between. */
+export const READ_BYTES_PER_TURN = 1024 * 1024;
 /** Answers queued in userland for a client that stopped reading; past this, reading pauses, so a
  * client that stops reading stops being read (issue #7). */
 export const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
@@ -54,6 +60,7 @@ export const KAFKA_DOOR_LIMITS = {
   IN_FLIGHT_MAX,
   FETCH_IN_FLIGHT_MAX,
   OUTPUT_BYTES_HIGH,
+  READ_BYTES_PER_TURN,
   MAX_CONNECTIONS_DEFAULT,
   IDLE_TIMEOUT_MS_DEFAULT,
   AUTH_TIMEOUT_MS,
@@ -69,6 +76,7 @@ export const KAFKA_DOOR_LIMITS = {
 export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOOR_LIMITS>[] = [
   ["a produce of one default-sized batch per partition fits in a request frame", (l) => l.MESSAGE_BYTES_MAX_DEFAULT < l.REQUEST_BYTES_MAX],
   ["the output queue holds at least one default-sized batch, so a fetch answer always gets out", (l) => l.OUTPUT_BYTES_HIGH >= l.MESSAGE_BYTES_MAX_DEFAULT],
+  ["a connection's share of a turn is at least one of Bun's reads (512 KiB) and a few at most", (l) => l.READ_BYTES_PER_TURN >= 512 * 1024 && l.READ_BYTES_PER_TURN <= 4 * 1024 * 1024],
   ["fetches in flight are a subset of requests in flight", (l) => l.FETCH_IN_FLIGHT_MAX >= 1 && l.FETCH_IN_FLIGHT_MAX <= l.IN_FLIGHT_MAX],
   ["large frames are gathered into recycled buffers, small ones are not worth it", (l) => l.RECYCLE_MIN_BYTES < l.REQUEST_BYTES_MAX],
   ["the idle timeout is in whole seconds (the socket timer's unit) and longer than a client's request timeout", (l) => l.IDLE_TIMEOUT_MS_DEFAULT % 1000 === 0 && l.IDLE_TIMEOUT_MS_DEFAULT >= 60_000],
