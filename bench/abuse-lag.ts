@@ -8,9 +8,10 @@
 //   stream1    one connection sending 95 MiB of a 100 MiB frame
 //
 //   bun bench/abuse-lag.ts partial16 [--cpu-prof DIR]
+//   BUN_JSC_logGC=1 ABUSE_LAG_STDERR=/tmp/broker.log bun bench/abuse-lag.ts partial16
 //
 // Prints the prober's waits and the broker's own account of its loop; measures only.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "node:net";
@@ -76,5 +77,7 @@ for (const s of sockets) s.destroy();
 proc.kill("SIGTERM");
 await proc.exited;
 rmSync(dataDir, { recursive: true, force: true });
+// The broker's whole stderr (e.g. with BUN_JSC_logGC=1: its GC pauses), when asked for.
+if (process.env.ABUSE_LAG_STDERR) writeFileSync(process.env.ABUSE_LAG_STDERR, err);
 const longest = [...probe.latencies].sort((a, b) => b - a).slice(0, 5).map(Math.round);
 console.log(JSON.stringify({ case: which, probes: probe.latencies.length, failures: probe.failures, maxMs: Math.round(probe.maxMs), p99Ms: Math.round(probe.p99Ms), longest, broker: JSON.parse(lag) }));
