@@ -10,7 +10,7 @@
 //                   for the latency of one sync
 // Peers missing from the machine are installed with `apt-get install -y`; every server listens on
 // 127.0.0.1 on a free port with a temporary directory and is stopped afterwards. Each system runs
-// BENCH_RUNS (3) times, interleaved, each run on a fresh server; rows carry every run's figure and
+// BENCH_RUNS (3) times, interleaved (each run starts with the next system), each on a fresh server; rows carry every run's figure and
 // bench/run.ts prints medians and ranges. 100-byte records, BENCH_RECORDS (1,000,000) per run,
 // each produce after BENCH_PRODUCE_WARMUP_RECORDS (200,000) of the same, unmeasured;
 // latency at 5,000 records/s for BENCH_LATENCY_SECONDS (5), each latency phase after a `sync` so
@@ -351,13 +351,22 @@ export async function run(): Promise<BenchRow[]> {
   const redis: Figures[] = [];
   const disk: Figures[] = [];
   try {
+    // Each run starts with a different system, so that none always follows the same one (the
+    // host may still be writing back what the one before wrote: fio's and our produce runs write
+    // hundreds of MB).
+    const systems: Array<[string, () => Promise<void>]> = [
+      ["disk", async () => void disk.push(await diskRun(dir))],
+      ["streamctl", async () => void sc.push(await streamctlRun(file, warmFile))],
+      ...(ok.nats ? [["NATS", async () => void nats.push(await natsRun())] as [string, () => Promise<void>]] : []),
+      ...(ok.redis ? [["Redis", async () => void redis.push(await redisRun())] as [string, () => Promise<void>]] : []),
+    ];
     for (let i = 0; i < RUNS; i++) {
-      process.stderr.write(`  run ${i + 1}/${RUNS}: disk, streamctl, NATS, Redis\n`);
-      disk.push(await diskRun(dir));
-      await exec(["sync"]);
-      sc.push(await streamctlRun(file, warmFile));
-      if (ok.nats) nats.push(await natsRun());
-      if (ok.redis) redis.push(await redisRun());
+      const order = [...systems.slice(i % systems.length), ...systems.slice(0, i % systems.length)];
+      process.stderr.write(`  run ${i + 1}/${RUNS}: ${order.map(([name]) => name).join(", ")}\n`);
+      for (const [, measure] of order) {
+        await measure();
+        await exec(["sync"]);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -191,7 +191,7 @@ export class PartitionLog implements Syncable {
     if (e !== null && e !== undefined) this.syncFailed(seg, e);
     else this.synced(seg, state);
   };
-  /** A sync run on the event loop reports through these (no closure per sync). */
+  /** A sync run on the event loop, or one that threw as it started, reports through these (no closure per sync). */
   private loopSyncError: unknown = null;
   private readonly loopSyncDone = (): void => {
     const e = this.loopSyncError;
@@ -399,16 +399,7 @@ export class PartitionLog implements Syncable {
     this.checkOpen();
     assert(batch.length >= BATCH_HEADER_BYTES, "append takes a whole, validated batch");
     if (this.rolling !== null || this.shouldRoll(batch)) {
-      this.append(batch).then(
-        (r) => {
-          sink.baseOffset = r.baseOffset;
-          sink.lastOffset = r.lastOffset;
-          sink.logAppendTime = r.logAppendTime;
-          sink.duplicate = r.duplicate;
-          sink.durable();
-        },
-        (e) => sink.failed(e),
-      );
+      this.appendThenAfterRoll(batch, sink);
       return;
     }
     try {
@@ -424,6 +415,21 @@ export class PartitionLog implements Syncable {
     }
     this.waiters.push(sink);
     this.deps.durability.request(this);
+  }
+
+  /** appendThen's rare case, a roll first, through `append` (its own method: a closure in
+   * appendThen would make JavaScriptCore give every call a scope object for `sink`). */
+  private appendThenAfterRoll(batch: Uint8Array, sink: AppendSink): void {
+    this.append(batch).then(
+      (r) => {
+        sink.baseOffset = r.baseOffset;
+        sink.lastOffset = r.lastOffset;
+        sink.logAppendTime = r.logAppendTime;
+        sink.duplicate = r.duplicate;
+        sink.durable();
+      },
+      (e) => sink.failed(e),
+    );
   }
 
   private shouldRoll(batch: Uint8Array): boolean {
@@ -689,7 +695,8 @@ export class PartitionLog implements Syncable {
       } else if (fs.fdatasyncThen !== undefined) fs.fdatasyncThen(seg.file!, this.syncDone);
       else fs.fdatasync(seg.file!).then(() => this.syncDone(null), this.syncDone);
     } catch (e) {
-      queueMicrotask(() => this.syncDone(e ?? new Error("fdatasync failed")));
+      this.loopSyncError = e ?? new Error("fdatasync failed");
+      queueMicrotask(this.loopSyncDone);
     }
   }
 

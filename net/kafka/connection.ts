@@ -263,7 +263,7 @@ export class Connection {
   }
 
   private notifyIdle(): void {
-    if (!this.idle && !this.closing) return;
+    if (this.idleWaiters.length === 0 || (!this.idle && !this.closing)) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
