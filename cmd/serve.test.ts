@@ -55,16 +55,17 @@ describe("serve options", () => {
 
   test("fair under abuse: --max-request-memory takes a size with a binary unit, the others whole numbers (issue #18)", () => {
     const d = resolveServeOptions({}, { HOME: "/h" });
-    expect([d.maxRequestMemory, d.maxConnectionsPerIp, d.firstRequestTimeoutMs]).toEqual([256 * 1024 * 1024, 1000, 10_000]);
+    expect([d.maxRequestMemory, d.maxConnectionsPerIp, d.firstRequestTimeoutMs, d.requestBodyTimeoutMs]).toEqual([256 * 1024 * 1024, 1000, 10_000, 30_000]);
     const sizes = ["268435456", "256MiB", "256m", "1GiB", "2048k"].map((v) => resolveServeOptions({ maxRequestMemory: v }, { HOME: "/h" }).maxRequestMemory);
     expect(sizes).toEqual([256 * 1024 ** 2, 256 * 1024 ** 2, 256 * 1024 ** 2, 1024 ** 3, 2 * 1024 ** 2]);
-    const o = resolveServeOptions({ maxConnectionsPerIp: "5", firstRequestTimeoutMs: "1500" }, { HOME: "/h" });
-    expect([o.maxConnectionsPerIp, o.firstRequestTimeoutMs]).toEqual([5, 1500]);
+    const o = resolveServeOptions({ maxConnectionsPerIp: "5", firstRequestTimeoutMs: "1500", requestBodyTimeoutMs: "2500" }, { HOME: "/h" });
+    expect([o.maxConnectionsPerIp, o.firstRequestTimeoutMs, o.requestBodyTimeoutMs]).toEqual([5, 1500, 2500]);
     for (const [flags, says] of [
       [{ maxRequestMemory: "lots" }, "--max-request-memory: expected a size"],
       [{ maxRequestMemory: "1000" }, "at least 1MiB"],
       [{ maxConnectionsPerIp: "0" }, "--max-connections-per-ip: expected a positive integer"],
       [{ firstRequestTimeoutMs: "-1" }, "--first-request-timeout-ms"],
+      [{ requestBodyTimeoutMs: "0" }, "--request-body-timeout-ms: expected a positive integer"],
     ] as const) {
       expect(() => resolveServeOptions(flags, { HOME: "/h" })).toThrow(says);
     }

@@ -16,7 +16,7 @@ import { Broker, type BrokerLog } from "../core/broker/broker.ts";
 import { CoreError } from "../core/errors.ts";
 import type { GroupCoordinatorConfig } from "../core/groups/coordinator.ts";
 import { type FsyncPolicy, parseFsyncPolicy } from "../core/log/durability.ts";
-import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT, REQUEST_BYTES_MAX } from "../core/limits.ts";
+import { CLEANER_CHECK_MS, CLEANER_IO_BYTES_PER_S_DEFAULT, REQUEST_BODY_TIMEOUT_MS_DEFAULT, REQUEST_BYTES_MAX } from "../core/limits.ts";
 import { hostName, normaliseOrigin } from "../net/http/guard.ts";
 import { startHttpServer } from "../net/http/server.ts";
 import { Admission } from "../net/kafka/admission.ts";
@@ -55,6 +55,8 @@ export interface BrokerOptions {
   maxRequestMemory?: number;
   maxConnectionsPerIp?: number;
   firstRequestTimeoutMs?: number;
+  /** A Kafka frame begun and then silent, or an HTTP body not whole, this long ends its connection (--request-body-timeout-ms). */
+  requestBodyTimeoutMs?: number;
   /** Group coordinator settings (session timeout bounds, initial rebalance delay). */
   groups?: Partial<GroupCoordinatorConfig>;
   /** Cluster mode: this broker's id and the etcd that holds the cluster's metadata. */
@@ -111,6 +113,7 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
           maxConnections: options.maxConnections,
           idleTimeoutMs: options.idleTimeoutMs,
           firstRequestTimeoutMs: options.firstRequestTimeoutMs,
+          requestBodyTimeoutMs: options.requestBodyTimeoutMs,
           admission,
           advertise: l.advertise,
           security: l.security,
@@ -143,6 +146,11 @@ export async function startBroker(options: BrokerOptions, logLine: (line: string
               max: options.maxConnections,
               perAddress: admission.addresses,
               headTimeoutMs: options.firstRequestTimeoutMs ?? FIRST_REQUEST_TIMEOUT_MS_DEFAULT,
+              bodyTimeoutMs: options.requestBodyTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS_DEFAULT,
+              timedOut(kind, line) {
+                broker.metrics.connectionTimedOut(kind);
+                if (line !== null) admission.refusals.warn(kind, line);
+              },
               refused(address, why) {
                 broker.metrics.connectionsRefused++;
                 admission.refusals.warn(why.startsWith("--max-connections ") ? "http-connections" : "http-connections-per-ip", `refused an HTTP connection from ${address}: ${why}`);
@@ -200,6 +208,7 @@ export interface ServeFlags extends ListenerFlags {
   maxRequestMemory?: string;
   maxConnectionsPerIp?: string;
   firstRequestTimeoutMs?: string;
+  requestBodyTimeoutMs?: string;
   nodeId?: string;
   cluster?: string;
   clusterName?: string;
@@ -216,7 +225,7 @@ export interface ServeFlags extends ListenerFlags {
 /** Keys a --config JSON file may set; flags given on the command line win over it. */
 const CONFIG_KEYS = new Set([
   "dataDir", "kafkaListen", "httpListen", "fsync", "autoCreate", "defaultPartitions", "httpToken", "httpTokenFile", "maxConnections", "idleTimeoutMs", "advertise",
-  "maxRequestMemory", "maxConnectionsPerIp", "firstRequestTimeoutMs",
+  "maxRequestMemory", "maxConnectionsPerIp", "firstRequestTimeoutMs", "requestBodyTimeoutMs",
   "groupMinSessionTimeoutMs", "groupInitialRebalanceDelayMs", "listener", "tlsCert", "tlsKey", "tlsCa", "tlsClientAuth", "httpTls", "saslMechanisms",
   "saslSessionLifetimeMs", "superUsers", "insecureListener", "verbose", "nodeId", "cluster", "clusterName",
   "replicaLagTimeMaxMs", "groupConsumerHeartbeatIntervalMs", "groupConsumerSessionTimeoutMs", "httpHost", "httpCorsOrigin", "logCleanerIoMaxBytesPerSecond", "logCleanerBackoffMs",
@@ -306,6 +315,7 @@ export function resolveServeOptions(flags: ServeFlags, env: Record<string, strin
     maxRequestMemory: byteSize("--max-request-memory", merged.maxRequestMemory, REQUEST_MEMORY_BYTES_DEFAULT),
     maxConnectionsPerIp: positiveInt("--max-connections-per-ip", merged.maxConnectionsPerIp, MAX_CONNECTIONS_PER_IP_DEFAULT),
     firstRequestTimeoutMs: positiveInt("--first-request-timeout-ms", merged.firstRequestTimeoutMs, FIRST_REQUEST_TIMEOUT_MS_DEFAULT),
+    requestBodyTimeoutMs: positiveInt("--request-body-timeout-ms", merged.requestBodyTimeoutMs, REQUEST_BODY_TIMEOUT_MS_DEFAULT),
     cluster: resolveCluster(merged, kafka.listeners),
     verbose: merged.verbose === true,
     cleanerBackoffMs: positiveInt("--log-cleaner-backoff-ms", merged.logCleanerBackoffMs, CLEANER_CHECK_MS),
@@ -414,6 +424,7 @@ export function serveCommand(io: Io): Command {
     .addOption(new Option("--idle-timeout-ms <ms>", `close Kafka connections idle this long (default ${IDLE_TIMEOUT_MS_DEFAULT}; HTTP ones: 10 s between requests)`))
     .addOption(new Option("--max-connections-per-ip <n>", `connections one client address may hold at once across every listener, HTTP included; more are closed at once (HTTP: answered 503) (default ${MAX_CONNECTIONS_PER_IP_DEFAULT})`))
     .addOption(new Option("--first-request-timeout-ms <ms>", `close a Kafka connection that has not sent a whole request by then; on HTTP, a request head not whole this long after its first byte (or the first one after connecting) is answered 408 and the connection closed (default ${FIRST_REQUEST_TIMEOUT_MS_DEFAULT})`))
+    .addOption(new Option("--request-body-timeout-ms <ms>", `close a Kafka connection whose request has begun (its length read, its memory counted) and then sent no byte for this long, giving its memory back; on HTTP, a request body not whole this long after its head is answered 408 and the connection closed (default ${REQUEST_BODY_TIMEOUT_MS_DEFAULT})`))
     .addOption(new Option("--max-request-memory <bytes>", `memory for Kafka requests in flight, all connections together (like Kafka's queued.max.request.bytes): a connection whose next request does not fit waits unread; a request larger than all of it is refused (default 256MiB)`))
     .addOption(new Option("--group-min-session-timeout-ms <ms>", "shortest consumer session timeout accepted (Kafka's group.min.session.timeout.ms, default 6000)"))
     .addOption(new Option("--group-initial-rebalance-delay-ms <ms>", "a new classic group waits this long for more members before its first rebalance (default 3000)"))

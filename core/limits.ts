@@ -25,9 +25,20 @@ export const DECOMPRESS_SYNC_BYTES = 1024 * 1024;
  * go off the thread, so no other client waits behind a request's inflating for longer than this
  * (1,000 zstd bombs once froze every client for 12.1 s). */
 export const DECOMPRESS_TURN_MS = 4;
+/** Our own codecs (snappy, lz4) are inflated on the main thread in steps of this much output (a
+ * fraction of a ms each), a turn's DECOMPRESS_TURN_MS of steps at a time (core/batch/
+ * decompress-ahead.ts): a 64 MiB snappy block no longer holds the thread for its whole inflating. */
+export const DECOMPRESS_STEP_BYTES = 128 * 1024;
 /** Decompressions running off the main thread at once, for the whole broker: each holds up to a
  * batch's cap of output (DECOMPRESSED_BYTES_MAX); the machine has a core or two to spare. */
 export const DECOMPRESS_OFF_THREAD_MAX = 2;
+/** A request whose bytes stop arriving (serve --request-body-timeout-ms): a Kafka frame begun (its
+ * length read, its size counted against the request memory) with no byte of it for this long, or
+ * an HTTP body not whole this long after its head, ends its connection and gives back what it held.
+ * Without it a client that sends half of a 100 MiB frame and stops holds that memory until the
+ * 10-minute idle timeout. 30 s is Kafka's request.timeout.ms default: a client has long given up
+ * on a request by then. */
+export const REQUEST_BODY_TIMEOUT_MS_DEFAULT = 30_000;
 /** Sparse index interval: an .index/.timeindex entry per this many bytes appended (Kafka's index.interval.bytes). */
 export const INDEX_INTERVAL_BYTES = 4096;
 /** Topic names: Kafka's Topic.java limit. */
@@ -134,6 +145,8 @@ export const CORE_LIMITS = {
   DECOMPRESS_SYNC_BYTES,
   DECOMPRESS_TURN_MS,
   DECOMPRESS_OFF_THREAD_MAX,
+  DECOMPRESS_STEP_BYTES,
+  REQUEST_BODY_TIMEOUT_MS_DEFAULT,
   INDEX_INTERVAL_BYTES,
   TOPIC_NAME_LENGTH_MAX,
   PARTITIONS_PER_TOPIC_MAX,
@@ -176,6 +189,8 @@ export const CORE_LIMIT_RELATIONS: readonly LimitRelation<typeof CORE_LIMITS>[] 
   ["a request may decompress at least one batch at its cap, and the bound is far below the broker's memory", (l) => l.REQUEST_DECOMPRESSED_BYTES_MAX >= l.DECOMPRESSED_BYTES_MAX && l.REQUEST_DECOMPRESSED_BYTES_MAX <= 4 * l.DECOMPRESSED_BYTES_MAX],
   ["a default-sized batch of records is inflated without a thread hop; bigger ones leave the main thread", (l) => l.DECOMPRESS_SYNC_BYTES >= l.MESSAGE_BYTES_MAX_DEFAULT - 1024 && l.DECOMPRESS_SYNC_BYTES < l.DECOMPRESSED_BYTES_MAX],
   ["a turn's main-thread decompression is a few ms, and off-thread ones are few enough that their outputs stay bounded", (l) => l.DECOMPRESS_TURN_MS >= 1 && l.DECOMPRESS_TURN_MS <= 10 && l.DECOMPRESS_OFF_THREAD_MAX >= 1 && l.DECOMPRESS_OFF_THREAD_MAX * l.DECOMPRESSED_BYTES_MAX <= 256 * 1024 * 1024],
+  ["a step of our own codecs' inflating is a small part of a turn's share (a sync batch holds several)", (l) => l.DECOMPRESS_STEP_BYTES >= 16 * 1024 && l.DECOMPRESS_STEP_BYTES * 4 <= l.DECOMPRESS_SYNC_BYTES],
+  ["a stalled request is cut off after seconds, not milliseconds (a loaded client pauses) nor minutes (it holds request memory)", (l) => l.REQUEST_BODY_TIMEOUT_MS_DEFAULT >= 5_000 && l.REQUEST_BODY_TIMEOUT_MS_DEFAULT <= 120_000],
   ["index entries are sparse: one per interval, far below a segment of committed offsets", (l) => l.INDEX_INTERVAL_BYTES > 0 && l.INDEX_INTERVAL_BYTES * 64 <= l.OFFSETS_SEGMENT_BYTES],
   ["an offsets replay read holds at least one whole commit batch of a full group", (l) => l.OFFSETS_READ_BYTES >= l.GROUP_MEMBERS_MAX * (l.OFFSET_METADATA_BYTES_MAX / 16) && l.OFFSETS_READ_BYTES <= l.OFFSETS_SEGMENT_BYTES],
   ["the runway is topped up well inside the segments it pads, and not more often than a sync round", (l) => l.RUNWAY_BYTES <= l.OFFSETS_SEGMENT_BYTES && l.RUNWAY_INTERVAL_MS >= 10],

@@ -17,8 +17,8 @@ import * as zlib from "node:zlib";
 import { CoreError, type CoreErrorContext } from "../errors.ts";
 import { DECOMPRESSED_BYTES_MAX } from "../limits.ts";
 import { Codec } from "./header.ts";
-import { lz4CompressFrame, lz4DecompressFrame } from "./lz4-frame.ts";
-import { snappyCompressXerial, snappyDecompress } from "./snappy.ts";
+import { lz4CompressFrame, lz4DecompressFrame, lz4DecompressFrameSteps } from "./lz4-frame.ts";
+import { snappyCompressXerial, snappyDecompress, snappyDecompressSteps } from "./snappy.ts";
 
 const CODEC_NAMES = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 export type CodecName = (typeof CODEC_NAMES)[number];
@@ -90,6 +90,20 @@ export function decompress(
   } catch (e) {
     if (e instanceof CoreError) throw e;
     // Defence in depth: whatever a codec throws on garbage becomes a typed error.
+    throw new CoreError("CORRUPT_BATCH", `${codecName(codec)}: ${(e as Error)?.message ?? String(e)}`, ctx, { cause: e });
+  }
+}
+
+/**
+ * Our own codecs (snappy, lz4) in steps of about `stepBytes` of output each (decompress-ahead.ts
+ * runs a few ms of them per turn of the event loop); the generator returns what decompress would,
+ * and throws what it would (as CoreErrors: see decompress).
+ */
+export function* decompressSteps(codec: Codec.Snappy | Codec.Lz4, data: Uint8Array, maxBytes: number, stepBytes: number, ctx: CoreErrorContext = {}): Generator<void, Uint8Array, void> {
+  try {
+    return codec === Codec.Snappy ? yield* snappyDecompressSteps(data, maxBytes, stepBytes, ctx) : yield* lz4DecompressFrameSteps(data, maxBytes, stepBytes, ctx);
+  } catch (e) {
+    if (e instanceof CoreError) throw e;
     throw new CoreError("CORRUPT_BATCH", `${codecName(codec)}: ${(e as Error)?.message ?? String(e)}`, ctx, { cause: e });
   }
 }

@@ -113,3 +113,45 @@ test("garbage that is no valid stream for its codec is CORRUPT_BATCH, whether de
   await prepareDecompression([junk], new DecompressionBudget());
   expect(codeOf(() => validateProduceBatch(junk, OPTS))).toBe("CORRUPT_BATCH");
 });
+
+test.each([
+  ["snappy", Codec.Snappy],
+  ["lz4", Codec.Lz4],
+] as const)("a large %s batch (our own code, on the main thread) is inflated over many turns of the event loop, and validates whole", async (_name, codec) => {
+  // 24 MiB of records: one turn would once inflate all of it. Four letters drawn at random: the
+  // codecs find only short matches, so inflating is millions of small copies, not a few memcpys.
+  let x = 12345;
+  const letter = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), 97 + (x >>> 30));
+  const records = Array.from({ length: 384 }, (_, i) => ({ key: new TextEncoder().encode(`k${i}`), value: new Uint8Array(64 * 1024).map(letter) }));
+  const batch = encodeRecordBatch({ records, codec });
+  const pending = prepareDecompression([batch], new DecompressionBudget());
+  expect(pending).not.toBeNull();
+  // Turns of the event loop while it inflates: a check-phase callback that re-arms itself.
+  let turns = 0;
+  let done = false;
+  const tick = () => {
+    if (done) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  await pending;
+  done = true;
+  // Inflated in one go (as before), the batch would be done before the first tick ran (0 turns).
+  // In slices of DECOMPRESS_TURN_MS, 24 MiB takes several: millions of copy elements cost tens of
+  // ms in JavaScript on any machine.
+  expect(turns).toBeGreaterThanOrEqual(3);
+  const info = validateProduceBatch(batch, OPTS);
+  expect(info.recordCount).toBe(384);
+  expect(info.records!.length).toBeGreaterThan(24 * 1024 * 1024);
+}, 60_000);
+
+test.each([
+  ["snappy", Codec.Snappy],
+  ["lz4", Codec.Lz4],
+] as const)("a %s bomb past the per-batch cap is stopped in slices: DECOMPRESSION_LIMIT, nothing else of the request inflated past its budget", async (_name, codec) => {
+  // One record of DECOMPRESSED_BYTES_MAX + 1 MiB: its batch decodes past the cap.
+  const batch = encodeRecordBatch({ records: [{ key: null, value: new Uint8Array(DECOMPRESSED_BYTES_MAX + 1024 * 1024) }], codec });
+  await prepareDecompression([batch], new DecompressionBudget());
+  expect(codeOf(() => validateProduceBatch(batch, OPTS))).toBe("DECOMPRESSION_LIMIT");
+}, 60_000);

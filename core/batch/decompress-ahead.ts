@@ -13,7 +13,10 @@
 //          the turn's time is spent, is inflated off the main thread (node:zlib's asynchronous
 //          gunzip / zstdDecompress, which Bun runs on its thread pool), at most
 //          DECOMPRESS_OFF_THREAD_MAX at a time for the whole broker (each holds up to a batch's cap
-//          of memory); snappy and lz4, our own code, run on the main thread a batch per turn.
+//          of memory). Snappy and lz4, our own code, stay on the main thread but in slices: steps of
+//          DECOMPRESS_STEP_BYTES of output, DECOMPRESS_TURN_MS of them per turn of the event loop,
+//          within the same slots (once a snappy bomb's 64 MiB block held the thread for its whole
+//          inflating, a batch per turn).
 //
 // The sections go in a WeakMap keyed by the batch's bytes, which validation (validate-produce.ts)
 // looks in before it decompresses itself: each batch is inflated once. A batch not prepared (the
@@ -25,8 +28,8 @@
 // happen in arrival order.
 import * as zlib from "node:zlib";
 import { CoreError, type CoreErrorContext } from "../errors.ts";
-import { DECOMPRESS_OFF_THREAD_MAX, DECOMPRESS_SYNC_BYTES, DECOMPRESS_TURN_MS, DECOMPRESSED_BYTES_MAX, REQUEST_DECOMPRESSED_BYTES_MAX } from "../limits.ts";
-import { codecName, decompress, gzipDeclaredBytes, zstdDeclaredBytes } from "./codecs.ts";
+import { DECOMPRESS_OFF_THREAD_MAX, DECOMPRESS_STEP_BYTES, DECOMPRESS_SYNC_BYTES, DECOMPRESS_TURN_MS, DECOMPRESSED_BYTES_MAX, REQUEST_DECOMPRESSED_BYTES_MAX } from "../limits.ts";
+import { codecName, decompress, decompressSteps, gzipDeclaredBytes, zstdDeclaredBytes } from "./codecs.ts";
 import { ATTR_CODEC_MASK, BATCH_HEADER_BYTES, Codec, OFF_ATTRIBUTES, OFF_MAGIC } from "./header.ts";
 
 /** Sections (or why there is none) decompressed ahead, by the batch they came from. */
@@ -95,20 +98,28 @@ function declaredBytes(codec: Codec, data: Uint8Array): number {
   return codec === Codec.Gzip ? gzipDeclaredBytes(data) : codec === Codec.Zstd ? zstdDeclaredBytes(data) : -1;
 }
 
-/** A main-thread decompression in a later turn (our JS codecs). */
-function nextTurn(codec: Codec, data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) =>
-    setImmediate(() => {
+/** Our JS codecs on the main thread, from the next turn on: at most DECOMPRESS_TURN_MS of steps per
+ * turn (at least one step, so that it always advances), then the rest of the turn is the others'. */
+function inSlices(codec: Codec.Snappy | Codec.Lz4, data: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const steps = decompressSteps(codec, data, maxBytes, DECOMPRESS_STEP_BYTES);
+  return new Promise((resolve, reject) => {
+    const slice = () => {
       const started = performance.now();
       try {
-        resolve(decompress(codec, data, maxBytes));
+        for (;;) {
+          const r = steps.next();
+          if (r.done) return resolve(r.value);
+          if (performance.now() - started >= DECOMPRESS_TURN_MS) break;
+        }
+        setImmediate(slice);
       } catch (e) {
         reject(e);
       } finally {
         chargeTurn(performance.now() - started);
       }
-    }),
-  );
+    };
+    setImmediate(slice);
+  });
 }
 
 function limit(codec: Codec, maxBytes: number): CoreError {
@@ -188,7 +199,7 @@ async function finishLater(batches: Uint8Array[], budget: DecompressionBudget): 
     const cap = Math.min(DECOMPRESSED_BYTES_MAX, budget.remaining);
     const data = batch.subarray(BATCH_HEADER_BYTES);
     try {
-      const section = await offThreadSlot(() => (codec === Codec.Gzip || codec === Codec.Zstd ? zlibAsync(codec, data, cap) : nextTurn(codec, data, cap)));
+      const section = await offThreadSlot(() => (codec === Codec.Gzip || codec === Codec.Zstd ? zlibAsync(codec, data, cap) : inSlices(codec as Codec.Snappy | Codec.Lz4, data, cap)));
       budget.remaining -= section.length;
       prepared.set(batch, section);
     } catch (e) {

@@ -148,8 +148,35 @@ export function lz4DecompressBlock(
   windowStart: number,
   ctx: CoreErrorContext,
 ): number {
-  let ip = start;
-  for (;;) {
+  const cursor: Lz4Cursor = { ip: start, op };
+  lz4DecodeSequences(src, end, out, cursor, outLimit, windowStart, Infinity, ctx);
+  return cursor.op;
+}
+
+/** Where a block's decoding stands: the next sequence's input position, the next output position. */
+export interface Lz4Cursor {
+  ip: number;
+  op: number;
+}
+
+/**
+ * lz4DecompressBlock from the cursor on, stopping after the sequence that takes the output to
+ * `stopAt` or past it (lz4-frame.ts decodes a large block in slices this way). Answers true when the
+ * block's last sequence was decoded, false when it stopped before; the cursor says where.
+ */
+export function lz4DecodeSequences(
+  src: Uint8Array,
+  end: number,
+  out: Uint8Array,
+  cursor: Lz4Cursor,
+  outLimit: number,
+  windowStart: number,
+  stopAt: number,
+  ctx: CoreErrorContext,
+): boolean {
+  let ip = cursor.ip;
+  let op = cursor.op;
+  while (op < stopAt) {
     if (ip >= end) throw corrupt("lz4: block ends without its last literals", ctx);
     const token = src[ip++]!;
     let litLen = token >>> 4;
@@ -166,7 +193,11 @@ export function lz4DecompressBlock(
     copyBytes(out, op, src, ip, litLen);
     ip += litLen;
     op += litLen;
-    if (ip === end) return op; // the last sequence: literals only
+    if (ip === end) {
+      cursor.ip = ip;
+      cursor.op = op;
+      return true; // the last sequence: literals only
+    }
     if (end - ip < 2) throw corrupt("lz4: truncated match offset", ctx);
     const offset = src[ip]! | (src[ip + 1]! << 8);
     ip += 2;
@@ -184,6 +215,9 @@ export function lz4DecompressBlock(
     copyWithin(out, op, offset, matchLen);
     op += matchLen;
   }
+  cursor.ip = ip;
+  cursor.op = op;
+  return false;
 }
 
 /** Thrown by lz4DecompressBlock when `outLimit` is reached; the frame decoder grows or gives up. */

@@ -26,7 +26,8 @@
 // So we write exactly what Java writes, and read every variant real encoders produce: linked or
 // independent blocks, block and content checksums, a content size; not dictionaries.
 import { CoreError, type CoreErrorContext } from "../errors.ts";
-import { lz4CompressBlock, lz4CompressBound, lz4DecompressBlock, OutputFull } from "./lz4-block.ts";
+import { lz4CompressBlock, lz4CompressBound, lz4DecodeSequences, type Lz4Cursor, OutputFull } from "./lz4-block.ts";
+import { finishSteps } from "./snappy.ts";
 import { xxhash32 } from "./xxhash32.ts";
 
 const MAGIC = 0x184d2204;
@@ -105,6 +106,15 @@ function readDescriptor(src: Uint8Array, view: DataView, ctx: CoreErrorContext):
 
 /** Decompresses one LZ4 frame; the output never grows past `maxBytes`. */
 export function lz4DecompressFrame(src: Uint8Array, maxBytes: number, ctx: CoreErrorContext = {}): Uint8Array {
+  return finishSteps(lz4DecompressFrameSteps(src, maxBytes, Infinity, ctx));
+}
+
+/**
+ * lz4DecompressFrame in steps (core/batch/decompress-ahead.ts runs one slice of them per turn of
+ * the event loop): each step writes about `stepBytes` of output (whole sequences, so a little more)
+ * and yields; the generator returns the output. The same checks in the same order as in one go.
+ */
+export function* lz4DecompressFrameSteps(src: Uint8Array, maxBytes: number, stepBytes: number, ctx: CoreErrorContext = {}): Generator<void, Uint8Array, void> {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const d = readDescriptor(src, view, ctx);
   if (d.contentSize !== null && d.contentSize > maxBytes) {
@@ -118,11 +128,13 @@ export function lz4DecompressFrame(src: Uint8Array, maxBytes: number, ctx: CoreE
   const capacity = Math.min(bound, maxBytes);
   const out = new Uint8Array(capacity);
   const linked = (d.flg & FLG_BLOCK_INDEPENDENT) === 0;
-  let op = 0;
+  const cursor: Lz4Cursor = { ip: 0, op: 0 };
+  let stepLeft = stepBytes;
   for (const b of blocks) {
     if (blockChecksum && xxhash32(src, b.start, b.start + b.size) !== view.getUint32(b.start + b.size, true)) {
       throw corrupt("lz4: block checksum mismatch", ctx);
     }
+    const op = cursor.op;
     const limit = Math.min(capacity, op + d.blockMax);
     const full = (): CoreError =>
       limit === maxBytes && capacity === maxBytes
@@ -131,16 +143,32 @@ export function lz4DecompressFrame(src: Uint8Array, maxBytes: number, ctx: CoreE
     if (b.stored) {
       if (b.size > limit - op) throw full();
       out.set(src.subarray(b.start, b.start + b.size), op);
-      op += b.size;
-      continue;
+      cursor.op += b.size;
+      stepLeft -= b.size;
+    } else {
+      cursor.ip = b.start;
+      const windowStart = linked ? 0 : op;
+      for (;;) {
+        const before = cursor.op;
+        let done: boolean;
+        try {
+          done = lz4DecodeSequences(src, b.start + b.size, out, cursor, limit, windowStart, before + stepLeft, ctx);
+        } catch (e) {
+          if (e instanceof OutputFull) throw full();
+          throw e;
+        }
+        stepLeft -= cursor.op - before;
+        if (done) break;
+        yield;
+        stepLeft = stepBytes;
+      }
     }
-    try {
-      op = lz4DecompressBlock(src, b.start, b.start + b.size, out, op, limit, linked ? 0 : op, ctx);
-    } catch (e) {
-      if (e instanceof OutputFull) throw full();
-      throw e;
+    if (stepLeft <= 0) {
+      yield;
+      stepLeft = stepBytes;
     }
   }
+  const op = cursor.op;
   if (d.contentSize !== null && d.contentSize !== op) throw corrupt(`lz4: content size ${d.contentSize}, decoded ${op}`, ctx);
   if (d.flg & FLG_CONTENT_CHECKSUM) {
     const at = blocks.end;

@@ -1,11 +1,11 @@
 // LZ4 block + frame: frames written by the reference lz4 CLI (v1.9.4, testdata/batches/lz4-frames)
 // must decode, and our frames must be what the Java client writes and what lz4 itself reads.
 import { describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CoreError } from "../errors.ts";
 import { lz4FixtureInput } from "../testing/lz4-fixture-input.ts";
-import { lz4CompressFrame, lz4DecompressFrame } from "./lz4-frame.ts";
+import { lz4CompressFrame, lz4DecompressFrame, lz4DecompressFrameSteps } from "./lz4-frame.ts";
 import { xxhash32 } from "./xxhash32.ts";
 import { prng, withSeed } from "../testing/seed.ts";
 
@@ -98,6 +98,48 @@ describe("block edge cases", () => {
       const block = [0x14, 0x78, offset, 0x00, 0x00];
       const frame = Uint8Array.from([...header, block.length, 0, 0, 0, ...block, 0, 0, 0, 0]);
       expect(() => lz4DecompressFrame(frame, MiB)).toThrow(CoreError);
+    }
+  });
+});
+
+describe("in steps (decompress-ahead.ts slices large frames)", () => {
+  const outcome = (run: () => Uint8Array): string => {
+    try {
+      return Buffer.from(run()).toString("hex");
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+      return `${e.code}: ${e.message}`;
+    }
+  };
+  const stepwise = (src: Uint8Array, step: number, max = MiB) => () => {
+    const steps = lz4DecompressFrameSteps(src, max, step);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  };
+
+  test("steps of any size give what one go gives, output or error, for good and damaged frames", () => {
+    withSeed("lz4 steps", (seed) => {
+      const rand = prng(seed);
+      for (let run = 0; run < 200; run++) {
+        const unit = new Uint8Array(1 + Math.floor(rand() * 3000)).map(() => Math.floor(rand() * (rand() < 0.5 ? 4 : 256)));
+        const times = 1 + Math.floor(rand() * 60);
+        const input = new Uint8Array(unit.length * times);
+        for (let i = 0; i < times; i++) input.set(unit, i * unit.length);
+        const frame = lz4CompressFrame(input);
+        if (rand() < 0.5) frame[7 + Math.floor(rand() * (frame.length - 7))]! ^= 0x5a;
+        const step = 16 + Math.floor(rand() * 5000);
+        const max = rand() < 0.2 ? Math.floor(input.length / 2) : MiB;
+        expect(outcome(stepwise(frame, step, max))).toBe(outcome(() => lz4DecompressFrame(frame, max)));
+      }
+    });
+  });
+
+  test("the CLI's frames (linked blocks, checksums, content size) decode the same in small steps", () => {
+    for (const f of readdirSync(FRAMES_DIR).filter((n) => n.endsWith(".lz4"))) {
+      const frame = new Uint8Array(readFileSync(join(FRAMES_DIR, f)));
+      expect(outcome(stepwise(frame, 777, 16 * MiB))).toBe(outcome(() => lz4DecompressFrame(frame, 16 * MiB)));
     }
   });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { CoreError } from "../errors.ts";
-import { snappyCompressRaw, snappyCompressXerial, snappyDecompress } from "./snappy.ts";
+import { snappyCompressRaw, snappyCompressXerial, snappyDecompress, snappyDecompressSteps } from "./snappy.ts";
 import { SEED } from "../testing/seed.ts";
 
 const MiB = 1024 * 1024;
@@ -94,5 +94,51 @@ describe("framing", () => {
 
   test("the compressor finds repeats (a 64 KiB run of one byte shrinks ~20x as google/snappy does)", () => {
     expect(snappyCompressRaw(new Uint8Array(65536)).length).toBeLessThan(65536 / 15);
+  });
+});
+
+describe("in steps (decompress-ahead.ts slices large blocks)", () => {
+  const outcome = (run: () => Uint8Array): string => {
+    try {
+      return Buffer.from(run()).toString("hex");
+    } catch (e) {
+      if (!(e instanceof CoreError)) throw e;
+      return `${e.code}: ${e.message}`;
+    }
+  };
+  const stepwise = (src: Uint8Array, step: number) => () => {
+    const steps = snappyDecompressSteps(src, MiB, step);
+    let yields = 0;
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      yields++;
+      if (yields > 1 << 24) throw new Error("no progress");
+    }
+  };
+
+  test("steps of any size give what one go gives, output or error, for good and damaged raw blocks and xerial frames", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 16, max: 5000 }), fc.integer({ min: -1, max: 5000 }), (unit, times, step, damageAt) => {
+        const input = new Uint8Array(unit.length * times);
+        for (let i = 0; i < times; i++) input.set(unit, i * unit.length);
+        for (const packed of [snappyCompressRaw(input), snappyCompressXerial(input)]) {
+          if (damageAt >= 0 && packed.length > 0) packed[damageAt % packed.length]! ^= 0x5a;
+          expect(outcome(stepwise(packed, step))).toBe(outcome(() => snappyDecompress(packed, MiB)));
+        }
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  test("a large block yields about once per step", () => {
+    const input = new Uint8Array(MiB).map((_, i) => i % 61);
+    const steps = snappyDecompressSteps(snappyCompressRaw(input), MiB, 64 * 1024);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    expect(Buffer.compare(r.value, input)).toBe(0);
+    expect(yields).toBeGreaterThanOrEqual(15);
+    expect(yields).toBeLessThanOrEqual(16);
   });
 });

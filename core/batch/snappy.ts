@@ -185,12 +185,56 @@ function emitCopy2(dst: Uint8Array, pos: number, offset: number, len: number): n
 
 /** Decompresses raw or xerial-framed snappy; output capped at `maxBytes` before allocation. */
 export function snappyDecompress(src: Uint8Array, maxBytes: number, ctx: CoreErrorContext = {}): Uint8Array {
-  if (isXerial(src)) return decompressXerial(src, maxBytes, ctx);
-  const [length] = readPreamble(src, 0, src.length, ctx);
-  if (length > maxBytes) throw limitError(length, maxBytes, ctx);
-  const out = new Uint8Array(length);
-  decompressRawInto(src, 0, src.length, out, 0, ctx);
+  return finishSteps(snappyDecompressSteps(src, maxBytes, Infinity, ctx));
+}
+
+/**
+ * snappyDecompress in steps (core/batch/decompress-ahead.ts runs one slice of them per turn of the
+ * event loop, so that a 64 MiB block does not hold the thread for its whole inflating): each step
+ * writes about `stepBytes` of output (whole elements, so a little more) and yields; the generator
+ * returns the output. The same checks, in the same order, as in one go; the output buffer is
+ * allocated once, at its declared size, before the first step.
+ */
+export function* snappyDecompressSteps(src: Uint8Array, maxBytes: number, stepBytes: number, ctx: CoreErrorContext = {}): Generator<void, Uint8Array, void> {
+  let blocks: Array<[start: number, end: number, length: number]>;
+  let total: number;
+  if (isXerial(src)) {
+    [blocks, total] = xerialChunks(src, maxBytes, ctx);
+  } else {
+    const [length] = readPreamble(src, 0, src.length, ctx);
+    if (length > maxBytes) throw limitError(length, maxBytes, ctx);
+    blocks = [[0, src.length, length]];
+    total = length;
+  }
+  const out = new Uint8Array(total);
+  const cursor: RawCursor = { ip: 0, op: 0 };
+  let stepLeft = stepBytes;
+  for (const [start, end, length] of blocks) {
+    const [, first] = readPreamble(src, start, end, ctx);
+    const outStart = cursor.op;
+    const outEnd = outStart + length;
+    cursor.ip = first;
+    for (;;) {
+      const before = cursor.op;
+      decodeElements(src, end, out, outStart, outEnd, cursor, before + stepLeft, ctx);
+      stepLeft -= cursor.op - before;
+      if (stepLeft <= 0) {
+        yield;
+        stepLeft = stepBytes;
+      }
+      if (cursor.ip >= end) break;
+    }
+    if (cursor.op !== outEnd) throw corrupt(`snappy: block declares ${length} bytes, produced ${cursor.op - outStart}`, ctx);
+  }
   return out;
+}
+
+/** Runs a decompression's steps to the end. */
+export function finishSteps<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 function isXerial(src: Uint8Array): boolean {
@@ -199,10 +243,10 @@ function isXerial(src: Uint8Array): boolean {
   return true;
 }
 
-function decompressXerial(src: Uint8Array, maxBytes: number, ctx: CoreErrorContext): Uint8Array {
+/** Walks the xerial chunks, adds up their declared sizes, stops at the cap before anything is allocated. */
+function xerialChunks(src: Uint8Array, maxBytes: number, ctx: CoreErrorContext): [Array<[start: number, end: number, length: number]>, number] {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  // Pass 1: walk the chunks, add up their declared sizes, stop at the cap before allocating.
-  const chunks: [start: number, end: number, length: number][] = [];
+  const chunks: Array<[start: number, end: number, length: number]> = [];
   let total = 0;
   let pos = XERIAL_HEADER_BYTES;
   while (pos < src.length) {
@@ -216,13 +260,7 @@ function decompressXerial(src: Uint8Array, maxBytes: number, ctx: CoreErrorConte
     chunks.push([pos, pos + size, length]);
     pos += size;
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const [start, end, length] of chunks) {
-    decompressRawInto(src, start, end, out, at, ctx);
-    at += length;
-  }
-  return out;
+  return [chunks, total];
 }
 
 /** Reads the preamble varint of the block at `start`; returns [length, position after it]. */
@@ -239,21 +277,28 @@ function readPreamble(src: Uint8Array, start: number, end: number, ctx: CoreErro
   return [length, pos];
 }
 
-/** Decodes the raw block in `src[start, end)` into `out` at `outStart`; it must fill exactly its
- * preamble's length. Every read and copy is bounds-checked. */
-function decompressRawInto(
+/** Where a block's decoding stands: the next element's input position, the next output position. */
+interface RawCursor {
+  ip: number;
+  op: number;
+}
+
+/** Decodes the elements of the raw block whose output is `out[outStart, outEnd)`, from the cursor
+ * on, until the input `src[.., end)` ends or the output reaches `stopAt` (at an element's end: a
+ * little past it). Every read and copy is bounds-checked. */
+function decodeElements(
   src: Uint8Array,
-  start: number,
   end: number,
   out: Uint8Array,
   outStart: number,
+  outEnd: number,
+  cursor: RawCursor,
+  stopAt: number,
   ctx: CoreErrorContext,
 ): void {
-  const [length, first] = readPreamble(src, start, end, ctx);
-  const outEnd = outStart + length;
-  let op = outStart;
-  let ip = first;
-  while (ip < end) {
+  let op = cursor.op;
+  let ip = cursor.ip;
+  while (ip < end && op < stopAt) {
     const tag = src[ip++]!;
     const kind = tag & 3;
     if (kind === 0) {
@@ -294,7 +339,8 @@ function decompressRawInto(
     copyWithin(out, op, offset, len);
     op += len;
   }
-  if (op !== outEnd) throw corrupt(`snappy: block declares ${length} bytes, produced ${op - outStart}`, ctx);
+  cursor.ip = ip;
+  cursor.op = op;
 }
 
 /** Copies `len` bytes; short runs (most literals) by hand, as a subarray costs more than they do. */

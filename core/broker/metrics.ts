@@ -41,6 +41,9 @@ export class BrokerMetrics {
   connectionsOpen = 0;
   connectionsTotal = 0;
   connectionsRefused = 0;
+  /** Connections the broker closed because their client stalled, by reason (a frame begun and then
+   * silent, an HTTP body not whole in time): a bounded set of reasons, never from the wire. */
+  readonly connectionsTimedOut = new Map<string, number>();
   /** The Kafka door's request memory (--max-request-memory), read when scraped: bytes of requests
    * in flight, the budget, connections waiting for room. Unset in-process. */
   requestMemory?: () => { usedBytes: number; maxBytes: number; waiting: number };
@@ -75,6 +78,10 @@ export class BrokerMetrics {
 
   requestRejected(apiKey: number, _version: number): void {
     this.api(apiKey).rejected++;
+  }
+
+  connectionTimedOut(reason: "kafka_request_stalled" | "kafka_first_request" | "http_head" | "http_body"): void {
+    this.connectionsTimedOut.set(reason, (this.connectionsTimedOut.get(reason) ?? 0) + 1);
   }
 
   /** `api` is a name or "unknown" (never a number from the wire: the label set stays bounded). */

@@ -24,6 +24,8 @@
 //
 // | a head not whole within headTimeoutMs of its      | 408 REQUEST_TIMEOUT                     |
 // |   first byte (the first head: of connecting)      |                                         |
+// | a body not whole within bodyTimeoutMs of its head | 408 REQUEST_TIMEOUT (if Bun has not     |
+// |                                                   |   begun its answer; else just closed)   |
 // | a connection over maxConnections, or over the     | 503 TOO_MANY_CONNECTIONS, at once,      |
 // |   client address's share (addresses)              |   before anything is read               |
 //
@@ -38,12 +40,17 @@
 // Slow clients (slowloris): the idle timer (IDLE_SECONDS) is reset by every byte, so a head sent a
 // byte at a time would hold its connection for ever; the head deadline bounds the whole head
 // instead, as the Kafka door bounds a connection's first request (serve --first-request-timeout-ms).
-// A body is Bun's to time out on the relayed connection.
+// A body sent a byte at a time would do the same (Bun's own idle timer on the relayed connection
+// is reset by every byte we relay): the body deadline (serve --request-body-timeout-ms, 30 s from
+// the end of the head) bounds the whole body. Meanwhile the body holds no more memory than it
+// would anyway: what arrives is relayed as it comes (reading pauses past QUEUED_BYTES_HIGH not yet
+// taken by Bun), and the route reading it stops at its cap.
 import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
+import { REQUEST_BODY_TIMEOUT_MS_DEFAULT } from "../../core/limits.ts";
 
 export const HEAD_BYTES_MAX = 12 * 1024;
 export const TARGET_BYTES_MAX = 8 * 1024;
@@ -310,6 +317,10 @@ interface FrontOptions {
   addresses: AddressCount;
   /** A request head must be whole within this of its first byte; the first one within this of connecting. */
   headTimeoutMs: number;
+  /** A request body must be whole within this of its head (default REQUEST_BODY_TIMEOUT_MS_DEFAULT). */
+  bodyTimeoutMs?: number;
+  /** Told of each connection ended by a deadline, with a line to log (null: nothing to log). */
+  onTimedOut?(kind: "http_head" | "http_body", line: string | null): void;
   /** Told of each connection refused (a count, a rate-limited log line). */
   onRefused(address: string, why: string): void;
 }
@@ -331,6 +342,8 @@ class FrontConnection {
   private closeAfter = false;
   /** Runs while a request head is awaited after its first byte (or the connection's first head). */
   private headDeadline: ReturnType<typeof setTimeout> | null = null;
+  /** Runs while a request body is being relayed. */
+  private bodyDeadline: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly client: Pausable,
@@ -353,7 +366,7 @@ class FrontConnection {
         this.sendUpstream(this.pending.subarray(0, n));
         this.pending = this.pending.subarray(n);
         this.bodyLeft -= n;
-        if (this.bodyLeft === 0) this.phase = "head";
+        if (this.bodyLeft === 0) this.bodyArrived();
         continue;
       }
       if (this.phase === "chunked") {
@@ -368,7 +381,7 @@ class FrontConnection {
         }
         this.sendUpstream(this.pending.subarray(0, r.used));
         this.pending = this.pending.subarray(r.used);
-        if (r.done) this.phase = "head";
+        if (r.done) this.bodyArrived();
         continue;
       }
       // A head: only once the previous answer has ended (one request at a time).
@@ -402,11 +415,32 @@ class FrontConnection {
       if (checked.body.kind === "length") {
         this.phase = "length";
         this.bodyLeft = checked.body.bytes;
+        this.awaitBody();
       } else if (checked.body.kind === "chunked") {
         this.phase = "chunked";
         this.chunked = new ChunkedScanner();
+        this.awaitBody();
       }
     }
+  }
+
+  /** Starts the body deadline: the body must be whole within bodyTimeoutMs of its head. */
+  private awaitBody(): void {
+    const ms = this.options.bodyTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS_DEFAULT;
+    this.bodyDeadline = setTimeout(() => {
+      this.bodyDeadline = null;
+      if (this.phase !== "length" && this.phase !== "chunked") return;
+      const message = `the request body did not arrive whole within ${ms} ms of its head`;
+      this.options.onTimedOut?.("http_body", `closed an HTTP connection from ${this.clientAddress}: ${message} (--request-body-timeout-ms)`);
+      this.fail({ status: 408, code: "REQUEST_TIMEOUT", message });
+    }, ms);
+    (this.bodyDeadline as { unref?: () => void }).unref?.();
+  }
+
+  private bodyArrived(): void {
+    this.phase = "head";
+    if (this.bodyDeadline !== null) clearTimeout(this.bodyDeadline);
+    this.bodyDeadline = null;
   }
 
   /** Starts the head deadline unless it runs already. */
@@ -416,6 +450,7 @@ class FrontConnection {
     this.headDeadline = setTimeout(() => {
       this.headDeadline = null;
       if (this.phase !== "head" || this.response.inFlight) return;
+      this.options.onTimedOut?.("http_head", null);
       this.fail({ status: 408, code: "REQUEST_TIMEOUT", message: `the request head did not arrive whole within ${ms} ms` });
     }, ms);
     (this.headDeadline as { unref?: () => void }).unref?.();
@@ -424,6 +459,13 @@ class FrontConnection {
   private headArrived(): void {
     if (this.headDeadline !== null) clearTimeout(this.headDeadline);
     this.headDeadline = null;
+  }
+
+  /** No deadline runs once the connection ends. */
+  private clearDeadlines(): void {
+    this.headArrived();
+    if (this.bodyDeadline !== null) clearTimeout(this.bodyDeadline);
+    this.bodyDeadline = null;
   }
 
   private sendUpstream(bytes: Uint8Array): void {
@@ -519,21 +561,21 @@ class FrontConnection {
 
   /** The door is stopping: end the connection once what is queued for the client is out. */
   shutdown(): void {
-    this.headArrived();
+    this.clearDeadlines();
     this.phase = "closing";
     this.upstream?.end();
     if (this.toClient.queued === 0) this.client.end();
   }
 
   onClientClose(): void {
-    this.headArrived();
+    this.clearDeadlines();
     this.phase = "closing";
     this.upstream?.end();
   }
 
   /** Answers `e` and ends the connection; mid-answer from Bun, just ends it. */
   private fail(e: FrontError): void {
-    this.headArrived();
+    this.clearDeadlines();
     this.phase = "closing";
     this.pending = new Uint8Array(0);
     if (this.response.inFlight && this.answerStarted) {

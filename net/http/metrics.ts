@@ -13,6 +13,7 @@
 //   streamctl_kafka_refusals_total{reason,api}                counter (every refusal, net/kafka/refusals.ts)
 //   streamctl_kafka_request_duration_seconds{api}             histogram
 //   streamctl_connections_open / _total / _refused_total      gauge / counter / counter
+//   streamctl_connections_timed_out_total{reason}             counter (closed: the client stalled)
 //   streamctl_group_lag{group,topic,partition}                gauge
 //   streamctl_group_members{group}                            gauge
 //
@@ -115,6 +116,12 @@ export function renderMetrics(sampler: StatsSampler): string {
   e.family("streamctl_connections_open", "gauge", "Kafka connections open now.", [[{}, m.connectionsOpen]]);
   e.family("streamctl_connections_total", "counter", "Kafka connections accepted.", [[{}, m.connectionsTotal]]);
   e.family("streamctl_connections_refused_total", "counter", "Connections refused, Kafka and HTTP (over --max-connections or --max-connections-per-ip).", [[{}, m.connectionsRefused]]);
+  e.family(
+    "streamctl_connections_timed_out_total",
+    "counter",
+    "Connections closed because the client stalled, Kafka and HTTP: kafka_request_stalled (a frame begun, then no byte of it for --request-body-timeout-ms; its request memory given back), kafka_first_request (no whole request within --first-request-timeout-ms), http_head, http_body (answered 408).",
+    [...m.connectionsTimedOut].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => [{ reason }, n]),
+  );
   const memory = m.requestMemory?.();
   if (memory) {
     e.family("streamctl_request_memory_bytes", "gauge", "Bytes of Kafka requests in flight, counted against --max-request-memory.", [[{}, memory.usedBytes]]);

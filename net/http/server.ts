@@ -33,7 +33,16 @@ export interface HttpServerOptions extends Omit<DoorOptions, "tls" | "listenHost
   /** Fair under abuse (issue #18): connections held at once, in all (--max-connections) and per
    * client address (--max-connections-per-ip, counted with the Kafka door's), and the deadline of
    * a request head (--first-request-timeout-ms); `refused` hears of each connection refused. */
-  connections: { max: number; perAddress: AddressCount; headTimeoutMs: number; refused(address: string, why: string): void };
+  connections: {
+    max: number;
+    perAddress: AddressCount;
+    headTimeoutMs: number;
+    /** A body not whole this long after its head: 408 (--request-body-timeout-ms; default 30 s). */
+    bodyTimeoutMs?: number;
+    refused(address: string, why: string): void;
+    /** A connection ended by the head or body deadline, with a line to log (null: none). */
+    timedOut?(kind: "http_head" | "http_body", line: string | null): void;
+  };
   /** The locked data dir: Bun.serve's socket goes in its private `.http` directory, so a broker
    * killed with SIGKILL leaves nothing behind elsewhere (net/http/front.ts, frontPlumbing). */
   privateDir?: string;
@@ -173,6 +182,8 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
         maxConnections: opts.connections.max,
         addresses: opts.connections.perAddress,
         headTimeoutMs: opts.connections.headTimeoutMs,
+        bodyTimeoutMs: opts.connections.bodyTimeoutMs,
+        onTimedOut: opts.connections.timedOut,
         onRefused: opts.connections.refused,
       }),
     );

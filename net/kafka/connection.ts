@@ -12,6 +12,8 @@
 //   writing  — if the client stops reading, responses queue in userland only up to
 //              OUTPUT_BYTES_HIGH; past that, reading pauses, so a client that stops reading
 //              stops being read. `drain` resumes.
+//   turns    — after READ_BYTES_PER_TURN read, reading pauses until the next turn of the event
+//              loop: a fast sender cannot keep Bun reading its socket while others wait.
 //
 // Order of events for one request (must not interleave differently):
 //   0. frame complete → queued in `pending`; dispatched while under the in-flight and output bounds
@@ -29,7 +31,13 @@
 // its length. Whatever a closing connection still counts is given back at once.
 //
 // A connection that has not sent one whole request within its first-request timeout is closed: an
-// idle socket must not hold a slot for the idle timeout's 10 minutes.
+// idle socket must not hold a slot for the idle timeout's 10 minutes. Nor may a frame that stops
+// arriving hold its request memory that long: once a frame's length is read, a connection that
+// sends no byte of it for the request body timeout (serve --request-body-timeout-ms, 30 s) while
+// we are reading is closed and what it counted is given back (counted in /metrics as
+// streamctl_connections_timed_out_total{reason="kafka_request_stalled"}, logged once per 10 s).
+// Time that we do not read it (paused: in-flight bound, output bound, waiting for memory) does not
+// count against the client.
 //
 // Before a SASL connection has logged in (net/kafka/session.ts) it is read one request at a time
 // (each answered before the next is dispatched: a login step changes what the next frame may be),
@@ -39,7 +47,8 @@ import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/l
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
-import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, READ_BYTES_PER_TURN, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { REQUEST_BODY_TIMEOUT_MS_DEFAULT } from "../../core/limits.ts";
 import { refuse } from "./refusals.ts";
 import { Session } from "./session.ts";
 
@@ -68,6 +77,21 @@ class Slot implements OutcomeSink {
 }
 
 type PausableSocket = Socket<Connection> & { pause(): void; resume(): void };
+
+/** Turns of the event loop, counted only while some connection reads (an immediate armed by the
+ * first read of a turn): what a connection read "this turn" is what it read since n changed. */
+const loopTurn = {
+  n: 0,
+  armed: false,
+  arm(): void {
+    if (this.armed) return;
+    this.armed = true;
+    setImmediate(() => {
+      this.n++;
+      this.armed = false;
+    });
+  },
+};
 
 export class Connection {
   private readonly splitter: FrameSplitter;
@@ -99,6 +123,19 @@ export class Connection {
   private grantedBytes = 0;
   /** Withdraws this connection's wait for request memory. */
   private cancelWait: (() => void) | null = null;
+  /** When the last bytes arrived, or reading last resumed (performance.now()). */
+  private lastBytesAt = 0;
+  /** Runs while a frame is arriving and the socket is read: closes a connection whose frame stalls. */
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Bytes read in the turn of the event loop numbered turnSeen. */
+  private readThisTurn = 0;
+  private turnSeen = -1;
+  /** Paused until the next turn: its share of this one is read. */
+  private yielding = false;
+  private readonly endTurn = (): void => {
+    this.yielding = false;
+    if (!this.closing) this.updateReading();
+  };
 
   constructor(
     private readonly socket: PausableSocket,
@@ -143,6 +180,7 @@ export class Connection {
     const ms = this.door.options.firstRequestTimeoutMs ?? FIRST_REQUEST_TIMEOUT_MS_DEFAULT;
     this.firstRequestDeadline = setTimeout(() => {
       this.door.broker.log.debug?.(`closing connection from ${this.socket.remoteAddress}: no whole request within ${ms} ms`);
+      this.door.broker.metrics.connectionTimedOut("kafka_first_request");
       this.closeNow();
     }, ms);
     (this.firstRequestDeadline as { unref?: () => void }).unref?.();
@@ -233,7 +271,18 @@ export class Connection {
 
   onData(chunk: Uint8Array): void {
     if (this.closing) return;
+    this.lastBytesAt = performance.now();
     this.splitter.push(chunk, this.pending);
+    if (this.turnSeen !== loopTurn.n) {
+      this.turnSeen = loopTurn.n;
+      this.readThisTurn = 0;
+      loopTurn.arm();
+    }
+    this.readThisTurn += chunk.length;
+    if (this.readThisTurn >= READ_BYTES_PER_TURN && !this.yielding) {
+      this.yielding = true;
+      setImmediate(this.endTurn);
+    }
     this.afterSplit();
   }
 
@@ -351,14 +400,50 @@ export class Connection {
   }
 
   private updateReading(): void {
-    const shouldPause = this.splitter.waiting || this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
+    const shouldPause = this.yielding || this.splitter.waiting || this.pendingHead < this.pending.length || this.inFlight >= IN_FLIGHT_MAX || this.outputBytes >= OUTPUT_BYTES_HIGH;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();
     } else if (!shouldPause && this.paused && !this.closing) {
       this.paused = false;
       this.socket.resume();
+      this.lastBytesAt = performance.now(); // the client's silence counts from here
     }
+    this.watchStall();
+  }
+
+  private get stallMs(): number {
+    return this.door.options.requestBodyTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS_DEFAULT;
+  }
+
+  /** A stall timer while a frame is arriving and we read; none otherwise (one timer per stall
+   * window, not per chunk: it looks at lastBytesAt when it fires). */
+  private watchStall(): void {
+    if (!this.paused && !this.closing && this.splitter.frameInProgress > 0) {
+      if (this.stallTimer === null) this.armStall(this.stallMs);
+    } else if (this.stallTimer !== null) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+  }
+
+  private armStall(ms: number): void {
+    this.stallTimer = setTimeout(() => this.checkStall(), ms);
+    (this.stallTimer as { unref?: () => void }).unref?.();
+  }
+
+  private checkStall(): void {
+    this.stallTimer = null;
+    const declared = this.splitter.frameInProgress;
+    if (this.paused || this.closing || declared === 0) return;
+    const ms = this.stallMs;
+    const silent = performance.now() - this.lastBytesAt;
+    if (silent < ms) return this.armStall(Math.ceil(ms - silent));
+    this.door.broker.metrics.connectionTimedOut("kafka_request_stalled");
+    const line = `closed a Kafka connection from ${this.context.remoteAddress}: ${this.splitter.buffered} bytes of a ${declared}-byte request arrived, then nothing for ${ms} ms (--request-body-timeout-ms); its request memory is given back`;
+    if (this.door.admission) this.door.admission.refusals.warn("kafka-request-stalled", line);
+    else this.door.broker.log.warn(line);
+    this.closeNow();
   }
 
   private closeAfterOutput(): void {
@@ -375,6 +460,8 @@ export class Connection {
 
   onClose(): void {
     this.clearLoginDeadline();
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
     if (this.firstRequestDeadline !== null) clearTimeout(this.firstRequestDeadline);
     this.firstRequestDeadline = null;
     this.cancelWait?.();

@@ -14,6 +14,8 @@ export interface KafkaDoorOptions {
   idleTimeoutMs: number;
   /** A connection without a whole request by then is closed (default FIRST_REQUEST_TIMEOUT_MS_DEFAULT). */
   firstRequestTimeoutMs?: number;
+  /** A frame begun and then silent this long closes its connection (default REQUEST_BODY_TIMEOUT_MS_DEFAULT). */
+  requestBodyTimeoutMs?: number;
 }
 
 /** The Kafka door: one per listener. */

@@ -90,7 +90,7 @@ export function startKafkaServer(opts: KafkaServerOptions): KafkaServer {
   const admission = opts.admission ?? new Admission(broker.log);
   const door = kafkaDoor(
     broker,
-    { requestBytesMax: opts.requestBytesMax, maxConnections: opts.maxConnections, idleTimeoutMs: opts.idleTimeoutMs, firstRequestTimeoutMs: opts.firstRequestTimeoutMs },
+    { requestBytesMax: opts.requestBytesMax, maxConnections: opts.maxConnections, idleTimeoutMs: opts.idleTimeoutMs, firstRequestTimeoutMs: opts.firstRequestTimeoutMs, requestBodyTimeoutMs: opts.requestBodyTimeoutMs },
     opts.advertise ?? { host, port },
     security,
     admission,

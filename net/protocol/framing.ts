@@ -93,6 +93,12 @@ export class FrameSplitter {
     return this.push(held, out);
   }
 
+  /** A frame's length was read (and admitted) and its bytes are arriving: the size it declared
+   * (prefix included), else 0. */
+  get frameInProgress(): number {
+    return this.gather === null ? 0 : this.frameBytes;
+  }
+
   /** Bytes held back, waiting for the rest of their frame. */
   get buffered(): number {
     return this.headLength + this.gathered;
