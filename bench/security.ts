@@ -71,7 +71,10 @@ export async function run(): Promise<BenchRow[]> {
   const records = Number(process.env.BENCH_SECURITY_RECORDS ?? 2_000_000);
   const certs = await makeCerts();
   const broker = await startBroker({
-    args: ["--listener", "SASL_SSL://127.0.0.1:0", "--tls-cert", certs.serverCert, "--tls-key", certs.serverKey],
+    // Authorization is on once a listener authenticates (issue #18 item 4): the PLAINTEXT
+    // listener's principal, User:ANONYMOUS, is made a super user so that it may create the
+    // bench's topics; both listeners' requests pass the same ACL gate.
+    args: ["--listener", "SASL_SSL://127.0.0.1:0", "--tls-cert", certs.serverCert, "--tls-key", certs.serverKey, "--super-users", "User:ANONYMOUS"],
     env: { STREAMCTL_ADMIN_PASSWORD: PASSWORD },
   });
   const plain = broker.kafka;
