@@ -68,9 +68,13 @@ const target = join(import.meta.dir, "..", "BENCHMARKS.md");
 writeFileSync(target, only && existsSync(target) ? merged(readFileSync(target, "utf8"), out) : out.join("\n"));
 
 /** A run of some modules (BENCH=…) replaces only the blocks it wrote ("## heading" up to the next
- * "## "), keeping every other module's figures and the hand-written notes; a new block goes before
- * the first hand-written one. */
+ * "## "; a heading's parenthesised tail, like "(medians of 4 runs …)", is not part of its name),
+ * keeping every other module's figures and the hand-written notes; a new block goes before the
+ * first hand-written one, and the hand-written notes are copied afresh. The header keeps the last
+ * full run's line and names each partial run since, one line per module set (the latest replaces
+ * an earlier one of the same set). */
 function merged(existing: string, fresh: string[]): string {
+  const name = (heading: string) => heading.replace(/\s*\(.*\)\s*$/, "");
   const blocks = (lines: string[]): { heading: string; lines: string[] }[] => {
     const result: { heading: string; lines: string[] }[] = [{ heading: "", lines: [] }];
     for (const line of lines) {
@@ -83,13 +87,25 @@ function merged(existing: string, fresh: string[]): string {
   const changedHeadings = new Set(existsSync(changed) ? blocks(readFileSync(changed, "utf8").split("\n")).map((b) => b.heading).filter((h) => h !== "") : []);
   const written = blocks(fresh.join("\n").split("\n")).filter((b) => b.heading !== "" && !changedHeadings.has(b.heading));
   for (const block of written) {
-    const at = old.findIndex((b) => b.heading === block.heading);
+    const at = old.findIndex((b) => b.heading !== "" && name(b.heading) === name(block.heading));
     if (at >= 0) old[at] = block;
     else {
       const firstNote = old.findIndex((b) => changedHeadings.has(b.heading));
       old.splice(firstNote >= 0 ? firstNote : old.length, 0, block);
     }
   }
-  return old.flatMap((b) => b.lines).join("\n");
+  const head = old[0]!.lines;
+  const partial = `Partial run (\`BENCH=${only!.join(",")} make bench\`) on ${new Date().toISOString().slice(0, 10)}: ${ran.join(", ")}.`;
+  const same = head.findIndex((l) => l.startsWith(`Partial run (\`BENCH=${only!.join(",")} make bench\`)`));
+  if (same >= 0) head[same] = partial;
+  else {
+    const blank = head.lastIndexOf("");
+    head.splice(blank > 0 ? blank : head.length, 0, partial);
+  }
+  // The hand-written notes as they are now, not as the last full run copied them.
+  const firstNote = old.findIndex((b) => changedHeadings.has(b.heading));
+  const figures = firstNote >= 0 ? old.slice(0, firstNote) : old;
+  const notes = existsSync(changed) ? [readFileSync(changed, "utf8")] : [];
+  return [...figures.flatMap((b) => b.lines), ...notes].join("\n");
 }
 process.stderr.write(`bench: wrote BENCHMARKS.md (${rows.length} rows)\n`);

@@ -86,12 +86,14 @@ const loopTurn = {
   arm(): void {
     if (this.armed) return;
     this.armed = true;
-    setImmediate(() => {
-      this.n++;
-      this.armed = false;
-    });
+    setImmediate(nextTurn); // one function for every turn, not a closure each
   },
 };
+
+function nextTurn(): void {
+  loopTurn.n++;
+  loopTurn.armed = false;
+}
 
 export class Connection {
   private readonly splitter: FrameSplitter;
