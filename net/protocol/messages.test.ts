@@ -85,8 +85,8 @@ describe("data messages", () => {
 });
 
 describe("descriptors", () => {
-  test("the 26 APIs of the brief, the admin and consumer-group (KIP-848) APIs of issue #21, the 3 SASL/SCRAM APIs and the 3 ACL APIs of issue #18 and the 6 transaction APIs of issue #20, by key", () => {
-    expect([...apiByKey.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 47, 50, 51, 60, 61, 65, 66, 68, 69, 71, 75]);
+  test("the 26 APIs of the brief, the admin and consumer-group (KIP-848) APIs of issue #21, the 3 SASL/SCRAM APIs and the 3 ACL APIs of issue #18 and the 7 transaction APIs of issue #20 (WriteTxnMarkers between brokers of a cluster), by key", () => {
+    expect([...apiByKey.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 42, 43, 44, 47, 50, 51, 60, 61, 65, 66, 68, 69, 71, 75]);
     expect(Produce).toMatchObject({ key: 0, minVersion: 0, maxVersion: 11, flexibleMinVersion: 9 });
     expect(Fetch).toMatchObject({ key: 1, minVersion: 0, maxVersion: 16, flexibleMinVersion: 12 });
     expect(apiByKey.get(17)!.flexibleMinVersion).toBe(Infinity); // SaslHandshake is never flexible
