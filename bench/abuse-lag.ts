@@ -6,6 +6,7 @@
 //
 //   partial16  16 connections each sending 95 MiB of a 100 MiB frame, then nothing
 //   stream1    one connection sending 95 MiB of a 100 MiB frame
+//   zstd       one Produce of 1,000 zstd bombs (65 MiB of zeros each, sizes declared)
 //
 //   bun bench/abuse-lag.ts partial16 [--cpu-prof DIR]
 //   BUN_JSC_logGC=1 ABUSE_LAG_STDERR=/tmp/broker.log bun bench/abuse-lag.ts partial16
@@ -15,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "node:net";
-import { partialFrames, whileProbed } from "../test/abuse-attacks.ts";
+import { batchOf, bombPayload, bombRequest, openSocket, partialFrames, roundTrip, whileProbed } from "../test/abuse-attacks.ts";
 import { REPO_ROOT } from "../test/harness.ts";
 
 const MiB = 1024 * 1024;
@@ -65,7 +66,14 @@ let mark = err.length;
 proc.kill("SIGUSR2");
 await until(() => (err.slice(mark).includes("loop-lag ") ? true : null));
 let sockets: Socket[] = [];
+const bombs = which === "zstd" ? bombRequest("bombed", batchOf(4, await bombPayload("zstd", 65 * MiB, false)), 1000) : null;
 const probe = await whileProbed(kafka, async () => {
+  if (bombs !== null) {
+    const s = await openSocket(kafka);
+    sockets = [s];
+    await roundTrip(s, bombs);
+    return;
+  }
   const attack = await partialFrames(kafka, connections, 100 * MiB, 95 * MiB);
   sockets = attack.sockets;
   await Promise.race([attack.sent, new Promise((r) => setTimeout(r, 20_000))]);

@@ -15,6 +15,7 @@
 //
 //   BENCH=abuse make bench
 //   BENCH_ABUSE_BEFORE_BIN=/tmp/streamctl-old bun run bench/abuse.ts
+//   BENCH_ABUSE_ONLY=zstd,gzip bun run bench/abuse.ts          (only the cases naming these)
 import * as zlib from "node:zlib";
 import type { Socket } from "node:net";
 import { batchOf, bombPayload, bombRequest, idleSockets, newClientServedAfter, openSocket, partialFrames, roundTrip, rssMiB, whileProbed } from "../test/abuse-attacks.ts";
@@ -124,7 +125,10 @@ export async function run(): Promise<BenchRow[]> {
     ["10,000 idle sockets from ten addresses", (bin) => idleCase(bin, Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`)), "every slot of --max-connections; default --first-request-timeout-ms (10 s)"],
   ];
   const rows: BenchRow[] = [];
+  // BENCH_ABUSE_ONLY=zstd,gzip: only the cases whose name holds one of these words.
+  const only = process.env.BENCH_ABUSE_ONLY?.split(",");
   for (const [name, measure, how] of cases) {
+    if (only !== undefined && !only.some((word) => name.includes(word))) continue;
     const got: Record<string, Figures> = {};
     // The memory and waiting cases ROUNDS times, alternating binaries: single waits are noisy on
     // a shared machine. Kept: the median wait and p99, the highest peak.
