@@ -59,7 +59,7 @@ export class LentBuffers {
   lend(length: number): Uint8Array {
     const spare = this.lendSpare(length);
     if (spare !== null) return spare;
-    const buffer = uninitialized(Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP);
+    const buffer = new ArrayBuffer(Math.ceil(length / CAPACITY_STEP) * CAPACITY_STEP);
     this.lent.add(buffer);
     return new Uint8Array(buffer, 0, length);
   }
@@ -92,19 +92,6 @@ export class LentBuffers {
 
 /** The broker's pool, shared by every log and connection of the process: six spares. */
 const broker = new LentBuffers(6);
-/**
- * An ArrayBuffer of `length` bytes whose contents are not zeroed: every lent buffer is written
- * before it is read (a gathered frame is handed on only once whole, a read fills what it returns).
- * `new ArrayBuffer` zero-fills, and on this project's VMs that cost up to ~410 ms for a 100 MiB
- * gather buffer whenever the allocator reused freed memory: a request granted its memory froze
- * every other client that long (issue #18, the partial-frame attack; bench/abuse-lag.ts).
- */
-function uninitialized(length: number): ArrayBuffer {
-  const bytes = Buffer.allocUnsafeSlow(length);
-  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== length) return new ArrayBuffer(length);
-  return bytes.buffer as ArrayBuffer;
-}
-
 export const lendSpare = (length: number): Uint8Array | null => broker.lendSpare(length);
 export const lendBuffer = (length: number): Uint8Array => broker.lend(length);
 export const giveBack = (view: Uint8Array): boolean => broker.giveBack(view);
