@@ -40,6 +40,7 @@ import { stringAt } from "../protocol/reader.ts";
 import { EncodedResponse, type KafkaDoor } from "./handler.ts";
 import { FetchRound, readPartition } from "./handlers/01-fetch.ts";
 import { admits, type Session } from "./session.ts";
+import { settleSoon } from "./settle-soon.ts";
 
 /** What this needs of dispatch's connection context and outcome sink (dispatch.ts imports this
  * file, so the shapes are restated here instead of imported). */
@@ -269,8 +270,7 @@ class FetchInFlight implements HighWatermarkWaiter {
   dispatched(): void {
     this.inDispatch = false;
     if (this.answer !== null) {
-      settleSoon.push(this);
-      if (settleSoon.length === 1) queueMicrotask(settleQueued);
+      settleSoon(this);
     }
   }
 
@@ -301,13 +301,4 @@ function parkedOn(broker: Broker): Set<FetchInFlight> {
     }, { once: true });
   }
   return set;
-}
-
-/** Answers ready during their own dispatch: settled one microtask later by one module-level
- * function, not a closure each. */
-const settleSoon: FetchInFlight[] = [];
-
-function settleQueued(): void {
-  for (let i = 0; i < settleSoon.length; i++) settleSoon[i]!.settle();
-  settleSoon.length = 0;
 }

@@ -38,6 +38,7 @@ import { stringAt } from "../protocol/reader.ts";
 import { errorMessage, kafkaErrorCode } from "./errors.ts";
 import { EncodedResponse, type KafkaDoor } from "./handler.ts";
 import { admits, type Session } from "./session.ts";
+import { settleSoon } from "./settle-soon.ts";
 
 /** What this needs of dispatch's connection context and outcome sink (dispatch.ts imports this
  * file, so the shapes are restated here instead of imported). */
@@ -214,8 +215,7 @@ class ProduceInFlight implements AppendSink {
   dispatched(): void {
     this.inDispatch = false;
     if (this.done) {
-      settleSoon.push(this);
-      if (settleSoon.length === 1) queueMicrotask(settleQueued);
+      settleSoon(this);
     }
   }
 
@@ -234,13 +234,4 @@ class ProduceInFlight implements AppendSink {
     this.door.broker.metrics.requestHandled(PRODUCE_KEY, performance.now() - this.started);
     this.sink.settle(new EncodedResponse(frame));
   }
-}
-
-/** Answers ready during their own dispatch (fsync `never`/`interval`, refusals): settled one
- * microtask later by one module-level function, not a closure each. */
-const settleSoon: ProduceInFlight[] = [];
-
-function settleQueued(): void {
-  for (let i = 0; i < settleSoon.length; i++) settleSoon[i]!.settle();
-  settleSoon.length = 0;
 }
