@@ -80,13 +80,14 @@ describe.skipIf(missing !== null)("the cluster script with a real etcd", () => {
     dirs.push(dir);
     const fake = join(dir, "fake-streamctl");
     // $3 = node id, $5 = etcd URL (serve --node-id N --cluster URL …). On SIGTERM it records
-    // whether etcd still answered: brokers must stop while etcd runs.
+    // whether etcd still answered (/version: any answer, leader or not): brokers must stop while
+    // etcd runs. The trap is set before the ready line, so a SIGTERM right after it is recorded.
     writeFileSync(
       fake,
       `#!/bin/sh
+trap 'if curl -s -o /dev/null "$5/version"; then echo "$3 etcd-up" >> "${dir}/stops"; else echo "$3 etcd-down" >> "${dir}/stops"; fi; exit 0' TERM
 echo "$@" > "${dir}/argv-$3"
 echo "streamctl: ready kafka=127.0.0.1:1000$3 http=127.0.0.1:2000$3 data=x" >&2
-trap 'if curl -sf "$5/health" >/dev/null; then echo "$3 etcd-up" >> "${dir}/stops"; else echo "$3 etcd-down" >> "${dir}/stops"; fi; exit 0' TERM
 while :; do sleep 0.05; done
 `,
     );
