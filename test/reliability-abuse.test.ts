@@ -115,6 +115,29 @@ test("appends keep arrival order on a connection while a batch is inflated off t
   c.close();
 }, 60_000);
 
+test("a Produce of thousands of partition entries is started a few ms at a time: appends keep arrival order on its connection", async () => {
+  broker = await startBroker();
+  const b = broker;
+  await createTopic(b, "sliced");
+  const c = await RawConnection.open(b.kafka);
+  const batch = (i: number) => encodeRecordBatch({ records: [{ key: null, value: new TextEncoder().encode(`r${i}`) }] });
+  let next = 0;
+  const produce = (entries: number) => {
+    const partitionData = Array.from({ length: entries }, () => ({ index: 0, records: batch(next++) }));
+    return c.request(Produce, 7, { ...defaultProduceRequest(), acks: 1, timeoutMs: 5000, topicData: [{ name: "sliced", partitionData }] }, 30_000);
+  };
+  // Pipelined: the single-entry requests are read while the big ones are still being started
+  // (5,000 entries take longer than one slice of PRODUCE_SLICE_MS), and must not overtake them.
+  const answers = await Promise.all([produce(5000), produce(1), produce(5000), produce(1)]);
+  const firstOffsets = answers.map((a) => Number(a.responses[0]!.partitionResponses[0]!.baseOffset));
+  expect(answers.every((a) => a.responses[0]!.partitionResponses.every((p) => p.errorCode === 0))).toBe(true);
+  expect(firstOffsets).toEqual([0, 5000, 5001, 10001]);
+  expect(answers[2]!.responses[0]!.partitionResponses.map((p) => Number(p.baseOffset))).toEqual(Array.from({ length: 5000 }, (_, i) => 5001 + i));
+  c.close();
+  const read = await kcat(b.kafka, ["-C", "-t", "sliced", "-o", "beginning", "-e", "-f", "%s\\n"]);
+  expect(read.stdout.trim().split("\n")).toEqual(Array.from({ length: 10002 }, (_, i) => `r${i}`));
+}, 60_000);
+
 test("8 connections holding 28 MiB of a 30 MiB frame under --max-request-memory 64MiB: RSS within the budget, other clients answered; a frame over the budget is refused with a logged line", async () => {
   broker = await startBroker({ args: ["--max-request-memory", "64MiB"] });
   const b = broker;

@@ -12,8 +12,9 @@
 //   writing  — if the client stops reading, responses queue in userland only up to
 //              OUTPUT_BYTES_HIGH; past that, reading pauses, so a client that stops reading
 //              stops being read. `drain` resumes.
-//   turns    — after READ_BYTES_PER_TURN read, reading pauses until the next turn of the event
-//              loop: a fast sender cannot keep Bun reading its socket while others wait.
+//   turns    — after READ_BYTES_PER_TURN read, or once every connection together has read
+//              TURN_BYTES_MAX this turn, reading pauses until a later turn of the event loop
+//              (oldest first): a fast sender, or many, cannot keep Bun reading while others wait.
 //
 // Order of events for one request (must not interleave differently):
 //   0. frame complete → queued in `pending`; dispatched while under the in-flight and output bounds
@@ -43,11 +44,11 @@
 // (each answered before the next is dispatched: a login step changes what the next frame may be),
 // its frames are at most SASL_FRAME_BYTES_MAX, and it must log in within AUTH_TIMEOUT_MS.
 import type { Socket } from "bun";
-import { giveBack, lendBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
+import { giveBack, lendGatherBuffer, lendSpare, RECYCLE_MIN_BYTES } from "../../core/lent-buffers.ts";
 import { FrameSplitter } from "../protocol/framing.ts";
 import { type ConnectionContext, dispatch, type DispatchOutcome, type OutcomeSink } from "./dispatch.ts";
 import { CLOSE_CONNECTION, EncodedResponse, type KafkaDoor } from "./handler.ts";
-import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, READ_BYTES_PER_TURN, SASL_FRAME_BYTES_MAX } from "./limits.ts";
+import { AUTH_TIMEOUT_MS, FETCH_IN_FLIGHT_MAX, FIRST_REQUEST_TIMEOUT_MS_DEFAULT, IN_FLIGHT_MAX, OUTPUT_BYTES_HIGH, READ_BYTES_PER_TURN, SASL_FRAME_BYTES_MAX, TURN_BYTES_MAX } from "./limits.ts";
 import { REQUEST_BODY_TIMEOUT_MS_DEFAULT } from "../../core/limits.ts";
 import { refuse } from "./refusals.ts";
 import { Session } from "./session.ts";
@@ -78,11 +79,27 @@ class Slot implements OutcomeSink {
 
 type PausableSocket = Socket<Connection> & { pause(): void; resume(): void };
 
-/** Turns of the event loop, counted only while some connection reads (an immediate armed by the
- * first read of a turn): what a connection read "this turn" is what it read since n changed. */
+/**
+ * Turns of the event loop, counted only while some connection reads (an immediate armed by the
+ * first read of a turn): what a connection read "this turn" is what it read since n changed.
+ *
+ * Big readers together read about TURN_BYTES_MAX per turn: a connection past its own share
+ * (READ_BYTES_PER_TURN), or one that read TURN_SHARE_MIN_BYTES or more once the turn's total is
+ * past TURN_BYTES_MAX, yields and waits in `yielded`; each turn lets the oldest waiters read again,
+ * as many as the budget holds at what each read in its last turn. Small readers (a request of a
+ * few KiB) never wait for big ones. Sixteen senders of 95 MiB frames, each reading its own share,
+ * once made gaps of 15–30 ms per turn (page faults of fresh memory: ~7 ms per MiB on this VM,
+ * half in Bun's read, half in the copy into the frame), in which every other client waited
+ * (issue #18); bench/abuse-lag.ts partial16: 60–70 gaps over 10 ms in 10 s before, 2–6 after.
+ */
 const loopTurn = {
   n: 0,
   armed: false,
+  /** Bytes every connection read this turn. */
+  bytes: 0,
+  /** Connections paused until a later turn, oldest first, from `head`. */
+  yielded: [] as Connection[],
+  head: 0,
   arm(): void {
     if (this.armed) return;
     this.armed = true;
@@ -90,9 +107,28 @@ const loopTurn = {
   },
 };
 
+/** Bun reads a socket 512 KiB at a time: what one released connection may read before it is seen. */
+const READ_BYTES_AT_ONCE = 512 * 1024;
+/** A connection that read less than this in a turn is not paused for the turn's total. */
+const TURN_SHARE_MIN_BYTES = 64 * 1024;
+
 function nextTurn(): void {
   loopTurn.n++;
   loopTurn.armed = false;
+  loopTurn.bytes = 0;
+  // Released oldest first while the turn's budget holds what each read in its last turn (one of
+  // Bun's reads at most): many small senders go together, a big one or two at a time.
+  const yielded = loopTurn.yielded;
+  let expected = 0;
+  while (loopTurn.head < yielded.length && (expected === 0 || expected < TURN_BYTES_MAX)) {
+    const c = yielded[loopTurn.head]!;
+    yielded[loopTurn.head++] = undefined as unknown as Connection;
+    expected += c.endTurn();
+  }
+  if (loopTurn.head === yielded.length) {
+    yielded.length = 0;
+    loopTurn.head = 0;
+  } else loopTurn.arm(); // the rest read in later turns, whether or not anyone reads in this one
 }
 
 export class Connection {
@@ -132,12 +168,15 @@ export class Connection {
   /** Bytes read in the turn of the event loop numbered turnSeen. */
   private readThisTurn = 0;
   private turnSeen = -1;
-  /** Paused until the next turn: its share of this one is read. */
+  /** Paused until a later turn (in loopTurn.yielded): its share of this one is read. */
   private yielding = false;
-  private readonly endTurn = (): void => {
+  /** Its wait in loopTurn.yielded is over; returns what it may read next turn, about. */
+  endTurn(): number {
     this.yielding = false;
-    if (!this.closing) this.updateReading();
-  };
+    if (this.closing) return 0;
+    this.updateReading();
+    return this.paused ? 0 : Math.min(this.readThisTurn, READ_BYTES_AT_ONCE);
+  }
 
   constructor(
     private readonly socket: PausableSocket,
@@ -146,7 +185,7 @@ export class Connection {
     this.session = new Session(door.security);
     const loggedOut = this.session.phase !== "done";
     const admit = door.admission ? (n: number) => this.admit(n) : undefined;
-    this.splitter = new FrameSplitter(loggedOut ? Math.min(SASL_FRAME_BYTES_MAX, this.frameBytesMax) : this.frameBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendBuffer, admit });
+    this.splitter = new FrameSplitter(loggedOut ? Math.min(SASL_FRAME_BYTES_MAX, this.frameBytesMax) : this.frameBytesMax, { lendMinBytes: RECYCLE_MIN_BYTES, spare: lendSpare, lend: lendGatherBuffer, admit });
     if (loggedOut) this.startLoginDeadline();
     else this.startFirstRequestDeadline();
     this.context = {
@@ -281,9 +320,12 @@ export class Connection {
       loopTurn.arm();
     }
     this.readThisTurn += chunk.length;
-    if (this.readThisTurn >= READ_BYTES_PER_TURN && !this.yielding) {
+    loopTurn.bytes += chunk.length;
+    // A small reader never waits for the big ones: only a connection that read a good part of
+    // the turn's budget yields to the turn's total.
+    if ((this.readThisTurn >= READ_BYTES_PER_TURN || (loopTurn.bytes >= TURN_BYTES_MAX && this.readThisTurn >= TURN_SHARE_MIN_BYTES)) && !this.yielding) {
       this.yielding = true;
-      setImmediate(this.endTurn);
+      loopTurn.yielded.push(this);
     }
     this.afterSplit();
   }

@@ -15,6 +15,11 @@ export const FETCH_IN_FLIGHT_MAX = 1;
  * frame held the loop for most of its frame while another client's request waited. Past this much
  * the connection pauses until the next turn (setImmediate): other sockets and timers run between. */
 export const READ_BYTES_PER_TURN = 1024 * 1024;
+/** Bytes all connections together read in one turn, about (net/kafka/connection.ts): with many
+ * senders each reading its own share, 16 × 512 KiB in a turn held the loop 20–30 ms. */
+export const TURN_BYTES_MAX = 512 * 1024;
+/** A Produce request's partitions are started at most this long per turn (handlers/00-produce.ts). */
+export const PRODUCE_SLICE_MS = 4;
 /** Answers queued in userland for a client that stopped reading; past this, reading pauses, so a
  * client that stops reading stops being read (issue #7). */
 export const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;
@@ -61,6 +66,7 @@ export const KAFKA_DOOR_LIMITS = {
   FETCH_IN_FLIGHT_MAX,
   OUTPUT_BYTES_HIGH,
   READ_BYTES_PER_TURN,
+  TURN_BYTES_MAX,
   MAX_CONNECTIONS_DEFAULT,
   IDLE_TIMEOUT_MS_DEFAULT,
   AUTH_TIMEOUT_MS,
@@ -77,6 +83,7 @@ export const KAFKA_DOOR_LIMIT_RELATIONS: readonly LimitRelation<typeof KAFKA_DOO
   ["a produce of one default-sized batch per partition fits in a request frame", (l) => l.MESSAGE_BYTES_MAX_DEFAULT < l.REQUEST_BYTES_MAX],
   ["the output queue holds at least one default-sized batch, so a fetch answer always gets out", (l) => l.OUTPUT_BYTES_HIGH >= l.MESSAGE_BYTES_MAX_DEFAULT],
   ["a connection's share of a turn is at least one of Bun's reads (512 KiB) and a few at most", (l) => l.READ_BYTES_PER_TURN >= 512 * 1024 && l.READ_BYTES_PER_TURN <= 4 * 1024 * 1024],
+  ["a turn holds at least one of Bun's reads (512 KiB), and no more than a connection's share", (l) => l.TURN_BYTES_MAX >= 512 * 1024 && l.TURN_BYTES_MAX <= l.READ_BYTES_PER_TURN],
   ["fetches in flight are a subset of requests in flight", (l) => l.FETCH_IN_FLIGHT_MAX >= 1 && l.FETCH_IN_FLIGHT_MAX <= l.IN_FLIGHT_MAX],
   ["large frames are gathered into recycled buffers, small ones are not worth it", (l) => l.RECYCLE_MIN_BYTES < l.REQUEST_BYTES_MAX],
   ["the idle timeout is in whole seconds (the socket timer's unit) and longer than a client's request timeout", (l) => l.IDLE_TIMEOUT_MS_DEFAULT % 1000 === 0 && l.IDLE_TIMEOUT_MS_DEFAULT >= 60_000],
