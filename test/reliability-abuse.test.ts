@@ -127,7 +127,8 @@ test("a Produce of thousands of partition entries is started a few ms at a time:
     return c.request(Produce, 7, { ...defaultProduceRequest(), acks: 1, timeoutMs: 5000, topicData: [{ name: "sliced", partitionData }] }, 30_000);
   };
   // Pipelined: the single-entry requests are read while the big ones are still being started
-  // (5,000 entries take longer than one slice of PRODUCE_SLICE_MS), and must not overtake them.
+  // (5,000 entries take longer than the turn's share of sliced work, core/turn-clock.ts), and must
+  // not overtake them.
   const answers = await Promise.all([produce(5000), produce(1), produce(5000), produce(1)]);
   const firstOffsets = answers.map((a) => Number(a.responses[0]!.partitionResponses[0]!.baseOffset));
   expect(answers.every((a) => a.responses[0]!.partitionResponses.every((p) => p.errorCode === 0))).toBe(true);

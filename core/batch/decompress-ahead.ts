@@ -29,6 +29,7 @@
 import * as zlib from "node:zlib";
 import { CoreError, type CoreErrorContext } from "../errors.ts";
 import { DECOMPRESS_OFF_THREAD_MAX, DECOMPRESS_STEP_BYTES, DECOMPRESS_SYNC_BYTES, DECOMPRESS_TURN_MS, DECOMPRESSED_BYTES_MAX, REQUEST_DECOMPRESSED_BYTES_MAX } from "../limits.ts";
+import { chargeTurn, nextTurn, turnLeft } from "../turn-clock.ts";
 import { codecName, decompress, decompressSteps, gzipDeclaredBytes, zstdDeclaredBytes } from "./codecs.ts";
 import { ATTR_CODEC_MASK, BATCH_HEADER_BYTES, Codec, OFF_ATTRIBUTES, OFF_MAGIC } from "./header.ts";
 
@@ -45,25 +46,6 @@ export function preparedSection(batch: Uint8Array, ctx: CoreErrorContext): Uint8
 /** Bytes one request may still decompress to. */
 export class DecompressionBudget {
   constructor(public remaining = REQUEST_DECOMPRESSED_BYTES_MAX) {}
-}
-
-// --- main-thread time this turn -------------------------------------------------------------------
-let turnSpentMs = 0;
-let turnResetArmed = false;
-
-function chargeTurn(ms: number): void {
-  turnSpentMs += ms;
-  if (!turnResetArmed) {
-    turnResetArmed = true;
-    setImmediate(() => {
-      turnSpentMs = 0;
-      turnResetArmed = false;
-    });
-  }
-}
-
-function turnLeft(): boolean {
-  return turnSpentMs < DECOMPRESS_TURN_MS;
 }
 
 // --- off the main thread, a few at a time --------------------------------------------------------
@@ -194,8 +176,6 @@ function prepareOne(batch: Uint8Array, codec: Codec, budget: DecompressionBudget
   }
   return null;
 }
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The rest, one batch after another (each may take the rest of the budget). */
 async function finishLater(batches: Uint8Array[], budget: DecompressionBudget): Promise<void> {

@@ -109,6 +109,7 @@ class Decoded {
 
 /** Header and body, or what to do instead when they are unusable (the table above). */
 function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchOutcome {
+  const dispatchedAt = performance.now();
   const door = conn.door;
   const r = new Reader(frame, 4);
   const header = decodeRequestHeader(r);
@@ -156,6 +157,7 @@ function decode(frame: Uint8Array, conn: ConnectionContext): Decoded | DispatchO
     closed: conn.closed,
     session,
     holdDispatch: conn.holdDispatch,
+    dispatchedAt,
   };
   return new Decoded(handler, req, ctx);
 }

@@ -60,6 +60,9 @@ export interface RequestContext {
    * Produce awaiting its decompression calls it once its appends have started: they must come
    * before those of later requests). */
   holdDispatch?: () => () => void;
+  /** performance.now() when its frame began to be decoded: the decoding counts against the turn's
+   * share of sliced work (core/turn-clock.ts). */
+  dispatchedAt?: number;
 }
 
 /**

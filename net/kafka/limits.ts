@@ -18,8 +18,6 @@ export const READ_BYTES_PER_TURN = 1024 * 1024;
 /** Bytes all connections together read in one turn, about (net/kafka/connection.ts): with many
  * senders each reading its own share, 16 × 512 KiB in a turn held the loop 20–30 ms. */
 export const TURN_BYTES_MAX = 512 * 1024;
-/** A Produce request's partitions are started at most this long per turn (handlers/00-produce.ts). */
-export const PRODUCE_SLICE_MS = 4;
 /** Answers queued in userland for a client that stopped reading; past this, reading pauses, so a
  * client that stops reading stops being read (issue #7). */
 export const OUTPUT_BYTES_HIGH = 32 * 1024 * 1024;

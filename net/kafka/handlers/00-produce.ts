@@ -30,8 +30,9 @@
 //
 // Ordering: partitions are appended in request order, and each append's write happens before the
 // handler's first await, so two requests on one connection land in arrival order; a request whose
-// partitions take more than PRODUCE_SLICE_MS to start goes on in the next turn of the event loop,
-// its connection dispatching nothing more until all are started (holdDispatch).
+// partitions take longer to start than the turn's share of sliced work (core/turn-clock.ts) goes
+// on in later turns of the event loop, its connection dispatching nothing more until all are
+// started (holdDispatch).
 import { type Appended, Appending, type AppendOptions } from "../../../core/broker/append.ts";
 import { CoreError } from "../../../core/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -48,7 +49,7 @@ import { errorMessage, kafkaErrorCode } from "../errors.ts";
 import { decompressAhead } from "../produce-decompress.ts";
 import { CLOSE_CONNECTION, defineHandler, EncodedResponse, NO_RESPONSE, type RequestContext } from "../handler.ts";
 import { producedBatch } from "../old-formats.ts";
-import { PRODUCE_SLICE_MS } from "../limits.ts";
+import { chargeTurn, nextTurn, turnLeft } from "../../../core/turn-clock.ts";
 
 /** One partition's answer before it is encoded; offsets and times as numbers (-1 = none). */
 interface PartitionResult {
@@ -69,6 +70,9 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     // Set when this request waited for its decompression: later requests of the connection wait
     // until this one's appends have started (called right after them, below).
     let release: (() => void) | undefined;
+    // The decoding of a large request counts against this turn's share of sliced work.
+    const decodedAt = performance.now();
+    if (ctx.dispatchedAt !== undefined && decodedAt - ctx.dispatchedAt >= 1) chargeTurn(decodedAt - ctx.dispatchedAt);
     if (acksValid) {
       const ahead = decompressAhead(req);
       if (ahead !== null) {
@@ -96,8 +100,9 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       }
       return new EncodedResponse(produceResponseFrame(correlationId, apiVersion, name, p.index, r.errorCode, r.baseOffset, r.logAppendTime, r.logStartOffset, r.errorMessage));
     }
-    // Partitions are started in slices of PRODUCE_SLICE_MS, later requests of the connection held
-    // meanwhile: 1,000 partitions in one request (refused bombs, say) once held the loop ~9 ms.
+    // Partitions are started within the turn's share of sliced work (core/turn-clock.ts), the
+    // rest in later turns, later requests of the connection held meanwhile: 1,000 partitions in
+    // one request (refused bombs, say) once held the loop ~9 ms.
     const sliced = ctx.holdDispatch !== undefined;
     let sliceStart = performance.now();
     const pending: Array<{ name: string; partitions: Promise<ProduceResponsePartitionProduceResponse>[] }> = [];
@@ -105,7 +110,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
       const partitions: Promise<ProduceResponsePartitionProduceResponse>[] = [];
       pending.push({ name: t.name, partitions });
       for (const p of t.partitionData) {
-        if (sliced && performance.now() - sliceStart >= PRODUCE_SLICE_MS) {
+        if (sliced && !turnLeft(sliceStart)) {
           release ??= ctx.holdDispatch!();
           await nextTurn();
           sliceStart = performance.now();
@@ -183,7 +188,6 @@ function startPartition(topicName: string, p: ProduceRequestPartitionProduceData
 }
 
 const NO_RECORDS = new Uint8Array(0);
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** By [zstd allowed (v7+)] + 2 × [acks=-1]: made once, not per request. */
 const APPEND_OPTIONS: readonly AppendOptions[] = [
   { allowZstd: false, acks: "leader" },
