@@ -7,6 +7,8 @@
 //   partial16  16 connections each sending 95 MiB of a 100 MiB frame, then nothing
 //   stream1    one connection sending 95 MiB of a 100 MiB frame
 //   zstd       one Produce of 1,000 zstd bombs (65 MiB of zeros each, sizes declared)
+//   records    one Produce of one zstd batch of 900,000 records of 40 bytes (44 MiB inflated,
+//              1 MB on the wire, under max.message.bytes): valid, inflated and appended
 //
 //   bun bench/abuse-lag.ts partial16 [--cpu-prof DIR]
 //   BUN_JSC_logGC=1 ABUSE_LAG_STDERR=/tmp/broker.log bun bench/abuse-lag.ts partial16
@@ -18,6 +20,8 @@ import { join } from "node:path";
 import type { Socket } from "node:net";
 import { batchOf, bombPayload, bombRequest, openSocket, partialFrames, roundTrip, whileProbed } from "../test/abuse-attacks.ts";
 import { REPO_ROOT } from "../test/harness.ts";
+import { Codec } from "../core/batch/header.ts";
+import { encodeRecordBatch } from "../core/batch/record-batch.ts";
 
 const MiB = 1024 * 1024;
 const which = process.argv[2] ?? "partial16";
@@ -66,7 +70,13 @@ let mark = err.length;
 proc.kill("SIGUSR2");
 await until(() => (err.slice(mark).includes("loop-lag ") ? true : null));
 let sockets: Socket[] = [];
-const bombs = which === "zstd" ? bombRequest("bombed", batchOf(4, await bombPayload("zstd", 65 * MiB, false)), 1000) : null;
+const value = new Uint8Array(40).fill(0x61);
+const bombs =
+  which === "zstd"
+    ? bombRequest("bombed", batchOf(4, await bombPayload("zstd", 65 * MiB, false)), 1000)
+    : which === "records"
+      ? bombRequest("bombed", encodeRecordBatch({ records: Array.from({ length: 900_000 }, () => ({ key: null, value })), codec: Codec.Zstd }), 1)
+      : null;
 const probe = await whileProbed(kafka, async () => {
   if (bombs !== null) {
     const s = await openSocket(kafka);

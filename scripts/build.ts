@@ -12,7 +12,7 @@ const outfile = process.argv[2] ?? "bin/streamctl";
  * Worker threads' entry files: a compiled binary holds only what its entrypoints bundle, and Bun
  * resolves `new Worker(new URL("./x-worker.ts", import.meta.url))` to the one bundled from there.
  */
-const WORKERS = ["cmd/bench-pace-worker.ts", "cmd/bench-pauses-worker.ts"];
+const WORKERS = ["cmd/bench-pace-worker.ts", "cmd/bench-pauses-worker.ts", "cmd/inflate-worker.ts"];
 /** The commit `--version` names: HEAD, with "-dirty" when tracked files differ from it. */
 function commit(): string {
   const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { stderr: "ignore" });
