@@ -7,6 +7,8 @@
 //                  once with sizes declared (as zstd writes by default), once hidden (streamed)
 //   gzip bombs     64 gzip bombs of 1 GiB of zeros (~1 MiB each) in one 64 MiB request: peak RSS;
 //                  declared (ISIZE) and lying (ISIZE 0)
+//   many records   one valid zstd batch of 900,000 records of 40 bytes (~0.95 MB sent, 44 MiB once
+//                  inflated): appended; the longest another client waited while it was inflated
 //   partial frames 16 connections each sending 95 MiB of a 100 MiB frame, then nothing: peak RSS
 //   idle sockets   10,000 idle sockets from 127.0.0.2: how long until a new client from 127.0.0.1
 //                  is served (tried every 100 ms for up to IDLE_WINDOW_S); then 10,000 from ten
@@ -21,6 +23,8 @@ import type { Socket } from "node:net";
 import { batchOf, bombPayload, bombRequest, idleSockets, newClientServedAfter, openSocket, partialFrames, roundTrip, rssMiB, whileProbed } from "../test/abuse-attacks.ts";
 import { removeDir, startBroker, STREAMCTL_BIN } from "../test/harness.ts";
 import type { BenchRow } from "./types.ts";
+import { Codec } from "../core/batch/header.ts";
+import { encodeRecordBatch } from "../core/batch/record-batch.ts";
 
 const SECTION = "abuse";
 const MiB = 1024 * 1024;
@@ -115,11 +119,14 @@ export async function run(): Promise<BenchRow[]> {
   const zstdHidden = batchOf(4, await bombPayload("zstd", 65 * MiB, true));
   const gzipDeclared = batchOf(1, await gzipZeros(1024 * MiB, false));
   const gzipLying = batchOf(1, await gzipZeros(1024 * MiB, true));
+  const value = new Uint8Array(40).fill(0x61);
+  const manyRecords = encodeRecordBatch({ records: Array.from({ length: 900_000 }, () => ({ key: null, value })), codec: Codec.Zstd });
   const cases: Array<[string, (bin: string) => Promise<Figures>, string]> = [
     ["1,000 zstd bombs in one Produce, sizes declared", (bin) => bombCase(bin, bombRequest("bombed", zstdDeclared, 1000)), `${zstdDeclared.length} B each, 65 MiB of zeros`],
     ["1,000 zstd bombs in one Produce, sizes hidden", (bin) => bombCase(bin, bombRequest("bombed", zstdHidden, 1000)), `${zstdHidden.length} B each, streamed: no Frame_Content_Size`],
     ["64 gzip bombs in one Produce, sizes declared", (bin) => bombCase(bin, bombRequest("bombed", gzipDeclared, 64)), `${gzipDeclared.length} B each, 1 GiB of zeros`],
     ["64 gzip bombs in one Produce, sizes lying", (bin) => bombCase(bin, bombRequest("bombed", gzipLying, 64)), "the same with ISIZE 0"],
+    ["one valid zstd batch of 900,000 records in one Produce", (bin) => bombCase(bin, bombRequest("bombed", manyRecords, 1)), `${manyRecords.length} B, 44 MiB of 40-byte records once inflated: appended`],
     ["16 connections holding 95 MiB of a 100 MiB frame", partialCase, "default --max-request-memory (256 MiB)"],
     ["10,000 idle sockets from one address", (bin) => idleCase(bin, ["127.0.0.2"]), "default --max-connections (10,000), --max-connections-per-ip (1,000)"],
     ["10,000 idle sockets from ten addresses", (bin) => idleCase(bin, Array.from({ length: 10 }, (_, i) => `127.0.0.${i + 2}`)), "every slot of --max-connections; default --first-request-timeout-ms (10 s)"],
