@@ -155,3 +155,78 @@ test.each([
   await prepareDecompression([batch], new DecompressionBudget());
   expect(codeOf(() => validateProduceBatch(batch, OPTS))).toBe("DECOMPRESSION_LIMIT");
 }, 60_000);
+
+test("a large section's records are walked ahead, in parts; validation takes that walk where it answers the same, and walks itself where not", async () => {
+  // 60,000 records, 2.9 MiB inflated: walked ahead in parts of SCAN_PART_RECORDS.
+  const now = 1_700_000_000_000;
+  const value = new Uint8Array(40).fill(0x61);
+  const records = Array.from({ length: 60_000 }, (_, i) => ({ key: i === 45_000 ? null : new TextEncoder().encode(`k${i}`), value, timestamp: now + i }));
+  const batch = encodeRecordBatch({ records, codec: Codec.Zstd, now });
+  const fresh = () => new Uint8Array(batch); // a batch not prepared: validation walks it itself
+  const prepared = new Uint8Array(batch);
+  await prepareDecompression([prepared], new DecompressionBudget());
+  const { preparedScan } = await import("./decompress-ahead.ts");
+  const pre = preparedScan(preparedSection(prepared, {})!);
+  expect(pre).toMatchObject({ count: 60_000, ok: true, minTimestamp: now, maxTimestamp: now + 59_999, firstKeyless: 45_000 });
+  // Same answers with and without the walk ahead: plain, compacted (a keyless record), windows.
+  const cases: Array<Record<string, unknown>> = [
+    {},
+    { compacted: true },
+    { timestampBeforeMaxMs: 10_000_000, timestampAfterMaxMs: 10_000_000, now: now + 30_000 },
+    { timestampBeforeMaxMs: 1_000, now: now + 30_000 }, // records before the window: the fallback walk finds the first
+  ];
+  for (const extra of cases) {
+    const outcome = (b: Uint8Array) => {
+      try {
+        const info = validateProduceBatch(b, { ...OPTS, ...extra });
+        return { maxTimestamp: info.maxTimestamp, records: info.records?.length };
+      } catch (e) {
+        return { code: (e as CoreError).code, message: (e as CoreError).message };
+      }
+    };
+    expect(outcome(prepared)).toEqual(outcome(fresh()));
+  }
+  expect(codeOf(() => validateProduceBatch(prepared, { ...OPTS, compacted: true }))).toBe("INVALID_RECORD");
+  expect(codeOf(() => validateProduceBatch(prepared, { ...OPTS, timestampBeforeMaxMs: 1_000, now: now + 30_000 }))).toBe("INVALID_TIMESTAMP");
+});
+
+test("a section whose records are damaged: the walk ahead fails where validation's own walk fails, with the same message", async () => {
+  const value = new Uint8Array(40).fill(0x62);
+  const good = encodeRecordBatch({ records: Array.from({ length: 40_000 }, () => ({ key: null, value })), codec: Codec.None });
+  // Inflated bytes with record 30,000's length broken, compressed again as the batch's zstd section.
+  const section = good.slice(61);
+  let pos = 0;
+  for (let i = 0; i < 30_000; i++) {
+    let u = 0;
+    let shift = 0;
+    for (;;) {
+      const b = section[pos++]!;
+      u |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7;
+    }
+    pos += (u >>> 1) ^ -(u & 1);
+  }
+  section[pos] = 0x7f; // zigzag -64: a negative length
+  const packed = Bun.zstdCompressSync(section);
+  const batch = new Uint8Array(61 + packed.length);
+  batch.set(good.subarray(0, 61));
+  batch.set(packed, 61);
+  const v = new DataView(batch.buffer);
+  v.setInt32(8, batch.length - 12);
+  v.setInt16(21, Codec.Zstd);
+  v.setUint32(17, crc32c(batch, 21, batch.length));
+  const fresh = new Uint8Array(batch);
+  const prepared = new Uint8Array(batch);
+  await prepareDecompression([prepared], new DecompressionBudget());
+  const message = (b: Uint8Array) => {
+    try {
+      validateProduceBatch(b, OPTS);
+      return "ok";
+    } catch (e) {
+      return `${(e as CoreError).code}: ${(e as CoreError).message}`;
+    }
+  };
+  expect(message(prepared)).toStartWith("INVALID_RECORD: bad records in the zstd block");
+  expect(message(prepared)).toBe(message(fresh));
+});

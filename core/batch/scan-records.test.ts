@@ -7,11 +7,24 @@ import { ByteReader } from "./byte-reader.ts";
 import { BATCH_HEADER_BYTES, readBatchHeader } from "./header.ts";
 import { readRecords } from "./record.ts";
 import { encodeRecordBatch } from "./record-batch.ts";
-import { scanRecords } from "./scan-records.ts";
+import { type RecordScan, RecordScanInParts, scanRecords } from "./scan-records.ts";
 import { prng, SEED, withSeed } from "../testing/seed.ts";
 import { records as recordInputs } from "../testing/record-arbitraries.ts";
 
+/** The walk in parts of `partRecords` gives what the walk in one go gives. */
+function partsAgree(buf: Uint8Array, start: number, end: number, count: number, baseTimestamp: number, partRecords: number): void {
+  // What validation reads: why and where on failure, the timestamps and first keyless on success.
+  const answer = (r: RecordScan) => (r.ok ? { ok: true, pos: r.pos, maxTimestamp: r.maxTimestamp, minTimestamp: r.minTimestamp, firstKeyless: r.firstKeyless } : { ok: false, reason: r.reason, pos: r.pos });
+  const whole = answer(scanRecords(buf, start, end, count, baseTimestamp, -1, -Infinity, Infinity));
+  const walk = new RecordScanInParts(buf, start, end, count, baseTimestamp);
+  let parts = 0;
+  while (!walk.part(partRecords)) parts++;
+  expect(parts).toBeLessThanOrEqual(Math.ceil(Math.max(count, 0) / partRecords));
+  expect(answer(walk.outcome())).toEqual(whole);
+}
+
 function agree(buf: Uint8Array, start: number, end: number, count: number, baseTimestamp: number): void {
+  for (const part of [1, 2, 3]) partsAgree(buf, start, end, count, baseTimestamp, part);
   const reader = new ByteReader(buf, start, end);
   const records = readRecords(reader, count, { baseOffset: 0, baseTimestamp, logAppendTime: null });
   const scan = scanRecords(buf, start, end, count, baseTimestamp, -1, -Infinity, Infinity);
@@ -26,6 +39,7 @@ function agree(buf: Uint8Array, start: number, end: number, count: number, baseT
     if (i === 0 || r.timestamp > max) max = r.timestamp;
   });
   expect(scan.maxTimestamp).toBe(max);
+  expect(scan.minTimestamp).toBe(records.length === 0 ? -1 : Math.min(...records.map((r) => r.timestamp)));
   expect(scan.firstKeyless).toBe(records.findIndex((r) => r.key === null));
 }
 

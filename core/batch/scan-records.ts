@@ -25,6 +25,8 @@ export interface RecordScan {
   pos: number;
   /** Largest record timestamp (baseTimestamp + delta), or -1 for an empty section. */
   maxTimestamp: number;
+  /** Smallest, likewise. */
+  minTimestamp: number;
   /** Index of the first record with a null key, or -1. */
   firstKeyless: number;
   /** Index of the first record whose timestamp is outside [earliest, latest], or -1. */
@@ -33,7 +35,7 @@ export interface RecordScan {
 }
 
 /** One result object, reused: read it before the next call. */
-const result: RecordScan = { ok: true, reason: "", pos: 0, maxTimestamp: -1, firstKeyless: -1, firstOutOfWindow: -1, outOfWindowTimestamp: 0 };
+const result: RecordScan = { ok: true, reason: "", pos: 0, maxTimestamp: -1, minTimestamp: -1, firstKeyless: -1, firstOutOfWindow: -1, outOfWindowTimestamp: 0 };
 
 // The walk is one function over local variables (JSC keeps them in registers; module-level
 // cursor state made it as slow as the decoder it replaces). A varint is read inline when it fits
@@ -89,15 +91,89 @@ function failPair(why: string): void {
  * bound them (pass ±Infinity for no window).
  */
 export function scanRecords(buf: Uint8Array, start: number, stop: number, count: number, baseTimestamp: number, logAppendTime: number, earliest: number, latest: number): RecordScan {
+  const r = beginScan(start);
+  if (count < 0 || count * RECORD_BYTES_MIN > stop - start) return failed(`recordCount ${count} cannot fit in ${stop - start} bytes`, stop);
+  if (!walkRecords(buf, stop, 0, count, baseTimestamp, logAppendTime, earliest, latest)) return r;
+  return endScan(stop, count);
+}
+
+/**
+ * The same walk in parts (a large batch checked a few ms per turn of the event loop,
+ * decompress-ahead.ts): `begin`, then `part` until it says the walk is over, and the result is
+ * what scanRecords would have returned. Only one walk at a time: the result object is shared.
+ */
+export class RecordScanInParts {
+  private done = 0;
+  constructor(
+    private readonly buf: Uint8Array,
+    start: number,
+    private readonly stop: number,
+    private readonly count: number,
+    private readonly baseTimestamp: number,
+  ) {
+    this.pos = start;
+    this.state = { maxTimestamp: -1, minTimestamp: -1, firstKeyless: -1 };
+    if (count < 0 || count * RECORD_BYTES_MIN > stop - start) this.failure = [`recordCount ${count} cannot fit in ${stop - start} bytes`, stop];
+  }
+  private pos: number;
+  private readonly state: { maxTimestamp: number; minTimestamp: number; firstKeyless: number };
+  private failure: [string, number] | null = null;
+
+  /** Walks up to `records` more; true when the walk is over (`outcome` then tells). */
+  part(records: number): boolean {
+    if (this.failure !== null || this.done === this.count) return true;
+    const r = beginScan(this.pos);
+    r.maxTimestamp = this.state.maxTimestamp;
+    r.minTimestamp = this.state.minTimestamp;
+    r.firstKeyless = this.state.firstKeyless;
+    const last = Math.min(this.count, this.done + records);
+    if (!walkRecords(this.buf, this.stop, this.done, last, this.baseTimestamp, -1, -Infinity, Infinity)) {
+      this.failure = [r.reason, r.pos];
+      return true;
+    }
+    this.done = last;
+    this.pos = r.pos;
+    this.state.maxTimestamp = r.maxTimestamp;
+    this.state.minTimestamp = r.minTimestamp;
+    this.state.firstKeyless = r.firstKeyless;
+    return this.done === this.count;
+  }
+
+  /** The walk's result, as scanRecords(buf, start, stop, count, baseTimestamp, -1, ±Infinity) gives it. */
+  outcome(): RecordScan {
+    const r = beginScan(this.pos);
+    if (this.failure !== null) return failed(this.failure[0], this.failure[1]);
+    r.maxTimestamp = this.state.maxTimestamp;
+    r.minTimestamp = this.state.minTimestamp;
+    r.firstKeyless = this.state.firstKeyless;
+    return endScan(this.stop, this.count);
+  }
+}
+
+function beginScan(pos: number): RecordScan {
   const r = result;
   r.maxTimestamp = -1;
+  r.minTimestamp = -1;
   r.firstKeyless = -1;
   r.firstOutOfWindow = -1;
   r.ok = false;
-  const end = stop;
-  let pos = start;
-  if (count < 0 || count * RECORD_BYTES_MIN > end - pos) return failed(`recordCount ${count} cannot fit in ${end - pos} bytes`, end);
-  for (let i = 0; i < count; i++) {
+  r.pos = pos;
+  return r;
+}
+
+function endScan(stop: number, count: number): RecordScan {
+  const r = result;
+  if (r.pos !== stop) return failed(`${stop - r.pos} bytes left after ${count} records`, stop);
+  r.ok = true;
+  r.reason = "";
+  return r;
+}
+
+/** Records `first` … `last - 1` from result.pos (updated as it goes); false after failed(). */
+function walkRecords(buf: Uint8Array, end: number, first: number, last: number, baseTimestamp: number, logAppendTime: number, earliest: number, latest: number): boolean {
+  const r = result;
+  let pos = r.pos;
+  for (let i = first; i < last; i++) {
     const recordStart = pos;
     // length
     let length: number;
@@ -106,31 +182,29 @@ export function scanRecords(buf: Uint8Array, start: number, stop: number, count:
       length = (u >>> 1) ^ -(u & 1);
     } else {
       readVarint(buf, pos, end);
-      if (pair[1]! < 0) return failed(varintError, end);
+      if (pair[1]! < 0) return !failed(varintError, end);
       length = pair[0]!;
       pos = pair[1]!;
     }
-    if (length < RECORD_BYTES_MIN - 1 || length > end - pos) return failed(`record length ${length} at byte ${recordStart} with ${end - pos} bytes left`, end);
+    if (length < RECORD_BYTES_MIN - 1 || length > end - pos) return !failed(`record length ${length} at byte ${recordStart} with ${end - pos} bytes left`, end);
     const bodyEnd = pos + length;
     const why = walkBody(buf, pos + 1, bodyEnd); // pos + 1: past attributes (length ≥ 6, so present)
     if (why !== null) {
       const message = why === FIELDS_SHORT ? `record at byte ${recordStart} declares ${length} bytes but its fields take ${scratch.fieldsEnd - pos}` : why;
-      return failed(message, recordStart);
+      return !failed(message, recordStart);
     }
     pos = bodyEnd;
     if (scratch.keyLength === -1 && r.firstKeyless < 0) r.firstKeyless = i;
     const ts = logAppendTime >= 0 ? logAppendTime : baseTimestamp + scratch.timestampDelta;
     if (i === 0 || ts > r.maxTimestamp) r.maxTimestamp = ts;
+    if (i === 0 || ts < r.minTimestamp) r.minTimestamp = ts;
     if ((ts < earliest || ts > latest) && r.firstOutOfWindow < 0) {
       r.firstOutOfWindow = i;
       r.outOfWindowTimestamp = ts;
     }
   }
-  if (pos !== end) return failed(`${end - pos} bytes left after ${count} records`, end);
-  r.ok = true;
-  r.reason = "";
   r.pos = pos;
-  return r;
+  return true;
 }
 
 function failed(why: string, at: number): RecordScan {
