@@ -512,6 +512,11 @@ export class Connection {
     this.cancelWait = null;
     if (this.reservedBytes > 0) this.door.admission!.memory.release(this.reservedBytes);
     this.reservedBytes = 0;
+    // A frame cut off by the close: its lent buffer goes back to the pool at once. Left to the
+    // collector, the buffers of many such frames (made without zero-filling) held their memory:
+    // the fuzz test's peak RSS went from ~290 to ~550 MiB.
+    const gather = this.splitter.dropGather();
+    if (gather !== null) giveBack(gather);
     this.closing = true;
     this.pending = [];
     this.pendingHead = 0;

@@ -99,6 +99,15 @@ export class FrameSplitter {
     return this.gather === null ? 0 : this.frameBytes;
   }
 
+  /** Gives up the frame being gathered (its connection closed) and returns its buffer, which
+   * nothing here refers to any more, or null. */
+  dropGather(): Uint8Array | null {
+    const g = this.gather;
+    this.gather = null;
+    this.gathered = 0;
+    return g;
+  }
+
   /** Bytes held back, waiting for the rest of their frame. */
   get buffered(): number {
     return this.headLength + this.gathered;
