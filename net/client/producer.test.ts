@@ -315,3 +315,17 @@ describe("delivery timeout with idempotence (issues #20, #22)", () => {
     ]);
   });
 });
+
+test("set-aside batches are resent in the order their records were appended, whatever order their failures came in", () => {
+  // Two in-flight batches of a partition failed, the later one's failure handled first: resent
+  // (and after a new epoch restamped) in that order, they would be stored swapped.
+  const client = new KafkaClient({ bootstrap: [{ host: "127.0.0.1", port: 9 }] });
+  const producer = new Producer(client, { acks: -1 });
+  const batch = (firstRecord: number) => ({ firstRecord, attempts: 1 });
+  const q = { setAside: [batch(7), batch(3)], sealed: [batch(9)], notBefore: 0 };
+  (producer as unknown as { requeueSetAside(q: unknown): void }).requeueSetAside(q);
+  expect(q.sealed.map((b) => b.firstRecord)).toEqual([3, 7, 9]);
+  expect(q.setAside).toEqual([]);
+  producer.close();
+  void client.close();
+});

@@ -868,6 +868,9 @@ export class Producer {
 
   /** Everything sent before has answered: the set-aside batches are resent first, in order. */
   private requeueSetAside(q: PartitionQueue): void {
+    // In the order their records were appended, whatever order their failures were handled in:
+    // resent (and, after a new epoch, restamped) swapped, two batches would be stored swapped.
+    q.setAside.sort((a, b) => a.firstRecord - b.firstRecord);
     q.sealed = [...q.setAside, ...q.sealed];
     q.notBefore = performance.now() + backoffMs(q.setAside[0]!.attempts - 1);
     q.setAside = [];
