@@ -320,7 +320,7 @@ test("set-aside batches are resent in the order their records were appended, wha
   // Two in-flight batches of a partition failed, the later one's failure handled first: resent
   // (and after a new epoch restamped) in that order, they would be stored swapped.
   const client = new KafkaClient({ bootstrap: [{ host: "127.0.0.1", port: 9 }] });
-  const producer = new Producer(client, { acks: -1 });
+  const producer = new Producer(client, { acks: -1, codec: Codec.None });
   const batch = (firstRecord: number) => ({ firstRecord, attempts: 1 });
   const q = { setAside: [batch(7), batch(3)], sealed: [batch(9)], notBefore: 0 };
   (producer as unknown as { requeueSetAside(q: unknown): void }).requeueSetAside(q);
