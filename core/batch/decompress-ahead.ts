@@ -33,7 +33,7 @@ import { chargeTurn, nextTurn, turnLeft } from "../turn-clock.ts";
 import { inflateOffThread } from "./inflate-threads.ts";
 import { codecName, decompress, decompressSteps, gzipDeclaredBytes, zstdDeclaredBytes } from "./codecs.ts";
 import { ATTR_CODEC_MASK, BATCH_HEADER_BYTES, Codec, OFF_ATTRIBUTES, OFF_MAGIC, readBatchHeader } from "./header.ts";
-import { RecordScanInParts } from "./scan-records.ts";
+import { type RecordScan, RecordScanInParts } from "./scan-records.ts";
 
 /** Sections (or why there is none) decompressed ahead, by the batch they came from. */
 const prepared = new WeakMap<Uint8Array, Uint8Array | CoreError>();
@@ -41,16 +41,10 @@ const prepared = new WeakMap<Uint8Array, Uint8Array | CoreError>();
 /** What walking a large section's records found (scan-records.ts), walked a few ms per turn
  * ahead of validation, which takes it instead of walking again when it covers the same question:
  * 900,000 records of 40 bytes (44 MiB inflated) took 25–35 ms in one walk. */
-export interface PreparedScan {
+export interface PreparedScan extends RecordScan {
   /** The header's recordCount and baseTimestamp it was walked with. */
   count: number;
   baseTimestamp: number;
-  ok: boolean;
-  reason: string;
-  pos: number;
-  maxTimestamp: number;
-  minTimestamp: number;
-  firstKeyless: number;
 }
 const scanned = new WeakMap<Uint8Array, PreparedScan>();
 
@@ -77,7 +71,8 @@ async function scanAhead(batch: Uint8Array, section: Uint8Array): Promise<void> 
     if (over) break;
   }
   const o = walk.outcome();
-  scanned.set(section, { count: h.recordCount, baseTimestamp: h.baseTimestamp, ok: o.ok, reason: o.reason, pos: o.pos, maxTimestamp: o.maxTimestamp, minTimestamp: o.minTimestamp, firstKeyless: o.firstKeyless });
+  // A copy: the walk's result object is shared by every walk (scan-records.ts).
+  scanned.set(section, { ...o, count: h.recordCount, baseTimestamp: h.baseTimestamp });
 }
 
 /** The section `prepareDecompression` made for `batch` (throws its error, with `ctx`), or undefined. */

@@ -192,7 +192,7 @@ function checkRecords(bytes: Uint8Array, h: BatchHeader, codec: Codec, opts: Val
   // when that walk answers the same question (no LogAppendTime, every timestamp inside the window).
   const pre = codec !== Codec.None ? preparedScan(section) : undefined;
   const usePre = pre !== undefined && pre.count === h.recordCount && pre.baseTimestamp === h.baseTimestamp && logAppendTime < 0 && (!pre.ok || (pre.minTimestamp >= earliest && pre.maxTimestamp <= latest));
-  const scan = usePre ? { ...pre, firstOutOfWindow: -1, outOfWindowTimestamp: 0 } : scanRecords(section, start, section.length, h.recordCount, h.baseTimestamp, logAppendTime, earliest, latest);
+  const scan = usePre ? pre : scanRecords(section, start, section.length, h.recordCount, h.baseTimestamp, logAppendTime, earliest, latest);
   if (!scan.ok) {
     if (codec === Codec.None) fail("INVALID_RECORD", `bad records: ${scan.reason}`, opts, scan.pos);
     fail("INVALID_RECORD", `bad records in the ${codecName(codec)} block at decompressed byte ${scan.pos}: ${scan.reason}`, opts, BATCH_HEADER_BYTES);
